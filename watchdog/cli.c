@@ -1,0 +1,137 @@
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "version.h"
+
+struct cli_command {
+        const char *name;
+        const char *synopsis;
+        const char *summary;
+        int (*run)(int argc, char **argv, FILE *out, FILE *errout);
+};
+
+static int cmd_help(int argc, char **argv, FILE *out, FILE *errout);
+static int cmd_version(int argc, char **argv, FILE *out, FILE *errout);
+
+/* Commands are added here as they are built; --help lists exactly these. */
+static const struct cli_command cli_commands[] = {
+        {"help", "relaywatch help [COMMAND]", "show help for relaywatch or one command", cmd_help},
+        {"version", "relaywatch version", "print the version", cmd_version},
+};
+
+#define CLI_NCOMMANDS (sizeof cli_commands / sizeof cli_commands[0])
+
+static const struct cli_command *cli_find(const char *name)
+{
+        size_t i;
+
+        for (i = 0; i < CLI_NCOMMANDS; i++) {
+                if (strcmp(cli_commands[i].name, name) == 0)
+                        return &cli_commands[i];
+        }
+        return NULL;
+}
+
+static int is_help_flag(const char *arg)
+{
+        return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+static int is_version_flag(const char *arg)
+{
+        return strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0;
+}
+
+static void print_usage(FILE *out)
+{
+        size_t i;
+
+        fprintf(out,
+                "relaywatch %s: invariant-checking watchdog for a lock-and-mint bridge relayer\n"
+                "\n"
+                "Usage: relaywatch COMMAND [OPTIONS]\n"
+                "       relaywatch --help | --version\n"
+                "\n"
+                "Commands:\n",
+                RELAYWATCH_VERSION);
+        for (i = 0; i < CLI_NCOMMANDS; i++)
+                fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+        fprintf(out, "\nRun 'relaywatch help COMMAND' or 'relaywatch COMMAND --help' for one "
+                     "command.\n");
+}
+
+static void print_command_usage(const struct cli_command *cmd, FILE *out)
+{
+        fprintf(out, "Usage: %s\n\n%s.\n", cmd->synopsis, cmd->summary);
+}
+
+static int usage_error(FILE *errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int usage_error(FILE *errout, const char *fmt, ...)
+{
+        va_list ap;
+
+        fprintf(errout, "relaywatch: ");
+        va_start(ap, fmt);
+        vfprintf(errout, fmt, ap);
+        va_end(ap);
+        fprintf(errout, "\nRun 'relaywatch --help' for the list of commands.\n");
+        return CLI_EXIT_USAGE;
+}
+
+static int cmd_help(int argc, char **argv, FILE *out, FILE *errout)
+{
+        const struct cli_command *cmd;
+
+        if (argc < 2) {
+                print_usage(out);
+                return CLI_EXIT_OK;
+        }
+        if (argc > 2)
+                return usage_error(errout,
+                                   "'help' takes at most one command name, got extra argument '%s'",
+                                   argv[2]);
+        cmd = cli_find(argv[1]);
+        if (cmd == NULL)
+                return usage_error(errout, "no help for unknown command '%s'", argv[1]);
+        print_command_usage(cmd, out);
+        return CLI_EXIT_OK;
+}
+
+static int cmd_version(int argc, char **argv, FILE *out, FILE *errout)
+{
+        if (argc > 1)
+                return usage_error(errout, "'version' takes no arguments, got '%s'", argv[1]);
+        fprintf(out, "relaywatch %s\n", RELAYWATCH_VERSION);
+        return CLI_EXIT_OK;
+}
+
+int cli_main(int argc, char **argv, FILE *out, FILE *errout)
+{
+        const struct cli_command *cmd;
+        int i;
+
+        if (argc < 2) {
+                print_usage(errout);
+                return CLI_EXIT_USAGE;
+        }
+        if (is_help_flag(argv[1]))
+                return cmd_help(1, argv + 1, out, errout);
+        if (is_version_flag(argv[1]))
+                return cmd_version(1, argv + 1, out, errout);
+        if (argv[1][0] == '-')
+                return usage_error(errout, "unknown option '%s'", argv[1]);
+
+        cmd = cli_find(argv[1]);
+        if (cmd == NULL)
+                return usage_error(errout, "unknown command '%s'", argv[1]);
+        for (i = 2; i < argc; i++) {
+                if (is_help_flag(argv[i])) {
+                        print_command_usage(cmd, out);
+                        return CLI_EXIT_OK;
+                }
+        }
+        return cmd->run(argc - 1, argv + 1, out, errout);
+}
