@@ -1,0 +1,51 @@
+# Shared shell helpers for relaywatch's scripts. Source it; do not run it.
+
+RELAYWATCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+say() { printf '%s\n' "$*" >&2; }
+die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+
+# The PostgreSQL server binaries (initdb, pg_ctl): Debian keeps them out of PATH.
+pg_bindir() {
+        local d
+        if command -v pg_config >/dev/null 2>&1; then
+                d=$(pg_config --bindir 2>/dev/null || true)
+                [ -x "$d/initdb" ] && { echo "$d"; return; }
+        fi
+        for d in /usr/lib/postgresql/*/bin; do
+                [ -x "$d/initdb" ] && { echo "$d"; return; }
+        done
+        command -v initdb >/dev/null 2>&1 && { dirname "$(command -v initdb)"; return; }
+        return 1
+}
+
+# PostgreSQL refuses to run as root: when we are root, run it as 'postgres'.
+as_pg() {
+        if [ "$(id -u)" = 0 ]; then
+                runuser -u postgres -- "$@"
+        else
+                "$@"
+        fi
+}
+
+# True while process PID runs. A zombie counts as gone: where nothing reaps
+# orphans (some container inits), it would otherwise look alive forever.
+alive() {
+        local st
+        st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+        case "$st" in Z*) return 1 ;; esac
+        return 0
+}
+
+# Stops the process group recorded in DIR/run/NAME.pid: TERM, up to 5 s, KILL.
+stop_pid_file() {
+        local f=$1/run/$2.pid pid
+        [ -f "$f" ] || return 0
+        pid=$(cat "$f")
+        if [ -n "$pid" ]; then
+                kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+                for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.1; done
+                kill -KILL -- "-$pid" 2>/dev/null || true
+        fi
+        rm -f "$f"
+}
