@@ -52,14 +52,14 @@ static void hex_unpack(const char *digits, size_t nbytes, uint8_t *out)
                 int hi = hex_digit_value(digits[2 * i]);
                 int lo = hex_digit_value(digits[2 * i + 1]);
 
-                out[i] = (uint8_t)((hi << 4) | lo);
+                out[i] = (uint8_t)(((unsigned)hi << 4) | (unsigned)lo);
         }
 }
 
 int hex_decode(const char *hex, size_t len, uint8_t *out, size_t outlen, struct rwerr *err)
 {
-        const char *digits;
-        size_t ndigits;
+        const char *digits = NULL;
+        size_t ndigits = 0;
         int rc;
 
         if ((rc = hex_scan(hex, len, &digits, &ndigits, err)) != RW_OK)
@@ -75,8 +75,8 @@ int hex_decode(const char *hex, size_t len, uint8_t *out, size_t outlen, struct 
 int hex_decode_any(const char *hex, size_t len, uint8_t *out, size_t cap, size_t *outlen,
                    struct rwerr *err)
 {
-        const char *digits;
-        size_t ndigits;
+        const char *digits = NULL;
+        size_t ndigits = 0;
         int rc;
 
         if ((rc = hex_scan(hex, len, &digits, &ndigits, err)) != RW_OK)
