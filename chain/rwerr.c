@@ -53,6 +53,14 @@ const char *rwerr_code_name(int code)
                 return "out of memory";
         case RW_ERR_IO:
                 return "I/O error";
+        case RW_ERR_TIMEOUT:
+                return "timed out";
+        case RW_ERR_PROTOCOL:
+                return "protocol error";
+        case RW_ERR_REMOTE:
+                return "remote error";
+        case RW_ERR_REFUSED:
+                return "refused";
         default:
                 return "unknown error";
         }

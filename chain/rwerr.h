@@ -20,10 +20,14 @@
 
 enum rwerr_code {
         RW_OK = 0,
-        RW_ERR_INVALID = -1, /* malformed input: bad syntax, wrong length */
-        RW_ERR_RANGE = -2,   /* well formed but out of bounds, or too big */
-        RW_ERR_NOMEM = -3,   /* an allocation failed */
-        RW_ERR_IO = -4,      /* a file, socket or peer failed */
+        RW_ERR_INVALID = -1,  /* malformed input: bad syntax, wrong length */
+        RW_ERR_RANGE = -2,    /* well formed but out of bounds, or too big */
+        RW_ERR_NOMEM = -3,    /* an allocation failed */
+        RW_ERR_IO = -4,       /* a file, socket or peer failed */
+        RW_ERR_TIMEOUT = -5,  /* a peer did not answer in time */
+        RW_ERR_PROTOCOL = -6, /* a peer answered something that breaks its protocol */
+        RW_ERR_REMOTE = -7,   /* a peer answered with an error of its own (JSON-RPC error) */
+        RW_ERR_REFUSED = -8,  /* a peer is not the one configured (wrong chain) */
 };
 
 struct rwerr {

@@ -17,7 +17,9 @@
 //    Lockbox(registry), then 10,000 SIGIL to each user.
 //    Execution chain: BridgedToken(minter = relayer).
 // 4. Reads the state back with eth_call and exits 1 on any mismatch.
-// 5. Writes --out atomically as KEY=value lines. Logs go to stderr; stdout stays empty.
+// 5. Writes --out atomically as KEY=value lines, with the first block of each
+//    deployment and the block at which the verified state holds (*_READY_BLOCK).
+//    Logs go to stderr; stdout stays empty.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -264,6 +266,10 @@ async function main() {
     BRIDGED_SIGIL_ADDRESS: bridged.addr,
     SOURCE_DEPLOY_BLOCK: sigil.block,
     EXEC_DEPLOY_BLOCK: bridged.block,
+    // The blocks at which the state above holds: read there, it stays true
+    // whatever traffic comes later.
+    SOURCE_READY_BLOCK: BigInt(await rpc(src, "eth_blockNumber")),
+    EXEC_READY_BLOCK: BigInt(await rpc(exe, "eth_blockNumber")),
   };
   const text = Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join("");
   const tmp = `${args.out}.tmp`;

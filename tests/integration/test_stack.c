@@ -85,8 +85,11 @@ static char *rpc(const char *url, const char *method, const char *params)
         return res;
 }
 
-/* eth_call of a no-argument or one-address-argument view function. */
-static char *call_view(const char *url, const char *to, const char *selector,
+/*
+ * eth_call of a no-argument or one-address-argument view function, at the
+ * block where the deployment's state holds (later traffic changes "latest").
+ */
+static char *call_view(const char *url, const char *block, const char *to, const char *selector,
                        const char *address_arg)
 {
         char data[80];
@@ -98,7 +101,7 @@ static char *call_view(const char *url, const char *to, const char *selector,
                          address_arg + 2);
         else
                 snprintf(data, sizeof data, "%s", selector);
-        res = test_rpc_eth_call(url, to, data, &err);
+        res = test_rpc_eth_call(url, to, data, block, &err);
         if (res == NULL)
                 fail_msg("%s", err.msg);
         return res;
@@ -173,6 +176,8 @@ static void tokens_hold_the_initial_state(void **state)
         const struct stack_env *env = *state;
         const char *src = need(env, "SOURCE_RPC_URL");
         const char *exec = need(env, "EXEC_RPC_URL");
+        const char *src_at = need(env, "SOURCE_READY_BLOCK");
+        const char *exec_at = need(env, "EXEC_READY_BLOCK");
         const char *sigil = need(env, "SIGIL_ADDRESS");
         const char *bridged = need(env, "BRIDGED_SIGIL_ADDRESS");
         char users[512];
@@ -181,16 +186,17 @@ static void tokens_hold_the_initial_state(void **state)
 
         assert_string_equal(need(env, "SIGIL_INITIAL_SUPPLY"), "1000000000000000000000000");
         assert_string_equal(need(env, "SIGIL_DECIMALS"), "18");
-        assert_word(call_view(src, sigil, SEL_TOTAL_SUPPLY, NULL), WORD_1E24);
-        assert_word(call_view(src, sigil, SEL_DECIMALS, NULL), WORD_18);
-        assert_word(call_view(exec, bridged, SEL_DECIMALS, NULL), WORD_18);
+        assert_word(call_view(src, src_at, sigil, SEL_TOTAL_SUPPLY, NULL), WORD_1E24);
+        assert_word(call_view(src, src_at, sigil, SEL_DECIMALS, NULL), WORD_18);
+        assert_word(call_view(exec, exec_at, bridged, SEL_DECIMALS, NULL), WORD_18);
         /* Nothing is locked or minted until the relayer simulator runs. */
-        assert_word(call_view(src, sigil, SEL_BALANCE_OF, need(env, "LOCKBOX_ADDRESS")), WORD_0);
-        assert_word(call_view(exec, bridged, SEL_TOTAL_SUPPLY, NULL), WORD_0);
+        assert_word(call_view(src, src_at, sigil, SEL_BALANCE_OF, need(env, "LOCKBOX_ADDRESS")),
+                    WORD_0);
+        assert_word(call_view(exec, exec_at, bridged, SEL_TOTAL_SUPPLY, NULL), WORD_0);
 
         snprintf(users, sizeof users, "%s", need(env, "USER_ADDRESSES"));
         for (user = strtok_r(users, ",", &save); user != NULL; user = strtok_r(NULL, ",", &save)) {
-                assert_word(call_view(src, sigil, SEL_BALANCE_OF, user), WORD_1E22);
+                assert_word(call_view(src, src_at, sigil, SEL_BALANCE_OF, user), WORD_1E22);
                 nusers++;
         }
         assert_int_equal(nusers, 3);
@@ -201,15 +207,20 @@ static void roles_point_at_the_relayer(void **state)
         const struct stack_env *env = *state;
         const char *src = need(env, "SOURCE_RPC_URL");
         const char *exec = need(env, "EXEC_RPC_URL");
+        const char *src_at = need(env, "SOURCE_READY_BLOCK");
+        const char *exec_at = need(env, "EXEC_READY_BLOCK");
         const char *relayer = need(env, "RELAYER_ADDRESS");
 
         assert_string_not_equal(relayer, need(env, "DEPLOYER_ADDRESS"));
-        assert_address_word(call_view(src, need(env, "ROOT_REGISTRY_ADDRESS"), SEL_RELAYER, NULL),
-                            relayer);
-        assert_address_word(call_view(exec, need(env, "BRIDGED_SIGIL_ADDRESS"), SEL_MINTER, NULL),
-                            relayer);
-        assert_address_word(call_view(src, need(env, "LOCKBOX_ADDRESS"), SEL_REGISTRY, NULL),
-                            need(env, "ROOT_REGISTRY_ADDRESS"));
+        assert_address_word(
+                call_view(src, src_at, need(env, "ROOT_REGISTRY_ADDRESS"), SEL_RELAYER, NULL),
+                relayer);
+        assert_address_word(
+                call_view(exec, exec_at, need(env, "BRIDGED_SIGIL_ADDRESS"), SEL_MINTER, NULL),
+                relayer);
+        assert_address_word(
+                call_view(src, src_at, need(env, "LOCKBOX_ADDRESS"), SEL_REGISTRY, NULL),
+                need(env, "ROOT_REGISTRY_ADDRESS"));
 }
 
 static void postgres_serves_the_ledger_on_loopback(void **state)

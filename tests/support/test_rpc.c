@@ -112,12 +112,18 @@ char *test_rpc_call(const char *url, const char *method, const char *params_json
         return result;
 }
 
-char *test_rpc_eth_call(const char *url, const char *to, const char *data, struct rwerr *err)
+char *test_rpc_eth_call(const char *url, const char *to, const char *data, const char *block,
+                        struct rwerr *err)
 {
-        char params[1024];
-        int n = snprintf(params, sizeof params, "[{\"to\":\"%s\",\"data\":\"%s\"},\"latest\"]", to,
-                         data);
+        char params[1024], tag[32];
+        int n;
 
+        if (block[0] >= '0' && block[0] <= '9')
+                snprintf(tag, sizeof tag, "0x%llx", strtoull(block, NULL, 10));
+        else
+                snprintf(tag, sizeof tag, "%s", block);
+        n = snprintf(params, sizeof params, "[{\"to\":\"%s\",\"data\":\"%s\"},\"%s\"]", to, data,
+                     tag);
         if (n < 0 || (size_t)n >= sizeof params) {
                 rwerr_set(err, RW_ERR_RANGE, "eth_call: calldata too large");
                 return NULL;

@@ -19,9 +19,11 @@ char *test_rpc_call(const char *url, const char *method, const char *params_json
                     struct rwerr *err);
 
 /*
- * eth_call of `data` (0x-hex calldata) on contract `to` at "latest"; returns
- * the 0x-hex return data. Same ownership as test_rpc_call.
+ * eth_call of `data` (0x-hex calldata) on contract `to` at `block` (a
+ * decimal block number, as stack.env writes them, or a tag such as
+ * "latest"); returns the 0x-hex return data. Same ownership as test_rpc_call.
  */
-char *test_rpc_eth_call(const char *url, const char *to, const char *data, struct rwerr *err);
+char *test_rpc_eth_call(const char *url, const char *to, const char *data, const char *block,
+                        struct rwerr *err);
 
 #endif

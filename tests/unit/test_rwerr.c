@@ -50,6 +50,10 @@ static void code_names_are_distinct(void **state)
         assert_string_equal(rwerr_code_name(RW_ERR_RANGE), "out of range");
         assert_string_equal(rwerr_code_name(RW_ERR_NOMEM), "out of memory");
         assert_string_equal(rwerr_code_name(RW_ERR_IO), "I/O error");
+        assert_string_equal(rwerr_code_name(RW_ERR_TIMEOUT), "timed out");
+        assert_string_equal(rwerr_code_name(RW_ERR_PROTOCOL), "protocol error");
+        assert_string_equal(rwerr_code_name(RW_ERR_REMOTE), "remote error");
+        assert_string_equal(rwerr_code_name(RW_ERR_REFUSED), "refused");
         assert_string_equal(rwerr_code_name(-999), "unknown error");
 }
 

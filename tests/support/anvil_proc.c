@@ -1,0 +1,127 @@
+#include "anvil_proc.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rwerr.h"
+#include "test_rpc.h"
+
+static uint16_t free_port(void)
+{
+        struct sockaddr_in addr;
+        socklen_t len = sizeof addr;
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        uint16_t port = 0;
+
+        memset(&addr, 0, sizeof addr);
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+            getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+                port = ntohs(addr.sin_port);
+        if (fd >= 0)
+                close(fd);
+        return port;
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+        nanosleep(&ts, NULL);
+}
+
+static int spawn(struct anvil_proc *a, struct rwerr *err)
+{
+        char port[16], chain[32];
+        pid_t pid;
+        int i;
+
+        snprintf(port, sizeof port, "%u", (unsigned)a->port);
+        snprintf(chain, sizeof chain, "%llu", (unsigned long long)a->chain_id);
+        pid = fork();
+        if (pid < 0)
+                return rwerr_set(err, RW_ERR_IO, "fork failed");
+        if (pid == 0) {
+                int devnull = open("/dev/null", O_RDWR);
+
+                if (devnull >= 0) {
+                        dup2(devnull, STDIN_FILENO);
+                        dup2(devnull, STDOUT_FILENO);
+                        dup2(devnull, STDERR_FILENO);
+                }
+                execl(a->anvil, a->anvil, "--host", "127.0.0.1", "--port", port, "--chain-id",
+                      chain, "--silent", (char *)NULL);
+                _exit(127);
+        }
+        a->pid = pid;
+        /* Up to 20 s for the first eth_chainId answer from our own process. */
+        for (i = 0; i < 400; i++) {
+                struct rwerr ignored;
+                char *id;
+                int status;
+
+                if (waitpid(pid, &status, WNOHANG) == pid) {
+                        a->pid = 0;
+                        return rwerr_set(err, RW_ERR_IO, "anvil exited at start (port %s taken?)",
+                                         port);
+                }
+                id = test_rpc_call(a->url, "eth_chainId", "[]", &ignored);
+                if (id != NULL) {
+                        free(id);
+                        /* Make sure the answer came from our process, not a neighbour's. */
+                        sleep_ms(100);
+                        if (waitpid(pid, &status, WNOHANG) == pid) {
+                                a->pid = 0;
+                                return rwerr_set(err, RW_ERR_IO,
+                                                 "anvil exited at start (port %s taken)", port);
+                        }
+                        return RW_OK;
+                }
+                sleep_ms(50);
+        }
+        anvil_proc_kill(a);
+        return rwerr_set(err, RW_ERR_TIMEOUT, "anvil on port %s did not answer within 20 s", port);
+}
+
+int anvil_proc_start(struct anvil_proc *a, uint64_t chain_id, struct rwerr *err)
+{
+        const char *path = getenv("RELAYWATCH_ANVIL");
+        int attempt, rc = RW_ERR_IO;
+
+        memset(a, 0, sizeof *a);
+        if (path == NULL)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "RELAYWATCH_ANVIL is not set (ctest sets it)");
+        snprintf(a->anvil, sizeof a->anvil, "%s", path);
+        a->chain_id = chain_id;
+        for (attempt = 0; attempt < 5 && rc != RW_OK; attempt++) {
+                a->port = free_port();
+                snprintf(a->url, sizeof a->url, "http://127.0.0.1:%u", (unsigned)a->port);
+                rc = spawn(a, err);
+        }
+        return rc;
+}
+
+int anvil_proc_restart(struct anvil_proc *a, struct rwerr *err)
+{
+        return spawn(a, err);
+}
+
+void anvil_proc_kill(struct anvil_proc *a)
+{
+        if (a->pid > 0) {
+                kill(a->pid, SIGKILL);
+                waitpid(a->pid, NULL, 0);
+                a->pid = 0;
+        }
+}
