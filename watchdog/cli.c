@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "cmd_db.h"
 #include "version.h"
 
 struct cli_command {
@@ -19,6 +20,8 @@ static int cmd_version(int argc, char **argv, FILE *out, FILE *errout);
 static const struct cli_command cli_commands[] = {
         {"help", "relaywatch help [COMMAND]", "show help for relaywatch or one command", cmd_help},
         {"version", "relaywatch version", "print the version", cmd_version},
+        {"db", "relaywatch db migrate [--database-url URL] [--contract FILE | --no-contract]",
+         "apply relaywatch's migrations and contract views to the ledger database", cmd_db},
 };
 
 #define CLI_NCOMMANDS (sizeof cli_commands / sizeof cli_commands[0])

@@ -1,0 +1,312 @@
+#include "dbconn.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conninfo.h"
+
+#define DEFAULT_CONNECT_TIMEOUT_S 5u
+#define DEFAULT_STATEMENT_TIMEOUT_MS 5000u
+#define DEFAULT_FAILURE_THRESHOLD 5u
+
+/* Delay before the next connect after 1, 2, 3 ... failures in a row. */
+static const uint64_t reconnect_delay_ms[] = {0, 1000, 2000, 5000, 10000, 30000};
+
+struct dbconn {
+        char *conninfo;
+        char *password; /* only to scrub it from libpq's messages; wiped on free */
+        char name[32];
+        unsigned connect_timeout_s;
+        unsigned statement_timeout_ms;
+        unsigned failure_threshold;
+        const struct dbconn_statement *statements;
+        size_t nstatements;
+        PGconn *pg;
+        uint64_t last_failure_ms;
+        struct dbconn_health health;
+};
+
+static uint64_t monotonic_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static char *password_of(const char *conninfo)
+{
+        PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+        const PQconninfoOption *o;
+        char *pw = NULL;
+
+        for (o = opts; o != NULL && o->keyword != NULL; o++) {
+                if (strcmp(o->keyword, "password") == 0 && o->val != NULL && o->val[0] != '\0')
+                        pw = strdup(o->val);
+        }
+        PQconninfoFree(opts);
+        return pw;
+}
+
+/* Copies a libpq message into `err`, one line, with the password masked. */
+static int set_pg_error(struct dbconn *c, int code, const char *what, const char *pgmsg,
+                        struct rwerr *err)
+{
+        char msg[RWERR_MSG_MAX];
+        size_t i, j = 0, pwlen = c->password ? strlen(c->password) : 0;
+
+        for (i = 0; pgmsg != NULL && pgmsg[i] != '\0' && j < sizeof msg - 4; i++) {
+                if (pwlen >= 4 && strncmp(pgmsg + i, c->password, pwlen) == 0) {
+                        memcpy(msg + j, "***", 3);
+                        j += 3;
+                        i += pwlen - 1;
+                } else if (pgmsg[i] == '\n' || pgmsg[i] == '\r') {
+                        if (pgmsg[i + 1] != '\0')
+                                msg[j++] = ' ';
+                } else {
+                        msg[j++] = pgmsg[i];
+                }
+        }
+        msg[j] = '\0';
+        return rwerr_set(err, code, "%s: %s: %s", c->health.description, what,
+                         j > 0 ? msg : "(no message from libpq)");
+}
+
+struct dbconn *dbconn_new(const struct dbconn_config *cfg, struct rwerr *err)
+{
+        struct dbconn *c;
+        char where[DBCONN_DESCRIPTION_MAX];
+
+        if (conninfo_describe(cfg->conninfo, where, sizeof where, err) != RW_OK) {
+                rwerr_prefix(err, RW_ERR_INVALID, cfg->name ? cfg->name : "database");
+                return NULL;
+        }
+        c = calloc(1, sizeof *c);
+        if (c == NULL) {
+                rwerr_set(err, RW_ERR_NOMEM, "out of memory");
+                return NULL;
+        }
+        (void)snprintf(c->name, sizeof c->name, "%s", cfg->name ? cfg->name : "database");
+        (void)snprintf(c->health.description, sizeof c->health.description, "%.30s (%.120s)",
+                       c->name, where);
+        c->conninfo = strdup(cfg->conninfo);
+        c->password = password_of(cfg->conninfo);
+        if (c->conninfo == NULL) {
+                rwerr_set(err, RW_ERR_NOMEM, "out of memory");
+                dbconn_free(c);
+                return NULL;
+        }
+        c->connect_timeout_s =
+                cfg->connect_timeout_s ? cfg->connect_timeout_s : DEFAULT_CONNECT_TIMEOUT_S;
+        c->statement_timeout_ms = cfg->statement_timeout_ms ? cfg->statement_timeout_ms
+                                                            : DEFAULT_STATEMENT_TIMEOUT_MS;
+        c->failure_threshold =
+                cfg->failure_threshold ? cfg->failure_threshold : DEFAULT_FAILURE_THRESHOLD;
+        c->statements = cfg->statements;
+        c->nstatements = cfg->nstatements;
+        return c;
+}
+
+static void wipe_free(char *s)
+{
+        if (s != NULL) {
+                sodium_memzero(s, strlen(s));
+                free(s);
+        }
+}
+
+void dbconn_free(struct dbconn *c)
+{
+        if (c == NULL)
+                return;
+        if (c->pg != NULL)
+                PQfinish(c->pg);
+        wipe_free(c->conninfo);
+        wipe_free(c->password);
+        free(c);
+}
+
+static void record_failure(struct dbconn *c, const struct rwerr *err)
+{
+        c->health.failures++;
+        c->health.consecutive_failures++;
+        c->health.connection_lost = c->health.consecutive_failures >= c->failure_threshold;
+        c->health.connected = 0;
+        c->last_failure_ms = monotonic_ms();
+        (void)snprintf(c->health.last_error, sizeof c->health.last_error, "%s",
+                       err ? err->msg : "connection failed");
+}
+
+static void record_success(struct dbconn *c)
+{
+        c->health.consecutive_failures = 0;
+        c->health.connection_lost = 0;
+        c->health.last_error[0] = '\0';
+}
+
+/* Drops a connection that failed; the next dbconn_ensure makes a new one. */
+static void drop(struct dbconn *c, const struct rwerr *err)
+{
+        if (c->pg != NULL) {
+                PQfinish(c->pg);
+                c->pg = NULL;
+        }
+        record_failure(c, err);
+}
+
+/* Server notices ("relation already exists, skipping") are not ours to print. */
+static void ignore_notice(void *arg, const char *message)
+{
+        (void)arg;
+        (void)message;
+}
+
+static int connect_now(struct dbconn *c, struct rwerr *err)
+{
+        char timeout[16], setting[64];
+        const char *keys[] = {
+                "dbname",          "connect_timeout",     "application_name", "keepalives",
+                "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
+        const char *values[] = {c->conninfo, timeout, "relaywatch", "1", "30", "10", "3", NULL};
+        PGresult *res;
+        size_t i;
+
+        (void)snprintf(timeout, sizeof timeout, "%u", c->connect_timeout_s);
+        c->pg = PQconnectdbParams(keys, values, 1);
+        if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+                struct rwerr e;
+
+                set_pg_error(c, RW_ERR_IO, "cannot connect", c->pg ? PQerrorMessage(c->pg) : NULL,
+                             &e);
+                drop(c, &e);
+                if (err != NULL)
+                        *err = e;
+                return RW_ERR_IO;
+        }
+        PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
+        (void)snprintf(setting, sizeof setting, "SET statement_timeout = %u",
+                       c->statement_timeout_ms);
+        res = PQexec(c->pg, setting);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                struct rwerr e;
+
+                set_pg_error(c, RW_ERR_IO, "cannot set statement_timeout", PQerrorMessage(c->pg),
+                             &e);
+                PQclear(res);
+                drop(c, &e);
+                if (err != NULL)
+                        *err = e;
+                return RW_ERR_IO;
+        }
+        PQclear(res);
+        for (i = 0; i < c->nstatements; i++) {
+                const struct dbconn_statement *s = &c->statements[i];
+                char what[96];
+
+                res = PQprepare(c->pg, s->name, s->sql, s->nparams, NULL);
+                if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                        struct rwerr e;
+
+                        (void)snprintf(what, sizeof what, "preparing statement %s", s->name);
+                        set_pg_error(c, RW_ERR_IO, what, PQerrorMessage(c->pg), &e);
+                        PQclear(res);
+                        drop(c, &e);
+                        if (err != NULL)
+                                *err = e;
+                        return RW_ERR_IO;
+                }
+                PQclear(res);
+        }
+        c->health.connected = 1;
+        c->health.connects++;
+        record_success(c);
+        return RW_OK;
+}
+
+int dbconn_ensure(struct dbconn *c, struct rwerr *err)
+{
+        unsigned n = c->health.consecutive_failures;
+
+        if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK)
+                return RW_OK;
+        if (c->pg != NULL) {
+                struct rwerr e;
+
+                rwerr_set(&e, RW_ERR_IO, "%s: connection lost", c->health.description);
+                drop(c, &e);
+                n = c->health.consecutive_failures;
+        }
+        if (n > 0) {
+                size_t k = n - 1 < sizeof reconnect_delay_ms / sizeof reconnect_delay_ms[0]
+                                   ? n - 1
+                                   : sizeof reconnect_delay_ms / sizeof reconnect_delay_ms[0] - 1;
+                uint64_t due = c->last_failure_ms + reconnect_delay_ms[k];
+                uint64_t now = monotonic_ms();
+
+                if (now < due)
+                        return rwerr_set(err, RW_ERR_IO,
+                                         "%s: not connected (%u failures in a row; next attempt in "
+                                         "%llu ms): %s",
+                                         c->health.description, n, (unsigned long long)(due - now),
+                                         c->health.last_error);
+        }
+        return connect_now(c, err);
+}
+
+static PGresult *check_result(struct dbconn *c, PGresult *res, ExecStatusType expect,
+                              const char *what, struct rwerr *err)
+{
+        if (res != NULL && PQresultStatus(res) == expect) {
+                record_success(c);
+                return res;
+        }
+        set_pg_error(c, RW_ERR_IO, what, res ? PQresultErrorMessage(res) : PQerrorMessage(c->pg),
+                     err);
+        PQclear(res);
+        if (PQstatus(c->pg) != CONNECTION_OK)
+                drop(c, err);
+        return NULL;
+}
+
+PGresult *dbconn_exec_prepared(struct dbconn *c, const char *name, int nparams,
+                               const char *const *params, ExecStatusType expect, struct rwerr *err)
+{
+        if (c->pg == NULL) {
+                rwerr_set(err, RW_ERR_IO, "%s: not connected", c->health.description);
+                return NULL;
+        }
+        return check_result(c, PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0), expect,
+                            name, err);
+}
+
+PGresult *dbconn_exec(struct dbconn *c, const char *sql, ExecStatusType expect, struct rwerr *err)
+{
+        if (c->pg == NULL) {
+                rwerr_set(err, RW_ERR_IO, "%s: not connected", c->health.description);
+                return NULL;
+        }
+        return check_result(c, PQexec(c->pg, sql), expect, sql, err);
+}
+
+int dbconn_command(struct dbconn *c, const char *sql, struct rwerr *err)
+{
+        PGresult *res = dbconn_exec(c, sql, PGRES_COMMAND_OK, err);
+
+        if (res == NULL)
+                return RW_ERR_IO;
+        PQclear(res);
+        return RW_OK;
+}
+
+PGconn *dbconn_pg(struct dbconn *c)
+{
+        return c->pg;
+}
+
+void dbconn_health(const struct dbconn *c, struct dbconn_health *out)
+{
+        *out = c->health;
+}

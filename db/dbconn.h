@@ -1,0 +1,93 @@
+/*
+ * dbconn: one PostgreSQL connection that heals itself.
+ *
+ * The connection string (a postgres:// URL or libpq key=value pairs) is
+ * completed with what a watchdog needs: connect_timeout, TCP keepalives,
+ * statement_timeout and application_name=relaywatch. The statements given
+ * in the configuration are prepared after every connect, so queries name
+ * them instead of sending SQL text.
+ *
+ * When the server goes away, the next dbconn_ensure reconnects, but not
+ * before the backoff delay since the last failed attempt has passed (0, 1,
+ * 2, 5, 10, then every 30 s): a dead database costs a cycle nothing. After
+ * `failure_threshold` consecutive failures the health says
+ * connection_lost (DB_CONNECTION_LOST); the first success clears it.
+ *
+ * No message ever holds the password: connections are described with
+ * conninfo_describe, and text copied from libpq is scrubbed of it.
+ */
+#ifndef RELAYWATCH_DBCONN_H
+#define RELAYWATCH_DBCONN_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rwerr.h"
+
+struct dbconn;
+
+#define DBCONN_DESCRIPTION_MAX 160
+
+/* A statement prepared on every connection. */
+struct dbconn_statement {
+        const char *name;
+        const char *sql;
+        int nparams;
+};
+
+struct dbconn_config {
+        const char *conninfo;          /* URL or key=value; may hold a password */
+        const char *name;              /* for messages: "ledger" */
+        unsigned connect_timeout_s;    /* 0: 5 */
+        unsigned statement_timeout_ms; /* 0: 5000 */
+        unsigned failure_threshold;    /* failures in a row that mean DB_CONNECTION_LOST; 0: 5 */
+        const struct dbconn_statement *statements; /* may be NULL */
+        size_t nstatements;
+};
+
+struct dbconn_health {
+        char description[DBCONN_DESCRIPTION_MAX]; /* "ledger (postgres://user@host:port/db)" */
+        int connected;
+        int connection_lost; /* consecutive_failures >= failure_threshold */
+        unsigned consecutive_failures;
+        uint64_t connects;              /* successful connects, reconnects included */
+        uint64_t failures;              /* failed connects and connections found dead */
+        char last_error[RWERR_MSG_MAX]; /* "" after a success */
+};
+
+/*
+ * Checks and copies the configuration; does not connect. NULL with `err`
+ * filled when the connection string cannot be parsed (the message does not
+ * repeat it). Free with dbconn_free (accepts NULL).
+ */
+struct dbconn *dbconn_new(const struct dbconn_config *cfg, struct rwerr *err);
+void dbconn_free(struct dbconn *c);
+
+/*
+ * Makes sure the connection is up and its statements prepared: connects
+ * when there is no connection or it broke, unless the backoff delay has not
+ * passed yet (RW_ERR_IO, "next attempt in N s"). Returns 0 or RW_ERR_IO.
+ */
+int dbconn_ensure(struct dbconn *c, struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
+ * Runs a prepared statement (by name) or, with nparams < 0, plain SQL text
+ * without parameters. Returns the result for the caller to PQclear when its
+ * status is `expect`; otherwise NULL with `err` holding the server's
+ * message, and a connection that failed is marked for reconnecting.
+ */
+PGresult *dbconn_exec_prepared(struct dbconn *c, const char *name, int nparams,
+                               const char *const *params, ExecStatusType expect, struct rwerr *err);
+PGresult *dbconn_exec(struct dbconn *c, const char *sql, ExecStatusType expect, struct rwerr *err);
+
+/* Runs SQL that returns no rows (BEGIN, COMMIT, SET ...); 0 or RW_ERR_IO. */
+int dbconn_command(struct dbconn *c, const char *sql, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/* The libpq connection, or NULL when not connected. Owned by `c`. */
+PGconn *dbconn_pg(struct dbconn *c);
+
+void dbconn_health(const struct dbconn *c, struct dbconn_health *out);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * ledger: typed reads of the relayer's ledger through the `relaywatch`
+ * contract (sql/README.md lists its columns). Nothing here names a relayer
+ * table.
+ *
+ * One cycle's reads run inside one snapshot: ledger_snapshot_begin opens a
+ * READ ONLY, REPEATABLE READ transaction, so every query of the cycle sees
+ * the same ledger even while the relayer writes; ledger_snapshot_end closes
+ * it. Totals are read for ranges of blocks, to be pinned to the heights the
+ * chains were read at.
+ *
+ * Every function that returns rows allocates them; the caller frees with
+ * the matching *_free (which accepts NULL). On failure nothing is returned
+ * and the message names the query, the row and the column at fault.
+ */
+#ifndef RELAYWATCH_LEDGER_H
+#define RELAYWATCH_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dbconn.h"
+#include "u256.h"
+
+#define LEDGER_ASSET_MAX 64 /* bytes of an asset name, NUL included */
+#define LEDGER_PROOF_MAX 64 /* sibling hashes in one proof */
+
+/* The statements the ledger prepares; pass them in the dbconn_config. */
+extern const struct dbconn_statement ledger_statements[];
+extern const size_t ledger_nstatements;
+
+enum ledger_side {
+        LEDGER_LOCKED, /* source chain: deposits in, released withdrawals out */
+        LEDGER_MINTED, /* execution chain: mints in, burns out */
+};
+
+/* "locked" or "minted". */
+const char *ledger_side_name(enum ledger_side side);
+
+int ledger_snapshot_begin(struct dbconn *c, struct rwerr *err) __attribute__((warn_unused_result));
+/* Commits the snapshot; after a failed read call it anyway to roll back. */
+int ledger_snapshot_end(struct dbconn *c, struct rwerr *err) __attribute__((warn_unused_result));
+
+/* One asset's movement in a range of blocks. */
+struct ledger_total {
+        char asset[LEDGER_ASSET_MAX];
+        struct u256 credited;
+        struct u256 debited;
+};
+
+struct ledger_totals {
+        size_t n;
+        struct ledger_total *rows; /* ordered by asset name */
+};
+
+/*
+ * Sums of `side` in blocks after_block < b <= through_block; after_block
+ * may be -1 for "from genesis". One row per asset the ledger knows.
+ */
+int ledger_totals_in_range(struct dbconn *c, enum ledger_side side, int64_t after_block,
+                           uint64_t through_block, struct ledger_totals *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+void ledger_totals_free(struct ledger_totals *t);
+
+/* The block through which the ledger has recorded each chain. */
+struct ledger_progress {
+        uint64_t chain_id;
+        char role[16]; /* "source" or "execution" */
+        int indexed;   /* 0 while the ledger has recorded nothing of it */
+        uint64_t indexed_through;
+};
+
+struct ledger_progress_list {
+        size_t n;
+        struct ledger_progress *rows;
+};
+
+int ledger_indexed_through(struct dbconn *c, struct ledger_progress_list *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+void ledger_progress_free(struct ledger_progress_list *l);
+
+struct ledger_batch {
+        uint64_t batch_number;
+        uint8_t merkle_root[32];
+        uint32_t leaf_count;
+        int anchored; /* status 'anchored' */
+        int has_anchor_block;
+        uint64_t anchor_block;
+        uint8_t relayer_signature[65];
+};
+
+struct ledger_batches {
+        size_t n;
+        struct ledger_batch *rows; /* by batch number */
+};
+
+/* Batches numbered above `after_batch`, at most `max_rows`. */
+int ledger_batches_after(struct dbconn *c, uint64_t after_batch, unsigned max_rows,
+                         struct ledger_batches *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+void ledger_batches_free(struct ledger_batches *b);
+
+struct ledger_leaf {
+        uint32_t leaf_index;
+        uint64_t withdrawal_id;
+        uint8_t token[20];
+        uint8_t recipient[20];
+        struct u256 amount;
+        uint8_t leaf_hash[32];
+};
+
+struct ledger_leaves {
+        size_t n;
+        struct ledger_leaf *rows; /* by leaf index */
+};
+
+int ledger_batch_leaves(struct dbconn *c, uint64_t batch_number, struct ledger_leaves *out,
+                        struct rwerr *err) __attribute__((warn_unused_result));
+void ledger_leaves_free(struct ledger_leaves *l);
+
+struct ledger_withdrawal {
+        uint64_t withdrawal_id;
+        uint64_t batch_number;
+        uint8_t token[20];
+        uint8_t recipient[20];
+        struct u256 amount;
+        int released;
+        size_t proof_len; /* sibling hashes */
+        uint8_t proof[LEDGER_PROOF_MAX][32];
+};
+
+struct ledger_withdrawals {
+        size_t n;
+        struct ledger_withdrawal *rows;
+};
+
+/* Withdrawals with their proofs, of batches after_batch < n <= through_batch. */
+int ledger_withdrawals_in_batches(struct dbconn *c, uint64_t after_batch, uint64_t through_batch,
+                                  struct ledger_withdrawals *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+void ledger_withdrawals_free(struct ledger_withdrawals *w);
+
+struct ledger_nonce {
+        uint64_t chain_id;
+        uint8_t account[20];
+        uint64_t next_nonce;
+};
+
+struct ledger_nonces {
+        size_t n;
+        struct ledger_nonce *rows;
+};
+
+int ledger_expected_nonces(struct dbconn *c, struct ledger_nonces *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+void ledger_nonces_free(struct ledger_nonces *n);
+
+/* Operations not yet confirmed or failed, summed over kinds and chains. */
+int ledger_pending_operations(struct dbconn *c, uint64_t *pending, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,13 @@
+/*
+ * cmd_db: `relaywatch db ...`, the commands that look after the ledger
+ * database (today: `db migrate`).
+ */
+#ifndef RELAYWATCH_CMD_DB_H
+#define RELAYWATCH_CMD_DB_H
+
+#include <stdio.h>
+
+/* argv[0] is "db". Returns the process exit code. */
+int cmd_db(int argc, char **argv, FILE *out, FILE *errout);
+
+#endif
