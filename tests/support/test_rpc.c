@@ -70,19 +70,20 @@ static char *post_json(const char *url, const char *body, struct rwerr *err)
 
 char *test_rpc_call(const char *url, const char *method, const char *params_json, struct rwerr *err)
 {
-        char body[4096];
+        size_t cap = strlen(method) + strlen(params_json) + 64;
+        char *body = malloc(cap);
         char *text, *result = NULL;
         cJSON *reply, *res, *error;
-        int n;
 
-        n = snprintf(body, sizeof body,
-                     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}", method,
-                     params_json);
-        if (n < 0 || (size_t)n >= sizeof body) {
-                rwerr_set(err, RW_ERR_RANGE, "%s: request too large", method);
+        if (body == NULL) {
+                rwerr_set(err, RW_ERR_NOMEM, "%s: out of memory", method);
                 return NULL;
         }
-        if ((text = post_json(url, body, err)) == NULL)
+        snprintf(body, cap, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"%s\",\"params\":%s}",
+                 method, params_json);
+        text = post_json(url, body, err);
+        free(body);
+        if (text == NULL)
                 return NULL;
         reply = cJSON_Parse(text);
         free(text);
