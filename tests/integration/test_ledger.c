@@ -1,0 +1,804 @@
+/*
+ * The ledger side against the stack's real PostgreSQL: the contract on
+ * hand-written fixtures with exact totals (above 2^128 too), snapshot
+ * consistency while another connection writes, incremental totals against
+ * full sums, a changed historical row, the watchdog role's lack of rights
+ * on the relayer's tables, NULL and garbage rows, migrations applied twice
+ * or tampered with, and PostgreSQL restarted under a live connection.
+ *
+ * Each run works in a database of its own (created and dropped here) with
+ * the reference schema and `relaywatch db migrate`'s SQL applied.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libpq-fe.h>
+
+#include "dbconn.h"
+#include "ledger.h"
+#include "migrate.h"
+#include "rwerr.h"
+#include "stack_env.h"
+#include "totals.h"
+#include "u256.h"
+
+#define TWO_128 "340282366920938463463374607431768211456"
+#define TWO_200 "1606938044258990275541962092341162602522202993782792835301376"
+
+struct fixture {
+        struct stack_env *env;
+        char dbname[64];
+        char admin_url[512];    /* superuser, on the test database */
+        char watchdog_url[512]; /* relaywatch role, on the test database */
+        PGconn *admin;
+};
+
+static struct fixture *fx_global;
+
+/* `url` with its database name (the part after the last '/') replaced. */
+static void with_database(const char *url, const char *db, char *out, size_t cap)
+{
+        const char *slash = strrchr(url, '/');
+
+        snprintf(out, cap, "%.*s/%s", (int)(slash - url), url, db);
+}
+
+static void admin_exec(const char *sql)
+{
+        PGresult *res = PQexec(fx_global->admin, sql);
+        ExecStatusType st = PQresultStatus(res);
+
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+                fail_msg("admin SQL failed: %s\n%s", PQresultErrorMessage(res), sql);
+        PQclear(res);
+}
+
+static char *read_text(const char *path)
+{
+        FILE *f = fopen(path, "r");
+        char *text;
+        long len;
+
+        if (f == NULL)
+                return NULL;
+        fseek(f, 0, SEEK_END);
+        len = ftell(f);
+        rewind(f);
+        text = calloc(1, (size_t)len + 1);
+        if (text != NULL && fread(text, 1, (size_t)len, f) != (size_t)len) {
+                free(text);
+                text = NULL;
+        }
+        fclose(f);
+        return text;
+}
+
+static void quiet(void *arg, const char *message)
+{
+        (void)arg;
+        (void)message;
+}
+
+static int setup(void **state)
+{
+        struct fixture *fx = calloc(1, sizeof *fx);
+        const char *path = getenv("RELAYWATCH_STACK_ENV");
+        const char *sql_dir = getenv("RELAYWATCH_SQL_DIR");
+        struct migrate_options opt = {NULL, NULL, 0};
+        struct migrate_report report;
+        char create[128], schema_path[512];
+        char *schema;
+        struct rwerr err;
+        PGconn *bootstrap;
+        PGresult *res;
+
+        if (fx == NULL || path == NULL || sql_dir == NULL) {
+                fprintf(stderr, "RELAYWATCH_STACK_ENV and RELAYWATCH_SQL_DIR must be set (ctest "
+                                "sets them)\n");
+                return -1;
+        }
+        *state = fx;
+        fx_global = fx;
+        if ((fx->env = stack_env_load(path, &err)) == NULL) {
+                fprintf(stderr, "%s\n", err.msg);
+                return -1;
+        }
+        snprintf(fx->dbname, sizeof fx->dbname, "ledger_test_%d", (int)getpid());
+        bootstrap = PQconnectdb(stack_env_get(fx->env, "DATABASE_ADMIN_URL"));
+        snprintf(create, sizeof create, "CREATE DATABASE %s", fx->dbname);
+        res = PQexec(bootstrap, create);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                fprintf(stderr, "%s", PQerrorMessage(bootstrap));
+                return -1;
+        }
+        PQclear(res);
+        PQfinish(bootstrap);
+        with_database(stack_env_get(fx->env, "DATABASE_ADMIN_URL"), fx->dbname, fx->admin_url,
+                      sizeof fx->admin_url);
+        with_database(stack_env_get(fx->env, "DATABASE_URL"), fx->dbname, fx->watchdog_url,
+                      sizeof fx->watchdog_url);
+        fx->admin = PQconnectdb(fx->admin_url);
+        if (PQstatus(fx->admin) != CONNECTION_OK)
+                return -1;
+        PQsetNoticeProcessor(fx->admin, quiet, NULL);
+        snprintf(schema_path, sizeof schema_path, "%s/reference/relayer_schema.sql", sql_dir);
+        if ((schema = read_text(schema_path)) == NULL)
+                return -1;
+        res = PQexec(fx->admin, schema);
+        free(schema);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                fprintf(stderr, "reference schema: %s", PQresultErrorMessage(res));
+                return -1;
+        }
+        PQclear(res);
+        if (migrate_run(fx->admin, &opt, &report, &err) != RW_OK) {
+                fprintf(stderr, "%s\n", err.msg);
+                return -1;
+        }
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fixture *fx = *state;
+        char drop[128];
+        PGconn *bootstrap;
+
+        PQfinish(fx->admin);
+        bootstrap = PQconnectdb(stack_env_get(fx->env, "DATABASE_ADMIN_URL"));
+        snprintf(drop, sizeof drop, "DROP DATABASE IF EXISTS %s WITH (FORCE)", fx->dbname);
+        PQclear(PQexec(bootstrap, drop));
+        PQfinish(bootstrap);
+        stack_env_free(fx->env);
+        free(fx);
+        return 0;
+}
+
+/* Each test starts from an empty ledger with two chains and two assets. */
+static int reset(void **state)
+{
+        (void)state;
+        admin_exec(
+                "TRUNCATE relayer.withdrawal_proofs, relayer.batch_leaves, relayer.withdrawals, "
+                "relayer.settlement_batch, relayer.mints, relayer.burns, relayer.deposits, "
+                "relayer.operations, relayer.nonce_state, relayer.cycle_timings, "
+                "relayer.chain_progress, relayer.assets, relayer.chains, "
+                "relaywatch_state.checkpoints, relaywatch_state.cursors RESTART IDENTITY CASCADE");
+        admin_exec("INSERT INTO relayer.chains VALUES (31337, 'source'), (31338, 'execution')");
+        admin_exec(
+                "INSERT INTO relayer.assets (symbol, decimals, source_token, bridged_token) VALUES "
+                "('BIG', 0, '\\x1111111111111111111111111111111111111111', "
+                "'\\x2222222222222222222222222222222222222222'), "
+                "('SIGIL', 18, '\\x5fbdb2315678afecb367f032d93f642f64180aa3', "
+                "'\\x5fbdb2315678afecb367f032d93f642f64180aa4')");
+        return 0;
+}
+
+/* A deposit of `amount` of asset `asset_id` at `block`, with a unique tx hash. */
+static void deposit(int asset_id, const char *amount, long block)
+{
+        static long n;
+        char sql[1024];
+
+        n++;
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO relayer.deposits (asset_id, deposit_nonce, depositor, recipient, "
+                 "amount, tx_hash, log_index, block_number) VALUES (%d, %ld, "
+                 "'\\xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', "
+                 "'\\xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', %s, "
+                 "decode(lpad(to_hex(%ld), 64, '0'), 'hex'), 0, %ld)",
+                 asset_id, n, amount, n, block);
+        admin_exec(sql);
+}
+
+static struct dbconn *watchdog_conn(void)
+{
+        struct dbconn_config cfg = {0};
+        struct dbconn *c;
+        struct rwerr err;
+
+        cfg.conninfo = fx_global->watchdog_url;
+        cfg.name = "ledger";
+        cfg.statements = ledger_statements;
+        cfg.nstatements = ledger_nstatements;
+        c = dbconn_new(&cfg, &err);
+        if (c == NULL || dbconn_ensure(c, &err) != RW_OK)
+                fail_msg("%s", err.msg);
+        return c;
+}
+
+static void assert_amount(const struct u256 *got, const char *want_decimal)
+{
+        struct u256 want;
+        char text[U256_DEC_SIZE];
+        struct rwerr err;
+
+        assert_int_equal(u256_parse_dec(want_decimal, strlen(want_decimal), &want, &err), RW_OK);
+        if (!u256_eq(got, &want)) {
+                u256_format_dec(got, text, sizeof text);
+                fail_msg("amount %s, expected %s", text, want_decimal);
+        }
+}
+
+static void totals_at(struct dbconn *c, enum ledger_side side, int64_t after, uint64_t through,
+                      struct ledger_totals *out)
+{
+        struct rwerr err;
+
+        if (ledger_totals_in_range(c, side, after, through, out, &err) != RW_OK)
+                fail_msg("%s", err.msg);
+}
+
+static void burn_and_release(long withdrawal_id, int asset_id, const char *amount, long burn_block,
+                             long batch, long release_block)
+{
+        char sql[1024];
+
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO relayer.burns (asset_id, burn_nonce, burner, recipient, amount, "
+                 "tx_hash, log_index, block_number) VALUES (%d, %ld, "
+                 "'\\xcccccccccccccccccccccccccccccccccccccccc', "
+                 "'\\xcccccccccccccccccccccccccccccccccccccccc', %s, "
+                 "decode(lpad(to_hex(%ld), 64, 'e'), 'hex'), 0, %ld)",
+                 asset_id, withdrawal_id, amount, withdrawal_id, burn_block);
+        admin_exec(sql);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO relayer.withdrawals (withdrawal_id, burn_id, asset_id, recipient, "
+                 "amount, status) SELECT %ld, burn_id, %d, recipient, amount, 'confirmed' "
+                 "FROM relayer.burns WHERE burn_nonce = %ld",
+                 withdrawal_id, asset_id, withdrawal_id);
+        admin_exec(sql);
+        if (batch > 0) {
+                snprintf(sql, sizeof sql,
+                         "INSERT INTO relayer.settlement_batch (batch_number, merkle_root, "
+                         "leaf_count, status, anchor_tx_hash, anchor_block, relayer_signature) "
+                         "VALUES (%ld, decode(lpad(to_hex(%ld), 64, 'a'), 'hex'), 1, 'anchored', "
+                         "decode(repeat('cd', 32), 'hex'), %ld, decode(repeat('ef', 65), 'hex')) "
+                         "ON CONFLICT DO NOTHING",
+                         batch, batch, burn_block + 1);
+                admin_exec(sql);
+                snprintf(sql, sizeof sql,
+                         "UPDATE relayer.withdrawals SET status = 'batched', batch_number = %ld "
+                         "WHERE withdrawal_id = %ld",
+                         batch, withdrawal_id);
+                admin_exec(sql);
+        }
+        if (release_block >= 0) {
+                snprintf(sql, sizeof sql,
+                         "UPDATE relayer.withdrawals SET status = 'released', release_block = %ld, "
+                         "release_tx_hash = decode(repeat('12', 32), 'hex') WHERE withdrawal_id = "
+                         "%ld",
+                         release_block, withdrawal_id);
+                admin_exec(sql);
+        }
+}
+
+static void mint(long deposit_id, int asset_id, const char *amount, long block)
+{
+        char sql[1024];
+
+        snprintf(
+                sql, sizeof sql,
+                "INSERT INTO relayer.mints (deposit_id, asset_id, recipient, amount, tx_hash, "
+                "block_number) VALUES (%ld, %d, '\\xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', %s, "
+                "decode(lpad(to_hex(%ld), 64, 'f'), 'hex'), %ld)",
+                deposit_id, asset_id, amount, deposit_id, block);
+        admin_exec(sql);
+}
+
+static void totals_on_fixtures_are_exact(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        struct ledger_totals t;
+
+        (void)state;
+        deposit(2, "1000000000000000000", 10); /* 1 SIGIL */
+        deposit(2, TWO_200, 20);               /* far above 2^128 */
+        deposit(2, TWO_128, 30);
+        deposit(1, "7", 30);
+        mint(1, 2, "1000000000000000000", 11);
+        mint(2, 2, TWO_200, 21);
+        burn_and_release(1, 2, "5", 40, 1, 45);
+
+        /* Locked through block 30: both assets, exact to the last unit. */
+        totals_at(c, LEDGER_LOCKED, -1, 30, &t);
+        assert_int_equal(t.n, 2);
+        assert_string_equal(t.rows[0].asset, "BIG");
+        assert_amount(&t.rows[0].credited, "7");
+        assert_amount(&t.rows[0].debited, "0");
+        assert_string_equal(t.rows[1].asset, "SIGIL");
+        assert_amount(&t.rows[1].credited,
+                      "1606938044258990275542302374708083540985667368390224603512832");
+        assert_amount(&t.rows[1].debited, "0");
+        ledger_totals_free(&t);
+
+        /* A range counts only its own blocks: (20, 45] holds 2^128 in, 5 out. */
+        totals_at(c, LEDGER_LOCKED, 20, 45, &t);
+        assert_amount(&t.rows[1].credited, TWO_128);
+        assert_amount(&t.rows[1].debited, "5");
+        ledger_totals_free(&t);
+        totals_at(c, LEDGER_LOCKED, 20, 44, &t);
+        assert_amount(&t.rows[1].debited, "0"); /* the release is at 45 */
+        ledger_totals_free(&t);
+
+        /* Minted: mints in, burns out, on the execution chain's blocks. */
+        totals_at(c, LEDGER_MINTED, -1, 39, &t);
+        assert_amount(&t.rows[1].credited,
+                      "1606938044258990275541962092341162602522203993782792835301376");
+        assert_amount(&t.rows[1].debited, "0");
+        assert_amount(&t.rows[0].credited, "0"); /* BIG: nothing minted, still a row */
+        ledger_totals_free(&t);
+        totals_at(c, LEDGER_MINTED, -1, 40, &t);
+        assert_amount(&t.rows[1].debited, "5");
+        ledger_totals_free(&t);
+        dbconn_free(c);
+}
+
+static void contract_rows_on_fixtures(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        struct ledger_progress_list p;
+        struct ledger_batches b;
+        struct ledger_leaves l;
+        struct ledger_withdrawals w;
+        struct ledger_nonces n;
+        uint64_t pending = 99;
+        struct rwerr err;
+
+        (void)state;
+        admin_exec("INSERT INTO relayer.chain_progress (chain_id, indexed_through) VALUES (31337, "
+                   "120)");
+        burn_and_release(7, 2, "300", 50, 3, -1);
+        admin_exec("INSERT INTO relayer.batch_leaves VALUES (3, 0, 7, decode(repeat('77', 32), "
+                   "'hex'))");
+        admin_exec("INSERT INTO relayer.withdrawal_proofs VALUES (7, 3, "
+                   "decode(repeat('01', 32) || repeat('02', 32), 'hex'))");
+        admin_exec("INSERT INTO relayer.nonce_state (chain_id, account, next_nonce) VALUES "
+                   "(31338, '\\x70997970c51812dc3a010c7d01b50e0d17dc79c8', 42)");
+        admin_exec("INSERT INTO relayer.operations (kind, chain_id, account, nonce, gas_estimate, "
+                   "status) "
+                   "VALUES ('mint', 31338, '\\x70997970c51812dc3a010c7d01b50e0d17dc79c8', 41, "
+                   "60000, 'sent'), "
+                   "('mint', 31338, '\\x70997970c51812dc3a010c7d01b50e0d17dc79c8', 40, 60000, "
+                   "'confirmed')");
+
+        assert_int_equal(ledger_indexed_through(c, &p, &err), RW_OK);
+        assert_int_equal(p.n, 2);
+        assert_int_equal(p.rows[0].chain_id, 31337);
+        assert_string_equal(p.rows[0].role, "source");
+        assert_true(p.rows[0].indexed);
+        assert_int_equal(p.rows[0].indexed_through, 120);
+        assert_false(p.rows[1].indexed); /* nothing recorded of the execution chain yet */
+        ledger_progress_free(&p);
+
+        assert_int_equal(ledger_batches_after(c, 0, 100, &b, &err), RW_OK);
+        assert_int_equal(b.n, 1);
+        assert_int_equal(b.rows[0].batch_number, 3);
+        assert_true(b.rows[0].anchored);
+        assert_true(b.rows[0].has_anchor_block);
+        assert_int_equal(b.rows[0].anchor_block, 51);
+        assert_int_equal(b.rows[0].leaf_count, 1);
+        assert_int_equal(b.rows[0].merkle_root[0], 0xaa);
+        assert_int_equal(b.rows[0].merkle_root[31], 0xa3);
+        assert_int_equal(b.rows[0].relayer_signature[64], 0xef);
+        ledger_batches_free(&b);
+        assert_int_equal(ledger_batches_after(c, 3, 100, &b, &err), RW_OK);
+        assert_int_equal(b.n, 0);
+        ledger_batches_free(&b);
+
+        assert_int_equal(ledger_batch_leaves(c, 3, &l, &err), RW_OK);
+        assert_int_equal(l.n, 1);
+        assert_int_equal(l.rows[0].withdrawal_id, 7);
+        assert_int_equal(l.rows[0].token[0], 0x5f);
+        assert_int_equal(l.rows[0].recipient[19], 0xcc);
+        assert_amount(&l.rows[0].amount, "300");
+        assert_int_equal(l.rows[0].leaf_hash[0], 0x77);
+        ledger_leaves_free(&l);
+
+        assert_int_equal(ledger_withdrawals_in_batches(c, 0, 3, &w, &err), RW_OK);
+        assert_int_equal(w.n, 1);
+        assert_int_equal(w.rows[0].proof_len, 2);
+        assert_int_equal(w.rows[0].proof[0][0], 0x01);
+        assert_int_equal(w.rows[0].proof[1][31], 0x02);
+        assert_false(w.rows[0].released);
+        ledger_withdrawals_free(&w);
+        assert_int_equal(ledger_withdrawals_in_batches(c, 3, 9, &w, &err), RW_OK);
+        assert_int_equal(w.n, 0);
+        ledger_withdrawals_free(&w);
+
+        assert_int_equal(ledger_expected_nonces(c, &n, &err), RW_OK);
+        assert_int_equal(n.n, 1);
+        assert_int_equal(n.rows[0].chain_id, 31338);
+        assert_int_equal(n.rows[0].next_nonce, 42);
+        assert_int_equal(n.rows[0].account[0], 0x70);
+        ledger_nonces_free(&n);
+
+        assert_int_equal(ledger_pending_operations(c, &pending, &err), RW_OK);
+        assert_int_equal(pending, 1);
+        dbconn_free(c);
+}
+
+static void snapshot_holds_while_another_connection_writes(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        struct ledger_totals t;
+        struct rwerr err;
+
+        (void)state;
+        deposit(2, "100", 10);
+        assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+        totals_at(c, LEDGER_LOCKED, -1, 1000, &t);
+        assert_amount(&t.rows[1].credited, "100");
+        ledger_totals_free(&t);
+
+        deposit(2, "23", 11); /* committed by another connection, inside our range */
+
+        totals_at(c, LEDGER_LOCKED, -1, 1000, &t);
+        assert_amount(&t.rows[1].credited, "100"); /* the snapshot does not move */
+        ledger_totals_free(&t);
+        assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+
+        assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+        totals_at(c, LEDGER_LOCKED, -1, 1000, &t);
+        assert_amount(&t.rows[1].credited, "123"); /* the next snapshot sees it */
+        ledger_totals_free(&t);
+        assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+
+        /* A snapshot is read-only, whatever the role could do. */
+        assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+        assert_null(
+                dbconn_exec(c, "INSERT INTO relaywatch_state.cursors (name, value) VALUES ('x', 1)",
+                            PGRES_COMMAND_OK, &err));
+        assert_non_null(strstr(err.msg, "read-only transaction"));
+        assert_int_equal(ledger_snapshot_end(c, &err), RW_OK); /* rolls back */
+        dbconn_free(c);
+}
+
+static uint64_t next_random(uint64_t *s)
+{
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        return *s;
+}
+
+static void incremental_totals_equal_full_sums(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        struct totals_tracker *tr = totals_tracker_new(LEDGER_LOCKED, UINT64_MAX);
+        struct totals_result r;
+        struct ledger_totals full;
+        uint64_t seed = 0x5eed, block = 0, now = 1;
+        char amount[32];
+        struct rwerr err;
+        int step, k;
+        size_t i;
+
+        (void)state;
+        assert_non_null(tr);
+        for (step = 0; step < 40; step++) {
+                /* New rows only in blocks the tracker has not covered yet. */
+                for (k = (int)(next_random(&seed) % 4); k > 0; k--) {
+                        snprintf(amount, sizeof amount, "%llu",
+                                 (unsigned long long)(next_random(&seed) % 1000000000000ULL + 1));
+                        deposit(1 + (int)(next_random(&seed) % 2), amount,
+                                (long)(block + 1 + next_random(&seed) % 5));
+                }
+                block += 1 + next_random(&seed) % 5;
+                assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+                if (totals_tracker_advance(tr, c, block, now++, &r, &err) != RW_OK)
+                        fail_msg("%s", err.msg);
+                assert_int_equal(r.full_recompute, step == 0);
+                assert_int_equal(r.nchanges, 0);
+                totals_at(c, LEDGER_LOCKED, -1, block, &full);
+                assert_int_equal(r.totals->n, full.n);
+                for (i = 0; i < full.n; i++) {
+                        assert_string_equal(r.totals->rows[i].asset, full.rows[i].asset);
+                        assert_true(u256_eq(&r.totals->rows[i].credited, &full.rows[i].credited));
+                        assert_true(u256_eq(&r.totals->rows[i].debited, &full.rows[i].debited));
+                }
+                ledger_totals_free(&full);
+                assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+        }
+        totals_tracker_free(tr);
+        dbconn_free(c);
+}
+
+static void changed_history_is_reported_with_both_figures(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        struct totals_tracker *tr = totals_tracker_new(LEDGER_LOCKED, 1000);
+        struct totals_result r;
+        struct rwerr err;
+
+        (void)state;
+        assert_non_null(tr);
+        deposit(2, "500", 10);
+        deposit(2, "250", 20);
+        assert_int_equal(totals_tracker_advance(tr, c, 30, 0, &r, &err), RW_OK);
+        assert_true(r.full_recompute);
+        assert_amount(&r.totals->rows[1].credited, "750");
+
+        /* Someone edits a counted row; the incremental reads cannot see it... */
+        admin_exec("UPDATE relayer.deposits SET amount = 501 WHERE block_number = 10");
+        deposit(2, "1", 35);
+        assert_int_equal(totals_tracker_advance(tr, c, 40, 500, &r, &err), RW_OK);
+        assert_false(r.full_recompute);
+        assert_amount(&r.totals->rows[1].credited, "751");
+
+        /* ...the scheduled full recompute does, and says what changed. */
+        assert_int_equal(totals_tracker_advance(tr, c, 40, 1000, &r, &err), RW_OK);
+        assert_true(r.full_recompute);
+        assert_int_equal(r.nchanges, 1);
+        assert_string_equal(r.changes[0].asset, "SIGIL");
+        assert_int_equal(r.changes[0].through_block, 40);
+        assert_amount(&r.changes[0].running_credited, "751");
+        assert_amount(&r.changes[0].full_credited, "752");
+        assert_amount(&r.totals->rows[1].credited, "752"); /* the full figure now stands */
+
+        /* A deleted row too; and a seeded checkpoint is checked on the first read. */
+        admin_exec("DELETE FROM relayer.deposits WHERE block_number = 20");
+        assert_int_equal(totals_tracker_advance(tr, c, 40, 5000, &r, &err), RW_OK);
+        assert_int_equal(r.nchanges, 1);
+        assert_amount(&r.changes[0].running_credited, "752");
+        assert_amount(&r.changes[0].full_credited, "502");
+        totals_tracker_free(tr);
+
+        tr = totals_tracker_new(LEDGER_LOCKED, UINT64_MAX);
+        {
+                struct ledger_total saved[2] = {{"BIG", {{0}}, {{0}}}, {"SIGIL", {{0}}, {{0}}}};
+                struct ledger_totals cp = {2, saved};
+
+                saved[1].credited = u256_from_u64(999);
+                assert_int_equal(totals_tracker_seed(tr, &cp, 40, &err), RW_OK);
+        }
+        assert_int_equal(totals_tracker_advance(tr, c, 40, 1, &r, &err), RW_OK);
+        assert_true(r.full_recompute);
+        assert_int_equal(r.nchanges, 1);
+        assert_amount(&r.changes[0].running_credited, "999");
+        assert_amount(&r.changes[0].full_credited, "502");
+        totals_tracker_free(tr);
+        dbconn_free(c);
+}
+
+/* Runs `sql` as the watchdog's role; returns 1 when the server refused it for lack of rights. */
+static int refused(PGconn *pg, const char *sql)
+{
+        PGresult *res = PQexec(pg, sql);
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        int denied = PQresultStatus(res) == PGRES_FATAL_ERROR && state != NULL &&
+                     strcmp(state, "42501") == 0; /* insufficient_privilege */
+
+        if (!denied)
+                fprintf(stderr, "not refused for lack of rights: %s (%s)\n", sql,
+                        PQresultErrorMessage(res));
+        PQclear(res);
+        return denied;
+}
+
+static void watchdog_role_cannot_touch_relayer_data(void **state)
+{
+        PGconn *pg = PQconnectdb(fx_global->watchdog_url);
+        PGresult *res;
+
+        (void)state;
+        assert_int_equal(PQstatus(pg), CONNECTION_OK);
+        deposit(2, "1", 1);
+        assert_true(refused(pg, "SELECT * FROM relayer.deposits"));
+        assert_true(refused(pg, "INSERT INTO relayer.chains VALUES (1, 'other')"));
+        assert_true(refused(pg, "UPDATE relayer.deposits SET amount = 2"));
+        assert_true(refused(pg, "DELETE FROM relayer.deposits"));
+        assert_true(refused(pg, "TRUNCATE relayer.deposits"));
+        assert_true(refused(pg, "SET ROLE relaywatch_contract"));
+        assert_true(refused(pg, "CREATE TABLE relaywatch.mine (x int)"));
+        assert_true(refused(pg, "CREATE OR REPLACE VIEW relaywatch.assets AS SELECT 1 AS asset"));
+        assert_true(refused(pg, "UPDATE relaywatch_state.audit_mirror SET seq = 0"));
+        assert_true(refused(
+                pg, "INSERT INTO relaywatch_state.schema_migrations VALUES (99, 'x', 'y')"));
+
+        /* What it may do: read the contract and write its own state. */
+        res = PQexec(
+                pg,
+                "SELECT credited FROM relaywatch.locked_in_range(-1, 10) WHERE asset = 'SIGIL'");
+        assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+        assert_string_equal(PQgetvalue(res, 0, 0), "1");
+        PQclear(res);
+        res = PQexec(pg,
+                     "INSERT INTO relaywatch_state.cursors (name, value) VALUES ('batches', 7)");
+        assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+        PQclear(res);
+        PQfinish(pg);
+
+        /* And the row is still there, unchanged. */
+        res = PQexec(fx_global->admin, "SELECT amount FROM relayer.deposits");
+        assert_string_equal(PQgetvalue(res, 0, 0), "1");
+        PQclear(res);
+}
+
+/* Replaces locked_in_range with rows from a table without constraints, as an operator's might be. */
+static void weird_rows(const char *values)
+{
+        char sql[1024];
+
+        admin_exec("CREATE TABLE IF NOT EXISTS public.weird (asset text, credited numeric, debited "
+                   "numeric)");
+        admin_exec("TRUNCATE public.weird");
+        snprintf(sql, sizeof sql, "INSERT INTO public.weird VALUES %s", values);
+        admin_exec(sql);
+        admin_exec("CREATE OR REPLACE FUNCTION relaywatch.locked_in_range(after_block bigint, "
+                   "through_block bigint) RETURNS TABLE (asset text, credited numeric, debited "
+                   "numeric) "
+                   "LANGUAGE sql STABLE AS $$ SELECT * FROM public.weird ORDER BY asset $$");
+        admin_exec("GRANT SELECT ON public.weird TO relaywatch_reader");
+}
+
+static void expect_totals_error(const char *values, const char *needle)
+{
+        struct dbconn *c;
+        struct ledger_totals t = {0, NULL};
+        struct rwerr err;
+        int rc;
+
+        weird_rows(values);
+        c = watchdog_conn();
+        rc = ledger_totals_in_range(c, LEDGER_LOCKED, -1, 10, &t, &err);
+        if (rc == RW_OK || strstr(err.msg, needle) == NULL)
+                fail_msg("rows %s: expected an error with \"%s\", got %s", values, needle,
+                         rc == RW_OK ? "success" : err.msg);
+        assert_null(t.rows); /* nothing half-read is handed back */
+        dbconn_free(c);
+}
+
+static void null_and_garbage_rows_are_named(void **state)
+{
+        struct migrate_options opt = {NULL, NULL, 0};
+        struct migrate_report report;
+        struct rwerr err;
+
+        (void)state;
+        expect_totals_error(
+                "('A', 1, 0), ('B', NULL, 0)",
+                "locked_in_range row 2 (asset B), column credited: NULL where a value is required");
+        expect_totals_error("('A', 1, -5)",
+                            "locked_in_range row 1 (asset A), column debited: negative amount");
+        expect_totals_error("('A', 1.5, 0)",
+                            "locked_in_range row 1 (asset A), column credited: non-integer amount");
+        expect_totals_error("('A', 1e80, 0)", "column credited: decimal amount exceeds 2^256-1");
+        expect_totals_error("(NULL, 1, 0)", "locked_in_range row 1, column asset: NULL");
+        /* Put the reference contract back for the other tests. */
+        assert_int_equal(migrate_run(fx_global->admin, &opt, &report, &err), RW_OK);
+}
+
+static void migrations_apply_once_and_refuse_tampering(void **state)
+{
+        struct migrate_options opt = {NULL, NULL, 0};
+        struct migrate_report report;
+        char sha[65], sql[256];
+        struct rwerr err;
+        PGresult *res;
+
+        (void)state;
+        assert_int_equal(migrate_run(fx_global->admin, &opt, &report, &err), RW_OK);
+        assert_int_equal(report.applied, 0);
+        assert_int_equal(report.already, 1);
+        assert_true(report.contract_applied);
+        assert_string_equal(report.contract_name, "reference.sql");
+
+        res = PQexec(fx_global->admin,
+                     "SELECT sha256 FROM relaywatch_state.schema_migrations WHERE version = 1");
+        assert_int_equal(PQntuples(res), 1);
+        snprintf(sha, sizeof sha, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+
+        /* A released migration whose text no longer matches its record is refused. */
+        admin_exec("UPDATE relaywatch_state.schema_migrations SET sha256 = 'tampered' WHERE "
+                   "version = 1");
+        assert_int_equal(migrate_run(fx_global->admin, &opt, &report, &err), RW_ERR_INVALID);
+        assert_non_null(strstr(err.msg, "migration 0001_watchdog_state.sql was applied as "
+                                        "0001_watchdog_state.sql with another text"));
+
+        /* A failing migration leaves nothing behind: the whole run rolls back. */
+        admin_exec("DELETE FROM relaywatch_state.schema_migrations WHERE version = 1");
+        assert_int_equal(migrate_run(fx_global->admin, &opt, &report, &err), RW_ERR_IO);
+        assert_non_null(strstr(err.msg, "migration 0001_watchdog_state.sql: ERROR:"));
+        assert_non_null(strstr(err.msg, "already exists"));
+        assert_int_equal(report.applied, 0);
+        res = PQexec(fx_global->admin, "SELECT count(*) FROM relaywatch_state.schema_migrations");
+        assert_string_equal(PQgetvalue(res, 0, 0), "0");
+        PQclear(res);
+
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO relaywatch_state.schema_migrations (version, name, sha256) "
+                 "VALUES (1, '0001_watchdog_state.sql', '%s')",
+                 sha);
+        admin_exec(sql);
+        assert_int_equal(migrate_run(fx_global->admin, &opt, &report, &err), RW_OK);
+        assert_int_equal(report.already, 1);
+}
+
+static void restarted_postgres_is_reconnected(void **state)
+{
+        struct dbconn_config cfg = {0};
+        struct dbconn_health h;
+        struct dbconn *c;
+        struct rwerr err;
+        char cmd[1024];
+        PGresult *res;
+        int i;
+
+        (void)state;
+        cfg.conninfo = fx_global->watchdog_url;
+        cfg.name = "ledger";
+        cfg.statements = ledger_statements;
+        cfg.nstatements = ledger_nstatements;
+        cfg.failure_threshold = 2;
+        c = dbconn_new(&cfg, &err);
+        assert_non_null(c);
+        assert_int_equal(dbconn_ensure(c, &err), RW_OK);
+
+        snprintf(cmd, sizeof cmd, "%s/scripts/stack-service %s postgres restart > /dev/null 2>&1",
+                 getenv("RELAYWATCH_SOURCE_DIR"), stack_env_get(fx_global->env, "STACK_DIR"));
+        assert_int_equal(system(cmd), 0);
+        /* The old connection is dead: the first query fails and says so... */
+        assert_null(dbconn_exec(c, "SELECT 1", PGRES_TUPLES_OK, &err));
+        dbconn_health(c, &h);
+        assert_int_equal(h.failures, 1);
+        assert_false(h.connected);
+        /* ...and the next ensure reconnects and prepares again. */
+        assert_int_equal(dbconn_ensure(c, &err), RW_OK);
+        res = dbconn_exec_prepared(c, "ledger_pending_operations", 0, NULL, PGRES_TUPLES_OK, &err);
+        assert_non_null(res);
+        PQclear(res);
+        dbconn_health(c, &h);
+        assert_int_equal(h.connects, 2);
+        assert_int_equal(h.consecutive_failures, 0);
+
+        /* Down for good: DB_CONNECTION_LOST after the threshold, with backoff between tries. */
+        snprintf(cmd, sizeof cmd, "%s/scripts/stack-service %s postgres stop > /dev/null 2>&1",
+                 getenv("RELAYWATCH_SOURCE_DIR"), stack_env_get(fx_global->env, "STACK_DIR"));
+        assert_int_equal(system(cmd), 0);
+        assert_null(dbconn_exec(c, "SELECT 1", PGRES_TUPLES_OK, &err));
+        assert_int_equal(dbconn_ensure(c, &err), RW_ERR_IO);    /* second failure */
+        assert_null(strstr(err.msg, "postgres://relaywatch:")); /* no password in sight */
+        dbconn_health(c, &h);
+        assert_true(h.connection_lost);
+        assert_int_equal(dbconn_ensure(c, &err), RW_ERR_IO);
+        assert_non_null(strstr(err.msg, "next attempt in"));
+
+        snprintf(cmd, sizeof cmd, "%s/scripts/stack-service %s postgres start > /dev/null 2>&1",
+                 getenv("RELAYWATCH_SOURCE_DIR"), stack_env_get(fx_global->env, "STACK_DIR"));
+        assert_int_equal(system(cmd), 0);
+        for (i = 0; i < 100 && dbconn_ensure(c, &err) != RW_OK; i++)
+                nanosleep(&(struct timespec){0, 100000000L}, NULL);
+        dbconn_health(c, &h);
+        assert_true(h.connected);
+        assert_false(h.connection_lost);
+        dbconn_free(c);
+        /* The fixture's own admin connection was cut too. */
+        PQreset(fx_global->admin);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup(totals_on_fixtures_are_exact, reset),
+                cmocka_unit_test_setup(contract_rows_on_fixtures, reset),
+                cmocka_unit_test_setup(snapshot_holds_while_another_connection_writes, reset),
+                cmocka_unit_test_setup(incremental_totals_equal_full_sums, reset),
+                cmocka_unit_test_setup(changed_history_is_reported_with_both_figures, reset),
+                cmocka_unit_test_setup(watchdog_role_cannot_touch_relayer_data, reset),
+                cmocka_unit_test_setup(null_and_garbage_rows_are_named, reset),
+                cmocka_unit_test_setup(migrations_apply_once_and_refuse_tampering, reset),
+                cmocka_unit_test_setup(restarted_postgres_is_reconnected, reset),
+        };
+
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
