@@ -247,7 +247,7 @@ static void burn_and_release(long withdrawal_id, int asset_id, const char *amoun
                  "tx_hash, log_index, block_number) VALUES (%d, %ld, "
                  "'\\xcccccccccccccccccccccccccccccccccccccccc', "
                  "'\\xcccccccccccccccccccccccccccccccccccccccc', %s, "
-                 "decode(lpad(to_hex(%ld), 64, 'e'), 'hex'), 0, %ld)",
+                 "decode('e' || lpad(to_hex(%ld), 63, '0'), 'hex'), 0, %ld)",
                  asset_id, withdrawal_id, amount, withdrawal_id, burn_block);
         admin_exec(sql);
         snprintf(sql, sizeof sql,
@@ -260,7 +260,8 @@ static void burn_and_release(long withdrawal_id, int asset_id, const char *amoun
                 snprintf(sql, sizeof sql,
                          "INSERT INTO relayer.settlement_batch (batch_number, merkle_root, "
                          "leaf_count, status, anchor_tx_hash, anchor_block, relayer_signature) "
-                         "VALUES (%ld, decode(lpad(to_hex(%ld), 64, 'a'), 'hex'), 1, 'anchored', "
+                         "VALUES (%ld, decode('a' || lpad(to_hex(%ld), 63, '0'), 'hex'), 1, "
+                         "'anchored', "
                          "decode(repeat('cd', 32), 'hex'), %ld, decode(repeat('ef', 65), 'hex')) "
                          "ON CONFLICT DO NOTHING",
                          batch, batch, burn_block + 1);
@@ -289,7 +290,7 @@ static void mint(long deposit_id, int asset_id, const char *amount, long block)
                 sql, sizeof sql,
                 "INSERT INTO relayer.mints (deposit_id, asset_id, recipient, amount, tx_hash, "
                 "block_number) VALUES (%ld, %d, '\\xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', %s, "
-                "decode(lpad(to_hex(%ld), 64, 'f'), 'hex'), %ld)",
+                "decode('f' || lpad(to_hex(%ld), 63, '0'), 'hex'), %ld)",
                 deposit_id, asset_id, amount, deposit_id, block);
         admin_exec(sql);
 }
@@ -386,8 +387,8 @@ static void contract_rows_on_fixtures(void **state)
         assert_true(b.rows[0].has_anchor_block);
         assert_int_equal(b.rows[0].anchor_block, 51);
         assert_int_equal(b.rows[0].leaf_count, 1);
-        assert_int_equal(b.rows[0].merkle_root[0], 0xaa);
-        assert_int_equal(b.rows[0].merkle_root[31], 0xa3);
+        assert_int_equal(b.rows[0].merkle_root[0], 0xa0);
+        assert_int_equal(b.rows[0].merkle_root[31], 0x03);
         assert_int_equal(b.rows[0].relayer_signature[64], 0xef);
         ledger_batches_free(&b);
         assert_int_equal(ledger_batches_after(c, 3, 100, &b, &err), RW_OK);
