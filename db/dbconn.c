@@ -44,8 +44,10 @@ static char *password_of(const char *conninfo)
         char *pw = NULL;
 
         for (o = opts; o != NULL && o->keyword != NULL; o++) {
-                if (strcmp(o->keyword, "password") == 0 && o->val != NULL && o->val[0] != '\0')
+                if (strcmp(o->keyword, "password") == 0 && o->val != NULL && o->val[0] != '\0') {
                         pw = strdup(o->val);
+                        break;
+                }
         }
         PQconninfoFree(opts);
         return pw;

@@ -151,6 +151,8 @@ static int compare(struct totals_tracker *t, const struct ledger_totals *running
                         if (find(running, asset) != NULL)
                                 continue; /* compared in the first pass */
                 }
+                if (asset == NULL)
+                        continue;
                 r = find(running, asset);
                 f = find(full, asset);
                 r = r ? r : &zero;

@@ -49,3 +49,18 @@ stop_pid_file() {
         fi
         rm -f "$f"
 }
+
+# Starts the relayer simulator of the stack in DIR (binary and arguments as
+# stack-up recorded them in DIR/run/) and checks it is still running a
+# second later. Its log goes to DIR/logs/relayer-sim.log.
+start_relayer_sim() {
+        local dir=$1 bin pid
+        bin=$(cat "$dir/run/relayer-sim.bin")
+        # shellcheck disable=SC2046
+        setsid "$bin" --stack-env "$dir/stack.env" $(cat "$dir/run/relayer-sim.args") \
+                >> "$dir/logs/relayer-sim.log" 2>&1 < /dev/null &
+        pid=$!
+        echo "$pid" > "$dir/run/relayer-sim.pid"
+        sleep 1
+        alive "$pid" || { say "relayer simulator exited at start; see $dir/logs/relayer-sim.log"; return 1; }
+}

@@ -103,6 +103,7 @@ static int setup(void **state)
         if (fx == NULL || path == NULL || sql_dir == NULL) {
                 fprintf(stderr, "RELAYWATCH_STACK_ENV and RELAYWATCH_SQL_DIR must be set (ctest "
                                 "sets them)\n");
+                free(fx);
                 return -1;
         }
         *state = fx;
