@@ -192,8 +192,8 @@ static void measure(struct bench *b)
         qsort(full, FULL_RUNS, sizeof full[0], cmp_double);
         printf("ledger rows %10ld: cycle median %7.2f ms (p90 %7.2f, %d cycles) | "
                "full sums median %9.1f ms (%d runs) | full / cycle %7.0fx\n",
-               start_rows, cycles[CYCLES / 2], cycles[CYCLES * 9 / 10], CYCLES,
-               full[FULL_RUNS / 2], FULL_RUNS, full[FULL_RUNS / 2] / cycles[CYCLES / 2]);
+               start_rows, cycles[CYCLES / 2], cycles[CYCLES * 9 / 10], CYCLES, full[FULL_RUNS / 2],
+               FULL_RUNS, full[FULL_RUNS / 2] / cycles[CYCLES / 2]);
         fflush(stdout);
 }
 
