@@ -22,8 +22,9 @@ struct dbconn {
         unsigned connect_timeout_s;
         unsigned statement_timeout_ms;
         unsigned failure_threshold;
-        const struct dbconn_statement *statements;
-        size_t nstatements;
+        const struct dbconn_statement *sets[DBCONN_MAX_STATEMENT_SETS];
+        size_t set_sizes[DBCONN_MAX_STATEMENT_SETS];
+        size_t nsets;
         PGconn *pg;
         uint64_t last_failure_ms;
         struct dbconn_health health;
@@ -107,9 +108,30 @@ struct dbconn *dbconn_new(const struct dbconn_config *cfg, struct rwerr *err)
                                                             : DEFAULT_STATEMENT_TIMEOUT_MS;
         c->failure_threshold =
                 cfg->failure_threshold ? cfg->failure_threshold : DEFAULT_FAILURE_THRESHOLD;
-        c->statements = cfg->statements;
-        c->nstatements = cfg->nstatements;
+        if (cfg->statements != NULL && cfg->nstatements > 0) {
+                c->sets[0] = cfg->statements;
+                c->set_sizes[0] = cfg->nstatements;
+                c->nsets = 1;
+        }
         return c;
+}
+
+int dbconn_add_statements(struct dbconn *c, const struct dbconn_statement *statements, size_t n,
+                          struct rwerr *err)
+{
+        if (c->nsets == DBCONN_MAX_STATEMENT_SETS)
+                return rwerr_set(err, RW_ERR_RANGE, "%s: more than %d statement sets",
+                                 c->health.description, DBCONN_MAX_STATEMENT_SETS);
+        c->sets[c->nsets] = statements;
+        c->set_sizes[c->nsets] = n;
+        c->nsets++;
+        if (c->pg != NULL) {
+                /* Already connected: prepare them on the next connect. */
+                PQfinish(c->pg);
+                c->pg = NULL;
+                c->health.connected = 0;
+        }
+        return RW_OK;
 }
 
 static void wipe_free(char *s)
@@ -166,61 +188,55 @@ static void ignore_notice(void *arg, const char *message)
         (void)message;
 }
 
+/* A connect that failed at `what`: drop the connection, count it, say why. */
+static int connect_failed(struct dbconn *c, const char *what, const char *pgmsg, struct rwerr *err)
+{
+        struct rwerr e;
+
+        set_pg_error(c, RW_ERR_IO, what, pgmsg, &e);
+        drop(c, &e);
+        if (err != NULL)
+                *err = e;
+        return RW_ERR_IO;
+}
+
+/* Runs one command while connecting; 0 or the failure. */
+static int setup_command(struct dbconn *c, PGresult *res, const char *what, struct rwerr *err)
+{
+        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+        PQclear(res);
+        return ok ? RW_OK : connect_failed(c, what, PQerrorMessage(c->pg), err);
+}
+
 static int connect_now(struct dbconn *c, struct rwerr *err)
 {
-        char timeout[16], setting[64];
+        char timeout[16], setting[64], what[96];
         const char *keys[] = {
                 "dbname",          "connect_timeout",     "application_name", "keepalives",
                 "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
         const char *values[] = {c->conninfo, timeout, "relaywatch", "1", "30", "10", "3", NULL};
-        PGresult *res;
-        size_t i;
+        size_t set, i;
 
         (void)snprintf(timeout, sizeof timeout, "%u", c->connect_timeout_s);
         c->pg = PQconnectdbParams(keys, values, 1);
-        if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
-                struct rwerr e;
-
-                set_pg_error(c, RW_ERR_IO, "cannot connect", c->pg ? PQerrorMessage(c->pg) : NULL,
-                             &e);
-                drop(c, &e);
-                if (err != NULL)
-                        *err = e;
-                return RW_ERR_IO;
-        }
+        if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
+                return connect_failed(c, "cannot connect", c->pg ? PQerrorMessage(c->pg) : NULL,
+                                      err);
         PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
         (void)snprintf(setting, sizeof setting, "SET statement_timeout = %u",
                        c->statement_timeout_ms);
-        res = PQexec(c->pg, setting);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                struct rwerr e;
-
-                set_pg_error(c, RW_ERR_IO, "cannot set statement_timeout", PQerrorMessage(c->pg),
-                             &e);
-                PQclear(res);
-                drop(c, &e);
-                if (err != NULL)
-                        *err = e;
+        if (setup_command(c, PQexec(c->pg, setting), "cannot set statement_timeout", err) != RW_OK)
                 return RW_ERR_IO;
-        }
-        PQclear(res);
-        for (i = 0; i < c->nstatements; i++) {
-                const struct dbconn_statement *s = &c->statements[i];
-                char what[96];
-
-                res = PQprepare(c->pg, s->name, s->sql, s->nparams, NULL);
-                if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                        struct rwerr e;
+        for (set = 0; set < c->nsets; set++) {
+                for (i = 0; i < c->set_sizes[set]; i++) {
+                        const struct dbconn_statement *s = &c->sets[set][i];
 
                         (void)snprintf(what, sizeof what, "preparing statement %s", s->name);
-                        set_pg_error(c, RW_ERR_IO, what, PQerrorMessage(c->pg), &e);
-                        PQclear(res);
-                        drop(c, &e);
-                        if (err != NULL)
-                                *err = e;
-                        return RW_ERR_IO;
+                        if (setup_command(c, PQprepare(c->pg, s->name, s->sql, s->nparams, NULL),
+                                          what, err) != RW_OK)
+                                return RW_ERR_IO;
                 }
-                PQclear(res);
         }
         c->health.connected = 1;
         c->health.connects++;

@@ -64,6 +64,17 @@ struct dbconn_health {
 struct dbconn *dbconn_new(const struct dbconn_config *cfg, struct rwerr *err);
 void dbconn_free(struct dbconn *c);
 
+#define DBCONN_MAX_STATEMENT_SETS 4
+
+/*
+ * Adds a set of statements to prepare on every connection, beside those of
+ * the configuration (for a module that brings its own, such as state).
+ * Call before the first dbconn_ensure; the array must outlive `c`.
+ * RW_ERR_RANGE past DBCONN_MAX_STATEMENT_SETS sets in all.
+ */
+int dbconn_add_statements(struct dbconn *c, const struct dbconn_statement *statements, size_t n,
+                          struct rwerr *err) __attribute__((warn_unused_result));
+
 /*
  * Makes sure the connection is up and its statements prepared: connects
  * when there is no connection or it broke, unless the backoff delay has not

@@ -85,5 +85,7 @@ GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA relaywatch_state TO relaywa
 -- migrator's, not the watchdog's.
 REVOKE INSERT, UPDATE ON relaywatch_state.schema_migrations, relaywatch_state.contract
     FROM relaywatch_reader;
+-- A checkpoint is replaced whole (its assets share one block).
+GRANT DELETE ON relaywatch_state.checkpoints TO relaywatch_reader;
 -- The audit mirror is append-only, even for the watchdog.
 REVOKE UPDATE ON relaywatch_state.audit_mirror FROM relaywatch_reader;

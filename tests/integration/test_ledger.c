@@ -27,6 +27,7 @@
 #include "migrate.h"
 #include "rwerr.h"
 #include "stack_env.h"
+#include "state.h"
 #include "totals.h"
 #include "u256.h"
 
@@ -726,6 +727,64 @@ static void migrations_apply_once_and_refuse_tampering(void **state)
         assert_int_equal(report.already, 1);
 }
 
+static void checkpoints_and_cursors_survive_a_restart(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        struct ledger_total rows[2] = {{"BIG", {{0}}, {{0}}}, {"SIGIL", {{0}}, {{0}}}};
+        struct ledger_totals saved = {2, rows}, loaded = {0, NULL};
+        uint64_t block = 0;
+        int64_t cursor = -1;
+        int found = -1;
+        struct rwerr err;
+
+        (void)state;
+        assert_int_equal(dbconn_add_statements(c, state_statements, state_nstatements, &err),
+                         RW_OK);
+        assert_int_equal(dbconn_ensure(c, &err), RW_OK);
+        assert_int_equal(state_checkpoint_load(c, LEDGER_LOCKED, &loaded, &block, &found, &err),
+                         RW_OK);
+        assert_int_equal(found, 0);
+        assert_int_equal(u256_parse_dec(TWO_200, strlen(TWO_200), &rows[1].credited, &err), RW_OK);
+        rows[1].debited = u256_from_u64(12345);
+        rows[0].credited = u256_from_u64(7);
+        assert_int_equal(state_checkpoint_save(c, LEDGER_LOCKED, &saved, 777, &err), RW_OK);
+        assert_int_equal(state_cursor_save(c, "batches", 42, &err), RW_OK);
+        assert_int_equal(state_cursor_save(c, "batches", 43, &err), RW_OK);
+        dbconn_free(c);
+
+        /* A new connection, as after a restart. */
+        c = watchdog_conn();
+        assert_int_equal(dbconn_add_statements(c, state_statements, state_nstatements, &err),
+                         RW_OK);
+        assert_int_equal(dbconn_ensure(c, &err), RW_OK);
+        assert_int_equal(state_checkpoint_load(c, LEDGER_LOCKED, &loaded, &block, &found, &err),
+                         RW_OK);
+        assert_int_equal(found, 1);
+        assert_int_equal(block, 777);
+        assert_int_equal(loaded.n, 2);
+        assert_string_equal(loaded.rows[1].asset, "SIGIL");
+        assert_amount(&loaded.rows[1].credited, TWO_200);
+        assert_amount(&loaded.rows[1].debited, "12345");
+        assert_amount(&loaded.rows[0].credited, "7");
+        ledger_totals_free(&loaded);
+        assert_int_equal(state_checkpoint_load(c, LEDGER_MINTED, &loaded, &block, &found, &err),
+                         RW_OK);
+        assert_int_equal(found, 0);
+        assert_int_equal(state_cursor_load(c, "batches", &cursor, &found, &err), RW_OK);
+        assert_int_equal(found, 1);
+        assert_int_equal(cursor, 43);
+        assert_int_equal(state_cursor_load(c, "never", &cursor, &found, &err), RW_OK);
+        assert_int_equal(found, 0);
+        assert_int_equal(cursor, 43);
+
+        /* Never inside a cycle's read-only snapshot. */
+        assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+        assert_int_equal(state_cursor_save(c, "batches", 44, &err), RW_ERR_IO);
+        assert_non_null(strstr(err.msg, "read-only transaction"));
+        assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+        dbconn_free(c);
+}
+
 static void restarted_postgres_is_reconnected(void **state)
 {
         struct dbconn_config cfg = {0};
@@ -799,6 +858,7 @@ int main(void)
                 cmocka_unit_test_setup(watchdog_role_cannot_touch_relayer_data, reset),
                 cmocka_unit_test_setup(null_and_garbage_rows_are_named, reset),
                 cmocka_unit_test_setup(migrations_apply_once_and_refuse_tampering, reset),
+                cmocka_unit_test_setup(checkpoints_and_cursors_survive_a_restart, reset),
                 cmocka_unit_test_setup(restarted_postgres_is_reconnected, reset),
         };
 
