@@ -29,6 +29,7 @@
 #include "migrate.h"
 #include "rwerr.h"
 #include "stack_env.h"
+#include "test_util.h"
 #include "totals.h"
 
 #define CYCLES 200
@@ -70,31 +71,6 @@ static void quiet(void *arg, const char *message)
 {
         (void)arg;
         (void)message;
-}
-
-static char *read_text(const char *path)
-{
-        FILE *f = fopen(path, "r");
-        char *text;
-        long len;
-
-        if (f == NULL)
-                die(path, "cannot open");
-        fseek(f, 0, SEEK_END);
-        len = ftell(f);
-        rewind(f);
-        text = calloc(1, (size_t)len + 1);
-        if (text == NULL || fread(text, 1, (size_t)len, f) != (size_t)len)
-                die(path, "cannot read");
-        fclose(f);
-        return text;
-}
-
-static void with_database(const char *url, const char *db, char *out, size_t cap)
-{
-        const char *slash = strrchr(url, '/');
-
-        snprintf(out, cap, "%.*s/%s", (int)(slash - url), url, db);
 }
 
 /* Adds deposits and mints numbered (from, to], ten per block, alternating assets. */
@@ -222,16 +198,17 @@ int main(int argc, char **argv)
         exec_or_die(boot, "DROP DATABASE IF EXISTS ledger_bench WITH (FORCE)");
         exec_or_die(boot, "CREATE DATABASE ledger_bench");
         PQfinish(boot);
-        with_database(stack_env_get(env, "DATABASE_ADMIN_URL"), "ledger_bench", admin_url,
-                      sizeof admin_url);
-        with_database(stack_env_get(env, "DATABASE_URL"), "ledger_bench", watchdog_url,
-                      sizeof watchdog_url);
+        test_url_with_database(stack_env_get(env, "DATABASE_ADMIN_URL"), "ledger_bench", admin_url,
+                               sizeof admin_url);
+        test_url_with_database(stack_env_get(env, "DATABASE_URL"), "ledger_bench", watchdog_url,
+                               sizeof watchdog_url);
         b.admin = PQconnectdb(admin_url);
         if (PQstatus(b.admin) != CONNECTION_OK)
                 die("admin connection", PQerrorMessage(b.admin));
         PQsetNoticeProcessor(b.admin, quiet, NULL);
         snprintf(path, sizeof path, "%s/reference/relayer_schema.sql", sql_dir);
-        schema = read_text(path);
+        if ((schema = test_read_file(path)) == NULL)
+                die(path, "cannot read");
         exec_or_die(b.admin, schema);
         free(schema);
         if (migrate_run(b.admin, &opt, &report, &err) != RW_OK)

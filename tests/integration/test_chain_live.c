@@ -28,6 +28,7 @@
 #include "rwerr.h"
 #include "stack_env.h"
 #include "test_rpc.h"
+#include "test_util.h"
 #include "u256.h"
 
 struct fixture {
@@ -242,20 +243,11 @@ static void deploy_bridged_token(const char *stack_dir, const char *url, const c
         cJSON *artifact, *r;
         const cJSON *bytecode, *addr;
         struct rwerr err;
-        FILE *f;
-        long len;
         int i;
 
         snprintf(path, sizeof path, "%s/artifacts/BridgedToken.json", stack_dir);
-        f = fopen(path, "r");
-        assert_non_null(f);
-        fseek(f, 0, SEEK_END);
-        len = ftell(f);
-        rewind(f);
-        text = calloc(1, (size_t)len + 1);
+        text = test_read_file(path);
         assert_non_null(text);
-        assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
-        fclose(f);
         artifact = cJSON_Parse(text);
         free(text);
         bytecode = cJSON_GetObjectItemCaseSensitive(artifact, "bytecode");

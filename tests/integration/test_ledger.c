@@ -28,6 +28,7 @@
 #include "rwerr.h"
 #include "stack_env.h"
 #include "state.h"
+#include "test_util.h"
 #include "totals.h"
 #include "u256.h"
 
@@ -44,14 +45,6 @@ struct fixture {
 
 static struct fixture *fx_global;
 
-/* `url` with its database name (the part after the last '/') replaced. */
-static void with_database(const char *url, const char *db, char *out, size_t cap)
-{
-        const char *slash = strrchr(url, '/');
-
-        snprintf(out, cap, "%.*s/%s", (int)(slash - url), url, db);
-}
-
 static void admin_exec(const char *sql)
 {
         PGresult *res = PQexec(fx_global->admin, sql);
@@ -60,26 +53,6 @@ static void admin_exec(const char *sql)
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
                 fail_msg("admin SQL failed: %s\n%s", PQresultErrorMessage(res), sql);
         PQclear(res);
-}
-
-static char *read_text(const char *path)
-{
-        FILE *f = fopen(path, "r");
-        char *text;
-        long len;
-
-        if (f == NULL)
-                return NULL;
-        fseek(f, 0, SEEK_END);
-        len = ftell(f);
-        rewind(f);
-        text = calloc(1, (size_t)len + 1);
-        if (text != NULL && fread(text, 1, (size_t)len, f) != (size_t)len) {
-                free(text);
-                text = NULL;
-        }
-        fclose(f);
-        return text;
 }
 
 static void quiet(void *arg, const char *message)
@@ -123,16 +96,16 @@ static int setup(void **state)
         }
         PQclear(res);
         PQfinish(bootstrap);
-        with_database(stack_env_get(fx->env, "DATABASE_ADMIN_URL"), fx->dbname, fx->admin_url,
-                      sizeof fx->admin_url);
-        with_database(stack_env_get(fx->env, "DATABASE_URL"), fx->dbname, fx->watchdog_url,
-                      sizeof fx->watchdog_url);
+        test_url_with_database(stack_env_get(fx->env, "DATABASE_ADMIN_URL"), fx->dbname,
+                               fx->admin_url, sizeof fx->admin_url);
+        test_url_with_database(stack_env_get(fx->env, "DATABASE_URL"), fx->dbname, fx->watchdog_url,
+                               sizeof fx->watchdog_url);
         fx->admin = PQconnectdb(fx->admin_url);
         if (PQstatus(fx->admin) != CONNECTION_OK)
                 return -1;
         PQsetNoticeProcessor(fx->admin, quiet, NULL);
         snprintf(schema_path, sizeof schema_path, "%s/reference/relayer_schema.sql", sql_dir);
-        if ((schema = read_text(schema_path)) == NULL)
+        if ((schema = test_read_file(schema_path)) == NULL)
                 return -1;
         res = PQexec(fx->admin, schema);
         free(schema);

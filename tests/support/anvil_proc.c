@@ -14,24 +14,7 @@
 
 #include "rwerr.h"
 #include "test_rpc.h"
-
-static uint16_t free_port(void)
-{
-        struct sockaddr_in addr;
-        socklen_t len = sizeof addr;
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        uint16_t port = 0;
-
-        memset(&addr, 0, sizeof addr);
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-            getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
-                port = ntohs(addr.sin_port);
-        if (fd >= 0)
-                close(fd);
-        return port;
-}
+#include "test_util.h"
 
 static void sleep_ms(long ms)
 {
@@ -105,7 +88,7 @@ int anvil_proc_start(struct anvil_proc *a, uint64_t chain_id, struct rwerr *err)
         snprintf(a->anvil, sizeof a->anvil, "%s", path);
         a->chain_id = chain_id;
         for (attempt = 0; attempt < 5 && rc != RW_OK; attempt++) {
-                a->port = free_port();
+                a->port = test_free_port();
                 snprintf(a->url, sizeof a->url, "http://127.0.0.1:%u", (unsigned)a->port);
                 rc = spawn(a, err);
         }

@@ -27,6 +27,7 @@
 
 #include "rpc.h"
 #include "rwerr.h"
+#include "test_util.h"
 
 struct tls_server {
         char dir[64];
@@ -58,40 +59,6 @@ static int run(char *const argv[])
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static uint16_t free_port(void)
-{
-        struct sockaddr_in addr;
-        socklen_t len = sizeof addr;
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        uint16_t port = 0;
-
-        memset(&addr, 0, sizeof addr);
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 &&
-            getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
-                port = ntohs(addr.sin_port);
-        if (fd >= 0)
-                close(fd);
-        return port;
-}
-
-static int port_accepts(uint16_t port)
-{
-        struct sockaddr_in addr;
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        int ok;
-
-        memset(&addr, 0, sizeof addr);
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ok = fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
-        if (fd >= 0)
-                close(fd);
-        return ok;
-}
-
 static int setup(void **state)
 {
         struct tls_server *s = calloc(1, sizeof *s);
@@ -120,7 +87,7 @@ static int setup(void **state)
                         return -1;
                 }
         }
-        port = free_port();
+        port = test_free_port();
         snprintf(accept, sizeof accept, "127.0.0.1:%u", (unsigned)port);
         snprintf(s->url, sizeof s->url, "https://127.0.0.1:%u/", (unsigned)port);
         s->pid = fork();
@@ -136,9 +103,9 @@ static int setup(void **state)
                        "-key", s->key, "-www", "-quiet", (char *)NULL);
                 _exit(127);
         }
-        for (i = 0; i < 200 && !port_accepts(port); i++)
+        for (i = 0; i < 200 && !test_port_accepts(port); i++)
                 nanosleep(&(struct timespec){0, 25000000L}, NULL);
-        return port_accepts(port) ? 0 : -1;
+        return test_port_accepts(port) ? 0 : -1;
 }
 
 static int teardown(void **state)
