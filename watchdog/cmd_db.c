@@ -18,7 +18,8 @@ static const char migrate_usage[] =
         "contract views it reads the ledger through, in one transaction.\n"
         "\n"
         "  --database-url URL  the ledger database, as a role that may create schemas\n"
-        "                      and roles (default: $RELAYWATCH_DATABASE_URL)\n"
+        "                      and roles (default: $RELAYWATCH_DATABASE_URL, which is\n"
+        "                      better for a URL with a password: ps shows arguments)\n"
         "  --contract FILE     your contract for your relayer schema, instead of the\n"
         "                      reference contract built in (see sql/README.md)\n"
         "  --no-contract       leave the contract as it is\n";
