@@ -73,6 +73,7 @@ static int teardown(void **state)
 {
         struct fixture *fx = *state;
 
+        anvil_proc_kill_all(); /* those a failed test left running */
         stack_env_free(fx->env);
         free(fx);
         return 0;

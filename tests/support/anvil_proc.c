@@ -16,6 +16,46 @@
 #include "test_rpc.h"
 #include "test_util.h"
 
+#define ANVIL_PROC_MAX 16
+
+/* The pids this process started and has not reaped yet. */
+static pid_t running[ANVIL_PROC_MAX];
+
+static void remember(pid_t pid)
+{
+        size_t i;
+
+        for (i = 0; i < ANVIL_PROC_MAX; i++) {
+                if (running[i] == 0) {
+                        running[i] = pid;
+                        return;
+                }
+        }
+}
+
+static void forget(pid_t pid)
+{
+        size_t i;
+
+        for (i = 0; i < ANVIL_PROC_MAX; i++) {
+                if (running[i] == pid)
+                        running[i] = 0;
+        }
+}
+
+void anvil_proc_kill_all(void)
+{
+        size_t i;
+
+        for (i = 0; i < ANVIL_PROC_MAX; i++) {
+                if (running[i] > 0) {
+                        kill(running[i], SIGKILL);
+                        waitpid(running[i], NULL, 0);
+                        running[i] = 0;
+                }
+        }
+}
+
 static void sleep_ms(long ms)
 {
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -47,6 +87,7 @@ static int spawn(struct anvil_proc *a, struct rwerr *err)
                 _exit(127);
         }
         a->pid = pid;
+        remember(pid);
         /* Up to 20 s for the first eth_chainId answer from our own process. */
         for (i = 0; i < 400; i++) {
                 struct rwerr ignored;
@@ -54,6 +95,7 @@ static int spawn(struct anvil_proc *a, struct rwerr *err)
                 int status;
 
                 if (waitpid(pid, &status, WNOHANG) == pid) {
+                        forget(pid);
                         a->pid = 0;
                         return rwerr_set(err, RW_ERR_IO, "anvil exited at start (port %s taken?)",
                                          port);
@@ -64,6 +106,7 @@ static int spawn(struct anvil_proc *a, struct rwerr *err)
                         /* Make sure the answer came from our process, not a neighbour's. */
                         sleep_ms(100);
                         if (waitpid(pid, &status, WNOHANG) == pid) {
+                                forget(pid);
                                 a->pid = 0;
                                 return rwerr_set(err, RW_ERR_IO,
                                                  "anvil exited at start (port %s taken)", port);
@@ -105,6 +148,7 @@ void anvil_proc_kill(struct anvil_proc *a)
         if (a->pid > 0) {
                 kill(a->pid, SIGKILL);
                 waitpid(a->pid, NULL, 0);
+                forget(a->pid);
                 a->pid = 0;
         }
 }

@@ -31,4 +31,10 @@ int anvil_proc_restart(struct anvil_proc *a, struct rwerr *err);
 /* SIGKILL and reap; no-op when not running. */
 void anvil_proc_kill(struct anvil_proc *a);
 
+/*
+ * Kills every anvil this process started and has not killed: for a test's
+ * teardown, since a failed assertion jumps past the test's own cleanup.
+ */
+void anvil_proc_kill_all(void);
+
 #endif
