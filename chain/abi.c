@@ -13,11 +13,6 @@
 #define ABI_ADDRESS_PAD (ABI_WORD_BYTES - ABI_ADDRESS_BYTES)
 #define ABI_FIELD_NAME_MAX 32
 
-static bool abi_is_hex_digit(char c)
-{
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 /*
  * Checks that `s` is "0x" (or "0X") and hex digits; sets *ndigits. The
  * message starts with `what`.
@@ -34,7 +29,7 @@ static int abi_hex_digits(const char *s, size_t len, const char *what, size_t *n
         for (i = 2; i < len; i++) {
                 unsigned char c = (unsigned char)s[i];
 
-                if (abi_is_hex_digit(s[i]))
+                if (hex_digit_value(s[i]) >= 0)
                         continue;
                 if (c >= 0x20 && c < 0x7f)
                         return rwerr_set(err, RW_ERR_INVALID,

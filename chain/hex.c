@@ -2,7 +2,7 @@
 
 #include "rwerr.h"
 
-static int hex_digit_value(char c)
+int hex_digit_value(char c)
 {
         if (c >= '0' && c <= '9')
                 return c - '0';

@@ -33,6 +33,9 @@ int hex_decode(const char *hex, size_t len, uint8_t *out, size_t outlen, struct 
 int hex_decode_any(const char *hex, size_t len, uint8_t *out, size_t cap, size_t *outlen,
                    struct rwerr *err) __attribute__((warn_unused_result));
 
+/* The value 0..15 of one hex digit (either case), or -1 for any other character. */
+int hex_digit_value(char c);
+
 /* The number of bytes hex_encode needs for `len` input bytes: "0x", digits, NUL. */
 #define HEX_ENCODED_SIZE(len) (2 + 2 * (size_t)(len) + 1)
 

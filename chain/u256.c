@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "hex.h"
 #include "rwerr.h"
 
 #define U256_LIMBS 4
@@ -210,17 +211,6 @@ static bool u256_is_digit(char c)
         return c >= '0' && c <= '9';
 }
 
-static int u256_hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* "<what> has <desc> '<c>' at position <i>", or the byte value when it is not printable. */
 static int u256_bad_char(struct rwerr *err, const char *what, const char *desc, const char *s,
                          size_t i)
@@ -319,7 +309,7 @@ int u256_parse_hex(const char *s, size_t len, struct u256 *out, struct rwerr *er
         if (len == 2)
                 return rwerr_set(err, RW_ERR_INVALID, "%s \"0x\" has no digits", what);
         for (i = 2; i < len; i++) {
-                if (u256_hex_value(s[i]) < 0)
+                if (hex_digit_value(s[i]) < 0)
                         return u256_bad_char(err, what, "an invalid hex digit", s, i);
         }
         ndigits = len - 2;
@@ -336,7 +326,7 @@ int u256_parse_hex(const char *s, size_t len, struct u256 *out, struct rwerr *er
         }
         /* Digit i from the right is nibble i % 16 of limb i / 16. */
         for (i = 0; i < ndigits; i++) {
-                uint64_t nib = (uint64_t)u256_hex_value(s[len - 1 - i]);
+                uint64_t nib = (uint64_t)hex_digit_value(s[len - 1 - i]);
 
                 v.limb[i / 16] |= nib << (4 * (i % 16));
         }
