@@ -424,6 +424,28 @@ static int settle_op(struct sim *s, const struct sim_op *op, struct sim_receipt 
         return RW_OK;
 }
 
+/*
+ * Settles one of several operations a step sent: true when it confirmed.
+ * An error does not stop the others from settling; the step's first error
+ * is the one kept in *rc and *err, and the operation stays open for resume.
+ */
+static bool settle_keeping_first_error(struct sim *s, const struct sim_op *op,
+                                       struct sim_receipt *r, int *rc, struct rwerr *err)
+{
+        struct rwerr settle_err;
+        bool confirmed = false;
+        int settle_rc = settle_op(s, op, r, &confirmed, &settle_err);
+
+        if (settle_rc != RW_OK) {
+                if (*rc >= 0) {
+                        *err = settle_err;
+                        *rc = settle_rc;
+                }
+                return false;
+        }
+        return confirmed;
+}
+
 /* The fields every recorded operation's log line carries. */
 static void log_op(struct logline *l, const struct sim_op *op, const struct sim_receipt *r)
 {
@@ -952,20 +974,8 @@ static int step_mint(struct sim *s, struct rwerr *err)
                 struct sim_deposit_row *d = &rows[row_of[i]];
                 struct sim_receipt r;
                 struct logline l;
-                bool confirmed = false;
-                struct rwerr settle_err;
 
-                int settle_rc = settle_op(s, &ops[i], &r, &confirmed, &settle_err);
-
-                if (settle_rc != RW_OK) {
-                        /* The first error is the one reported; the op stays open for resume. */
-                        if (rc >= 0) {
-                                *err = settle_err;
-                                rc = settle_rc;
-                        }
-                        continue;
-                }
-                if (!confirmed)
+                if (!settle_keeping_first_error(s, &ops[i], &r, &rc, err))
                         continue;
                 s->n.mints++;
                 log_begin(&l, s, "info", "mint");
@@ -1111,20 +1121,8 @@ static int step_release(struct sim *s, struct rwerr *err)
                 struct sim_release_row *w = &rows[row_of[i]];
                 struct sim_receipt r;
                 struct logline l;
-                bool confirmed = false;
-                struct rwerr settle_err;
 
-                int settle_rc = settle_op(s, &ops[i], &r, &confirmed, &settle_err);
-
-                if (settle_rc != RW_OK) {
-                        /* The first error is the one reported; the op stays open for resume. */
-                        if (rc >= 0) {
-                                *err = settle_err;
-                                rc = settle_rc;
-                        }
-                        continue;
-                }
-                if (!confirmed)
+                if (!settle_keeping_first_error(s, &ops[i], &r, &rc, err))
                         continue;
                 s->n.releases++;
                 log_begin(&l, s, "info", "release");

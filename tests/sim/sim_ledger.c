@@ -457,9 +457,10 @@ static int advance(struct sim_ledger *l, uint64_t chain_id, uint64_t after, uint
 
 /* ---------------------------------------------------------------- events */
 
-static int insert_deposit(struct sim_ledger *l, int asset_id, const struct sim_locked *d,
-                          bool *is_new, struct rwerr *err)
+static int insert_deposit(struct sim_ledger *l, int asset_id, const void *event, bool *is_new,
+                          struct rwerr *err)
 {
+        const struct sim_locked *d = event;
         char asset[INT_TEXT_SIZE], nonce[U256_DEC_SIZE], amount[U256_DEC_SIZE];
         char depositor[BYTEA_TEXT_SIZE(ABI_ADDRESS_BYTES)],
                 recipient[BYTEA_TEXT_SIZE(ABI_ADDRESS_BYTES)];
@@ -490,18 +491,28 @@ static int insert_deposit(struct sim_ledger *l, int asset_id, const struct sim_l
         return RW_OK;
 }
 
-int sim_ledger_record_deposits(struct sim_ledger *l, uint64_t chain_id, int asset_id,
-                               const struct sim_locked *d, size_t n, bool *is_new, uint64_t after,
-                               uint64_t through, struct rwerr *err)
+/* Inserts one indexed event; *is_new says whether it was not recorded before. */
+typedef int (*insert_event)(struct sim_ledger *l, int asset_id, const void *event, bool *is_new,
+                            struct rwerr *err);
+
+/*
+ * Records n events of `size` bytes each and moves the chain's indexed
+ * height to `through`, in one transaction: the ledger never claims a block
+ * whose events it has not recorded.
+ */
+static int record_events(struct sim_ledger *l, uint64_t chain_id, int asset_id, const void *events,
+                         size_t size, size_t n, insert_event insert, bool *is_new, uint64_t after,
+                         uint64_t through, struct rwerr *err)
 {
+        const unsigned char *p = events;
         size_t i;
         int rc;
 
         if ((rc = begin(l, err)) != RW_OK)
                 return rc;
         for (i = 0; i < n; i++) {
-                if ((rc = insert_deposit(l, asset_id, &d[i], is_new != NULL ? &is_new[i] : NULL,
-                                         err)) != RW_OK)
+                if ((rc = insert(l, asset_id, p + i * size, is_new != NULL ? &is_new[i] : NULL,
+                                 err)) != RW_OK)
                         goto fail;
         }
         if ((rc = advance(l, chain_id, after, through, err)) != RW_OK ||
@@ -513,9 +524,18 @@ fail:
         return rc;
 }
 
-static int insert_burn(struct sim_ledger *l, int asset_id, const struct sim_burned *b, bool *is_new,
+int sim_ledger_record_deposits(struct sim_ledger *l, uint64_t chain_id, int asset_id,
+                               const struct sim_locked *d, size_t n, bool *is_new, uint64_t after,
+                               uint64_t through, struct rwerr *err)
+{
+        return record_events(l, chain_id, asset_id, d, sizeof *d, n, insert_deposit, is_new, after,
+                             through, err);
+}
+
+static int insert_burn(struct sim_ledger *l, int asset_id, const void *event, bool *is_new,
                        struct rwerr *err)
 {
+        const struct sim_burned *b = event;
         char asset[INT_TEXT_SIZE], nonce[U256_DEC_SIZE], amount[U256_DEC_SIZE];
         char burner[BYTEA_TEXT_SIZE(ABI_ADDRESS_BYTES)],
                 recipient[BYTEA_TEXT_SIZE(ABI_ADDRESS_BYTES)];
@@ -563,23 +583,8 @@ int sim_ledger_record_burns(struct sim_ledger *l, uint64_t chain_id, int asset_i
                             const struct sim_burned *b, size_t n, bool *is_new, uint64_t after,
                             uint64_t through, struct rwerr *err)
 {
-        size_t i;
-        int rc;
-
-        if ((rc = begin(l, err)) != RW_OK)
-                return rc;
-        for (i = 0; i < n; i++) {
-                if ((rc = insert_burn(l, asset_id, &b[i], is_new != NULL ? &is_new[i] : NULL,
-                                      err)) != RW_OK)
-                        goto fail;
-        }
-        if ((rc = advance(l, chain_id, after, through, err)) != RW_OK ||
-            (rc = commit(l, err)) != RW_OK)
-                goto fail;
-        return RW_OK;
-fail:
-        rollback(l);
-        return rc;
+        return record_events(l, chain_id, asset_id, b, sizeof *b, n, insert_burn, is_new, after,
+                             through, err);
 }
 
 /* ---------------------------------------------------------------- work lists */
