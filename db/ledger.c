@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "pgrow.h"
 #include "rwerr.h"
 
@@ -18,14 +19,21 @@ const struct dbconn_statement ledger_statements[] = {
         {"ledger_indexed_through",
          "SELECT chain_id, role, indexed_through FROM relaywatch.indexed_through ORDER BY chain_id",
          0},
+        /* Timestamps become unix milliseconds here, keeping the contract's column names. */
         {"ledger_batches_after",
-         "SELECT batch_number, merkle_root, leaf_count, status, anchor_block, relayer_signature "
+         "SELECT batch_number, merkle_root, leaf_count, status, anchor_block, relayer_signature, "
+         "(extract(epoch FROM created_at) * 1000)::bigint AS created_at, "
+         "(extract(epoch FROM anchored_at) * 1000)::bigint AS anchored_at "
          "FROM relaywatch.batches_after($1::bigint, $2::integer)",
          2},
         {"ledger_batch_leaves",
          "SELECT leaf_index, withdrawal_id, token, recipient, amount, leaf_hash "
          "FROM relaywatch.batch_leaves($1::bigint)",
          1},
+        {"ledger_leaves_in_batches",
+         "SELECT batch_number, leaf_index, withdrawal_id, token, recipient, amount, leaf_hash "
+         "FROM relaywatch.leaves_in_batches($1::bigint, $2::bigint)",
+         2},
         {"ledger_withdrawals_in_batches",
          "SELECT withdrawal_id, batch_number, token, recipient, amount, status, proof "
          "FROM relaywatch.withdrawals_in_batches($1::bigint, $2::bigint)",
@@ -36,6 +44,25 @@ const struct dbconn_statement ledger_statements[] = {
          0},
         {"ledger_pending_operations",
          "SELECT coalesce(sum(pending), 0) FROM relaywatch.pending_operations", 0},
+        {"ledger_assets",
+         "SELECT asset, decimals, source_token, bridged_token FROM relaywatch.assets "
+         "ORDER BY asset",
+         0},
+        {"ledger_duplicate_batches",
+         "SELECT d.kind, d.value, d.batch_numbers::text AS batch_numbers "
+         "FROM relaywatch.duplicate_batches d ORDER BY d.kind, d.batch_numbers, d.value",
+         0},
+        {"ledger_batches_with_roots",
+         "SELECT merkle_root, batch_number FROM relaywatch.batches_with_roots($1::text[])", 1},
+        {"ledger_operations_after",
+         "SELECT op_id, kind, chain_id, account, nonce, tx_hash, gas_estimate, gas_used, status "
+         "FROM relaywatch.operations_after($1::bigint, $2::integer)",
+         2},
+        {"ledger_cycle_timings_after",
+         "SELECT cycle_id, (extract(epoch FROM started_at) * 1000)::bigint AS started_at, "
+         "duration_ms FROM relaywatch.cycle_timings_after($1::bigint, $2::integer)",
+         2},
+        {"ledger_latest_ids", "SELECT op_id, cycle_id FROM relaywatch.latest_ids", 0},
 };
 
 const size_t ledger_nstatements = sizeof ledger_statements / sizeof ledger_statements[0];
@@ -85,13 +112,86 @@ static uint64_t as_u64(int64_t v)
         return (uint64_t)v;
 }
 
+/* An id or block argument as the contract's bigint (24 bytes); above INT64_MAX is an error. */
+static int format_bigint(char *buf, size_t cap, uint64_t v, const char *fn, const char *arg,
+                         struct rwerr *err)
+{
+        if (v > INT64_MAX)
+                return rwerr_set(err, RW_ERR_RANGE,
+                                 "%s: %s %" PRIu64 " is above the largest bigint", fn, arg, v);
+        (void)snprintf(buf, cap, "%" PRIu64, v);
+        return RW_OK;
+}
+
+/* A row limit as the contract's integer; a larger limit is the largest integer. */
+static void format_limit(char *buf, size_t cap, unsigned max_rows)
+{
+        (void)snprintf(buf, cap, "%u", max_rows > INT32_MAX ? (unsigned)INT32_MAX : max_rows);
+}
+
+/*
+ * A cursor's rows: each id (column `col`) above the cursor `after` and, in
+ * row i > 0, above the previous row's `prev` (or equal to it unless
+ * `strict`), or the cursor would read rows twice or skip them. Batch numbers
+ * are not strict: a ledger holding one twice is DUPLICATE_BATCH's to report,
+ * not a read error that would hide it.
+ */
+static int check_ascending(const PGresult *res, int i, int col, const char *what, uint64_t id,
+                           uint64_t after, uint64_t prev, int strict, struct rwerr *err)
+{
+        if (id <= after)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "%s, column %s: %" PRIu64 " is not above the cursor %" PRIu64,
+                                 what, PQfname(res, col), id, after);
+        if (i > 0 && (id < prev || (strict && id == prev)))
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "%s, column %s: %" PRIu64 " is %s the previous row's %" PRIu64
+                                 " (rows must come in ascending order)",
+                                 what, PQfname(res, col), id, strict ? "not above" : "below", prev);
+        return RW_OK;
+}
+
+/*
+ * A non-NULL text value copied into `out` (cap bytes, NUL included); a longer
+ * one is cut after its last comma that fits and ends in "...".
+ */
+static int text_cut(const PGresult *res, int row, int col, const char *what, char *out, size_t cap,
+                    struct rwerr *err)
+{
+        const char *v;
+        size_t len, keep;
+
+        if (row >= PQntuples(res) || col >= PQnfields(res))
+                return rwerr_set(err, RW_ERR_RANGE, "%s: no column %d in row %d", what, col, row);
+        if (PQgetisnull(res, row, col))
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "%s, column %s: NULL where a value is required", what,
+                                 PQfname(res, col));
+        v = PQgetvalue(res, row, col);
+        len = strlen(v);
+        if (len < cap) {
+                memcpy(out, v, len + 1);
+                return RW_OK;
+        }
+        keep = cap - 4; /* room for "..." and the NUL */
+        while (keep > 0 && v[keep - 1] != ',')
+                keep--;
+        if (keep == 0)
+                keep = cap - 4;
+        memcpy(out, v, keep);
+        memcpy(out + keep, "...", 4);
+        return RW_OK;
+}
+
 /* Reads row `i` of `res` into `row`; the ctx carries what a reader needs besides. */
 typedef int (*row_reader)(const PGresult *res, int i, void *row, const void *ctx,
                           struct rwerr *err);
 
 /*
  * Runs a statement and reads every row with `read` into a new array of
- * `size`-byte rows. On success *rows and *n are set; on failure nothing is kept.
+ * `size`-byte rows, in order (so a reader of row i > 0 may look at row i - 1
+ * just before its own). On success *rows and *n are set; on failure nothing
+ * is kept.
  */
 static int read_rows(struct dbconn *c, const char *name, int nparams, const char *const *params,
                      size_t size, row_reader read, const void *ctx, void **rows, size_t *n,
@@ -210,13 +310,15 @@ void ledger_progress_free(struct ledger_progress_list *l)
 static int read_batch(const PGresult *res, int i, void *row, const void *ctx, struct rwerr *err)
 {
         struct ledger_batch *b = row;
+        const uint64_t prev = i > 0 ? b[-1].batch_number : 0;
         char what[64], status[16];
-        int64_t number = 0, leaves = 0, block = 0;
-        int is_null = 0, rc;
+        int64_t number = 0, leaves = 0, block = 0, created = 0, anchored = 0;
+        int is_null = 0, anchored_null = 0, rc;
 
-        (void)ctx;
         (void)snprintf(what, sizeof what, "batches_after row %d", i + 1);
-        if ((rc = pgrow_i64(res, i, 0, what, 1, INT64_MAX, &number, err)) != RW_OK)
+        if ((rc = pgrow_i64(res, i, 0, what, 1, INT64_MAX, &number, err)) != RW_OK ||
+            (rc = check_ascending(res, i, 0, what, as_u64(number), *(const uint64_t *)ctx, prev, 0,
+                                  err)) != RW_OK)
                 return rc;
         (void)snprintf(what, sizeof what, "batches_after row %d (batch %" PRId64 ")", i + 1,
                        number);
@@ -225,7 +327,10 @@ static int read_batch(const PGresult *res, int i, void *row, const void *ctx, st
             (rc = pgrow_text(res, i, 3, what, status, sizeof status, err)) != RW_OK ||
             (rc = pgrow_i64_or_null(res, i, 4, what, 0, INT64_MAX, &block, &is_null, err)) !=
                     RW_OK ||
-            (rc = pgrow_hex(res, i, 5, what, b->relayer_signature, 65, err)) != RW_OK)
+            (rc = pgrow_hex(res, i, 5, what, b->relayer_signature, 65, err)) != RW_OK ||
+            (rc = pgrow_i64(res, i, 6, what, 0, INT64_MAX, &created, err)) != RW_OK ||
+            (rc = pgrow_i64_or_null(res, i, 7, what, 0, INT64_MAX, &anchored, &anchored_null,
+                                    err)) != RW_OK)
                 return rc;
         if (strcmp(status, "created") != 0 && strcmp(status, "anchored") != 0)
                 return rwerr_set(err, RW_ERR_INVALID, "%s, column status: unknown status \"%s\"",
@@ -235,6 +340,8 @@ static int read_batch(const PGresult *res, int i, void *row, const void *ctx, st
         b->anchored = strcmp(status, "anchored") == 0;
         b->has_anchor_block = !is_null;
         b->anchor_block = as_u64(block);
+        b->created_ms = created;
+        b->anchored_ms = anchored_null ? -1 : anchored;
         return RW_OK;
 }
 
@@ -246,10 +353,12 @@ int ledger_batches_after(struct dbconn *c, uint64_t after_batch, unsigned max_ro
         void *rows = NULL;
         int rc;
 
-        (void)snprintf(after, sizeof after, "%" PRIu64, after_batch);
-        (void)snprintf(limit, sizeof limit, "%u", max_rows);
-        rc = read_rows(c, "ledger_batches_after", 2, params, sizeof *out->rows, read_batch, NULL,
-                       &rows, &out->n, err);
+        if ((rc = format_bigint(after, sizeof after, after_batch, "batches_after", "after_batch",
+                                err)) != RW_OK)
+                return rc;
+        format_limit(limit, sizeof limit, max_rows);
+        rc = read_rows(c, "ledger_batches_after", 2, params, sizeof *out->rows, read_batch,
+                       &after_batch, &rows, &out->n, err);
         if (rc == RW_OK)
                 out->rows = rows;
         return rc;
@@ -264,22 +373,57 @@ void ledger_batches_free(struct ledger_batches *b)
         b->n = 0;
 }
 
+/* What read_leaf needs: batch_leaves has one batch and no batch column. */
+struct leaf_query {
+        int many;                /* leaves_in_batches: column 0 is the batch number */
+        uint64_t batch;          /* batch_leaves: the batch asked for */
+        uint64_t after, through; /* leaves_in_batches: the range asked for */
+};
+
 static int read_leaf(const PGresult *res, int i, void *row, const void *ctx, struct rwerr *err)
 {
+        const struct leaf_query *q = ctx;
         struct ledger_leaf *l = row;
-        int64_t index = 0, id = 0;
+        const uint64_t prev_batch = i > 0 ? l[-1].batch_number : 0;
+        const uint32_t prev_index = i > 0 ? l[-1].leaf_index : 0;
+        int64_t batch = 0, index = 0, id = 0;
+        int col = 0, rc;
         char what[96];
-        int rc;
 
-        (void)snprintf(what, sizeof what, "batch_leaves of batch %" PRIu64 " row %d",
-                       *(const uint64_t *)ctx, i + 1);
-        if ((rc = pgrow_i64(res, i, 0, what, 0, UINT32_MAX, &index, err)) != RW_OK ||
-            (rc = pgrow_i64(res, i, 1, what, 0, INT64_MAX, &id, err)) != RW_OK ||
-            (rc = pgrow_hex(res, i, 2, what, l->token, 20, err)) != RW_OK ||
-            (rc = pgrow_hex(res, i, 3, what, l->recipient, 20, err)) != RW_OK ||
-            (rc = pgrow_u256(res, i, 4, what, &l->amount, err)) != RW_OK ||
-            (rc = pgrow_hex(res, i, 5, what, l->leaf_hash, 32, err)) != RW_OK)
+        if (q->many) {
+                (void)snprintf(what, sizeof what, "leaves_in_batches row %d", i + 1);
+                if ((rc = pgrow_i64(res, i, 0, what, 1, INT64_MAX, &batch, err)) != RW_OK)
+                        return rc;
+                if (as_u64(batch) <= q->after || as_u64(batch) > q->through)
+                        return rwerr_set(err, RW_ERR_INVALID,
+                                         "%s, column %s: batch %" PRId64
+                                         " is outside the range asked for (%" PRIu64 ", %" PRIu64
+                                         "]",
+                                         what, PQfname(res, 0), batch, q->after, q->through);
+                (void)snprintf(what, sizeof what, "leaves_in_batches row %d (batch %" PRId64 ")",
+                               i + 1, batch);
+                col = 1;
+        } else {
+                batch = (int64_t)q->batch;
+                (void)snprintf(what, sizeof what, "batch_leaves of batch %" PRIu64 " row %d",
+                               q->batch, i + 1);
+        }
+        if ((rc = pgrow_i64(res, i, col, what, 0, UINT32_MAX, &index, err)) != RW_OK ||
+            (rc = pgrow_i64(res, i, col + 1, what, 0, INT64_MAX, &id, err)) != RW_OK ||
+            (rc = pgrow_hex(res, i, col + 2, what, l->token, 20, err)) != RW_OK ||
+            (rc = pgrow_hex(res, i, col + 3, what, l->recipient, 20, err)) != RW_OK ||
+            (rc = pgrow_u256(res, i, col + 4, what, &l->amount, err)) != RW_OK ||
+            (rc = pgrow_hex(res, i, col + 5, what, l->leaf_hash, 32, err)) != RW_OK)
                 return rc;
+        /* A repeated leaf is passed on: the root recomputed from it will not match. */
+        if (i > 0 && (as_u64(batch) < prev_batch ||
+                      (as_u64(batch) == prev_batch && index < (int64_t)prev_index)))
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "%s, column %s: leaf %" PRId64 " comes after leaf %" PRIu32
+                                 " of batch %" PRIu64
+                                 " (rows must be ordered by batch, then leaf index)",
+                                 what, PQfname(res, col), index, prev_index, prev_batch);
+        l->batch_number = as_u64(batch);
         l->leaf_index = (uint32_t)index;
         l->withdrawal_id = as_u64(id);
         return RW_OK;
@@ -288,14 +432,38 @@ static int read_leaf(const PGresult *res, int i, void *row, const void *ctx, str
 int ledger_batch_leaves(struct dbconn *c, uint64_t batch_number, struct ledger_leaves *out,
                         struct rwerr *err)
 {
+        struct leaf_query q = {0, batch_number, 0, 0};
         char batch[24];
         const char *params[1] = {batch};
         void *rows = NULL;
         int rc;
 
-        (void)snprintf(batch, sizeof batch, "%" PRIu64, batch_number);
-        rc = read_rows(c, "ledger_batch_leaves", 1, params, sizeof *out->rows, read_leaf,
-                       &batch_number, &rows, &out->n, err);
+        if ((rc = format_bigint(batch, sizeof batch, batch_number, "batch_leaves", "batch", err)) !=
+            RW_OK)
+                return rc;
+        rc = read_rows(c, "ledger_batch_leaves", 1, params, sizeof *out->rows, read_leaf, &q, &rows,
+                       &out->n, err);
+        if (rc == RW_OK)
+                out->rows = rows;
+        return rc;
+}
+
+int ledger_leaves_in_batches(struct dbconn *c, uint64_t after_batch, uint64_t through_batch,
+                             struct ledger_leaves *out, struct rwerr *err)
+{
+        struct leaf_query q = {1, 0, after_batch, through_batch};
+        char after[24], through[24];
+        const char *params[2] = {after, through};
+        void *rows = NULL;
+        int rc;
+
+        if ((rc = format_bigint(after, sizeof after, after_batch, "leaves_in_batches",
+                                "after_batch", err)) != RW_OK ||
+            (rc = format_bigint(through, sizeof through, through_batch, "leaves_in_batches",
+                                "through_batch", err)) != RW_OK)
+                return rc;
+        rc = read_rows(c, "ledger_leaves_in_batches", 2, params, sizeof *out->rows, read_leaf, &q,
+                       &rows, &out->n, err);
         if (rc == RW_OK)
                 out->rows = rows;
         return rc;
@@ -355,8 +523,11 @@ int ledger_withdrawals_in_batches(struct dbconn *c, uint64_t after_batch, uint64
         void *rows = NULL;
         int rc;
 
-        (void)snprintf(after, sizeof after, "%" PRIu64, after_batch);
-        (void)snprintf(through, sizeof through, "%" PRIu64, through_batch);
+        if ((rc = format_bigint(after, sizeof after, after_batch, "withdrawals_in_batches",
+                                "after_batch", err)) != RW_OK ||
+            (rc = format_bigint(through, sizeof through, through_batch, "withdrawals_in_batches",
+                                "through_batch", err)) != RW_OK)
+                return rc;
         rc = read_rows(c, "ledger_withdrawals_in_batches", 2, params, sizeof *out->rows,
                        read_withdrawal, NULL, &rows, &out->n, err);
         if (rc == RW_OK)
@@ -424,4 +595,325 @@ int ledger_pending_operations(struct dbconn *c, uint64_t *pending, struct rwerr 
         if (rc == RW_OK)
                 *pending = as_u64(v);
         return rc;
+}
+
+static int read_asset(const PGresult *res, int i, void *row, const void *ctx, struct rwerr *err)
+{
+        struct ledger_asset *a = row;
+        int64_t decimals = 0;
+        char what[128];
+        int rc;
+
+        (void)ctx;
+        (void)snprintf(what, sizeof what, "assets row %d", i + 1);
+        if ((rc = pgrow_text(res, i, 0, what, a->asset, sizeof a->asset, err)) != RW_OK)
+                return rc;
+        (void)snprintf(what, sizeof what, "assets row %d (asset %s)", i + 1, a->asset);
+        if ((rc = pgrow_i64(res, i, 1, what, 0, 77, &decimals, err)) != RW_OK ||
+            (rc = pgrow_hex(res, i, 2, what, a->source_token, 20, err)) != RW_OK ||
+            (rc = pgrow_hex(res, i, 3, what, a->bridged_token, 20, err)) != RW_OK)
+                return rc;
+        a->decimals = (unsigned)decimals;
+        return RW_OK;
+}
+
+int ledger_assets(struct dbconn *c, struct ledger_assets *out, struct rwerr *err)
+{
+        void *rows = NULL;
+        int rc = read_rows(c, "ledger_assets", 0, NULL, sizeof *out->rows, read_asset, NULL, &rows,
+                           &out->n, err);
+
+        if (rc == RW_OK)
+                out->rows = rows;
+        return rc;
+}
+
+void ledger_assets_free(struct ledger_assets *a)
+{
+        if (a == NULL)
+                return;
+        free(a->rows);
+        a->rows = NULL;
+        a->n = 0;
+}
+
+static int read_duplicate(const PGresult *res, int i, void *row, const void *ctx, struct rwerr *err)
+{
+        struct ledger_duplicate *d = row;
+        char what[64], kind[16];
+        int rc;
+
+        (void)ctx;
+        (void)snprintf(what, sizeof what, "duplicate_batches row %d", i + 1);
+        if ((rc = pgrow_text(res, i, 0, what, kind, sizeof kind, err)) != RW_OK)
+                return rc;
+        if (strcmp(kind, "merkle_root") != 0 && strcmp(kind, "batch_number") != 0)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "%s, column %s: unknown kind \"%s\" (merkle_root or "
+                                 "batch_number)",
+                                 what, PQfname(res, 0), kind);
+        if ((rc = pgrow_text(res, i, 1, what, d->value, sizeof d->value, err)) != RW_OK ||
+            (rc = text_cut(res, i, 2, what, d->batch_numbers, sizeof d->batch_numbers, err)) !=
+                    RW_OK)
+                return rc;
+        d->is_root = strcmp(kind, "merkle_root") == 0;
+        return RW_OK;
+}
+
+int ledger_duplicate_batches(struct dbconn *c, struct ledger_duplicates *out, struct rwerr *err)
+{
+        void *rows = NULL;
+        int rc = read_rows(c, "ledger_duplicate_batches", 0, NULL, sizeof *out->rows,
+                           read_duplicate, NULL, &rows, &out->n, err);
+
+        if (rc == RW_OK)
+                out->rows = rows;
+        return rc;
+}
+
+void ledger_duplicates_free(struct ledger_duplicates *d)
+{
+        if (d == NULL)
+                return;
+        free(d->rows);
+        d->rows = NULL;
+        d->n = 0;
+}
+
+static int read_root_batch(const PGresult *res, int i, void *row, const void *ctx,
+                           struct rwerr *err)
+{
+        struct ledger_root_batch *r = row;
+        int64_t batch = 0;
+        char what[64];
+        int rc;
+
+        (void)ctx;
+        (void)snprintf(what, sizeof what, "batches_with_roots row %d", i + 1);
+        if ((rc = pgrow_hex(res, i, 0, what, r->merkle_root, 32, err)) != RW_OK ||
+            (rc = pgrow_i64(res, i, 1, what, 1, INT64_MAX, &batch, err)) != RW_OK)
+                return rc;
+        r->batch_number = as_u64(batch);
+        return RW_OK;
+}
+
+/* The text[] literal "{0x..,0x..}" of `n` > 0 roots into *out; the caller frees it. */
+static int roots_literal(const uint8_t (*roots)[32], size_t n, char **out, struct rwerr *err)
+{
+        const size_t each = HEX_ENCODED_SIZE(32) - 1; /* "0x" and 64 digits */
+        char *text, *p;
+        size_t i;
+
+        if (n > (SIZE_MAX - 3) / (each + 1))
+                return rwerr_set(err, RW_ERR_RANGE, "batches_with_roots: %zu roots are too many",
+                                 n);
+        if ((text = malloc(n * (each + 1) + 3)) == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM,
+                                 "batches_with_roots: out of memory for %zu roots", n);
+        p = text;
+        *p++ = '{';
+        for (i = 0; i < n; i++) {
+                if (i > 0)
+                        *p++ = ',';
+                p += hex_encode(roots[i], 32, p, each + 1);
+        }
+        *p++ = '}';
+        *p = '\0';
+        *out = text;
+        return RW_OK;
+}
+
+int ledger_batches_with_roots(struct dbconn *c, const uint8_t (*roots)[32], size_t n,
+                              struct ledger_root_batches *out, struct rwerr *err)
+{
+        const char *params[1] = {NULL};
+        char *literal = NULL;
+        void *rows = NULL;
+        int rc;
+
+        if (n == 0) {
+                if ((rows = alloc_rows(0, sizeof *out->rows, err)) == NULL)
+                        return RW_ERR_NOMEM;
+                out->rows = rows;
+                out->n = 0;
+                return RW_OK;
+        }
+        if ((rc = roots_literal(roots, n, &literal, err)) != RW_OK)
+                return rc;
+        params[0] = literal;
+        rc = read_rows(c, "ledger_batches_with_roots", 1, params, sizeof *out->rows,
+                       read_root_batch, NULL, &rows, &out->n, err);
+        free(literal);
+        if (rc == RW_OK)
+                out->rows = rows;
+        return rc;
+}
+
+void ledger_root_batches_free(struct ledger_root_batches *r)
+{
+        if (r == NULL)
+                return;
+        free(r->rows);
+        r->rows = NULL;
+        r->n = 0;
+}
+
+/* 1 when `s` is one of the NULL-terminated `allowed`. */
+static int one_of(const char *s, const char *const *allowed)
+{
+        for (; *allowed != NULL; allowed++)
+                if (strcmp(s, *allowed) == 0)
+                        return 1;
+        return 0;
+}
+
+static int read_operation(const PGresult *res, int i, void *row, const void *ctx, struct rwerr *err)
+{
+        static const char *const kinds[] = {"mint", "anchor", "release", NULL};
+        static const char *const statuses[] = {"pending", "sent", "confirmed", "failed", NULL};
+        struct ledger_operation *o = row;
+        const uint64_t prev = i > 0 ? o[-1].op_id : 0;
+        int64_t id = 0, chain = 0, nonce = 0, estimate = 0, used = 0;
+        int tx_null = 0, used_null = 0, rc;
+        size_t tx_len = 0;
+        char what[80];
+
+        (void)snprintf(what, sizeof what, "operations_after row %d", i + 1);
+        if ((rc = pgrow_i64(res, i, 0, what, 1, INT64_MAX, &id, err)) != RW_OK ||
+            (rc = check_ascending(res, i, 0, what, as_u64(id), *(const uint64_t *)ctx, prev, 1,
+                                  err)) != RW_OK)
+                return rc;
+        (void)snprintf(what, sizeof what, "operations_after row %d (op %" PRId64 ")", i + 1, id);
+        if ((rc = pgrow_text(res, i, 1, what, o->kind, sizeof o->kind, err)) != RW_OK ||
+            (rc = pgrow_i64(res, i, 2, what, 0, INT64_MAX, &chain, err)) != RW_OK ||
+            (rc = pgrow_hex(res, i, 3, what, o->account, 20, err)) != RW_OK ||
+            (rc = pgrow_i64(res, i, 4, what, 0, INT64_MAX, &nonce, err)) != RW_OK ||
+            (rc = pgrow_hex_any(res, i, 5, what, 1, o->tx_hash, sizeof o->tx_hash, &tx_len,
+                                &tx_null, err)) != RW_OK ||
+            (rc = pgrow_i64(res, i, 6, what, 0, INT64_MAX, &estimate, err)) != RW_OK ||
+            (rc = pgrow_i64_or_null(res, i, 7, what, 0, INT64_MAX, &used, &used_null, err)) !=
+                    RW_OK ||
+            (rc = pgrow_text(res, i, 8, what, o->status, sizeof o->status, err)) != RW_OK)
+                return rc;
+        if (!one_of(o->kind, kinds))
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "%s, column %s: unknown kind \"%s\" (mint, anchor or release)",
+                                 what, PQfname(res, 1), o->kind);
+        if (!tx_null && tx_len != sizeof o->tx_hash)
+                return rwerr_set(err, RW_ERR_INVALID, "%s, column %s: %zu bytes, expected 32", what,
+                                 PQfname(res, 5), tx_len);
+        if (!one_of(o->status, statuses))
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "%s, column %s: unknown status \"%s\" (pending, sent, confirmed "
+                                 "or failed)",
+                                 what, PQfname(res, 8), o->status);
+        o->op_id = as_u64(id);
+        o->chain_id = as_u64(chain);
+        o->nonce = as_u64(nonce);
+        o->has_tx_hash = !tx_null;
+        o->gas_estimate = as_u64(estimate);
+        o->has_gas_used = !used_null;
+        o->gas_used = used_null ? 0 : as_u64(used);
+        return RW_OK;
+}
+
+int ledger_operations_after(struct dbconn *c, uint64_t after_op, unsigned max_rows,
+                            struct ledger_operations *out, struct rwerr *err)
+{
+        char after[24], limit[16];
+        const char *params[2] = {after, limit};
+        void *rows = NULL;
+        int rc;
+
+        if ((rc = format_bigint(after, sizeof after, after_op, "operations_after", "after_op",
+                                err)) != RW_OK)
+                return rc;
+        format_limit(limit, sizeof limit, max_rows);
+        rc = read_rows(c, "ledger_operations_after", 2, params, sizeof *out->rows, read_operation,
+                       &after_op, &rows, &out->n, err);
+        if (rc == RW_OK)
+                out->rows = rows;
+        return rc;
+}
+
+void ledger_operations_free(struct ledger_operations *o)
+{
+        if (o == NULL)
+                return;
+        free(o->rows);
+        o->rows = NULL;
+        o->n = 0;
+}
+
+static int read_cycle(const PGresult *res, int i, void *row, const void *ctx, struct rwerr *err)
+{
+        struct ledger_cycle *cy = row;
+        const uint64_t prev = i > 0 ? cy[-1].cycle_id : 0;
+        int64_t id = 0, started = 0, duration = 0;
+        char what[80];
+        int rc;
+
+        (void)snprintf(what, sizeof what, "cycle_timings_after row %d", i + 1);
+        if ((rc = pgrow_i64(res, i, 0, what, 1, INT64_MAX, &id, err)) != RW_OK ||
+            (rc = check_ascending(res, i, 0, what, as_u64(id), *(const uint64_t *)ctx, prev, 1,
+                                  err)) != RW_OK)
+                return rc;
+        (void)snprintf(what, sizeof what, "cycle_timings_after row %d (cycle %" PRId64 ")", i + 1,
+                       id);
+        if ((rc = pgrow_i64(res, i, 1, what, 0, INT64_MAX, &started, err)) != RW_OK ||
+            (rc = pgrow_i64(res, i, 2, what, 0, INT64_MAX, &duration, err)) != RW_OK)
+                return rc;
+        cy->cycle_id = as_u64(id);
+        cy->started_ms = started;
+        cy->duration_ms = as_u64(duration);
+        return RW_OK;
+}
+
+int ledger_cycle_timings_after(struct dbconn *c, uint64_t after_cycle, unsigned max_rows,
+                               struct ledger_cycles *out, struct rwerr *err)
+{
+        char after[24], limit[16];
+        const char *params[2] = {after, limit};
+        void *rows = NULL;
+        int rc;
+
+        if ((rc = format_bigint(after, sizeof after, after_cycle, "cycle_timings_after",
+                                "after_cycle", err)) != RW_OK)
+                return rc;
+        format_limit(limit, sizeof limit, max_rows);
+        rc = read_rows(c, "ledger_cycle_timings_after", 2, params, sizeof *out->rows, read_cycle,
+                       &after_cycle, &rows, &out->n, err);
+        if (rc == RW_OK)
+                out->rows = rows;
+        return rc;
+}
+
+void ledger_cycles_free(struct ledger_cycles *c)
+{
+        if (c == NULL)
+                return;
+        free(c->rows);
+        c->rows = NULL;
+        c->n = 0;
+}
+
+int ledger_latest_ids(struct dbconn *c, uint64_t *op_id, uint64_t *cycle_id, struct rwerr *err)
+{
+        PGresult *res = query(c, "ledger_latest_ids", 0, NULL, err);
+        int64_t op = 0, cycle = 0;
+        int rc;
+
+        if (res == NULL)
+                return RW_ERR_IO;
+        if (PQntuples(res) != 1)
+                rc = rwerr_set(err, RW_ERR_INVALID,
+                               "latest_ids: %d rows where exactly 1 is expected", PQntuples(res));
+        else if ((rc = pgrow_i64(res, 0, 0, "latest_ids", 0, INT64_MAX, &op, err)) == RW_OK)
+                rc = pgrow_i64(res, 0, 1, "latest_ids", 0, INT64_MAX, &cycle, err);
+        PQclear(res);
+        if (rc != RW_OK)
+                return rc;
+        *op_id = as_u64(op);
+        *cycle_id = as_u64(cycle);
+        return RW_OK;
 }

@@ -87,6 +87,8 @@ struct ledger_batch {
         int has_anchor_block;
         uint64_t anchor_block;
         uint8_t relayer_signature[65];
+        int64_t created_ms;  /* unix milliseconds */
+        int64_t anchored_ms; /* unix milliseconds; -1 while not anchored */
 };
 
 struct ledger_batches {
@@ -101,6 +103,7 @@ int ledger_batches_after(struct dbconn *c, uint64_t after_batch, unsigned max_ro
 void ledger_batches_free(struct ledger_batches *b);
 
 struct ledger_leaf {
+        uint64_t batch_number;
         uint32_t leaf_index;
         uint64_t withdrawal_id;
         uint8_t token[20];
@@ -116,6 +119,11 @@ struct ledger_leaves {
 
 int ledger_batch_leaves(struct dbconn *c, uint64_t batch_number, struct ledger_leaves *out,
                         struct rwerr *err) __attribute__((warn_unused_result));
+
+/* The leaves of every batch after_batch < n <= through_batch, by batch then leaf index. */
+int ledger_leaves_in_batches(struct dbconn *c, uint64_t after_batch, uint64_t through_batch,
+                             struct ledger_leaves *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
 void ledger_leaves_free(struct ledger_leaves *l);
 
 struct ledger_withdrawal {
@@ -154,6 +162,104 @@ struct ledger_nonces {
 int ledger_expected_nonces(struct dbconn *c, struct ledger_nonces *out, struct rwerr *err)
         __attribute__((warn_unused_result));
 void ledger_nonces_free(struct ledger_nonces *n);
+
+/* An asset as the ledger describes it (relaywatch.assets). */
+struct ledger_asset {
+        char asset[LEDGER_ASSET_MAX];
+        unsigned decimals;
+        uint8_t source_token[20];
+        uint8_t bridged_token[20];
+};
+
+struct ledger_assets {
+        size_t n;
+        struct ledger_asset *rows; /* by asset name */
+};
+
+int ledger_assets(struct dbconn *c, struct ledger_assets *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+void ledger_assets_free(struct ledger_assets *a);
+
+/* A root or batch number the ledger holds more than once (relaywatch.duplicate_batches). */
+struct ledger_duplicate {
+        int is_root;             /* kind 'merkle_root'; else 'batch_number' */
+        char value[80];          /* the root as 0x-hex, or the batch number in decimal */
+        char batch_numbers[160]; /* the batch numbers, as "{3,7}"; cut with "..." if longer */
+};
+
+struct ledger_duplicates {
+        size_t n;
+        struct ledger_duplicate *rows;
+};
+
+int ledger_duplicate_batches(struct dbconn *c, struct ledger_duplicates *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+void ledger_duplicates_free(struct ledger_duplicates *d);
+
+/* The batch the ledger holds a root under (relaywatch.batches_with_roots). */
+struct ledger_root_batch {
+        uint8_t merkle_root[32];
+        uint64_t batch_number;
+};
+
+struct ledger_root_batches {
+        size_t n;
+        struct ledger_root_batch *rows; /* by batch number; a root the ledger lacks has no row */
+};
+
+/* For `n` roots (n may be 0: no rows, no query). */
+int ledger_batches_with_roots(struct dbconn *c, const uint8_t (*roots)[32], size_t n,
+                              struct ledger_root_batches *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+void ledger_root_batches_free(struct ledger_root_batches *r);
+
+/* A relayer transaction (relaywatch.operations_after). */
+struct ledger_operation {
+        uint64_t op_id;
+        char kind[16]; /* "mint", "anchor", "release" */
+        uint64_t chain_id;
+        uint8_t account[20];
+        uint64_t nonce;
+        int has_tx_hash;
+        uint8_t tx_hash[32];
+        uint64_t gas_estimate;
+        int has_gas_used;
+        uint64_t gas_used;
+        char status[16]; /* "pending", "sent", "confirmed", "failed" */
+};
+
+struct ledger_operations {
+        size_t n;
+        struct ledger_operation *rows; /* by op_id */
+};
+
+/* Operations with op_id > after_op, at most max_rows. */
+int ledger_operations_after(struct dbconn *c, uint64_t after_op, unsigned max_rows,
+                            struct ledger_operations *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+void ledger_operations_free(struct ledger_operations *o);
+
+/* How long one relayer cycle took (relaywatch.cycle_timings_after). */
+struct ledger_cycle {
+        uint64_t cycle_id;
+        int64_t started_ms; /* unix milliseconds */
+        uint64_t duration_ms;
+};
+
+struct ledger_cycles {
+        size_t n;
+        struct ledger_cycle *rows; /* by cycle_id */
+};
+
+/* Cycles with cycle_id > after_cycle, at most max_rows. */
+int ledger_cycle_timings_after(struct dbconn *c, uint64_t after_cycle, unsigned max_rows,
+                               struct ledger_cycles *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+void ledger_cycles_free(struct ledger_cycles *c);
+
+/* The highest op_id and cycle_id the ledger holds (0 when none): where cursors start. */
+int ledger_latest_ids(struct dbconn *c, uint64_t *op_id, uint64_t *cycle_id, struct rwerr *err)
+        __attribute__((warn_unused_result));
 
 /* Operations not yet confirmed or failed, summed over kinds and chains. */
 int ledger_pending_operations(struct dbconn *c, uint64_t *pending, struct rwerr *err)

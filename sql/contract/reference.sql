@@ -123,6 +123,22 @@ AS $$
     ORDER BY l.leaf_index
 $$;
 
+-- The leaves of the batches after_batch < n <= through_batch, as
+-- batch_leaves gives them, by batch then leaf order.
+CREATE OR REPLACE FUNCTION relaywatch.leaves_in_batches(after_batch bigint, through_batch bigint)
+RETURNS TABLE (batch_number bigint, leaf_index integer, withdrawal_id bigint, token text,
+               recipient text, amount numeric, leaf_hash text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.batch_number, l.leaf_index, l.withdrawal_id, '0x' || encode(a.source_token, 'hex'),
+           '0x' || encode(w.recipient, 'hex'), w.amount, '0x' || encode(l.leaf_hash, 'hex')
+    FROM relayer.batch_leaves l
+    JOIN relayer.withdrawals w USING (withdrawal_id)
+    JOIN relayer.assets a ON a.asset_id = w.asset_id
+    WHERE l.batch_number > after_batch AND l.batch_number <= through_batch
+    ORDER BY l.batch_number, l.leaf_index
+$$;
+
 -- Withdrawals of the batches after_batch < n <= through_batch, with the
 -- proof the relayer hands out (sibling hashes concatenated, leaf to root).
 CREATE OR REPLACE FUNCTION relaywatch.withdrawals_in_batches(after_batch bigint, through_batch bigint)
@@ -177,6 +193,12 @@ AS $$
     ORDER BY c.cycle_id
     LIMIT max_rows
 $$;
+
+-- The highest operation and cycle ids the ledger holds, 0 when it holds
+-- none: where the watchdog's cursors start.
+CREATE OR REPLACE VIEW relaywatch.latest_ids AS
+SELECT (SELECT coalesce(max(o.op_id), 0) FROM relayer.operations o) AS op_id,
+       (SELECT coalesce(max(c.cycle_id), 0) FROM relayer.cycle_timings c) AS cycle_id;
 
 -- Ownership and rights: owned by the read-only contract role, usable only
 -- by the watchdog's reader role.

@@ -820,6 +820,777 @@ static void restarted_postgres_is_reconnected(void **state)
         PQreset(fx_global->admin);
 }
 
+/* Asserts a failed read whose message holds `needle`. */
+static void assert_error(int rc, const struct rwerr *err, const char *needle)
+{
+        if (rc == RW_OK)
+                fail_msg("expected an error with \"%s\", got success", needle);
+        if (strstr(err->msg, needle) == NULL)
+                fail_msg("expected an error with \"%s\", got: %s", needle, err->msg);
+}
+
+/* Puts the reference contract back after a test replaced part of it. */
+static int restore_contract(void **state)
+{
+        struct migrate_options opt = {NULL, NULL, 0};
+        struct migrate_report report;
+        struct rwerr err;
+
+        (void)state;
+        if (migrate_run(fx_global->admin, &opt, &report, &err) != RW_OK) {
+                fprintf(stderr, "%s\n", err.msg);
+                return -1;
+        }
+        return 0;
+}
+
+/* The merkle_root batch_row gives `root`: 0xa0, zeros, `root` in the last bytes. */
+static void root_of(long root, uint8_t out[32])
+{
+        int i;
+
+        memset(out, 0, 32);
+        out[0] = 0xa0;
+        for (i = 0; i < 7; i++)
+                out[31 - i] = (uint8_t)((unsigned long)root >> (8 * i));
+}
+
+/*
+ * A settlement batch with root root_of(root), created at `created_at`;
+ * anchored at `anchored_at` (and at block 100 + number), or only created
+ * when that is NULL.
+ */
+static void batch_row(long number, long root, const char *created_at, const char *anchored_at)
+{
+        char sql[1024];
+
+        if (anchored_at != NULL)
+                snprintf(sql, sizeof sql,
+                         "INSERT INTO relayer.settlement_batch (batch_number, merkle_root, "
+                         "leaf_count, status, anchor_tx_hash, anchor_block, relayer_signature, "
+                         "created_at, anchored_at) VALUES (%ld, decode('a' || lpad(to_hex(%ld), "
+                         "63, '0'), 'hex'), 1, 'anchored', decode(repeat('cd', 32), 'hex'), %ld, "
+                         "decode(repeat('ef', 65), 'hex'), '%s', '%s')",
+                         number, root, 100 + number, created_at, anchored_at);
+        else
+                snprintf(sql, sizeof sql,
+                         "INSERT INTO relayer.settlement_batch (batch_number, merkle_root, "
+                         "leaf_count, status, relayer_signature, created_at) VALUES (%ld, "
+                         "decode('a' || lpad(to_hex(%ld), 63, '0'), 'hex'), 1, 'created', "
+                         "decode(repeat('ef', 65), 'hex'), '%s')",
+                         number, root, created_at);
+        admin_exec(sql);
+}
+
+/* Withdrawal `id` of `amount` SIGIL in `batch`, as leaf `index` with hash repeat(hash_byte). */
+static void leaf_row(long batch, int index, long id, const char *amount, const char *hash_byte)
+{
+        char sql[512];
+
+        burn_and_release(id, 2, amount, 60, batch, -1);
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO relayer.batch_leaves VALUES (%ld, %d, %ld, decode(repeat('%s', 32), "
+                 "'hex'))",
+                 batch, index, id, hash_byte);
+        admin_exec(sql);
+}
+
+static void batches_carry_timestamps_and_leaves_their_batch(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        struct ledger_batches b = {0, NULL};
+        struct ledger_leaves l = {0, NULL};
+        struct rwerr err;
+
+        (void)state;
+        batch_row(1, 1, "2024-01-02 03:04:05.678+00", NULL);
+        batch_row(2, 2, "2024-01-02 04:04:05.678+01", "2024-01-02 03:05:00.001+00");
+        batch_row(3, 3, "2023-12-31 23:59:59.999+00", "2024-01-01 00:00:00+00");
+        /* Inserted out of order: the readers give them by batch, then leaf index. */
+        leaf_row(2, 0, 21, "2100", "21");
+        leaf_row(1, 1, 12, "1200", "12");
+        leaf_row(3, 0, 31, "3100", "31");
+        leaf_row(1, 0, 11, "1100", "11");
+
+        assert_int_equal(ledger_batches_after(c, 0, 100, &b, &err), RW_OK);
+        assert_int_equal(b.n, 3);
+        assert_int_equal(b.rows[0].batch_number, 1);
+        assert_false(b.rows[0].anchored);
+        assert_false(b.rows[0].has_anchor_block);
+        assert_int_equal(b.rows[0].created_ms, 1704164645678LL);
+        assert_int_equal(b.rows[0].anchored_ms, -1); /* not anchored */
+        assert_int_equal(b.rows[1].batch_number, 2);
+        assert_true(b.rows[1].anchored);
+        assert_int_equal(b.rows[1].anchor_block, 102);
+        assert_int_equal(b.rows[1].created_ms, 1704164645678LL); /* same instant, other zone */
+        assert_int_equal(b.rows[1].anchored_ms, 1704164700001LL);
+        assert_int_equal(b.rows[2].created_ms, 1704067199999LL);
+        assert_int_equal(b.rows[2].anchored_ms, 1704067200000LL);
+        ledger_batches_free(&b);
+        assert_int_equal(ledger_batches_after(c, 1, 1, &b, &err), RW_OK);
+        assert_int_equal(b.n, 1); /* max_rows */
+        assert_int_equal(b.rows[0].batch_number, 2);
+        ledger_batches_free(&b);
+
+        assert_int_equal(ledger_batch_leaves(c, 1, &l, &err), RW_OK);
+        assert_int_equal(l.n, 2);
+        assert_int_equal(l.rows[0].batch_number, 1);
+        assert_int_equal(l.rows[0].leaf_index, 0);
+        assert_int_equal(l.rows[0].withdrawal_id, 11);
+        assert_int_equal(l.rows[1].batch_number, 1);
+        assert_int_equal(l.rows[1].leaf_index, 1);
+        assert_int_equal(l.rows[1].withdrawal_id, 12);
+        ledger_leaves_free(&l);
+
+        /* Batches 1 and 2, in order, each leaf with its batch and values. */
+        assert_int_equal(ledger_leaves_in_batches(c, 0, 2, &l, &err), RW_OK);
+        assert_int_equal(l.n, 3);
+        assert_int_equal(l.rows[0].batch_number, 1);
+        assert_int_equal(l.rows[0].leaf_index, 0);
+        assert_int_equal(l.rows[0].withdrawal_id, 11);
+        assert_amount(&l.rows[0].amount, "1100");
+        assert_int_equal(l.rows[0].leaf_hash[31], 0x11);
+        assert_int_equal(l.rows[0].token[0], 0x5f);
+        assert_int_equal(l.rows[0].token[19], 0xa3);
+        assert_int_equal(l.rows[0].recipient[0], 0xcc);
+        assert_int_equal(l.rows[1].batch_number, 1);
+        assert_int_equal(l.rows[1].leaf_index, 1);
+        assert_int_equal(l.rows[1].withdrawal_id, 12);
+        assert_int_equal(l.rows[1].leaf_hash[0], 0x12);
+        assert_int_equal(l.rows[2].batch_number, 2);
+        assert_int_equal(l.rows[2].leaf_index, 0);
+        assert_int_equal(l.rows[2].withdrawal_id, 21);
+        assert_amount(&l.rows[2].amount, "2100");
+        ledger_leaves_free(&l);
+
+        /* The range is after < n <= through. */
+        assert_int_equal(ledger_leaves_in_batches(c, 2, 3, &l, &err), RW_OK);
+        assert_int_equal(l.n, 1);
+        assert_int_equal(l.rows[0].batch_number, 3);
+        assert_int_equal(l.rows[0].withdrawal_id, 31);
+        ledger_leaves_free(&l);
+        assert_int_equal(ledger_leaves_in_batches(c, 3, 100, &l, &err), RW_OK);
+        assert_int_equal(l.n, 0);
+        ledger_leaves_free(&l);
+        assert_int_equal(ledger_leaves_in_batches(c, 1, 1, &l, &err), RW_OK);
+        assert_int_equal(l.n, 0);
+        ledger_leaves_free(&l);
+        assert_int_equal(ledger_batch_leaves(c, 9, &l, &err), RW_OK);
+        assert_int_equal(l.n, 0);
+        ledger_leaves_free(&l);
+
+        /* Cursors beyond a bigint are refused before any query. */
+        assert_error(ledger_leaves_in_batches(c, 0, UINT64_MAX, &l, &err), &err,
+                     "leaves_in_batches: through_batch 18446744073709551615 is above the largest "
+                     "bigint");
+        assert_error(ledger_batches_after(c, UINT64_MAX, 10, &b, &err), &err,
+                     "batches_after: after_batch 18446744073709551615");
+        dbconn_free(c);
+}
+
+/* Replaces the contract's leaves_in_batches with fixed rows (`values` of its 7 columns). */
+static void weird_leaves(const char *values)
+{
+        char sql[2048];
+
+        snprintf(sql, sizeof sql,
+                 "CREATE OR REPLACE FUNCTION relaywatch.leaves_in_batches(after_batch bigint, "
+                 "through_batch bigint) RETURNS TABLE (batch_number bigint, leaf_index integer, "
+                 "withdrawal_id bigint, token text, recipient text, amount numeric, leaf_hash "
+                 "text) LANGUAGE sql STABLE AS $$ SELECT * FROM (VALUES %s) AS v(b, i, w, t, r, "
+                 "a, h) $$",
+                 values);
+        admin_exec(sql);
+}
+
+#define ADDR "'0x5fbdb2315678afecb367f032d93f642f64180aa3'"
+#define HASH                                                                                       \
+        "'0x"                                                                                      \
+        "7777777777777777777777777777777777777777777777777777777777777777'"
+#define LEAF(b, i, hash)                                                                           \
+        "(" #b "::bigint, " #i ", 7::bigint, " ADDR ", " ADDR ", 1::numeric, " hash ")"
+
+static void leaves_null_garbage_and_disorder_are_named(void **state)
+{
+        struct dbconn *c;
+        struct ledger_leaves l = {0, NULL};
+        struct rwerr err;
+
+        (void)state;
+        weird_leaves(LEAF(1, 0, HASH) ", " LEAF(1, 1, "NULL::text"));
+        c = watchdog_conn();
+        assert_error(ledger_leaves_in_batches(c, 0, 2, &l, &err), &err,
+                     "leaves_in_batches row 2 (batch 1), column leaf_hash: NULL where a value is "
+                     "required");
+        assert_null(l.rows);
+
+        weird_leaves(LEAF(1, 0, HASH) ", " LEAF(1, 1, "'0x77'"));
+        assert_error(ledger_leaves_in_batches(c, 0, 2, &l, &err), &err,
+                     "leaves_in_batches row 2 (batch 1), column leaf_hash");
+
+        weird_leaves(LEAF(1, 1, HASH) ", " LEAF(1, 0, HASH));
+        assert_error(ledger_leaves_in_batches(c, 0, 2, &l, &err), &err,
+                     "leaves_in_batches row 2 (batch 1), column leaf_index: leaf 0 comes after "
+                     "leaf 1 of batch 1");
+        weird_leaves(LEAF(2, 0, HASH) ", " LEAF(1, 5, HASH));
+        assert_error(ledger_leaves_in_batches(c, 0, 2, &l, &err), &err,
+                     "leaves_in_batches row 2 (batch 1), column leaf_index: leaf 5 comes after "
+                     "leaf 0 of batch 2");
+        /* A repeated leaf is no read error: the root recomputed from the leaves will say. */
+        weird_leaves(LEAF(1, 0, HASH) ", " LEAF(1, 0, HASH));
+        assert_int_equal(ledger_leaves_in_batches(c, 0, 2, &l, &err), RW_OK);
+        assert_int_equal(l.n, 2);
+        assert_int_equal(l.rows[1].leaf_index, 0);
+        ledger_leaves_free(&l);
+
+        weird_leaves(LEAF(1, 0, HASH) ", " LEAF(3, 0, HASH));
+        assert_error(ledger_leaves_in_batches(c, 0, 2, &l, &err), &err,
+                     "leaves_in_batches row 2, column batch_number: batch 3 is outside the range "
+                     "asked for (0, 2]");
+        weird_leaves("(NULL::bigint, 0, 7::bigint, " ADDR ", " ADDR ", 1::numeric, " HASH ")");
+        assert_error(
+                ledger_leaves_in_batches(c, 0, 2, &l, &err), &err,
+                "leaves_in_batches row 1, column batch_number: NULL where a value is required");
+        weird_leaves("(1::bigint, 0, 7::bigint, " ADDR ", " ADDR ", -1::numeric, " HASH ")");
+        assert_error(ledger_leaves_in_batches(c, 0, 2, &l, &err), &err,
+                     "leaves_in_batches row 1 (batch 1), column amount: negative amount");
+        assert_null(l.rows);
+        dbconn_free(c);
+}
+
+/* Replaces batches_after with one row whose created_at and anchored_at are given. */
+static void weird_batch_times(const char *created_at, const char *anchored_at)
+{
+        char sql[2048];
+
+        snprintf(sql, sizeof sql,
+                 "CREATE OR REPLACE FUNCTION relaywatch.batches_after(after_batch bigint, max_rows "
+                 "integer) RETURNS TABLE (batch_number bigint, merkle_root text, leaf_count "
+                 "integer, status text, anchor_block bigint, anchor_tx_hash text, "
+                 "relayer_signature text, created_at timestamptz, anchored_at timestamptz) "
+                 "LANGUAGE sql STABLE AS $$ SELECT 4::bigint, '0x' || repeat('ab', 32), 1, "
+                 "'created', NULL::bigint, NULL::text, '0x' || repeat('ef', 65), %s::timestamptz, "
+                 "%s::timestamptz $$",
+                 created_at, anchored_at);
+        admin_exec(sql);
+}
+
+static void batch_timestamps_null_and_garbage_are_named(void **state)
+{
+        struct dbconn *c;
+        struct ledger_batches b = {0, NULL};
+        struct rwerr err;
+
+        (void)state;
+        weird_batch_times("NULL", "NULL");
+        c = watchdog_conn();
+        assert_error(ledger_batches_after(c, 0, 10, &b, &err), &err,
+                     "batches_after row 1 (batch 4), column created_at: NULL where a value is "
+                     "required");
+        weird_batch_times("'1969-12-31 23:59:59+00'", "NULL");
+        assert_error(ledger_batches_after(c, 0, 10, &b, &err), &err,
+                     "batches_after row 1 (batch 4), column created_at: -1000 is outside");
+        weird_batch_times("'1970-01-01 00:00:00.002+00'", "'1970-01-01 00:00:00+00'");
+        assert_int_equal(ledger_batches_after(c, 0, 10, &b, &err), RW_OK);
+        assert_int_equal(b.n, 1);
+        assert_int_equal(b.rows[0].created_ms, 2);
+        assert_int_equal(b.rows[0].anchored_ms, 0); /* the epoch itself, not "not anchored" */
+        ledger_batches_free(&b);
+        /* A contract that ignores the cursor would have the watchdog read batch 4 forever. */
+        assert_error(ledger_batches_after(c, 4, 10, &b, &err), &err,
+                     "batches_after row 1, column batch_number: 4 is not above the cursor 4");
+        dbconn_free(c);
+}
+
+static void assets_are_read_by_name(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        struct ledger_assets a = {0, NULL};
+        struct rwerr err;
+
+        (void)state;
+        admin_exec("INSERT INTO relayer.assets (symbol, decimals, source_token, bridged_token) "
+                   "VALUES ('ALPHA', 6, '\\x3333333333333333333333333333333333333333', "
+                   "'\\x4444444444444444444444444444444444444444')");
+        assert_int_equal(ledger_assets(c, &a, &err), RW_OK);
+        assert_int_equal(a.n, 3);
+        assert_string_equal(a.rows[0].asset, "ALPHA");
+        assert_int_equal(a.rows[0].decimals, 6);
+        assert_int_equal(a.rows[0].source_token[0], 0x33);
+        assert_int_equal(a.rows[0].bridged_token[19], 0x44);
+        assert_string_equal(a.rows[1].asset, "BIG");
+        assert_int_equal(a.rows[1].decimals, 0);
+        assert_string_equal(a.rows[2].asset, "SIGIL");
+        assert_int_equal(a.rows[2].decimals, 18);
+        assert_int_equal(a.rows[2].source_token[0], 0x5f);
+        assert_int_equal(a.rows[2].source_token[19], 0xa3);
+        assert_int_equal(a.rows[2].bridged_token[19], 0xa4);
+        ledger_assets_free(&a);
+
+        admin_exec("TRUNCATE relayer.assets CASCADE");
+        assert_int_equal(ledger_assets(c, &a, &err), RW_OK);
+        assert_int_equal(a.n, 0);
+        ledger_assets_free(&a);
+        ledger_assets_free(NULL);
+        dbconn_free(c);
+}
+
+/* Replaces the assets view with fixed rows of (asset, decimals, source_token, bridged_token). */
+static void weird_assets(const char *values)
+{
+        char sql[1024];
+
+        snprintf(sql, sizeof sql,
+                 "CREATE OR REPLACE VIEW relaywatch.assets AS SELECT * FROM (VALUES %s) AS "
+                 "v(asset, decimals, source_token, bridged_token)",
+                 values);
+        admin_exec(sql);
+}
+
+static void asset_null_and_garbage_are_named(void **state)
+{
+        struct dbconn *c;
+        struct ledger_assets a = {0, NULL};
+        struct rwerr err;
+
+        (void)state;
+        weird_assets("('A'::text, 18, " ADDR "::text, " ADDR "::text), ('B', 78, " ADDR ", " ADDR
+                     ")");
+        c = watchdog_conn();
+        assert_error(ledger_assets(c, &a, &err), &err,
+                     "assets row 2 (asset B), column decimals: 78 is outside 0..77");
+        weird_assets("('A'::text, 18, " ADDR "::text, '0x1234'::text)");
+        assert_error(ledger_assets(c, &a, &err), &err,
+                     "assets row 1 (asset A), column bridged_token");
+        weird_assets("('A'::text, 18, 'zz'::text, " ADDR "::text)");
+        assert_error(ledger_assets(c, &a, &err), &err,
+                     "assets row 1 (asset A), column source_token: \"zz\" is not 0x-hex");
+        weird_assets("(NULL::text, 18, " ADDR "::text, " ADDR "::text)");
+        assert_error(ledger_assets(c, &a, &err), &err,
+                     "assets row 1, column asset: NULL where a value is required");
+        weird_assets("('A'::text, NULL::integer, " ADDR "::text, " ADDR "::text)");
+        assert_error(ledger_assets(c, &a, &err), &err,
+                     "assets row 1 (asset A), column decimals: NULL where a value is required");
+        assert_null(a.rows);
+        dbconn_free(c);
+}
+
+static void duplicate_batches_are_listed(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        struct ledger_duplicates d = {0, NULL};
+        struct ledger_batches b = {0, NULL};
+        char want[160], root[80];
+        struct rwerr err;
+        size_t len;
+        long i;
+
+        (void)state;
+        batch_row(1, 1, "2024-01-01 00:00:00+00", NULL);
+        batch_row(2, 2, "2024-01-01 00:00:00+00", NULL);
+        assert_int_equal(ledger_duplicate_batches(c, &d, &err), RW_OK);
+        assert_int_equal(d.n, 0); /* the reference schema's constraints keep it so */
+        ledger_duplicates_free(&d);
+
+        /* A schema without those constraints: root 5 under batches 6 and 5, batch 7 twice. */
+        admin_exec("ALTER TABLE relayer.settlement_batch DROP CONSTRAINT "
+                   "settlement_batch_merkle_root_key");
+        admin_exec("ALTER TABLE relayer.settlement_batch DROP CONSTRAINT settlement_batch_pkey "
+                   "CASCADE");
+        batch_row(6, 5, "2024-01-01 00:00:00+00", NULL);
+        batch_row(5, 5, "2024-01-01 00:00:00+00", NULL);
+        batch_row(7, 70, "2024-01-01 00:00:00+00", NULL);
+        batch_row(7, 71, "2024-01-01 00:00:00+00", NULL);
+        assert_int_equal(ledger_duplicate_batches(c, &d, &err), RW_OK);
+        assert_int_equal(d.n, 2);
+        assert_false(d.rows[0].is_root);
+        assert_string_equal(d.rows[0].value, "7");
+        assert_string_equal(d.rows[0].batch_numbers, "{7,7}");
+        assert_true(d.rows[1].is_root);
+        snprintf(root, sizeof root, "0xa%063x", 5);
+        assert_string_equal(d.rows[1].value, root);
+        assert_string_equal(d.rows[1].batch_numbers, "{5,6}");
+        ledger_duplicates_free(&d);
+        /* Reading the batches still works, so the duplicates reach DUPLICATE_BATCH. */
+        assert_int_equal(ledger_batches_after(c, 4, 100, &b, &err), RW_OK);
+        assert_int_equal(b.n, 4);
+        assert_int_equal(b.rows[2].batch_number, 7);
+        assert_int_equal(b.rows[3].batch_number, 7);
+        ledger_batches_free(&b);
+
+        /*
+         * Sixty batches under one root: the list is cut after a whole number, with "...".
+         * Root 3 sorts before root 5, but rows come by their batch numbers.
+         */
+        for (i = 100000; i < 100060; i++)
+                batch_row(i, 3, "2024-01-01 00:00:00+00", NULL);
+        assert_int_equal(ledger_duplicate_batches(c, &d, &err), RW_OK);
+        assert_int_equal(d.n, 3);
+        assert_true(d.rows[1].is_root);
+        assert_string_equal(d.rows[1].batch_numbers, "{5,6}");
+        assert_true(d.rows[2].is_root);
+        snprintf(root, sizeof root, "0xa%063x", 3);
+        assert_string_equal(d.rows[2].value, root);
+        /* "{" and 22 numbers with their commas fill 155 of the 159 characters. */
+        len = 0;
+        want[len++] = '{';
+        for (i = 100000; i < 100022; i++)
+                len += (size_t)snprintf(want + len, sizeof want - len, "%ld,", i);
+        snprintf(want + len, sizeof want - len, "...");
+        assert_string_equal(d.rows[2].batch_numbers, want);
+        assert_int_equal(strlen(d.rows[2].batch_numbers), 158);
+        ledger_duplicates_free(&d);
+        ledger_duplicates_free(NULL);
+        dbconn_free(c);
+}
+
+/* Puts back the constraints duplicate_batches_are_listed dropped. */
+static int restore_batch_constraints(void **state)
+{
+        reset(state);
+        admin_exec("ALTER TABLE relayer.settlement_batch ADD PRIMARY KEY (batch_number)");
+        admin_exec("ALTER TABLE relayer.settlement_batch ADD CONSTRAINT "
+                   "settlement_batch_merkle_root_key UNIQUE (merkle_root)");
+        admin_exec("ALTER TABLE relayer.withdrawals ADD FOREIGN KEY (batch_number) REFERENCES "
+                   "relayer.settlement_batch");
+        admin_exec("ALTER TABLE relayer.batch_leaves ADD FOREIGN KEY (batch_number) REFERENCES "
+                   "relayer.settlement_batch");
+        admin_exec("ALTER TABLE relayer.withdrawal_proofs ADD FOREIGN KEY (batch_number) "
+                   "REFERENCES relayer.settlement_batch");
+        return 0;
+}
+
+static void weird_duplicates(const char *values)
+{
+        char sql[1024];
+
+        snprintf(sql, sizeof sql,
+                 "CREATE OR REPLACE VIEW relaywatch.duplicate_batches AS SELECT * FROM (VALUES %s) "
+                 "AS v(kind, value, batch_numbers)",
+                 values);
+        admin_exec(sql);
+}
+
+static void duplicate_null_and_garbage_are_named(void **state)
+{
+        struct dbconn *c;
+        struct ledger_duplicates d = {0, NULL};
+        struct rwerr err;
+
+        (void)state;
+        weird_duplicates("('batch_number'::text, '7'::text, '{7,7}'::bigint[]), "
+                         "('merkle_root', NULL, '{1,2}')");
+        c = watchdog_conn();
+        assert_error(ledger_duplicate_batches(c, &d, &err), &err,
+                     "duplicate_batches row 2, column value: NULL where a value is required");
+        weird_duplicates("('leaf_hash'::text, '7'::text, '{7,7}'::bigint[])");
+        assert_error(ledger_duplicate_batches(c, &d, &err), &err,
+                     "duplicate_batches row 1, column kind: unknown kind \"leaf_hash\"");
+        weird_duplicates("('batch_number'::text, '7'::text, NULL::bigint[])");
+        assert_error(ledger_duplicate_batches(c, &d, &err), &err,
+                     "duplicate_batches row 1, column batch_numbers: NULL where a value is "
+                     "required");
+        weird_duplicates("('batch_number'::text, repeat('7', 80), '{7,7}'::bigint[])");
+        assert_error(ledger_duplicate_batches(c, &d, &err), &err,
+                     "duplicate_batches row 1, column value: 80 characters, at most 79");
+        assert_null(d.rows);
+        dbconn_free(c);
+}
+
+static void batches_are_found_by_root(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        struct dbconn_config cfg = {0};
+        struct ledger_root_batches r = {0, NULL};
+        uint8_t roots[3][32], want[32];
+        struct dbconn *offline;
+        struct rwerr err;
+
+        (void)state;
+        batch_row(1, 1, "2024-01-01 00:00:00+00", NULL);
+        batch_row(2, 2, "2024-01-01 00:00:00+00", "2024-01-01 00:01:00+00");
+        batch_row(3, 3, "2024-01-01 00:00:00+00", NULL);
+
+        /* Asked in another order, with a root the ledger never held: by batch, no row for it. */
+        root_of(3, roots[0]);
+        root_of(99, roots[1]);
+        root_of(1, roots[2]);
+        assert_int_equal(ledger_batches_with_roots(c, roots, 3, &r, &err), RW_OK);
+        assert_int_equal(r.n, 2);
+        assert_int_equal(r.rows[0].batch_number, 1);
+        root_of(1, want);
+        assert_memory_equal(r.rows[0].merkle_root, want, 32);
+        assert_int_equal(r.rows[1].batch_number, 3);
+        assert_memory_equal(r.rows[1].merkle_root, roots[0], 32);
+        ledger_root_batches_free(&r);
+
+        assert_int_equal(ledger_batches_with_roots(c, roots + 1, 1, &r, &err), RW_OK);
+        assert_int_equal(r.n, 0); /* unknown only */
+        ledger_root_batches_free(&r);
+        ledger_root_batches_free(NULL);
+
+        /* No roots, no query: even a connection that never connected answers. */
+        cfg.conninfo = fx_global->watchdog_url;
+        cfg.name = "offline";
+        cfg.statements = ledger_statements;
+        cfg.nstatements = ledger_nstatements;
+        offline = dbconn_new(&cfg, &err);
+        assert_non_null(offline);
+        assert_int_equal(ledger_batches_with_roots(offline, roots, 0, &r, &err), RW_OK);
+        assert_int_equal(r.n, 0);
+        ledger_root_batches_free(&r);
+        assert_error(ledger_batches_with_roots(offline, roots, 1, &r, &err), &err, "not connected");
+        dbconn_free(offline);
+        dbconn_free(c);
+}
+
+static void weird_roots(const char *values)
+{
+        char sql[1024];
+
+        snprintf(sql, sizeof sql,
+                 "CREATE OR REPLACE FUNCTION relaywatch.batches_with_roots(roots text[]) RETURNS "
+                 "TABLE (merkle_root text, batch_number bigint) LANGUAGE sql STABLE AS $$ SELECT * "
+                 "FROM (VALUES %s) AS v(r, b) $$",
+                 values);
+        admin_exec(sql);
+}
+
+static void root_rows_null_and_garbage_are_named(void **state)
+{
+        struct dbconn *c;
+        struct ledger_root_batches r = {0, NULL};
+        uint8_t roots[1][32];
+        struct rwerr err;
+
+        (void)state;
+        root_of(1, roots[0]);
+        weird_roots("(" HASH "::text, 1::bigint), (" HASH ", NULL)");
+        c = watchdog_conn();
+        assert_error(ledger_batches_with_roots(c, roots, 1, &r, &err), &err,
+                     "batches_with_roots row 2, column batch_number: NULL where a value is "
+                     "required");
+        weird_roots("('0x7777'::text, 1::bigint)");
+        assert_error(ledger_batches_with_roots(c, roots, 1, &r, &err), &err,
+                     "batches_with_roots row 1, column merkle_root");
+        weird_roots("(" HASH "::text, 0::bigint)");
+        assert_error(ledger_batches_with_roots(c, roots, 1, &r, &err), &err,
+                     "batches_with_roots row 1, column batch_number: 0 is outside");
+        assert_null(r.rows);
+        dbconn_free(c);
+}
+
+static void operations_and_cycles_follow_their_cursors(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        struct ledger_operations o = {0, NULL};
+        struct ledger_cycles cy = {0, NULL};
+        uint64_t op_id = 99, cycle_id = 99;
+        struct rwerr err;
+
+        (void)state;
+        assert_int_equal(ledger_latest_ids(c, &op_id, &cycle_id, &err), RW_OK);
+        assert_int_equal(op_id, 0); /* an empty ledger: cursors start at 0 */
+        assert_int_equal(cycle_id, 0);
+        assert_int_equal(ledger_operations_after(c, 0, 100, &o, &err), RW_OK);
+        assert_int_equal(o.n, 0);
+        ledger_operations_free(&o);
+        assert_int_equal(ledger_cycle_timings_after(c, 0, 100, &cy, &err), RW_OK);
+        assert_int_equal(cy.n, 0);
+        ledger_cycles_free(&cy);
+
+        admin_exec("INSERT INTO relayer.operations (kind, chain_id, account, nonce, tx_hash, "
+                   "gas_estimate, gas_used, status) VALUES "
+                   "('mint', 31338, '\\x70997970c51812dc3a010c7d01b50e0d17dc79c8', 4, NULL, "
+                   "60000, NULL, 'pending'), "
+                   "('anchor', 31337, '\\x70997970c51812dc3a010c7d01b50e0d17dc79c8', 9, "
+                   "decode(repeat('ab', 32), 'hex'), 80000, NULL, 'sent'), "
+                   "('release', 31337, '\\x70997970c51812dc3a010c7d01b50e0d17dc79c8', 10, "
+                   "decode(repeat('cd', 31) || 'ef', 'hex'), 90000, 0, 'confirmed'), "
+                   "('mint', 31338, '\\x70997970c51812dc3a010c7d01b50e0d17dc79c8', 5, "
+                   "decode(repeat('01', 32), 'hex'), 60000, 59000, 'failed')");
+        assert_int_equal(ledger_operations_after(c, 0, 100, &o, &err), RW_OK);
+        assert_int_equal(o.n, 4);
+        assert_int_equal(o.rows[0].op_id, 1);
+        assert_string_equal(o.rows[0].kind, "mint");
+        assert_int_equal(o.rows[0].chain_id, 31338);
+        assert_int_equal(o.rows[0].account[0], 0x70);
+        assert_int_equal(o.rows[0].account[19], 0xc8);
+        assert_int_equal(o.rows[0].nonce, 4);
+        assert_false(o.rows[0].has_tx_hash);
+        assert_int_equal(o.rows[0].gas_estimate, 60000);
+        assert_false(o.rows[0].has_gas_used);
+        assert_string_equal(o.rows[0].status, "pending");
+        assert_int_equal(o.rows[1].op_id, 2);
+        assert_string_equal(o.rows[1].kind, "anchor");
+        assert_true(o.rows[1].has_tx_hash);
+        assert_int_equal(o.rows[1].tx_hash[0], 0xab);
+        assert_false(o.rows[1].has_gas_used);
+        assert_string_equal(o.rows[1].status, "sent");
+        assert_string_equal(o.rows[2].kind, "release");
+        assert_int_equal(o.rows[2].tx_hash[30], 0xcd);
+        assert_int_equal(o.rows[2].tx_hash[31], 0xef);
+        assert_true(o.rows[2].has_gas_used);
+        assert_int_equal(o.rows[2].gas_used, 0); /* zero, and present */
+        assert_string_equal(o.rows[2].status, "confirmed");
+        assert_int_equal(o.rows[3].op_id, 4);
+        assert_int_equal(o.rows[3].gas_used, 59000);
+        assert_string_equal(o.rows[3].status, "failed");
+        ledger_operations_free(&o);
+        assert_int_equal(ledger_operations_after(c, 1, 2, &o, &err), RW_OK);
+        assert_int_equal(o.n, 2); /* max_rows */
+        assert_int_equal(o.rows[0].op_id, 2);
+        assert_int_equal(o.rows[1].op_id, 3);
+        ledger_operations_free(&o);
+        assert_int_equal(ledger_operations_after(c, 4, 100, &o, &err), RW_OK);
+        assert_int_equal(o.n, 0);
+        ledger_operations_free(&o);
+        ledger_operations_free(NULL);
+
+        /* Cycle ids need not be dense: the latest is the highest, not the count. */
+        admin_exec("INSERT INTO relayer.cycle_timings (cycle_id, started_at, duration_ms) "
+                   "OVERRIDING SYSTEM VALUE VALUES "
+                   "(41, '2024-01-02 03:05:00.001+00', 0), "
+                   "(7, '2024-01-02 03:04:05.678+00', 1500), "
+                   "(12, '2024-01-02 03:04:07.178+00', 2147483647)");
+        assert_int_equal(ledger_cycle_timings_after(c, 0, 100, &cy, &err), RW_OK);
+        assert_int_equal(cy.n, 3);
+        assert_int_equal(cy.rows[0].cycle_id, 7);
+        assert_int_equal(cy.rows[0].started_ms, 1704164645678LL);
+        assert_int_equal(cy.rows[0].duration_ms, 1500);
+        assert_int_equal(cy.rows[1].cycle_id, 12);
+        assert_int_equal(cy.rows[1].started_ms, 1704164647178LL);
+        assert_int_equal(cy.rows[1].duration_ms, 2147483647);
+        assert_int_equal(cy.rows[2].cycle_id, 41);
+        assert_int_equal(cy.rows[2].started_ms, 1704164700001LL);
+        assert_int_equal(cy.rows[2].duration_ms, 0);
+        ledger_cycles_free(&cy);
+        assert_int_equal(ledger_cycle_timings_after(c, 7, 1, &cy, &err), RW_OK);
+        assert_int_equal(cy.n, 1);
+        assert_int_equal(cy.rows[0].cycle_id, 12);
+        ledger_cycles_free(&cy);
+        assert_int_equal(ledger_cycle_timings_after(c, 41, 100, &cy, &err), RW_OK);
+        assert_int_equal(cy.n, 0);
+        ledger_cycles_free(&cy);
+        ledger_cycles_free(NULL);
+
+        assert_int_equal(ledger_latest_ids(c, &op_id, &cycle_id, &err), RW_OK);
+        assert_int_equal(op_id, 4);
+        assert_int_equal(cycle_id, 41);
+
+        /* Inside a snapshot, like every cycle's reads. */
+        assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+        assert_int_equal(ledger_operations_after(c, 3, 100, &o, &err), RW_OK);
+        assert_int_equal(o.n, 1);
+        ledger_operations_free(&o);
+        assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+        assert_error(ledger_operations_after(c, (uint64_t)INT64_MAX + 1, 10, &o, &err), &err,
+                     "operations_after: after_op 9223372036854775808 is above the largest bigint");
+        assert_error(ledger_cycle_timings_after(c, UINT64_MAX, 10, &cy, &err), &err,
+                     "cycle_timings_after: after_cycle 18446744073709551615");
+        dbconn_free(c);
+}
+
+/* Replaces operations_after with fixed rows of its 9 columns; the cursor is ignored. */
+static void weird_operations(const char *values)
+{
+        char sql[2048];
+
+        snprintf(sql, sizeof sql,
+                 "CREATE OR REPLACE FUNCTION relaywatch.operations_after(after_op bigint, max_rows "
+                 "integer) RETURNS TABLE (op_id bigint, kind text, chain_id bigint, account text, "
+                 "nonce bigint, tx_hash text, gas_estimate bigint, gas_used bigint, status text) "
+                 "LANGUAGE sql STABLE AS $$ SELECT * FROM (VALUES %s) AS v(a, b, c, d, e, f, g, "
+                 "h, i) $$",
+                 values);
+        admin_exec(sql);
+}
+
+#define OP(id, kind, tx, used, status)                                                             \
+        "(" #id "::bigint, " kind "::text, 31338::bigint, " ADDR "::text, 1::bigint, " tx          \
+        "::text, 60000::bigint, " used "::bigint, " status "::text)"
+
+static void operation_null_and_garbage_are_named(void **state)
+{
+        struct dbconn *c;
+        struct ledger_operations o = {0, NULL};
+        struct rwerr err;
+
+        (void)state;
+        weird_operations(OP(1, "'mint'", "NULL", "NULL", "'sent'") ", " OP(2, "'mint'", "NULL",
+                                                                           "NULL", "'lost'"));
+        c = watchdog_conn();
+        assert_error(ledger_operations_after(c, 0, 10, &o, &err), &err,
+                     "operations_after row 2 (op 2), column status: unknown status \"lost\"");
+        weird_operations(OP(1, "'burn'", "NULL", "NULL", "'sent'"));
+        assert_error(ledger_operations_after(c, 0, 10, &o, &err), &err,
+                     "operations_after row 1 (op 1), column kind: unknown kind \"burn\"");
+        weird_operations(OP(1, "NULL", "NULL", "NULL", "'sent'"));
+        assert_error(ledger_operations_after(c, 0, 10, &o, &err), &err,
+                     "operations_after row 1 (op 1), column kind: NULL where a value is required");
+        weird_operations(OP(1, "'mint'", "'0x' || repeat('ab', 31)", "NULL", "'sent'"));
+        assert_error(ledger_operations_after(c, 0, 10, &o, &err), &err,
+                     "operations_after row 1 (op 1), column tx_hash: 31 bytes, expected 32");
+        weird_operations(OP(1, "'mint'", "'abab'", "NULL", "'sent'"));
+        assert_error(ledger_operations_after(c, 0, 10, &o, &err), &err,
+                     "operations_after row 1 (op 1), column tx_hash: \"abab\" is not 0x-hex");
+        weird_operations(OP(1, "'mint'", "NULL", "-1", "'confirmed'"));
+        assert_error(ledger_operations_after(c, 0, 10, &o, &err), &err,
+                     "operations_after row 1 (op 1), column gas_used: -1 is outside");
+        weird_operations(OP(NULL, "'mint'", "NULL", "NULL", "'sent'"));
+        assert_error(ledger_operations_after(c, 0, 10, &o, &err), &err,
+                     "operations_after row 1, column op_id: NULL where a value is required");
+        /* A contract that ignores the cursor or the order would make the cursor skip or repeat. */
+        weird_operations(OP(3, "'mint'", "NULL", "NULL", "'sent'"));
+        assert_error(ledger_operations_after(c, 5, 10, &o, &err), &err,
+                     "operations_after row 1, column op_id: 3 is not above the cursor 5");
+        weird_operations(OP(3, "'mint'", "NULL", "NULL", "'sent'") ", " OP(2, "'mint'", "NULL",
+                                                                           "NULL", "'sent'"));
+        assert_error(ledger_operations_after(c, 0, 10, &o, &err), &err,
+                     "operations_after row 2, column op_id: 2 is not above the previous row's 3");
+        assert_null(o.rows);
+        dbconn_free(c);
+}
+
+static void cycle_and_latest_null_and_garbage_are_named(void **state)
+{
+        struct dbconn *c;
+        struct ledger_cycles cy = {0, NULL};
+        uint64_t op_id = 99, cycle_id = 98;
+        struct rwerr err;
+
+        (void)state;
+        admin_exec("CREATE OR REPLACE FUNCTION relaywatch.cycle_timings_after(after_cycle bigint, "
+                   "max_rows integer) RETURNS TABLE (cycle_id bigint, started_at timestamptz, "
+                   "duration_ms integer) LANGUAGE sql STABLE AS $$ SELECT * FROM (VALUES "
+                   "(1::bigint, now(), 5), (2, NULL, 5)) AS v(a, b, c) $$");
+        admin_exec("CREATE OR REPLACE VIEW relaywatch.latest_ids AS SELECT 1::bigint AS op_id, "
+                   "NULL::bigint AS cycle_id");
+        c = watchdog_conn();
+        assert_error(ledger_cycle_timings_after(c, 0, 10, &cy, &err), &err,
+                     "cycle_timings_after row 2 (cycle 2), column started_at: NULL where a value "
+                     "is required");
+        assert_error(ledger_latest_ids(c, &op_id, &cycle_id, &err), &err,
+                     "latest_ids, column cycle_id: NULL where a value is required");
+        assert_int_equal(op_id, 99); /* untouched on failure */
+        assert_int_equal(cycle_id, 98);
+
+        admin_exec("CREATE OR REPLACE FUNCTION relaywatch.cycle_timings_after(after_cycle bigint, "
+                   "max_rows integer) RETURNS TABLE (cycle_id bigint, started_at timestamptz, "
+                   "duration_ms integer) LANGUAGE sql STABLE AS $$ SELECT 3::bigint, now(), -4 $$");
+        admin_exec("CREATE OR REPLACE VIEW relaywatch.latest_ids AS SELECT 1::bigint AS op_id, "
+                   "1::bigint AS cycle_id WHERE false");
+        assert_error(ledger_cycle_timings_after(c, 0, 10, &cy, &err), &err,
+                     "cycle_timings_after row 1 (cycle 3), column duration_ms: -4 is outside");
+        assert_error(ledger_cycle_timings_after(c, 3, 10, &cy, &err), &err,
+                     "cycle_timings_after row 1, column cycle_id: 3 is not above the cursor 3");
+        assert_null(cy.rows);
+        assert_error(ledger_latest_ids(c, &op_id, &cycle_id, &err), &err,
+                     "latest_ids: 0 rows where exactly 1 is expected");
+        assert_int_equal(op_id, 99);
+        dbconn_free(c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -830,6 +1601,26 @@ int main(void)
                 cmocka_unit_test_setup(changed_history_is_reported_with_both_figures, reset),
                 cmocka_unit_test_setup(watchdog_role_cannot_touch_relayer_data, reset),
                 cmocka_unit_test_setup(null_and_garbage_rows_are_named, reset),
+                cmocka_unit_test_setup(batches_carry_timestamps_and_leaves_their_batch, reset),
+                cmocka_unit_test_setup_teardown(leaves_null_garbage_and_disorder_are_named, reset,
+                                                restore_contract),
+                cmocka_unit_test_setup_teardown(batch_timestamps_null_and_garbage_are_named, reset,
+                                                restore_contract),
+                cmocka_unit_test_setup(assets_are_read_by_name, reset),
+                cmocka_unit_test_setup_teardown(asset_null_and_garbage_are_named, reset,
+                                                restore_contract),
+                cmocka_unit_test_setup_teardown(duplicate_batches_are_listed, reset,
+                                                restore_batch_constraints),
+                cmocka_unit_test_setup_teardown(duplicate_null_and_garbage_are_named, reset,
+                                                restore_contract),
+                cmocka_unit_test_setup(batches_are_found_by_root, reset),
+                cmocka_unit_test_setup_teardown(root_rows_null_and_garbage_are_named, reset,
+                                                restore_contract),
+                cmocka_unit_test_setup(operations_and_cycles_follow_their_cursors, reset),
+                cmocka_unit_test_setup_teardown(operation_null_and_garbage_are_named, reset,
+                                                restore_contract),
+                cmocka_unit_test_setup_teardown(cycle_and_latest_null_and_garbage_are_named, reset,
+                                                restore_contract),
                 cmocka_unit_test_setup(migrations_apply_once_and_refuse_tampering, reset),
                 cmocka_unit_test_setup(checkpoints_and_cursors_survive_a_restart, reset),
                 cmocka_unit_test_setup(restarted_postgres_is_reconnected, reset),
