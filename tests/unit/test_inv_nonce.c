@@ -1,0 +1,196 @@
+/*
+ * Unit tests for NONCE_DESYNC: the ledger's next nonce against the chain's
+ * latest and pending counts, at and around the allowed gap.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "inv_fixture.h"
+
+#define NAME "NONCE_DESYNC"
+#define ACCOUNT0 "0xa0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0"
+#define ACCOUNT1 "0xa1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+
+struct fx {
+        struct snapshot s;
+        struct invariant_params p;
+        struct verdict out[INV_FIXTURE_VERDICTS];
+};
+
+/* Account 0 on the source chain, account 1 on the execution chain; both at nonce 7. */
+static int setup(void **state)
+{
+        static struct fx f;
+
+        memset(&f, 0, sizeof f);
+        inv_fixture_snapshot(&f.s, 1, 2);
+        inv_fixture_params(&f.p);
+        *state = &f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fx *f = *state;
+
+        inv_fixture_release(f->out);
+        snapshot_free(&f->s);
+        return 0;
+}
+
+static struct verdict *run(struct fx *f)
+{
+        inv_fixture_release(f->out);
+        return inv_fixture_run(&f->s, &f->p, f->out, NAME);
+}
+
+static void nonces(struct fx *f, size_t account, uint64_t ledger_next, uint64_t latest,
+                   uint64_t pending)
+{
+        struct snap_view *v = &f->s.chains[f->s.accounts[account].chain].views[0];
+
+        f->s.accounts[account].ledger_next = ledger_next;
+        v->nonce_latest[account] = latest;
+        v->nonce_pending[account] = pending;
+}
+
+static void in_step_is_ok(void **state)
+{
+        struct fx *f = *state;
+        struct verdict *v;
+
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_OK);
+        inv_fixture_contains(v->summary, "2 relayer accounts");
+        assert_string_equal(inv_fixture_str(v->evidence, "accounts.0.address"), ACCOUNT0);
+        assert_string_equal(inv_fixture_str(v->evidence, "accounts.1.chain"), "execution");
+        assert_string_equal(inv_fixture_str(v->evidence, "accounts.1.endpoint"), "exe-a");
+        /* the ledger ahead of latest but within pending: transactions in the mempool */
+        nonces(f, 0, 9, 7, 9);
+        assert_int_equal(run(f)->status, VERDICT_OK);
+}
+
+static void chain_ahead_by_one(void **state)
+{
+        struct fx *f = *state;
+        struct verdict *v;
+
+        nonces(f, 1, 7, 8, 8);
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_string_equal(v->summary,
+                            "account " ACCOUNT1 " on execution: chain nonce 8 at block 200 is "
+                            "ahead of the ledger's next nonce 7: someone else sent from the key, "
+                            "or the ledger lost state");
+        assert_string_equal(inv_fixture_str(v->evidence, "accounts.1.status"), "violated");
+        assert_int_equal((int)inv_fixture_num(v->evidence, "accounts.1.nonce_latest"), 8);
+        assert_int_equal((int)inv_fixture_num(v->evidence, "accounts.1.ledger_next"), 7);
+        assert_string_equal(inv_fixture_str(v->evidence, "accounts.0.status"), "ok");
+        assert_string_equal(inv_fixture_str(v->evidence, "rests_on.0"), "execution");
+}
+
+static void ledger_ahead_of_pending_at_and_over_the_gap(void **state)
+{
+        struct fx *f = *state;
+        struct verdict *v;
+
+        f->p.nonce_gap = 5;
+        nonces(f, 0, 12, 7, 7); /* ahead by exactly 5 */
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_OK);
+
+        nonces(f, 0, 13, 7, 7); /* ahead by 6 */
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_string_equal(v->summary,
+                            "account " ACCOUNT0 " on source: the ledger's next nonce 13 is ahead "
+                            "of the pending nonce 7 by 6 (allowed 5): transactions vanished");
+
+        f->p.nonce_gap = 0;
+        nonces(f, 0, 8, 7, 7);
+        assert_int_equal(run(f)->status, VERDICT_VIOLATED);
+        nonces(f, 0, 7, 7, 7);
+        assert_int_equal(run(f)->status, VERDICT_OK);
+}
+
+static void both_accounts_wrong(void **state)
+{
+        struct fx *f = *state;
+        struct verdict *v;
+
+        nonces(f, 0, 7, 9, 9);
+        nonces(f, 1, 30, 7, 7);
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        inv_fixture_contains(v->summary, "2 accounts out of step, first: account " ACCOUNT0);
+}
+
+static void unknown_account_cannot_be_evaluated(void **state)
+{
+        struct fx *f = *state;
+        struct verdict *v;
+
+        f->s.accounts[1].ledger_known = 0;
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_UNKNOWN);
+        assert_string_equal(v->summary,
+                            "account " ACCOUNT1 " on execution: the ledger has no nonce for it");
+        /* a violation elsewhere still wins */
+        nonces(f, 0, 7, 8, 8);
+        assert_int_equal(run(f)->status, VERDICT_VIOLATED);
+}
+
+static void view_not_ok_cannot_be_evaluated(void **state)
+{
+        struct fx *f = *state;
+        struct snap_view *src = &f->s.chains[SNAP_SOURCE].views[0];
+        struct verdict *v;
+
+        nonces(f, 0, 7, 100, 100); /* would be violated */
+        src->ok = 0;
+        snprintf(src->error, sizeof src->error, "eth_getTransactionCount: 502 Bad Gateway");
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_UNKNOWN);
+        assert_string_equal(v->summary, "account " ACCOUNT0 ": source endpoint src-a failed: "
+                                        "eth_getTransactionCount: 502 Bad Gateway");
+
+        f->s.ledger.ok = 0;
+        snprintf(f->s.ledger.error, sizeof f->s.ledger.error, "relaywatch.nonces: timeout");
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_UNKNOWN);
+        inv_fixture_contains(v->summary, "ledger not read");
+}
+
+static void no_accounts_configured(void **state)
+{
+        struct fx *f = *state;
+
+        snapshot_free(&f->s);
+        inv_fixture_snapshot(&f->s, 1, 0);
+        assert_int_equal(run(f)->status, VERDICT_UNKNOWN);
+        inv_fixture_contains(f->out[3].summary, "no relayer accounts configured");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(in_step_is_ok, setup, teardown),
+                cmocka_unit_test_setup_teardown(chain_ahead_by_one, setup, teardown),
+                cmocka_unit_test_setup_teardown(ledger_ahead_of_pending_at_and_over_the_gap, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(both_accounts_wrong, setup, teardown),
+                cmocka_unit_test_setup_teardown(unknown_account_cannot_be_evaluated, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(view_not_ok_cannot_be_evaluated, setup, teardown),
+                cmocka_unit_test_setup_teardown(no_accounts_configured, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,296 @@
+/*
+ * Unit tests for the Tier 2 (alerting) checks: RPC_TIMEOUT,
+ * DB_CONNECTION_LOST, HIGH_LATENCY, GAS_ESTIMATE_MISS and QUEUE_BUILDUP,
+ * each below, at and above its threshold. Tier 2 is never weighed and never
+ * halts.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "inv_fixture.h"
+
+struct fx {
+        struct snapshot s;
+        struct invariant_params p;
+        struct verdict out[INV_FIXTURE_VERDICTS];
+};
+
+static int setup(void **state)
+{
+        static struct fx f;
+
+        memset(&f, 0, sizeof f);
+        inv_fixture_snapshot(&f.s, 1, 0);
+        inv_fixture_params(&f.p);
+        *state = &f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fx *f = *state;
+
+        inv_fixture_release(f->out);
+        snapshot_free(&f->s);
+        return 0;
+}
+
+static struct verdict *run(struct fx *f, const char *name)
+{
+        struct verdict *v;
+
+        inv_fixture_release(f->out);
+        v = inv_fixture_run(&f->s, &f->p, f->out, name);
+        assert_int_equal(v->tier, VERDICT_TIER_ALERT);
+        assert_false(v->needs_confirmation);
+        assert_null(inv_fixture_at(v->evidence, "views"));
+        return v;
+}
+
+static void rpc_timeout(void **state)
+{
+        struct fx *f = *state;
+        struct snap_chain *exe = &f->s.chains[SNAP_EXECUTION];
+        struct verdict *v;
+
+        v = run(f, "RPC_TIMEOUT");
+        assert_int_equal(v->status, VERDICT_OK);
+        assert_string_equal(inv_fixture_str(v->evidence, "source.endpoints.0.breaker"), "closed");
+
+        exe->rpc_timeout = 1;
+        snprintf(exe->rpc_timeout_reason, sizeof exe->rpc_timeout_reason,
+                 "exe-a: 3 consecutive failures (last: timeout after 10000 ms)");
+        exe->endpoints[0].exchanges = 10;
+        exe->endpoints[0].failures = 3;
+        v = run(f, "RPC_TIMEOUT");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_string_equal(v->summary, "execution chain: exe-a: 3 consecutive failures (last: "
+                                        "timeout after 10000 ms)");
+        assert_int_equal((int)inv_fixture_num(v->evidence, "execution.endpoints.0.failures"), 3);
+        /* Tier 2 never moves the halt decision */
+        assert_int_equal(invariants_tier1_status(f->out, invariant_count + 1),
+                         invariants_tier1_status(f->out, 4));
+
+        f->s.chains[SNAP_SOURCE].rpc_timeout = 1;
+        snprintf(f->s.chains[SNAP_SOURCE].rpc_timeout_reason,
+                 sizeof f->s.chains[SNAP_SOURCE].rpc_timeout_reason, "src-a: call over 10 s");
+        v = run(f, "RPC_TIMEOUT");
+        assert_string_equal(v->summary,
+                            "both chains time out; source chain: src-a: call over 10 s");
+}
+
+static void db_connection_lost(void **state)
+{
+        struct fx *f = *state;
+        struct verdict *v;
+
+        v = run(f, "DB_CONNECTION_LOST");
+        assert_int_equal(v->status, VERDICT_OK);
+
+        f->s.ledger.ok = 0;
+        snprintf(f->s.ledger.error, sizeof f->s.ledger.error, "server closed the connection");
+        v = run(f, "DB_CONNECTION_LOST");
+        assert_int_equal(v->status, VERDICT_OK); /* one failure is not a lost connection */
+
+        f->s.ledger.connection_lost = 1;
+        snprintf(f->s.ledger.connection_reason, sizeof f->s.ledger.connection_reason,
+                 "5 consecutive failures: connection refused");
+        v = run(f, "DB_CONNECTION_LOST");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_string_equal(v->summary, "ledger database connection lost: 5 consecutive "
+                                        "failures: connection refused");
+}
+
+static void cycles(struct fx *f, const uint64_t *ms, size_t n)
+{
+        size_t i;
+
+        free(f->s.ledger.cycles);
+        f->s.ledger.cycles = calloc(n, sizeof *f->s.ledger.cycles);
+        assert_non_null(f->s.ledger.cycles);
+        f->s.ledger.ncycles = n;
+        for (i = 0; i < n; i++) {
+                f->s.ledger.cycles[i].cycle_id = 40 + i;
+                f->s.ledger.cycles[i].duration_ms = ms[i];
+        }
+}
+
+static void high_latency(void **state)
+{
+        static const uint64_t at[] = {100, 1999, 2000};
+        static const uint64_t over[] = {2001, 100, 5400, 2000};
+        struct fx *f = *state;
+        struct verdict *v;
+
+        cycles(f, at, 3);
+        f->s.previous_cycle_ms = 2000;
+        v = run(f, "HIGH_LATENCY");
+        assert_int_equal(v->status, VERDICT_OK);
+
+        cycles(f, over, 4);
+        v = run(f, "HIGH_LATENCY");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_string_equal(
+                v->summary,
+                "2 relayer cycles over 2000 ms (worst 5400 ms, cycle 42; cycles 40, 42)");
+        assert_int_equal((int)inv_fixture_num(v->evidence, "slow_cycles.1.duration_ms"), 5400);
+
+        cycles(f, at, 3);
+        f->s.previous_cycle_ms = 2001;
+        v = run(f, "HIGH_LATENCY");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_string_equal(v->summary, "the watchdog's last cycle took 2001 ms (limit 2000 ms)");
+
+        /* the watchdog's own time counts even without the ledger */
+        f->s.ledger.ok = 0;
+        snprintf(f->s.ledger.error, sizeof f->s.ledger.error, "down");
+        assert_int_equal(run(f, "HIGH_LATENCY")->status, VERDICT_VIOLATED);
+        f->s.previous_cycle_ms = 10;
+        v = run(f, "HIGH_LATENCY");
+        assert_int_equal(v->status, VERDICT_UNKNOWN);
+        inv_fixture_contains(v->summary, "ledger not read: down");
+}
+
+static void operation(struct snap_operation *op, uint64_t id, uint64_t estimate, uint64_t used)
+{
+        memset(op, 0, sizeof *op);
+        op->op_id = id;
+        snprintf(op->kind, sizeof op->kind, "anchor");
+        op->chain_id = 1;
+        op->gas_estimate = estimate;
+        op->has_gas_used = 1;
+        op->gas_used = used;
+        op->has_tx_hash = 1;
+        memset(op->tx_hash, 0x7e, sizeof op->tx_hash);
+}
+
+static void gas_estimate_miss(void **state)
+{
+        struct fx *f = *state;
+        struct verdict *v;
+
+        f->s.ledger.operations = calloc(3, sizeof *f->s.ledger.operations);
+        assert_non_null(f->s.ledger.operations);
+        f->s.ledger.noperations = 3;
+        operation(&f->s.ledger.operations[0], 1, 100000, 149999);
+        operation(&f->s.ledger.operations[1], 2, 100000, 150000); /* exactly 1.5x */
+        operation(&f->s.ledger.operations[2], 3, 100000, 0);
+        f->s.ledger.operations[2].has_gas_used = 0; /* not mined yet */
+        f->s.ledger.operations[2].gas_used = UINT64_MAX;
+        v = run(f, "GAS_ESTIMATE_MISS");
+        assert_int_equal(v->status, VERDICT_OK);
+        inv_fixture_contains(v->summary, "2 operations with gas used");
+
+        operation(&f->s.ledger.operations[1], 2, 100000, 150001);
+        v = run(f, "GAS_ESTIMATE_MISS");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_string_equal(v->summary,
+                            "operation 2 (anchor, tx "
+                            "0x7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e) "
+                            "used 150001 gas, 150% of its estimate 100000 (limit 150%)");
+        assert_int_equal((int)inv_fixture_num(v->evidence, "misses.0.op_id"), 2);
+
+        /* no overflow on huge figures */
+        operation(&f->s.ledger.operations[0], 1, UINT64_MAX, UINT64_MAX);
+        operation(&f->s.ledger.operations[1], 2, UINT64_MAX / 2, UINT64_MAX);
+        v = run(f, "GAS_ESTIMATE_MISS");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        inv_fixture_contains(v->summary, "operation 2 ");
+        inv_fixture_contains(v->summary, "200% of its estimate");
+
+        f->p.gas_ratio_percent = 250;
+        assert_int_equal(run(f, "GAS_ESTIMATE_MISS")->status, VERDICT_OK);
+}
+
+static struct snap_stream *stream(struct fx *f, uint64_t length, uint64_t maxlen)
+{
+        struct snap_stream *st;
+
+        f->s.streams = calloc(1, sizeof *f->s.streams);
+        assert_non_null(f->s.streams);
+        f->s.nstreams = 1;
+        st = &f->s.streams[0];
+        snprintf(st->name, sizeof st->name, "relayer:deposits");
+        st->ok = 1;
+        st->length = length;
+        st->maxlen = maxlen;
+        st->groups = calloc(1, sizeof *st->groups);
+        assert_non_null(st->groups);
+        st->ngroups = 1;
+        snprintf(st->groups[0].name, sizeof st->groups[0].name, "relayer");
+        st->groups[0].consumers = 1;
+        st->groups[0].lag_known = 1;
+        return st;
+}
+
+static void queue_buildup(void **state)
+{
+        struct fx *f = *state;
+        struct snap_stream *st;
+        struct verdict *v;
+
+        f->s.ledger.pending_operations = 10;
+        v = run(f, "QUEUE_BUILDUP");
+        assert_int_equal(v->status, VERDICT_OK);
+        f->s.ledger.pending_operations = 11;
+        v = run(f, "QUEUE_BUILDUP");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_string_equal(v->summary, "11 operations pending in the ledger (limit 10)");
+        f->s.ledger.pending_operations = 0;
+
+        st = stream(f, 500, 0);
+        st->groups[0].lag = 100;
+        st->groups[0].pending = 100;
+        assert_int_equal(run(f, "QUEUE_BUILDUP")->status, VERDICT_OK);
+        st->groups[0].lag = 101;
+        v = run(f, "QUEUE_BUILDUP");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_string_equal(
+                v->summary,
+                "stream relayer:deposits group relayer lags by 101 entries (limit 100)");
+        st->groups[0].lag = 0;
+        st->groups[0].pending = 101;
+        v = run(f, "QUEUE_BUILDUP");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        inv_fixture_contains(v->summary, "holds 101 delivered but unacknowledged entries");
+
+        /* at its cap with unread entries: messages are trimmed before they are read */
+        st->groups[0].pending = 0;
+        st->maxlen = 500;
+        st->groups[0].lag = 3;
+        v = run(f, "QUEUE_BUILDUP");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        inv_fixture_contains(v->summary, "messages are being lost (trimmed before they were read)");
+        st->groups[0].lag = 0;
+        assert_int_equal(run(f, "QUEUE_BUILDUP")->status, VERDICT_OK);
+        st->length = 499;
+        st->groups[0].lag = 3;
+        assert_int_equal(run(f, "QUEUE_BUILDUP")->status, VERDICT_OK);
+
+        st->ok = 0;
+        snprintf(st->error, sizeof st->error, "XINFO GROUPS: NOAUTH");
+        v = run(f, "QUEUE_BUILDUP");
+        assert_int_equal(v->status, VERDICT_UNKNOWN);
+        assert_string_equal(v->summary, "stream relayer:deposits not read: XINFO GROUPS: NOAUTH");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(rpc_timeout, setup, teardown),
+                cmocka_unit_test_setup_teardown(db_connection_lost, setup, teardown),
+                cmocka_unit_test_setup_teardown(high_latency, setup, teardown),
+                cmocka_unit_test_setup_teardown(gas_estimate_miss, setup, teardown),
+                cmocka_unit_test_setup_teardown(queue_buildup, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
