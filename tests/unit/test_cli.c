@@ -48,6 +48,7 @@ static void help_lists_commands(void **state)
         assert_int_equal(r.code, CLI_EXIT_OK);
         assert_non_null(strstr(r.out, "Usage: relaywatch COMMAND"));
         assert_non_null(strstr(r.out, "  version "));
+        assert_non_null(strstr(r.out, "  check-config parse and validate a configuration file"));
         assert_string_equal(r.err, "");
         run_free(&r);
 }

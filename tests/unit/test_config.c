@@ -1,0 +1,1127 @@
+/*
+ * Unit tests for watchdog/config: the configuration file, every problem it
+ * can have (with its exact FILE:LINE), defaults, ${ENV} expansion, and
+ * `relaywatch check-config` as a user runs it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "abi.h"
+#include "cli.h"
+#include "config.h"
+#include "rwerr.h"
+#include "u256.h"
+
+#define A_LOCKBOX "0x5fbdb2315678afecb367f032d93f642f64180aa3"
+#define A_REGISTRY "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512"
+#define A_SIGIL "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0"
+#define A_BSIGIL "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9"
+#define A_RELAYER "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
+#define A_OTHER "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"
+
+/* Lines 1-8: every required section but the chains. */
+#define BASE                                                                                       \
+        "[database]\n"                                /* 1 */                                      \
+        "url = postgres://rw@127.0.0.1:5432/bridge\n" /* 2 */                                      \
+        "[asset SIGIL]\n"                             /* 3 */                                      \
+        "source_token = " A_SIGIL "\n"                /* 4 */                                      \
+        "bridged_token = " A_BSIGIL "\n"              /* 5 */                                      \
+        "decimals = 18\n"                             /* 6 */                                      \
+        "[relayer]\n"                                 /* 7 */                                      \
+        "accounts = " A_RELAYER "\n"                  /* 8 */
+
+/* Lines 9-13. */
+#define SOURCE                                                                                     \
+        "[chain source]\n"                    /* 9 */                                              \
+        "chain_id = 31337\n"                  /* 10 */                                             \
+        "endpoints = http://127.0.0.1:8545\n" /* 11 */                                             \
+        "lockbox = " A_LOCKBOX "\n"           /* 12 */                                             \
+        "root_registry = " A_REGISTRY "\n"    /* 13 */
+
+/* Lines 14-16. */
+#define EXEC                                                                                       \
+        "[chain execution]\n"                 /* 14 */                                             \
+        "chain_id = 31338\n"                  /* 15 */                                             \
+        "endpoints = http://127.0.0.1:8546\n" /* 16 */
+
+#define VALID BASE SOURCE EXEC
+
+struct load {
+        struct config *cfg;
+        char *problems;
+        struct rwerr err;
+};
+
+static struct load load_text(const char *text)
+{
+        struct load l;
+        size_t len;
+        FILE *f = open_memstream(&l.problems, &len);
+
+        assert_non_null(f);
+        memset(&l.err, 0, sizeof l.err);
+        l.cfg = config_load_string(text, strlen(text), "test.conf", f, &l.err);
+        fclose(f);
+        return l;
+}
+
+static void load_free(struct load *l)
+{
+        config_free(l->cfg);
+        free(l->problems);
+}
+
+/* `text` ends in "\n" and contains `line` as a whole line. */
+static int has_line(const char *text, const char *line)
+{
+        size_t n = strlen(line);
+        const char *p = text;
+
+        while ((p = strstr(p, line)) != NULL) {
+                if ((p == text || p[-1] == '\n') && p[n] == '\n')
+                        return 1;
+                p++;
+        }
+        return 0;
+}
+
+static size_t count_lines(const char *text)
+{
+        size_t n = 0;
+
+        for (; *text != '\0'; text++)
+                n += *text == '\n';
+        return n;
+}
+
+/* Loading `text` is refused, and the problems include `expected` exactly. */
+static void expect_problem(const char *text, const char *expected)
+{
+        struct load l = load_text(text);
+
+        if (l.cfg != NULL || !has_line(l.problems, expected))
+                print_error("expected the line\n  %s\ngot the problems\n%s", expected, l.problems);
+        assert_null(l.cfg);
+        assert_true(has_line(l.problems, expected));
+        assert_non_null(strstr(l.err.msg, "configuration refused"));
+        load_free(&l);
+}
+
+static void address_is(const uint8_t got[20], const char *want)
+{
+        char text[ABI_ADDRESS_TEXT_SIZE];
+
+        abi_address_format(got, text);
+        assert_string_equal(text, want);
+}
+
+static void u256_is(const struct u256 *got, const char *want)
+{
+        char text[U256_DEC_SIZE];
+
+        assert_true(u256_format_dec(got, text, sizeof text) > 0);
+        assert_string_equal(text, want);
+}
+
+/* ---------------------------------------------------------- valid files */
+
+static void full_valid_file(void **state)
+{
+        static const char text[] =
+                "; every section and key\n"
+                "[watchdog]\n"
+                "id = watchdog-eu-1\n"
+                "state_dir = /srv/relaywatch\n"
+                "correlation_prefix = eu1\n"
+                "\n"
+                "[database]\n"
+                "url = postgres://rw:pw@db.internal:6432/ledger\n"
+                "statement_timeout_ms = 2500\n"
+                "failure_threshold = 7\n"
+                "[redis]\n"
+                "url = redis://:pw@127.0.0.1:6379/0\n"
+                "[chain source]\n"
+                "chain_id = 1\n"
+                "endpoints = https://a.example/v2/k1 , https://b.example/k2,http://10.0.0.1:8545\n"
+                "confirmations = 12\n"
+                "finalized = false\n"
+                "quorum = 3\n"
+                "log_chunk_blocks = 500\n"
+                "timeout_ms = 4000\n"
+                "deploy_block = 18000000\n"
+                "lockbox = " A_LOCKBOX "\n"
+                "root_registry = " A_REGISTRY "\n"
+                "[chain execution]\n"
+                "chain_id = 10\n"
+                "endpoints = https://op.example/k\n"
+                "finalized = yes\n"
+                "[asset SIGIL]\n"
+                "source_token = " A_SIGIL "\n"
+                "bridged_token = " A_BSIGIL "\n"
+                "decimals = 18\n"
+                "tolerance = 2.5\n"
+                "[asset USDC.e]\n"
+                "source_token = " A_LOCKBOX "\n"
+                "bridged_token = " A_REGISTRY "\n"
+                "decimals = 6\n"
+                "[relayer]\n"
+                "accounts = " A_RELAYER ", " A_OTHER "\n"
+                "signers = " A_OTHER "\n"
+                "[thresholds]\n"
+                "nonce_gap = 3\n"
+                "relayer_cycle_ms = 5000\n"
+                "watchdog_cycle_ms = 1500\n"
+                "gas_ratio_percent = 200\n"
+                "pending_operations = 25\n"
+                "stream_lag = 1000\n"
+                "rpc_failure_threshold = 4\n"
+                "rpc_slow_call_ms = 8000\n"
+                "[invariant NONCE_DESYNC]\n"
+                "mode = shadow\n"
+                "[invariant SUPPLY_MISMATCH]\n"
+                "mode = enforce\n"
+                "[stream relayer:deposits]\n"
+                "maxlen = 100000\n"
+                "[stream relayer:withdrawals]\n";
+        struct load l = load_text(text);
+        const struct config *c = l.cfg;
+        const struct config_chain *src, *exe;
+
+        (void)state;
+        assert_string_equal(l.problems, "");
+        assert_non_null(c);
+        assert_string_equal(c->path, "test.conf");
+        assert_string_equal(c->watchdog_id, "watchdog-eu-1");
+        assert_string_equal(c->state_dir, "/srv/relaywatch");
+        assert_string_equal(c->correlation_prefix, "eu1");
+        assert_string_equal(c->database_url, "postgres://rw:pw@db.internal:6432/ledger");
+        assert_int_equal(c->statement_timeout_ms, 2500);
+        assert_int_equal(c->db_failure_threshold, 7);
+        assert_string_equal(c->redis_url, "redis://:pw@127.0.0.1:6379/0");
+
+        src = &c->chains[SNAP_SOURCE];
+        assert_true(src->present);
+        assert_int_equal(src->chain_id, 1);
+        assert_int_equal(src->nendpoints, 3);
+        assert_string_equal(src->endpoints[0], "https://a.example/v2/k1");
+        assert_string_equal(src->endpoints[1], "https://b.example/k2");
+        assert_string_equal(src->endpoints[2], "http://10.0.0.1:8545");
+        assert_int_equal(src->confirmations, 12);
+        assert_false(src->finalized);
+        assert_int_equal(src->quorum, 3);
+        assert_int_equal(src->log_chunk_blocks, 500);
+        assert_int_equal(src->timeout_ms, 4000);
+        assert_int_equal(src->deploy_block, 18000000);
+        address_is(src->lockbox, A_LOCKBOX);
+        address_is(src->root_registry, A_REGISTRY);
+        exe = &c->chains[SNAP_EXECUTION];
+        assert_true(exe->present);
+        assert_int_equal(exe->chain_id, 10);
+        assert_int_equal(exe->nendpoints, 1);
+        assert_true(exe->finalized);
+        assert_int_equal(exe->quorum, 1);
+        assert_int_equal(c->params.quorum[SNAP_SOURCE], 3);
+        assert_int_equal(c->params.endpoints[SNAP_SOURCE], 3);
+        assert_int_equal(c->params.quorum[SNAP_EXECUTION], 1);
+        assert_int_equal(c->params.endpoints[SNAP_EXECUTION], 1);
+
+        assert_int_equal(c->nassets, 2);
+        assert_string_equal(c->assets[0].name, "SIGIL");
+        assert_int_equal(c->assets[0].decimals, 18);
+        u256_is(&c->assets[0].tolerance, "2500000000000000000");
+        address_is(c->assets[0].source_token, A_SIGIL);
+        address_is(c->assets[0].bridged_token, A_BSIGIL);
+        assert_string_equal(c->assets[1].name, "USDC.e");
+        assert_int_equal(c->assets[1].decimals, 6);
+        u256_is(&c->assets[1].tolerance, "1000");
+
+        assert_int_equal(c->naccounts, 2);
+        address_is(c->accounts[0], A_RELAYER);
+        address_is(c->accounts[1], A_OTHER);
+        assert_int_equal(c->params.nsigners, 1);
+        address_is(c->params.signers[0], A_OTHER);
+
+        assert_int_equal(c->params.nonce_gap, 3);
+        assert_int_equal(c->params.relayer_cycle_ms, 5000);
+        assert_int_equal(c->params.watchdog_cycle_ms, 1500);
+        assert_int_equal(c->params.gas_ratio_percent, 200);
+        assert_int_equal(c->params.pending_operations, 25);
+        assert_int_equal(c->params.stream_lag, 1000);
+        assert_int_equal(c->rpc_failure_threshold, 4);
+        assert_int_equal(c->rpc_slow_call_ms, 8000);
+
+        assert_int_equal(c->nmodes, 2);
+        assert_string_equal(c->modes[0].name, "NONCE_DESYNC");
+        assert_int_equal(c->modes[0].mode, INVARIANT_SHADOW);
+        assert_string_equal(c->modes[1].name, "SUPPLY_MISMATCH");
+        assert_int_equal(c->modes[1].mode, INVARIANT_ENFORCE);
+        assert_null(c->modes[2].name);
+        assert_ptr_equal(c->params.modes, c->modes);
+
+        assert_int_equal(c->nstreams, 2);
+        assert_string_equal(c->streams[0].name, "relayer:deposits");
+        assert_int_equal(c->streams[0].maxlen, 100000);
+        assert_string_equal(c->streams[1].name, "relayer:withdrawals");
+        assert_int_equal(c->streams[1].maxlen, 0);
+        load_free(&l);
+}
+
+static void defaults(void **state)
+{
+        struct load l = load_text(BASE "[chain source]\n"
+                                       "chain_id = 31337\n"
+                                       "endpoints = http://127.0.0.1:8545, http://127.0.0.1:9545\n"
+                                       "lockbox = " A_LOCKBOX "\n"
+                                       "root_registry = " A_REGISTRY "\n" EXEC);
+        const struct config *c = l.cfg;
+        char host[256] = "";
+        size_t i, n;
+        int valid;
+
+        (void)state;
+        assert_string_equal(l.problems, "");
+        assert_non_null(c);
+        /* [watchdog]: the host name, when it is a valid id */
+        valid = gethostname(host, sizeof host - 1) == 0;
+        n = strlen(host);
+        valid = valid && n > 0 && n < SNAP_NAME_MAX;
+        for (i = 0; valid && i < n; i++)
+                valid = (host[i] >= 'a' && host[i] <= 'z') || (host[i] >= 'A' && host[i] <= 'Z') ||
+                        (host[i] >= '0' && host[i] <= '9') || strchr("._:-", host[i]) != NULL;
+        assert_string_equal(c->watchdog_id, valid ? host : "relaywatch");
+        assert_string_equal(c->state_dir, "/var/lib/relaywatch");
+        assert_string_equal(c->correlation_prefix, "rw");
+        assert_int_equal(c->statement_timeout_ms, 5000);
+        assert_int_equal(c->db_failure_threshold, 5);
+        assert_null(c->redis_url);
+        /* chains: quorum 2 with two endpoints, 1 with one */
+        assert_int_equal(c->chains[SNAP_SOURCE].quorum, 2);
+        assert_int_equal(c->params.quorum[SNAP_SOURCE], 2);
+        assert_int_equal(c->params.endpoints[SNAP_SOURCE], 2);
+        assert_int_equal(c->chains[SNAP_EXECUTION].quorum, 1);
+        assert_int_equal(c->params.quorum[SNAP_EXECUTION], 1);
+        assert_int_equal(c->params.endpoints[SNAP_EXECUTION], 1);
+        assert_int_equal(c->chains[SNAP_EXECUTION].confirmations, 0);
+        assert_false(c->chains[SNAP_EXECUTION].finalized);
+        assert_int_equal(c->chains[SNAP_EXECUTION].log_chunk_blocks, 2000);
+        assert_int_equal(c->chains[SNAP_EXECUTION].timeout_ms, 10000);
+        assert_int_equal(c->chains[SNAP_EXECUTION].deploy_block, 0);
+        /* tolerance 0.001 token */
+        u256_is(&c->assets[0].tolerance, "1000000000000000");
+        /* signers: the accounts */
+        assert_int_equal(c->params.nsigners, 1);
+        address_is(c->params.signers[0], A_RELAYER);
+        /* thresholds as DESIGN.md gives them */
+        assert_int_equal(c->params.nonce_gap, 5);
+        assert_int_equal(c->params.relayer_cycle_ms, 2000);
+        assert_int_equal(c->params.watchdog_cycle_ms, 2000);
+        assert_int_equal(c->params.gas_ratio_percent, 150);
+        assert_int_equal(c->params.pending_operations, 10);
+        assert_int_equal(c->params.stream_lag, 100);
+        assert_int_equal(c->rpc_failure_threshold, 3);
+        assert_int_equal(c->rpc_slow_call_ms, 10000);
+        /* every check enforced: an empty, NULL-terminated list */
+        assert_int_equal(c->nmodes, 0);
+        assert_non_null(c->modes);
+        assert_null(c->modes[0].name);
+        assert_int_equal(c->nstreams, 0);
+        load_free(&l);
+}
+
+/* An asset with `decimals` and, when not NULL, `tolerance`; its tolerance in base units. */
+static void tolerance_is(const char *decimals, const char *tolerance, const char *want)
+{
+        char text[1024];
+        struct load l;
+
+        (void)snprintf(text, sizeof text,
+                       SOURCE EXEC "[database]\nurl = postgres://rw@h/db\n[relayer]\n"
+                                   "accounts = " A_RELAYER "\n"
+                                   "[asset T]\nsource_token = " A_SIGIL "\n"
+                                   "bridged_token = " A_BSIGIL "\ndecimals = %s\n%s%s%s",
+                       decimals, tolerance ? "tolerance = " : "", tolerance ? tolerance : "",
+                       tolerance ? "\n" : "");
+        l = load_text(text);
+        assert_string_equal(l.problems, "");
+        assert_non_null(l.cfg);
+        u256_is(&l.cfg->assets[0].tolerance, want);
+        load_free(&l);
+}
+
+static void tolerance_in_token_units(void **state)
+{
+        (void)state;
+        tolerance_is("18", "0.001", "1000000000000000");
+        tolerance_is("6", "0.001", "1000");
+        tolerance_is("6", NULL, "1000");
+        tolerance_is("6", "1.5", "1500000");
+        tolerance_is("3", NULL, "1");
+        tolerance_is("2", NULL, "0"); /* below a thousandth: no default tolerance */
+        tolerance_is("0", NULL, "0");
+        tolerance_is("0", "7", "7");
+        tolerance_is("77", "0", "0");
+        /* too precise for the token, a sign, an exponent: refused with the line */
+        expect_problem(VALID "[asset USDC]\n"                 /* 17 */
+                             "source_token = " A_LOCKBOX "\n" /* 18 */
+                             "bridged_token = " A_REGISTRY "\n"
+                             "decimals = 6\n"
+                             "tolerance = 0.0000001\n", /* 21 */
+                       "test.conf:21: [asset USDC] tolerance: '0.0000001' is not an amount of "
+                       "this token (6 decimals): token amount has 7 decimal places, the token "
+                       "allows 6");
+        expect_problem(VALID "[asset USDC]\n"
+                             "source_token = " A_LOCKBOX "\n"
+                             "tolerance = 1e3\n" /* 19 */
+                             "bridged_token = " A_REGISTRY "\n"
+                             "decimals = 6\n",
+                       "test.conf:19: [asset USDC] tolerance: '1e3' is not an amount of this "
+                       "token (6 decimals): token amount uses exponent notation ('e' at position "
+                       "1); write the digits out");
+}
+
+/* ---------------------------------------------------------- problems */
+
+static void unknown_key(void **state)
+{
+        (void)state;
+        expect_problem(VALID "[thresholds]\nnonce_gapp = 4\n",
+                       "test.conf:18: [thresholds] unknown key 'nonce_gapp' (known: nonce_gap, "
+                       "relayer_cycle_ms, watchdog_cycle_ms, gas_ratio_percent, "
+                       "pending_operations, stream_lag, rpc_failure_threshold, "
+                       "rpc_slow_call_ms)");
+        /* the source-only keys are not offered for the execution chain */
+        expect_problem(VALID "chain = 2\n",
+                       "test.conf:17: [chain execution] unknown key 'chain' (known: chain_id, "
+                       "endpoints, confirmations, finalized, quorum, log_chunk_blocks, "
+                       "timeout_ms, deploy_block)");
+        expect_problem(VALID "lockbox = " A_LOCKBOX "\n",
+                       "test.conf:17: [chain execution] lockbox belongs in [chain source]: the "
+                       "lockbox and the root registry live on the source chain");
+        expect_problem("orphan = 1\n" VALID,
+                       "test.conf:1: key 'orphan' is outside any section: put it under its "
+                       "section");
+}
+
+static void unknown_section(void **state)
+{
+        (void)state;
+        expect_problem(VALID "\n[alerts]\nslack = x\n",
+                       "test.conf:18: unknown section [alerts]; expected [watchdog], [database], "
+                       "[redis], [chain source], [chain execution], [asset NAME], [relayer], "
+                       "[thresholds], [invariant NAME] or [stream NAME]");
+        expect_problem(VALID "[chain sidechain]\n",
+                       "test.conf:17: unknown chain [chain sidechain]: expected [chain source] or "
+                       "[chain execution]");
+        expect_problem(VALID "[invariant NONCE]\nmode = shadow\n",
+                       "test.conf:17: unknown invariant [invariant NONCE]; known: "
+                       "SUPPLY_MISMATCH, DUPLICATE_BATCH, PROOF_VERIFICATION_FAIL, NONCE_DESYNC, "
+                       "RPC_TIMEOUT, DB_CONNECTION_LOST, HIGH_LATENCY, GAS_ESTIMATE_MISS, "
+                       "QUEUE_BUILDUP");
+        expect_problem(VALID "[asset]\n", "test.conf:17: section [asset] needs a name: "
+                                          "[asset NAME]");
+        expect_problem(VALID "[relayer backup]\n",
+                       "test.conf:17: section [relayer] takes no name, got 'backup'");
+        expect_problem(VALID "[thresholds\n",
+                       "test.conf:17: section header '[thresholds' has no closing ']'");
+        expect_problem(VALID "[database]\n",
+                       "test.conf:17: section [database] appears again (first at line 1): keep "
+                       "one");
+}
+
+static void bad_address(void **state)
+{
+        (void)state;
+        expect_problem(BASE "[chain source]\n"
+                            "chain_id = 31337\n"
+                            "endpoints = http://127.0.0.1:8545\n"
+                            "lockbox = 0x5fbdb2315678afecb367f032d93f642f64180aa\n" /* 12 */
+                            "root_registry = " A_REGISTRY "\n" EXEC,
+                       "test.conf:12: [chain source] lockbox: "
+                       "'0x5fbdb2315678afecb367f032d93f642f64180aa' is not an address (0x and 40 "
+                       "hex digits)");
+        expect_problem(BASE SOURCE EXEC "[asset X]\nsource_token = "
+                                        "0x0000000000000000000000000000000000000000\n",
+                       "test.conf:18: [asset X] source_token is the zero address");
+        expect_problem(VALID "[relayer]\n", "test.conf:17: section [relayer] appears again "
+                                            "(first at line 7): keep one");
+        expect_problem(SOURCE EXEC "[database]\nurl = postgres://h/db\n[asset S]\n"
+                                   "source_token = " A_SIGIL "\nbridged_token = " A_BSIGIL "\n"
+                                   "decimals = 0\n"
+                                   "[relayer]\n"                                      /* 15 */
+                                   "accounts = " A_RELAYER ", nope, " A_RELAYER "\n", /* 16 */
+                       "test.conf:16: [relayer] accounts entry 2: 'nope' is not an address (0x "
+                       "and 40 hex digits)");
+        expect_problem(SOURCE EXEC "[database]\nurl = postgres://h/db\n[asset S]\n"
+                                   "source_token = " A_SIGIL "\nbridged_token = " A_BSIGIL "\n"
+                                   "decimals = 0\n"
+                                   "[relayer]\n"
+                                   "accounts = " A_RELAYER ", " A_OTHER "," A_RELAYER "\n",
+                       "test.conf:16: [relayer] accounts entry 3 repeats entry 1");
+}
+
+static void missing_address(void **state)
+{
+        (void)state;
+        expect_problem(BASE "[chain source]\n" /* 9 */
+                            "chain_id = 31337\n"
+                            "endpoints = http://127.0.0.1:8545\n"
+                            "lockbox = " A_LOCKBOX "\n" EXEC,
+                       "test.conf:9: [chain source] is missing root_registry (required)");
+        expect_problem(SOURCE EXEC "[database]\nurl = postgres://h/db\n"
+                                   "[asset S]\n" /* 11 */
+                                   "bridged_token = " A_BSIGIL "\ndecimals = 0\n"
+                                   "[relayer]\naccounts = " A_RELAYER "\n",
+                       "test.conf:11: [asset S] is missing source_token (required)");
+        expect_problem(VALID "[invariant RPC_TIMEOUT]\n",
+                       "test.conf:17: [invariant RPC_TIMEOUT] is missing mode (required)");
+}
+
+static void bad_number(void **state)
+{
+        (void)state;
+        expect_problem(VALID "confirmations = 12 blocks\n",
+                       "test.conf:17: [chain execution] confirmations: '12 blocks' is not a "
+                       "decimal number");
+        expect_problem(VALID "confirmations = 0x10\n",
+                       "test.conf:17: [chain execution] confirmations: '0x10' is not a decimal "
+                       "number");
+        expect_problem(VALID "confirmations = -1\n",
+                       "test.conf:17: [chain execution] confirmations: '-1' is not a decimal "
+                       "number");
+        expect_problem(VALID "confirmations =\n",
+                       "test.conf:17: [chain execution] confirmations is empty");
+        expect_problem(VALID "finalized = maybe\n",
+                       "test.conf:17: [chain execution] finalized: 'maybe' is not a boolean "
+                       "(true, false, yes, no, 1 or 0)");
+        expect_problem(VALID "[invariant HIGH_LATENCY]\nmode = off\n",
+                       "test.conf:18: [invariant HIGH_LATENCY] mode: 'off' is not a mode "
+                       "(enforce or shadow)");
+}
+
+static void out_of_range(void **state)
+{
+        (void)state;
+        expect_problem(VALID "[thresholds]\ngas_ratio_percent = 99\n",
+                       "test.conf:18: [thresholds] gas_ratio_percent: 99 is out of range (100 to "
+                       "10000)");
+        expect_problem(VALID "deploy_block = 18446744073709551616\n",
+                       "test.conf:17: [chain execution] deploy_block: 18446744073709551616 is out "
+                       "of range (0 to 18446744073709551615)");
+        expect_problem(VALID "chain_id = 0\n",
+                       "test.conf:17: [chain execution] chain_id is given twice (first at line "
+                       "15)");
+        expect_problem(BASE "[chain source]\nchain_id = 0\n" /* 10 */
+                            "endpoints = http://127.0.0.1:8545\n"
+                            "lockbox = " A_LOCKBOX "\n"
+                            "root_registry = " A_REGISTRY "\n" EXEC,
+                       "test.conf:10: [chain source] chain_id: 0 is out of range (1 to "
+                       "18446744073709551615)");
+        expect_problem(VALID "[asset WIDE]\ndecimals = 78\n",
+                       "test.conf:18: [asset WIDE] decimals: 78 is out of range (0 to 77)");
+        expect_problem(VALID "quorum = 0\n",
+                       "test.conf:17: [chain execution] quorum: 0 is out of range (1 to 16)");
+}
+
+static void duplicate_asset(void **state)
+{
+        (void)state;
+        expect_problem(VALID "[asset SIGIL]\n",
+                       "test.conf:17: duplicate asset [asset SIGIL] (first at line 3)");
+        expect_problem(VALID "[asset B]\n"
+                             "source_token = " A_SIGIL "\n" /* 18 */
+                             "bridged_token = " A_OTHER "\n"
+                             "decimals = 18\n",
+                       "test.conf:18: [asset B] source_token: the same token as [asset SIGIL] "
+                       "(line 4)");
+}
+
+static void asset_names(void **state)
+{
+        char text[2048];
+        char name[80];
+        struct load l;
+
+        (void)state;
+        /* 63 characters is the longest name (libinih alone would cut it at 43) */
+        memset(name, 'N', 63);
+        name[63] = '\0';
+        (void)snprintf(text, sizeof text,
+                       SOURCE EXEC
+                       "[database]\nurl = postgres://h/db\n[relayer]\naccounts = " A_RELAYER
+                       "\n[asset %s]\nsource_token = " A_SIGIL "\nbridged_token = " A_BSIGIL
+                       "\ndecimals = 1\n",
+                       name);
+        l = load_text(text);
+        assert_string_equal(l.problems, "");
+        assert_non_null(l.cfg);
+        assert_string_equal(l.cfg->assets[0].name, name);
+        load_free(&l);
+
+        memset(name, 'N', 64);
+        name[64] = '\0';
+        (void)snprintf(text, sizeof text, VALID "[asset %s]\n", name);
+        expect_problem(text, "test.conf:17: asset name "
+                             "'NNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNNN...' is longer than "
+                             "63 characters");
+        expect_problem(VALID "[asset S/G]\n", "test.conf:17: asset name 'S/G' may only hold "
+                                              "letters, digits and the characters ._:-");
+        expect_problem(VALID "[asset A B]\n",
+                       "test.conf:17: section name 'A B' contains whitespace");
+}
+
+static void missing_chain(void **state)
+{
+        (void)state;
+        /* a missing section is reported at the end of the file */
+        expect_problem(BASE SOURCE, "test.conf:13: missing section [chain execution] (with "
+                                    "chain_id and endpoints)");
+        expect_problem(BASE EXEC "; the end\n",
+                       "test.conf:12: missing section [chain source] (with chain_id and "
+                       "endpoints, lockbox and root_registry)");
+        expect_problem(SOURCE EXEC "[asset S]\nsource_token = " A_SIGIL
+                                   "\nbridged_token = " A_BSIGIL "\ndecimals = 0\n",
+                       "test.conf:12: missing section [database] (with url)");
+        expect_problem(SOURCE EXEC, "test.conf:8: no [asset NAME] section: name at least one "
+                                    "asset the bridge carries");
+        expect_problem("", "test.conf:1: missing section [relayer] (with accounts: the relayer's "
+                           "addresses)");
+}
+
+static void quorum_above_endpoints(void **state)
+{
+        (void)state;
+        expect_problem(VALID "quorum = 2\n", "test.conf:17: [chain execution] quorum: 2 is more "
+                                             "than the 1 endpoint configured");
+        expect_problem(VALID "[chain source]\n", "test.conf:17: section [chain source] appears "
+                                                 "again (first at line 9): keep one");
+        expect_problem(BASE "[chain source]\nchain_id = 31337\n"
+                            "quorum = 3\n" /* 11 */
+                            "endpoints = http://127.0.0.1:1, http://127.0.0.1:2\n"
+                            "lockbox = " A_LOCKBOX "\nroot_registry = " A_REGISTRY "\n" EXEC,
+                       "test.conf:11: [chain source] quorum: 3 is more than the 2 endpoints "
+                       "configured");
+}
+
+static void unset_env_var(void **state)
+{
+        (void)state;
+        unsetenv("RELAYWATCH_TEST_UNSET");
+        expect_problem(VALID "[redis]\nurl = redis://:${RELAYWATCH_TEST_UNSET}@127.0.0.1:6379\n",
+                       "test.conf:18: [redis] url: environment variable RELAYWATCH_TEST_UNSET is "
+                       "not set");
+        expect_problem(VALID "[watchdog]\nid = ${RELAYWATCH_TEST_UNSET\n",
+                       "test.conf:18: [watchdog] id: '${' without a closing '}'");
+        expect_problem(VALID "[watchdog]\nid = ${1ABC}\n",
+                       "test.conf:18: [watchdog] id: malformed ${...}: a variable name is 1 to "
+                       "128 letters, digits and '_', not starting with a digit");
+}
+
+static void bad_url_scheme(void **state)
+{
+        (void)state;
+        expect_problem(BASE SOURCE "[chain execution]\nchain_id = 31338\n"
+                                   "endpoints = http://127.0.0.1:8546, ws://127.0.0.1:8546\n",
+                       "test.conf:16: [chain execution] endpoints: endpoint 2 is not an http:// "
+                       "or https:// URL (the value is not shown: it may hold an API key)");
+        expect_problem(BASE SOURCE "[chain execution]\nchain_id = 31338\n"
+                                   "endpoints = http://127.0.0.1:8546,\n",
+                       "test.conf:16: [chain execution] endpoints: endpoint 2 is empty");
+        expect_problem(BASE SOURCE "[chain execution]\nchain_id = 31338\n"
+                                   "endpoints = https://a.example/k, https://a.example/k\n",
+                       "test.conf:16: [chain execution] endpoints: endpoint 2 repeats endpoint 1");
+        expect_problem(VALID "[redis]\nurl = http://127.0.0.1:6379\n",
+                       "test.conf:18: [redis] url is not a redis://, rediss:// or unix:// URL "
+                       "(the value is not shown: it may hold a password)");
+        expect_problem(VALID "[watchdog]\nstate_dir = var/lib\n",
+                       "test.conf:18: [watchdog] state_dir: 'var/lib' is not an absolute path");
+}
+
+static void other_problems(void **state)
+{
+        (void)state;
+        expect_problem(VALID "just some words\n",
+                       "test.conf:17: expected 'key = value', a [section] or a comment");
+        expect_problem(VALID "= 5\n", "test.conf:17: a value without a key before its '='");
+        expect_problem(VALID "endpoints = http://127.0.0.1:1\n",
+                       "test.conf:17: [chain execution] endpoints is given twice (first at line "
+                       "16)");
+        expect_problem(BASE SOURCE "[chain execution]\nchain_id = 31337\n" /* 15 */
+                                   "endpoints = http://127.0.0.1:8546\n",
+                       "test.conf:15: [chain execution] chain_id: 31337 is also the source "
+                       "chain's (line 10): the two chains must differ");
+        expect_problem(VALID "[thresholds] extra\n",
+                       "test.conf:17: unexpected text 'extra' after the section header");
+        expect_problem(VALID "[watchdog]\nid = has space\n",
+                       "test.conf:18: [watchdog] id: 'has space' may only hold letters, digits "
+                       "and the characters ._:-");
+}
+
+static void several_problems_in_one_load(void **state)
+{
+        struct load l = load_text(BASE "[chain source]\n" /* 9 */
+                                       "chain_id = abc\n" /* 10 */
+                                       "endpoints = http://127.0.0.1:8545\n"
+                                       "lockbox = 0x12\n" /* 12 */
+                                       "[nonsense]\n"     /* 13 */
+                                       "x = 1\n"
+                                       "[thresholds]\n"
+                                       "nonce_gap = 99999999\n"); /* 16 */
+
+        (void)state;
+        assert_null(l.cfg);
+        assert_string_equal(
+                l.problems,
+                "test.conf:9: [chain source] is missing root_registry (required)\n"
+                "test.conf:10: [chain source] chain_id: 'abc' is not a decimal number\n"
+                "test.conf:12: [chain source] lockbox: '0x12' is not an address (0x and 40 hex "
+                "digits)\n"
+                "test.conf:13: unknown section [nonsense]; expected [watchdog], [database], "
+                "[redis], [chain source], [chain execution], [asset NAME], [relayer], "
+                "[thresholds], [invariant NAME] or [stream NAME]\n"
+                "test.conf:16: [thresholds] nonce_gap: 99999999 is out of range (0 to 1000000)\n"
+                "test.conf:16: missing section [chain execution] (with chain_id and endpoints)\n");
+        assert_string_equal(l.err.msg, "test.conf: 6 problems, configuration refused");
+        load_free(&l);
+}
+
+static void summary_without_a_problem_stream(void **state)
+{
+        struct rwerr err;
+        static const char text[] = VALID "quorum = 9\n";
+        struct config *c = config_load_string(text, strlen(text), "x.conf", NULL, &err);
+
+        (void)state;
+        assert_null(c);
+        assert_string_equal(err.msg, "x.conf: 1 problem, configuration refused; the first: "
+                                     "x.conf:17: [chain execution] quorum: 9 is more than the 1 "
+                                     "endpoint configured");
+}
+
+static void many_problems_are_capped(void **state)
+{
+        size_t cap = (size_t)200 * 16 + sizeof VALID, n = 0, i;
+        char *text = malloc(cap);
+        struct load l;
+
+        (void)state;
+        assert_non_null(text);
+        n += (size_t)snprintf(text, cap, "%s", VALID);
+        for (i = 0; i < 150; i++)
+                n += (size_t)snprintf(text + n, cap - n, "bogus%zu = 1\n", i);
+        l = load_text(text);
+        assert_null(l.cfg);
+        assert_int_equal(count_lines(l.problems), 101);
+        assert_true(has_line(l.problems, "test.conf:166: ... and 50 more problems not listed"));
+        assert_string_equal(l.err.msg, "test.conf: 150 problems, configuration refused");
+        load_free(&l);
+        free(text);
+}
+
+/* ---------------------------------------------------------- values */
+
+static void env_expansion(void **state)
+{
+        struct load l;
+
+        (void)state;
+        assert_int_equal(setenv("RW_TEST_PGPASS", "s3cr=t;x", 1), 0);
+        assert_int_equal(setenv("RW_TEST_HOST", "db.internal", 1), 0);
+        assert_int_equal(setenv("RW_TEST_KEY", "abc123", 1), 0);
+        assert_int_equal(setenv("RW_TEST_DECIMALS", "6", 1), 0);
+        l = load_text(SOURCE "[chain execution]\nchain_id = 31338\n"
+                             "endpoints = https://x.example/v2/${RW_TEST_KEY}, "
+                             "https://y.example/${RW_TEST_KEY}/${RW_TEST_KEY}\n"
+                             "[database]\n"
+                             "url = postgres://rw:${RW_TEST_PGPASS}@${RW_TEST_HOST}:5432/db\n"
+                             "[asset S]\nsource_token = " A_SIGIL "\n"
+                             "bridged_token = " A_BSIGIL "\ndecimals = ${RW_TEST_DECIMALS}\n"
+                             "[relayer]\naccounts = " A_RELAYER "\n"
+                             "[watchdog]\nstate_dir = /srv/cost$5/${RW_TEST_HOST}$\n");
+        assert_string_equal(l.problems, "");
+        assert_non_null(l.cfg);
+        assert_string_equal(l.cfg->database_url, "postgres://rw:s3cr=t;x@db.internal:5432/db");
+        assert_string_equal(l.cfg->chains[SNAP_EXECUTION].endpoints[0],
+                            "https://x.example/v2/abc123");
+        assert_string_equal(l.cfg->chains[SNAP_EXECUTION].endpoints[1],
+                            "https://y.example/abc123/abc123");
+        assert_int_equal(l.cfg->assets[0].decimals, 6);
+        u256_is(&l.cfg->assets[0].tolerance, "1000");
+        assert_string_equal(l.cfg->state_dir, "/srv/cost$5/db.internal$");
+        load_free(&l);
+        /* a lone '$' stays what it is */
+        expect_problem(VALID "[watchdog]\nid = a$b c\n",
+                       "test.conf:18: [watchdog] id: 'a$b c' may only hold letters, digits and "
+                       "the characters ._:-");
+        unsetenv("RW_TEST_PGPASS");
+        unsetenv("RW_TEST_HOST");
+        unsetenv("RW_TEST_KEY");
+        unsetenv("RW_TEST_DECIMALS");
+}
+
+static void secrets_never_in_problems(void **state)
+{
+        static const char *const texts[] = {
+                VALID "[redis]\nurl = http://:SECRET@127.0.0.1:6379\n",
+                VALID "[redis]\nurl = SECRET\n",
+                BASE SOURCE "[chain execution]\nchain_id = 31338\n"
+                            "endpoints = ftp://user:SECRET@host\n",
+                BASE SOURCE "[chain execution]\nchain_id = 31338\n"
+                            "endpoints = https://SECRET host/\n",
+                BASE SOURCE "[chain execution]\nchain_id = 31338\n"
+                            "endpoints = https://[SECRET/\n",
+                BASE SOURCE "[chain execution]\nchain_id = 31338\n"
+                            "endpoints = https://h/SECRET/${RELAYWATCH_TEST_UNSET}\n",
+                BASE SOURCE "[chain execution]\nchain_id = 31338\n"
+                            "endpoints = https://h/SECRET/${bad name}\n",
+                BASE SOURCE "[chain execution]\nchain_id = 31338\n"
+                            "endpoints = https://h/SECRET, https://h/SECRET\n",
+                SOURCE EXEC "[database]\nurl = host=h password=SECRET sslmode\n",
+                SOURCE EXEC "[database]\nurl = postgres://u:SECRET@h:notaport/db ${\n",
+                VALID "postgres://u:SECRET@host/db\n",
+                VALID "password SECRET\n",
+                VALID "[database]\nurl = postgres://u:SECRET@h/db\n",
+        };
+        size_t i;
+
+        (void)state;
+        unsetenv("RELAYWATCH_TEST_UNSET");
+        for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+                struct load l = load_text(texts[i]);
+
+                assert_null(l.cfg);
+                assert_true(strlen(l.problems) > 0);
+                if (strstr(l.problems, "SECRET") != NULL)
+                        print_error("text %zu leaks a secret:\n%s", i, l.problems);
+                assert_null(strstr(l.problems, "SECRET"));
+                assert_null(strstr(l.err.msg, "SECRET"));
+                load_free(&l);
+        }
+}
+
+static void layout_of_the_file(void **state)
+{
+        char text[4096], endpoints[2048];
+        size_t n = 0, i;
+        struct load l;
+
+        (void)state;
+        /* indented keys, comments, inline comments, CRLF, a byte order mark */
+        l = load_text("\xEF\xBB\xBF# relaywatch\r\n" BASE "[chain source]   ; the L1\r\n"
+                      "    chain_id = 31337    ; mainnet fork\r\n"
+                      "\tendpoints = http://127.0.0.1:8545\r\n"
+                      "    lockbox: " A_LOCKBOX "\r\n"
+                      "    root_registry = " A_REGISTRY "\r\n" EXEC);
+        assert_string_equal(l.problems, "");
+        assert_non_null(l.cfg);
+        assert_int_equal(l.cfg->chains[SNAP_SOURCE].chain_id, 31337);
+        load_free(&l);
+
+        /* a line far longer than libinih's 200-byte default; line numbers stay right */
+        for (i = 0; i < 16; i++)
+                n += (size_t)snprintf(endpoints + n, sizeof endpoints - n,
+                                      "%shttps://provider-%zu.example.com/v2/abcdefghijklmnopqrst",
+                                      i > 0 ? ", " : "", i);
+        assert_true(n > 800);
+        (void)snprintf(text, sizeof text,
+                       BASE SOURCE "[chain execution]\nchain_id = 31338\nendpoints = %s\n"
+                                   "quorum = 17\n",
+                       endpoints);
+        l = load_text(text);
+        assert_null(l.cfg);
+        assert_string_equal(l.problems, "test.conf:17: [chain execution] quorum: 17 is out of "
+                                        "range (1 to 16)\n");
+        load_free(&l);
+        (void)snprintf(text, sizeof text,
+                       BASE SOURCE "[chain execution]\nchain_id = 31338\nendpoints = %s\n",
+                       endpoints);
+        l = load_text(text);
+        assert_non_null(l.cfg);
+        assert_int_equal(l.cfg->chains[SNAP_EXECUTION].nendpoints, 16);
+        assert_string_equal(l.cfg->chains[SNAP_EXECUTION].endpoints[15],
+                            "https://provider-15.example.com/v2/abcdefghijklmnopqrst");
+        load_free(&l);
+        (void)snprintf(text, sizeof text,
+                       BASE SOURCE "[chain execution]\nchain_id = 31338\nendpoints = %s, "
+                                   "http://x\n",
+                       endpoints);
+        expect_problem(text, "test.conf:16: [chain execution] endpoints: more than 16 endpoints");
+
+        /* NUL bytes and over-long lines are problems of their own */
+        {
+                static const char with_nul[] = VALID "[watchdog]\nid = a\0b\n";
+                struct rwerr err;
+                FILE *f;
+                char *out;
+                size_t len;
+                struct config *c;
+
+                f = open_memstream(&out, &len);
+                assert_non_null(f);
+                c = config_load_string(with_nul, sizeof with_nul - 1, "test.conf", f, &err);
+                fclose(f);
+                assert_null(c);
+                assert_string_equal(out, "test.conf:18: line contains a NUL byte\n");
+                free(out);
+        }
+        {
+                size_t big = 9000;
+                char *long_text = malloc(sizeof VALID + big + 16);
+
+                assert_non_null(long_text);
+                memcpy(long_text, VALID, sizeof VALID - 1);
+                long_text[sizeof VALID - 1] = ';';
+                long_text[sizeof VALID] = ' ';
+                memset(long_text + sizeof VALID + 1, 'x', big);
+                memcpy(long_text + sizeof VALID + 1 + big, "\nquorum = 5\n", 13);
+                expect_problem(long_text, "test.conf:17: line is longer than 8192 characters");
+                expect_problem(long_text, "test.conf:18: [chain execution] quorum: 5 is more than "
+                                          "the 1 endpoint configured");
+                free(long_text);
+        }
+}
+
+/* ---------------------------------------------------------- files and the command */
+
+struct cli_run {
+        int code;
+        char *out;
+        char *err;
+};
+
+static struct cli_run run_cli(int argc, char **argv)
+{
+        struct cli_run r;
+        size_t outlen, errlen;
+        FILE *out = open_memstream(&r.out, &outlen);
+        FILE *err = open_memstream(&r.err, &errlen);
+
+        assert_non_null(out);
+        assert_non_null(err);
+        r.code = cli_main(argc, argv, out, err);
+        fclose(out);
+        fclose(err);
+        return r;
+}
+
+static void cli_run_free(struct cli_run *r)
+{
+        free(r->out);
+        free(r->err);
+}
+
+/* Writes `text` to a new temporary file; its path goes into `path`. */
+static void write_temp(const char *text, char path[64])
+{
+        int fd;
+        size_t len = strlen(text);
+
+        (void)snprintf(path, 64, "/tmp/relaywatch-test-config-XXXXXX");
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, len), (ssize_t)len);
+        assert_int_equal(close(fd), 0);
+}
+
+static void load_from_file(void **state)
+{
+        char path[64], want[160];
+        struct rwerr err;
+        struct config *c;
+        FILE *f;
+        char *out;
+        size_t len;
+
+        (void)state;
+        write_temp(VALID, path);
+        c = config_load(path, NULL, &err);
+        assert_non_null(c);
+        assert_string_equal(c->path, path);
+        config_free(c);
+        unlink(path);
+
+        write_temp(VALID "confirmations = many\n", path);
+        f = open_memstream(&out, &len);
+        assert_non_null(f);
+        c = config_load(path, f, &err);
+        fclose(f);
+        assert_null(c);
+        (void)snprintf(want, sizeof want,
+                       "%s:17: [chain execution] confirmations: 'many' is not a decimal number\n",
+                       path);
+        assert_string_equal(out, want);
+        free(out);
+        unlink(path);
+
+        assert_null(config_load(path, NULL, &err));
+        (void)snprintf(want, sizeof want, "cannot open %s: No such file or directory", path);
+        assert_string_equal(err.msg, want);
+}
+
+static void config_path_order(void **state)
+{
+        (void)state;
+        assert_int_equal(setenv("RELAYWATCH_CONFIG", "/from/env.conf", 1), 0);
+        assert_string_equal(config_path("/given.conf"), "/given.conf");
+        assert_string_equal(config_path(NULL), "/from/env.conf");
+        assert_int_equal(setenv("RELAYWATCH_CONFIG", "", 1), 0);
+        assert_string_equal(config_path(NULL), "/etc/relaywatch/relaywatch.conf");
+        unsetenv("RELAYWATCH_CONFIG");
+        assert_string_equal(config_path(NULL), CONFIG_DEFAULT_PATH);
+}
+
+static void check_config_command(void **state)
+{
+        char path[64], want[200];
+        struct cli_run r;
+
+        (void)state;
+        write_temp(BASE SOURCE "[chain execution]\nchain_id = 31338\n"
+                               "endpoints = https://a.example/v2/APIKEY1, https://b.example/K2\n"
+                               "[redis]\nurl = redis://:REDISPW@127.0.0.1:6379/0\n"
+                               "[invariant NONCE_DESYNC]\nmode = shadow\n",
+                   path);
+        {
+                char *argv[] = {"relaywatch", "check-config", "-c", path};
+
+                r = run_cli(4, argv);
+        }
+        assert_int_equal(r.code, CLI_EXIT_OK);
+        assert_string_equal(r.err, "");
+        (void)snprintf(want, sizeof want, "%s: configuration OK", path);
+        assert_true(has_line(r.out, want));
+        assert_true(has_line(r.out, "chain source: chain id 31337, 1 endpoint, quorum 1, "
+                                    "confirmations 0, deploy block 0, log_chunk_blocks 2000, "
+                                    "timeout_ms 10000"));
+        assert_true(has_line(r.out, "chain execution: chain id 31338, 2 endpoints, quorum 2, "
+                                    "confirmations 0, deploy block 0, log_chunk_blocks 2000, "
+                                    "timeout_ms 10000"));
+        assert_true(has_line(r.out, "asset SIGIL: decimals 18, tolerance 0.001 SIGIL, "
+                                    "source_token " A_SIGIL ", bridged_token " A_BSIGIL));
+        assert_true(has_line(r.out, "relayer: 1 account: " A_RELAYER "; signers: " A_RELAYER));
+        assert_true(has_line(r.out, "invariants: NONCE_DESYNC shadow, every other check enforce"));
+        assert_true(has_line(r.out, "database: postgres://rw@127.0.0.1:5432/bridge (password "
+                                    "not shown), statement_timeout_ms 5000, failure_threshold 5"));
+        assert_true(has_line(r.out, "redis: configured (URL not shown)"));
+        assert_null(strstr(r.out, "APIKEY1"));
+        assert_null(strstr(r.out, "K2"));
+        assert_null(strstr(r.out, "REDISPW"));
+        assert_null(strstr(r.out, "http"));
+        cli_run_free(&r);
+
+        /* the same file through $RELAYWATCH_CONFIG */
+        assert_int_equal(setenv("RELAYWATCH_CONFIG", path, 1), 0);
+        {
+                char *argv[] = {"relaywatch", "check-config"};
+
+                r = run_cli(2, argv);
+        }
+        unsetenv("RELAYWATCH_CONFIG");
+        assert_int_equal(r.code, CLI_EXIT_OK);
+        assert_true(has_line(r.out, want));
+        cli_run_free(&r);
+        unlink(path);
+
+        /* problems: listed on errout, exit 1, nothing on out */
+        write_temp(VALID "quorum = 2\n[bogus]\n", path);
+        {
+                char *argv[] = {"relaywatch", "check-config", "--config", path};
+
+                r = run_cli(4, argv);
+        }
+        assert_int_equal(r.code, CLI_EXIT_FAILURE);
+        assert_string_equal(r.out, "");
+        (void)snprintf(want, sizeof want,
+                       "%s:17: [chain execution] quorum: 2 is more than the 1 endpoint configured",
+                       path);
+        assert_true(has_line(r.err, want));
+        (void)snprintf(want, sizeof want,
+                       "relaywatch check-config: %s: 2 problems, configuration "
+                       "refused",
+                       path);
+        assert_true(has_line(r.err, want));
+        assert_int_equal(count_lines(r.err), 3);
+        cli_run_free(&r);
+        unlink(path);
+
+        /* a file that is not there */
+        {
+                char *argv[] = {"relaywatch", "check-config", "-c", path};
+
+                r = run_cli(4, argv);
+        }
+        assert_int_equal(r.code, CLI_EXIT_FAILURE);
+        (void)snprintf(want, sizeof want,
+                       "relaywatch check-config: cannot open %s: No such file or directory", path);
+        assert_true(has_line(r.err, want));
+        cli_run_free(&r);
+}
+
+static void check_config_usage(void **state)
+{
+        char *missing[] = {"relaywatch", "check-config", "-c"};
+        char *extra[] = {"relaywatch", "check-config", "now"};
+        char *twice[] = {"relaywatch", "check-config", "-c", "a", "-c", "b"};
+        char *help[] = {"relaywatch", "check-config", "--help"};
+        struct cli_run r;
+
+        (void)state;
+        r = run_cli(3, missing);
+        assert_int_equal(r.code, CLI_EXIT_USAGE);
+        assert_non_null(strstr(r.err, "relaywatch check-config: -c needs a FILE\n"));
+        assert_non_null(strstr(r.err, "Usage: relaywatch check-config [-c FILE]"));
+        cli_run_free(&r);
+        r = run_cli(3, extra);
+        assert_int_equal(r.code, CLI_EXIT_USAGE);
+        assert_non_null(strstr(r.err, "unexpected argument 'now'"));
+        cli_run_free(&r);
+        r = run_cli(6, twice);
+        assert_int_equal(r.code, CLI_EXIT_USAGE);
+        assert_non_null(strstr(r.err, "-c: the file is given twice"));
+        cli_run_free(&r);
+        r = run_cli(3, help);
+        assert_int_equal(r.code, CLI_EXIT_OK);
+        assert_non_null(strstr(r.out, "Usage: relaywatch check-config [-c FILE]"));
+        cli_run_free(&r);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(full_valid_file),
+                cmocka_unit_test(defaults),
+                cmocka_unit_test(tolerance_in_token_units),
+                cmocka_unit_test(unknown_key),
+                cmocka_unit_test(unknown_section),
+                cmocka_unit_test(bad_address),
+                cmocka_unit_test(missing_address),
+                cmocka_unit_test(bad_number),
+                cmocka_unit_test(out_of_range),
+                cmocka_unit_test(duplicate_asset),
+                cmocka_unit_test(asset_names),
+                cmocka_unit_test(missing_chain),
+                cmocka_unit_test(quorum_above_endpoints),
+                cmocka_unit_test(unset_env_var),
+                cmocka_unit_test(bad_url_scheme),
+                cmocka_unit_test(other_problems),
+                cmocka_unit_test(several_problems_in_one_load),
+                cmocka_unit_test(summary_without_a_problem_stream),
+                cmocka_unit_test(many_problems_are_capped),
+                cmocka_unit_test(env_expansion),
+                cmocka_unit_test(secrets_never_in_problems),
+                cmocka_unit_test(layout_of_the_file),
+                cmocka_unit_test(load_from_file),
+                cmocka_unit_test(config_path_order),
+                cmocka_unit_test(check_config_command),
+                cmocka_unit_test(check_config_usage),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,157 @@
+#include "cmd_check_config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abi.h"
+#include "cli.h"
+#include "config.h"
+#include "conninfo.h"
+#include "rwerr.h"
+#include "u256.h"
+
+static const char usage[] =
+        "Usage: relaywatch check-config [-c FILE]\n"
+        "\n"
+        "Reads and validates a configuration file without connecting to anything;\n"
+        "prints every problem as FILE:LINE: message, or a summary when it is valid.\n"
+        "\n"
+        "  -c, --config FILE  the file (default: $RELAYWATCH_CONFIG, then " CONFIG_DEFAULT_PATH
+        ")\n";
+
+static const char *mode_name(enum invariant_mode m)
+{
+        return m == INVARIANT_SHADOW ? "shadow" : "enforce";
+}
+
+static void print_addresses(FILE *out, const uint8_t (*list)[ABI_ADDRESS_BYTES], size_t n)
+{
+        char text[ABI_ADDRESS_TEXT_SIZE];
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+                abi_address_format(list[i], text);
+                fprintf(out, "%s%s", i > 0 ? ", " : "", text);
+        }
+}
+
+static void print_chain(FILE *out, const char *role, const struct config_chain *ch, int is_source)
+{
+        char a[ABI_ADDRESS_TEXT_SIZE], b[ABI_ADDRESS_TEXT_SIZE];
+
+        fprintf(out,
+                "chain %s: chain id %llu, %zu endpoint%s, quorum %u, confirmations %u%s, "
+                "deploy block %llu, log_chunk_blocks %llu, timeout_ms %ld\n",
+                role, (unsigned long long)ch->chain_id, ch->nendpoints,
+                ch->nendpoints == 1 ? "" : "s", ch->quorum, ch->confirmations,
+                ch->finalized ? " (pinned to the finalized tag)" : "",
+                (unsigned long long)ch->deploy_block, (unsigned long long)ch->log_chunk_blocks,
+                ch->timeout_ms);
+        if (is_source) {
+                abi_address_format(ch->lockbox, a);
+                abi_address_format(ch->root_registry, b);
+                fprintf(out, "  lockbox %s, root_registry %s\n", a, b);
+        }
+}
+
+static void print_summary(FILE *out, const struct config *c)
+{
+        char where[256], a[ABI_ADDRESS_TEXT_SIZE], b[ABI_ADDRESS_TEXT_SIZE];
+        const struct invariant_params *p = &c->params;
+        struct rwerr err;
+        size_t i;
+
+        fprintf(out, "%s: configuration OK\n", c->path);
+        fprintf(out, "watchdog: id %s, state_dir %s, correlation_prefix %s\n", c->watchdog_id,
+                c->state_dir, c->correlation_prefix);
+        if (conninfo_describe(c->database_url, where, sizeof where, &err) != RW_OK)
+                (void)snprintf(where, sizeof where, "(URL not shown)");
+        fprintf(out,
+                "database: %s (password not shown), statement_timeout_ms %ld, "
+                "failure_threshold %u\n",
+                where, c->statement_timeout_ms, c->db_failure_threshold);
+        fprintf(out, "redis: %s\n",
+                c->redis_url != NULL ? "configured (URL not shown)" : "not configured");
+        print_chain(out, "source", &c->chains[SNAP_SOURCE], 1);
+        print_chain(out, "execution", &c->chains[SNAP_EXECUTION], 0);
+        for (i = 0; i < c->nassets; i++) {
+                const struct snap_asset *as = &c->assets[i];
+                char tol[U256_UNITS_SIZE(SNAP_NAME_MAX)];
+
+                if (u256_format_units(&as->tolerance, as->decimals, as->name, tol, sizeof tol) == 0)
+                        (void)snprintf(tol, sizeof tol, "(unprintable)");
+                abi_address_format(as->source_token, a);
+                abi_address_format(as->bridged_token, b);
+                fprintf(out,
+                        "asset %s: decimals %u, tolerance %s, source_token %s, "
+                        "bridged_token %s\n",
+                        as->name, as->decimals, tol, a, b);
+        }
+        fprintf(out, "relayer: %zu account%s: ", c->naccounts, c->naccounts == 1 ? "" : "s");
+        print_addresses(out, (const uint8_t(*)[ABI_ADDRESS_BYTES])c->accounts, c->naccounts);
+        fprintf(out, "; signers: ");
+        print_addresses(out, (const uint8_t(*)[ABI_ADDRESS_BYTES])p->signers, p->nsigners);
+        fprintf(out, "\n");
+        fprintf(out,
+                "thresholds: nonce_gap %llu, relayer_cycle_ms %llu, watchdog_cycle_ms %llu, "
+                "gas_ratio_percent %u, pending_operations %llu, stream_lag %llu, "
+                "rpc_failure_threshold %u, rpc_slow_call_ms %llu\n",
+                (unsigned long long)p->nonce_gap, (unsigned long long)p->relayer_cycle_ms,
+                (unsigned long long)p->watchdog_cycle_ms, p->gas_ratio_percent,
+                (unsigned long long)p->pending_operations, (unsigned long long)p->stream_lag,
+                c->rpc_failure_threshold, (unsigned long long)c->rpc_slow_call_ms);
+        fprintf(out, "invariants: ");
+        for (i = 0; i < c->nmodes; i++)
+                fprintf(out, "%s %s, ", c->modes[i].name, mode_name(c->modes[i].mode));
+        fprintf(out, "%s enforce\n", c->nmodes > 0 ? "every other check" : "every check");
+        fprintf(out, "streams: ");
+        if (c->nstreams == 0)
+                fprintf(out, "none");
+        for (i = 0; i < c->nstreams; i++) {
+                fprintf(out, "%s%s", i > 0 ? ", " : "", c->streams[i].name);
+                if (c->streams[i].maxlen > 0)
+                        fprintf(out, " (maxlen %llu)", (unsigned long long)c->streams[i].maxlen);
+        }
+        fprintf(out, "\n");
+}
+
+static int usage_error(FILE *errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int usage_error(FILE *errout, const char *fmt, ...)
+{
+        va_list ap;
+
+        fprintf(errout, "relaywatch check-config: ");
+        va_start(ap, fmt);
+        vfprintf(errout, fmt, ap);
+        va_end(ap);
+        fprintf(errout, "\n%s", usage);
+        return CLI_EXIT_USAGE;
+}
+
+int cmd_check_config(int argc, char **argv, FILE *out, FILE *errout)
+{
+        const char *given = NULL;
+        struct config *c;
+        struct rwerr err;
+        int i;
+
+        for (i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "-c") != 0 && strcmp(argv[i], "--config") != 0)
+                        return usage_error(errout, "unexpected argument '%s'", argv[i]);
+                if (i + 1 >= argc)
+                        return usage_error(errout, "%s needs a FILE", argv[i]);
+                if (given != NULL)
+                        return usage_error(errout, "%s: the file is given twice", argv[i]);
+                given = argv[++i];
+        }
+        c = config_load(config_path(given), errout, &err);
+        if (c == NULL) {
+                fprintf(errout, "relaywatch check-config: %s\n", err.msg);
+                return CLI_EXIT_FAILURE;
+        }
+        print_summary(out, c);
+        config_free(c);
+        return CLI_EXIT_OK;
+}

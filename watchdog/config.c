@@ -1,0 +1,1726 @@
+/*
+ * config: reading the relaywatch configuration file.
+ *
+ * libinih splits `key = value` lines; everything else is ours. Debian's
+ * libinih (r55) calls the handler without a line number and keeps section
+ * names in a 50-byte buffer, so the file is fed to ini_parse_stream through
+ * read_line(), which counts lines, and hands libinih one normalised line at
+ * a time: leading and trailing whitespace gone (so no line is ever taken as
+ * the continuation of the previous value), comments and section headers
+ * replaced by an empty line. Section headers are parsed here, at any
+ * length; lines that are neither a section, a comment nor `key = value` are
+ * reported here too, so every problem in the file is reported, not only
+ * the first libinih would return.
+ *
+ * Each key is a row of a table (name, type, field, bounds, required);
+ * defaults are in place before parsing, cross-key checks (quorum against
+ * endpoints, tolerance against decimals, required keys and sections) run
+ * once at the end. Any problem refuses the whole file.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+#include <sodium.h>
+
+#include "abi.h"
+#include "conninfo.h"
+#include "rpc.h"
+#include "rwerr.h"
+#include "u256.h"
+
+#define CONFIG_FILE_MAX ((size_t)1 << 20) /* bytes in a config file */
+#define CONFIG_LINE_MAX 8192              /* characters in one line */
+#define CONFIG_VALUE_MAX 8192             /* characters in a value once ${...} are expanded */
+#define CONFIG_PROBLEMS_MAX 100           /* problems listed; the rest are counted */
+#define CONFIG_ASSETS_MAX 256
+#define CONFIG_STREAMS_MAX 64
+#define CONFIG_ENV_NAME_MAX 128
+#define CONFIG_PATH_MAX 4096
+#define SECTION_KEYS_MAX 12
+#define SHOWN_MAX 48 /* characters of a (non-secret) value quoted in a message */
+
+/* The invariant names an [invariant NAME] section may configure. */
+static const char *const invariant_names[] = {
+        "SUPPLY_MISMATCH", "DUPLICATE_BATCH",   "PROOF_VERIFICATION_FAIL",
+        "NONCE_DESYNC",    "RPC_TIMEOUT",       "DB_CONNECTION_LOST",
+        "HIGH_LATENCY",    "GAS_ESTIMATE_MISS", "QUEUE_BUILDUP",
+};
+#define NINVARIANT_NAMES (sizeof invariant_names / sizeof invariant_names[0])
+
+static const char *const chain_names[SNAP_NCHAINS] = {"source", "execution"};
+
+/* ------------------------------------------------------------ the tables */
+
+enum key_type {
+        KEY_IDENT,     /* char *: letters, digits and "._:-", length min..max */
+        KEY_PATH,      /* char *: an absolute path */
+        KEY_PG_URL,    /* char *: a libpq connection string; secret */
+        KEY_REDIS_URL, /* char *: redis://, rediss:// or unix://; secret */
+        KEY_URLS,      /* char *[max] and a size_t count: http(s) URLs; secret */
+        KEY_U64,       /* uint64_t in min..max */
+        KEY_UNSIGNED,  /* unsigned in min..max */
+        KEY_LONG,      /* long in min..max */
+        KEY_BOOL,      /* int: true/false/yes/no/1/0 */
+        KEY_ADDRESS,   /* uint8_t[20], not zero */
+        KEY_ADDRESSES, /* uint8_t[max][20] and a size_t count */
+        KEY_AMOUNT,    /* char *: kept as text until the decimals are known */
+        KEY_MODE,      /* enum invariant_mode */
+};
+
+#define KEY_REQUIRED 1u
+#define KEY_SOURCE_ONLY 2u /* [chain source] only */
+
+struct key_def {
+        const char *name;
+        enum key_type type;
+        unsigned flags;
+        size_t offset;       /* of the field in the section's target struct */
+        size_t count_offset; /* KEY_URLS, KEY_ADDRESSES: of the size_t count */
+        uint64_t min, max;   /* numbers: bounds; lists: most entries; KEY_IDENT: length */
+};
+
+/* What an [asset NAME] section fills before it is checked as a whole. */
+struct asset_draft {
+        struct snap_asset a;
+        char *tolerance; /* as written; NULL: the default */
+};
+
+#define CFG(f) offsetof(struct config, f)
+#define CHAIN(f) offsetof(struct config_chain, f)
+#define ASSET(f) offsetof(struct asset_draft, f)
+
+static const struct key_def watchdog_keys[] = {
+        {"id", KEY_IDENT, 0, CFG(watchdog_id), 0, 1, SNAP_NAME_MAX - 1},
+        {"state_dir", KEY_PATH, 0, CFG(state_dir), 0, 0, 0},
+        {"correlation_prefix", KEY_IDENT, 0, CFG(correlation_prefix), 0, 1, 16},
+};
+
+static const struct key_def database_keys[] = {
+        {"url", KEY_PG_URL, KEY_REQUIRED, CFG(database_url), 0, 0, 0},
+        {"statement_timeout_ms", KEY_LONG, 0, CFG(statement_timeout_ms), 0, 1, 3600000},
+        {"failure_threshold", KEY_UNSIGNED, 0, CFG(db_failure_threshold), 0, 1, 1000},
+};
+
+static const struct key_def redis_keys[] = {
+        {"url", KEY_REDIS_URL, 0, CFG(redis_url), 0, 0, 0},
+};
+
+static const struct key_def chain_keys[] = {
+        {"chain_id", KEY_U64, KEY_REQUIRED, CHAIN(chain_id), 0, 1, UINT64_MAX},
+        {"endpoints", KEY_URLS, KEY_REQUIRED, CHAIN(endpoints), CHAIN(nendpoints), 1,
+         CONFIG_ENDPOINTS_MAX},
+        {"confirmations", KEY_UNSIGNED, 0, CHAIN(confirmations), 0, 0, 100000},
+        {"finalized", KEY_BOOL, 0, CHAIN(finalized), 0, 0, 1},
+        {"quorum", KEY_UNSIGNED, 0, CHAIN(quorum), 0, 1, CONFIG_ENDPOINTS_MAX},
+        {"log_chunk_blocks", KEY_U64, 0, CHAIN(log_chunk_blocks), 0, 1, 1000000},
+        {"timeout_ms", KEY_LONG, 0, CHAIN(timeout_ms), 0, 1, 600000},
+        {"deploy_block", KEY_U64, 0, CHAIN(deploy_block), 0, 0, UINT64_MAX},
+        {"lockbox", KEY_ADDRESS, KEY_REQUIRED | KEY_SOURCE_ONLY, CHAIN(lockbox), 0, 0, 0},
+        {"root_registry", KEY_ADDRESS, KEY_REQUIRED | KEY_SOURCE_ONLY, CHAIN(root_registry), 0, 0,
+         0},
+};
+#define CHAIN_KEY_QUORUM 4
+
+static const struct key_def asset_keys[] = {
+        {"source_token", KEY_ADDRESS, KEY_REQUIRED, ASSET(a.source_token), 0, 0, 0},
+        {"bridged_token", KEY_ADDRESS, KEY_REQUIRED, ASSET(a.bridged_token), 0, 0, 0},
+        {"decimals", KEY_UNSIGNED, KEY_REQUIRED, ASSET(a.decimals), 0, 0, U256_DECIMALS_MAX},
+        {"tolerance", KEY_AMOUNT, 0, ASSET(tolerance), 0, 0, 0},
+};
+#define ASSET_KEY_SOURCE 0
+#define ASSET_KEY_BRIDGED 1
+#define ASSET_KEY_DECIMALS 2
+#define ASSET_KEY_TOLERANCE 3
+
+static const struct key_def relayer_keys[] = {
+        {"accounts", KEY_ADDRESSES, KEY_REQUIRED, CFG(accounts), CFG(naccounts), 1,
+         CONFIG_ACCOUNTS_MAX},
+        {"signers", KEY_ADDRESSES, 0, CFG(params.signers), CFG(params.nsigners), 1,
+         INVARIANT_SIGNERS_MAX},
+};
+#define RELAYER_KEY_SIGNERS 1
+
+static const struct key_def threshold_keys[] = {
+        {"nonce_gap", KEY_U64, 0, CFG(params.nonce_gap), 0, 0, 1000000},
+        {"relayer_cycle_ms", KEY_U64, 0, CFG(params.relayer_cycle_ms), 0, 1, 86400000},
+        {"watchdog_cycle_ms", KEY_U64, 0, CFG(params.watchdog_cycle_ms), 0, 1, 86400000},
+        {"gas_ratio_percent", KEY_UNSIGNED, 0, CFG(params.gas_ratio_percent), 0, 100, 10000},
+        {"pending_operations", KEY_U64, 0, CFG(params.pending_operations), 0, 0, 100000000},
+        {"stream_lag", KEY_U64, 0, CFG(params.stream_lag), 0, 0, 1000000000},
+        {"rpc_failure_threshold", KEY_UNSIGNED, 0, CFG(rpc_failure_threshold), 0, 1, 1000},
+        {"rpc_slow_call_ms", KEY_U64, 0, CFG(rpc_slow_call_ms), 0, 1, 600000},
+};
+
+static const struct key_def invariant_keys[] = {
+        {"mode", KEY_MODE, KEY_REQUIRED, offsetof(struct invariant_mode_setting, mode), 0, 0, 0},
+};
+
+static const struct key_def stream_keys[] = {
+        {"maxlen", KEY_U64, 0, offsetof(struct config_stream, maxlen), 0, 0, UINT64_MAX},
+};
+
+enum section_kind {
+        SEC_WATCHDOG,
+        SEC_DATABASE,
+        SEC_REDIS,
+        SEC_CHAIN,
+        SEC_ASSET,
+        SEC_RELAYER,
+        SEC_THRESHOLDS,
+        SEC_INVARIANT,
+        SEC_STREAM,
+};
+
+struct section_def {
+        const char *type;
+        enum section_kind kind;
+        int named; /* [type NAME] */
+        const struct key_def *keys;
+        size_t nkeys;
+};
+
+#define SECTION(type, kind, named, keys)                                                           \
+        {                                                                                          \
+                (type), (kind), (named), (keys), sizeof(keys) / sizeof((keys)[0])                  \
+        }
+
+static const struct section_def section_defs[] = {
+        SECTION("watchdog", SEC_WATCHDOG, 0, watchdog_keys),
+        SECTION("database", SEC_DATABASE, 0, database_keys),
+        SECTION("redis", SEC_REDIS, 0, redis_keys),
+        SECTION("chain", SEC_CHAIN, 1, chain_keys),
+        SECTION("asset", SEC_ASSET, 1, asset_keys),
+        SECTION("relayer", SEC_RELAYER, 0, relayer_keys),
+        SECTION("thresholds", SEC_THRESHOLDS, 0, threshold_keys),
+        SECTION("invariant", SEC_INVARIANT, 1, invariant_keys),
+        SECTION("stream", SEC_STREAM, 1, stream_keys),
+};
+#define NSECTION_DEFS (sizeof section_defs / sizeof section_defs[0])
+
+_Static_assert(sizeof chain_keys / sizeof chain_keys[0] <= SECTION_KEYS_MAX,
+               "SECTION_KEYS_MAX must hold the largest section");
+_Static_assert(CONFIG_ACCOUNTS_MAX == INVARIANT_SIGNERS_MAX,
+               "accounts and signers share a list size; the signers default to the accounts");
+_Static_assert(sizeof threshold_keys / sizeof threshold_keys[0] <= SECTION_KEYS_MAX,
+               "SECTION_KEYS_MAX must hold the largest section");
+
+static const char sections_expected[] =
+        "[watchdog], [database], [redis], [chain source], [chain execution], [asset NAME], "
+        "[relayer], [thresholds], [invariant NAME] or [stream NAME]";
+
+/* ------------------------------------------------------------ the loader */
+
+/* One section as it appears in the file. */
+struct section {
+        const struct section_def *def;
+        unsigned line;                   /* of its header; 0: not in the file */
+        int chain;                       /* SEC_CHAIN: the role */
+        char label[SNAP_NAME_MAX + 16];  /* "[asset SIGIL]", for messages */
+        void *target;                    /* the struct its keys fill */
+        unsigned seen[SECTION_KEYS_MAX]; /* line of each key; 0: not given */
+        bool ok[SECTION_KEYS_MAX];       /* the key's value was accepted */
+};
+
+struct named_asset {
+        struct section sec;
+        struct asset_draft d;
+};
+
+struct named_mode {
+        struct section sec;
+        struct invariant_mode_setting m;
+};
+
+struct named_stream {
+        struct section sec;
+        struct config_stream s;
+};
+
+struct problem {
+        unsigned line;
+        size_t seq;
+        char *msg;
+};
+
+struct loader {
+        const char *name; /* the file, in messages */
+        struct config *cfg;
+
+        /* read_line: the text, the line being handed to libinih */
+        const char *text;
+        size_t len, pos;
+        unsigned line;
+        const char *chunk; /* the normalised line, without its '\n' */
+        size_t chunk_len;
+        size_t chunk_off; /* handed out so far; chunk_len + 1 once the '\n' is out */
+
+        /* the section keys go to; NULL with skipping set: ignore them */
+        struct section *cur;
+        bool skipping;
+        struct section watchdog, database, redis, relayer, thresholds;
+        struct section chains[SNAP_NCHAINS];
+        struct named_asset *assets[CONFIG_ASSETS_MAX];
+        size_t nassets;
+        struct named_mode *modes[NINVARIANT_NAMES];
+        size_t nmodes;
+        struct named_stream *streams[CONFIG_STREAMS_MAX];
+        size_t nstreams;
+
+        struct problem *problems;
+        size_t nproblems, dropped;
+        bool nomem;
+
+        char value[CONFIG_VALUE_MAX + 1]; /* a value with ${...} expanded */
+};
+
+static void problem(struct loader *ld, unsigned line, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* Records one problem at `line` of the file. */
+static void problem(struct loader *ld, unsigned line, const char *fmt, ...)
+{
+        va_list ap;
+        struct problem *p;
+        char *msg;
+        int n;
+
+        if (ld->nproblems >= CONFIG_PROBLEMS_MAX) {
+                ld->dropped++;
+                return;
+        }
+        va_start(ap, fmt);
+        n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                ld->nomem = true;
+                return;
+        }
+        msg = malloc((size_t)n + 1);
+        if (msg == NULL) {
+                ld->nomem = true;
+                return;
+        }
+        va_start(ap, fmt);
+        (void)vsnprintf(msg, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        if (ld->problems == NULL) {
+                ld->problems = calloc(CONFIG_PROBLEMS_MAX, sizeof *ld->problems);
+                if (ld->problems == NULL) {
+                        free(msg);
+                        ld->nomem = true;
+                        return;
+                }
+        }
+        p = &ld->problems[ld->nproblems];
+        p->line = line;
+        p->seq = ld->nproblems;
+        p->msg = msg;
+        ld->nproblems++;
+}
+
+/* The line at which a missing section or a whole-file problem is reported. */
+static unsigned end_line(const struct loader *ld)
+{
+        return ld->line > 0 ? ld->line : 1;
+}
+
+/*
+ * A non-secret value (or a name from the file) fit for a message: at most
+ * SHOWN_MAX characters, anything unprintable as '?'.
+ */
+static const char *shown(const char *s, size_t len, char buf[SHOWN_MAX + 4])
+{
+        size_t i, n = len > SHOWN_MAX ? SHOWN_MAX : len;
+
+        for (i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+
+                if (c < 0x20 || c >= 0x7f)
+                        buf[i] = '?';
+                else
+                        buf[i] = s[i];
+        }
+        if (n < len) {
+                memcpy(buf + n, "...", 3);
+                n += 3;
+        }
+        buf[n] = '\0';
+        return buf;
+}
+
+static bool is_space(char c)
+{
+        return isspace((unsigned char)c) != 0;
+}
+
+/* Trims whitespace from both ends of s[0..*len). */
+static const char *trim(const char *s, size_t *len)
+{
+        size_t n = *len;
+
+        while (n > 0 && is_space(*s)) {
+                s++;
+                n--;
+        }
+        while (n > 0 && is_space(s[n - 1]))
+                n--;
+        *len = n;
+        return s;
+}
+
+static bool is_ident_char(char c)
+{
+        return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.' || c == ':';
+}
+
+/* ------------------------------------------------------------ sections */
+
+static void section_init(struct section *sec, const struct section_def *def, unsigned line,
+                         const char *name, void *target)
+{
+        sec->def = def;
+        sec->line = line;
+        sec->target = target;
+        if (name != NULL)
+                (void)snprintf(sec->label, sizeof sec->label, "[%s %s]", def->type, name);
+        else
+                (void)snprintf(sec->label, sizeof sec->label, "[%s]", def->type);
+}
+
+static const struct section_def *section_def_find(const char *type, size_t len)
+{
+        size_t i;
+
+        for (i = 0; i < NSECTION_DEFS; i++) {
+                if (strlen(section_defs[i].type) == len &&
+                    memcmp(section_defs[i].type, type, len) == 0)
+                        return &section_defs[i];
+        }
+        return NULL;
+}
+
+/* A singleton section ([database], [chain source], ...) given a second time. */
+static bool section_repeated(struct loader *ld, const struct section *sec, const char *label)
+{
+        if (sec->line == 0)
+                return false;
+        problem(ld, ld->line, "section %s appears again (first at line %u): keep one", label,
+                sec->line);
+        return true;
+}
+
+/* Names of assets and streams: 1..63 characters of letters, digits and "._:-". */
+static bool name_ok(struct loader *ld, const char *what, const char *name, size_t len)
+{
+        char buf[SHOWN_MAX + 4];
+        size_t i;
+
+        if (len >= SNAP_NAME_MAX) {
+                problem(ld, ld->line, "%s name '%s' is longer than %d characters", what,
+                        shown(name, len, buf), SNAP_NAME_MAX - 1);
+                return false;
+        }
+        for (i = 0; i < len; i++) {
+                if (!is_ident_char(name[i])) {
+                        problem(ld, ld->line,
+                                "%s name '%s' may only hold letters, digits and the characters "
+                                "._:-",
+                                what, shown(name, len, buf));
+                        return false;
+                }
+        }
+        return true;
+}
+
+static struct section *begin_asset(struct loader *ld, const struct section_def *def,
+                                   const char *name)
+{
+        struct named_asset *na;
+        size_t i;
+
+        for (i = 0; i < ld->nassets; i++) {
+                if (strcmp(ld->assets[i]->d.a.name, name) == 0) {
+                        problem(ld, ld->line, "duplicate asset [asset %s] (first at line %u)", name,
+                                ld->assets[i]->sec.line);
+                        return NULL;
+                }
+        }
+        if (ld->nassets >= CONFIG_ASSETS_MAX) {
+                problem(ld, ld->line, "more than %d [asset NAME] sections", CONFIG_ASSETS_MAX);
+                return NULL;
+        }
+        na = calloc(1, sizeof *na);
+        if (na == NULL) {
+                ld->nomem = true;
+                return NULL;
+        }
+        (void)snprintf(na->d.a.name, sizeof na->d.a.name, "%s", name);
+        section_init(&na->sec, def, ld->line, name, &na->d);
+        ld->assets[ld->nassets++] = na;
+        return &na->sec;
+}
+
+static struct section *begin_invariant(struct loader *ld, const struct section_def *def,
+                                       const char *name)
+{
+        struct named_mode *nm;
+        size_t i, k;
+
+        for (k = 0; k < NINVARIANT_NAMES; k++) {
+                if (strcmp(invariant_names[k], name) == 0)
+                        break;
+        }
+        if (k == NINVARIANT_NAMES) {
+                problem(ld, ld->line,
+                        "unknown invariant [invariant %s]; known: SUPPLY_MISMATCH, "
+                        "DUPLICATE_BATCH, PROOF_VERIFICATION_FAIL, NONCE_DESYNC, RPC_TIMEOUT, "
+                        "DB_CONNECTION_LOST, HIGH_LATENCY, GAS_ESTIMATE_MISS, QUEUE_BUILDUP",
+                        name);
+                return NULL;
+        }
+        for (i = 0; i < ld->nmodes; i++) {
+                if (ld->modes[i]->m.name == invariant_names[k]) {
+                        problem(ld, ld->line,
+                                "section [invariant %s] appears again (first at "
+                                "line %u): keep one",
+                                name, ld->modes[i]->sec.line);
+                        return NULL;
+                }
+        }
+        nm = calloc(1, sizeof *nm);
+        if (nm == NULL) {
+                ld->nomem = true;
+                return NULL;
+        }
+        nm->m.name = invariant_names[k];
+        nm->m.mode = INVARIANT_ENFORCE;
+        section_init(&nm->sec, def, ld->line, name, &nm->m);
+        ld->modes[ld->nmodes++] = nm;
+        return &nm->sec;
+}
+
+static struct section *begin_stream(struct loader *ld, const struct section_def *def,
+                                    const char *name)
+{
+        struct named_stream *ns;
+        size_t i;
+
+        for (i = 0; i < ld->nstreams; i++) {
+                if (strcmp(ld->streams[i]->s.name, name) == 0) {
+                        problem(ld, ld->line,
+                                "section [stream %s] appears again (first at "
+                                "line %u): keep one",
+                                name, ld->streams[i]->sec.line);
+                        return NULL;
+                }
+        }
+        if (ld->nstreams >= CONFIG_STREAMS_MAX) {
+                problem(ld, ld->line, "more than %d [stream NAME] sections", CONFIG_STREAMS_MAX);
+                return NULL;
+        }
+        ns = calloc(1, sizeof *ns);
+        if (ns == NULL) {
+                ld->nomem = true;
+                return NULL;
+        }
+        (void)snprintf(ns->s.name, sizeof ns->s.name, "%s", name);
+        section_init(&ns->sec, def, ld->line, name, &ns->s);
+        ld->streams[ld->nstreams++] = ns;
+        return &ns->sec;
+}
+
+/* The section a header names, or NULL after reporting why there is none. */
+static struct section *open_section(struct loader *ld, const struct section_def *def,
+                                    const char *name)
+{
+        struct config *c = ld->cfg;
+        struct section *sec;
+        char label[SNAP_NAME_MAX + 16];
+        int role;
+
+        switch (def->kind) {
+        case SEC_CHAIN:
+                for (role = 0; role < SNAP_NCHAINS; role++) {
+                        if (strcmp(name, chain_names[role]) == 0)
+                                break;
+                }
+                if (role == SNAP_NCHAINS) {
+                        problem(ld, ld->line,
+                                "unknown chain [chain %s]: expected [chain source] or "
+                                "[chain execution]",
+                                name);
+                        return NULL;
+                }
+                sec = &ld->chains[role];
+                (void)snprintf(label, sizeof label, "[chain %s]", name);
+                if (section_repeated(ld, sec, label))
+                        return NULL;
+                section_init(sec, def, ld->line, name, &c->chains[role]);
+                sec->chain = role;
+                c->chains[role].present = 1;
+                return sec;
+        case SEC_ASSET:
+                return name_ok(ld, "asset", name, strlen(name)) ? begin_asset(ld, def, name) : NULL;
+        case SEC_INVARIANT:
+                return begin_invariant(ld, def, name);
+        case SEC_STREAM:
+                return name_ok(ld, "stream", name, strlen(name)) ? begin_stream(ld, def, name)
+                                                                 : NULL;
+        case SEC_WATCHDOG:
+                sec = &ld->watchdog;
+                break;
+        case SEC_DATABASE:
+                sec = &ld->database;
+                break;
+        case SEC_REDIS:
+                sec = &ld->redis;
+                break;
+        case SEC_RELAYER:
+                sec = &ld->relayer;
+                break;
+        case SEC_THRESHOLDS:
+        default:
+                sec = &ld->thresholds;
+                break;
+        }
+        (void)snprintf(label, sizeof label, "[%s]", def->type);
+        if (section_repeated(ld, sec, label))
+                return NULL;
+        section_init(sec, def, ld->line, NULL, c);
+        return sec;
+}
+
+/*
+ * A section header: `s` (trimmed, `len` > 0) starts with '['. Keys that
+ * follow go to the section it opens; after a bad header they are skipped
+ * (the header's problem is the one worth reading).
+ */
+static void begin_section(struct loader *ld, const char *s, size_t len)
+{
+        const struct section_def *def;
+        const char *close = memchr(s, ']', len);
+        const char *inner, *type, *name, *after;
+        char buf[SHOWN_MAX + 4], namebuf[SNAP_NAME_MAX + 1] = {0};
+        size_t inner_len, type_len, name_len, after_len, i;
+
+        ld->cur = NULL;
+        ld->skipping = true;
+        if (close == NULL) {
+                problem(ld, ld->line, "section header '%s' has no closing ']'", shown(s, len, buf));
+                return;
+        }
+        after = close + 1;
+        after_len = len - (size_t)(after - s);
+        after = trim(after, &after_len);
+        if (after_len > 0 && after[0] != ';' && after[0] != '#')
+                problem(ld, ld->line, "unexpected text '%s' after the section header",
+                        shown(after, after_len, buf));
+
+        inner_len = (size_t)(close - s) - 1;
+        inner = trim(s + 1, &inner_len);
+        type = inner;
+        for (type_len = 0; type_len < inner_len && !is_space(type[type_len]); type_len++)
+                ;
+        name_len = inner_len - type_len;
+        name = trim(type + type_len, &name_len);
+
+        def = section_def_find(type, type_len);
+        if (def == NULL) {
+                problem(ld, ld->line, "unknown section [%s]; expected %s",
+                        shown(inner, inner_len, buf), sections_expected);
+                return;
+        }
+        if (!def->named && name_len > 0) {
+                problem(ld, ld->line, "section [%s] takes no name, got '%s'", def->type,
+                        shown(name, name_len, buf));
+                return;
+        }
+        if (def->named && name_len == 0) {
+                problem(ld, ld->line, "section [%s] needs a name: [%s NAME]", def->type, def->type);
+                return;
+        }
+        for (i = 0; i < name_len; i++) {
+                if (is_space(name[i])) {
+                        problem(ld, ld->line, "section name '%s' contains whitespace",
+                                shown(name, name_len, buf));
+                        return;
+                }
+        }
+        if (name_len > SNAP_NAME_MAX) {
+                problem(ld, ld->line, "%s name '%s' is longer than %d characters", def->type,
+                        shown(name, name_len, buf), SNAP_NAME_MAX - 1);
+                return;
+        }
+        memcpy(namebuf, name, name_len); /* nothing for an unnamed section */
+        namebuf[name_len] = '\0';
+        ld->cur = open_section(ld, def, namebuf);
+        ld->skipping = ld->cur == NULL;
+}
+
+/* ------------------------------------------------------------ values */
+
+static bool is_secret(const struct key_def *kd)
+{
+        return kd->type == KEY_PG_URL || kd->type == KEY_REDIS_URL || kd->type == KEY_URLS;
+}
+
+/*
+ * Expands every ${NAME} of `value` from the environment into ld->value.
+ * Returns false after reporting each variable that is not set or each
+ * reference that is malformed. Never quotes the value.
+ */
+static bool expand(struct loader *ld, const struct section *sec, const char *key, const char *value)
+{
+        size_t n = 0;
+        bool ok = true;
+        const char *p = value;
+
+        while (*p != '\0') {
+                const char *add = p;
+                size_t add_len = 1;
+
+                if (p[0] == '$' && p[1] == '{') {
+                        const char *name = p + 2;
+                        const char *close = strchr(name, '}');
+                        size_t name_len, i;
+                        bool valid;
+                        char var[CONFIG_ENV_NAME_MAX + 1];
+
+                        if (close == NULL) {
+                                problem(ld, ld->line, "%s %s: '${' without a closing '}'",
+                                        sec->label, key);
+                                return false;
+                        }
+                        name_len = (size_t)(close - name);
+                        valid = name_len > 0 && name_len <= CONFIG_ENV_NAME_MAX &&
+                                !isdigit((unsigned char)name[0]);
+                        for (i = 0; valid && i < name_len; i++)
+                                valid = isalnum((unsigned char)name[i]) || name[i] == '_';
+                        p = close + 1;
+                        if (!valid) {
+                                problem(ld, ld->line,
+                                        "%s %s: malformed ${...}: a variable name is 1 to %d "
+                                        "letters, digits and '_', not starting with a digit",
+                                        sec->label, key, CONFIG_ENV_NAME_MAX);
+                                ok = false;
+                                continue;
+                        }
+                        memcpy(var, name, name_len);
+                        var[name_len] = '\0';
+                        add = getenv(var);
+                        if (add == NULL) {
+                                problem(ld, ld->line, "%s %s: environment variable %s is not set",
+                                        sec->label, key, var);
+                                ok = false;
+                                continue;
+                        }
+                        add_len = strlen(add);
+                } else {
+                        p++;
+                }
+                if (add_len > CONFIG_VALUE_MAX - n) {
+                        problem(ld, ld->line,
+                                "%s %s: the value is longer than %d characters once ${...} are "
+                                "expanded",
+                                sec->label, key, CONFIG_VALUE_MAX);
+                        return false;
+                }
+                memcpy(ld->value + n, add, add_len);
+                n += add_len;
+        }
+        ld->value[n] = '\0';
+        return ok;
+}
+
+/*
+ * A decimal number: digits only (no sign, no spaces, no 0x). Returns 0, -1
+ * when it is not one, -2 when it does not fit in 64 bits.
+ */
+static int parse_dec(const char *s, uint64_t *out)
+{
+        uint64_t v = 0;
+
+        if (*s == '\0')
+                return -1;
+        for (; *s != '\0'; s++) {
+                unsigned d;
+
+                if (*s < '0' || *s > '9')
+                        return -1;
+                d = (unsigned)(*s - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -2;
+                v = v * 10 + d;
+        }
+        *out = v;
+        return 0;
+}
+
+static bool set_number(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                       const char *v)
+{
+        char buf[SHOWN_MAX + 4];
+        uint64_t n = 0;
+        int rc = parse_dec(v, &n);
+        void *field = (char *)sec->target + kd->offset;
+
+        if (rc == -1) {
+                problem(ld, ld->line, "%s %s: '%s' is not a decimal number", sec->label, kd->name,
+                        shown(v, strlen(v), buf));
+                return false;
+        }
+        if (rc == -2 || n < kd->min || n > kd->max) {
+                problem(ld, ld->line, "%s %s: %s is out of range (%llu to %llu)", sec->label,
+                        kd->name, shown(v, strlen(v), buf), (unsigned long long)kd->min,
+                        (unsigned long long)kd->max);
+                return false;
+        }
+        if (kd->type == KEY_U64)
+                *(uint64_t *)field = n;
+        else if (kd->type == KEY_UNSIGNED)
+                *(unsigned *)field = (unsigned)n;
+        else
+                *(long *)field = (long)n;
+        return true;
+}
+
+static bool set_bool(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                     const char *v)
+{
+        static const char *const yes[] = {"true", "yes", "1"};
+        static const char *const no[] = {"false", "no", "0"};
+        char buf[SHOWN_MAX + 4];
+        size_t i;
+
+        for (i = 0; i < 3; i++) {
+                if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+                        *(int *)((char *)sec->target + kd->offset) = strcmp(v, yes[i]) == 0;
+                        return true;
+                }
+        }
+        problem(ld, ld->line, "%s %s: '%s' is not a boolean (true, false, yes, no, 1 or 0)",
+                sec->label, kd->name, shown(v, strlen(v), buf));
+        return false;
+}
+
+/* One address; `what` names it in messages ("lockbox", "accounts entry 2"). */
+static bool parse_address(struct loader *ld, const struct section *sec, const char *what,
+                          const char *s, size_t len, uint8_t out[ABI_ADDRESS_BYTES])
+{
+        static const uint8_t zero[ABI_ADDRESS_BYTES];
+        char buf[SHOWN_MAX + 4];
+        struct rwerr err;
+
+        if (len == 0) {
+                problem(ld, ld->line, "%s %s is empty", sec->label, what);
+                return false;
+        }
+        if (abi_address_parse(s, len, out, &err) != RW_OK) {
+                problem(ld, ld->line, "%s %s: '%s' is not an address (0x and 40 hex digits)",
+                        sec->label, what, shown(s, len, buf));
+                return false;
+        }
+        if (memcmp(out, zero, sizeof zero) == 0) {
+                problem(ld, ld->line, "%s %s is the zero address", sec->label, what);
+                return false;
+        }
+        return true;
+}
+
+/*
+ * A comma-separated list of addresses, each trimmed, none repeated, at most
+ * kd->max. Every bad entry is reported; the field is set only when all are good.
+ */
+static bool set_addresses(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                          const char *v)
+{
+        uint8_t *list = (uint8_t *)sec->target + kd->offset;
+        size_t *count = (size_t *)((char *)sec->target + kd->count_offset);
+        uint8_t parsed[INVARIANT_SIGNERS_MAX][ABI_ADDRESS_BYTES]; /* == CONFIG_ACCOUNTS_MAX */
+        char what[64];
+        size_t n = 0, i;
+        bool ok = true;
+        const char *p = v;
+
+        for (;;) {
+                const char *comma = strchr(p, ',');
+                size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+                const char *item = trim(p, &len);
+
+                if (n >= kd->max) {
+                        problem(ld, ld->line, "%s %s: more than %llu addresses", sec->label,
+                                kd->name, (unsigned long long)kd->max);
+                        return false;
+                }
+                (void)snprintf(what, sizeof what, "%s entry %zu", kd->name, n + 1);
+                if (parse_address(ld, sec, what, item, len, parsed[n])) {
+                        for (i = 0; i < n; i++) {
+                                if (memcmp(parsed[i], parsed[n], ABI_ADDRESS_BYTES) == 0) {
+                                        problem(ld, ld->line, "%s %s repeats entry %zu", sec->label,
+                                                what, i + 1);
+                                        ok = false;
+                                        break;
+                                }
+                        }
+                } else {
+                        ok = false;
+                }
+                n++;
+                if (comma == NULL)
+                        break;
+                p = comma + 1;
+        }
+        if (!ok)
+                return false;
+        memcpy(list, parsed, n * ABI_ADDRESS_BYTES);
+        *count = n;
+        return true;
+}
+
+static bool has_prefix(const char *s, size_t len, const char *prefix)
+{
+        size_t plen = strlen(prefix);
+
+        return len >= plen && memcmp(s, prefix, plen) == 0;
+}
+
+/* Frees a list of endpoint URLs, wiping them (they carry API keys). */
+static void free_urls(char **urls, size_t n)
+{
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+                if (urls[i] != NULL) {
+                        sodium_memzero(urls[i], strlen(urls[i]));
+                        free(urls[i]);
+                        urls[i] = NULL;
+                }
+        }
+}
+
+/* One RPC endpoint, checked without ever being quoted. */
+static bool url_ok(struct loader *ld, const struct section *sec, size_t index, const char *s,
+                   size_t len)
+{
+        char redacted[256], *copy;
+        size_t i;
+        int rc;
+
+        if (len == 0) {
+                problem(ld, ld->line, "%s endpoints: endpoint %zu is empty", sec->label, index);
+                return false;
+        }
+        if (!(has_prefix(s, len, "http://") && len > 7) &&
+            !(has_prefix(s, len, "https://") && len > 8)) {
+                problem(ld, ld->line,
+                        "%s endpoints: endpoint %zu is not an http:// or https:// URL (the value "
+                        "is not shown: it may hold an API key)",
+                        sec->label, index);
+                return false;
+        }
+        for (i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+
+                if (c <= 0x20 || c == 0x7f) {
+                        problem(ld, ld->line,
+                                "%s endpoints: endpoint %zu contains whitespace or a control "
+                                "character",
+                                sec->label, index);
+                        return false;
+                }
+        }
+        copy = strndup(s, len);
+        if (copy == NULL) {
+                ld->nomem = true;
+                return false;
+        }
+        rc = rpc_url_redact(copy, redacted, sizeof redacted);
+        sodium_memzero(copy, len);
+        free(copy);
+        if (rc != RW_OK) {
+                problem(ld, ld->line,
+                        "%s endpoints: endpoint %zu is not a valid URL (the value is not shown: "
+                        "it may hold an API key)",
+                        sec->label, index);
+                return false;
+        }
+        return true;
+}
+
+/* A comma-separated list of endpoint URLs; like set_addresses, never quoting one. */
+static bool set_urls(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                     const char *v)
+{
+        char **urls = (char **)((char *)sec->target + kd->offset);
+        size_t *count = (size_t *)((char *)sec->target + kd->count_offset);
+        char *parsed[CONFIG_ENDPOINTS_MAX] = {NULL};
+        size_t n = 0, i;
+        bool ok = true;
+        const char *p = v;
+
+        for (;;) {
+                const char *comma = strchr(p, ',');
+                size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+                const char *item = trim(p, &len);
+
+                if (n >= kd->max) {
+                        problem(ld, ld->line, "%s %s: more than %llu endpoints", sec->label,
+                                kd->name, (unsigned long long)kd->max);
+                        ok = false;
+                        break;
+                }
+                if (url_ok(ld, sec, n + 1, item, len)) {
+                        parsed[n] = strndup(item, len);
+                        if (parsed[n] == NULL) {
+                                ld->nomem = true;
+                                ok = false;
+                                break;
+                        }
+                        for (i = 0; i < n; i++) {
+                                if (parsed[i] != NULL && strcmp(parsed[i], parsed[n]) == 0) {
+                                        problem(ld, ld->line,
+                                                "%s endpoints: endpoint %zu repeats endpoint %zu",
+                                                sec->label, n + 1, i + 1);
+                                        ok = false;
+                                        break;
+                                }
+                        }
+                } else {
+                        ok = false;
+                }
+                n++;
+                if (comma == NULL)
+                        break;
+                p = comma + 1;
+        }
+        if (!ok) {
+                free_urls(parsed, CONFIG_ENDPOINTS_MAX);
+                return false;
+        }
+        memcpy(urls, parsed, n * sizeof *urls);
+        *count = n;
+        return true;
+}
+
+static bool set_string(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                       const char *v)
+{
+        char **field = (char **)((char *)sec->target + kd->offset);
+        char buf[SHOWN_MAX + 4];
+        size_t len = strlen(v), i;
+        struct rwerr err;
+
+        switch (kd->type) {
+        case KEY_IDENT:
+                if (len < kd->min || len > kd->max) {
+                        problem(ld, ld->line, "%s %s: '%s' must be %llu to %llu characters",
+                                sec->label, kd->name, shown(v, len, buf),
+                                (unsigned long long)kd->min, (unsigned long long)kd->max);
+                        return false;
+                }
+                for (i = 0; i < len; i++) {
+                        if (!is_ident_char(v[i])) {
+                                problem(ld, ld->line,
+                                        "%s %s: '%s' may only hold letters, digits and the "
+                                        "characters ._:-",
+                                        sec->label, kd->name, shown(v, len, buf));
+                                return false;
+                        }
+                }
+                break;
+        case KEY_PATH:
+                if (v[0] != '/' || len >= CONFIG_PATH_MAX) {
+                        problem(ld, ld->line, "%s %s: '%s' is not an absolute path", sec->label,
+                                kd->name, shown(v, len, buf));
+                        return false;
+                }
+                break;
+        case KEY_PG_URL:
+                if (len == 0) {
+                        problem(ld, ld->line, "%s %s is empty", sec->label, kd->name);
+                        return false;
+                }
+                {
+                        char described[256];
+
+                        if (conninfo_describe(v, described, sizeof described, &err) ==
+                            RW_ERR_INVALID) {
+                                problem(ld, ld->line,
+                                        "%s %s: libpq cannot parse this connection string (the "
+                                        "value is not shown: it may hold a password)",
+                                        sec->label, kd->name);
+                                return false;
+                        }
+                }
+                break;
+        case KEY_REDIS_URL:
+                if (!(has_prefix(v, len, "redis://") && len > 8) &&
+                    !(has_prefix(v, len, "rediss://") && len > 9) &&
+                    !(has_prefix(v, len, "unix://") && len > 7)) {
+                        problem(ld, ld->line,
+                                "%s %s is not a redis://, rediss:// or unix:// URL (the value is "
+                                "not shown: it may hold a password)",
+                                sec->label, kd->name);
+                        return false;
+                }
+                break;
+        case KEY_AMOUNT:
+        default:
+                break;
+        }
+        *field = strdup(v);
+        if (*field == NULL) {
+                ld->nomem = true;
+                return false;
+        }
+        return true;
+}
+
+static bool set_value(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                      const char *v)
+{
+        char buf[SHOWN_MAX + 4];
+
+        switch (kd->type) {
+        case KEY_U64:
+        case KEY_UNSIGNED:
+        case KEY_LONG:
+                return set_number(ld, sec, kd, v);
+        case KEY_BOOL:
+                return set_bool(ld, sec, kd, v);
+        case KEY_ADDRESS:
+                return parse_address(ld, sec, kd->name, v, strlen(v),
+                                     (uint8_t *)sec->target + kd->offset);
+        case KEY_ADDRESSES:
+                return set_addresses(ld, sec, kd, v);
+        case KEY_URLS:
+                return set_urls(ld, sec, kd, v);
+        case KEY_MODE:
+                if (strcmp(v, "enforce") == 0 || strcmp(v, "shadow") == 0) {
+                        *(enum invariant_mode *)((char *)sec->target + kd->offset) =
+                                strcmp(v, "shadow") == 0 ? INVARIANT_SHADOW : INVARIANT_ENFORCE;
+                        return true;
+                }
+                problem(ld, ld->line, "%s %s: '%s' is not a mode (enforce or shadow)", sec->label,
+                        kd->name, shown(v, strlen(v), buf));
+                return false;
+        case KEY_IDENT:
+        case KEY_PATH:
+        case KEY_PG_URL:
+        case KEY_REDIS_URL:
+        case KEY_AMOUNT:
+        default:
+                return set_string(ld, sec, kd, v);
+        }
+}
+
+/* Lists the keys of `sec` into buf, for "unknown key" messages. */
+static const char *key_list(const struct section *sec, char *buf, size_t cap)
+{
+        size_t i, n = 0;
+
+        buf[0] = '\0';
+        for (i = 0; i < sec->def->nkeys; i++) {
+                const struct key_def *kd = &sec->def->keys[i];
+                int w;
+
+                if ((kd->flags & KEY_SOURCE_ONLY) && sec->chain != SNAP_SOURCE)
+                        continue;
+                w = snprintf(buf + n, cap - n, "%s%s", n > 0 ? ", " : "", kd->name);
+                if (w < 0 || (size_t)w >= cap - n)
+                        break;
+                n += (size_t)w;
+        }
+        return buf;
+}
+
+/* libinih's handler: one `key = value` of the current line. */
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+        struct loader *ld = user;
+        struct section *sec = ld->cur;
+        const struct key_def *kd = NULL;
+        char buf[SHOWN_MAX + 4], keys[512];
+        size_t i;
+
+        (void)section; /* libinih's copy is cut at 49 characters: ours is ld->cur */
+        if (ld->skipping)
+                return 1;
+        if (name[0] == '\0') {
+                problem(ld, ld->line, "a value without a key before its '='");
+                return 1;
+        }
+        if (sec == NULL) {
+                problem(ld, ld->line, "key '%s' is outside any section: put it under its section",
+                        shown(name, strlen(name), buf));
+                return 1;
+        }
+        for (i = 0; i < sec->def->nkeys; i++) {
+                if (strcmp(sec->def->keys[i].name, name) == 0) {
+                        kd = &sec->def->keys[i];
+                        break;
+                }
+        }
+        if (kd == NULL) {
+                problem(ld, ld->line, "%s unknown key '%s' (known: %s)", sec->label,
+                        shown(name, strlen(name), buf), key_list(sec, keys, sizeof keys));
+                return 1;
+        }
+        if ((kd->flags & KEY_SOURCE_ONLY) && sec->chain != SNAP_SOURCE) {
+                problem(ld, ld->line,
+                        "%s %s belongs in [chain source]: the lockbox and the root registry live "
+                        "on the source chain",
+                        sec->label, kd->name);
+                return 1;
+        }
+        if (sec->seen[i] != 0) {
+                problem(ld, ld->line, "%s %s is given twice (first at line %u)", sec->label,
+                        kd->name, sec->seen[i]);
+                return 1;
+        }
+        sec->seen[i] = ld->line;
+        if (!expand(ld, sec, kd->name, value))
+                return 1;
+        if (!is_secret(kd) && ld->value[0] == '\0' && kd->type != KEY_AMOUNT) {
+                problem(ld, ld->line, "%s %s is empty", sec->label, kd->name);
+                return 1;
+        }
+        sec->ok[i] = set_value(ld, sec, kd, ld->value);
+        sodium_memzero(ld->value, strlen(ld->value));
+        return 1;
+}
+
+/* ------------------------------------------------------------ lines */
+
+/*
+ * Whether a trimmed, non-comment line is `key = value` (or `key: value`) as
+ * libinih reads it: an '=' or ':' before any inline comment (a ';' after
+ * whitespace).
+ */
+static bool is_key_value(const char *s, size_t len)
+{
+        bool was_space = false;
+        size_t i;
+
+        for (i = 0; i < len; i++) {
+                if (s[i] == '=' || s[i] == ':')
+                        return true;
+                if (was_space && s[i] == ';')
+                        return false;
+                was_space = is_space(s[i]);
+        }
+        return false;
+}
+
+/* Takes the next line of the text; false at the end. */
+static bool next_line(struct loader *ld)
+{
+        const char *raw, *nl, *s;
+        size_t raw_len, len;
+
+        if (ld->pos >= ld->len)
+                return false;
+        raw = ld->text + ld->pos;
+        nl = memchr(raw, '\n', ld->len - ld->pos);
+        raw_len = nl != NULL ? (size_t)(nl - raw) : ld->len - ld->pos;
+        ld->pos += raw_len + (nl != NULL ? 1 : 0);
+        ld->line++;
+        ld->chunk = raw;
+        ld->chunk_len = 0;
+        ld->chunk_off = 0;
+
+        if (raw_len > CONFIG_LINE_MAX) {
+                problem(ld, ld->line, "line is longer than %d characters", CONFIG_LINE_MAX);
+                return true;
+        }
+        if (memchr(raw, '\0', raw_len) != NULL) {
+                problem(ld, ld->line, "line contains a NUL byte");
+                return true;
+        }
+        s = raw;
+        len = raw_len;
+        if (ld->line == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+                s += 3; /* a UTF-8 byte order mark */
+                len -= 3;
+        }
+        s = trim(s, &len);
+        if (len == 0 || s[0] == ';' || s[0] == '#')
+                return true;
+        if (s[0] == '[') {
+                begin_section(ld, s, len);
+                return true;
+        }
+        if (!is_key_value(s, len)) {
+                /* Not quoted: a line like this may be a pasted URL or password. */
+                problem(ld, ld->line, "expected 'key = value', a [section] or a comment");
+                return true;
+        }
+        ld->chunk = s;
+        ld->chunk_len = len;
+        return true;
+}
+
+/*
+ * libinih's reader (fgets-like): hands out the current normalised line and
+ * its '\n', in as many calls as libinih's buffer needs, then the next line.
+ */
+static char *read_line(char *str, int num, void *stream)
+{
+        struct loader *ld = stream;
+        size_t room, n, from_chunk;
+
+        if (num < 2) {
+                problem(ld, ld->line + 1, "libinih asked for a line into %d bytes", num);
+                return NULL;
+        }
+        if (ld->chunk_off > ld->chunk_len && !next_line(ld))
+                return NULL;
+        room = (size_t)num - 1;
+        n = ld->chunk_len + 1 - ld->chunk_off; /* what is left, the '\n' included */
+        if (n > room)
+                n = room;
+        from_chunk = ld->chunk_len - ld->chunk_off;
+        if (from_chunk > n)
+                from_chunk = n;
+        memcpy(str, ld->chunk + ld->chunk_off, from_chunk);
+        if (from_chunk < n)
+                str[from_chunk] = '\n';
+        str[n] = '\0';
+        ld->chunk_off += n;
+        return str;
+}
+
+/*
+ * Debian builds libinih with its options as run-time variables. A line is
+ * read into a heap buffer that grows up to CONFIG_LINE_MAX (a 200-byte
+ * stack buffer would cut long endpoint lists); values do not continue on
+ * indented lines. These are process-wide and nothing else in relaywatch
+ * uses libinih: every load sets the same values.
+ */
+static void ini_configure(void)
+{
+        static char start_comments[] = ";#";
+        static char inline_comments[] = ";";
+
+        ini_use_stack = false;
+        ini_allow_realloc = true;
+        ini_initial_alloc = 256;
+        ini_max_line = CONFIG_LINE_MAX + 8;
+        ini_allow_multiline = false;
+        ini_allow_bom = true;
+        ini_allow_inline_comments = true;
+        ini_inline_comment_prefixes = inline_comments;
+        ini_start_comment_prefixes = start_comments;
+        ini_allow_no_value = false;
+        ini_stop_on_first_error = false;
+}
+
+/* ------------------------------------------------------------ checks */
+
+static void require_keys(struct loader *ld, const struct section *sec)
+{
+        size_t i;
+
+        if (sec->line == 0)
+                return;
+        for (i = 0; i < sec->def->nkeys; i++) {
+                const struct key_def *kd = &sec->def->keys[i];
+
+                if (!(kd->flags & KEY_REQUIRED) || sec->seen[i] != 0)
+                        continue;
+                if ((kd->flags & KEY_SOURCE_ONLY) && sec->chain != SNAP_SOURCE)
+                        continue;
+                problem(ld, sec->line, "%s is missing %s (required)", sec->label, kd->name);
+        }
+}
+
+static void check_chains(struct loader *ld)
+{
+        struct config *c = ld->cfg;
+        int role;
+
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                struct section *sec = &ld->chains[role];
+                struct config_chain *ch = &c->chains[role];
+
+                if (sec->line == 0) {
+                        problem(ld, end_line(ld),
+                                "missing section [chain %s] (with chain_id and endpoints%s)",
+                                chain_names[role],
+                                role == SNAP_SOURCE ? ", lockbox and root_registry" : "");
+                        continue;
+                }
+                require_keys(ld, sec);
+                if (ch->nendpoints == 0)
+                        continue; /* reported already */
+                if (sec->seen[CHAIN_KEY_QUORUM] == 0) {
+                        ch->quorum = ch->nendpoints >= 2 ? 2 : 1;
+                } else if (sec->ok[CHAIN_KEY_QUORUM] && ch->quorum > ch->nendpoints) {
+                        problem(ld, sec->seen[CHAIN_KEY_QUORUM],
+                                "%s quorum: %u is more than the %zu endpoint%s configured",
+                                sec->label, ch->quorum, ch->nendpoints,
+                                ch->nendpoints == 1 ? "" : "s");
+                }
+                c->params.quorum[role] = ch->quorum;
+                c->params.endpoints[role] = (unsigned)ch->nendpoints;
+        }
+        if (ld->chains[SNAP_SOURCE].ok[0] && ld->chains[SNAP_EXECUTION].ok[0] &&
+            c->chains[SNAP_SOURCE].chain_id == c->chains[SNAP_EXECUTION].chain_id)
+                problem(ld, ld->chains[SNAP_EXECUTION].seen[0],
+                        "[chain execution] chain_id: %llu is also the source chain's (line %u): "
+                        "the two chains must differ",
+                        (unsigned long long)c->chains[SNAP_EXECUTION].chain_id,
+                        ld->chains[SNAP_SOURCE].seen[0]);
+}
+
+/* Two assets naming the same token (key `k` of both). */
+static void check_token_reuse(struct loader *ld, size_t i, size_t k)
+{
+        struct named_asset *a = ld->assets[i];
+        const uint8_t *mine = k == ASSET_KEY_SOURCE ? a->d.a.source_token : a->d.a.bridged_token;
+        size_t j;
+
+        if (!a->sec.ok[k])
+                return;
+        for (j = 0; j < i; j++) {
+                struct named_asset *b = ld->assets[j];
+                const uint8_t *theirs =
+                        k == ASSET_KEY_SOURCE ? b->d.a.source_token : b->d.a.bridged_token;
+
+                if (b->sec.ok[k] && memcmp(mine, theirs, ABI_ADDRESS_BYTES) == 0) {
+                        problem(ld, a->sec.seen[k], "%s %s: the same token as %s (line %u)",
+                                a->sec.label, asset_keys[k].name, b->sec.label, b->sec.seen[k]);
+                        return;
+                }
+        }
+}
+
+static void check_assets(struct loader *ld)
+{
+        struct config *c = ld->cfg;
+        size_t i;
+
+        if (ld->nassets == 0) {
+                problem(ld, end_line(ld),
+                        "no [asset NAME] section: name at least one asset the bridge carries");
+                return;
+        }
+        for (i = 0; i < ld->nassets; i++) {
+                struct named_asset *a = ld->assets[i];
+                struct section *sec = &a->sec;
+                unsigned decimals = a->d.a.decimals;
+                struct rwerr err;
+
+                require_keys(ld, sec);
+                check_token_reuse(ld, i, ASSET_KEY_SOURCE);
+                check_token_reuse(ld, i, ASSET_KEY_BRIDGED);
+                if (!sec->ok[ASSET_KEY_DECIMALS])
+                        continue; /* the tolerance cannot be read without them */
+                if (a->d.tolerance == NULL) {
+                        /* 0.001 token; a token with fewer than 3 decimals: 0 */
+                        a->d.a.tolerance = u256_from_u64(0);
+                        if (decimals >= 3 && u256_parse_units("0.001", 5, decimals,
+                                                              &a->d.a.tolerance, &err) != RW_OK)
+                                problem(ld, sec->line, "%s default tolerance: %s", sec->label,
+                                        err.msg);
+                        continue;
+                }
+                if (sec->ok[ASSET_KEY_TOLERANCE] &&
+                    u256_parse_units(a->d.tolerance, strlen(a->d.tolerance), decimals,
+                                     &a->d.a.tolerance, &err) != RW_OK) {
+                        char buf[SHOWN_MAX + 4];
+
+                        problem(ld, sec->seen[ASSET_KEY_TOLERANCE],
+                                "%s tolerance: '%s' is not an amount of this token (%u "
+                                "decimals): %s",
+                                sec->label, shown(a->d.tolerance, strlen(a->d.tolerance), buf),
+                                decimals, err.msg);
+                }
+        }
+        c->assets = calloc(ld->nassets, sizeof *c->assets);
+        if (c->assets == NULL) {
+                ld->nomem = true;
+                return;
+        }
+        for (i = 0; i < ld->nassets; i++)
+                c->assets[i] = ld->assets[i]->d.a;
+        c->nassets = ld->nassets;
+}
+
+static void check_relayer(struct loader *ld)
+{
+        struct config *c = ld->cfg;
+
+        if (ld->relayer.line == 0) {
+                problem(ld, end_line(ld),
+                        "missing section [relayer] (with accounts: the relayer's addresses)");
+                return;
+        }
+        require_keys(ld, &ld->relayer);
+        if (ld->relayer.seen[RELAYER_KEY_SIGNERS] == 0 && c->naccounts > 0) {
+                /* CONFIG_ACCOUNTS_MAX == INVARIANT_SIGNERS_MAX: they all fit */
+                c->params.nsigners = c->naccounts;
+                memcpy(c->params.signers, c->accounts, c->params.nsigners * ABI_ADDRESS_BYTES);
+        }
+}
+
+/* Defaults that are not constants, and the arrays built from sections. */
+static void finish(struct loader *ld)
+{
+        struct config *c = ld->cfg;
+        size_t i;
+
+        if (ld->database.line == 0)
+                problem(ld, end_line(ld), "missing section [database] (with url)");
+        require_keys(ld, &ld->database);
+        check_chains(ld);
+        check_assets(ld);
+        check_relayer(ld);
+        for (i = 0; i < ld->nmodes; i++)
+                require_keys(ld, &ld->modes[i]->sec);
+
+        if (c->watchdog_id == NULL) {
+                char host[256] = "";
+                size_t n;
+                bool ok;
+
+                ok = gethostname(host, sizeof host - 1) == 0;
+                host[sizeof host - 1] = '\0';
+                n = strlen(host);
+                ok = ok && n > 0 && n < SNAP_NAME_MAX;
+                for (i = 0; ok && i < n; i++)
+                        ok = is_ident_char(host[i]);
+                c->watchdog_id = strdup(ok ? host : "relaywatch");
+        }
+        if (c->state_dir == NULL)
+                c->state_dir = strdup("/var/lib/relaywatch");
+        if (c->correlation_prefix == NULL)
+                c->correlation_prefix = strdup("rw");
+        if (c->watchdog_id == NULL || c->state_dir == NULL || c->correlation_prefix == NULL)
+                ld->nomem = true;
+
+        c->modes = calloc(ld->nmodes + 1, sizeof *c->modes);
+        if (c->modes == NULL) {
+                ld->nomem = true;
+        } else {
+                for (i = 0; i < ld->nmodes; i++)
+                        c->modes[i] = ld->modes[i]->m;
+                c->nmodes = ld->nmodes;
+                c->params.modes = c->modes;
+        }
+        if (ld->nstreams > 0) {
+                c->streams = calloc(ld->nstreams, sizeof *c->streams);
+                if (c->streams == NULL) {
+                        ld->nomem = true;
+                } else {
+                        for (i = 0; i < ld->nstreams; i++)
+                                c->streams[i] = ld->streams[i]->s;
+                        c->nstreams = ld->nstreams;
+                }
+        }
+}
+
+/* ------------------------------------------------------------ load */
+
+static void config_defaults(struct config *c)
+{
+        int role;
+
+        c->statement_timeout_ms = 5000;
+        c->db_failure_threshold = 5;
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                c->chains[role].log_chunk_blocks = 2000;
+                c->chains[role].timeout_ms = 10000;
+        }
+        /* DESIGN.md's thresholds (as invariant_params_defaults sets them) */
+        c->params.nonce_gap = 5;
+        c->params.relayer_cycle_ms = 2000;
+        c->params.watchdog_cycle_ms = 2000;
+        c->params.gas_ratio_percent = 150;
+        c->params.pending_operations = 10;
+        c->params.stream_lag = 100;
+        c->rpc_failure_threshold = 3;
+        c->rpc_slow_call_ms = 10000;
+}
+
+static int problem_order(const void *a, const void *b)
+{
+        const struct problem *x = a, *y = b;
+
+        if (x->line != y->line)
+                return x->line < y->line ? -1 : 1;
+        return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void report(struct loader *ld, FILE *problems, struct rwerr *err)
+{
+        size_t i, total = ld->nproblems + ld->dropped;
+
+        qsort(ld->problems, ld->nproblems, sizeof *ld->problems, problem_order);
+        if (problems != NULL) {
+                for (i = 0; i < ld->nproblems; i++)
+                        fprintf(problems, "%s:%u: %s\n", ld->name, ld->problems[i].line,
+                                ld->problems[i].msg);
+                if (ld->dropped > 0)
+                        fprintf(problems, "%s:%u: ... and %zu more problems not listed\n", ld->name,
+                                end_line(ld), ld->dropped);
+                rwerr_set(err, RW_ERR_INVALID, "%s: %zu problem%s, configuration refused", ld->name,
+                          total, total == 1 ? "" : "s");
+        } else {
+                rwerr_set(err, RW_ERR_INVALID,
+                          "%s: %zu problem%s, configuration refused; the first: %s:%u: %s",
+                          ld->name, total, total == 1 ? "" : "s", ld->name, ld->problems[0].line,
+                          ld->problems[0].msg);
+        }
+}
+
+static void loader_free(struct loader *ld)
+{
+        size_t i;
+
+        for (i = 0; i < ld->nproblems; i++)
+                free(ld->problems[i].msg);
+        free(ld->problems);
+        for (i = 0; i < ld->nassets; i++) {
+                free(ld->assets[i]->d.tolerance);
+                free(ld->assets[i]);
+        }
+        for (i = 0; i < ld->nmodes; i++)
+                free(ld->modes[i]);
+        for (i = 0; i < ld->nstreams; i++)
+                free(ld->streams[i]);
+        sodium_memzero(ld->value, sizeof ld->value);
+        free(ld);
+}
+
+struct config *config_load_string(const char *text, size_t len, const char *name, FILE *problems,
+                                  struct rwerr *err)
+{
+        struct loader *ld = calloc(1, sizeof *ld);
+        struct config *c = NULL;
+        int rc;
+
+        if (ld == NULL || (ld->cfg = calloc(1, sizeof *ld->cfg)) == NULL) {
+                rwerr_set(err, RW_ERR_NOMEM, "%s: out of memory reading the configuration", name);
+                free(ld);
+                return NULL;
+        }
+        ld->name = name;
+        ld->text = text;
+        ld->len = len;
+        ld->chunk_off = 1; /* nothing handed out yet: read_line takes line 1 */
+        config_defaults(ld->cfg);
+        ld->cfg->path = strdup(name);
+        if (ld->cfg->path == NULL)
+                ld->nomem = true;
+
+        ini_configure();
+        rc = ini_parse_stream(read_line, ld, on_key, ld);
+        if (rc == -2)
+                ld->nomem = true;
+        else if (rc != 0 && !ld->nomem)
+                problem(ld, rc > 0 ? (unsigned)rc : end_line(ld), "libinih cannot read this line");
+        if (!ld->nomem)
+                finish(ld);
+
+        if (ld->nomem) {
+                rwerr_set(err, RW_ERR_NOMEM, "%s: out of memory reading the configuration", name);
+        } else if (ld->nproblems + ld->dropped > 0) {
+                report(ld, problems, err);
+        } else {
+                c = ld->cfg;
+                ld->cfg = NULL;
+        }
+        config_free(ld->cfg);
+        loader_free(ld);
+        return c;
+}
+
+struct config *config_load(const char *path, FILE *problems, struct rwerr *err)
+{
+        struct config *c = NULL;
+        char *text = NULL;
+        size_t len;
+        FILE *f;
+
+        if (path == NULL) {
+                rwerr_set(err, RW_ERR_INVALID, "no configuration file given");
+                return NULL;
+        }
+        f = fopen(path, "rb");
+        if (f == NULL) {
+                rwerr_set(err, RW_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+                return NULL;
+        }
+        text = malloc(CONFIG_FILE_MAX + 1);
+        if (text == NULL) {
+                rwerr_set(err, RW_ERR_NOMEM, "%s: out of memory reading the configuration", path);
+                goto out;
+        }
+        len = fread(text, 1, CONFIG_FILE_MAX + 1, f);
+        if (ferror(f)) {
+                rwerr_set(err, RW_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+                goto out;
+        }
+        if (len > CONFIG_FILE_MAX) {
+                rwerr_set(err, RW_ERR_RANGE,
+                          "%s is larger than %zu bytes: not a configuration file", path,
+                          CONFIG_FILE_MAX);
+                goto out;
+        }
+        c = config_load_string(text, len, path, problems, err);
+        sodium_memzero(text, len);
+out:
+        free(text);
+        fclose(f);
+        return c;
+}
+
+/* Wipes and frees a string that may hold a secret. */
+static void free_secret(char *s)
+{
+        if (s != NULL) {
+                sodium_memzero(s, strlen(s));
+                free(s);
+        }
+}
+
+void config_free(struct config *c)
+{
+        int role;
+
+        if (c == NULL)
+                return;
+        free(c->path);
+        free(c->watchdog_id);
+        free(c->state_dir);
+        free(c->correlation_prefix);
+        free_secret(c->database_url);
+        free_secret(c->redis_url);
+        for (role = 0; role < SNAP_NCHAINS; role++)
+                free_urls(c->chains[role].endpoints, c->chains[role].nendpoints);
+        free(c->assets);
+        free(c->modes);
+        free(c->streams);
+        free(c);
+}
+
+const char *config_path(const char *given)
+{
+        const char *env;
+
+        if (given != NULL)
+                return given;
+        env = getenv("RELAYWATCH_CONFIG");
+        if (env != NULL && env[0] != '\0')
+                return env;
+        return CONFIG_DEFAULT_PATH;
+}

@@ -1,0 +1,121 @@
+/*
+ * config: the relaywatch configuration file.
+ *
+ * An INI file read with libinih. Values may name environment variables as
+ * ${NAME}; they are expanded when the file is read (an unset variable is an
+ * error). Sections:
+ *
+ *   [watchdog]            id, state_dir, correlation_prefix
+ *   [database]            url, statement_timeout_ms, failure_threshold
+ *   [redis]               url (optional: needed for streams and, later, halts)
+ *   [chain source]        chain_id, endpoints (comma separated URLs),
+ *   [chain execution]     confirmations, finalized, quorum, log_chunk_blocks,
+ *                         timeout_ms, deploy_block; source also lockbox and
+ *                         root_registry
+ *   [asset NAME]          source_token, bridged_token, decimals, tolerance
+ *                         (token units, default 0.001)
+ *   [relayer]             accounts, signers (comma separated addresses)
+ *   [thresholds]          nonce_gap, relayer_cycle_ms, watchdog_cycle_ms,
+ *                         gas_ratio_percent, pending_operations, stream_lag,
+ *                         rpc_failure_threshold, rpc_slow_call_ms
+ *   [invariant NAME]      mode = enforce | shadow
+ *   [stream NAME]         maxlen (the relayer's queue streams to watch)
+ *
+ * A file is loaded whole or not at all: every problem (unknown section or
+ * key, bad value, missing required key) is collected with its file and line
+ * and config_load fails listing all of them.
+ */
+#ifndef RELAYWATCH_CONFIG_H
+#define RELAYWATCH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "invariant.h"
+#include "snapshot.h"
+
+#define CONFIG_ENDPOINTS_MAX SNAP_VIEWS_MAX
+#define CONFIG_ACCOUNTS_MAX 16
+#define CONFIG_DEFAULT_PATH "/etc/relaywatch/relaywatch.conf"
+
+struct config_chain {
+        int present;
+        uint64_t chain_id;
+        size_t nendpoints;
+        char *endpoints[CONFIG_ENDPOINTS_MAX]; /* URLs, may carry API keys: never print */
+        unsigned confirmations;                /* default 0 */
+        int finalized;                         /* pin against the finalized tag; default 0 */
+        unsigned quorum;                       /* default: 2 when 2+ endpoints, else 1 */
+        uint64_t log_chunk_blocks;             /* eth_getLogs range; default 2000 */
+        long timeout_ms;                       /* per RPC exchange; default 10000 */
+        uint64_t deploy_block;                 /* first block to scan for events; default 0 */
+        uint8_t lockbox[20];                   /* source only, required there */
+        uint8_t root_registry[20];             /* source only, required there */
+};
+
+struct config_stream {
+        char name[SNAP_NAME_MAX];
+        uint64_t maxlen; /* 0: not capped */
+};
+
+struct config {
+        char *path; /* the file it was read from */
+        /* [watchdog] */
+        char *watchdog_id;        /* default: hostname */
+        char *state_dir;          /* default /var/lib/relaywatch */
+        char *correlation_prefix; /* put before every correlation id; default "rw" */
+        /* [database] */
+        char *database_url;            /* required; holds a password: never print */
+        long statement_timeout_ms;     /* default 5000 */
+        unsigned db_failure_threshold; /* default 5 */
+        /* [redis] */
+        char *redis_url; /* NULL when absent */
+        /* chains */
+        struct config_chain chains[SNAP_NCHAINS];
+        /* [asset NAME]: at least one */
+        size_t nassets;
+        struct snap_asset *assets;
+        /* [relayer] */
+        size_t naccounts;
+        uint8_t accounts[CONFIG_ACCOUNTS_MAX][20];
+        /* [thresholds], [invariant NAME] and [relayer] signers */
+        struct invariant_params params;
+        unsigned rpc_failure_threshold; /* default 3 */
+        uint64_t rpc_slow_call_ms;      /* default 10000 */
+        size_t nmodes;
+        struct invariant_mode_setting *modes; /* NULL-terminated; params.modes points here */
+        /* [stream NAME] */
+        size_t nstreams;
+        struct config_stream *streams;
+};
+
+/*
+ * Reads and validates `path`. On success returns a config the caller frees
+ * with config_free. On failure returns NULL and writes every problem, one
+ * per line as "FILE:LINE: message", sorted by line, to `problems` (when not
+ * NULL); `err` gets a one-line summary ("FILE: 3 problems, configuration
+ * refused", with the first problem appended when `problems` is NULL), or
+ * the reason the file could not be read. Messages never show the value of
+ * a url or endpoints key (they carry passwords and API keys), only its name.
+ */
+struct config *config_load(const char *path, FILE *problems, struct rwerr *err);
+
+/*
+ * config_load on text already in memory: `len` bytes of `text` (need not be
+ * NUL-terminated), reported under `name` ("FILE" in the messages). For
+ * tests, the fuzz target and callers that read the file themselves.
+ */
+struct config *config_load_string(const char *text, size_t len, const char *name, FILE *problems,
+                                  struct rwerr *err);
+
+/* Frees everything the config holds, wiping the secrets first. Accepts NULL. */
+void config_free(struct config *c);
+
+/*
+ * The config path a command uses: `given` (-c FILE) if not NULL, else
+ * $RELAYWATCH_CONFIG, else CONFIG_DEFAULT_PATH. Static or borrowed storage.
+ */
+const char *config_path(const char *given);
+
+#endif
