@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "cmd_check_config.h"
 #include "cmd_db.h"
+#include "cmd_validate.h"
 #include "version.h"
 
 struct cli_command {
@@ -22,6 +24,12 @@ static const struct cli_command cli_commands[] = {
         {"version", "relaywatch version", "print the version", cmd_version},
         {"db", "relaywatch db migrate [--database-url URL] [--contract FILE | --no-contract]",
          "apply relaywatch's migrations and contract views to the ledger database", cmd_db},
+        {"validate", "relaywatch validate [-c FILE] [--json]",
+         "run one cycle of every check and print the verdicts; exit 0 valid, 1 violated, 2 "
+         "could not evaluate",
+         cmd_validate},
+        {"check-config", "relaywatch check-config [-c FILE]",
+         "parse and validate a configuration file without touching anything", cmd_check_config},
 };
 
 #define CLI_NCOMMANDS (sizeof cli_commands / sizeof cli_commands[0])
@@ -60,7 +68,7 @@ static void print_usage(FILE *out)
                 "Commands:\n",
                 RELAYWATCH_VERSION);
         for (i = 0; i < CLI_NCOMMANDS; i++)
-                fprintf(out, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+                fprintf(out, "  %-12s %s\n", cli_commands[i].name, cli_commands[i].summary);
         fprintf(out, "\nRun 'relaywatch help COMMAND' or 'relaywatch COMMAND --help' for one "
                      "command.\n");
 }

@@ -1,0 +1,13 @@
+/*
+ * cmd_validate: `relaywatch validate`, the operator's manual check and the
+ * gate before a resume. One cycle (cycle.h) that reports instead of acting.
+ */
+#ifndef RELAYWATCH_CMD_VALIDATE_H
+#define RELAYWATCH_CMD_VALIDATE_H
+
+#include <stdio.h>
+
+/* Exit 0 valid, 1 violated, 2 could not evaluate; 64 for a usage error. */
+int cmd_validate(int argc, char **argv, FILE *out, FILE *errout);
+
+#endif

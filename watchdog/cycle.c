@@ -1,0 +1,79 @@
+#include "cycle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "hex.h"
+
+static uint64_t monotonic_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void cycle_new_correlation_id(char *out, size_t cap)
+{
+        uint8_t id[16];
+        char text[HEX_ENCODED_SIZE(16)];
+
+        randombytes_buf(id, sizeof id);
+        (void)hex_encode(id, sizeof id, text, sizeof text);
+        (void)snprintf(out, cap, "%s", text + 2); /* without "0x" */
+}
+
+static void release_verdicts(struct cycle_result *r)
+{
+        size_t i;
+
+        for (i = 0; r->verdicts != NULL && i < r->nverdicts; i++)
+                verdict_release(&r->verdicts[i]);
+}
+
+int cycle_run(struct observer *o, const struct invariant_params *params,
+              const struct observe_window *w, uint64_t previous_cycle_ms, struct cycle_result *out,
+              struct rwerr *err)
+{
+        uint64_t started = monotonic_ms();
+        int rc;
+
+        memset(out, 0, sizeof *out);
+        if (sodium_init() < 0)
+                return rwerr_set(err, RW_ERR_INVALID, "libsodium failed to initialise");
+        out->nverdicts = invariant_count + 1;
+        out->verdicts = calloc(out->nverdicts, sizeof *out->verdicts);
+        if (out->verdicts == NULL) {
+                out->nverdicts = 0;
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for verdicts");
+        }
+        cycle_new_correlation_id(out->snapshot.correlation_id, sizeof out->snapshot.correlation_id);
+        out->snapshot.previous_cycle_ms = previous_cycle_ms;
+        if ((rc = observer_observe(o, w, &out->snapshot, err)) != RW_OK)
+                return rc;
+        invariants_evaluate(&out->snapshot, params, out->verdicts);
+        if (invariants_need_confirmation(out->verdicts, out->nverdicts)) {
+                if ((rc = observer_confirm(o, &out->snapshot, err)) != RW_OK)
+                        return rc;
+                release_verdicts(out);
+                invariants_evaluate(&out->snapshot, params, out->verdicts);
+                out->confirmed = 1;
+        }
+        out->tier1 = invariants_tier1_status(out->verdicts, out->nverdicts);
+        out->duration_ms = monotonic_ms() - started;
+        return RW_OK;
+}
+
+void cycle_result_release(struct cycle_result *r)
+{
+        if (r == NULL)
+                return;
+        release_verdicts(r);
+        free(r->verdicts);
+        snapshot_free(&r->snapshot);
+        memset(r, 0, sizeof *r);
+}

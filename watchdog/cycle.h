@@ -1,0 +1,45 @@
+/*
+ * cycle: one observe → evaluate pass, shared by `relaywatch validate` and
+ * the supervisor, so what an operator checks by hand is exactly what the
+ * daemon checks.
+ *
+ * cycle_run observes, evaluates every check, and when a Tier 1 violation
+ * seen through one endpoint needs confirming (invariant.h, the quorum)
+ * reads the chain's other endpoints at the same heights and evaluates
+ * again. It does not act: halting, alerting and cursors belong to the caller.
+ */
+#ifndef RELAYWATCH_CYCLE_H
+#define RELAYWATCH_CYCLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "invariant.h"
+#include "observe.h"
+#include "snapshot.h"
+
+struct cycle_result {
+        struct snapshot snapshot;
+        struct verdict *verdicts; /* invariant_count + 1 (ENDPOINT_DISAGREEMENT last) */
+        size_t nverdicts;
+        int confirmed;             /* other endpoints were read to confirm a violation */
+        enum verdict_status tier1; /* enforce-mode Tier 1 combined */
+        uint64_t duration_ms;      /* the whole cycle */
+};
+
+/*
+ * Runs one cycle into `out` (zeroed here). `previous_cycle_ms` is the
+ * duration of the caller's previous cycle (0: none), for HIGH_LATENCY.
+ * Returns RW_OK, or an error only when memory ran out; read failures are
+ * verdicts. Release `out` with cycle_result_release in every case.
+ */
+int cycle_run(struct observer *o, const struct invariant_params *params,
+              const struct observe_window *w, uint64_t previous_cycle_ms, struct cycle_result *out,
+              struct rwerr *err) __attribute__((warn_unused_result));
+
+void cycle_result_release(struct cycle_result *r);
+
+/* A new random correlation id (32 hex digits, no "0x") into `out` (33 bytes or more). */
+void cycle_new_correlation_id(char *out, size_t cap);
+
+#endif

@@ -1,0 +1,335 @@
+#include "observe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dbconn.h"
+#include "endpoint_pool.h"
+#include "ledger.h"
+#include "observe_chain.h"
+#include "observe_streams.h"
+#include "redisconn.h"
+
+#define REDIS_TIMEOUT_MS 2000
+
+struct observer {
+        const struct config *cfg;
+        struct endpoint_pool *pools[SNAP_NCHAINS];
+        int served[SNAP_NCHAINS]; /* endpoint that answered this cycle's heads */
+        struct dbconn *db;
+        redisContext *redis;
+};
+
+static const char *const chain_names[SNAP_NCHAINS] = {"source", "execution"};
+
+static struct endpoint_pool *pool_new(const struct config *cfg, enum snap_chain_role role,
+                                      struct rwerr *err)
+{
+        const struct config_chain *cc = &cfg->chains[role];
+        struct rpc_config rc[CONFIG_ENDPOINTS_MAX];
+        char names[CONFIG_ENDPOINTS_MAX][32];
+        struct endpoint_pool_config pc;
+        size_t i;
+
+        memset(&pc, 0, sizeof pc);
+        memset(rc, 0, sizeof rc);
+        for (i = 0; i < cc->nendpoints; i++) {
+                (void)snprintf(names[i], sizeof names[i], "%s[%zu]", chain_names[role], i);
+                rc[i].url = cc->endpoints[i];
+                rc[i].name = names[i];
+                rc[i].timeout_ms = cc->timeout_ms;
+        }
+        pc.chain = chain_names[role];
+        pc.chain_id = cc->chain_id;
+        pc.endpoints = rc;
+        pc.n = cc->nendpoints;
+        pc.failure_threshold = cfg->rpc_failure_threshold;
+        pc.slow_call_ms = cfg->rpc_slow_call_ms;
+        return endpoint_pool_new(&pc, err);
+}
+
+struct observer *observer_new(const struct config *cfg, struct rwerr *err)
+{
+        struct observer *o = calloc(1, sizeof *o);
+        struct dbconn_config dc;
+        size_t role;
+
+        if (o == NULL) {
+                rwerr_set(err, RW_ERR_NOMEM, "out of memory for the observer");
+                return NULL;
+        }
+        o->cfg = cfg;
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                o->served[role] = -1;
+                if ((o->pools[role] = pool_new(cfg, (enum snap_chain_role)role, err)) == NULL)
+                        goto fail;
+        }
+        memset(&dc, 0, sizeof dc);
+        dc.conninfo = cfg->database_url;
+        dc.name = "ledger";
+        dc.statement_timeout_ms = (unsigned)cfg->statement_timeout_ms;
+        dc.failure_threshold = cfg->db_failure_threshold;
+        dc.statements = ledger_statements;
+        dc.nstatements = ledger_nstatements;
+        if ((o->db = dbconn_new(&dc, err)) == NULL)
+                goto fail;
+        return o;
+fail:
+        observer_free(o);
+        return NULL;
+}
+
+void observer_free(struct observer *o)
+{
+        size_t role;
+
+        if (o == NULL)
+                return;
+        for (role = 0; role < SNAP_NCHAINS; role++)
+                endpoint_pool_free(o->pools[role]);
+        dbconn_free(o->db);
+        if (o->redis != NULL)
+                redisFree(o->redis);
+        free(o);
+}
+
+static int64_t unix_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t monotonic_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The configured assets and one account entry per relayer address and chain. */
+static int fill_config(const struct config *cfg, struct snapshot *s, struct rwerr *err)
+{
+        size_t i, role;
+
+        if (snapshot_alloc_assets_accounts(s, cfg->nassets, cfg->naccounts * SNAP_NCHAINS) != RW_OK)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for the snapshot");
+        memcpy(s->assets, cfg->assets, cfg->nassets * sizeof *s->assets);
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                struct snap_chain *ch = &s->chains[role];
+
+                ch->chain_id = cfg->chains[role].chain_id;
+                ch->confirmations = cfg->chains[role].confirmations;
+                ch->use_finalized = cfg->chains[role].finalized;
+                for (i = 0; i < cfg->naccounts; i++) {
+                        struct snap_account *a = &s->accounts[role * cfg->naccounts + i];
+
+                        memcpy(a->address, cfg->accounts[i], sizeof a->address);
+                        a->chain = (enum snap_chain_role)role;
+                }
+        }
+        return RW_OK;
+}
+
+static void chain_failed(struct snap_chain *ch, const struct rwerr *err)
+{
+        ch->ok = 0;
+        (void)snprintf(ch->error, sizeof ch->error, "%s", err->msg);
+}
+
+/* min(head - confirmations or finalized, what the ledger has indexed). */
+static void pin(struct snapshot *s, const struct config *cfg, const struct observe_window *w,
+                enum snap_chain_role role)
+{
+        struct snap_chain *ch = &s->chains[role];
+        uint64_t base;
+
+        if (ch->use_finalized)
+                base = ch->finalized;
+        else
+                base = ch->head > ch->confirmations ? ch->head - ch->confirmations : 0;
+        ch->pinned = base;
+        if (s->ledger.ok && ch->ledger_indexed && ch->indexed_through < base)
+                ch->pinned = ch->indexed_through;
+        if (w->anchors_after >= 0)
+                ch->anchors_from = (uint64_t)w->anchors_after;
+        else
+                ch->anchors_from =
+                        cfg->chains[role].deploy_block > 0 ? cfg->chains[role].deploy_block - 1 : 0;
+}
+
+/* A ledger that has recorded nothing of a chain cannot be compared with it. */
+static void mark_unindexed(struct snapshot *s)
+{
+        size_t i, role;
+
+        if (!s->ledger.ok)
+                return;
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                if (s->chains[role].ledger_indexed)
+                        continue;
+                for (i = 0; i < s->nassets; i++) {
+                        s->ledger.assets[i].known = 0;
+                        (void)snprintf(
+                                s->ledger.assets[i].problem, sizeof s->ledger.assets[i].problem,
+                                "the ledger has recorded nothing of the %s chain (chain "
+                                "id %llu) yet",
+                                chain_names[role], (unsigned long long)s->chains[role].chain_id);
+                }
+        }
+}
+
+static void read_health(struct observer *o, struct snapshot *s)
+{
+        struct dbconn_health dh;
+        size_t role, i;
+
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                struct snap_chain *ch = &s->chains[role];
+                size_t n = endpoint_pool_size(o->pools[role]);
+
+                ch->nendpoints = n < SNAP_VIEWS_MAX ? n : SNAP_VIEWS_MAX;
+                for (i = 0; i < ch->nendpoints; i++) {
+                        struct endpoint_health h;
+
+                        endpoint_pool_health(o->pools[role], i, &h);
+                        (void)snprintf(ch->endpoints[i].endpoint, sizeof ch->endpoints[i].endpoint,
+                                       "%s", h.name);
+                        ch->endpoints[i].exchanges = h.exchanges;
+                        ch->endpoints[i].failures = h.failures;
+                        ch->endpoints[i].breaker = endpoint_breaker_name(h.breaker);
+                }
+        }
+        dbconn_health(o->db, &dh);
+        s->ledger.connection_lost = dh.connection_lost;
+        if (dh.connection_lost &&
+            snprintf(s->ledger.connection_reason, sizeof s->ledger.connection_reason,
+                               "%s: %u failures in a row, last: %s", dh.description,
+                               dh.consecutive_failures, dh.last_error) < 0) {
+                s->ledger.connection_reason[0] = '\0';
+        }
+}
+
+static int read_streams(struct observer *o, struct snapshot *s, struct rwerr *err)
+{
+        struct rwerr why = {{0}};
+
+        if (o->cfg->nstreams == 0)
+                return RW_OK;
+        if (o->redis != NULL && o->redis->err) {
+                redisFree(o->redis);
+                o->redis = NULL;
+        }
+        if (o->redis == NULL && o->cfg->redis_url != NULL)
+                o->redis = redisconn_connect(o->cfg->redis_url, REDIS_TIMEOUT_MS, &why);
+        else if (o->cfg->redis_url == NULL)
+                (void)snprintf(why.msg, sizeof why.msg, "no [redis] url configured");
+        return observe_streams(o->redis, why.msg, o->cfg, s, err);
+}
+
+static int read_view(struct observer *o, enum snap_chain_role role, size_t endpoint,
+                     struct snapshot *s, struct rwerr *err)
+{
+        struct snap_chain *ch = &s->chains[role];
+        struct snap_view *v = &ch->views[ch->nviews];
+        struct rwerr view_err = {{0}};
+
+        if (snapshot_alloc_view(s, role, v) != RW_OK)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for a view");
+        ch->nviews++;
+        if (observe_chain_view(o->pools[role], endpoint, o->cfg, role, s, v, &view_err) != RW_OK) {
+                /* recorded in the view: v->ok is 0 and v->error says why */
+        }
+        return RW_OK;
+}
+
+int observer_observe(struct observer *o, const struct observe_window *w, struct snapshot *s,
+                     struct rwerr *err)
+{
+        static const enum snap_chain_role head_order[SNAP_NCHAINS] = {SNAP_EXECUTION, SNAP_SOURCE};
+        struct rwerr step = {{0}};
+        uint64_t started = monotonic_ms();
+        size_t i;
+        int rc;
+
+        s->taken_ms = unix_ms();
+        if ((rc = fill_config(o->cfg, s, err)) != RW_OK)
+                return rc;
+        if (observe_ledger_begin(o->db, o->cfg, s, &step) != RW_OK)
+                s->ledger.ok = 0; /* the reason is in s->ledger.error */
+        for (i = 0; i < SNAP_NCHAINS; i++) {
+                enum snap_chain_role role = head_order[i];
+                struct snap_chain *ch = &s->chains[role];
+
+                o->served[role] = -1;
+                if (observe_chain_heads(o->pools[role], &o->cfg->chains[role], role, s,
+                                        &o->served[role], &step) != RW_OK) {
+                        chain_failed(ch, &step);
+                } else {
+                        ch->ok = 1;
+                }
+                {
+                        struct endpoint_pool_status st;
+
+                        endpoint_pool_last_status(o->pools[role], &st);
+                        ch->rpc_timeout = st.rpc_timeout;
+                        (void)snprintf(ch->rpc_timeout_reason, sizeof ch->rpc_timeout_reason, "%s",
+                                       st.reason);
+                }
+                pin(s, o->cfg, w, role);
+        }
+        if (s->ledger.ok && observe_ledger_read(o->db, w, s, &step) != RW_OK) {
+                /* recorded: s->ledger.ok is 0 and s->ledger.error says why */
+        }
+        mark_unindexed(s);
+        for (i = 0; i < SNAP_NCHAINS; i++) {
+                struct snap_chain *ch = &s->chains[i];
+
+                if (!ch->ok || o->served[i] < 0)
+                        continue;
+                if ((rc = read_view(o, (enum snap_chain_role)i, (size_t)o->served[i], s, err)) !=
+                    RW_OK)
+                        return rc;
+                if (!ch->views[0].ok) {
+                        ch->ok = 0;
+                        memcpy(ch->error, ch->views[0].error, sizeof ch->error);
+                }
+        }
+        if (observe_ledger_roots(o->db, s, &step) != RW_OK) {
+                /* recorded in s->ledger as above */
+        }
+        if (observe_ledger_end(o->db, &step) != RW_OK && s->ledger.ok) {
+                s->ledger.ok = 0;
+                (void)snprintf(s->ledger.error, sizeof s->ledger.error, "%s", step.msg);
+        }
+        read_health(o, s);
+        if ((rc = read_streams(o, s, err)) != RW_OK)
+                return rc;
+        s->observe_ms = monotonic_ms() - started;
+        return RW_OK;
+}
+
+int observer_confirm(struct observer *o, struct snapshot *s, struct rwerr *err)
+{
+        size_t role, j;
+        int rc;
+
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                struct snap_chain *ch = &s->chains[role];
+                size_t n = endpoint_pool_size(o->pools[role]);
+
+                if (!ch->ok || o->served[role] < 0 || ch->nviews >= o->cfg->chains[role].quorum)
+                        continue;
+                for (j = 0; j < n && ch->nviews < SNAP_VIEWS_MAX; j++) {
+                        if ((int)j == o->served[role])
+                                continue;
+                        if ((rc = read_view(o, (enum snap_chain_role)role, j, s, err)) != RW_OK)
+                                return rc;
+                }
+        }
+        return RW_OK;
+}

@@ -1,0 +1,55 @@
+/*
+ * observe: the first step of a cycle. Reads the chains and the ledger into
+ * one pinned snapshot (DESIGN.md, "Observe").
+ *
+ * An observer holds what lives across cycles: an endpoint pool per chain,
+ * the ledger connection, the Redis connection. observer_observe fills a
+ * snapshot in this order:
+ *   1. open the ledger snapshot transaction and read how far the ledger has
+ *      indexed each chain;
+ *   2. read the heads (execution chain first, then source, so a mint seen
+ *      on the execution chain has its deposit within the source height);
+ *   3. pin each chain at min(head - confirmations or finalized, indexed);
+ *   4. read the ledger at the pinned heights;
+ *   5. read view 0 of each chain at its pinned height, through the endpoint
+ *      that served the head;
+ *   6. look up the anchored roots in the ledger, close the transaction;
+ *   7. endpoint and connection health, and the relayer's Redis streams.
+ * Whatever fails is recorded in the snapshot (chain, view, ledger or stream
+ * not ok, with the reason), so the checks can say what they could not
+ * evaluate; the observer never gives up on the whole cycle for one failure.
+ */
+#ifndef RELAYWATCH_OBSERVE_H
+#define RELAYWATCH_OBSERVE_H
+
+#include "config.h"
+#include "observe_ledger.h"
+#include "snapshot.h"
+
+struct observer;
+
+/*
+ * Creates the pools and connection objects (no network traffic yet). `cfg`
+ * is borrowed and must outlive the observer. NULL with `err` filled on a
+ * bad configuration or out of memory. Free with observer_free (NULL ok).
+ */
+struct observer *observer_new(const struct config *cfg, struct rwerr *err);
+void observer_free(struct observer *o);
+
+/*
+ * Fills `s` (zeroed by the caller). Returns RW_OK even when reads failed
+ * (the snapshot says which); an error only when memory ran out, in which
+ * case the snapshot must still be freed.
+ */
+int observer_observe(struct observer *o, const struct observe_window *w, struct snapshot *s,
+                     struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
+ * For every chain with fewer views than its quorum, reads the same values
+ * at the same pinned height through each of its other endpoints, adding a
+ * view per endpoint. Same error contract as observer_observe.
+ */
+int observer_confirm(struct observer *o, struct snapshot *s, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,458 @@
+#include "observe_chain.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "abi.h"
+#include "hex.h"
+#include "rpc.h"
+
+/* Requests per JSON-RPC batch: well under RPC_BATCH_MAX and provider caps. */
+#define OBSERVE_BATCH_REQUESTS 500
+#define ROOT_ANCHORED_EVENT "RootAnchored(uint256,bytes32,address)"
+
+/* ------------------------------------------------------------------ heads */
+
+static int block_number_of(const cJSON *block, uint64_t *out, struct rwerr *err)
+{
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(block, "number");
+
+        if (!cJSON_IsString(n))
+                return rwerr_set(err, RW_ERR_PROTOCOL, "block has no number");
+        return rpc_quantity_u64(n->valuestring, out, err);
+}
+
+int observe_chain_heads(struct endpoint_pool *pool, const struct config_chain *cc,
+                        enum snap_chain_role role, struct snapshot *s, int *served,
+                        struct rwerr *err)
+{
+        struct snap_chain *ch = &s->chains[role];
+        struct rpc_batch *b = rpc_batch_new();
+        struct endpoint_pool_status st;
+        int rc, i_head, i_fin = -1;
+
+        *served = -1;
+        if (b == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for a batch");
+        i_head = rpc_batch_add(b, "eth_blockNumber", NULL, err);
+        if (i_head >= 0 && cc->finalized) {
+                cJSON *params = cJSON_CreateArray();
+                cJSON *blk = cJSON_CreateString("finalized");
+
+                if (params == NULL || blk == NULL || !cJSON_AddItemToArray(params, blk)) {
+                        cJSON_Delete(params);
+                        cJSON_Delete(blk);
+                        rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory for a request");
+                        goto done;
+                }
+                if (!cJSON_AddItemToArray(params, cJSON_CreateFalse())) {
+                        cJSON_Delete(params);
+                        rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory for a request");
+                        goto done;
+                }
+                i_fin = rpc_batch_add(b, "eth_getBlockByNumber", params, err);
+        }
+        if (i_head < 0 || (cc->finalized && i_fin < 0)) {
+                rc = i_head < 0 ? i_head : i_fin;
+                goto done;
+        }
+        if ((rc = endpoint_pool_send(pool, b, err)) != RW_OK)
+                goto done;
+        endpoint_pool_last_status(pool, &st);
+        *served = st.served_by;
+        if ((rc = rpc_batch_u64(b, (size_t)i_head, &ch->head, err)) != RW_OK)
+                goto done;
+        if (i_fin >= 0) {
+                const cJSON *blk = rpc_batch_result(b, (size_t)i_fin);
+
+                if (!cJSON_IsObject(blk)) {
+                        rc = rwerr_set(err, RW_ERR_PROTOCOL,
+                                       "eth_getBlockByNumber(\"finalized\") returned no block: "
+                                       "the node does not track finality");
+                        goto done;
+                }
+                if ((rc = block_number_of(blk, &ch->finalized, err)) != RW_OK)
+                        goto done;
+        }
+done:
+        rpc_batch_free(b);
+        if (rc != RW_OK)
+                rwerr_prefix(err, rc, snap_chain_role_name(role));
+        return rc;
+}
+
+/* ------------------------------------------------------------------ reads */
+
+enum req_kind {
+        REQ_BLOCK,
+        REQ_TOKEN,
+        REQ_NONCE_LATEST,
+        REQ_NONCE_PENDING,
+        REQ_ROOT,
+        REQ_LOGS,
+};
+
+struct req {
+        enum req_kind kind;
+        size_t index;      /* asset, account or batch */
+        uint64_t from, to; /* REQ_LOGS: blocks from..to inclusive */
+};
+
+struct req_queue {
+        struct req *items;
+        size_t n, cap, next;
+};
+
+static int queue_push(struct req_queue *q, struct req r, struct rwerr *err)
+{
+        if (q->n == q->cap) {
+                size_t cap = q->cap ? q->cap * 2 : 64;
+                struct req *items = realloc(q->items, cap * sizeof *items);
+
+                if (items == NULL)
+                        return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu requests", cap);
+                q->items = items;
+                q->cap = cap;
+        }
+        q->items[q->n++] = r;
+        return RW_OK;
+}
+
+/* What one view's reads need, shared by the request builders and the readers. */
+struct view_reads {
+        const struct config *cfg;
+        const struct config_chain *cc;
+        enum snap_chain_role role;
+        struct snapshot *s;
+        struct snap_view *v;
+        struct rpc_block at; /* the pinned block */
+        size_t anchors_cap;
+};
+
+static cJSON *call_params(const uint8_t to[ABI_ADDRESS_BYTES], const struct abi_call *call,
+                          const struct rpc_block *at)
+{
+        char addr[ABI_ADDRESS_TEXT_SIZE];
+        char data[2 + 2 * (ABI_SELECTOR_BYTES + 2 * ABI_WORD_BYTES) + 1];
+
+        abi_address_format(to, addr);
+        if (abi_call_hex(call, data, sizeof data) == 0)
+                return NULL;
+        return rpc_params_eth_call(addr, data, at);
+}
+
+static int add_request(struct view_reads *r, struct rpc_batch *b, const struct req *q,
+                       struct rwerr *err)
+{
+        char text[ABI_ADDRESS_TEXT_SIZE];
+        char topic[HEX_ENCODED_SIZE(ABI_WORD_BYTES)];
+        struct abi_call call;
+        const struct snap_asset *a;
+        cJSON *params = NULL;
+        const char *method = "eth_call";
+        int rc = RW_OK;
+
+        switch (q->kind) {
+        case REQ_BLOCK:
+                params = cJSON_CreateArray();
+                if (params != NULL) {
+                        char num[24];
+
+                        (void)snprintf(num, sizeof num, "0x%" PRIx64, r->at.number);
+                        if (!cJSON_AddItemToArray(params, cJSON_CreateString(num)) ||
+                            !cJSON_AddItemToArray(params, cJSON_CreateFalse())) {
+                                cJSON_Delete(params);
+                                params = NULL;
+                        }
+                }
+                method = "eth_getBlockByNumber";
+                break;
+        case REQ_TOKEN:
+                a = &r->s->assets[q->index];
+                if (r->role == SNAP_SOURCE) {
+                        abi_call_init(&call, "balanceOf(address)");
+                        rc = abi_call_add_address(&call, r->cc->lockbox);
+                        if (rc == RW_OK)
+                                params = call_params(a->source_token, &call, &r->at);
+                } else {
+                        abi_call_init(&call, "totalSupply()");
+                        params = call_params(a->bridged_token, &call, &r->at);
+                }
+                break;
+        case REQ_NONCE_LATEST:
+        case REQ_NONCE_PENDING: {
+                struct rpc_block pending = {"pending", 0};
+
+                abi_address_format(r->s->accounts[q->index].address, text);
+                params = rpc_params_address_at(text,
+                                               q->kind == REQ_NONCE_LATEST ? &r->at : &pending);
+                method = "eth_getTransactionCount";
+                break;
+        }
+        case REQ_ROOT:
+                abi_call_init(&call, "roots(uint256)");
+                rc = abi_call_add_u64(&call, r->s->ledger.batches[q->index].batch_number);
+                if (rc == RW_OK)
+                        params = call_params(r->cc->root_registry, &call, &r->at);
+                break;
+        case REQ_LOGS: {
+                uint8_t t0[ABI_WORD_BYTES];
+
+                abi_event_topic(ROOT_ANCHORED_EVENT, t0);
+                (void)hex_encode(t0, sizeof t0, topic, sizeof topic);
+                abi_address_format(r->cc->root_registry, text);
+                params = rpc_params_get_logs(text, topic, q->from, q->to);
+                method = "eth_getLogs";
+                break;
+        }
+        }
+        if (rc != RW_OK)
+                return rwerr_set(err, rc, "could not encode a call");
+        if (params == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for a request");
+        rc = rpc_batch_add(b, method, params, err);
+        return rc < 0 ? rc : RW_OK;
+}
+
+/* A provider refusing an eth_getLogs range as too wide, in the words providers use. */
+static int is_range_limit(const struct rpc_error *e)
+{
+        static const char *const words[] = {"range",  "limit",     "too many",
+                                            "exceed", "too large", "10000 results"};
+        size_t i;
+
+        if (e == NULL)
+                return 0;
+        if (e->code == -32005)
+                return 1;
+        for (i = 0; i < sizeof words / sizeof words[0]; i++) {
+                if (strstr(e->message, words[i]) != NULL)
+                        return 1;
+        }
+        return 0;
+}
+
+static int add_anchor(struct view_reads *r, const struct abi_log *log, struct rwerr *err)
+{
+        struct snap_view *v = r->v;
+        struct snap_anchor *a;
+        uint64_t batch_id;
+        int rc;
+
+        if (log->removed)
+                return RW_OK; /* reorged out: not part of the canonical chain */
+        if (log->ntopics != 4)
+                return rwerr_set(err, RW_ERR_PROTOCOL,
+                                 "RootAnchored log at block %" PRIu64 " has %zu topics, expected 4",
+                                 log->block_number, log->ntopics);
+        if ((rc = abi_word_u64(log->topics[1], &batch_id, err)) != RW_OK)
+                return rwerr_prefix(err, rc, "RootAnchored batch id");
+        if (v->nanchors == r->anchors_cap) {
+                size_t cap = r->anchors_cap ? r->anchors_cap * 2 : 32;
+                struct snap_anchor *p = realloc(v->anchors, cap * sizeof *p);
+
+                if (p == NULL)
+                        return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu anchors", cap);
+                v->anchors = p;
+                r->anchors_cap = cap;
+        }
+        a = &v->anchors[v->nanchors++];
+        a->batch_id = batch_id;
+        memcpy(a->root, log->topics[2], sizeof a->root);
+        a->block_number = log->block_number;
+        memcpy(a->tx_hash, log->tx_hash, sizeof a->tx_hash);
+        return RW_OK;
+}
+
+static int read_logs(struct view_reads *r, const cJSON *result, struct rwerr *err)
+{
+        const cJSON *entry;
+        struct abi_log *log = malloc(sizeof *log);
+        int rc = RW_OK;
+
+        if (log == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for a log");
+        if (!cJSON_IsArray(result)) {
+                free(log);
+                return rwerr_set(err, RW_ERR_PROTOCOL, "eth_getLogs result is not an array");
+        }
+        cJSON_ArrayForEach(entry, result)
+        {
+                if ((rc = abi_log_from_json(entry, log, err)) != RW_OK) {
+                        rwerr_prefix(err, rc, "eth_getLogs entry");
+                        break;
+                }
+                if ((rc = add_anchor(r, log, err)) != RW_OK)
+                        break;
+        }
+        free(log);
+        return rc;
+}
+
+static int read_block_hash(struct view_reads *r, const struct rpc_batch *b, size_t i,
+                           struct rwerr *err)
+{
+        const cJSON *blk = rpc_batch_result(b, i);
+        const cJSON *hash;
+        const struct rpc_error *e = rpc_batch_error(b, i);
+        struct rwerr ignored;
+
+        if (e != NULL)
+                return rwerr_set(err, RW_ERR_REMOTE, "eth_getBlockByNumber(%" PRIu64 "): %s",
+                                 r->at.number, e->message);
+        if (!cJSON_IsObject(blk))
+                return rwerr_set(err, RW_ERR_PROTOCOL,
+                                 "endpoint has no block %" PRIu64 " (is it behind?)", r->at.number);
+        hash = cJSON_GetObjectItemCaseSensitive(blk, "hash");
+        if (!cJSON_IsString(hash) || strncmp(hash->valuestring, "0x", 2) != 0 ||
+            hex_decode(hash->valuestring + 2, strlen(hash->valuestring + 2), r->v->block_hash,
+                       sizeof r->v->block_hash, &ignored) != RW_OK)
+                return rwerr_set(err, RW_ERR_PROTOCOL,
+                                 "block %" PRIu64 " has no valid 32-byte hash", r->at.number);
+        return RW_OK;
+}
+
+/* Reads the reply to request `q` (index `i` of `b`); may queue halves of a refused log range. */
+static int read_reply(struct view_reads *r, const struct rpc_batch *b, size_t i,
+                      const struct req *q, struct req_queue *queue, struct rwerr *err)
+{
+        const char *hex = NULL;
+        int rc;
+
+        switch (q->kind) {
+        case REQ_BLOCK:
+                return read_block_hash(r, b, i, err);
+        case REQ_TOKEN:
+                if ((rc = rpc_batch_hex(b, i, &hex, err)) != RW_OK ||
+                    (rc = abi_decode_uint256(hex, strlen(hex), &r->v->token_values[q->index],
+                                             err)) != RW_OK)
+                        return rwerr_prefix(err, rc, r->s->assets[q->index].name);
+                return RW_OK;
+        case REQ_NONCE_LATEST:
+                return rpc_batch_u64(b, i, &r->v->nonce_latest[q->index], err);
+        case REQ_NONCE_PENDING:
+                return rpc_batch_u64(b, i, &r->v->nonce_pending[q->index], err);
+        case REQ_ROOT:
+                if ((rc = rpc_batch_hex(b, i, &hex, err)) != RW_OK ||
+                    (rc = abi_decode_bytes32(hex, strlen(hex), r->v->anchored_roots[q->index],
+                                             err)) != RW_OK)
+                        return rwerr_prefix(err, rc, "roots(batch)");
+                return RW_OK;
+        case REQ_LOGS:
+                if (rpc_batch_error(b, i) != NULL && is_range_limit(rpc_batch_error(b, i)) &&
+                    q->to > q->from) {
+                        uint64_t mid = q->from + (q->to - q->from) / 2;
+                        struct req lo = {REQ_LOGS, 0, q->from, mid};
+                        struct req hi = {REQ_LOGS, 0, mid + 1, q->to};
+
+                        if ((rc = queue_push(queue, lo, err)) != RW_OK)
+                                return rc;
+                        return queue_push(queue, hi, err);
+                }
+                if (rpc_batch_error(b, i) != NULL)
+                        return rwerr_set(err, RW_ERR_REMOTE,
+                                         "eth_getLogs blocks %" PRIu64 "..%" PRIu64 ": %s", q->from,
+                                         q->to, rpc_batch_error(b, i)->message);
+                return read_logs(r, rpc_batch_result(b, i), err);
+        }
+        return rwerr_set(err, RW_ERR_INVALID, "unknown request kind");
+}
+
+static int plan_reads(struct view_reads *r, struct req_queue *q, struct rwerr *err)
+{
+        const struct snap_chain *ch = &r->s->chains[r->role];
+        struct req req = {REQ_BLOCK, 0, 0, 0};
+        size_t i;
+        int rc;
+
+        if ((rc = queue_push(q, req, err)) != RW_OK)
+                return rc;
+        for (i = 0; i < r->s->nassets; i++) {
+                req = (struct req){REQ_TOKEN, i, 0, 0};
+                if ((rc = queue_push(q, req, err)) != RW_OK)
+                        return rc;
+        }
+        for (i = 0; i < r->s->naccounts; i++) {
+                if (r->s->accounts[i].chain != r->role)
+                        continue;
+                req = (struct req){REQ_NONCE_LATEST, i, 0, 0};
+                if ((rc = queue_push(q, req, err)) != RW_OK)
+                        return rc;
+                req = (struct req){REQ_NONCE_PENDING, i, 0, 0};
+                if ((rc = queue_push(q, req, err)) != RW_OK)
+                        return rc;
+        }
+        if (r->role != SNAP_SOURCE)
+                return RW_OK;
+        for (i = 0; i < r->s->ledger.nbatches; i++) {
+                req = (struct req){REQ_ROOT, i, 0, 0};
+                if ((rc = queue_push(q, req, err)) != RW_OK)
+                        return rc;
+        }
+        if (ch->pinned > ch->anchors_from) {
+                uint64_t from = ch->anchors_from + 1;
+                uint64_t chunk = r->cc->log_chunk_blocks ? r->cc->log_chunk_blocks : 2000;
+
+                while (from <= ch->pinned) {
+                        uint64_t to = ch->pinned - from + 1 > chunk ? from + chunk - 1 : ch->pinned;
+
+                        req = (struct req){REQ_LOGS, 0, from, to};
+                        if ((rc = queue_push(q, req, err)) != RW_OK)
+                                return rc;
+                        from = to + 1;
+                }
+        }
+        return RW_OK;
+}
+
+int observe_chain_view(struct endpoint_pool *pool, size_t endpoint, const struct config *cfg,
+                       enum snap_chain_role role, struct snapshot *s, struct snap_view *v,
+                       struct rwerr *err)
+{
+        struct view_reads r = {cfg, &cfg->chains[role], role, s, v, {NULL, 0}, 0};
+        struct req_queue q = {NULL, 0, 0, 0};
+        struct endpoint_health h;
+        int rc;
+
+        endpoint_pool_health(pool, endpoint, &h);
+        (void)snprintf(v->endpoint, sizeof v->endpoint, "%s", h.name);
+        v->ok = 0;
+        r.at.number = s->chains[role].pinned;
+        if ((rc = plan_reads(&r, &q, err)) != RW_OK)
+                goto done;
+        while (q.next < q.n) {
+                struct rpc_batch *b = rpc_batch_new();
+                size_t first = q.next, count = 0, i;
+
+                if (b == NULL) {
+                        rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory for a batch");
+                        goto done;
+                }
+                for (; q.next < q.n && count < OBSERVE_BATCH_REQUESTS; q.next++, count++) {
+                        if ((rc = add_request(&r, b, &q.items[q.next], err)) != RW_OK)
+                                break;
+                }
+                if (rc == RW_OK)
+                        rc = endpoint_pool_send_to(pool, endpoint, b, err);
+                /* read_reply may grow the queue: copy each request before reading it */
+                for (i = 0; rc == RW_OK && i < count; i++) {
+                        struct req req = q.items[first + i];
+
+                        rc = read_reply(&r, b, i, &req, &q, err);
+                }
+                rpc_batch_free(b);
+                if (rc != RW_OK)
+                        goto done;
+        }
+        v->ok = 1;
+done:
+        free(q.items);
+        if (rc != RW_OK) {
+                rwerr_prefix(err, rc, v->endpoint);
+                (void)snprintf(v->error, sizeof v->error, "%s", err->msg);
+        }
+        return rc;
+}

@@ -1,0 +1,464 @@
+#include "observe_ledger.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ledger.h"
+
+#define DEFAULT_MAX_BATCHES 100000u
+#define DEFAULT_RECENT_ROWS 100u
+#define DEFAULT_RECENT_BLOCKS 10u
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Records how long query `name` took since `started`. */
+static void timed(struct snapshot *s, const char *name, double started)
+{
+        struct snap_ledger *l = &s->ledger;
+
+        if (l->nqueries < SNAP_QUERIES_MAX) {
+                l->queries[l->nqueries].name = name;
+                l->queries[l->nqueries].ms = now_ms() - started;
+                l->nqueries++;
+        }
+}
+
+/* Keeps the first failure of the cycle's ledger reads in the snapshot. */
+static int ledger_failed(struct snapshot *s, int rc, const struct rwerr *err)
+{
+        if (s->ledger.ok || s->ledger.error[0] == '\0')
+                (void)snprintf(s->ledger.error, sizeof s->ledger.error, "%s", err->msg);
+        s->ledger.ok = 0;
+        return rc;
+}
+
+int observe_ledger_begin(struct dbconn *c, const struct config *cfg, struct snapshot *s,
+                         struct rwerr *err)
+{
+        struct ledger_progress_list progress = {0, NULL};
+        double t;
+        size_t i, role;
+        int rc;
+
+        s->ledger.ok = 0;
+        if ((rc = dbconn_ensure(c, err)) != RW_OK || (rc = ledger_snapshot_begin(c, err)) != RW_OK)
+                return ledger_failed(s, rc, err);
+        t = now_ms();
+        if ((rc = ledger_indexed_through(c, &progress, err)) != RW_OK)
+                return ledger_failed(s, rc, err);
+        timed(s, "indexed_through", t);
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                struct snap_chain *ch = &s->chains[role];
+
+                ch->ledger_indexed = 0;
+                for (i = 0; i < progress.n; i++) {
+                        if (progress.rows[i].chain_id != cfg->chains[role].chain_id)
+                                continue;
+                        ch->ledger_indexed = progress.rows[i].indexed;
+                        ch->indexed_through = progress.rows[i].indexed_through;
+                }
+        }
+        ledger_progress_free(&progress);
+        s->ledger.ok = 1;
+        return RW_OK;
+}
+
+static const struct ledger_total *total_of(const struct ledger_totals *t, const char *asset)
+{
+        size_t i;
+
+        for (i = 0; i < t->n; i++) {
+                if (strcmp(t->rows[i].asset, asset) == 0)
+                        return &t->rows[i];
+        }
+        return NULL;
+}
+
+/*
+ * The ledger's description of each configured asset must match the
+ * configuration (the trusted side); a mismatch makes the asset unknown.
+ */
+static int read_assets(struct dbconn *c, struct snapshot *s, struct rwerr *err)
+{
+        struct ledger_assets la = {0, NULL};
+        double t = now_ms();
+        size_t i, j;
+        int rc;
+
+        if ((rc = ledger_assets(c, &la, err)) != RW_OK)
+                return rc;
+        timed(s, "assets", t);
+        for (i = 0; i < s->nassets; i++) {
+                const struct snap_asset *a = &s->assets[i];
+                struct snap_ledger_asset *l = &s->ledger.assets[i];
+
+                l->known = 0;
+                (void)snprintf(l->problem, sizeof l->problem,
+                               "the ledger has no asset named %s (relaywatch.assets)", a->name);
+                for (j = 0; j < la.n; j++) {
+                        const struct ledger_asset *r = &la.rows[j];
+
+                        if (strcmp(r->asset, a->name) != 0)
+                                continue;
+                        if (memcmp(r->source_token, a->source_token, 20) != 0 ||
+                            memcmp(r->bridged_token, a->bridged_token, 20) != 0)
+                                (void)snprintf(l->problem, sizeof l->problem,
+                                               "the ledger's %s has other token addresses than "
+                                               "the configuration",
+                                               a->name);
+                        else if (r->decimals != a->decimals)
+                                (void)snprintf(l->problem, sizeof l->problem,
+                                               "the ledger's %s has %u decimals, the "
+                                               "configuration %u",
+                                               a->name, r->decimals, a->decimals);
+                        else {
+                                l->known = 1;
+                                l->problem[0] = '\0';
+                        }
+                }
+        }
+        ledger_assets_free(&la);
+        return RW_OK;
+}
+
+/* Credited and debited of `side` in (after, through] into the asset fields chosen by `recent`. */
+static int read_totals(struct dbconn *c, struct snapshot *s, enum ledger_side side, int64_t after,
+                       uint64_t through, int recent, struct rwerr *err)
+{
+        struct ledger_totals t = {0, NULL};
+        double started = now_ms();
+        size_t i;
+        int rc;
+
+        if ((rc = ledger_totals_in_range(c, side, after, through, &t, err)) != RW_OK)
+                return rc;
+        timed(s,
+              side == LEDGER_LOCKED ? (recent ? "locked_recent" : "locked_in_range")
+                                    : (recent ? "minted_recent" : "minted_in_range"),
+              started);
+        for (i = 0; i < s->nassets; i++) {
+                struct snap_ledger_asset *l = &s->ledger.assets[i];
+                const struct ledger_total *r = total_of(&t, s->assets[i].name);
+                struct u256 zero = {{0, 0, 0, 0}};
+                struct u256 credited = r ? r->credited : zero, debited = r ? r->debited : zero;
+
+                if (side == LEDGER_LOCKED && !recent) {
+                        l->deposited = credited;
+                        l->released = debited;
+                } else if (side == LEDGER_LOCKED) {
+                        l->recent_deposited = credited;
+                        l->recent_released = debited;
+                } else if (!recent) {
+                        l->minted = credited;
+                        l->burnt = debited;
+                } else {
+                        l->recent_minted = credited;
+                        l->recent_burnt = debited;
+                }
+        }
+        ledger_totals_free(&t);
+        return RW_OK;
+}
+
+static int read_all_totals(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
+                           struct rwerr *err)
+{
+        uint64_t recent = w->recent_blocks ? w->recent_blocks : DEFAULT_RECENT_BLOCKS;
+        uint64_t src = s->chains[SNAP_SOURCE].pinned, exe = s->chains[SNAP_EXECUTION].pinned;
+        size_t i;
+        int rc;
+
+        if ((rc = read_totals(c, s, LEDGER_LOCKED, -1, src, 0, err)) != RW_OK ||
+            (rc = read_totals(c, s, LEDGER_MINTED, -1, exe, 0, err)) != RW_OK ||
+            (rc = read_totals(c, s, LEDGER_LOCKED, src > recent ? (int64_t)(src - recent) : -1, src,
+                              1, err)) != RW_OK ||
+            (rc = read_totals(c, s, LEDGER_MINTED, exe > recent ? (int64_t)(exe - recent) : -1, exe,
+                              1, err)) != RW_OK)
+                return rc;
+        for (i = 0; i < s->nassets; i++)
+                s->ledger.assets[i].recent_blocks = recent;
+        return RW_OK;
+}
+
+static int read_batches(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
+                        struct rwerr *err)
+{
+        struct snap_ledger *l = &s->ledger;
+        struct ledger_batches b = {0, NULL};
+        struct ledger_leaves leaves = {0, NULL};
+        struct ledger_withdrawals wd = {0, NULL};
+        uint64_t last;
+        double t = now_ms();
+        size_t i;
+        int rc;
+
+        l->batches_after = w->batches_after;
+        if ((rc = ledger_batches_after(c, w->batches_after,
+                                       w->max_batches ? w->max_batches : DEFAULT_MAX_BATCHES, &b,
+                                       err)) != RW_OK)
+                return rc;
+        timed(s, "batches_after", t);
+        if (b.n == 0) {
+                ledger_batches_free(&b);
+                return RW_OK;
+        }
+        last = b.rows[b.n - 1].batch_number;
+        t = now_ms();
+        if ((rc = ledger_leaves_in_batches(c, w->batches_after, last, &leaves, err)) != RW_OK)
+                goto done;
+        timed(s, "leaves_in_batches", t);
+        t = now_ms();
+        if ((rc = ledger_withdrawals_in_batches(c, w->batches_after, last, &wd, err)) != RW_OK)
+                goto done;
+        timed(s, "withdrawals_in_batches", t);
+        l->batches = calloc(b.n, sizeof *l->batches);
+        l->leaves = calloc(leaves.n ? leaves.n : 1, sizeof *l->leaves);
+        l->withdrawals = calloc(wd.n ? wd.n : 1, sizeof *l->withdrawals);
+        if (l->batches == NULL || l->leaves == NULL || l->withdrawals == NULL) {
+                rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu batches", b.n);
+                goto done;
+        }
+        for (i = 0; i < b.n; i++) {
+                const struct ledger_batch *r = &b.rows[i];
+                struct snap_batch *o = &l->batches[i];
+
+                o->batch_number = r->batch_number;
+                memcpy(o->merkle_root, r->merkle_root, 32);
+                o->leaf_count = r->leaf_count;
+                o->anchored = r->anchored;
+                o->has_anchor_block = r->has_anchor_block;
+                o->anchor_block = r->anchor_block;
+                memcpy(o->relayer_signature, r->relayer_signature, 65);
+                o->created_ms = r->created_ms;
+                o->anchored_ms = r->anchored_ms;
+        }
+        l->nbatches = b.n;
+        for (i = 0; i < leaves.n; i++) {
+                const struct ledger_leaf *r = &leaves.rows[i];
+                struct snap_leaf *o = &l->leaves[i];
+
+                o->batch_number = r->batch_number;
+                o->leaf_index = r->leaf_index;
+                o->withdrawal_id = r->withdrawal_id;
+                memcpy(o->token, r->token, 20);
+                memcpy(o->recipient, r->recipient, 20);
+                o->amount = r->amount;
+                memcpy(o->leaf_hash, r->leaf_hash, 32);
+        }
+        l->nleaves = leaves.n;
+        for (i = 0; i < wd.n; i++) {
+                const struct ledger_withdrawal *r = &wd.rows[i];
+                struct snap_withdrawal *o = &l->withdrawals[i];
+
+                o->withdrawal_id = r->withdrawal_id;
+                o->batch_number = r->batch_number;
+                memcpy(o->token, r->token, 20);
+                memcpy(o->recipient, r->recipient, 20);
+                o->amount = r->amount;
+                o->proof_len = r->proof_len;
+                memcpy(o->proof, r->proof, r->proof_len * 32);
+        }
+        l->nwithdrawals = wd.n;
+done:
+        ledger_batches_free(&b);
+        ledger_leaves_free(&leaves);
+        ledger_withdrawals_free(&wd);
+        return rc;
+}
+
+static int read_duplicates(struct dbconn *c, struct snapshot *s, struct rwerr *err)
+{
+        struct ledger_duplicates d = {0, NULL};
+        double t = now_ms();
+        size_t i;
+        int rc;
+
+        if ((rc = ledger_duplicate_batches(c, &d, err)) != RW_OK)
+                return rc;
+        timed(s, "duplicate_batches", t);
+        if (d.n > 0) {
+                s->ledger.duplicates = calloc(d.n, sizeof *s->ledger.duplicates);
+                if (s->ledger.duplicates == NULL) {
+                        ledger_duplicates_free(&d);
+                        return rwerr_set(err, RW_ERR_NOMEM, "out of memory for duplicates");
+                }
+        }
+        for (i = 0; i < d.n; i++) {
+                struct snap_duplicate *o = &s->ledger.duplicates[i];
+
+                o->is_root = d.rows[i].is_root;
+                (void)snprintf(o->value, sizeof o->value, "%s", d.rows[i].value);
+                (void)snprintf(o->batch_numbers, sizeof o->batch_numbers, "%s",
+                               d.rows[i].batch_numbers);
+        }
+        s->ledger.nduplicates = d.n;
+        ledger_duplicates_free(&d);
+        return RW_OK;
+}
+
+static int read_nonces(struct dbconn *c, struct snapshot *s, struct rwerr *err)
+{
+        struct ledger_nonces n = {0, NULL};
+        double t = now_ms();
+        size_t i, j;
+        int rc;
+
+        if ((rc = ledger_expected_nonces(c, &n, err)) != RW_OK)
+                return rc;
+        timed(s, "expected_nonces", t);
+        for (i = 0; i < s->naccounts; i++) {
+                struct snap_account *a = &s->accounts[i];
+
+                /* No row: the relayer has never sent from this account on this
+                 * chain, so the ledger expects nonce 0 (sql/README.md). */
+                a->ledger_known = 1;
+                a->ledger_next = 0;
+                for (j = 0; j < n.n; j++) {
+                        if (n.rows[j].chain_id == s->chains[a->chain].chain_id &&
+                            memcmp(n.rows[j].account, a->address, 20) == 0) {
+                                a->ledger_known = 1;
+                                a->ledger_next = n.rows[j].next_nonce;
+                        }
+                }
+        }
+        ledger_nonces_free(&n);
+        return RW_OK;
+}
+
+static uint64_t start_after(int64_t cursor, uint64_t latest, unsigned recent)
+{
+        if (cursor >= 0)
+                return (uint64_t)cursor;
+        return latest > recent ? latest - recent : 0;
+}
+
+static int read_operations(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
+                           struct rwerr *err)
+{
+        unsigned recent = w->recent_rows ? w->recent_rows : DEFAULT_RECENT_ROWS;
+        struct ledger_operations ops = {0, NULL};
+        struct ledger_cycles cyc = {0, NULL};
+        uint64_t latest_op = 0, latest_cycle = 0;
+        double t = now_ms();
+        size_t i;
+        int rc;
+
+        if ((rc = ledger_latest_ids(c, &latest_op, &latest_cycle, err)) != RW_OK)
+                return rc;
+        timed(s, "latest_ids", t);
+        t = now_ms();
+        if ((rc = ledger_operations_after(c, start_after(w->ops_after, latest_op, recent),
+                                          recent * 10, &ops, err)) != RW_OK)
+                return rc;
+        timed(s, "operations_after", t);
+        t = now_ms();
+        if ((rc = ledger_cycle_timings_after(c, start_after(w->cycles_after, latest_cycle, recent),
+                                             recent * 10, &cyc, err)) != RW_OK)
+                goto done;
+        timed(s, "cycle_timings_after", t);
+        t = now_ms();
+        if ((rc = ledger_pending_operations(c, &s->ledger.pending_operations, err)) != RW_OK)
+                goto done;
+        timed(s, "pending_operations", t);
+        s->ledger.operations = calloc(ops.n ? ops.n : 1, sizeof *s->ledger.operations);
+        s->ledger.cycles = calloc(cyc.n ? cyc.n : 1, sizeof *s->ledger.cycles);
+        if (s->ledger.operations == NULL || s->ledger.cycles == NULL) {
+                rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory for operations");
+                goto done;
+        }
+        for (i = 0; i < ops.n; i++) {
+                const struct ledger_operation *r = &ops.rows[i];
+                struct snap_operation *o = &s->ledger.operations[i];
+
+                o->op_id = r->op_id;
+                (void)snprintf(o->kind, sizeof o->kind, "%s", r->kind);
+                o->chain_id = r->chain_id;
+                o->nonce = r->nonce;
+                o->has_tx_hash = r->has_tx_hash;
+                memcpy(o->tx_hash, r->tx_hash, 32);
+                o->gas_estimate = r->gas_estimate;
+                o->has_gas_used = r->has_gas_used;
+                o->gas_used = r->gas_used;
+                (void)snprintf(o->status, sizeof o->status, "%s", r->status);
+        }
+        s->ledger.noperations = ops.n;
+        for (i = 0; i < cyc.n; i++) {
+                s->ledger.cycles[i].cycle_id = cyc.rows[i].cycle_id;
+                s->ledger.cycles[i].duration_ms = cyc.rows[i].duration_ms;
+        }
+        s->ledger.ncycles = cyc.n;
+done:
+        ledger_operations_free(&ops);
+        ledger_cycles_free(&cyc);
+        return rc;
+}
+
+int observe_ledger_read(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
+                        struct rwerr *err)
+{
+        int rc;
+
+        if (!s->ledger.ok)
+                return rwerr_set(err, RW_ERR_INVALID, "%s", s->ledger.error);
+        if ((rc = read_assets(c, s, err)) != RW_OK ||
+            (rc = read_all_totals(c, w, s, err)) != RW_OK ||
+            (rc = read_batches(c, w, s, err)) != RW_OK ||
+            (rc = read_duplicates(c, s, err)) != RW_OK || (rc = read_nonces(c, s, err)) != RW_OK ||
+            (rc = read_operations(c, w, s, err)) != RW_OK)
+                return ledger_failed(s, rc, err);
+        return RW_OK;
+}
+
+int observe_ledger_roots(struct dbconn *c, struct snapshot *s, struct rwerr *err)
+{
+        const struct snap_view *v = &s->chains[SNAP_SOURCE].views[0];
+        struct ledger_root_batches r = {0, NULL};
+        uint8_t(*roots)[32] = NULL;
+        double t;
+        size_t i;
+        int rc;
+
+        if (!s->ledger.ok || s->chains[SNAP_SOURCE].nviews == 0 || !v->ok || v->nanchors == 0)
+                return RW_OK;
+        roots = calloc(v->nanchors, sizeof *roots);
+        if (roots == NULL)
+                return ledger_failed(s, rwerr_set(err, RW_ERR_NOMEM, "out of memory for roots"),
+                                     err);
+        for (i = 0; i < v->nanchors; i++)
+                memcpy(roots[i], v->anchors[i].root, 32);
+        t = now_ms();
+        rc = ledger_batches_with_roots(c, (const uint8_t(*)[32])roots, v->nanchors, &r, err);
+        free(roots);
+        if (rc != RW_OK)
+                return ledger_failed(s, rc, err);
+        timed(s, "batches_with_roots", t);
+        if (r.n > 0) {
+                s->ledger.roots_known = calloc(r.n, sizeof *s->ledger.roots_known);
+                if (s->ledger.roots_known == NULL) {
+                        ledger_root_batches_free(&r);
+                        return ledger_failed(
+                                s, rwerr_set(err, RW_ERR_NOMEM, "out of memory for roots"), err);
+                }
+        }
+        for (i = 0; i < r.n; i++) {
+                memcpy(s->ledger.roots_known[i].root, r.rows[i].merkle_root, 32);
+                s->ledger.roots_known[i].batch_number = r.rows[i].batch_number;
+        }
+        s->ledger.nroots_known = r.n;
+        ledger_root_batches_free(&r);
+        return RW_OK;
+}
+
+int observe_ledger_end(struct dbconn *c, struct rwerr *err)
+{
+        return ledger_snapshot_end(c, err);
+}

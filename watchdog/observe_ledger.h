@@ -1,0 +1,48 @@
+/*
+ * observe_ledger: one cycle's reads of the relayer's ledger, into a snapshot.
+ *
+ * All of a cycle's ledger reads happen in one READ ONLY, REPEATABLE READ
+ * transaction. It opens first and reads how far the ledger has indexed each
+ * chain, so the pinned heights never pass what this very snapshot of the
+ * ledger has recorded; the totals, batches, withdrawals, nonces and
+ * operations are then read filtered to the pinned heights; once the source
+ * chain's anchors are known, the batches the ledger holds their roots under.
+ * Each query is timed into s->ledger.queries.
+ */
+#ifndef RELAYWATCH_OBSERVE_LEDGER_H
+#define RELAYWATCH_OBSERVE_LEDGER_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "dbconn.h"
+#include "snapshot.h"
+
+/* Where the incremental reads of a cycle start. */
+struct observe_window {
+        int64_t anchors_after;  /* source block cursor for RootAnchored events; -1: from the
+                                   configured deploy_block */
+        uint64_t batches_after; /* batch cursor: 0 reads every batch */
+        unsigned max_batches;   /* 0: 100000 */
+        int64_t ops_after;      /* operations cursor; -1: the latest `recent_rows` */
+        int64_t cycles_after;   /* relayer cycle cursor; -1: the latest `recent_rows` */
+        unsigned recent_rows;   /* 0: 100 */
+        unsigned recent_blocks; /* blocks of movement kept as "in flight"; 0: 10 */
+};
+
+/* Opens the snapshot transaction and fills chains[].indexed_through / ledger_indexed. */
+int observe_ledger_begin(struct dbconn *c, const struct config *cfg, struct snapshot *s,
+                         struct rwerr *err) __attribute__((warn_unused_result));
+
+/* Everything else, at s->chains[].pinned. */
+int observe_ledger_read(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
+                        struct rwerr *err) __attribute__((warn_unused_result));
+
+/* What the ledger knows of the roots anchored in view 0 of the source chain. */
+int observe_ledger_roots(struct dbconn *c, struct snapshot *s, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/* Ends the transaction (rolls back after a failure). */
+int observe_ledger_end(struct dbconn *c, struct rwerr *err) __attribute__((warn_unused_result));
+
+#endif
