@@ -1,0 +1,228 @@
+#!/bin/bash
+# validate_violations.sh SOURCE_DIR WORK_DIR
+#
+# Every Tier 1 violation made real on a local stack of its own, with the
+# relayer simulator running, and detected by `relaywatch validate`:
+#   normal traffic                       -> INVARIANT VALID, every time
+#   a ledger deposit edited              -> SUPPLY_MISMATCH (ledger locked)
+#   a withdrawal proof tampered          -> PROOF_VERIFICATION_FAIL
+#   a batch signed by an unknown key     -> PROOF_VERIFICATION_FAIL
+#   bSIGIL minted outside the bridge     -> SUPPLY_MISMATCH (minted)
+#   the lockbox drained (setStorageAt)   -> SUPPLY_MISMATCH (locked, minted <= locked)
+#   anvil_setNonce on the relayer        -> NONCE_DESYNC
+#   a known root anchored again          -> DUPLICATE_BATCH (last: it cannot be undone)
+# Each one that can be undone is undone and validate must pass again.
+# Needs RELAYWATCH_BIN and RELAYER_SIM_BIN; uses cast (node_modules), psql and jq.
+set -u
+src=$1
+dir=$2
+. "$src/tests/integration/stack_lib.sh"
+cast=$src/node_modules/.bin/cast
+
+"$src/scripts/stack-down" "$dir" --purge >/dev/null 2>&1 || true
+if ! "$src/scripts/stack-up" "$dir"; then
+        echo "stack-up failed" >&2
+        exit 1
+fi
+trap '"$src/scripts/stack-down" "$dir" --purge >/dev/null 2>&1' EXIT
+
+# shellcheck disable=SC1091
+. "$dir/stack.env"
+conf=$RELAYWATCH_CONFIG
+out=$dir/validate.json
+
+# validate: runs `relaywatch validate --json`, keeps the JSON in $out, sets $code.
+validate() {
+        "$RELAYWATCH_BIN" validate -c "$conf" --json >"$out" 2>"$dir/validate.err"
+        code=$?
+}
+
+# status_of CHECK: the status of one check in the last validate.
+status_of() { jq -r --arg c "$1" '.checks[] | select(.check == $c) | .status' "$out"; }
+
+# until_code CODE SECONDS: validates until the exit code is CODE (the pinned
+# height must first pass the block that made the change).
+until_code() {
+        local want=$1 deadline=$((SECONDS + $2))
+        while :; do
+                validate
+                [ "$code" -eq "$want" ] && return 0
+                [ $SECONDS -ge $deadline ] && break
+                sleep 1
+        done
+        echo "validate exited $code, expected $want; last output:" >&2
+        jq -c '.checks[] | select(.status != "ok") | {check, status, summary}' "$out" >&2 ||
+                cat "$out" "$dir/validate.err" >&2
+        return 1
+}
+
+violated() { [ "$(status_of "$1")" = violated ]; }
+
+# until_violated CHECK SECONDS: validates until CHECK is violated and the exit code is 1.
+until_violated() {
+        local deadline=$((SECONDS + $2))
+        while :; do
+                validate
+                [ "$code" -eq 1 ] && violated "$1" && return 0
+                [ $SECONDS -ge $deadline ] && break
+                sleep 1
+        done
+        echo "$1 not violated after $2 s (exit $code); last output:" >&2
+        jq -c '.checks[] | select(.status != "ok") | {check, status, summary}' "$out" >&2 ||
+                cat "$out" "$dir/validate.err" >&2
+        return 1
+}
+evidence_has() { jq -e "$1" "$out" >/dev/null; }
+
+sql() { psql "$RELAYER_DATABASE_URL" -v ON_ERROR_STOP=1 -qAtc "$1"; }
+sim() { "$src/scripts/stack-service" "$dir" relayer-sim "$1" >/dev/null; }
+rpc() { "$cast" rpc --rpc-url "$1" "${@:2}"; }
+
+# storage_slot MAPPING_SLOT ADDRESS: the slot of balances[ADDRESS] in an OZ ERC20.
+storage_slot() { "$cast" index address "$2" "$1"; }
+
+# with_mining_paused URL COMMAND...: runs COMMAND while URL mines no block, so a
+# read-modify-write of storage cannot lose a transaction mined in between.
+with_mining_paused() {
+        local url=$1 rc
+        shift
+        rpc "$url" evm_setIntervalMining 0 >/dev/null
+        "$@"
+        rc=$?
+        rpc "$url" evm_setIntervalMining "$STACK_BLOCK_TIME" >/dev/null
+        return $rc
+}
+
+# add_to_slot URL CONTRACT SLOT DELTA: adds DELTA (may be negative; u256) to a storage word.
+add_to_slot() {
+        local now new
+        now=$(rpc "$1" eth_getStorageAt "$2" "$3" latest | tr -d '"')
+        new=$(node -e 'const v = BigInt(process.argv[1]) + BigInt(process.argv[2]);
+                if (v < 0n) process.exit(1);
+                console.log("0x" + v.toString(16).padStart(64, "0"));' "$now" "$4") || return 1
+        rpc "$1" anvil_setStorageAt "$2" "$3" "$new" >/dev/null
+}
+slot_value() { node -e 'console.log(BigInt(process.argv[1]).toString())' "$(rpc "$1" eth_getStorageAt "$2" "$3" latest | tr -d '"')"; }
+
+wait_traffic() {
+        local deadline=$((SECONDS + 90)) n
+        while [ $SECONDS -lt $deadline ]; do
+                n=$(sql "SELECT count(*) FROM relayer.withdrawals WHERE status = 'released'")
+                [ "${n:-0}" -ge 2 ] && return 0
+                sleep 1
+        done
+        return 1
+}
+
+check "simulated traffic reaches two released withdrawals" wait_traffic
+
+normal_runs() {
+        local i
+        for i in 1 2 3 4 5; do
+                validate
+                if [ "$code" -ne 0 ]; then
+                        jq -c '.checks[] | select(.status != "ok")' "$out" >&2
+                        return 1
+                fi
+                sleep 1
+        done
+}
+check "normal traffic: 5 validates in a row are valid (exit 0)" normal_runs
+check "the table ends in INVARIANT VALID" \
+        bash -c "'$RELAYWATCH_BIN' validate -c '$conf' | tail -n 1 | grep -qx 'INVARIANT VALID'"
+
+# --- the ledger edited: one deposit worth one wei more, seen with a tolerance of 0
+exact=$dir/relaywatch-exact.conf
+sed '/^\[asset SIGIL\]/a tolerance = 0' "$conf" >"$exact"
+chmod 600 "$exact"
+conf_default=$conf
+conf=$exact
+dep=$(sql "SELECT min(deposit_id) FROM relayer.deposits")
+sql "UPDATE relayer.deposits SET amount = amount + 1 WHERE deposit_id = $dep"
+check "ledger deposit +1 wei, tolerance 0: SUPPLY_MISMATCH violated" until_violated SUPPLY_MISMATCH 20
+check "  evidence: locked comparison off by exactly 1 wei" \
+        evidence_has '.checks[] | select(.check == "SUPPLY_MISMATCH") | .evidence.assets[0].comparisons[] | select(.comparison == "locked") | .status == "violated" and .delta.base == "1"'
+conf=$conf_default
+check "  the same edit within the default tolerance of 0.001 SIGIL: valid" until_code 0 5
+sql "UPDATE relayer.deposits SET amount = amount - 1 WHERE deposit_id = $dep"
+check "  undone: valid again" until_code 0 20
+
+# --- a withdrawal proof tampered in the ledger
+wid=$(sql "SELECT max(withdrawal_id) FROM relayer.withdrawal_proofs WHERE length(proof) > 0")
+orig=$(sql "SELECT encode(proof, 'hex') FROM relayer.withdrawal_proofs WHERE withdrawal_id = $wid")
+sql "UPDATE relayer.withdrawal_proofs SET proof = set_byte(proof, 0, get_byte(proof, 0) # 1) WHERE withdrawal_id = $wid"
+check "proof of withdrawal $wid tampered: PROOF_VERIFICATION_FAIL violated" until_violated PROOF_VERIFICATION_FAIL 20
+check "  summary names the withdrawal" \
+        evidence_has ".checks[] | select(.check == \"PROOF_VERIFICATION_FAIL\") | .summary | test(\"$wid\")"
+sql "UPDATE relayer.withdrawal_proofs SET proof = decode('$orig', 'hex') WHERE withdrawal_id = $wid"
+check "  undone: valid again" until_code 0 20
+
+# --- a batch signed by a key that is not the relayer's
+batch=$(sql "SELECT max(batch_number) FROM relayer.settlement_batch WHERE status = 'anchored'")
+root=$(sql "SELECT '0x' || encode(merkle_root, 'hex') FROM relayer.settlement_batch WHERE batch_number = $batch")
+osig=$(sql "SELECT encode(relayer_signature, 'hex') FROM relayer.settlement_batch WHERE batch_number = $batch")
+# anvil's account 2: a valid signature, from the wrong key
+badsig=$("$cast" wallet sign --private-key 0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a "$root")
+sql "UPDATE relayer.settlement_batch SET relayer_signature = decode('${badsig#0x}', 'hex') WHERE batch_number = $batch"
+check "batch $batch signed by an unknown key: PROOF_VERIFICATION_FAIL violated" until_violated PROOF_VERIFICATION_FAIL 20
+check "  summary names the batch" \
+        evidence_has ".checks[] | select(.check == \"PROOF_VERIFICATION_FAIL\") | .summary | test(\"$batch\")"
+sql "UPDATE relayer.settlement_batch SET relayer_signature = decode('$osig', 'hex') WHERE batch_number = $batch"
+check "  undone: valid again" until_code 0 20
+
+# --- bSIGIL minted outside the bridge: totalSupply and a holder's balance raised
+# to a holder the simulator never moves, so no burn can spend the extra tokens
+holder=0x000000000000000000000000000000000000dEaD
+extra=1000000000000000000000 # 1000 tokens
+userslot=$(storage_slot 0 "$holder")
+mint_extra() {
+        add_to_slot "$EXEC_RPC_URL" "$BRIDGED_SIGIL_ADDRESS" 2 "$1" &&
+                add_to_slot "$EXEC_RPC_URL" "$BRIDGED_SIGIL_ADDRESS" "$userslot" "$1"
+}
+with_mining_paused "$EXEC_RPC_URL" mint_extra "$extra"
+check "1000 bSIGIL minted outside the bridge: SUPPLY_MISMATCH violated" until_violated SUPPLY_MISMATCH 30
+check "  evidence shows the 1000-token delta in token units" \
+        evidence_has '[.checks[] | select(.check == "SUPPLY_MISMATCH") | .. | strings | select(test("^1000(\\.0+)? SIGIL$"))] | length > 0'
+with_mining_paused "$EXEC_RPC_URL" mint_extra "-$extra"
+check "  undone: valid again" until_code 0 30
+
+# --- the lockbox drained through anvil_setStorageAt: its whole balance gone
+lockslot=$(storage_slot 0 "$LOCKBOX_ADDRESS")
+drain() {
+        drained=$(slot_value "$SOURCE_RPC_URL" "$SIGIL_ADDRESS" "$lockslot") &&
+                add_to_slot "$SOURCE_RPC_URL" "$SIGIL_ADDRESS" "$lockslot" "-$drained"
+}
+refill() { add_to_slot "$SOURCE_RPC_URL" "$SIGIL_ADDRESS" "$lockslot" "$drained"; }
+with_mining_paused "$SOURCE_RPC_URL" drain
+check "lockbox drained: SUPPLY_MISMATCH violated" until_violated SUPPLY_MISMATCH 30
+check "  minted <= locked from chain data alone is violated too" \
+        evidence_has '.checks[] | select(.check == "SUPPLY_MISMATCH") | .evidence.assets[0].comparisons[] | select(.comparison == "backing") | .status == "violated"'
+with_mining_paused "$SOURCE_RPC_URL" refill
+check "  undone: valid again" until_code 0 30
+
+# --- anvil_setNonce: the relayer's key used behind the ledger's back
+n=$(rpc "$EXEC_RPC_URL" eth_getTransactionCount "$RELAYER_ADDRESS" pending | tr -d '"')
+rpc "$EXEC_RPC_URL" anvil_setNonce "$RELAYER_ADDRESS" "$(printf '0x%x' $((n + 3)))" >/dev/null
+check "relayer nonce +3 on the execution chain: NONCE_DESYNC violated" until_violated NONCE_DESYNC 30
+check "  evidence names the relayer account" \
+        evidence_has ".checks[] | select(.check == \"NONCE_DESYNC\") | .evidence | tostring | ascii_downcase | test(\"${RELAYER_ADDRESS,,}\")"
+rpc "$EXEC_RPC_URL" anvil_setNonce "$RELAYER_ADDRESS" "$n" >/dev/null
+check "  undone: valid again" until_code 0 30
+
+# --- a root the ledger knows under one batch anchored again under another
+sim stop
+root=$(sql "SELECT '0x' || encode(merkle_root, 'hex') FROM relayer.settlement_batch WHERE status = 'anchored' ORDER BY batch_number LIMIT 1")
+src_id=$(sql "SELECT chain_id FROM relayer.chains WHERE role = 'source'")
+nonce=$(sql "SELECT next_nonce FROM relayer.nonce_state WHERE chain_id = $src_id AND account = decode('${RELAYER_ADDRESS#0x}', 'hex')")
+"$cast" send --rpc-url "$SOURCE_RPC_URL" --private-key "$RELAYER_PRIVATE_KEY" --nonce "$nonce" \
+        "$ROOT_REGISTRY_ADDRESS" 'anchor(uint256,bytes32)' 999999 "$root" >/dev/null
+# as if the relayer had sent it itself: the ledger's nonce moves on with the chain
+sql "UPDATE relayer.nonce_state SET next_nonce = next_nonce + 1 WHERE chain_id = $src_id AND account = decode('${RELAYER_ADDRESS#0x}', 'hex')"
+sim start
+check "known root anchored again as batch 999999: DUPLICATE_BATCH violated" until_violated DUPLICATE_BATCH 30
+check "  summary names batch 999999" \
+        evidence_has '.checks[] | select(.check == "DUPLICATE_BATCH") | .summary | test("999999")'
+check "  the table ends in INVARIANT VIOLATED: ... DUPLICATE_BATCH" \
+        bash -c "'$RELAYWATCH_BIN' validate -c '$conf' | tail -n 1 | grep -q '^INVARIANT VIOLATED: .*DUPLICATE_BATCH'"
+
+finish
