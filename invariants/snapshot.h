@@ -100,7 +100,14 @@ struct snap_chain {
         int ledger_indexed;       /* the ledger has recorded this chain at all */
         uint64_t indexed_through; /* the block the ledger has recorded through */
         uint64_t pinned;          /* min(head - confirmations or finalized, indexed_through) */
-        uint64_t anchors_from;    /* source: events read in anchors_from < b <= pinned */
+        /* Nonces are read here: head - confirmations (or finalized) as read
+         * before the ledger snapshot opened, so a transaction mined by then
+         * was sent, and its nonce recorded, before the ledger was read. Not
+         * held back by indexed_through: the ledger's nonces are not per
+         * block, and a relayer stalled by someone else using its key must
+         * not hide that use. */
+        uint64_t nonce_block;
+        uint64_t anchors_from; /* source: events read in anchors_from < b <= pinned */
         size_t nviews;
         struct snap_view views[SNAP_VIEWS_MAX];
         /* Tier 2/3 inputs from the endpoint pool */

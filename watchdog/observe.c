@@ -153,6 +153,7 @@ static void pin(struct snapshot *s, const struct config *cfg, const struct obser
         else
                 base = ch->head > ch->confirmations ? ch->head - ch->confirmations : 0;
         ch->pinned = base;
+        ch->nonce_block = base;
         if (s->ledger.ok && ch->ledger_indexed && ch->indexed_through < base)
                 ch->pinned = ch->indexed_through;
         if (w->anchors_after >= 0)
@@ -208,8 +209,8 @@ static void read_health(struct observer *o, struct snapshot *s)
         s->ledger.connection_lost = dh.connection_lost;
         if (dh.connection_lost &&
             snprintf(s->ledger.connection_reason, sizeof s->ledger.connection_reason,
-                               "%s: %u failures in a row, last: %s", dh.description,
-                               dh.consecutive_failures, dh.last_error) < 0) {
+                     "%s: %u failures in a row, last: %s", dh.description, dh.consecutive_failures,
+                     dh.last_error) < 0) {
                 s->ledger.connection_reason[0] = '\0';
         }
 }
@@ -259,8 +260,6 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
         s->taken_ms = unix_ms();
         if ((rc = fill_config(o->cfg, s, err)) != RW_OK)
                 return rc;
-        if (observe_ledger_begin(o->db, o->cfg, s, &step) != RW_OK)
-                s->ledger.ok = 0; /* the reason is in s->ledger.error */
         for (i = 0; i < SNAP_NCHAINS; i++) {
                 enum snap_chain_role role = head_order[i];
                 struct snap_chain *ch = &s->chains[role];
@@ -280,8 +279,11 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
                         (void)snprintf(ch->rpc_timeout_reason, sizeof ch->rpc_timeout_reason, "%s",
                                        st.reason);
                 }
-                pin(s, o->cfg, w, role);
         }
+        if (observe_ledger_begin(o->db, o->cfg, s, &step) != RW_OK)
+                s->ledger.ok = 0; /* the reason is in s->ledger.error */
+        for (i = 0; i < SNAP_NCHAINS; i++)
+                pin(s, o->cfg, w, (enum snap_chain_role)i);
         if (s->ledger.ok && observe_ledger_read(o->db, w, s, &step) != RW_OK) {
                 /* recorded: s->ledger.ok is 0 and s->ledger.error says why */
         }

@@ -5,10 +5,11 @@
  * An observer holds what lives across cycles: an endpoint pool per chain,
  * the ledger connection, the Redis connection. observer_observe fills a
  * snapshot in this order:
- *   1. open the ledger snapshot transaction and read how far the ledger has
- *      indexed each chain;
- *   2. read the heads (execution chain first, then source, so a mint seen
+ *   1. read the heads (execution chain first, then source, so a mint seen
  *      on the execution chain has its deposit within the source height);
+ *   2. open the ledger snapshot transaction and read how far the ledger has
+ *      indexed each chain: every transaction mined by the heads was sent
+ *      before the ledger was read (the nonces are compared at the heads);
  *   3. pin each chain at min(head - confirmations or finalized, indexed);
  *   4. read the ledger at the pinned heights;
  *   5. read view 0 of each chain at its pinned height, through the endpoint

@@ -185,10 +185,11 @@ static int add_request(struct view_reads *r, struct rpc_batch *b, const struct r
         case REQ_NONCE_LATEST:
         case REQ_NONCE_PENDING: {
                 struct rpc_block pending = {"pending", 0};
+                struct rpc_block at_nonce = {NULL, r->s->chains[r->role].nonce_block};
 
                 abi_address_format(r->s->accounts[q->index].address, text);
                 params = rpc_params_address_at(text,
-                                               q->kind == REQ_NONCE_LATEST ? &r->at : &pending);
+                                               q->kind == REQ_NONCE_LATEST ? &at_nonce : &pending);
                 method = "eth_getTransactionCount";
                 break;
         }

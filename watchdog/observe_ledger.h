@@ -2,8 +2,9 @@
  * observe_ledger: one cycle's reads of the relayer's ledger, into a snapshot.
  *
  * All of a cycle's ledger reads happen in one READ ONLY, REPEATABLE READ
- * transaction. It opens first and reads how far the ledger has indexed each
- * chain, so the pinned heights never pass what this very snapshot of the
+ * transaction. It opens right after the chain heads are read and first reads
+ * how far the ledger has indexed each chain, so the pinned heights never
+ * pass what this very snapshot of the
  * ledger has recorded; the totals, batches, withdrawals, nonces and
  * operations are then read filtered to the pinned heights; once the source
  * chain's anchors are known, the batches the ledger holds their roots under.

@@ -200,13 +200,27 @@ check "  minted <= locked from chain data alone is violated too" \
 with_mining_paused "$SOURCE_RPC_URL" refill
 check "  undone: valid again" until_code 0 30
 
-# --- anvil_setNonce: the relayer's key used behind the ledger's back
-n=$(rpc "$EXEC_RPC_URL" eth_getTransactionCount "$RELAYER_ADDRESS" pending | tr -d '"')
+# --- anvil_setNonce: the relayer's key used behind the ledger's back. The
+# simulator is stopped and its last transaction mined first, so moving the
+# nonce back afterwards leaves it nothing to trip over.
+nonce_of() { rpc "$EXEC_RPC_URL" eth_getTransactionCount "$RELAYER_ADDRESS" "$1" | tr -d '"'; }
+settled() { [ "$(nonce_of latest)" = "$(nonce_of pending)" ]; }
+wait_settled() {
+        local deadline=$((SECONDS + 20))
+        until settled; do
+                [ $SECONDS -ge $deadline ] && return 1
+                sleep 0.5
+        done
+}
+sim stop
+check "relayer transactions on the execution chain all mined" wait_settled
+n=$(nonce_of latest)
 rpc "$EXEC_RPC_URL" anvil_setNonce "$RELAYER_ADDRESS" "$(printf '0x%x' $((n + 3)))" >/dev/null
 check "relayer nonce +3 on the execution chain: NONCE_DESYNC violated" until_violated NONCE_DESYNC 30
 check "  evidence names the relayer account" \
         evidence_has ".checks[] | select(.check == \"NONCE_DESYNC\") | .evidence | tostring | ascii_downcase | test(\"${RELAYER_ADDRESS,,}\")"
 rpc "$EXEC_RPC_URL" anvil_setNonce "$RELAYER_ADDRESS" "$n" >/dev/null
+sim start
 check "  undone: valid again" until_code 0 30
 
 # --- a root the ledger knows under one batch anchored again under another
@@ -219,7 +233,7 @@ nonce=$(sql "SELECT next_nonce FROM relayer.nonce_state WHERE chain_id = $src_id
 # as if the relayer had sent it itself: the ledger's nonce moves on with the chain
 sql "UPDATE relayer.nonce_state SET next_nonce = next_nonce + 1 WHERE chain_id = $src_id AND account = decode('${RELAYER_ADDRESS#0x}', 'hex')"
 sim start
-check "known root anchored again as batch 999999: DUPLICATE_BATCH violated" until_violated DUPLICATE_BATCH 30
+check "known root anchored again as batch 999999: DUPLICATE_BATCH violated" until_violated DUPLICATE_BATCH 60
 check "  summary names batch 999999" \
         evidence_has '.checks[] | select(.check == "DUPLICATE_BATCH") | .summary | test("999999")'
 check "  the table ends in INVARIANT VIOLATED: ... DUPLICATE_BATCH" \
