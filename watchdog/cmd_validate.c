@@ -53,6 +53,7 @@ static void print_heights(const struct snapshot *s, FILE *out)
         for (role = 0; role < SNAP_NCHAINS; role++) {
                 const struct snap_chain *ch = &s->chains[role];
                 char hash[HEX_ENCODED_SIZE(32)] = "";
+                char indexed[64];
 
                 if (!ch->ok) {
                         fprintf(out, "%-9s chain %" PRIu64 ": not read: %s\n",
@@ -61,11 +62,18 @@ static void print_heights(const struct snapshot *s, FILE *out)
                         continue;
                 }
                 (void)hex_encode(ch->views[0].block_hash, 32, hash, sizeof hash);
+                if (s->ledger.ok && ch->ledger_indexed)
+                        (void)snprintf(indexed, sizeof indexed, "ledger indexed through %" PRIu64,
+                                       ch->indexed_through);
+                else
+                        (void)snprintf(indexed, sizeof indexed, "%s",
+                                       s->ledger.ok ? "ledger has not indexed it"
+                                                    : "ledger not read");
                 fprintf(out,
                         "%-9s chain %" PRIu64 ": pinned at block %" PRIu64 " %s (head %" PRIu64
-                        ", ledger indexed through %" PRIu64 ") via %s\n",
+                        ", %s) via %s\n",
                         snap_chain_role_name((enum snap_chain_role)role), ch->chain_id, ch->pinned,
-                        hash, ch->head, ch->indexed_through, ch->views[0].endpoint);
+                        hash, ch->head, indexed, ch->views[0].endpoint);
         }
         if (!s->ledger.ok)
                 fprintf(out, "ledger: not read: %s\n", s->ledger.error);

@@ -49,6 +49,7 @@ static void help_lists_commands(void **state)
         assert_non_null(strstr(r.out, "Usage: relaywatch COMMAND"));
         assert_non_null(strstr(r.out, "  version "));
         assert_non_null(strstr(r.out, "  check-config parse and validate a configuration file"));
+        assert_non_null(strstr(r.out, "  validate     run one cycle of every check"));
         assert_string_equal(r.err, "");
         run_free(&r);
 }
@@ -134,6 +135,29 @@ static void extra_arguments_are_refused(void **state)
         run_free(&r);
 }
 
+static void validate_usage_and_missing_config(void **state)
+{
+        char *help[] = {"relaywatch", "validate", "--help"};
+        char *bad[] = {"relaywatch", "validate", "--jsno"};
+        char *missing[] = {"relaywatch", "validate", "-c", "/nonexistent/relaywatch.conf"};
+        struct run a = run_cli(3, help);
+        struct run b = run_cli(3, bad);
+        struct run c = run_cli(4, missing);
+
+        (void)state;
+        assert_int_equal(a.code, CLI_EXIT_OK);
+        assert_non_null(strstr(a.out, "Usage: relaywatch validate [-c FILE] [--json]"));
+        assert_int_equal(b.code, CLI_EXIT_USAGE);
+        assert_non_null(strstr(b.err, "unexpected argument '--jsno'"));
+        /* no configuration: nothing could be evaluated, which is never "valid" */
+        assert_int_equal(c.code, 2);
+        assert_non_null(strstr(c.err, "/nonexistent/relaywatch.conf"));
+        assert_string_equal(c.out, "");
+        run_free(&a);
+        run_free(&b);
+        run_free(&c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -144,6 +168,7 @@ int main(void)
                 cmocka_unit_test(unknown_option_is_named),
                 cmocka_unit_test(command_help),
                 cmocka_unit_test(extra_arguments_are_refused),
+                cmocka_unit_test(validate_usage_and_missing_config),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
