@@ -206,9 +206,10 @@ struct snap_query_time {
 };
 
 struct snap_ledger {
-        int ok;                    /* every read below succeeded */
-        char error[RWERR_MSG_MAX]; /* the first failure, naming query, row and column */
-        int connection_lost;       /* DB_CONNECTION_LOST raised by the connection */
+        int ok;                        /* every read below succeeded */
+        char error[RWERR_MSG_MAX];     /* the first failure, naming query, row and column */
+        int connection_lost;           /* DB_CONNECTION_LOST raised by the connection */
+        unsigned consecutive_failures; /* failed connects or dead connections in a row */
         char connection_reason[RWERR_MSG_MAX];
         struct snap_ledger_asset *assets; /* per asset */
         /* batches after the batch cursor, with their leaves and withdrawals */

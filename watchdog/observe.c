@@ -207,6 +207,7 @@ static void read_health(struct observer *o, struct snapshot *s)
         }
         dbconn_health(o->db, &dh);
         s->ledger.connection_lost = dh.connection_lost;
+        s->ledger.consecutive_failures = dh.consecutive_failures;
         if (dh.connection_lost &&
             snprintf(s->ledger.connection_reason, sizeof s->ledger.connection_reason,
                      "%s: %u failures in a row, last: %s", dh.description, dh.consecutive_failures,

@@ -17,64 +17,12 @@ set -u
 src=$1
 dir=$2
 . "$src/tests/integration/stack_lib.sh"
+. "$src/tests/integration/validate_lib.sh"
 cast=$src/node_modules/.bin/cast
 
-"$src/scripts/stack-down" "$dir" --purge >/dev/null 2>&1 || true
-if ! "$src/scripts/stack-up" "$dir"; then
-        echo "stack-up failed" >&2
-        exit 1
-fi
-trap '"$src/scripts/stack-down" "$dir" --purge >/dev/null 2>&1' EXIT
+own_stack
+trap stack_teardown EXIT
 
-# shellcheck disable=SC1091
-. "$dir/stack.env"
-conf=$RELAYWATCH_CONFIG
-out=$dir/validate.json
-
-# validate: runs `relaywatch validate --json`, keeps the JSON in $out, sets $code.
-validate() {
-        "$RELAYWATCH_BIN" validate -c "$conf" --json >"$out" 2>"$dir/validate.err"
-        code=$?
-}
-
-# status_of CHECK: the status of one check in the last validate.
-status_of() { jq -r --arg c "$1" '.checks[] | select(.check == $c) | .status' "$out"; }
-
-# until_code CODE SECONDS: validates until the exit code is CODE (the pinned
-# height must first pass the block that made the change).
-until_code() {
-        local want=$1 deadline=$((SECONDS + $2))
-        while :; do
-                validate
-                [ "$code" -eq "$want" ] && return 0
-                [ $SECONDS -ge $deadline ] && break
-                sleep 1
-        done
-        echo "validate exited $code, expected $want; last output:" >&2
-        jq -c '.checks[] | select(.status != "ok") | {check, status, summary}' "$out" >&2 ||
-                cat "$out" "$dir/validate.err" >&2
-        return 1
-}
-
-violated() { [ "$(status_of "$1")" = violated ]; }
-
-# until_violated CHECK SECONDS: validates until CHECK is violated and the exit code is 1.
-until_violated() {
-        local deadline=$((SECONDS + $2))
-        while :; do
-                validate
-                [ "$code" -eq 1 ] && violated "$1" && return 0
-                [ $SECONDS -ge $deadline ] && break
-                sleep 1
-        done
-        echo "$1 not violated after $2 s (exit $code); last output:" >&2
-        jq -c '.checks[] | select(.status != "ok") | {check, status, summary}' "$out" >&2 ||
-                cat "$out" "$dir/validate.err" >&2
-        return 1
-}
-evidence_has() { jq -e "$1" "$out" >/dev/null; }
-
-sql() { psql "$RELAYER_DATABASE_URL" -v ON_ERROR_STOP=1 -qAtc "$1"; }
 sim() { "$src/scripts/stack-service" "$dir" relayer-sim "$1" >/dev/null; }
 rpc() { "$cast" rpc --rpc-url "$1" "${@:2}"; }
 
@@ -104,16 +52,6 @@ add_to_slot() {
 }
 slot_value() { node -e 'console.log(BigInt(process.argv[1]).toString())' "$(rpc "$1" eth_getStorageAt "$2" "$3" latest | tr -d '"')"; }
 
-wait_traffic() {
-        local deadline=$((SECONDS + 90)) n
-        while [ $SECONDS -lt $deadline ]; do
-                n=$(sql "SELECT count(*) FROM relayer.withdrawals WHERE status = 'released'")
-                [ "${n:-0}" -ge 2 ] && return 0
-                sleep 1
-        done
-        return 1
-}
-
 check "simulated traffic reaches two released withdrawals" wait_traffic
 
 normal_runs() {
@@ -141,7 +79,7 @@ dep=$(sql "SELECT min(deposit_id) FROM relayer.deposits")
 sql "UPDATE relayer.deposits SET amount = amount + 1 WHERE deposit_id = $dep"
 check "ledger deposit +1 wei, tolerance 0: SUPPLY_MISMATCH violated" until_violated SUPPLY_MISMATCH 20
 check "  evidence: locked comparison off by exactly 1 wei" \
-        evidence_has '.checks[] | select(.check == "SUPPLY_MISMATCH") | .evidence.assets[0].comparisons[] | select(.comparison == "locked") | .status == "violated" and .delta.base == "1"'
+        has '.checks[] | select(.check == "SUPPLY_MISMATCH") | .evidence.assets[0].comparisons[] | select(.comparison == "locked") | .status == "violated" and .delta.base == "1"'
 conf=$conf_default
 check "  the same edit within the default tolerance of 0.001 SIGIL: valid" until_code 0 5
 sql "UPDATE relayer.deposits SET amount = amount - 1 WHERE deposit_id = $dep"
@@ -153,7 +91,7 @@ orig=$(sql "SELECT encode(proof, 'hex') FROM relayer.withdrawal_proofs WHERE wit
 sql "UPDATE relayer.withdrawal_proofs SET proof = set_byte(proof, 0, get_byte(proof, 0) # 1) WHERE withdrawal_id = $wid"
 check "proof of withdrawal $wid tampered: PROOF_VERIFICATION_FAIL violated" until_violated PROOF_VERIFICATION_FAIL 20
 check "  summary names the withdrawal" \
-        evidence_has ".checks[] | select(.check == \"PROOF_VERIFICATION_FAIL\") | .summary | test(\"$wid\")"
+        has ".checks[] | select(.check == \"PROOF_VERIFICATION_FAIL\") | .summary | test(\"$wid\")"
 sql "UPDATE relayer.withdrawal_proofs SET proof = decode('$orig', 'hex') WHERE withdrawal_id = $wid"
 check "  undone: valid again" until_code 0 20
 
@@ -166,7 +104,7 @@ badsig=$("$cast" wallet sign --private-key 0x5de4111afa1a4b94908f83103eb1f170636
 sql "UPDATE relayer.settlement_batch SET relayer_signature = decode('${badsig#0x}', 'hex') WHERE batch_number = $batch"
 check "batch $batch signed by an unknown key: PROOF_VERIFICATION_FAIL violated" until_violated PROOF_VERIFICATION_FAIL 20
 check "  summary names the batch" \
-        evidence_has ".checks[] | select(.check == \"PROOF_VERIFICATION_FAIL\") | .summary | test(\"$batch\")"
+        has ".checks[] | select(.check == \"PROOF_VERIFICATION_FAIL\") | .summary | test(\"$batch\")"
 sql "UPDATE relayer.settlement_batch SET relayer_signature = decode('$osig', 'hex') WHERE batch_number = $batch"
 check "  undone: valid again" until_code 0 20
 
@@ -182,7 +120,7 @@ mint_extra() {
 with_mining_paused "$EXEC_RPC_URL" mint_extra "$extra"
 check "1000 bSIGIL minted outside the bridge: SUPPLY_MISMATCH violated" until_violated SUPPLY_MISMATCH 30
 check "  evidence shows the 1000-token delta in token units" \
-        evidence_has '[.checks[] | select(.check == "SUPPLY_MISMATCH") | .. | strings | select(test("^1000(\\.0+)? SIGIL$"))] | length > 0'
+        has '[.checks[] | select(.check == "SUPPLY_MISMATCH") | .. | strings | select(test("^1000(\\.0+)? SIGIL$"))] | length > 0'
 with_mining_paused "$EXEC_RPC_URL" mint_extra "-$extra"
 check "  undone: valid again" until_code 0 30
 
@@ -196,7 +134,7 @@ refill() { add_to_slot "$SOURCE_RPC_URL" "$SIGIL_ADDRESS" "$lockslot" "$drained"
 with_mining_paused "$SOURCE_RPC_URL" drain
 check "lockbox drained: SUPPLY_MISMATCH violated" until_violated SUPPLY_MISMATCH 30
 check "  minted <= locked from chain data alone is violated too" \
-        evidence_has '.checks[] | select(.check == "SUPPLY_MISMATCH") | .evidence.assets[0].comparisons[] | select(.comparison == "backing") | .status == "violated"'
+        has '.checks[] | select(.check == "SUPPLY_MISMATCH") | .evidence.assets[0].comparisons[] | select(.comparison == "backing") | .status == "violated"'
 with_mining_paused "$SOURCE_RPC_URL" refill
 check "  undone: valid again" until_code 0 30
 
@@ -218,7 +156,7 @@ n=$(nonce_of latest)
 rpc "$EXEC_RPC_URL" anvil_setNonce "$RELAYER_ADDRESS" "$(printf '0x%x' $((n + 3)))" >/dev/null
 check "relayer nonce +3 on the execution chain: NONCE_DESYNC violated" until_violated NONCE_DESYNC 30
 check "  evidence names the relayer account" \
-        evidence_has ".checks[] | select(.check == \"NONCE_DESYNC\") | .evidence | tostring | ascii_downcase | test(\"${RELAYER_ADDRESS,,}\")"
+        has ".checks[] | select(.check == \"NONCE_DESYNC\") | .evidence | tostring | ascii_downcase | test(\"${RELAYER_ADDRESS,,}\")"
 rpc "$EXEC_RPC_URL" anvil_setNonce "$RELAYER_ADDRESS" "$n" >/dev/null
 sim start
 check "  undone: valid again" until_code 0 30
@@ -235,7 +173,7 @@ sql "UPDATE relayer.nonce_state SET next_nonce = next_nonce + 1 WHERE chain_id =
 sim start
 check "known root anchored again as batch 999999: DUPLICATE_BATCH violated" until_violated DUPLICATE_BATCH 60
 check "  summary names batch 999999" \
-        evidence_has '.checks[] | select(.check == "DUPLICATE_BATCH") | .summary | test("999999")'
+        has '.checks[] | select(.check == "DUPLICATE_BATCH") | .summary | test("999999")'
 check "  the table ends in INVARIANT VIOLATED: ... DUPLICATE_BATCH" \
         bash -c "'$RELAYWATCH_BIN' validate -c '$conf' | tail -n 1 | grep -q '^INVARIANT VIOLATED: .*DUPLICATE_BATCH'"
 
