@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,6 +429,23 @@ static int parse_reply_element(struct rpc_batch *b, const cJSON *el, size_t k, s
         return RW_OK;
 }
 
+/*
+ * cJSON's parser records where a parse failed in one global, so two threads
+ * parsing at once (clients of two chains read side by side) would race on
+ * it; the parse is short next to the exchange, so it is simply serialised.
+ */
+static pthread_mutex_t parse_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static cJSON *parse_json(const char *body, size_t len)
+{
+        cJSON *root;
+
+        pthread_mutex_lock(&parse_lock);
+        root = cJSON_ParseWithLength(body, len);
+        pthread_mutex_unlock(&parse_lock);
+        return root;
+}
+
 int rpc_batch_parse_reply(struct rpc_batch *b, const char *body, size_t len, struct rwerr *err)
 {
         cJSON *root;
@@ -436,7 +454,7 @@ int rpc_batch_parse_reply(struct rpc_batch *b, const char *body, size_t len, str
         int rc = RW_OK;
 
         batch_clear_results(b);
-        root = cJSON_ParseWithLength(body, len);
+        root = parse_json(body, len);
         if (root == NULL) {
                 char excerpt[48];
 

@@ -14,6 +14,10 @@
  *
  * An endpoint is trusted only once rpc_client_verify_chain has seen it
  * answer eth_chainId with the configured chain id.
+ *
+ * Threads: a client and its batches belong to one thread at a time;
+ * different clients may be used from different threads at once (create
+ * the first client before starting threads: it initialises libcurl).
  */
 #ifndef RELAYWATCH_RPC_H
 #define RELAYWATCH_RPC_H

@@ -16,6 +16,10 @@
 #include "evidence.h"
 
 #define RECENT_OPERATIONS 5 /* ledger operations quoted in the evidence */
+/* Up to this many assets every one is in the evidence; above it only those
+ * not ok are, so a bridge of a thousand assets gets a readable verdict
+ * (and a cycle that does not spend its time writing JSON nobody reads). */
+#define ALL_ASSETS_IN_EVIDENCE 16
 #define UNITS_MAX U256_UNITS_SIZE(SNAP_NAME_MAX)
 
 enum cmp_kind { CMP_LOCKED, CMP_MINTED, CMP_BACKING, CMP_COUNT };
@@ -318,7 +322,7 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
         char source_why[RWERR_MSG_MAX] = "", exec_why[RWERR_MSG_MAX] = "";
         char first_bad[INVARIANT_SUMMARY_MAX] = "", first_unknown[INVARIANT_SUMMARY_MAX] = "";
         const struct snap_view *src, *exe;
-        size_t i, k, nviolated = 0, nunknown = 0, nbad = 0;
+        size_t i, k, nviolated = 0, nunknown = 0, nbad = 0, nunlisted = 0;
         cJSON *ev = verdict_evidence(out), *assets;
 
         (void)p;
@@ -360,8 +364,13 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                 }
                 nviolated += st == VERDICT_VIOLATED;
                 nunknown += st == VERDICT_UNKNOWN;
-                asset_evidence(&x, r, st, assets);
+                if (st != VERDICT_OK || s->nassets <= ALL_ASSETS_IN_EVIDENCE)
+                        asset_evidence(&x, r, st, assets);
+                else
+                        nunlisted++;
         }
+        if (nunlisted > 0)
+                evidence_u64(ev, "assets_ok_not_listed", nunlisted);
         operations_evidence(s, ev);
         if (nviolated > 0) {
                 if (nbad > 1)

@@ -136,7 +136,8 @@ static void final_line(const struct cycle_result *r, FILE *out)
         }
 }
 
-static cJSON *verdict_json(const struct verdict *v)
+/* The verdict as JSON; its evidence moves into the result (nothing is copied). */
+static cJSON *verdict_json(struct verdict *v)
 {
         cJSON *o = cJSON_CreateObject();
 
@@ -151,12 +152,12 @@ static cJSON *verdict_json(const struct verdict *v)
                 cJSON_AddNumberToObject(o, "value", v->value);
                 cJSON_AddStringToObject(o, "unit", v->unit ? v->unit : "");
         }
-        if (v->evidence != NULL)
-                cJSON_AddItemToObject(o, "evidence", cJSON_Duplicate(v->evidence, 1));
+        if (v->evidence != NULL && cJSON_AddItemToObject(o, "evidence", v->evidence))
+                v->evidence = NULL;
         return o;
 }
 
-static int print_json(const struct cycle_result *r, FILE *out)
+static int print_json(struct cycle_result *r, FILE *out)
 {
         const struct snapshot *s = &r->snapshot;
         cJSON *root = cJSON_CreateObject(), *heights, *list;

@@ -1,5 +1,6 @@
 #include "observe.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,29 +234,72 @@ static int read_streams(struct observer *o, struct snapshot *s, struct rwerr *er
         return observe_streams(o->redis, why.msg, o->cfg, s, err);
 }
 
-static int read_view(struct observer *o, enum snap_chain_role role, size_t endpoint,
-                     struct snapshot *s, struct rwerr *err)
+/* Adds an empty view to chain `role` (its reads come after). */
+static struct snap_view *add_view(struct snapshot *s, enum snap_chain_role role, struct rwerr *err)
 {
         struct snap_chain *ch = &s->chains[role];
         struct snap_view *v = &ch->views[ch->nviews];
-        struct rwerr view_err = {{0}};
 
-        if (snapshot_alloc_view(s, role, v) != RW_OK)
-                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for a view");
+        if (snapshot_alloc_view(s, role, v) != RW_OK) {
+                rwerr_set(err, RW_ERR_NOMEM, "out of memory for a view");
+                return NULL;
+        }
         ch->nviews++;
-        if (observe_chain_view(o->pools[role], endpoint, o->cfg, role, s, v, &view_err) != RW_OK) {
+        return v;
+}
+
+/* One view's reads; failures are recorded in the view (ok 0, error). */
+struct view_job {
+        struct observer *o;
+        enum snap_chain_role role;
+        size_t endpoint;
+        struct snapshot *s;
+        struct snap_view *v;
+};
+
+static void *view_job_run(void *arg)
+{
+        struct view_job *j = arg;
+        struct rwerr ignored = {{0}};
+
+        if (observe_chain_view(j->o->pools[j->role], j->endpoint, j->o->cfg, j->role, j->s, j->v,
+                               &ignored) != RW_OK) {
                 /* recorded in the view: v->ok is 0 and v->error says why */
         }
-        return RW_OK;
+        return NULL;
+}
+
+/*
+ * Reads the views of `jobs` side by side, one thread per job beyond the
+ * first (the chains are separate endpoints; the wait for one need not
+ * delay the other). Each job writes only its own view.
+ */
+static void run_view_jobs(struct view_job *jobs, size_t n)
+{
+        pthread_t threads[SNAP_NCHAINS];
+        int started[SNAP_NCHAINS] = {0};
+        size_t i;
+
+        for (i = 1; i < n; i++)
+                started[i] = pthread_create(&threads[i], NULL, view_job_run, &jobs[i]) == 0;
+        if (n > 0)
+                (void)view_job_run(&jobs[0]);
+        for (i = 1; i < n; i++) {
+                if (started[i])
+                        (void)pthread_join(threads[i], NULL);
+                else
+                        (void)view_job_run(&jobs[i]); /* no thread: read it here */
+        }
 }
 
 int observer_observe(struct observer *o, const struct observe_window *w, struct snapshot *s,
                      struct rwerr *err)
 {
         static const enum snap_chain_role head_order[SNAP_NCHAINS] = {SNAP_EXECUTION, SNAP_SOURCE};
+        struct view_job jobs[SNAP_NCHAINS];
         struct rwerr step = {{0}};
         uint64_t started = monotonic_ms();
-        size_t i;
+        size_t i, njobs;
         int rc;
 
         s->taken_ms = unix_ms();
@@ -289,17 +333,24 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
                 /* recorded: s->ledger.ok is 0 and s->ledger.error says why */
         }
         mark_unindexed(s);
+        njobs = 0;
         for (i = 0; i < SNAP_NCHAINS; i++) {
-                struct snap_chain *ch = &s->chains[i];
+                struct snap_view *v;
 
-                if (!ch->ok || o->served[i] < 0)
+                if (!s->chains[i].ok || o->served[i] < 0)
                         continue;
-                if ((rc = read_view(o, (enum snap_chain_role)i, (size_t)o->served[i], s, err)) !=
-                    RW_OK)
-                        return rc;
-                if (!ch->views[0].ok) {
+                if ((v = add_view(s, (enum snap_chain_role)i, err)) == NULL)
+                        return RW_ERR_NOMEM;
+                jobs[njobs++] =
+                        (struct view_job){o, (enum snap_chain_role)i, (size_t)o->served[i], s, v};
+        }
+        run_view_jobs(jobs, njobs);
+        for (i = 0; i < njobs; i++) {
+                struct snap_chain *ch = &s->chains[jobs[i].role];
+
+                if (!jobs[i].v->ok) {
                         ch->ok = 0;
-                        memcpy(ch->error, ch->views[0].error, sizeof ch->error);
+                        memcpy(ch->error, jobs[i].v->error, sizeof ch->error);
                 }
         }
         if (observe_ledger_roots(o->db, s, &step) != RW_OK) {
@@ -319,7 +370,6 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
 int observer_confirm(struct observer *o, struct snapshot *s, struct rwerr *err)
 {
         size_t role, j;
-        int rc;
 
         for (role = 0; role < SNAP_NCHAINS; role++) {
                 struct snap_chain *ch = &s->chains[role];
@@ -328,10 +378,13 @@ int observer_confirm(struct observer *o, struct snapshot *s, struct rwerr *err)
                 if (!ch->ok || o->served[role] < 0 || ch->nviews >= o->cfg->chains[role].quorum)
                         continue;
                 for (j = 0; j < n && ch->nviews < SNAP_VIEWS_MAX; j++) {
+                        struct view_job job = {o, (enum snap_chain_role)role, j, s, NULL};
+
                         if ((int)j == o->served[role])
                                 continue;
-                        if ((rc = read_view(o, (enum snap_chain_role)role, j, s, err)) != RW_OK)
-                                return rc;
+                        if ((job.v = add_view(s, (enum snap_chain_role)role, err)) == NULL)
+                                return RW_ERR_NOMEM;
+                        (void)view_job_run(&job);
                 }
         }
         return RW_OK;

@@ -1,6 +1,7 @@
 #include "observe_ledger.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,15 +73,44 @@ int observe_ledger_begin(struct dbconn *c, const struct config *cfg, struct snap
         return RW_OK;
 }
 
-static const struct ledger_total *total_of(const struct ledger_totals *t, const char *asset)
+/* Rows found by name: the ledger orders them by its collation, not by strcmp. */
+struct name_index {
+        const char *name;
+        size_t row;
+};
+
+static int name_index_cmp(const void *a, const void *b)
 {
+        return strcmp(((const struct name_index *)a)->name, ((const struct name_index *)b)->name);
+}
+
+/*
+ * An index of `n` rows of `size` bytes whose name is at `name_offset`,
+ * sorted for name_index_find. NULL when out of memory (or n == 0).
+ */
+static struct name_index *name_index_new(const void *rows, size_t n, size_t size,
+                                         size_t name_offset)
+{
+        struct name_index *idx = n > 0 ? calloc(n, sizeof *idx) : NULL;
         size_t i;
 
-        for (i = 0; i < t->n; i++) {
-                if (strcmp(t->rows[i].asset, asset) == 0)
-                        return &t->rows[i];
+        for (i = 0; idx != NULL && i < n; i++) {
+                idx[i].name = (const char *)rows + i * size + name_offset;
+                idx[i].row = i;
         }
-        return NULL;
+        if (idx != NULL)
+                qsort(idx, n, sizeof *idx, name_index_cmp);
+        return idx;
+}
+
+/* The row named `name`, or -1. */
+static long name_index_find(const struct name_index *idx, size_t n, const char *name)
+{
+        struct name_index key = {name, 0};
+        const struct name_index *hit =
+                idx != NULL ? bsearch(&key, idx, n, sizeof *idx, name_index_cmp) : NULL;
+
+        return hit != NULL ? (long)hit->row : -1;
 }
 
 /*
@@ -90,25 +120,30 @@ static const struct ledger_total *total_of(const struct ledger_totals *t, const 
 static int read_assets(struct dbconn *c, struct snapshot *s, struct rwerr *err)
 {
         struct ledger_assets la = {0, NULL};
+        struct name_index *idx;
         double t = now_ms();
-        size_t i, j;
+        size_t i;
         int rc;
 
         if ((rc = ledger_assets(c, &la, err)) != RW_OK)
                 return rc;
         timed(s, "assets", t);
+        idx = name_index_new(la.rows, la.n, sizeof *la.rows, offsetof(struct ledger_asset, asset));
+        if (idx == NULL && la.n > 0) {
+                ledger_assets_free(&la);
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu assets", la.n);
+        }
         for (i = 0; i < s->nassets; i++) {
                 const struct snap_asset *a = &s->assets[i];
                 struct snap_ledger_asset *l = &s->ledger.assets[i];
+                long j = name_index_find(idx, la.n, a->name);
 
                 l->known = 0;
                 (void)snprintf(l->problem, sizeof l->problem,
                                "the ledger has no asset named %s (relaywatch.assets)", a->name);
-                for (j = 0; j < la.n; j++) {
+                if (j >= 0) {
                         const struct ledger_asset *r = &la.rows[j];
 
-                        if (strcmp(r->asset, a->name) != 0)
-                                continue;
                         if (memcmp(r->source_token, a->source_token, 20) != 0 ||
                             memcmp(r->bridged_token, a->bridged_token, 20) != 0)
                                 (void)snprintf(l->problem, sizeof l->problem,
@@ -126,6 +161,7 @@ static int read_assets(struct dbconn *c, struct snapshot *s, struct rwerr *err)
                         }
                 }
         }
+        free(idx);
         ledger_assets_free(&la);
         return RW_OK;
 }
@@ -135,6 +171,7 @@ static int read_totals(struct dbconn *c, struct snapshot *s, enum ledger_side si
                        uint64_t through, int recent, struct rwerr *err)
 {
         struct ledger_totals t = {0, NULL};
+        struct name_index *idx;
         double started = now_ms();
         size_t i;
         int rc;
@@ -145,9 +182,15 @@ static int read_totals(struct dbconn *c, struct snapshot *s, enum ledger_side si
               side == LEDGER_LOCKED ? (recent ? "locked_recent" : "locked_in_range")
                                     : (recent ? "minted_recent" : "minted_in_range"),
               started);
+        idx = name_index_new(t.rows, t.n, sizeof *t.rows, offsetof(struct ledger_total, asset));
+        if (idx == NULL && t.n > 0) {
+                ledger_totals_free(&t);
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu totals", t.n);
+        }
         for (i = 0; i < s->nassets; i++) {
                 struct snap_ledger_asset *l = &s->ledger.assets[i];
-                const struct ledger_total *r = total_of(&t, s->assets[i].name);
+                long row = name_index_find(idx, t.n, s->assets[i].name);
+                const struct ledger_total *r = row >= 0 ? &t.rows[row] : NULL;
                 struct u256 zero = {{0, 0, 0, 0}};
                 struct u256 credited = r ? r->credited : zero, debited = r ? r->debited : zero;
 
@@ -165,6 +208,7 @@ static int read_totals(struct dbconn *c, struct snapshot *s, enum ledger_side si
                         l->recent_burnt = debited;
                 }
         }
+        free(idx);
         ledger_totals_free(&t);
         return RW_OK;
 }
