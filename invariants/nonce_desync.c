@@ -1,6 +1,6 @@
 /*
  * NONCE_DESYNC: per relayer account, the ledger's next nonce against
- * eth_getTransactionCount at the chain's nonce_block (snapshot.h) and
+ * eth_getTransactionCount at the chain's tip (snapshot.h) and
  * pending. The
  * chain ahead of the ledger means someone else sent from the key or the
  * ledger lost state; the ledger ahead of pending by more than the allowed
@@ -65,7 +65,7 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                         latest = v->nonce_latest[i];
                         pending = v->nonce_pending[i];
                         evidence_str(o, "endpoint", v->endpoint);
-                        evidence_u64(o, "block", s->chains[a->chain].nonce_block);
+                        evidence_u64(o, "block", s->chains[a->chain].tip);
                         evidence_u64(o, "nonce_latest", latest);
                         evidence_u64(o, "nonce_pending", pending);
                 }
@@ -88,7 +88,7 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                                 "ledger's next nonce %llu: someone else sent from the key, or "
                                 "the ledger lost state",
                                 addr, chain, (unsigned long long)latest,
-                                (unsigned long long)s->chains[a->chain].nonce_block,
+                                (unsigned long long)s->chains[a->chain].tip,
                                 (unsigned long long)a->ledger_next);
                 } else if (a->ledger_next > pending && a->ledger_next - pending > p->nonce_gap) {
                         st = VERDICT_VIOLATED;

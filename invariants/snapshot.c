@@ -57,11 +57,13 @@ int snapshot_alloc_assets_accounts(struct snapshot *s, size_t nassets, size_t na
 static void view_free_arrays(struct snap_view *v)
 {
         free(v->token_values);
+        free(v->tip_values);
         free(v->nonce_latest);
         free(v->nonce_pending);
         free(v->anchored_roots);
         free(v->anchors);
         v->token_values = NULL;
+        v->tip_values = NULL;
         v->nonce_latest = NULL;
         v->nonce_pending = NULL;
         v->anchored_roots = NULL;
@@ -71,14 +73,17 @@ static void view_free_arrays(struct snap_view *v)
 
 int snapshot_alloc_view(struct snapshot *s, enum snap_chain_role chain, struct snap_view *v)
 {
-        void *values = NULL, *latest = NULL, *pending = NULL, *roots = NULL;
+        void *values = NULL, *tip = NULL, *latest = NULL, *pending = NULL, *roots = NULL;
         size_t nbatches = chain == SNAP_SOURCE ? s->ledger.nbatches : 0;
+        int at_tip = s->chains[chain].tip != s->chains[chain].pinned;
 
         if (alloc_zeroed(&values, s->nassets, sizeof(struct u256)) != RW_OK ||
+            (at_tip && alloc_zeroed(&tip, s->nassets, sizeof(struct u256)) != RW_OK) ||
             alloc_zeroed(&latest, s->naccounts, sizeof(uint64_t)) != RW_OK ||
             alloc_zeroed(&pending, s->naccounts, sizeof(uint64_t)) != RW_OK ||
             alloc_zeroed(&roots, nbatches, 32) != RW_OK) {
                 free(values);
+                free(tip);
                 free(latest);
                 free(pending);
                 free(roots);
@@ -86,10 +91,12 @@ int snapshot_alloc_view(struct snapshot *s, enum snap_chain_role chain, struct s
         }
         /* Replaces what this function allocates; the anchors stay. */
         free(v->token_values);
+        free(v->tip_values);
         free(v->nonce_latest);
         free(v->nonce_pending);
         free(v->anchored_roots);
         v->token_values = values;
+        v->tip_values = tip;
         v->nonce_latest = latest;
         v->nonce_pending = pending;
         v->anchored_roots = roots;

@@ -58,9 +58,9 @@ struct snap_anchor {
 };
 
 /*
- * What one endpoint of a chain returned for the reads of the cycle, all at
- * the chain's pinned height (nonce_pending excepted: it is the node's
- * pending state).
+ * What one endpoint of a chain returned for the reads of the cycle, at the
+ * chain's pinned height, except the nonces and tip_values (at the chain's
+ * tip) and nonce_pending (the node's pending state).
  */
 struct snap_view {
         char endpoint[SNAP_ENDPOINT_MAX]; /* redacted name */
@@ -70,6 +70,9 @@ struct snap_view {
         /* per asset: lockbox balance of the source token (source chain) or
          * totalSupply of the bridged token (execution chain) */
         struct u256 *token_values;
+        /* the same per asset at the chain's tip; NULL when tip == pinned
+         * (then token_values holds them) */
+        struct u256 *tip_values;
         /* per relayer account: eth_getTransactionCount at the pinned height and "pending" */
         uint64_t *nonce_latest;
         uint64_t *nonce_pending;
@@ -100,13 +103,15 @@ struct snap_chain {
         int ledger_indexed;       /* the ledger has recorded this chain at all */
         uint64_t indexed_through; /* the block the ledger has recorded through */
         uint64_t pinned;          /* min(head - confirmations or finalized, indexed_through) */
-        /* Nonces are read here: head - confirmations (or finalized) as read
-         * before the ledger snapshot opened, so a transaction mined by then
-         * was sent, and its nonce recorded, before the ledger was read. Not
-         * held back by indexed_through: the ledger's nonces are not per
-         * block, and a relayer stalled by someone else using its key must
-         * not hide that use. */
-        uint64_t nonce_block;
+        /* head - confirmations (or finalized), as read before the ledger
+         * snapshot opened. What needs no ledger figure per block is read
+         * here, not held back by what the ledger has indexed: nonces (a
+         * transaction mined by then was sent, and its nonce recorded, before
+         * the ledger was read) and the chain-only backing of each asset. A
+         * relayer that stalls, say because someone else used its key or
+         * drained its lockbox, must not hide it by freezing the pinned
+         * height. */
+        uint64_t tip;
         uint64_t anchors_from; /* source: events read in anchors_from < b <= pinned */
         size_t nviews;
         struct snap_view views[SNAP_VIEWS_MAX];
@@ -272,9 +277,10 @@ struct snapshot {
 /*
  * Allocate the arrays that depend on the asset, account and batch counts:
  * assets, accounts and ledger.assets (snapshot_alloc_assets_accounts), the
- * per-asset and per-account arrays of one view, and the per-batch
+ * per-asset and per-account arrays of one view (tip_values only when the
+ * chain's tip differs from its pinned height), and the per-batch
  * anchored_roots of a source view (snapshot_alloc_view; call it after
- * ledger.batches is known). All zeroed. RW_ERR_NOMEM on failure.
+ * ledger.batches and the chain's heights are known). All zeroed. RW_ERR_NOMEM on failure.
  */
 int snapshot_alloc_assets_accounts(struct snapshot *s, size_t nassets, size_t naccounts)
         __attribute__((warn_unused_result));

@@ -40,7 +40,7 @@
 #define CONFIG_LINE_MAX 8192              /* characters in one line */
 #define CONFIG_VALUE_MAX 8192             /* characters in a value once ${...} are expanded */
 #define CONFIG_PROBLEMS_MAX 100           /* problems listed; the rest are counted */
-#define CONFIG_ASSETS_MAX 4096 /* a bridge with more assets splits them over watchdogs */
+#define CONFIG_ASSETS_MAX 4096            /* a bridge with more assets splits them over watchdogs */
 #define CONFIG_STREAMS_MAX 64
 #define CONFIG_ENV_NAME_MAX 128
 #define CONFIG_PATH_MAX 4096

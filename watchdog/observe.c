@@ -154,7 +154,7 @@ static void pin(struct snapshot *s, const struct config *cfg, const struct obser
         else
                 base = ch->head > ch->confirmations ? ch->head - ch->confirmations : 0;
         ch->pinned = base;
-        ch->nonce_block = base;
+        ch->tip = base;
         if (s->ledger.ok && ch->ledger_indexed && ch->indexed_through < base)
                 ch->pinned = ch->indexed_through;
         if (w->anchors_after >= 0)

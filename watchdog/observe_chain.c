@@ -89,6 +89,7 @@ done:
 enum req_kind {
         REQ_BLOCK,
         REQ_TOKEN,
+        REQ_TOKEN_TIP, /* the same read at the chain's tip (snapshot.h) */
         REQ_NONCE_LATEST,
         REQ_NONCE_PENDING,
         REQ_ROOT,
@@ -171,21 +172,26 @@ static int add_request(struct view_reads *r, struct rpc_batch *b, const struct r
                 method = "eth_getBlockByNumber";
                 break;
         case REQ_TOKEN:
+        case REQ_TOKEN_TIP: {
+                struct rpc_block tip = {NULL, r->s->chains[r->role].tip};
+                const struct rpc_block *at = q->kind == REQ_TOKEN ? &r->at : &tip;
+
                 a = &r->s->assets[q->index];
                 if (r->role == SNAP_SOURCE) {
                         abi_call_init(&call, "balanceOf(address)");
                         rc = abi_call_add_address(&call, r->cc->lockbox);
                         if (rc == RW_OK)
-                                params = call_params(a->source_token, &call, &r->at);
+                                params = call_params(a->source_token, &call, at);
                 } else {
                         abi_call_init(&call, "totalSupply()");
-                        params = call_params(a->bridged_token, &call, &r->at);
+                        params = call_params(a->bridged_token, &call, at);
                 }
                 break;
+        }
         case REQ_NONCE_LATEST:
         case REQ_NONCE_PENDING: {
                 struct rpc_block pending = {"pending", 0};
-                struct rpc_block at_nonce = {NULL, r->s->chains[r->role].nonce_block};
+                struct rpc_block at_nonce = {NULL, r->s->chains[r->role].tip};
 
                 abi_address_format(r->s->accounts[q->index].address, text);
                 params = rpc_params_address_at(text,
@@ -327,11 +333,14 @@ static int read_reply(struct view_reads *r, const struct rpc_batch *b, size_t i,
         case REQ_BLOCK:
                 return read_block_hash(r, b, i, err);
         case REQ_TOKEN:
+        case REQ_TOKEN_TIP: {
+                struct u256 *values = q->kind == REQ_TOKEN ? r->v->token_values : r->v->tip_values;
+
                 if ((rc = rpc_batch_hex(b, i, &hex, err)) != RW_OK ||
-                    (rc = abi_decode_uint256(hex, strlen(hex), &r->v->token_values[q->index],
-                                             err)) != RW_OK)
+                    (rc = abi_decode_uint256(hex, strlen(hex), &values[q->index], err)) != RW_OK)
                         return rwerr_prefix(err, rc, r->s->assets[q->index].name);
                 return RW_OK;
+        }
         case REQ_NONCE_LATEST:
                 return rpc_batch_u64(b, i, &r->v->nonce_latest[q->index], err);
         case REQ_NONCE_PENDING:
@@ -373,6 +382,11 @@ static int plan_reads(struct view_reads *r, struct req_queue *q, struct rwerr *e
                 return rc;
         for (i = 0; i < r->s->nassets; i++) {
                 req = (struct req){REQ_TOKEN, i, 0, 0};
+                if ((rc = queue_push(q, req, err)) != RW_OK)
+                        return rc;
+                if (r->v->tip_values == NULL)
+                        continue;
+                req = (struct req){REQ_TOKEN_TIP, i, 0, 0};
                 if ((rc = queue_push(q, req, err)) != RW_OK)
                         return rc;
         }

@@ -6,8 +6,9 @@
  * observe_chain_view then reads everything the checks need at the pinned
  * height through that one endpoint, in batched JSON-RPC calls: the pinned
  * block's hash, per asset the lockbox balance (source) or the bridged
- * totalSupply (execution), per relayer account of the chain the nonce at
- * the pinned height and pending, and on the source chain roots(batch) of
+ * totalSupply (execution) at the pinned height and, when it differs, at
+ * the chain's tip, per relayer account of the chain the nonce at the tip
+ * and pending, and on the source chain roots(batch) of
  * the root registry for every ledger batch and the RootAnchored events in
  * chunked eth_getLogs ranges that split in two when a provider refuses a
  * range as too large. A view holds what one endpoint said, never a mix.

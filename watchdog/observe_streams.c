@@ -47,11 +47,37 @@ static int read_group(const redisReply *g, struct snap_stream_group *out)
         return have_name;
 }
 
+void observe_streams_groups(const redisReply *groups, struct snap_stream *st)
+{
+        size_t i;
+
+        if (groups->type == REDIS_REPLY_ERROR) {
+                /* "ERR no such key": the producer has not created it yet */
+                stream_failed(st, "XINFO GROUPS", groups->str);
+                return;
+        }
+        if (groups->type != REDIS_REPLY_ARRAY) {
+                stream_failed(st, "XINFO GROUPS", "unexpected reply type");
+                return;
+        }
+        free(st->groups);
+        st->ngroups = 0;
+        st->groups = calloc(groups->elements ? groups->elements : 1, sizeof *st->groups);
+        if (st->groups == NULL) {
+                stream_failed(st, "XINFO GROUPS", "out of memory");
+                return;
+        }
+        for (i = 0; i < groups->elements; i++) {
+                if (read_group(groups->element[i], &st->groups[st->ngroups]))
+                        st->ngroups++;
+        }
+        st->ok = 1;
+}
+
 static void read_stream(redisContext *ctx, struct snap_stream *st)
 {
         redisReply *len = redisCommand(ctx, "XLEN %s", st->name);
         redisReply *groups = NULL;
-        size_t i;
 
         if (len == NULL) {
                 stream_failed(st, "XLEN failed", ctx->errstr);
@@ -68,25 +94,7 @@ static void read_stream(redisContext *ctx, struct snap_stream *st)
                 stream_failed(st, "XINFO GROUPS failed", ctx->errstr);
                 goto done;
         }
-        if (groups->type == REDIS_REPLY_ERROR) {
-                /* "ERR no such key": the producer has not created it yet */
-                stream_failed(st, "XINFO GROUPS", groups->str);
-                goto done;
-        }
-        if (groups->type != REDIS_REPLY_ARRAY) {
-                stream_failed(st, "XINFO GROUPS", "unexpected reply type");
-                goto done;
-        }
-        st->groups = calloc(groups->elements ? groups->elements : 1, sizeof *st->groups);
-        if (st->groups == NULL) {
-                stream_failed(st, "XINFO GROUPS", "out of memory");
-                goto done;
-        }
-        for (i = 0; i < groups->elements; i++) {
-                if (read_group(groups->element[i], &st->groups[st->ngroups]))
-                        st->ngroups++;
-        }
-        st->ok = 1;
+        observe_streams_groups(groups, st);
 done:
         freeReplyObject(len);
         freeReplyObject(groups);

@@ -21,4 +21,11 @@
 int observe_streams(redisContext *ctx, const char *why, const struct config *cfg,
                     struct snapshot *s, struct rwerr *err) __attribute__((warn_unused_result));
 
+/*
+ * Reads a reply to XINFO GROUPS into st->groups (replacing any) and sets
+ * st->ok, or marks the stream unread with the reason. Groups without a name
+ * are skipped; unknown fields are ignored. Exposed for the fuzz target.
+ */
+void observe_streams_groups(const redisReply *groups, struct snap_stream *st);
+
 #endif

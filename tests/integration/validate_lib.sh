@@ -74,6 +74,20 @@ until_status() {
         return 1
 }
 
+# until_has JQ_FILTER SECONDS: validates until the filter holds.
+until_has() {
+        local deadline=$((SECONDS + $2))
+        while :; do
+                validate
+                jq -e "$1" "$out" >/dev/null && return 0
+                [ $SECONDS -ge $deadline ] && break
+                sleep 1
+        done
+        echo "not true after $2 s: $1" >&2
+        show_last
+        return 1
+}
+
 # until_violated CHECK SECONDS: CHECK violated and validate exiting 1.
 until_violated() { until_status "$1" violated "$2" && [ "$code" -eq 1 ]; }
 

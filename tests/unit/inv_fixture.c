@@ -59,7 +59,7 @@ void inv_fixture_snapshot(struct snapshot *s, size_t nassets, size_t naccounts)
                 ch->pinned = c == SNAP_SOURCE ? 100 : 200;
                 ch->ledger_indexed = 1;
                 ch->indexed_through = ch->pinned;
-                ch->nonce_block = ch->pinned;
+                ch->tip = ch->pinned;
                 ch->anchors_from = c == SNAP_SOURCE ? 90 : 0;
                 ch->nviews = 1;
                 set_view(&ch->views[0], c == SNAP_SOURCE ? "src-a" : "exe-a", (uint8_t)(0xb0 + c));

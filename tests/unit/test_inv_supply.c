@@ -257,6 +257,45 @@ static void unknown_asset_cannot_be_evaluated_but_backing_still_counts(void **st
                             "ledger does not know SIGIL: asset SIGIL is not in the ledger");
 }
 
+/*
+ * A stalled relayer freezes the pinned heights; the chain-only backing is
+ * read at the chains' tips instead, so a drained lockbox shows at once.
+ */
+static void backing_is_compared_at_the_tips(void **state)
+{
+        struct fx *f = *state;
+        struct snap_view *src = &f->s.chains[SNAP_SOURCE].views[0];
+        struct snap_view *exe = &f->s.chains[SNAP_EXECUTION].views[0];
+        struct verdict *v;
+
+        figures(f, 0, "1000", "300", "500", "100", "700", "400");
+        f->s.chains[SNAP_SOURCE].tip = 130;
+        f->s.chains[SNAP_EXECUTION].tip = 230;
+        src->tip_values = calloc(1, sizeof *src->tip_values);
+        exe->tip_values = calloc(1, sizeof *exe->tip_values);
+        assert_non_null(src->tip_values);
+        assert_non_null(exe->tip_values);
+        /* at the tips the lockbox holds 399 against a supply of 400 */
+        src->tip_values[0] = inv_fixture_u256("399");
+        exe->tip_values[0] = inv_fixture_u256("400");
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        inv_fixture_contains(v->summary, "SIGIL backing");
+        inv_fixture_contains(v->summary, "at execution block 230");
+        inv_fixture_contains(v->summary, "at source block 130");
+        assert_string_equal(inv_fixture_str(v->evidence, "assets.0.comparisons.0.status"), "ok");
+        assert_string_equal(inv_fixture_str(v->evidence, "assets.0.comparisons.2.status"),
+                            "violated");
+        assert_string_equal(inv_fixture_str(v->evidence, "assets.0.lockbox_balance_at_tip.base"),
+                            "399");
+
+        /* and only there: backed at the tips is ok whatever the pinned figures say */
+        src->tip_values[0] = inv_fixture_u256("400");
+        f->s.chains[SNAP_EXECUTION].views[0].token_values[0] = inv_fixture_u256("400");
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_OK);
+}
+
 static void ledger_not_read(void **state)
 {
         struct fx *f = *state;
@@ -397,6 +436,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(
                         unknown_asset_cannot_be_evaluated_but_backing_still_counts, setup,
                         teardown),
+                cmocka_unit_test_setup_teardown(backing_is_compared_at_the_tips, setup, teardown),
                 cmocka_unit_test_setup_teardown(ledger_not_read, setup, teardown),
                 cmocka_unit_test_setup_teardown(view_not_ok_cannot_be_evaluated, setup, teardown),
                 cmocka_unit_test_setup_teardown(negative_ledger_locked_total, setup, teardown),
