@@ -835,6 +835,28 @@ static bool parse_address(struct loader *ld, const struct section *sec, const ch
         return true;
 }
 
+/* The items of a comma-separated value, each trimmed, in order. */
+struct list_iter {
+        const char *p; /* the rest of the value */
+        bool done;
+};
+
+static bool list_next(struct list_iter *it, const char **item, size_t *len)
+{
+        const char *comma;
+
+        if (it->done)
+                return false;
+        comma = strchr(it->p, ',');
+        *len = comma != NULL ? (size_t)(comma - it->p) : strlen(it->p);
+        *item = trim(it->p, len);
+        if (comma == NULL)
+                it->done = true;
+        else
+                it->p = comma + 1;
+        return true;
+}
+
 /*
  * A comma-separated list of addresses, each trimmed, none repeated, at most
  * kd->max. Every bad entry is reported; the field is set only when all are good.
@@ -846,15 +868,12 @@ static bool set_addresses(struct loader *ld, const struct section *sec, const st
         size_t *count = (size_t *)((char *)sec->target + kd->count_offset);
         uint8_t parsed[INVARIANT_SIGNERS_MAX][ABI_ADDRESS_BYTES]; /* == CONFIG_ACCOUNTS_MAX */
         char what[64];
-        size_t n = 0, i;
+        size_t n = 0, i, len;
         bool ok = true;
-        const char *p = v;
+        struct list_iter it = {v, false};
+        const char *item;
 
-        for (;;) {
-                const char *comma = strchr(p, ',');
-                size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-                const char *item = trim(p, &len);
-
+        while (list_next(&it, &item, &len)) {
                 if (n >= kd->max) {
                         problem(ld, ld->line, "%s %s: more than %llu addresses", sec->label,
                                 kd->name, (unsigned long long)kd->max);
@@ -874,9 +893,6 @@ static bool set_addresses(struct loader *ld, const struct section *sec, const st
                         ok = false;
                 }
                 n++;
-                if (comma == NULL)
-                        break;
-                p = comma + 1;
         }
         if (!ok)
                 return false;
@@ -962,15 +978,12 @@ static bool set_urls(struct loader *ld, const struct section *sec, const struct 
         char **urls = (char **)((char *)sec->target + kd->offset);
         size_t *count = (size_t *)((char *)sec->target + kd->count_offset);
         char *parsed[CONFIG_ENDPOINTS_MAX] = {NULL};
-        size_t n = 0, i;
+        size_t n = 0, i, len;
         bool ok = true;
-        const char *p = v;
+        struct list_iter it = {v, false};
+        const char *item;
 
-        for (;;) {
-                const char *comma = strchr(p, ',');
-                size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-                const char *item = trim(p, &len);
-
+        while (list_next(&it, &item, &len)) {
                 if (n >= kd->max) {
                         problem(ld, ld->line, "%s %s: more than %llu endpoints", sec->label,
                                 kd->name, (unsigned long long)kd->max);
@@ -997,9 +1010,6 @@ static bool set_urls(struct loader *ld, const struct section *sec, const struct 
                         ok = false;
                 }
                 n++;
-                if (comma == NULL)
-                        break;
-                p = comma + 1;
         }
         if (!ok) {
                 free_urls(parsed, CONFIG_ENDPOINTS_MAX);

@@ -1,5 +1,5 @@
 # Unit tests of watchdog/config.c (and `relaywatch check-config`).
-relaywatch_test(test_config unit unit/test_config.c watchdog)
+relaywatch_test(test_config unit unit/test_config.c clirun)
 
 # The fuzz targets of watchdog/ parsers compiled in every build, not only
 # with RELAYWATCH_FUZZ: they keep up with the headers, and scripts/lint

@@ -271,3 +271,28 @@ void inv_fixture_contains(const char *hay, const char *needle)
         if (hay == NULL || strstr(hay, needle) == NULL)
                 fail_msg("\"%s\" not found in \"%s\"", needle, hay != NULL ? hay : "(null)");
 }
+
+struct inv_fx *inv_fx_new(size_t nassets, size_t naccounts)
+{
+        static struct inv_fx f;
+
+        memset(&f, 0, sizeof f);
+        inv_fixture_snapshot(&f.s, nassets, naccounts);
+        inv_fixture_params(&f.p);
+        return &f;
+}
+
+int inv_fx_setup(void **state)
+{
+        *state = inv_fx_new(1, 0);
+        return 0;
+}
+
+int inv_fx_teardown(void **state)
+{
+        struct inv_fx *f = *state;
+
+        inv_fixture_release(f->out);
+        snapshot_free(&f->s);
+        return 0;
+}

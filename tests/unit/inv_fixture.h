@@ -76,4 +76,21 @@ double inv_fixture_num(const struct cJSON *root, const char *path);
 /* Fails the test unless `needle` occurs in `hay`, printing both. */
 void inv_fixture_contains(const char *hay, const char *needle);
 
+/*
+ * One test's state: a snapshot, the default params and room for every
+ * verdict. cmocka runs one test at a time, so it lives in static storage.
+ */
+struct inv_fx {
+        struct snapshot s;
+        struct invariant_params p;
+        struct verdict out[INV_FIXTURE_VERDICTS];
+};
+
+/* A fresh fixture with `nassets` assets and `naccounts` accounts. */
+struct inv_fx *inv_fx_new(size_t nassets, size_t naccounts);
+
+/* cmocka setup (one asset, no accounts) and teardown for a struct inv_fx. */
+int inv_fx_setup(void **state);
+int inv_fx_teardown(void **state);
+
 #endif

@@ -16,6 +16,7 @@
 
 #include "abi.h"
 #include "cli.h"
+#include "cli_run.h"
 #include "config.h"
 #include "rwerr.h"
 #include "u256.h"
@@ -890,33 +891,6 @@ static void layout_of_the_file(void **state)
 
 /* ---------------------------------------------------------- files and the command */
 
-struct cli_run {
-        int code;
-        char *out;
-        char *err;
-};
-
-static struct cli_run run_cli(int argc, char **argv)
-{
-        struct cli_run r;
-        size_t outlen, errlen;
-        FILE *out = open_memstream(&r.out, &outlen);
-        FILE *err = open_memstream(&r.err, &errlen);
-
-        assert_non_null(out);
-        assert_non_null(err);
-        r.code = cli_main(argc, argv, out, err);
-        fclose(out);
-        fclose(err);
-        return r;
-}
-
-static void cli_run_free(struct cli_run *r)
-{
-        free(r->out);
-        free(r->err);
-}
-
 /* Writes `text` to a new temporary file; its path goes into `path`. */
 static void write_temp(const char *text, char path[64])
 {
@@ -991,7 +965,7 @@ static void check_config_command(void **state)
         {
                 char *argv[] = {"relaywatch", "check-config", "-c", path};
 
-                r = run_cli(4, argv);
+                r = cli_run(4, argv);
         }
         assert_int_equal(r.code, CLI_EXIT_OK);
         assert_string_equal(r.err, "");
@@ -1021,7 +995,7 @@ static void check_config_command(void **state)
         {
                 char *argv[] = {"relaywatch", "check-config"};
 
-                r = run_cli(2, argv);
+                r = cli_run(2, argv);
         }
         unsetenv("RELAYWATCH_CONFIG");
         assert_int_equal(r.code, CLI_EXIT_OK);
@@ -1034,7 +1008,7 @@ static void check_config_command(void **state)
         {
                 char *argv[] = {"relaywatch", "check-config", "--config", path};
 
-                r = run_cli(4, argv);
+                r = cli_run(4, argv);
         }
         assert_int_equal(r.code, CLI_EXIT_FAILURE);
         assert_string_equal(r.out, "");
@@ -1055,7 +1029,7 @@ static void check_config_command(void **state)
         {
                 char *argv[] = {"relaywatch", "check-config", "-c", path};
 
-                r = run_cli(4, argv);
+                r = cli_run(4, argv);
         }
         assert_int_equal(r.code, CLI_EXIT_FAILURE);
         (void)snprintf(want, sizeof want,
@@ -1073,20 +1047,20 @@ static void check_config_usage(void **state)
         struct cli_run r;
 
         (void)state;
-        r = run_cli(3, missing);
+        r = cli_run(3, missing);
         assert_int_equal(r.code, CLI_EXIT_USAGE);
         assert_non_null(strstr(r.err, "relaywatch check-config: -c needs a FILE\n"));
         assert_non_null(strstr(r.err, "Usage: relaywatch check-config [-c FILE]"));
         cli_run_free(&r);
-        r = run_cli(3, extra);
+        r = cli_run(3, extra);
         assert_int_equal(r.code, CLI_EXIT_USAGE);
         assert_non_null(strstr(r.err, "unexpected argument 'now'"));
         cli_run_free(&r);
-        r = run_cli(6, twice);
+        r = cli_run(6, twice);
         assert_int_equal(r.code, CLI_EXIT_USAGE);
         assert_non_null(strstr(r.err, "-c: the file is given twice"));
         cli_run_free(&r);
-        r = run_cli(3, help);
+        r = cli_run(3, help);
         assert_int_equal(r.code, CLI_EXIT_OK);
         assert_non_null(strstr(r.out, "Usage: relaywatch check-config [-c FILE]"));
         cli_run_free(&r);

@@ -20,12 +20,6 @@
 #define TX_1 "0x1111111111111111111111111111111111111111111111111111111111111111"
 #define TX_3 "0x3333333333333333333333333333333333333333333333333333333333333333"
 
-struct fx {
-        struct snapshot s;
-        struct invariant_params p;
-        struct verdict out[INV_FIXTURE_VERDICTS];
-};
-
 static struct snap_anchor anchor(uint64_t batch, uint8_t root_byte, uint64_t block, uint8_t tx)
 {
         struct snap_anchor a;
@@ -54,40 +48,29 @@ static void know(struct snapshot *s, uint8_t root_byte, uint64_t batch)
 /* Batches 1..3 with roots 0xaa.., 0xbb.., 0xcc.., anchored in blocks 91, 93, 95. */
 static int setup(void **state)
 {
-        static struct fx f;
+        struct inv_fx *f;
         struct snap_anchor a[3];
         size_t i;
 
-        memset(&f, 0, sizeof f);
-        inv_fixture_snapshot(&f.s, 1, 0);
-        inv_fixture_params(&f.p);
-        inv_fixture_batches(&f.s, 3, 1);
+        f = inv_fx_new(1, 0);
+        inv_fixture_batches(&f->s, 3, 1);
         for (i = 0; i < 3; i++) {
                 a[i] = anchor(1 + i, (uint8_t)(0xaa + 0x11 * i), 91 + 2 * i,
                               (uint8_t)(0x11 * (i + 1)));
-                know(&f.s, a[i].root[0], a[i].batch_id);
+                know(&f->s, a[i].root[0], a[i].batch_id);
         }
-        inv_fixture_anchors(&f.s.chains[SNAP_SOURCE].views[0], a, 3);
-        *state = &f;
+        inv_fixture_anchors(&f->s.chains[SNAP_SOURCE].views[0], a, 3);
+        *state = f;
         return 0;
 }
 
-static int teardown(void **state)
-{
-        struct fx *f = *state;
-
-        inv_fixture_release(f->out);
-        snapshot_free(&f->s);
-        return 0;
-}
-
-static struct verdict *run(struct fx *f)
+static struct verdict *run(struct inv_fx *f)
 {
         inv_fixture_release(f->out);
         return inv_fixture_run(&f->s, &f->p, f->out, NAME);
 }
 
-static void add_anchor(struct fx *f, struct snap_anchor a)
+static void add_anchor(struct inv_fx *f, struct snap_anchor a)
 {
         struct snap_view *v = &f->s.chains[SNAP_SOURCE].views[0];
         struct snap_anchor *all = malloc((v->nanchors + 1) * sizeof *all);
@@ -101,7 +84,7 @@ static void add_anchor(struct fx *f, struct snap_anchor a)
 
 static void clean_history_is_ok(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v = run(f);
 
         assert_int_equal(v->status, VERDICT_OK);
@@ -116,7 +99,7 @@ static void clean_history_is_ok(void **state)
 
 static void ledger_duplicate_root(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         f->s.ledger.duplicates = calloc(1, sizeof *f->s.ledger.duplicates);
@@ -143,7 +126,7 @@ static void ledger_duplicate_root(void **state)
 
 static void ledger_duplicate_batch_number(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         f->s.ledger.duplicates = calloc(1, sizeof *f->s.ledger.duplicates);
@@ -161,7 +144,7 @@ static void ledger_duplicate_batch_number(void **state)
 
 static void root_anchored_twice(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         /* batch 4 anchored with batch 1's root 0xaa.. */
@@ -180,7 +163,7 @@ static void root_anchored_twice(void **state)
 
 static void batch_anchored_twice(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         /* batch 3 anchored again with another root, which the ledger knows as batch 3 too */
@@ -196,7 +179,7 @@ static void batch_anchored_twice(void **state)
 
 static void forged_anchor(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         add_anchor(f, anchor(9, 0xee, 98, 0x99));
@@ -216,7 +199,7 @@ static void forged_anchor(void **state)
 
 static void root_known_under_another_batch(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         /* the ledger holds 0xbb.. as batch 5, not 2 */
@@ -232,7 +215,7 @@ static void root_known_under_another_batch(void **state)
 
 static void several_problems_are_counted(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         add_anchor(f, anchor(9, 0xee, 98, 0x99));
@@ -245,7 +228,7 @@ static void several_problems_are_counted(void **state)
 
 static void cannot_evaluate_without_ledger_or_view(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_view *src = &f->s.chains[SNAP_SOURCE].views[0];
         struct verdict *v;
 
@@ -268,16 +251,19 @@ static void cannot_evaluate_without_ledger_or_view(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(clean_history_is_ok, setup, teardown),
-                cmocka_unit_test_setup_teardown(ledger_duplicate_root, setup, teardown),
-                cmocka_unit_test_setup_teardown(ledger_duplicate_batch_number, setup, teardown),
-                cmocka_unit_test_setup_teardown(root_anchored_twice, setup, teardown),
-                cmocka_unit_test_setup_teardown(batch_anchored_twice, setup, teardown),
-                cmocka_unit_test_setup_teardown(forged_anchor, setup, teardown),
-                cmocka_unit_test_setup_teardown(root_known_under_another_batch, setup, teardown),
-                cmocka_unit_test_setup_teardown(several_problems_are_counted, setup, teardown),
+                cmocka_unit_test_setup_teardown(clean_history_is_ok, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(ledger_duplicate_root, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(ledger_duplicate_batch_number, setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(root_anchored_twice, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(batch_anchored_twice, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(forged_anchor, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(root_known_under_another_batch, setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(several_problems_are_counted, setup,
+                                                inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(cannot_evaluate_without_ledger_or_view, setup,
-                                                teardown),
+                                                inv_fx_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,33 +18,7 @@
 
 #define SUPPLY "SUPPLY_MISMATCH"
 
-struct fx {
-        struct snapshot s;
-        struct invariant_params p;
-        struct verdict out[INV_FIXTURE_VERDICTS];
-};
-
-static int setup(void **state)
-{
-        static struct fx f;
-
-        memset(&f, 0, sizeof f);
-        inv_fixture_snapshot(&f.s, 1, 0);
-        inv_fixture_params(&f.p);
-        *state = &f;
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        struct fx *f = *state;
-
-        inv_fixture_release(f->out);
-        snapshot_free(&f->s);
-        return 0;
-}
-
-static struct verdict *run(struct fx *f, const char *name)
+static struct verdict *run(struct inv_fx *f, const char *name)
 {
         inv_fixture_release(f->out);
         return inv_fixture_run(&f->s, &f->p, f->out, name);
@@ -148,7 +122,7 @@ static void verdict_helpers(void **state)
 
 static void healthy_snapshot_and_endpoint_disagreement_ok(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v = run(f, "ENDPOINT_DISAGREEMENT");
 
         assert_ptr_equal(v, &f->out[invariant_count]);
@@ -165,7 +139,7 @@ static void healthy_snapshot_and_endpoint_disagreement_ok(void **state)
 
 static void one_endpoint_quorum_one_violates_directly(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         break_lockbox(&f->s.chains[SNAP_SOURCE].views[0]);
@@ -182,7 +156,7 @@ static void one_endpoint_quorum_one_violates_directly(void **state)
 
 static void quorum_two_one_view_asks_for_confirmation(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         f->p.quorum[SNAP_SOURCE] = 2;
@@ -202,7 +176,7 @@ static void quorum_two_one_view_asks_for_confirmation(void **state)
 
 static void quorum_two_two_views_agree_violated(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         f->p.quorum[SNAP_SOURCE] = 2;
@@ -225,7 +199,7 @@ static void quorum_two_two_views_agree_violated(void **state)
 
 static void quorum_two_views_disagree(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v, *d;
 
         f->p.quorum[SNAP_SOURCE] = 2;
@@ -257,7 +231,7 @@ static void quorum_two_views_disagree(void **state)
 
 static void quorum_short_and_no_endpoint_left(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_view *b;
         struct verdict *v;
 
@@ -280,7 +254,7 @@ static void quorum_short_and_no_endpoint_left(void **state)
 /* A violation of the execution side alone is weighed by the execution chain's quorum. */
 static void violation_weighed_on_the_chains_it_rests_on(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         f->p.quorum[SNAP_SOURCE] = 2;
@@ -297,7 +271,7 @@ static void violation_weighed_on_the_chains_it_rests_on(void **state)
 
 static void shadow_mode_never_counts_for_tier1(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         static const struct invariant_mode_setting modes[] = {
                 {"SUPPLY_MISMATCH", INVARIANT_SHADOW},
                 {NULL, INVARIANT_ENFORCE},
@@ -355,19 +329,21 @@ int main(void)
                 cmocka_unit_test(verdict_helpers),
                 cmocka_unit_test(tier1_status_combines_enforced_tier1_only),
                 cmocka_unit_test_setup_teardown(healthy_snapshot_and_endpoint_disagreement_ok,
-                                                setup, teardown),
-                cmocka_unit_test_setup_teardown(one_endpoint_quorum_one_violates_directly, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(quorum_two_one_view_asks_for_confirmation, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(quorum_two_two_views_agree_violated, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(quorum_two_views_disagree, setup, teardown),
-                cmocka_unit_test_setup_teardown(quorum_short_and_no_endpoint_left, setup, teardown),
-                cmocka_unit_test_setup_teardown(violation_weighed_on_the_chains_it_rests_on, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(shadow_mode_never_counts_for_tier1, setup,
-                                                teardown),
+                                                inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(one_endpoint_quorum_one_violates_directly,
+                                                inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(quorum_two_one_view_asks_for_confirmation,
+                                                inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(quorum_two_two_views_agree_violated, inv_fx_setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(quorum_two_views_disagree, inv_fx_setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(quorum_short_and_no_endpoint_left, inv_fx_setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(violation_weighed_on_the_chains_it_rests_on,
+                                                inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(shadow_mode_never_counts_for_tier1, inv_fx_setup,
+                                                inv_fx_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

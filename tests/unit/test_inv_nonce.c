@@ -18,40 +18,23 @@
 #define ACCOUNT0 "0xa0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0"
 #define ACCOUNT1 "0xa1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
 
-struct fx {
-        struct snapshot s;
-        struct invariant_params p;
-        struct verdict out[INV_FIXTURE_VERDICTS];
-};
-
 /* Account 0 on the source chain, account 1 on the execution chain; both at nonce 7. */
 static int setup(void **state)
 {
-        static struct fx f;
+        struct inv_fx *f;
 
-        memset(&f, 0, sizeof f);
-        inv_fixture_snapshot(&f.s, 1, 2);
-        inv_fixture_params(&f.p);
-        *state = &f;
+        f = inv_fx_new(1, 2);
+        *state = f;
         return 0;
 }
 
-static int teardown(void **state)
-{
-        struct fx *f = *state;
-
-        inv_fixture_release(f->out);
-        snapshot_free(&f->s);
-        return 0;
-}
-
-static struct verdict *run(struct fx *f)
+static struct verdict *run(struct inv_fx *f)
 {
         inv_fixture_release(f->out);
         return inv_fixture_run(&f->s, &f->p, f->out, NAME);
 }
 
-static void nonces(struct fx *f, size_t account, uint64_t ledger_next, uint64_t latest,
+static void nonces(struct inv_fx *f, size_t account, uint64_t ledger_next, uint64_t latest,
                    uint64_t pending)
 {
         struct snap_view *v = &f->s.chains[f->s.accounts[account].chain].views[0];
@@ -63,7 +46,7 @@ static void nonces(struct fx *f, size_t account, uint64_t ledger_next, uint64_t 
 
 static void in_step_is_ok(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         v = run(f);
@@ -79,7 +62,7 @@ static void in_step_is_ok(void **state)
 
 static void chain_ahead_by_one(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         nonces(f, 1, 7, 8, 8);
@@ -98,7 +81,7 @@ static void chain_ahead_by_one(void **state)
 
 static void ledger_ahead_of_pending_at_and_over_the_gap(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         f->p.nonce_gap = 5;
@@ -122,7 +105,7 @@ static void ledger_ahead_of_pending_at_and_over_the_gap(void **state)
 
 static void both_accounts_wrong(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         nonces(f, 0, 7, 9, 9);
@@ -134,7 +117,7 @@ static void both_accounts_wrong(void **state)
 
 static void unknown_account_cannot_be_evaluated(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         f->s.accounts[1].ledger_known = 0;
@@ -149,7 +132,7 @@ static void unknown_account_cannot_be_evaluated(void **state)
 
 static void view_not_ok_cannot_be_evaluated(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_view *src = &f->s.chains[SNAP_SOURCE].views[0];
         struct verdict *v;
 
@@ -170,7 +153,7 @@ static void view_not_ok_cannot_be_evaluated(void **state)
 
 static void no_accounts_configured(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
 
         snapshot_free(&f->s);
         inv_fixture_snapshot(&f->s, 1, 0);
@@ -181,15 +164,16 @@ static void no_accounts_configured(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(in_step_is_ok, setup, teardown),
-                cmocka_unit_test_setup_teardown(chain_ahead_by_one, setup, teardown),
+                cmocka_unit_test_setup_teardown(in_step_is_ok, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(chain_ahead_by_one, setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(ledger_ahead_of_pending_at_and_over_the_gap, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(both_accounts_wrong, setup, teardown),
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(both_accounts_wrong, setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(unknown_account_cannot_be_evaluated, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(view_not_ok_cannot_be_evaluated, setup, teardown),
-                cmocka_unit_test_setup_teardown(no_accounts_configured, setup, teardown),
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(view_not_ok_cannot_be_evaluated, setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(no_accounts_configured, setup, inv_fx_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

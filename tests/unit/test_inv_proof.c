@@ -31,12 +31,6 @@
 #define OTHER_KEY "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 #define OTHER_ADDR "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
 
-struct fx {
-        struct snapshot s;
-        struct invariant_params p;
-        struct verdict out[INV_FIXTURE_VERDICTS];
-};
-
 static void sign_root(struct snap_batch *b, const char *key_hex)
 {
         uint8_t key[32];
@@ -127,16 +121,14 @@ static void finish_batch(struct snapshot *s, size_t bi, struct snap_leaf *rows, 
 /* Batch 1: withdrawals 1000..1004; batch 2: withdrawals 2000..2002. */
 static int setup(void **state)
 {
-        static struct fx f;
+        struct inv_fx *f;
         struct snap_leaf rows[5];
         size_t bi, i, n;
 
-        memset(&f, 0, sizeof f);
-        inv_fixture_snapshot(&f.s, 1, 0);
-        inv_fixture_params(&f.p);
-        f.p.nsigners = 1;
-        inv_fixture_hex(RELAYER_ADDR, f.p.signers[0], 20);
-        inv_fixture_batches(&f.s, 2, 1);
+        f = inv_fx_new(1, 0);
+        f->p.nsigners = 1;
+        inv_fixture_hex(RELAYER_ADDR, f->p.signers[0], 20);
+        inv_fixture_batches(&f->s, 2, 1);
         for (bi = 0; bi < 2; bi++) {
                 n = bi == 0 ? 5 : 3;
                 memset(rows, 0, sizeof rows);
@@ -148,28 +140,19 @@ static int setup(void **state)
                                 inv_fixture_u256(i == 2 ? "340282366920938463463374607431768211457"
                                                         : "1500000000000000000");
                 }
-                finish_batch(&f.s, bi, rows, n);
+                finish_batch(&f->s, bi, rows, n);
         }
-        *state = &f;
+        *state = f;
         return 0;
 }
 
-static int teardown(void **state)
-{
-        struct fx *f = *state;
-
-        inv_fixture_release(f->out);
-        snapshot_free(&f->s);
-        return 0;
-}
-
-static struct verdict *run(struct fx *f)
+static struct verdict *run(struct inv_fx *f)
 {
         inv_fixture_release(f->out);
         return inv_fixture_run(&f->s, &f->p, f->out, NAME);
 }
 
-static struct snap_withdrawal *withdrawal(struct fx *f, uint64_t id)
+static struct snap_withdrawal *withdrawal(struct inv_fx *f, uint64_t id)
 {
         size_t i;
 
@@ -182,7 +165,7 @@ static struct snap_withdrawal *withdrawal(struct fx *f, uint64_t id)
 
 static void clean_batches_are_ok(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v = run(f);
 
         assert_int_equal(v->status, VERDICT_OK);
@@ -194,7 +177,7 @@ static void clean_batches_are_ok(void **state)
         assert_true(f->out[10].value == 1.0);
 }
 
-static void expect_proof_failure(struct fx *f, uint64_t id)
+static void expect_proof_failure(struct inv_fx *f, uint64_t id)
 {
         char want[64];
         struct verdict *v = run(f);
@@ -208,7 +191,7 @@ static void expect_proof_failure(struct fx *f, uint64_t id)
 
 static void tampered_proof_byte(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_withdrawal *w = withdrawal(f, 1003);
 
         w->proof[1][17] ^= 0x40;
@@ -217,7 +200,7 @@ static void tampered_proof_byte(void **state)
 
 static void tampered_proof_siblings_swapped(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_withdrawal *w = withdrawal(f, 1001);
         uint8_t tmp[32];
 
@@ -230,7 +213,7 @@ static void tampered_proof_siblings_swapped(void **state)
 
 static void tampered_proof_length(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_withdrawal *w = withdrawal(f, 1000);
         size_t len = w->proof_len;
 
@@ -245,7 +228,7 @@ static void tampered_proof_length(void **state)
 
 static void tampered_amounts(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_leaf *l = &f->s.ledger.leaves[2];
         struct snap_withdrawal *w = withdrawal(f, 1002);
         struct verdict *v;
@@ -273,7 +256,7 @@ static void tampered_amounts(void **state)
 
 static void root_mismatch_ledger_vs_chain(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
         char want[200];
         char root[67];
@@ -305,7 +288,7 @@ static void root_mismatch_ledger_vs_chain(void **state)
 
 static void ledger_root_not_recomputable(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         f->s.ledger.batches[0].merkle_root[31] ^= 0x01;
@@ -318,7 +301,7 @@ static void ledger_root_not_recomputable(void **state)
 
 static void not_anchored_on_chain(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_batch *b = &f->s.ledger.batches[1];
         struct verdict *v;
 
@@ -355,7 +338,7 @@ static void not_anchored_on_chain(void **state)
 
 static void signatures(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_batch *b = &f->s.ledger.batches[0];
         struct verdict *v;
 
@@ -389,7 +372,7 @@ static void signatures(void **state)
 
 static void leaf_count_differs(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         f->s.ledger.batches[1].leaf_count = 4;
@@ -400,7 +383,7 @@ static void leaf_count_differs(void **state)
 
 static void cannot_evaluate(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_view *src = &f->s.chains[SNAP_SOURCE].views[0];
         struct verdict *v;
 
@@ -563,17 +546,20 @@ static void library_trees_verify(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(clean_batches_are_ok, setup, teardown),
-                cmocka_unit_test_setup_teardown(tampered_proof_byte, setup, teardown),
-                cmocka_unit_test_setup_teardown(tampered_proof_siblings_swapped, setup, teardown),
-                cmocka_unit_test_setup_teardown(tampered_proof_length, setup, teardown),
-                cmocka_unit_test_setup_teardown(tampered_amounts, setup, teardown),
-                cmocka_unit_test_setup_teardown(root_mismatch_ledger_vs_chain, setup, teardown),
-                cmocka_unit_test_setup_teardown(ledger_root_not_recomputable, setup, teardown),
-                cmocka_unit_test_setup_teardown(not_anchored_on_chain, setup, teardown),
-                cmocka_unit_test_setup_teardown(signatures, setup, teardown),
-                cmocka_unit_test_setup_teardown(leaf_count_differs, setup, teardown),
-                cmocka_unit_test_setup_teardown(cannot_evaluate, setup, teardown),
+                cmocka_unit_test_setup_teardown(clean_batches_are_ok, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(tampered_proof_byte, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(tampered_proof_siblings_swapped, setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(tampered_proof_length, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(tampered_amounts, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(root_mismatch_ledger_vs_chain, setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(ledger_root_not_recomputable, setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(not_anchored_on_chain, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(signatures, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(leaf_count_differs, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(cannot_evaluate, setup, inv_fx_teardown),
                 cmocka_unit_test(library_trees_verify),
         };
 

@@ -23,34 +23,8 @@
 #define BIG_PLUS_1 "1606938044258990275541962092341162602522202993782792835301377"
 #define BIG_PLUS_5 "1606938044258990275541962092341162602522202993782792835301381"
 
-struct fx {
-        struct snapshot s;
-        struct invariant_params p;
-        struct verdict out[INV_FIXTURE_VERDICTS];
-};
-
-static int setup(void **state)
-{
-        static struct fx f;
-
-        memset(&f, 0, sizeof f);
-        inv_fixture_snapshot(&f.s, 1, 0);
-        inv_fixture_params(&f.p);
-        *state = &f;
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        struct fx *f = *state;
-
-        inv_fixture_release(f->out);
-        snapshot_free(&f->s);
-        return 0;
-}
-
 /* Ledger: deposited - released locked, minted - burnt minted. Chain: lockbox and supply. */
-static void figures(struct fx *f, size_t i, const char *deposited, const char *released,
+static void figures(struct inv_fx *f, size_t i, const char *deposited, const char *released,
                     const char *minted, const char *burnt, const char *lockbox, const char *supply)
 {
         struct snap_ledger_asset *la = &f->s.ledger.assets[i];
@@ -63,7 +37,7 @@ static void figures(struct fx *f, size_t i, const char *deposited, const char *r
         f->s.chains[SNAP_EXECUTION].views[0].token_values[i] = inv_fixture_u256(supply);
 }
 
-static struct verdict *run(struct fx *f)
+static struct verdict *run(struct inv_fx *f)
 {
         inv_fixture_release(f->out);
         return inv_fixture_run(&f->s, &f->p, f->out, NAME);
@@ -71,7 +45,7 @@ static struct verdict *run(struct fx *f)
 
 static void balanced_is_ok(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         figures(f, 0, "1000", "300", "500", "100", "700", "400");
@@ -90,7 +64,7 @@ static void balanced_is_ok(void **state)
 
 static void one_wei_either_way_is_violated(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         /* lockbox one wei above the ledger */
@@ -137,7 +111,7 @@ static void one_wei_either_way_is_violated(void **state)
 
 static void tolerance_is_inclusive(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         /* 0.001 SIGIL = 10^15 wei */
@@ -172,7 +146,7 @@ static void tolerance_is_inclusive(void **state)
 
 static void values_above_2_128_are_exact(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         figures(f, 0, BIG_PLUS_5, "5", BIG, "0", BIG, BIG);
@@ -194,7 +168,7 @@ static void values_above_2_128_are_exact(void **state)
  */
 static void in_flight_movements_do_not_change_the_result(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_ledger_asset *la = &f->s.ledger.assets[0];
         struct verdict *v;
 
@@ -222,7 +196,7 @@ static void in_flight_movements_do_not_change_the_result(void **state)
 
 static void empty_ledger_is_ok(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v = run(f);
 
         assert_int_equal(v->status, VERDICT_OK);
@@ -232,7 +206,7 @@ static void empty_ledger_is_ok(void **state)
 
 static void unknown_asset_cannot_be_evaluated_but_backing_still_counts(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_ledger_asset *la = &f->s.ledger.assets[0];
         struct verdict *v;
 
@@ -263,7 +237,7 @@ static void unknown_asset_cannot_be_evaluated_but_backing_still_counts(void **st
  */
 static void backing_is_compared_at_the_tips(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_view *src = &f->s.chains[SNAP_SOURCE].views[0];
         struct snap_view *exe = &f->s.chains[SNAP_EXECUTION].views[0];
         struct verdict *v;
@@ -298,7 +272,7 @@ static void backing_is_compared_at_the_tips(void **state)
 
 static void ledger_not_read(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         f->s.ledger.ok = 0;
@@ -314,7 +288,7 @@ static void ledger_not_read(void **state)
 
 static void view_not_ok_cannot_be_evaluated(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_view *src = &f->s.chains[SNAP_SOURCE].views[0];
         struct verdict *v;
 
@@ -341,7 +315,7 @@ static void view_not_ok_cannot_be_evaluated(void **state)
 
 static void negative_ledger_locked_total(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         /* released more than was deposited: the ledger's locked total is -5 */
@@ -357,7 +331,7 @@ static void negative_ledger_locked_total(void **state)
 
 static void evidence_names_heights_hashes_endpoints_and_operations(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_operation *op;
         struct verdict *v;
 
@@ -392,7 +366,7 @@ static void evidence_names_heights_hashes_endpoints_and_operations(void **state)
 
 static void several_assets_one_verdict(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         snapshot_free(&f->s);
@@ -415,7 +389,7 @@ static void several_assets_one_verdict(void **state)
 
 static void no_assets_cannot_be_evaluated(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
 
         snapshot_free(&f->s);
         inv_fixture_snapshot(&f->s, 0, 0);
@@ -426,24 +400,33 @@ static void no_assets_cannot_be_evaluated(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(balanced_is_ok, setup, teardown),
-                cmocka_unit_test_setup_teardown(one_wei_either_way_is_violated, setup, teardown),
-                cmocka_unit_test_setup_teardown(tolerance_is_inclusive, setup, teardown),
-                cmocka_unit_test_setup_teardown(values_above_2_128_are_exact, setup, teardown),
-                cmocka_unit_test_setup_teardown(in_flight_movements_do_not_change_the_result, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(empty_ledger_is_ok, setup, teardown),
+                cmocka_unit_test_setup_teardown(balanced_is_ok, inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(one_wei_either_way_is_violated, inv_fx_setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(tolerance_is_inclusive, inv_fx_setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(values_above_2_128_are_exact, inv_fx_setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(in_flight_movements_do_not_change_the_result,
+                                                inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(empty_ledger_is_ok, inv_fx_setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(
-                        unknown_asset_cannot_be_evaluated_but_backing_still_counts, setup,
-                        teardown),
-                cmocka_unit_test_setup_teardown(backing_is_compared_at_the_tips, setup, teardown),
-                cmocka_unit_test_setup_teardown(ledger_not_read, setup, teardown),
-                cmocka_unit_test_setup_teardown(view_not_ok_cannot_be_evaluated, setup, teardown),
-                cmocka_unit_test_setup_teardown(negative_ledger_locked_total, setup, teardown),
+                        unknown_asset_cannot_be_evaluated_but_backing_still_counts, inv_fx_setup,
+                        inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(backing_is_compared_at_the_tips, inv_fx_setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(ledger_not_read, inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(view_not_ok_cannot_be_evaluated, inv_fx_setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(negative_ledger_locked_total, inv_fx_setup,
+                                                inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(
-                        evidence_names_heights_hashes_endpoints_and_operations, setup, teardown),
-                cmocka_unit_test_setup_teardown(several_assets_one_verdict, setup, teardown),
-                cmocka_unit_test_setup_teardown(no_assets_cannot_be_evaluated, setup, teardown),
+                        evidence_names_heights_hashes_endpoints_and_operations, inv_fx_setup,
+                        inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(several_assets_one_verdict, inv_fx_setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(no_assets_cannot_be_evaluated, inv_fx_setup,
+                                                inv_fx_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

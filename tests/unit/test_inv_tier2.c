@@ -17,33 +17,7 @@
 
 #include "inv_fixture.h"
 
-struct fx {
-        struct snapshot s;
-        struct invariant_params p;
-        struct verdict out[INV_FIXTURE_VERDICTS];
-};
-
-static int setup(void **state)
-{
-        static struct fx f;
-
-        memset(&f, 0, sizeof f);
-        inv_fixture_snapshot(&f.s, 1, 0);
-        inv_fixture_params(&f.p);
-        *state = &f;
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        struct fx *f = *state;
-
-        inv_fixture_release(f->out);
-        snapshot_free(&f->s);
-        return 0;
-}
-
-static struct verdict *run(struct fx *f, const char *name)
+static struct verdict *run(struct inv_fx *f, const char *name)
 {
         struct verdict *v;
 
@@ -57,7 +31,7 @@ static struct verdict *run(struct fx *f, const char *name)
 
 static void rpc_timeout(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_chain *exe = &f->s.chains[SNAP_EXECUTION];
         struct verdict *v;
 
@@ -89,7 +63,7 @@ static void rpc_timeout(void **state)
 
 static void db_connection_lost(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         v = run(f, "DB_CONNECTION_LOST");
@@ -109,7 +83,7 @@ static void db_connection_lost(void **state)
                                         "failures: connection refused");
 }
 
-static void cycles(struct fx *f, const uint64_t *ms, size_t n)
+static void cycles(struct inv_fx *f, const uint64_t *ms, size_t n)
 {
         size_t i;
 
@@ -127,7 +101,7 @@ static void high_latency(void **state)
 {
         static const uint64_t at[] = {100, 1999, 2000};
         static const uint64_t over[] = {2001, 100, 5400, 2000};
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         cycles(f, at, 3);
@@ -174,7 +148,7 @@ static void operation(struct snap_operation *op, uint64_t id, uint64_t estimate,
 
 static void gas_estimate_miss(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         f->s.ledger.operations = calloc(3, sizeof *f->s.ledger.operations);
@@ -210,7 +184,7 @@ static void gas_estimate_miss(void **state)
         assert_int_equal(run(f, "GAS_ESTIMATE_MISS")->status, VERDICT_OK);
 }
 
-static struct snap_stream *stream(struct fx *f, uint64_t length, uint64_t maxlen)
+static struct snap_stream *stream(struct inv_fx *f, uint64_t length, uint64_t maxlen)
 {
         struct snap_stream *st;
 
@@ -233,7 +207,7 @@ static struct snap_stream *stream(struct fx *f, uint64_t length, uint64_t maxlen
 
 static void queue_buildup(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_stream *st;
         struct verdict *v;
 
@@ -285,11 +259,11 @@ static void queue_buildup(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(rpc_timeout, setup, teardown),
-                cmocka_unit_test_setup_teardown(db_connection_lost, setup, teardown),
-                cmocka_unit_test_setup_teardown(high_latency, setup, teardown),
-                cmocka_unit_test_setup_teardown(gas_estimate_miss, setup, teardown),
-                cmocka_unit_test_setup_teardown(queue_buildup, setup, teardown),
+                cmocka_unit_test_setup_teardown(rpc_timeout, inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(db_connection_lost, inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(high_latency, inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(gas_estimate_miss, inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(queue_buildup, inv_fx_setup, inv_fx_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

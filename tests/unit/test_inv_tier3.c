@@ -18,33 +18,7 @@
 #include "inv_fixture.h"
 #include "merkle.h"
 
-struct fx {
-        struct snapshot s;
-        struct invariant_params p;
-        struct verdict out[INV_FIXTURE_VERDICTS];
-};
-
-static int setup(void **state)
-{
-        static struct fx f;
-
-        memset(&f, 0, sizeof f);
-        inv_fixture_snapshot(&f.s, 1, 0);
-        inv_fixture_params(&f.p);
-        *state = &f;
-        return 0;
-}
-
-static int teardown(void **state)
-{
-        struct fx *f = *state;
-
-        inv_fixture_release(f->out);
-        snapshot_free(&f->s);
-        return 0;
-}
-
-static struct verdict *run(struct fx *f, const char *name)
+static struct verdict *run(struct inv_fx *f, const char *name)
 {
         struct verdict *v;
 
@@ -56,7 +30,7 @@ static struct verdict *run(struct fx *f, const char *name)
 
 static void settlement_latency(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_batch *b;
         struct verdict *v;
 
@@ -106,7 +80,7 @@ static void u64_word(uint64_t v, uint8_t out[32])
 }
 
 /* Batch 1 with two withdrawals and their proofs, the root not anchored on chain. */
-static void two_withdrawals(struct fx *f)
+static void two_withdrawals(struct inv_fx *f)
 {
         uint8_t leaves[2][32], id[32], amount[32];
         struct snap_withdrawal *w;
@@ -142,7 +116,7 @@ static void two_withdrawals(struct fx *f)
 
 static void proof_success_rate(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         v = run(f, "PROOF_SUCCESS_RATE");
@@ -165,7 +139,7 @@ static void proof_success_rate(void **state)
         assert_int_equal(f->out[2].status, VERDICT_VIOLATED);
 }
 
-static void anchors(struct fx *f, const uint64_t *batch, const uint8_t *root, size_t n)
+static void anchors(struct inv_fx *f, const uint64_t *batch, const uint8_t *root, size_t n)
 {
         struct snap_anchor *a = calloc(n, sizeof *a);
         size_t i;
@@ -186,7 +160,7 @@ static void duplicate_event_rate(void **state)
         static const uint8_t unique_r[] = {1, 2, 3, 4};
         static const uint64_t dup_b[] = {1, 2, 1, 4}; /* batch 1 again */
         static const uint8_t dup_r[] = {1, 2, 3, 2};  /* root 2 again */
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         v = run(f, "DUPLICATE_EVENT_RATE");
@@ -213,7 +187,7 @@ static void duplicate_event_rate(void **state)
 
 static void rpc_success_rate(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct verdict *v;
 
         v = run(f, "RPC_SUCCESS_RATE");
@@ -232,7 +206,7 @@ static void rpc_success_rate(void **state)
 
 static void ledger_query_time(void **state)
 {
-        struct fx *f = *state;
+        struct inv_fx *f = *state;
         struct snap_ledger *l = &f->s.ledger;
         struct verdict *v;
 
@@ -258,11 +232,12 @@ static void ledger_query_time(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(settlement_latency, setup, teardown),
-                cmocka_unit_test_setup_teardown(proof_success_rate, setup, teardown),
-                cmocka_unit_test_setup_teardown(duplicate_event_rate, setup, teardown),
-                cmocka_unit_test_setup_teardown(rpc_success_rate, setup, teardown),
-                cmocka_unit_test_setup_teardown(ledger_query_time, setup, teardown),
+                cmocka_unit_test_setup_teardown(settlement_latency, inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(proof_success_rate, inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(duplicate_event_rate, inv_fx_setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(rpc_success_rate, inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(ledger_query_time, inv_fx_setup, inv_fx_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
