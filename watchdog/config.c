@@ -47,13 +47,11 @@
 #define SECTION_KEYS_MAX 12
 #define SHOWN_MAX 48 /* characters of a (non-secret) value quoted in a message */
 
-/* The invariant names an [invariant NAME] section may configure. */
-static const char *const invariant_names[] = {
-        "SUPPLY_MISMATCH", "DUPLICATE_BATCH",   "PROOF_VERIFICATION_FAIL",
-        "NONCE_DESYNC",    "RPC_TIMEOUT",       "DB_CONNECTION_LOST",
-        "HIGH_LATENCY",    "GAS_ESTIMATE_MISS", "QUEUE_BUILDUP",
-};
-#define NINVARIANT_NAMES (sizeof invariant_names / sizeof invariant_names[0])
+/*
+ * [invariant NAME] sections: at most one per check of invariant_table that
+ * halts or alerts (Tier 3 measures have no mode).
+ */
+#define CONFIG_MODES_MAX 64
 
 static const char *const chain_names[SNAP_NCHAINS] = {"source", "execution"};
 
@@ -269,7 +267,7 @@ struct loader {
         struct section chains[SNAP_NCHAINS];
         struct named_asset *assets[CONFIG_ASSETS_MAX];
         size_t nassets;
-        struct named_mode *modes[NINVARIANT_NAMES];
+        struct named_mode *modes[CONFIG_MODES_MAX];
         size_t nmodes;
         struct named_stream *streams[CONFIG_STREAMS_MAX];
         size_t nstreams;
@@ -471,23 +469,30 @@ static struct section *begin_asset(struct loader *ld, const struct section_def *
 static struct section *begin_invariant(struct loader *ld, const struct section_def *def,
                                        const char *name)
 {
+        const struct invariant *inv = invariant_find(name);
         struct named_mode *nm;
-        size_t i, k;
+        char known[512];
+        size_t i, used = 0;
 
-        for (k = 0; k < NINVARIANT_NAMES; k++) {
-                if (strcmp(invariant_names[k], name) == 0)
-                        break;
-        }
-        if (k == NINVARIANT_NAMES) {
-                problem(ld, ld->line,
-                        "unknown invariant [invariant %s]; known: SUPPLY_MISMATCH, "
-                        "DUPLICATE_BATCH, PROOF_VERIFICATION_FAIL, NONCE_DESYNC, RPC_TIMEOUT, "
-                        "DB_CONNECTION_LOST, HIGH_LATENCY, GAS_ESTIMATE_MISS, QUEUE_BUILDUP",
-                        name);
+        if (inv == NULL || inv->tier == VERDICT_TIER_TRACK || ld->nmodes >= CONFIG_MODES_MAX) {
+                known[0] = '\0';
+                for (i = 0; i < invariant_count; i++) {
+                        int n;
+
+                        if (invariant_table[i]->tier == VERDICT_TIER_TRACK)
+                                continue;
+                        n = snprintf(known + used, sizeof known - used, "%s%s", used ? ", " : "",
+                                     invariant_table[i]->name);
+
+                        if (n < 0 || (size_t)n >= sizeof known - used)
+                                break;
+                        used += (size_t)n;
+                }
+                problem(ld, ld->line, "unknown invariant [invariant %s]; known: %s", name, known);
                 return NULL;
         }
         for (i = 0; i < ld->nmodes; i++) {
-                if (ld->modes[i]->m.name == invariant_names[k]) {
+                if (ld->modes[i]->m.name == inv->name) {
                         problem(ld, ld->line,
                                 "section [invariant %s] appears again (first at "
                                 "line %u): keep one",
@@ -500,7 +505,7 @@ static struct section *begin_invariant(struct loader *ld, const struct section_d
                 ld->nomem = true;
                 return NULL;
         }
-        nm->m.name = invariant_names[k];
+        nm->m.name = inv->name;
         nm->m.mode = INVARIANT_ENFORCE;
         section_init(&nm->sec, def, ld->line, name, &nm->m);
         ld->modes[ld->nmodes++] = nm;
@@ -1550,13 +1555,7 @@ static void config_defaults(struct config *c)
                 c->chains[role].log_chunk_blocks = 2000;
                 c->chains[role].timeout_ms = 10000;
         }
-        /* DESIGN.md's thresholds (as invariant_params_defaults sets them) */
-        c->params.nonce_gap = 5;
-        c->params.relayer_cycle_ms = 2000;
-        c->params.watchdog_cycle_ms = 2000;
-        c->params.gas_ratio_percent = 150;
-        c->params.pending_operations = 10;
-        c->params.stream_lag = 100;
+        invariant_params_defaults(&c->params); /* DESIGN.md's thresholds */
         c->rpc_failure_threshold = 3;
         c->rpc_slow_call_ms = 10000;
 }
