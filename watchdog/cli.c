@@ -5,6 +5,7 @@
 
 #include "cmd_check_config.h"
 #include "cmd_db.h"
+#include "cmd_keygen.h"
 #include "cmd_validate.h"
 #include "version.h"
 
@@ -30,6 +31,8 @@ static const struct cli_command cli_commands[] = {
          cmd_validate},
         {"check-config", "relaywatch check-config [-c FILE]",
          "parse and validate a configuration file without touching anything", cmd_check_config},
+        {"keygen", "relaywatch keygen --out FILE",
+         "generate an Ed25519 key pair for signing control messages (FILE, FILE.pub)", cmd_keygen},
 };
 
 #define CLI_NCOMMANDS (sizeof cli_commands / sizeof cli_commands[0])

@@ -1,0 +1,633 @@
+#include "control_msg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#define B64_VARIANT sodium_base64_VARIANT_ORIGINAL
+#define SIG_BYTES crypto_sign_BYTES
+#define ID_HASH_BYTES 16
+#define HEIGHTS_MAX 64   /* chains in one heights object */
+#define SIG_TEXT_MAX 128 /* base64 of 96 bytes: sig[] below */
+
+_Static_assert(CONTROL_SIG_B64_SIZE == sodium_base64_ENCODED_LEN(SIG_BYTES, B64_VARIANT),
+               "signature text size");
+
+static const char hexdigits[] = "0123456789abcdef";
+
+static void hex_lower(const unsigned char *in, size_t n, char *out)
+{
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+                out[2 * i] = hexdigits[in[i] >> 4];
+                out[2 * i + 1] = hexdigits[in[i] & 0xf];
+        }
+        out[2 * n] = '\0';
+}
+
+static int is_lower_hex(const char *s, size_t n)
+{
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return 0;
+        }
+        return s[n] == '\0';
+}
+
+const char *control_type_name(enum control_type type)
+{
+        switch (type) {
+        case CONTROL_HALT:
+                return "HALT";
+        case CONTROL_RESUME:
+                return "RESUME";
+        }
+        return "?";
+}
+
+void control_halt_id(const char *invariant, const char *subject, uint64_t first_height,
+                     char out[CONTROL_ID_SIZE])
+{
+        crypto_generichash_state st;
+        unsigned char h[ID_HASH_BYTES];
+        char height[24], hex[2 * ID_HASH_BYTES + 1];
+        int n;
+
+        n = snprintf(height, sizeof height, "%llu", (unsigned long long)first_height);
+        (void)crypto_generichash_init(&st, NULL, 0, sizeof h);
+        (void)crypto_generichash_update(&st, (const unsigned char *)invariant,
+                                        strlen(invariant) + 1);
+        (void)crypto_generichash_update(&st, (const unsigned char *)subject, strlen(subject) + 1);
+        (void)crypto_generichash_update(&st, (const unsigned char *)height, (size_t)n);
+        (void)crypto_generichash_final(&st, h, sizeof h);
+        hex_lower(h, sizeof h, hex);
+        (void)snprintf(out, CONTROL_ID_SIZE, "halt-%s", hex);
+}
+
+void control_resume_id(char out[CONTROL_ID_SIZE])
+{
+        unsigned char r[ID_HASH_BYTES];
+        char hex[2 * ID_HASH_BYTES + 1];
+
+        if (sodium_init() < 0)
+                abort(); /* no random source at all: never issue a guessable id */
+        randombytes_buf(r, sizeof r);
+        hex_lower(r, sizeof r, hex);
+        (void)snprintf(out, CONTROL_ID_SIZE, "resume-%s", hex);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+        int64_t era;
+        unsigned yoe, doy, doe;
+
+        y -= m <= 2;
+        era = (y >= 0 ? y : y - 399) / 400;
+        yoe = (unsigned)(y - era * 400);
+        doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+        doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return era * 146097 + (int64_t)doe - 719468;
+}
+
+int control_format_time(int64_t unix_ms, char out[CONTROL_ISSUED_AT_SIZE], struct rwerr *err)
+{
+        /* 9999-12-31T23:59:59.999Z */
+        static const int64_t max_ms = 253402300799999LL;
+        struct tm tm;
+        time_t secs;
+        int n;
+
+        out[0] = '\0';
+        if (unix_ms < 0 || unix_ms > max_ms)
+                return rwerr_set(err, RW_ERR_RANGE,
+                                 "issued_at: %lld ms is outside years 1970 to 9999",
+                                 (long long)unix_ms);
+        secs = (time_t)(unix_ms / 1000);
+        if (gmtime_r(&secs, &tm) == NULL)
+                return rwerr_set(err, RW_ERR_RANGE, "issued_at: cannot convert %lld ms",
+                                 (long long)unix_ms);
+        n = snprintf(out, CONTROL_ISSUED_AT_SIZE, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(unix_ms % 1000));
+        if (n != CONTROL_ISSUED_AT_SIZE - 1)
+                return rwerr_set(err, RW_ERR_RANGE, "issued_at: cannot format %lld ms",
+                                 (long long)unix_ms);
+        return RW_OK;
+}
+
+static int digits(const char *s, int n, unsigned *v)
+{
+        int i;
+
+        *v = 0;
+        for (i = 0; i < n; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return 0;
+                *v = *v * 10 + (unsigned)(s[i] - '0');
+        }
+        return 1;
+}
+
+/* Strict "YYYY-MM-DDTHH:MM:SS.mmmZ" into unix ms. */
+static int parse_time(const char *s, int64_t *ms)
+{
+        static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        unsigned y, mo, d, h, mi, sec, milli;
+        int leap;
+
+        if (strlen(s) != CONTROL_ISSUED_AT_SIZE - 1 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+            s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z')
+                return 0;
+        if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
+            !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec) ||
+            !digits(s + 20, 3, &milli))
+                return 0;
+        if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
+            sec > 59)
+                return 0;
+        leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        if (mo == 2 && d == 29 && !leap)
+                return 0;
+        *ms = ((days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec) *
+               1000) +
+              milli;
+        return 1;
+}
+
+static int valid_id(enum control_type type, const char *id)
+{
+        const char *prefix = type == CONTROL_HALT ? "halt-" : "resume-";
+        size_t pl = strlen(prefix);
+
+        return strncmp(id, prefix, pl) == 0 && strlen(id) == pl + 2 * (size_t)ID_HASH_BYTES &&
+               is_lower_hex(id + pl, 2 * (size_t)ID_HASH_BYTES);
+}
+
+static int valid_key_id(const char *key_id)
+{
+        return strlen(key_id) == SIGNING_KEY_ID_LEN && is_lower_hex(key_id, SIGNING_KEY_ID_LEN);
+}
+
+static const char *id_rule(enum control_type type)
+{
+        return type == CONTROL_HALT ? "'halt-' and 32 lowercase hex digits"
+                                    : "'resume-' and 32 lowercase hex digits";
+}
+
+/* ---- building ---- */
+
+static int check_heights(const char *field, const struct control_height *h, size_t n,
+                         struct rwerr *err)
+{
+        size_t i, j;
+
+        if (n > HEIGHTS_MAX)
+                return rwerr_set(err, RW_ERR_RANGE, "%s: %zu chains, at most %d", field, n,
+                                 HEIGHTS_MAX);
+        for (i = 0; i < n; i++) {
+                if (h[i].chain == NULL || h[i].chain[0] == '\0')
+                        return rwerr_set(err, RW_ERR_INVALID, "%s: entry %zu has no chain name",
+                                         field, i);
+                if (h[i].block > CONTROL_HEIGHT_MAX)
+                        return rwerr_set(err, RW_ERR_RANGE,
+                                         "%s.%s: block %llu is above 2^53-1, which JSON "
+                                         "readers cannot hold exactly",
+                                         field, h[i].chain, (unsigned long long)h[i].block);
+                for (j = 0; j < i; j++) {
+                        if (strcmp(h[i].chain, h[j].chain) == 0)
+                                return rwerr_set(err, RW_ERR_INVALID,
+                                                 "%s: chain '%s' is given twice", field,
+                                                 h[i].chain);
+                }
+        }
+        return RW_OK;
+}
+
+static int check_fields(const struct control_msg_fields *f, struct rwerr *err)
+{
+        const struct {
+                const char *name;
+                const char *value;
+        } strs[] = {
+                {"invariant", f->invariant},
+                {"severity", f->severity},
+                {"reason", f->reason},
+                {"watchdog_id", f->watchdog_id},
+                {"correlation_id", f->correlation_id},
+        };
+        size_t i;
+        int rc;
+
+        if (f->type != CONTROL_HALT && f->type != CONTROL_RESUME)
+                return rwerr_set(err, RW_ERR_INVALID, "type: must be HALT or RESUME");
+        if (f->id == NULL || !valid_id(f->type, f->id))
+                return rwerr_set(err, RW_ERR_INVALID, "id: a %s id is %s",
+                                 control_type_name(f->type), id_rule(f->type));
+        for (i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+                if (strs[i].value == NULL || strs[i].value[0] == '\0')
+                        return rwerr_set(err, RW_ERR_INVALID, "%s: missing or empty", strs[i].name);
+        }
+        if (f->key_id == NULL || !valid_key_id(f->key_id))
+                return rwerr_set(err, RW_ERR_INVALID, "key_id: must be %d lowercase hex digits",
+                                 SIGNING_KEY_ID_LEN);
+        if (f->evidence != NULL && !cJSON_IsObject(f->evidence))
+                return rwerr_set(err, RW_ERR_INVALID, "evidence: must be a JSON object");
+        if ((rc = check_heights("heights", f->heights, f->nheights, err)) != RW_OK)
+                return rc;
+        if (f->type == CONTROL_RESUME) {
+                if (f->nresume_from == 0)
+                        return rwerr_set(err, RW_ERR_INVALID,
+                                         "resume_from: a RESUME needs at least one chain height");
+                return check_heights("resume_from", f->resume_from, f->nresume_from, err);
+        }
+        if (f->nresume_from != 0)
+                return rwerr_set(err, RW_ERR_INVALID, "resume_from: only a RESUME carries it");
+        return RW_OK;
+}
+
+/*
+ * Block numbers are written as raw decimal text: cJSON prints a double with
+ * 15 significant digits when that reads back "close enough", which would
+ * change a block number above 10^15.
+ */
+static cJSON *heights_object(const struct control_height *h, size_t n)
+{
+        cJSON *o = cJSON_CreateObject();
+        char num[24];
+        size_t i;
+
+        for (i = 0; o != NULL && i < n; i++) {
+                (void)snprintf(num, sizeof num, "%llu", (unsigned long long)h[i].block);
+                if (cJSON_AddRawToObject(o, h[i].chain, num) == NULL) {
+                        cJSON_Delete(o);
+                        o = NULL;
+                }
+        }
+        return o;
+}
+
+static int add_item(cJSON *root, const char *name, cJSON *item)
+{
+        if (item == NULL)
+                return 0;
+        if (!cJSON_AddItemToObject(root, name, item)) {
+                cJSON_Delete(item);
+                return 0;
+        }
+        return 1;
+}
+
+int control_msg_build(const struct control_msg_fields *f, char **out, size_t *outlen,
+                      struct rwerr *err)
+{
+        char when[CONTROL_ISSUED_AT_SIZE];
+        struct control_msg check;
+        char *text = NULL;
+        cJSON *root = NULL;
+        size_t len;
+        int rc, ok;
+
+        *out = NULL;
+        *outlen = 0;
+        memset(&check, 0, sizeof check);
+        if ((rc = check_fields(f, err)) != RW_OK)
+                return rc;
+        if ((rc = control_format_time(f->issued_at_ms, when, err)) != RW_OK)
+                return rc;
+        root = cJSON_CreateObject();
+        ok = root != NULL && cJSON_AddNumberToObject(root, "v", CONTROL_MSG_VERSION) != NULL &&
+             cJSON_AddStringToObject(root, "type", control_type_name(f->type)) != NULL &&
+             cJSON_AddStringToObject(root, "id", f->id) != NULL &&
+             cJSON_AddStringToObject(root, "invariant", f->invariant) != NULL &&
+             cJSON_AddStringToObject(root, "severity", f->severity) != NULL &&
+             cJSON_AddStringToObject(root, "reason", f->reason) != NULL &&
+             add_item(root, "evidence",
+                      f->evidence != NULL ? cJSON_Duplicate(f->evidence, 1)
+                                          : cJSON_CreateObject()) &&
+             add_item(root, "heights", heights_object(f->heights, f->nheights)) &&
+             (f->type != CONTROL_RESUME ||
+              add_item(root, "resume_from", heights_object(f->resume_from, f->nresume_from))) &&
+             cJSON_AddStringToObject(root, "issued_at", when) != NULL &&
+             cJSON_AddStringToObject(root, "watchdog_id", f->watchdog_id) != NULL &&
+             cJSON_AddStringToObject(root, "correlation_id", f->correlation_id) != NULL &&
+             cJSON_AddStringToObject(root, "key_id", f->key_id) != NULL;
+        if (ok)
+                text = cJSON_PrintUnformatted(root);
+        cJSON_Delete(root);
+        if (text == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory building a %s message",
+                                 control_type_name(f->type));
+        len = strlen(text);
+        *out = malloc(len + 1);
+        if (*out == NULL) {
+                cJSON_free(text);
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory building a %s message",
+                                 control_type_name(f->type));
+        }
+        memcpy(*out, text, len + 1);
+        cJSON_free(text);
+        /* Never ship what a consumer would refuse. */
+        if (len > CONTROL_MSG_MAX)
+                rc = rwerr_set(err, RW_ERR_RANGE, "the %s message is %zu bytes, at most %d",
+                               control_type_name(f->type), len, CONTROL_MSG_MAX);
+        else if ((rc = control_msg_parse(*out, len, &check, err)) != RW_OK)
+                (void)rwerr_prefix(err, rc, "the built message does not parse back");
+        control_msg_free(&check);
+        if (rc != RW_OK) {
+                free(*out);
+                *out = NULL;
+                return rc;
+        }
+        *outlen = len;
+        return RW_OK;
+}
+
+/* ---- signing and verifying ---- */
+
+int control_msg_sign(const struct signing_key *key, const char *msg, size_t len,
+                     char sig_out[CONTROL_SIG_B64_SIZE], struct rwerr *err)
+{
+        unsigned char sig[SIG_BYTES];
+
+        sig_out[0] = '\0';
+        if (sodium_init() < 0)
+                return rwerr_set(err, RW_ERR_IO, "libsodium failed to initialise");
+        if (crypto_sign_detached(sig, NULL, (const unsigned char *)msg, len, key->sk) != 0)
+                return rwerr_set(err, RW_ERR_IO, "signing with key %s failed", key->pub.key_id);
+        (void)sodium_bin2base64(sig_out, CONTROL_SIG_B64_SIZE, sig, sizeof sig, B64_VARIANT);
+        return RW_OK;
+}
+
+int control_msg_verify(const struct verify_key *keys, size_t nkeys, const char *msg, size_t len,
+                       const char *sig_b64, struct rwerr *err)
+{
+        unsigned char sig[SIG_BYTES + 32];
+        size_t slen, blen = 0, i;
+        const char *end = NULL;
+
+        if (sodium_init() < 0)
+                return rwerr_set(err, RW_ERR_IO, "libsodium failed to initialise");
+        if (nkeys == 0)
+                return rwerr_set(err, RW_ERR_INVALID, "no public key configured to verify with");
+        if (sig_b64 == NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "sig: missing");
+        /* Decode up to 96 bytes, so a signature of the wrong length is named as such. */
+        slen = strnlen(sig_b64, SIG_TEXT_MAX + 1);
+        if (slen > SIG_TEXT_MAX)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "sig: more than %d characters, expected %d (64 bytes in base64)",
+                                 SIG_TEXT_MAX, CONTROL_SIG_B64_SIZE - 1);
+        if (sodium_base642bin(sig, sizeof sig, sig_b64, slen, NULL, &blen, &end, B64_VARIANT) !=
+                    0 ||
+            end != sig_b64 + slen)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "sig: not valid base64 (original alphabet, padded)");
+        if (blen != SIG_BYTES)
+                return rwerr_set(err, RW_ERR_INVALID, "sig: %zu bytes, expected %d", blen,
+                                 SIG_BYTES);
+        for (i = 0; i < nkeys; i++) {
+                if (crypto_sign_verify_detached(sig, (const unsigned char *)msg, len, keys[i].pk) ==
+                    0)
+                        return (int)i;
+        }
+        return rwerr_set(err, RW_ERR_REFUSED,
+                         "signature does not verify with any of the %zu configured key%s", nkeys,
+                         nkeys == 1 ? "" : "s");
+}
+
+/* ---- parsing ---- */
+
+/* Top-level fields whose duplicates are refused (and which parse looks up). */
+static const char *const known_fields[] = {
+        "v",           "type",           "id",      "invariant",   "severity",
+        "reason",      "evidence",       "heights", "resume_from", "issued_at",
+        "watchdog_id", "correlation_id", "key_id",
+};
+
+#define NKNOWN (sizeof known_fields / sizeof known_fields[0])
+
+static int find_duplicate(const cJSON *root, struct rwerr *err)
+{
+        unsigned count[NKNOWN] = {0};
+        const cJSON *c;
+        size_t i;
+
+        for (c = root->child; c != NULL; c = c->next) {
+                for (i = 0; i < NKNOWN; i++) {
+                        if (c->string != NULL && strcmp(c->string, known_fields[i]) == 0 &&
+                            ++count[i] > 1)
+                                return rwerr_set(err, RW_ERR_INVALID, "%s: given twice",
+                                                 known_fields[i]);
+                }
+        }
+        return RW_OK;
+}
+
+/* (void)rwerr_set, then the code: clang-tidy cannot see that rwerr_set returns it. */
+static int get_string(const cJSON *root, const char *name, const char **out, struct rwerr *err)
+{
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, name);
+
+        *out = NULL;
+        if (it == NULL) {
+                (void)rwerr_set(err, RW_ERR_INVALID, "%s: missing", name);
+                return RW_ERR_INVALID;
+        }
+        if (!cJSON_IsString(it) || it->valuestring == NULL) {
+                (void)rwerr_set(err, RW_ERR_INVALID, "%s: must be a string", name);
+                return RW_ERR_INVALID;
+        }
+        if (it->valuestring[0] == '\0') {
+                (void)rwerr_set(err, RW_ERR_INVALID, "%s: must not be empty", name);
+                return RW_ERR_INVALID;
+        }
+        *out = it->valuestring;
+        return RW_OK;
+}
+
+static int get_heights(const cJSON *root, const char *name, int required_nonempty,
+                       struct control_height **out, size_t *n, struct rwerr *err)
+{
+        const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, name), *c, *d;
+        size_t count = 0, i;
+
+        *out = NULL;
+        *n = 0;
+        if (obj == NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "%s: missing", name);
+        if (!cJSON_IsObject(obj))
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "%s: must be an object of chain name to block number", name);
+        for (c = obj->child; c != NULL; c = c->next) {
+                if (++count > HEIGHTS_MAX)
+                        return rwerr_set(err, RW_ERR_RANGE, "%s: more than %d chains", name,
+                                         HEIGHTS_MAX);
+                if (c->string == NULL || c->string[0] == '\0')
+                        return rwerr_set(err, RW_ERR_INVALID, "%s: a chain name is empty", name);
+                if (!cJSON_IsNumber(c) || c->valuedouble < 0 ||
+                    c->valuedouble > (double)CONTROL_HEIGHT_MAX ||
+                    (double)(uint64_t)c->valuedouble != c->valuedouble)
+                        return rwerr_set(err, RW_ERR_INVALID,
+                                         "%s.%.64s: must be a block number (an integer from 0 "
+                                         "to 2^53-1)",
+                                         name, c->string);
+                for (d = obj->child; d != c; d = d->next) {
+                        if (strcmp(d->string, c->string) == 0)
+                                return rwerr_set(err, RW_ERR_INVALID, "%s.%.64s: given twice", name,
+                                                 c->string);
+                }
+        }
+        if (count == 0 && required_nonempty)
+                return rwerr_set(err, RW_ERR_INVALID, "%s: must name at least one chain", name);
+        if (count == 0)
+                return RW_OK;
+        *out = calloc(count, sizeof **out);
+        if (*out == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "%s: out of memory", name);
+        for (c = obj->child, i = 0; c != NULL; c = c->next, i++) {
+                (*out)[i].chain = c->string;
+                (*out)[i].block = (uint64_t)c->valuedouble;
+        }
+        *n = count;
+        return RW_OK;
+}
+
+static int parse_fields(struct control_msg *m, struct rwerr *err)
+{
+        const cJSON *root = m->root, *it;
+        const char *type = NULL;
+        int rc;
+
+        if ((rc = find_duplicate(root, err)) != RW_OK)
+                return rc;
+        it = cJSON_GetObjectItemCaseSensitive(root, "v");
+        if (it == NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "v: missing");
+        if (!cJSON_IsNumber(it) || it->valuedouble != CONTROL_MSG_VERSION)
+                return rwerr_set(err, RW_ERR_INVALID, "v: must be the number %d",
+                                 CONTROL_MSG_VERSION);
+        if ((rc = get_string(root, "type", &type, err)) != RW_OK)
+                return rc;
+        if (strcmp(type, "HALT") == 0)
+                m->type = CONTROL_HALT;
+        else if (strcmp(type, "RESUME") == 0)
+                m->type = CONTROL_RESUME;
+        else
+                return rwerr_set(err, RW_ERR_INVALID, "type: must be \"HALT\" or \"RESUME\"");
+        if ((rc = get_string(root, "id", &m->id, err)) != RW_OK)
+                return rc;
+        if (!valid_id(m->type, m->id))
+                return rwerr_set(err, RW_ERR_INVALID, "id: a %s id is %s", type, id_rule(m->type));
+        if ((rc = get_string(root, "invariant", &m->invariant, err)) != RW_OK ||
+            (rc = get_string(root, "severity", &m->severity, err)) != RW_OK ||
+            (rc = get_string(root, "reason", &m->reason, err)) != RW_OK)
+                return rc;
+        it = cJSON_GetObjectItemCaseSensitive(root, "evidence");
+        if (it == NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "evidence: missing");
+        if (!cJSON_IsObject(it))
+                return rwerr_set(err, RW_ERR_INVALID, "evidence: must be an object");
+        m->evidence = it;
+        if ((rc = get_heights(root, "heights", 0, &m->heights, &m->nheights, err)) != RW_OK)
+                return rc;
+        if (m->type == CONTROL_RESUME) {
+                rc = get_heights(root, "resume_from", 1, &m->resume_from, &m->nresume_from, err);
+                if (rc != RW_OK)
+                        return rc;
+        } else if (cJSON_GetObjectItemCaseSensitive(root, "resume_from") != NULL) {
+                return rwerr_set(err, RW_ERR_INVALID, "resume_from: only a RESUME carries it");
+        }
+        if ((rc = get_string(root, "issued_at", &m->issued_at, err)) != RW_OK)
+                return rc;
+        if (!parse_time(m->issued_at, &m->issued_at_ms))
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "issued_at: must be UTC as YYYY-MM-DDTHH:MM:SS.mmmZ "
+                                 "(a real date, 1970 or later)");
+        if ((rc = get_string(root, "watchdog_id", &m->watchdog_id, err)) != RW_OK ||
+            (rc = get_string(root, "correlation_id", &m->correlation_id, err)) != RW_OK ||
+            (rc = get_string(root, "key_id", &m->key_id, err)) != RW_OK)
+                return rc;
+        if (!valid_key_id(m->key_id))
+                return rwerr_set(err, RW_ERR_INVALID, "key_id: must be %d lowercase hex digits",
+                                 SIGNING_KEY_ID_LEN);
+        return RW_OK;
+}
+
+int control_msg_parse(const char *msg, size_t len, struct control_msg *out, struct rwerr *err)
+{
+        const char *end = NULL;
+        int rc;
+
+        memset(out, 0, sizeof *out);
+        if (len > CONTROL_MSG_MAX)
+                return rwerr_set(err, RW_ERR_RANGE, "msg: %zu bytes, at most %d", len,
+                                 CONTROL_MSG_MAX);
+        if (memchr(msg, '\0', len) != NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "msg: contains a NUL byte");
+        out->root = cJSON_ParseWithLengthOpts(msg, len, &end, 0);
+        if (out->root == NULL) {
+                size_t at = end != NULL && end >= msg && end <= msg + len ? (size_t)(end - msg) : 0;
+                return rwerr_set(err, RW_ERR_INVALID, "msg: not valid JSON (near byte %zu)", at);
+        }
+        if (end != msg + len)
+                rc = rwerr_set(err, RW_ERR_INVALID, "msg: %zu bytes after the JSON object",
+                               (size_t)(msg + len - end));
+        else if (!cJSON_IsObject(out->root))
+                rc = rwerr_set(err, RW_ERR_INVALID, "msg: must be a JSON object");
+        else
+                rc = parse_fields(out, err);
+        if (rc != RW_OK)
+                control_msg_free(out);
+        return rc;
+}
+
+int control_msg_check(const struct verify_key *keys, size_t nkeys, unsigned allow, const char *msg,
+                      size_t len, const char *sig_b64, struct control_msg *out, struct rwerr *err)
+{
+        int idx, rc;
+
+        memset(out, 0, sizeof *out);
+        if (len > CONTROL_MSG_MAX)
+                return rwerr_set(err, RW_ERR_RANGE, "msg: %zu bytes, at most %d", len,
+                                 CONTROL_MSG_MAX);
+        idx = control_msg_verify(keys, nkeys, msg, len, sig_b64, err);
+        if (idx < 0)
+                return idx;
+        if ((rc = control_msg_parse(msg, len, out, err)) != RW_OK)
+                return rwerr_prefix(err, rc, "signed msg");
+        if (strcmp(out->key_id, keys[idx].key_id) != 0) {
+                rc = rwerr_set(err, RW_ERR_REFUSED,
+                               "key_id: the msg names key %s but key %s signed it", out->key_id,
+                               keys[idx].key_id);
+                control_msg_free(out);
+                return rc;
+        }
+        if ((allow & (1u << out->type)) == 0) {
+                rc = rwerr_set(err, RW_ERR_REFUSED,
+                               "type: a %s signed by key %s, which is not configured to sign "
+                               "a %s",
+                               control_type_name(out->type), keys[idx].key_id,
+                               control_type_name(out->type));
+                control_msg_free(out);
+                return rc;
+        }
+        return idx;
+}
+
+void control_msg_free(struct control_msg *msg)
+{
+        if (msg == NULL)
+                return;
+        cJSON_Delete(msg->root);
+        free(msg->heights);
+        free(msg->resume_from);
+        memset(msg, 0, sizeof *msg);
+}

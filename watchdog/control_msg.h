@@ -1,0 +1,172 @@
+/*
+ * control_msg: the signed messages relaywatch writes to the relayer's
+ * control stream (DESIGN.md, "The control-stream protocol (v1)").
+ *
+ * A stream entry has two fields: `msg`, a JSON object (unformatted text),
+ * and `sig`, the Ed25519 detached signature (libsodium crypto_sign_detached)
+ * of exactly the bytes of `msg`, base64 with the original alphabet and
+ * padding (88 characters). There is no canonical form: the signature covers
+ * the bytes shipped, and a consumer verifies those bytes BEFORE it parses them.
+ *
+ * `msg` v1, every field required unless noted:
+ *
+ *   v               number, 1
+ *   type            "HALT" or "RESUME"
+ *   id              HALT: "halt-" + 32 lowercase hex digits (control_halt_id);
+ *                   RESUME: "resume-" + 32 lowercase hex digits
+ *   invariant       non-empty string: the invariant that broke (RESUME: the one lifted, or "*")
+ *   severity        non-empty string ("CRITICAL" for a Tier 1 halt)
+ *   reason          non-empty string, for humans
+ *   evidence        object: the numbers that broke (amounts as decimal strings)
+ *   heights         object: chain name -> block number (integer, 0 .. 2^53-1)
+ *   resume_from     RESUME only (and required there), non-empty, same shape as heights
+ *   issued_at       "YYYY-MM-DDTHH:MM:SS.mmmZ" (RFC 3339, UTC, milliseconds)
+ *   watchdog_id     non-empty string: which relaywatch issued it
+ *   correlation_id  non-empty string: the cycle (or command) that issued it
+ *   key_id          16 lowercase hex digits: the key that signed it (signing_key.h)
+ *
+ * Unknown extra fields are allowed (later v1 additions); duplicate fields
+ * are not. A consumer must use control_msg_check, which verifies the
+ * signature, parses strictly and checks that `key_id` names the key that
+ * verified; and it must pass only the watchdog's public keys for a HALT and
+ * only the operator's for a RESUME (the `allow` argument).
+ */
+#ifndef RELAYWATCH_CONTROL_MSG_H
+#define RELAYWATCH_CONTROL_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rwerr.h"
+#include "signing_key.h"
+
+struct cJSON;
+
+#define CONTROL_MSG_VERSION 1
+#define CONTROL_MSG_MAX 65536                  /* a longer msg is refused before it is verified */
+#define CONTROL_ID_SIZE 40                     /* "resume-" + 32 hex + NUL, and room to spare */
+#define CONTROL_SIG_B64_SIZE 89                /* 88 base64 characters + NUL */
+#define CONTROL_ISSUED_AT_SIZE 25              /* "2024-01-02T03:04:05.678Z" + NUL */
+#define CONTROL_HEIGHT_MAX 9007199254740991ULL /* 2^53 - 1: exact in every JSON reader */
+
+enum control_type {
+        CONTROL_HALT = 1,
+        CONTROL_RESUME = 2,
+};
+
+/* Bits for control_msg_check's `allow`. */
+#define CONTROL_ALLOW_HALT (1u << CONTROL_HALT)
+#define CONTROL_ALLOW_RESUME (1u << CONTROL_RESUME)
+
+/* One chain's block. */
+struct control_height {
+        const char *chain;
+        uint64_t block;
+};
+
+/* What control_msg_build turns into a msg. Nothing is taken over. */
+struct control_msg_fields {
+        enum control_type type;
+        const char *id;
+        const char *invariant;
+        const char *severity;
+        const char *reason;
+        const struct cJSON *evidence; /* an object, copied; NULL for {} */
+        const struct control_height *heights;
+        size_t nheights;
+        const struct control_height *resume_from; /* RESUME only */
+        size_t nresume_from;
+        int64_t issued_at_ms; /* unix time in milliseconds */
+        const char *watchdog_id;
+        const char *correlation_id;
+        const char *key_id;
+};
+
+/* A parsed msg. Strings and evidence point into `root`; free with control_msg_free. */
+struct control_msg {
+        struct cJSON *root;
+        enum control_type type;
+        const char *id;
+        const char *invariant;
+        const char *severity;
+        const char *reason;
+        const struct cJSON *evidence;
+        struct control_height *heights; /* malloc'd array, chain names point into root */
+        size_t nheights;
+        struct control_height *resume_from; /* RESUME only, else NULL */
+        size_t nresume_from;
+        const char *issued_at;
+        int64_t issued_at_ms;
+        const char *watchdog_id;
+        const char *correlation_id;
+        const char *key_id;
+};
+
+/*
+ * The id of one incident: "halt-" followed by the 32 lowercase hex digits of
+ * BLAKE2b with a 16-byte output (crypto_generichash(out, 16, ..., no key))
+ * over the bytes  invariant NUL subject NUL height,  where height is the
+ * first violating block in decimal without leading zeros. The same violation
+ * seen on a later cycle, or by another replica, gets the same id, which
+ * makes publishing it idempotent. `subject` is what broke (an asset or chain
+ * name; "" when the invariant has none). `out` has CONTROL_ID_SIZE bytes.
+ */
+void control_halt_id(const char *invariant, const char *subject, uint64_t first_height,
+                     char out[CONTROL_ID_SIZE]);
+
+/* A fresh RESUME id: "resume-" + 32 hex digits of 16 random bytes. */
+void control_resume_id(char out[CONTROL_ID_SIZE]);
+
+/* Formats unix milliseconds as issued_at text; out has CONTROL_ISSUED_AT_SIZE bytes. */
+int control_format_time(int64_t unix_ms, char out[CONTROL_ISSUED_AT_SIZE], struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/*
+ * Builds the msg text (unformatted JSON, fields in the order listed above)
+ * from `f`, after checking every field against the rules control_msg_parse
+ * applies. On success *out is a NUL-terminated string of *outlen bytes that
+ * the caller frees with free(); on failure *out is NULL.
+ */
+int control_msg_build(const struct control_msg_fields *f, char **out, size_t *outlen,
+                      struct rwerr *err) __attribute__((warn_unused_result));
+
+/* Signs exactly msg[0..len) with `key`: base64 of the 64-byte detached signature into sig_out. */
+int control_msg_sign(const struct signing_key *key, const char *msg, size_t len,
+                     char sig_out[CONTROL_SIG_B64_SIZE], struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/*
+ * Verifies sig_b64 (NUL-terminated) over exactly msg[0..len) with each of
+ * keys[0..nkeys). Returns the index of the first key that verifies, or a
+ * negative code: RW_ERR_INVALID for a signature that is not 64 bytes of
+ * base64 (or no keys), RW_ERR_REFUSED when no key verifies it.
+ */
+int control_msg_verify(const struct verify_key *keys, size_t nkeys, const char *msg, size_t len,
+                       const char *sig_b64, struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
+ * Parses a msg strictly (see the field list above). Call it only on bytes
+ * that verified. On success fills *out (free with control_msg_free); on
+ * failure *out is zeroed and the message names the field.
+ */
+int control_msg_parse(const char *msg, size_t len, struct control_msg *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/*
+ * What a consumer calls for each stream entry: refuses a msg longer than
+ * CONTROL_MSG_MAX, verifies, parses, checks that the msg's key_id is the id
+ * of the key that verified it, and that its type is in `allow`
+ * (CONTROL_ALLOW_*). Returns the index of the verifying key and fills *out
+ * (free with control_msg_free), or a negative code with *out zeroed.
+ */
+int control_msg_check(const struct verify_key *keys, size_t nkeys, unsigned allow, const char *msg,
+                      size_t len, const char *sig_b64, struct control_msg *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/* "HALT" or "RESUME". */
+const char *control_type_name(enum control_type type);
+
+/* Frees what control_msg_parse filled in and zeroes it; a zeroed struct is fine. */
+void control_msg_free(struct control_msg *msg);
+
+#endif
