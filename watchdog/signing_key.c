@@ -9,6 +9,8 @@
 
 #include <sodium.h>
 
+#include "fileio.h"
+
 _Static_assert(SIGNING_KEY_SECRET_BYTES == crypto_sign_SECRETKEYBYTES, "secret key size");
 _Static_assert(SIGNING_KEY_PUBLIC_BYTES == crypto_sign_PUBLICKEYBYTES, "public key size");
 
@@ -42,16 +44,8 @@ void verify_key_from_bytes(const unsigned char pk[SIGNING_KEY_PUBLIC_BYTES], str
 /* Writes all of buf to fd, then fsyncs it. */
 static int write_all_sync(int fd, const char *buf, size_t len)
 {
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return -1;
-                buf += n;
-                len -= (size_t)n;
-        }
+        if (fileio_write_all(fd, buf, len) != 0)
+                return -1;
         return fsync(fd);
 }
 
