@@ -23,6 +23,33 @@ const struct dbconn_statement state_statements[] = {
          "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
          2},
         {"state_cursor_get", "SELECT value FROM relaywatch_state.cursors WHERE name = $1", 1},
+        /* Times travel as unix milliseconds and are stored exactly: epoch + N ms. */
+        {"state_halt_put",
+         "INSERT INTO relaywatch_state.halts (halt_id, invariant, severity, reason, evidence, "
+         "heights, correlation_id, msg, sig, issued_at, published_at) "
+         "VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9, "
+         "timestamptz 'epoch' + $10::bigint * interval '1 millisecond', "
+         "timestamptz 'epoch' + $11::bigint * interval '1 millisecond') "
+         "ON CONFLICT (halt_id) DO UPDATE "
+         "SET published_at = COALESCE(halts.published_at, EXCLUDED.published_at)",
+         11},
+        {"state_halt_ack",
+         "WITH acked AS (UPDATE relaywatch_state.halts "
+         "SET acknowledged_at = timestamptz 'epoch' + $2::bigint * interval '1 millisecond' "
+         "WHERE halt_id = $1 AND acknowledged_at IS NULL RETURNING 1) "
+         "SELECT (SELECT count(*) FROM acked), "
+         "EXISTS (SELECT 1 FROM relaywatch_state.halts WHERE halt_id = $1)",
+         2},
+        {"state_halt_times",
+         "SELECT floor(extract(epoch FROM issued_at)::numeric * 1000)::bigint, "
+         "floor(extract(epoch FROM published_at)::numeric * 1000)::bigint, "
+         "floor(extract(epoch FROM acknowledged_at)::numeric * 1000)::bigint "
+         "FROM relaywatch_state.halts WHERE halt_id = $1",
+         1},
+        {"state_finding_put",
+         "INSERT INTO relaywatch_state.findings (kind, severity, summary, evidence, "
+         "correlation_id) VALUES ($1, $2, $3, $4::jsonb, $5)",
+         5},
 };
 
 const size_t state_nstatements = sizeof state_statements / sizeof state_statements[0];
@@ -149,4 +176,162 @@ int state_cursor_load(struct dbconn *c, const char *name, int64_t *value, int *f
         }
         PQclear(res);
         return rc;
+}
+
+/* A required string: present, non-empty, at most `max` bytes. */
+static int check_text(const char *what, const char *field, const char *v, size_t max,
+                      struct rwerr *err)
+{
+        if (v == NULL || v[0] == '\0')
+                return rwerr_set(err, RW_ERR_INVALID, "%s: %s is %s, and it is required", what,
+                                 field, v == NULL ? "NULL" : "empty");
+        if (strnlen(v, max + 1) > max)
+                return rwerr_set(err, RW_ERR_RANGE, "%s: %s is longer than the limit of %zu bytes",
+                                 what, field, max);
+        return RW_OK;
+}
+
+static int check_time(const char *what, const char *field, int64_t ms, int zero_ok,
+                      struct rwerr *err)
+{
+        if ((ms == 0 && zero_ok) || (ms > 0 && ms <= STATE_TIME_MAX_MS))
+                return RW_OK;
+        return rwerr_set(err, RW_ERR_RANGE,
+                         "%s: %s = %" PRId64 " ms is not a time between 1970 and 9999%s", what,
+                         field, ms, zero_ok ? " (or 0 for unset)" : "");
+}
+
+/* Refuses to write inside an open transaction: a record must not share a cycle's fate. */
+static int autocommit_only(struct dbconn *c, const char *what, struct rwerr *err)
+{
+        PGconn *pg = dbconn_pg(c);
+
+        if (pg != NULL && PQtransactionStatus(pg) != PQTRANS_IDLE)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "%s: refused inside an open transaction (a cycle's snapshot?); "
+                                 "halts and findings are written on their own",
+                                 what);
+        return RW_OK;
+}
+
+int state_halt_record(struct dbconn *c, const struct state_halt *h, struct rwerr *err)
+{
+        char what[96], issued[24], published[24];
+        const char *params[11];
+        int rc;
+
+        (void)snprintf(what, sizeof what, "recording halt %.64s",
+                       h->halt_id != NULL ? h->halt_id : "(no id)");
+        if ((rc = check_text(what, "halt_id", h->halt_id, STATE_NAME_MAX, err)) != RW_OK ||
+            (rc = check_text(what, "invariant", h->invariant, STATE_NAME_MAX, err)) != RW_OK ||
+            (rc = check_text(what, "severity", h->severity, STATE_NAME_MAX, err)) != RW_OK ||
+            (rc = check_text(what, "reason", h->reason, STATE_TEXT_MAX, err)) != RW_OK ||
+            (h->evidence_json != NULL &&
+             (rc = check_text(what, "evidence", h->evidence_json, STATE_JSON_MAX, err)) != RW_OK) ||
+            (rc = check_text(what, "heights", h->heights_json, STATE_JSON_MAX, err)) != RW_OK ||
+            (rc = check_text(what, "correlation_id", h->correlation_id, STATE_NAME_MAX, err)) !=
+                    RW_OK ||
+            (rc = check_text(what, "msg", h->msg, STATE_MSG_MAX, err)) != RW_OK ||
+            (rc = check_text(what, "sig", h->sig, STATE_NAME_MAX, err)) != RW_OK ||
+            (rc = check_time(what, "issued_at_ms", h->issued_at_ms, 0, err)) != RW_OK ||
+            (rc = check_time(what, "published_at_ms", h->published_at_ms, 1, err)) != RW_OK ||
+            (rc = autocommit_only(c, what, err)) != RW_OK)
+                return rc;
+        (void)snprintf(issued, sizeof issued, "%" PRId64, h->issued_at_ms);
+        (void)snprintf(published, sizeof published, "%" PRId64, h->published_at_ms);
+        params[0] = h->halt_id;
+        params[1] = h->invariant;
+        params[2] = h->severity;
+        params[3] = h->reason;
+        params[4] = h->evidence_json != NULL ? h->evidence_json : "{}";
+        params[5] = h->heights_json;
+        params[6] = h->correlation_id;
+        params[7] = h->msg;
+        params[8] = h->sig;
+        params[9] = issued;
+        params[10] = h->published_at_ms != 0 ? published : NULL; /* SQL NULL: not yet */
+        if ((rc = command(c, "state_halt_put", 11, params, err)) != RW_OK)
+                return rwerr_prefix(err, rc, what);
+        return RW_OK;
+}
+
+int state_halt_acknowledged(struct dbconn *c, const char *halt_id, int64_t acked_at_ms,
+                            struct rwerr *err)
+{
+        char what[112], at[24];
+        const char *params[2] = {halt_id, at};
+        PGresult *res;
+        int rc;
+
+        (void)snprintf(what, sizeof what, "recording the acknowledgement of halt %.64s",
+                       halt_id != NULL ? halt_id : "(no id)");
+        if ((rc = check_text(what, "halt_id", halt_id, STATE_NAME_MAX, err)) != RW_OK ||
+            (rc = check_time(what, "acked_at_ms", acked_at_ms, 0, err)) != RW_OK ||
+            (rc = autocommit_only(c, what, err)) != RW_OK)
+                return rc;
+        (void)snprintf(at, sizeof at, "%" PRId64, acked_at_ms);
+        res = dbconn_exec_prepared(c, "state_halt_ack", 2, params, PGRES_TUPLES_OK, err);
+        if (res == NULL)
+                return rwerr_prefix(err, RW_ERR_IO, what);
+        if (PQntuples(res) != 1 || PQnfields(res) != 2)
+                rc = rwerr_set(err, RW_ERR_PROTOCOL,
+                               "%s: expected 1 row of 2 columns, got %d of %d", what,
+                               PQntuples(res), PQnfields(res));
+        else if (strcmp(PQgetvalue(res, 0, 1), "t") != 0)
+                rc = rwerr_set(err, RW_ERR_INVALID, "%s: no halt with that id is recorded", what);
+        PQclear(res);
+        return rc;
+}
+
+int state_halt_times(struct dbconn *c, const char *halt_id, struct state_halt_times *out,
+                     int *found, struct rwerr *err)
+{
+        char what[80];
+        struct state_halt_times t = {0, 0, 0};
+        int64_t *cols[3] = {&t.issued_at_ms, &t.published_at_ms, &t.acknowledged_at_ms};
+        PGresult *res;
+        int i, is_null = 0, rc;
+
+        (void)snprintf(what, sizeof what, "halt %.64s", halt_id != NULL ? halt_id : "(no id)");
+        if ((rc = check_text(what, "halt_id", halt_id, STATE_NAME_MAX, err)) != RW_OK)
+                return rc;
+        res = dbconn_exec_prepared(c, "state_halt_times", 1, &halt_id, PGRES_TUPLES_OK, err);
+        if (res == NULL)
+                return rwerr_prefix(err, RW_ERR_IO, what);
+        *found = PQntuples(res) == 1;
+        for (i = 0; *found && i < 3 && rc == RW_OK; i++) {
+                rc = pgrow_i64_or_null(res, 0, i, what, 0, STATE_TIME_MAX_MS, cols[i], &is_null,
+                                       err);
+                if (rc == RW_OK && is_null)
+                        *cols[i] = 0;
+        }
+        PQclear(res);
+        if (rc == RW_OK && *found)
+                *out = t;
+        return rc;
+}
+
+int state_finding_record(struct dbconn *c, const char *kind, const char *severity,
+                         const char *summary, const char *evidence_json, const char *correlation_id,
+                         struct rwerr *err)
+{
+        char what[96];
+        const char *params[5] = {kind, severity, summary,
+                                 evidence_json != NULL ? evidence_json : "{}", correlation_id};
+        int rc;
+
+        (void)snprintf(what, sizeof what, "recording finding %.64s",
+                       kind != NULL ? kind : "(no kind)");
+        if ((rc = check_text(what, "kind", kind, STATE_NAME_MAX, err)) != RW_OK ||
+            (rc = check_text(what, "severity", severity, STATE_NAME_MAX, err)) != RW_OK ||
+            (rc = check_text(what, "summary", summary, STATE_TEXT_MAX, err)) != RW_OK ||
+            (evidence_json != NULL &&
+             (rc = check_text(what, "evidence", evidence_json, STATE_JSON_MAX, err)) != RW_OK) ||
+            (rc = check_text(what, "correlation_id", correlation_id, STATE_NAME_MAX, err)) !=
+                    RW_OK ||
+            (rc = autocommit_only(c, what, err)) != RW_OK)
+                return rc;
+        if ((rc = command(c, "state_finding_put", 5, params, err)) != RW_OK)
+                return rwerr_prefix(err, rc, what);
+        return RW_OK;
 }

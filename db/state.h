@@ -2,7 +2,8 @@
  * state: relaywatch's own records in the ledger database
  * (relaywatch_state): the running-totals checkpoints, so a restarted
  * watchdog resumes from them and checks them against a full sum first, and
- * the cursors of its incremental reads.
+ * the cursors of its incremental reads, every halt it published (with the
+ * signed message) and the findings that are not halts.
  *
  * Writes run in a transaction of their own, never inside a cycle's
  * read-only snapshot. Register the statements on the connection first:
@@ -39,5 +40,75 @@ int state_cursor_save(struct dbconn *c, const char *name, int64_t value, struct 
 /* *found = 0 and *value untouched when the cursor was never saved. */
 int state_cursor_load(struct dbconn *c, const char *name, int64_t *value, int *found,
                       struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
+ * Halts and findings (relaywatch_state.halts, relaywatch_state.findings).
+ *
+ * Each call is one statement in autocommit: it refuses to run inside an
+ * open transaction (RW_ERR_INVALID), so a record is never lost with a
+ * rolled-back cycle nor refused by a read-only snapshot. Required strings
+ * must be non-NULL and non-empty, and every value is bounded (the limits
+ * below); a violation is RW_ERR_INVALID / RW_ERR_RANGE naming the field,
+ * before anything is sent. JSON text is checked by PostgreSQL (jsonb); its
+ * refusal comes back as RW_ERR_IO with the server's message. Times are unix
+ * milliseconds, stored exactly as timestamptz.
+ */
+#define STATE_NAME_MAX 256    /* halt_id, invariant, severity, correlation_id, kind, sig */
+#define STATE_TEXT_MAX 4096   /* reason, summary */
+#define STATE_MSG_MAX 65536   /* the signed msg (CONTROL_MSG_MAX) */
+#define STATE_JSON_MAX 262144 /* evidence, heights */
+#define STATE_TIME_MAX_MS 253402300799999LL /* 9999-12-31T23:59:59.999Z */
+
+/* One halt as published. Nothing is taken over; strings are NUL-terminated. */
+struct state_halt {
+        const char *halt_id; /* control_msg id, "halt-..." */
+        const char *invariant;
+        const char *severity;
+        const char *reason;
+        const char *evidence_json; /* a JSON object; NULL for {} */
+        const char *heights_json;  /* a JSON object, chain -> block */
+        const char *correlation_id;
+        const char *msg;         /* the exact signed bytes */
+        const char *sig;         /* base64 signature of msg */
+        int64_t issued_at_ms;    /* > 0 */
+        int64_t published_at_ms; /* 0: not (yet) on the stream */
+};
+
+/*
+ * Records a halt, idempotently: the first record of a halt_id stays as it
+ * is, except that a later record fills published_at when it was still
+ * unset (recorded from the outbox before delivery, published later). A set
+ * published_at is never changed.
+ */
+int state_halt_record(struct dbconn *c, const struct state_halt *h, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/*
+ * Sets acknowledged_at of halt `halt_id` to acked_at_ms (> 0) unless it is
+ * already set (the first acknowledgement stays); RW_OK either way.
+ * RW_ERR_INVALID when no halt with that id is recorded.
+ */
+int state_halt_acknowledged(struct dbconn *c, const char *halt_id, int64_t acked_at_ms,
+                            struct rwerr *err) __attribute__((warn_unused_result));
+
+/* The times of a recorded halt, unix milliseconds, 0 where not set. */
+struct state_halt_times {
+        int64_t issued_at_ms;
+        int64_t published_at_ms;
+        int64_t acknowledged_at_ms;
+};
+
+/* *found = 0 and *out untouched when no halt with that id is recorded. */
+int state_halt_times(struct dbconn *c, const char *halt_id, struct state_halt_times *out,
+                     int *found, struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
+ * Appends a finding (HALT_NOT_ACKNOWLEDGED, HALT_PATH_DOWN, ...): kind,
+ * severity, summary and correlation_id required; evidence_json is a JSON
+ * object, NULL for {}. observed_at is the server's now().
+ */
+int state_finding_record(struct dbconn *c, const char *kind, const char *severity,
+                         const char *summary, const char *evidence_json, const char *correlation_id,
+                         struct rwerr *err) __attribute__((warn_unused_result));
 
 #endif
