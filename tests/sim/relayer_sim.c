@@ -16,6 +16,15 @@
  *   release    each withdrawal of an anchored batch -> Lockbox.release
  *   timing     one relayer.cycle_timings row
  *
+ * With --control the relayer obeys relaywatch's control stream through the
+ * reference consumer (tests/consumer/control_consumer.h): before each
+ * relayer step it polls the stream, and while it may not run (a signed
+ * HALT, Redis gone, or with --require-heartbeat no fresh heartbeat) it skips
+ * every relayer step (users go on depositing and burning: they are not the
+ * relayer) and XACKs the HALT, since nothing of its own is in flight between
+ * steps. The pause between cycles waits on the stream itself, so a HALT is
+ * seen at once even when idle.
+ *
  * The order is what keeps the ledger honest at every block it claims as
  * indexed: a mint or release is recorded right after its receipt, before
  * the next indexing step can move indexed_through past its block, and a
@@ -39,6 +48,7 @@
 
 #include "abi.h"
 #include "conninfo.h"
+#include "control_consumer.h"
 #include "hex.h"
 #include "rpc.h"
 #include "rwerr.h"
@@ -62,6 +72,9 @@
 #define SIM_DEPOSIT_PERCENT 70  /* chance of a user deposit per cycle */
 #define SIM_BURN_PERCENT 50     /* chance of a user burn per cycle */
 #define SIM_LOG_LINE_MAX 2048
+#define SIM_CONTROL_KEYS_MAX 8             /* public keys in each CONTROL_*_PUBKEYS list */
+#define SIM_CONTROL_BLOCK_MAX_MS 250       /* a stop request waits at most this long in the pause */
+#define SIM_CONTROL_CONSUMER "relayer_sim" /* stable: a restart re-reads its own pending HALT */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -78,8 +91,10 @@ struct sim_options {
         uint64_t confirmations;
         uint64_t batch_size;
         uint64_t max_cycles;
-        bool users; /* user deposits and burns */
-        bool relay; /* the relayer's steps */
+        bool users;             /* user deposits and burns */
+        bool relay;             /* the relayer's steps */
+        bool control;           /* obey the control stream */
+        bool require_heartbeat; /* and fail safe without a fresh watchdog heartbeat */
 };
 
 struct sim_user {
@@ -91,7 +106,7 @@ struct sim_user {
 };
 
 struct sim_counters {
-        uint64_t deposits, mints, burns, batches, anchors, releases, errors;
+        uint64_t deposits, mints, burns, batches, anchors, releases, errors, halts;
 };
 
 struct sim {
@@ -117,6 +132,8 @@ struct sim {
         bool waiting; /* withdrawals wait for a batch since wait_since */
         uint64_t wait_oldest;
         uint64_t wait_since;
+        struct control_consumer *control; /* --control */
+        bool halted;                      /* --control: the last poll said it may not run */
         struct sim_counters n;
 };
 
@@ -1142,6 +1159,59 @@ out:
         return rc;
 }
 
+/* ---------------------------------------------------------------- control */
+
+/* The consumer's decisions, as the simulator's log lines. */
+static void control_log(void *ctx, const char *level, const char *event, const char *detail)
+{
+        const struct sim *s = ctx;
+        struct logline l;
+
+        log_begin(&l, s, level, "control");
+        log_str(&l, "control_event", event);
+        log_str(&l, "detail", detail);
+        log_end(&l);
+}
+
+/*
+ * Polls the control stream, waiting up to block_ms for an entry, and says
+ * whether the relayer may run (always, without --control). Logs "halted"
+ * on the way into a halt and "resumed" on the way out. While it may not
+ * run it confirms the stop (XACKs the HALTs): between steps no relayer
+ * transaction is in flight, every one sent has been settled.
+ */
+static bool control_may_run(struct sim *s, long block_ms)
+{
+        struct rwerr err;
+        struct logline l;
+
+        if (s->control == NULL)
+                return true;
+        /* A Redis failure is logged by the consumer and shows in may_run. */
+        (void)control_consumer_poll(s->control, block_ms, &err);
+        if (control_consumer_may_run(s->control)) {
+                if (s->halted) {
+                        s->halted = false;
+                        log_begin(&l, s, "info", "resumed");
+                        log_end(&l);
+                }
+                return true;
+        }
+        if (!s->halted) {
+                s->halted = true;
+                s->n.halts++;
+                log_begin(&l, s, "warn", "halted");
+                log_str(&l, "reason", control_consumer_reason(s->control));
+                log_end(&l);
+        }
+        if (control_consumer_confirm_stopped(s->control, &err) != RW_OK) {
+                log_begin(&l, s, "warn", "control_error");
+                log_str(&l, "message", err.msg);
+                log_end(&l);
+        }
+        return false;
+}
+
 /* ---------------------------------------------------------------- the cycle */
 
 struct sim_step {
@@ -1167,7 +1237,7 @@ static void run_cycle(struct sim *s)
         char started[SIM_TS_SIZE];
         struct timespec t0;
         struct rwerr err;
-        bool ledger_ok = s->opt.relay, relay;
+        bool ledger_ok = s->opt.relay, relay, relayed = false;
         size_t i;
 
         now_iso(started);
@@ -1180,6 +1250,10 @@ static void run_cycle(struct sim *s)
         for (i = 0; i < sizeof steps / sizeof steps[0] && !stop_requested; i++) {
                 if (steps[i].relay ? !relay : !s->opt.users)
                         continue;
+                /* Halted: the relayer's steps wait, the users' go on. */
+                if (steps[i].relay && !control_may_run(s, 0))
+                        continue;
+                relayed = relayed || steps[i].relay;
                 if (steps[i].run(s, &err) != RW_OK) {
                         log_error(s, steps[i].name, &err);
                         /*
@@ -1192,8 +1266,12 @@ static void run_cycle(struct sim *s)
                                 relay = false;
                 }
         }
-        /* Failed cycles are timed too: a slow, failing cycle is what latency alerts are for. */
-        if (ledger_ok && sim_ledger_cycle_timing(s->ledger, started, ms_since(&t0), &err) != RW_OK)
+        /*
+         * Failed cycles are timed too: a slow, failing cycle is what latency
+         * alerts are for. A halted relayer did nothing and writes nothing.
+         */
+        if (ledger_ok && relayed &&
+            sim_ledger_cycle_timing(s->ledger, started, ms_since(&t0), &err) != RW_OK)
                 log_error(s, "timing", &err);
 }
 
@@ -1204,6 +1282,26 @@ static void pause_ms(uint64_t ms)
 
         while (!stop_requested && nanosleep(&left, &left) != 0 && errno == EINTR)
                 ;
+}
+
+/* The pause between cycles; with --control it waits on the control stream instead. */
+static void pause_cycle(struct sim *s, uint64_t ms)
+{
+        struct timespec t0;
+        uint64_t done;
+
+        if (s->control == NULL) {
+                pause_ms(ms);
+                return;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (!stop_requested && (done = ms_since(&t0)) < ms) {
+                uint64_t left = ms - done;
+
+                (void)control_may_run(
+                        s,
+                        (long)(left < SIM_CONTROL_BLOCK_MAX_MS ? left : SIM_CONTROL_BLOCK_MAX_MS));
+        }
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -1243,6 +1341,76 @@ static int env_address(const struct sim *s, const char *key, uint8_t out[ABI_ADD
                 return rc;
         if ((rc = abi_address_parse(v, strlen(v), out, err)) != RW_OK)
                 return rwerr_prefix(err, rc, key);
+        return RW_OK;
+}
+
+/* A value that may be absent: NULL when missing or empty. */
+static const char *env_optional(const struct sim *s, const char *key)
+{
+        const char *v = stack_env_get(s->env, key);
+
+        return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* A comma-separated list of public key files (FILE.pub) into keys[0..*n). */
+static int env_pubkeys(const struct sim *s, const char *key, struct verify_key *keys, size_t *n,
+                       struct rwerr *err)
+{
+        const char *v = NULL, *p;
+        char path[4096];
+        int rc;
+
+        *n = 0;
+        if ((rc = env_need(s, key, &v, err)) != RW_OK)
+                return rc;
+        for (p = v; *p != '\0';) {
+                size_t len = strcspn(p, ",");
+
+                if (len == 0 || len >= sizeof path)
+                        return rwerr_set(err, RW_ERR_INVALID, "%s: an empty or too long path", key);
+                if (*n == SIM_CONTROL_KEYS_MAX)
+                        return rwerr_set(err, RW_ERR_RANGE, "%s: more than %d keys", key,
+                                         SIM_CONTROL_KEYS_MAX);
+                memcpy(path, p, len);
+                path[len] = '\0';
+                if ((rc = verify_key_load(path, &keys[*n], err)) != RW_OK)
+                        return rwerr_prefix(err, rc, key);
+                (*n)++;
+                p += len;
+                if (*p == ',')
+                        p++;
+        }
+        return RW_OK;
+}
+
+/* --control: the reference consumer, configured from stack.env. */
+static int open_control(struct sim *s, struct rwerr *err)
+{
+        struct verify_key wkeys[SIM_CONTROL_KEYS_MAX], okeys[SIM_CONTROL_KEYS_MAX];
+        struct control_consumer_config cfg;
+        struct rwerr open_err;
+        int rc;
+
+        memset(&cfg, 0, sizeof cfg);
+        if ((rc = env_need(s, "REDIS_URL", &cfg.redis_url, err)) != RW_OK ||
+            (rc = env_pubkeys(s, "CONTROL_WATCHDOG_PUBKEYS", wkeys, &cfg.nwatchdog_keys, err)) !=
+                    RW_OK ||
+            (rc = env_pubkeys(s, "CONTROL_OPERATOR_PUBKEYS", okeys, &cfg.noperator_keys, err)) !=
+                    RW_OK)
+                return rc;
+        cfg.watchdog_keys = wkeys;
+        cfg.operator_keys = okeys;
+        cfg.stream = env_optional(s, "CONTROL_STREAM");
+        cfg.group = env_optional(s, "CONTROL_GROUP");
+        cfg.halt_key = env_optional(s, "CONTROL_HALT_KEY");
+        cfg.heartbeat_key = env_optional(s, "CONTROL_HEARTBEAT_KEY");
+        cfg.consumer = SIM_CONTROL_CONSUMER;
+        cfg.require_heartbeat = s->opt.require_heartbeat;
+        cfg.log = control_log;
+        cfg.log_ctx = s;
+        /* Redis away is no reason to stop: the relayer waits, failed safe. */
+        if ((s->control = control_consumer_open(&cfg, &open_err)) == NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "control: %s", open_err.msg);
         return RW_OK;
 }
 
@@ -1374,6 +1542,8 @@ static int setup(struct sim *s, struct rwerr *err)
                     (rc = init_nonces(s, err)) != RW_OK)
                         return rc;
         }
+        if (s->opt.control && (rc = open_control(s, err)) != RW_OK)
+                return rc;
         log_begin(&l, s, "info", "start");
         log_u64(&l, "seed", s->opt.seed);
         log_u64(&l, "interval_ms", s->opt.interval_ms);
@@ -1382,6 +1552,8 @@ static int setup(struct sim *s, struct rwerr *err)
         log_u64(&l, "max_cycles", s->opt.max_cycles);
         log_bool(&l, "users", s->opt.users);
         log_bool(&l, "relay", s->opt.relay);
+        log_bool(&l, "control", s->opt.control);
+        log_bool(&l, "require_heartbeat", s->opt.require_heartbeat);
         log_u64(&l, "source_chain_id", src_id);
         log_u64(&l, "exec_chain_id", exec_id);
         if (s->opt.relay)
@@ -1395,6 +1567,7 @@ static int setup(struct sim *s, struct rwerr *err)
 static void teardown(struct sim *s)
 {
         sodium_memzero(s->seckey, sizeof s->seckey);
+        control_consumer_close(s->control);
         sim_ledger_free(s->ledger);
         sim_chain_free(s->exec);
         sim_chain_free(s->src);
@@ -1407,7 +1580,7 @@ static void usage(FILE *out)
 {
         fputs("Usage: relayer_sim --stack-env FILE [--seed N] [--interval-ms MS]\n"
               "                   [--confirmations N] [--batch-size N] [--max-cycles N]\n"
-              "                   [--users-only | --no-users]\n"
+              "                   [--users-only | --no-users] [--control] [--require-heartbeat]\n"
               "\n"
               "A lock-and-mint relayer for the local stack: user deposits and burns, and the\n"
               "relayer's indexing, mints, batches, anchors and releases, recorded in the\n"
@@ -1420,7 +1593,15 @@ static void usage(FILE *out)
               "  --batch-size N       withdrawals per settlement batch (default 4)\n"
               "  --max-cycles N       stop after N cycles (default 0: until SIGTERM)\n"
               "  --users-only         user traffic only: no relaying, no ledger\n"
-              "  --no-users           relaying only: no user deposits or burns\n",
+              "  --no-users           relaying only: no user deposits or burns\n"
+              "  --control            obey relaywatch's signed control stream: stop the relayer's\n"
+              "                       steps on HALT (users go on), ack it, go on after RESUME.\n"
+              "                       From stack.env: REDIS_URL, CONTROL_WATCHDOG_PUBKEYS and\n"
+              "                       CONTROL_OPERATOR_PUBKEYS (comma-separated .pub files), and\n"
+              "                       optionally CONTROL_STREAM, CONTROL_GROUP, CONTROL_HALT_KEY,\n"
+              "                       CONTROL_HEARTBEAT_KEY; consumer name relayer_sim\n"
+              "  --require-heartbeat  --control, and stop while relaywatch's signed heartbeat\n"
+              "                       is missing, stale or forged\n",
               out);
 }
 
@@ -1468,6 +1649,15 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
                         no_users = true;
                         continue;
                 }
+                if (strcmp(a, "--control") == 0) {
+                        o->control = true;
+                        continue;
+                }
+                if (strcmp(a, "--require-heartbeat") == 0) {
+                        o->control = true;
+                        o->require_heartbeat = true;
+                        continue;
+                }
                 if (i + 1 >= argc)
                         return usage_error("missing value or unknown option", a);
                 if (strcmp(a, "--stack-env") == 0) {
@@ -1493,6 +1683,10 @@ static int parse_args(int argc, char **argv, struct sim_options *o)
                 return usage_error("--stack-env FILE is required", NULL);
         if (users_only && no_users)
                 return usage_error("--users-only and --no-users exclude each other", NULL);
+        if (users_only && o->control)
+                return usage_error("--control governs the relayer's steps, which --users-only "
+                                   "leaves out",
+                                   NULL);
         o->users = !no_users;
         o->relay = !users_only;
         return -1;
@@ -1532,7 +1726,7 @@ int main(int argc, char **argv)
                 s.cycle++;
                 run_cycle(&s);
                 if (!stop_requested && (s.opt.max_cycles == 0 || s.cycle < s.opt.max_cycles))
-                        pause_ms(s.opt.interval_ms);
+                        pause_cycle(&s, s.opt.interval_ms);
         }
         log_begin(&l, &s, "info", "stop");
         log_str(&l, "reason", stop_requested ? "signal" : "max cycles");
@@ -1543,6 +1737,7 @@ int main(int argc, char **argv)
         log_u64(&l, "anchors", s.n.anchors);
         log_u64(&l, "releases", s.n.releases);
         log_u64(&l, "errors", s.n.errors);
+        log_u64(&l, "halts", s.n.halts);
         log_end(&l);
         teardown(&s);
         /* A bounded run (a test) fails when anything went wrong; a stopped one does not. */
