@@ -71,6 +71,8 @@ enum key_type {
         KEY_ADDRESSES, /* uint8_t[max][20] and a size_t count */
         KEY_AMOUNT,    /* char *: kept as text until the decimals are known */
         KEY_MODE,      /* enum invariant_mode */
+        KEY_RUN_MODE,  /* enum config_run_mode */
+        KEY_PATHS,     /* char *[max] and a size_t count: absolute paths */
 };
 
 #define KEY_REQUIRED 1u
@@ -81,7 +83,7 @@ struct key_def {
         enum key_type type;
         unsigned flags;
         size_t offset;       /* of the field in the section's target struct */
-        size_t count_offset; /* KEY_URLS, KEY_ADDRESSES: of the size_t count */
+        size_t count_offset; /* KEY_URLS, KEY_ADDRESSES, KEY_PATHS: of the size_t count */
         uint64_t min, max;   /* numbers: bounds; lists: most entries; KEY_IDENT: length */
 };
 
@@ -99,6 +101,11 @@ static const struct key_def watchdog_keys[] = {
         {"id", KEY_IDENT, 0, CFG(watchdog_id), 0, 1, SNAP_NAME_MAX - 1},
         {"state_dir", KEY_PATH, 0, CFG(state_dir), 0, 0, 0},
         {"correlation_prefix", KEY_IDENT, 0, CFG(correlation_prefix), 0, 1, 16},
+        {"mode", KEY_RUN_MODE, 0, CFG(run_mode), 0, 0, 0},
+        {"interval_ms", KEY_U64, 0, CFG(interval_ms), 0, 10, 86400000},
+        {"poll_ms", KEY_U64, 0, CFG(poll_ms), 0, 10, 60000},
+        {"full_sweep_s", KEY_U64, 0, CFG(full_sweep_s), 0, 0, 604800},
+        {"blind_limit_ms", KEY_U64, 0, CFG(blind_limit_ms), 0, 1000, 86400000},
 };
 
 static const struct key_def database_keys[] = {
@@ -138,6 +145,25 @@ static const struct key_def asset_keys[] = {
 #define ASSET_KEY_DECIMALS 2
 #define ASSET_KEY_TOLERANCE 3
 
+/* Redis key names: letters, digits and "._:-", as KEY_IDENT allows. */
+static const struct key_def control_keys[] = {
+        {"stream", KEY_IDENT, 0, CFG(control_stream), 0, 1, 200},
+        {"halt_key", KEY_IDENT, 0, CFG(halt_key), 0, 1, 200},
+        {"heartbeat_key", KEY_IDENT, 0, CFG(heartbeat_key), 0, 1, 200},
+        {"consumer_group", KEY_IDENT, 0, CFG(consumer_group), 0, 1, 200},
+        {"signing_key", KEY_PATH, 0, CFG(signing_key), 0, 0, 0},
+        {"watchdog_keys", KEY_PATHS, 0, CFG(watchdog_pubkeys), CFG(nwatchdog_pubkeys), 1,
+         CONFIG_KEYS_MAX},
+        {"operator_keys", KEY_PATHS, 0, CFG(operator_pubkeys), CFG(noperator_pubkeys), 1,
+         CONFIG_KEYS_MAX},
+        {"heartbeat_ttl_ms", KEY_U64, 0, CFG(heartbeat_ttl_ms), 0, 1000,
+         3600000}, /* under heartbeat.h's one day */
+        {"ack_timeout_ms", KEY_U64, 0, CFG(ack_timeout_ms), 0, 100, 3600000},
+        {"consumer_idle_ms", KEY_U64, 0, CFG(consumer_idle_ms), 0, 1000, 86400000},
+        {"redis_timeout_ms", KEY_LONG, 0, CFG(redis_timeout_ms), 0, 10, 60000},
+};
+#define CONTROL_KEY_WATCHDOG_KEYS 5
+
 static const struct key_def relayer_keys[] = {
         {"accounts", KEY_ADDRESSES, KEY_REQUIRED, CFG(accounts), CFG(naccounts), 1,
          CONFIG_ACCOUNTS_MAX},
@@ -175,6 +201,7 @@ enum section_kind {
         SEC_THRESHOLDS,
         SEC_INVARIANT,
         SEC_STREAM,
+        SEC_CONTROL,
 };
 
 struct section_def {
@@ -200,6 +227,7 @@ static const struct section_def section_defs[] = {
         SECTION("thresholds", SEC_THRESHOLDS, 0, threshold_keys),
         SECTION("invariant", SEC_INVARIANT, 1, invariant_keys),
         SECTION("stream", SEC_STREAM, 1, stream_keys),
+        SECTION("control", SEC_CONTROL, 0, control_keys),
 };
 #define NSECTION_DEFS (sizeof section_defs / sizeof section_defs[0])
 
@@ -209,10 +237,12 @@ _Static_assert(CONFIG_ACCOUNTS_MAX == INVARIANT_SIGNERS_MAX,
                "accounts and signers share a list size; the signers default to the accounts");
 _Static_assert(sizeof threshold_keys / sizeof threshold_keys[0] <= SECTION_KEYS_MAX,
                "SECTION_KEYS_MAX must hold the largest section");
+_Static_assert(sizeof control_keys / sizeof control_keys[0] <= SECTION_KEYS_MAX,
+               "SECTION_KEYS_MAX must hold the largest section");
 
 static const char sections_expected[] =
         "[watchdog], [database], [redis], [chain source], [chain execution], [asset NAME], "
-        "[relayer], [thresholds], [invariant NAME] or [stream NAME]";
+        "[relayer], [thresholds], [invariant NAME], [stream NAME] or [control]";
 
 /* ------------------------------------------------------------ the loader */
 
@@ -263,7 +293,7 @@ struct loader {
         /* the section keys go to; NULL with skipping set: ignore them */
         struct section *cur;
         bool skipping;
-        struct section watchdog, database, redis, relayer, thresholds;
+        struct section watchdog, database, redis, relayer, thresholds, control;
         struct section chains[SNAP_NCHAINS];
         struct named_asset *assets[CONFIG_ASSETS_MAX];
         size_t nassets;
@@ -590,6 +620,10 @@ static struct section *open_section(struct loader *ld, const struct section_def 
                 break;
         case SEC_RELAYER:
                 sec = &ld->relayer;
+                break;
+        case SEC_CONTROL:
+                sec = &ld->control;
+                c->control_present = 1;
                 break;
         case SEC_THRESHOLDS:
         default:
@@ -1025,6 +1059,55 @@ static bool set_urls(struct loader *ld, const struct section *sec, const struct 
         return true;
 }
 
+static void free_strings(char **list, size_t n)
+{
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+                free(list[i]);
+                list[i] = NULL;
+        }
+}
+
+/* A comma-separated list of absolute paths (key files). */
+static bool set_paths(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                      const char *v)
+{
+        char **paths = (char **)((char *)sec->target + kd->offset);
+        size_t *count = (size_t *)((char *)sec->target + kd->count_offset);
+        char *parsed[CONFIG_KEYS_MAX] = {NULL};
+        char buf[SHOWN_MAX + 4];
+        size_t n = 0, len;
+        struct list_iter it = {v, false};
+        const char *item;
+
+        while (list_next(&it, &item, &len)) {
+                if (n >= kd->max || n >= CONFIG_KEYS_MAX) {
+                        problem(ld, ld->line, "%s %s: more than %llu files", sec->label, kd->name,
+                                (unsigned long long)kd->max);
+                        goto fail;
+                }
+                if (len == 0 || item[0] != '/' || len >= CONFIG_PATH_MAX) {
+                        problem(ld, ld->line, "%s %s: '%s' is not an absolute path", sec->label,
+                                kd->name, shown(item, len, buf));
+                        goto fail;
+                }
+                parsed[n] = strndup(item, len);
+                if (parsed[n] == NULL) {
+                        ld->nomem = true;
+                        goto fail;
+                }
+                n++;
+        }
+        free_strings(paths, *count); /* none: a key is given once */
+        memcpy(paths, parsed, n * sizeof *paths);
+        *count = n;
+        return true;
+fail:
+        free_strings(parsed, n);
+        return false;
+}
+
 static bool set_string(struct loader *ld, const struct section *sec, const struct key_def *kd,
                        const char *v)
 {
@@ -1118,6 +1201,19 @@ static bool set_value(struct loader *ld, const struct section *sec, const struct
                 return set_addresses(ld, sec, kd, v);
         case KEY_URLS:
                 return set_urls(ld, sec, kd, v);
+        case KEY_PATHS:
+                return set_paths(ld, sec, kd, v);
+        case KEY_RUN_MODE:
+                if (strcmp(v, "interval") == 0 || strcmp(v, "block") == 0) {
+                        *(enum config_run_mode *)((char *)sec->target + kd->offset) =
+                                strcmp(v, "block") == 0 ? CONFIG_RUN_BLOCK : CONFIG_RUN_INTERVAL;
+                        return true;
+                }
+                problem(ld, ld->line,
+                        "%s %s: '%s' is not a run mode (interval: every interval_ms; block: "
+                        "every new execution-chain block)",
+                        sec->label, kd->name, shown(v, strlen(v), buf));
+                return false;
         case KEY_MODE:
                 if (strcmp(v, "enforce") == 0 || strcmp(v, "shadow") == 0) {
                         *(enum invariant_mode *)((char *)sec->target + kd->offset) =
@@ -1487,6 +1583,40 @@ static void check_relayer(struct loader *ld)
         }
 }
 
+/* Sets *field to `value` when the file did not give it. */
+static void default_string(struct loader *ld, char **field, const char *value)
+{
+        if (*field == NULL && (*field = strdup(value)) == NULL)
+                ld->nomem = true;
+}
+
+/* [control]: halts need Redis; the watchdog's public key defaults to SIGNING_KEY.pub. */
+static void check_control(struct loader *ld)
+{
+        struct config *c = ld->cfg;
+
+        default_string(ld, &c->control_stream, "relayer:control");
+        default_string(ld, &c->halt_key, "relayer:halt");
+        default_string(ld, &c->heartbeat_key, "relayer:watchdog:heartbeat");
+        default_string(ld, &c->consumer_group, "relayer");
+        if (ld->control.line == 0)
+                return;
+        if (c->redis_url == NULL)
+                problem(ld, ld->control.line,
+                        "[control] needs [redis] url: halts are published on a Redis stream");
+        if (ld->control.seen[CONTROL_KEY_WATCHDOG_KEYS] == 0 && c->signing_key != NULL) {
+                size_t n = strlen(c->signing_key) + sizeof ".pub";
+
+                c->watchdog_pubkeys[0] = malloc(n);
+                if (c->watchdog_pubkeys[0] == NULL) {
+                        ld->nomem = true;
+                        return;
+                }
+                (void)snprintf(c->watchdog_pubkeys[0], n, "%s.pub", c->signing_key);
+                c->nwatchdog_pubkeys = 1;
+        }
+}
+
 /* Defaults that are not constants, and the arrays built from sections. */
 static void finish(struct loader *ld)
 {
@@ -1521,6 +1651,7 @@ static void finish(struct loader *ld)
                 c->correlation_prefix = strdup("rw");
         if (c->watchdog_id == NULL || c->state_dir == NULL || c->correlation_prefix == NULL)
                 ld->nomem = true;
+        check_control(ld);
 
         c->modes = calloc(ld->nmodes + 1, sizeof *c->modes);
         if (c->modes == NULL) {
@@ -1558,6 +1689,15 @@ static void config_defaults(struct config *c)
         invariant_params_defaults(&c->params); /* DESIGN.md's thresholds */
         c->rpc_failure_threshold = 3;
         c->rpc_slow_call_ms = 10000;
+        c->run_mode = CONFIG_RUN_INTERVAL;
+        c->interval_ms = 5000;
+        c->poll_ms = 100;
+        c->full_sweep_s = 300;
+        c->blind_limit_ms = 60000;
+        c->heartbeat_ttl_ms = 30000;
+        c->ack_timeout_ms = 10000;
+        c->consumer_idle_ms = 30000;
+        c->redis_timeout_ms = 1000;
 }
 
 static int problem_order(const void *a, const void *b)
@@ -1719,6 +1859,13 @@ void config_free(struct config *c)
         free(c->assets);
         free(c->modes);
         free(c->streams);
+        free(c->control_stream);
+        free(c->halt_key);
+        free(c->heartbeat_key);
+        free(c->consumer_group);
+        free(c->signing_key);
+        free_strings(c->watchdog_pubkeys, c->nwatchdog_pubkeys);
+        free_strings(c->operator_pubkeys, c->noperator_pubkeys);
         free(c);
 }
 

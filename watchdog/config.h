@@ -20,6 +20,15 @@
  *                         rpc_failure_threshold, rpc_slow_call_ms
  *   [invariant NAME]      mode = enforce | shadow
  *   [stream NAME]         maxlen (the relayer's queue streams to watch)
+ *   [control]             halt control (optional; `run`, `halt`, `resume`,
+ *                         `status` and `control tail` need it, with
+ *                         [redis] url): stream, halt_key, heartbeat_key,
+ *                         consumer_group, signing_key, watchdog_keys,
+ *                         operator_keys, heartbeat_ttl_ms, ack_timeout_ms,
+ *                         consumer_idle_ms, redis_timeout_ms
+ *
+ *   [watchdog] also holds the supervisor's schedule: mode (interval or
+ *   block), interval_ms, poll_ms, full_sweep_s, blind_limit_ms.
  *
  * A file is loaded whole or not at all: every problem (unknown section or
  * key, bad value, missing required key) is collected with its file and line
@@ -37,6 +46,7 @@
 
 #define CONFIG_ENDPOINTS_MAX SNAP_VIEWS_MAX
 #define CONFIG_ACCOUNTS_MAX 16
+#define CONFIG_KEYS_MAX 8
 #define CONFIG_DEFAULT_PATH "/etc/relaywatch/relaywatch.conf"
 
 struct config_chain {
@@ -54,6 +64,11 @@ struct config_chain {
         uint8_t root_registry[20];             /* source only, required there */
 };
 
+enum config_run_mode {
+        CONFIG_RUN_INTERVAL = 0, /* a cycle every interval_ms */
+        CONFIG_RUN_BLOCK = 1,    /* a cycle on every new execution-chain block (polled) */
+};
+
 struct config_stream {
         char name[SNAP_NAME_MAX];
         uint64_t maxlen; /* 0: not capped */
@@ -62,9 +77,14 @@ struct config_stream {
 struct config {
         char *path; /* the file it was read from */
         /* [watchdog] */
-        char *watchdog_id;        /* default: hostname */
-        char *state_dir;          /* default /var/lib/relaywatch */
-        char *correlation_prefix; /* put before every correlation id; default "rw" */
+        char *watchdog_id;             /* default: hostname */
+        char *state_dir;               /* default /var/lib/relaywatch */
+        char *correlation_prefix;      /* put before every correlation id; default "rw" */
+        enum config_run_mode run_mode; /* key `mode`; default interval */
+        uint64_t interval_ms;          /* interval mode: between cycle starts; default 5000 */
+        uint64_t poll_ms;              /* block mode: eth_blockNumber poll; default 100 */
+        uint64_t full_sweep_s;         /* a full sweep at least this often; default 300 */
+        uint64_t blind_limit_ms; /* no Tier 1 evaluation this long: alert, no heartbeat; 60000 */
         /* [database] */
         char *database_url;            /* required; holds a password: never print */
         long statement_timeout_ms;     /* default 5000 */
@@ -88,6 +108,21 @@ struct config {
         /* [stream NAME] */
         size_t nstreams;
         struct config_stream *streams;
+        /* [control]; the key names have their defaults also without the section */
+        int control_present;
+        char *control_stream;     /* default relayer:control */
+        char *halt_key;           /* default relayer:halt */
+        char *heartbeat_key;      /* default relayer:watchdog:heartbeat */
+        char *consumer_group;     /* the relayer's group on the control stream; default relayer */
+        char *signing_key;        /* the watchdog's secret key file; NULL when not given */
+        size_t nwatchdog_pubkeys; /* watchdog_keys; default signing_key + ".pub" */
+        char *watchdog_pubkeys[CONFIG_KEYS_MAX];
+        size_t noperator_pubkeys; /* operator_keys: who may sign a RESUME */
+        char *operator_pubkeys[CONFIG_KEYS_MAX];
+        uint64_t heartbeat_ttl_ms; /* default 30000 */
+        uint64_t ack_timeout_ms;   /* HALT_NOT_ACKNOWLEDGED after this; default 10000 */
+        uint64_t consumer_idle_ms; /* a group consumer idle longer is not live; default 30000 */
+        long redis_timeout_ms;     /* per Redis exchange; default 1000 */
 };
 
 /*

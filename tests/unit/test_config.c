@@ -417,7 +417,7 @@ static void unknown_section(void **state)
         expect_problem(VALID "\n[alerts]\nslack = x\n",
                        "test.conf:18: unknown section [alerts]; expected [watchdog], [database], "
                        "[redis], [chain source], [chain execution], [asset NAME], [relayer], "
-                       "[thresholds], [invariant NAME] or [stream NAME]");
+                       "[thresholds], [invariant NAME], [stream NAME] or [control]");
         expect_problem(VALID "[chain sidechain]\n",
                        "test.conf:17: unknown chain [chain sidechain]: expected [chain source] or "
                        "[chain execution]");
@@ -686,7 +686,7 @@ static void several_problems_in_one_load(void **state)
                 "digits)\n"
                 "test.conf:13: unknown section [nonsense]; expected [watchdog], [database], "
                 "[redis], [chain source], [chain execution], [asset NAME], [relayer], "
-                "[thresholds], [invariant NAME] or [stream NAME]\n"
+                "[thresholds], [invariant NAME], [stream NAME] or [control]\n"
                 "test.conf:16: [thresholds] nonce_gap: 99999999 is out of range (0 to 1000000)\n"
                 "test.conf:16: missing section [chain execution] (with chain_id and endpoints)\n");
         assert_string_equal(l.err.msg, "test.conf: 6 problems, configuration refused");
@@ -1066,10 +1066,99 @@ static void check_config_usage(void **state)
         cli_run_free(&r);
 }
 
+/* ---------------------------------------------------------- supervisor and [control] */
+
+static void run_and_control_defaults(void **state)
+{
+        struct load l = load_text(VALID);
+        const struct config *c = l.cfg;
+
+        (void)state;
+        assert_non_null(c);
+        assert_int_equal(c->run_mode, CONFIG_RUN_INTERVAL);
+        assert_int_equal(c->interval_ms, 5000);
+        assert_int_equal(c->poll_ms, 100);
+        assert_int_equal(c->full_sweep_s, 300);
+        assert_int_equal(c->blind_limit_ms, 60000);
+        assert_false(c->control_present);
+        assert_string_equal(c->control_stream, "relayer:control");
+        assert_string_equal(c->halt_key, "relayer:halt");
+        assert_string_equal(c->heartbeat_key, "relayer:watchdog:heartbeat");
+        assert_string_equal(c->consumer_group, "relayer");
+        assert_null(c->signing_key);
+        assert_int_equal(c->nwatchdog_pubkeys, 0);
+        assert_int_equal(c->heartbeat_ttl_ms, 30000);
+        assert_int_equal(c->ack_timeout_ms, 10000);
+        assert_int_equal(c->consumer_idle_ms, 30000);
+        assert_int_equal(c->redis_timeout_ms, 1000);
+        load_free(&l);
+}
+
+static void control_section(void **state)
+{
+        struct load l = load_text(
+                VALID "[watchdog]\n"
+                      "mode = block\n"
+                      "poll_ms = 50\n"
+                      "interval_ms = 2000\n"
+                      "full_sweep_s = 0\n"
+                      "[redis]\n"
+                      "url = redis://127.0.0.1:6379/0\n"
+                      "[control]\n"
+                      "stream = bridge:control\n"
+                      "signing_key = /etc/relaywatch/watchdog.key\n"
+                      "operator_keys = /etc/relaywatch/alice.pub, /etc/relaywatch/bob.pub\n"
+                      "ack_timeout_ms = 2500\n");
+        const struct config *c = l.cfg;
+
+        (void)state;
+        assert_string_equal(l.problems, "");
+        assert_non_null(c);
+        assert_int_equal(c->run_mode, CONFIG_RUN_BLOCK);
+        assert_int_equal(c->poll_ms, 50);
+        assert_int_equal(c->interval_ms, 2000);
+        assert_int_equal(c->full_sweep_s, 0);
+        assert_true(c->control_present);
+        assert_string_equal(c->control_stream, "bridge:control");
+        assert_string_equal(c->signing_key, "/etc/relaywatch/watchdog.key");
+        /* the watchdog's public key defaults to the signing key's .pub */
+        assert_int_equal(c->nwatchdog_pubkeys, 1);
+        assert_string_equal(c->watchdog_pubkeys[0], "/etc/relaywatch/watchdog.key.pub");
+        assert_int_equal(c->noperator_pubkeys, 2);
+        assert_string_equal(c->operator_pubkeys[0], "/etc/relaywatch/alice.pub");
+        assert_string_equal(c->operator_pubkeys[1], "/etc/relaywatch/bob.pub");
+        assert_int_equal(c->ack_timeout_ms, 2500);
+        load_free(&l);
+}
+
+static void control_problems(void **state)
+{
+        (void)state;
+        /* lines 17-18 */
+        expect_problem(
+                VALID "[control]\nsigning_key = /k\n",
+                "test.conf:17: [control] needs [redis] url: halts are published on a Redis stream");
+        expect_problem(
+                VALID "[redis]\nurl = redis://127.0.0.1/0\n[control]\n"
+                      "operator_keys = /a.pub, keys/b.pub\n",
+                "test.conf:20: [control] operator_keys: 'keys/b.pub' is not an absolute path");
+        expect_problem(VALID "[watchdog]\nmode = sometimes\n",
+                       "test.conf:18: [watchdog] mode: 'sometimes' is not a run mode (interval: "
+                       "every interval_ms; block: every new execution-chain block)");
+        expect_problem(VALID "[watchdog]\npoll_ms = 5\n",
+                       "test.conf:18: [watchdog] poll_ms: 5 is out of range (10 to 60000)");
+        expect_problem(VALID "[redis]\nurl = redis://127.0.0.1/0\n[control]\nstream = a b\n",
+                       "test.conf:20: [control] stream: 'a b' may only hold letters, digits and "
+                       "the characters ._:-");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(full_valid_file),
+                cmocka_unit_test(run_and_control_defaults),
+                cmocka_unit_test(control_section),
+                cmocka_unit_test(control_problems),
                 cmocka_unit_test(defaults),
                 cmocka_unit_test(tolerance_in_token_units),
                 cmocka_unit_test(unknown_key),
