@@ -260,8 +260,8 @@ struct snap_stream {
 };
 
 struct snapshot {
-        int64_t taken_ms; /* unix ms when the observe step started */
-        char correlation_id[40];
+        int64_t taken_ms;        /* unix ms when the observe step started */
+        char correlation_id[64]; /* [prefix-]32 hex digits */
         size_t nassets;
         struct snap_asset *assets;
         size_t naccounts;
