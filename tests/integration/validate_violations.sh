@@ -19,39 +19,14 @@ src=$1
 dir=$2
 . "$src/tests/integration/stack_lib.sh"
 . "$src/tests/integration/validate_lib.sh"
+RELAYWATCH_ROOT=$src
 cast=$src/node_modules/.bin/cast
 
 own_stack
 trap stack_teardown EXIT
+. "$src/scripts/lib/violations.sh"
 
 sim() { "$src/scripts/stack-service" "$dir" relayer-sim "$1" >/dev/null; }
-rpc() { "$cast" rpc --rpc-url "$1" "${@:2}"; }
-
-# storage_slot MAPPING_SLOT ADDRESS: the slot of balances[ADDRESS] in an OZ ERC20.
-storage_slot() { "$cast" index address "$2" "$1"; }
-
-# with_mining_paused URL COMMAND...: runs COMMAND while URL mines no block, so a
-# read-modify-write of storage cannot lose a transaction mined in between.
-with_mining_paused() {
-        local url=$1 rc
-        shift
-        rpc "$url" evm_setIntervalMining 0 >/dev/null
-        "$@"
-        rc=$?
-        rpc "$url" evm_setIntervalMining "$STACK_BLOCK_TIME" >/dev/null
-        return $rc
-}
-
-# add_to_slot URL CONTRACT SLOT DELTA: adds DELTA (may be negative; u256) to a storage word.
-add_to_slot() {
-        local now new
-        now=$(rpc "$1" eth_getStorageAt "$2" "$3" latest | tr -d '"')
-        new=$(node -e 'const v = BigInt(process.argv[1]) + BigInt(process.argv[2]);
-                if (v < 0n) process.exit(1);
-                console.log("0x" + v.toString(16).padStart(64, "0"));' "$now" "$4") || return 1
-        rpc "$1" anvil_setStorageAt "$2" "$3" "$new" >/dev/null
-}
-slot_value() { node -e 'console.log(BigInt(process.argv[1]).toString())' "$(rpc "$1" eth_getStorageAt "$2" "$3" latest | tr -d '"')"; }
 
 check "simulated traffic reaches two released withdrawals" wait_traffic
 
@@ -87,13 +62,12 @@ sql "UPDATE relayer.deposits SET amount = amount - 1 WHERE deposit_id = $dep"
 check "  undone: valid again" until_code 0 20
 
 # --- a withdrawal proof tampered in the ledger
-wid=$(sql "SELECT max(withdrawal_id) FROM relayer.withdrawal_proofs WHERE length(proof) > 0")
-orig=$(sql "SELECT encode(proof, 'hex') FROM relayer.withdrawal_proofs WHERE withdrawal_id = $wid")
-sql "UPDATE relayer.withdrawal_proofs SET proof = set_byte(proof, 0, get_byte(proof, 0) # 1) WHERE withdrawal_id = $wid"
+inject_proof
+read -r wid _ <"$dir/proof"
 check "proof of withdrawal $wid tampered: PROOF_VERIFICATION_FAIL violated" until_violated PROOF_VERIFICATION_FAIL 20
 check "  summary names the withdrawal" \
         has ".checks[] | select(.check == \"PROOF_VERIFICATION_FAIL\") | .summary | test(\"$wid\")"
-sql "UPDATE relayer.withdrawal_proofs SET proof = decode('$orig', 'hex') WHERE withdrawal_id = $wid"
+undo_proof
 check "  undone: valid again" until_code 0 20
 
 # --- a batch signed by a key that is not the relayer's
@@ -111,78 +85,49 @@ check "  undone: valid again" until_code 0 20
 
 # --- bSIGIL minted outside the bridge: totalSupply and a holder's balance raised
 # to a holder the simulator never moves, so no burn can spend the extra tokens
-holder=0x000000000000000000000000000000000000dEaD
-extra=1000000000000000000000 # 1000 tokens
-userslot=$(storage_slot 0 "$holder")
-mint_extra() {
-        add_to_slot "$EXEC_RPC_URL" "$BRIDGED_SIGIL_ADDRESS" 2 "$1" &&
-                add_to_slot "$EXEC_RPC_URL" "$BRIDGED_SIGIL_ADDRESS" "$userslot" "$1"
-}
-with_mining_paused "$EXEC_RPC_URL" mint_extra "$extra"
+inject_mint
 check "1000 bSIGIL minted outside the bridge: SUPPLY_MISMATCH violated" until_violated SUPPLY_MISMATCH 30
 # the backing at the tips sees it first; the ledger comparison once the pinned height passes it
 check "  the minted comparison: 1000 SIGIL above the ledger, in token units" \
         until_has '.checks[] | select(.check == "SUPPLY_MISMATCH") | .evidence.assets[0].comparisons[] | select(.comparison == "minted") | .status == "violated" and .delta.units == "1000 SIGIL"' 30
-with_mining_paused "$EXEC_RPC_URL" mint_extra "-$extra"
+undo_mint
 check "  undone: valid again" until_code 0 30
 
 # --- the lockbox drained through anvil_setStorageAt: its whole balance gone
-lockslot=$(storage_slot 0 "$LOCKBOX_ADDRESS")
-drain() {
-        drained=$(slot_value "$SOURCE_RPC_URL" "$SIGIL_ADDRESS" "$lockslot") &&
-                add_to_slot "$SOURCE_RPC_URL" "$SIGIL_ADDRESS" "$lockslot" "-$drained"
-}
-refill() { add_to_slot "$SOURCE_RPC_URL" "$SIGIL_ADDRESS" "$lockslot" "$drained"; }
-with_mining_paused "$SOURCE_RPC_URL" drain
+inject_drain
 check "lockbox drained: SUPPLY_MISMATCH violated" until_violated SUPPLY_MISMATCH 30
 check "  minted <= locked from chain data alone is violated too" \
         has '.checks[] | select(.check == "SUPPLY_MISMATCH") | .evidence.assets[0].comparisons[] | select(.comparison == "backing") | .status == "violated"'
-with_mining_paused "$SOURCE_RPC_URL" refill
+undo_drain
 check "  undone: valid again" until_code 0 30
 
 # --- the same with the relayer stopped: its ledger stands still and the
 # pinned heights with it, but the chain-only backing is read at the tips
 sim stop
-with_mining_paused "$SOURCE_RPC_URL" drain
+inject_drain
 check "lockbox drained, relayer stopped: SUPPLY_MISMATCH violated all the same" until_violated SUPPLY_MISMATCH 30
 check "  by the chain-only backing, read at the tip" \
         has '.checks[] | select(.check == "SUPPLY_MISMATCH") | .evidence.assets[0] | (.comparisons[] | select(.comparison == "backing") | .status == "violated") and has("lockbox_balance_at_tip")'
-with_mining_paused "$SOURCE_RPC_URL" refill
+undo_drain
 sim start
 check "  undone: valid again" until_code 0 30
 
 # --- anvil_setNonce: the relayer's key used behind the ledger's back. The
 # simulator is stopped and its last transaction mined first, so moving the
 # nonce back afterwards leaves it nothing to trip over.
-nonce_of() { rpc "$EXEC_RPC_URL" eth_getTransactionCount "$RELAYER_ADDRESS" "$1" | tr -d '"'; }
-settled() { [ "$(nonce_of latest)" = "$(nonce_of pending)" ]; }
-wait_settled() {
-        local deadline=$((SECONDS + 20))
-        until settled; do
-                [ $SECONDS -ge $deadline ] && return 1
-                sleep 0.5
-        done
-}
 sim stop
 check "relayer transactions on the execution chain all mined" wait_settled
-n=$(nonce_of latest)
-rpc "$EXEC_RPC_URL" anvil_setNonce "$RELAYER_ADDRESS" "$(printf '0x%x' $((n + 3)))" >/dev/null
+inject_nonce
 check "relayer nonce +3 on the execution chain: NONCE_DESYNC violated" until_violated NONCE_DESYNC 30
 check "  evidence names the relayer account" \
         has ".checks[] | select(.check == \"NONCE_DESYNC\") | .evidence | tostring | ascii_downcase | test(\"${RELAYER_ADDRESS,,}\")"
-rpc "$EXEC_RPC_URL" anvil_setNonce "$RELAYER_ADDRESS" "$n" >/dev/null
+undo_nonce
 sim start
 check "  undone: valid again" until_code 0 30
 
 # --- a root the ledger knows under one batch anchored again under another
 sim stop
-root=$(sql "SELECT '0x' || encode(merkle_root, 'hex') FROM relayer.settlement_batch WHERE status = 'anchored' ORDER BY batch_number LIMIT 1")
-src_id=$(sql "SELECT chain_id FROM relayer.chains WHERE role = 'source'")
-nonce=$(sql "SELECT next_nonce FROM relayer.nonce_state WHERE chain_id = $src_id AND account = decode('${RELAYER_ADDRESS#0x}', 'hex')")
-"$cast" send --rpc-url "$SOURCE_RPC_URL" --private-key "$RELAYER_PRIVATE_KEY" --nonce "$nonce" \
-        "$ROOT_REGISTRY_ADDRESS" 'anchor(uint256,bytes32)' 999999 "$root" >/dev/null
-# as if the relayer had sent it itself: the ledger's nonce moves on with the chain
-sql "UPDATE relayer.nonce_state SET next_nonce = next_nonce + 1 WHERE chain_id = $src_id AND account = decode('${RELAYER_ADDRESS#0x}', 'hex')"
+inject_duplicate
 sim start
 check "known root anchored again as batch 999999: DUPLICATE_BATCH violated" until_violated DUPLICATE_BATCH 60
 check "  summary names batch 999999" \
