@@ -1,8 +1,10 @@
 /*
  * Integration tests for watchdog/halt_publish on the local stack's Redis:
- * one HALT per incident id however many replicas publish it at once, the
- * entry verifies as the relayer would check it, the durable halt key keeps
- * the first halt, and a second incident gets its own entry.
+ * one HALT per incident however many replicas publish it at once, the
+ * incidents hash naming the halt in force, forced and plain resumes, the
+ * acknowledgement check and the count of live consumers.
+ *
+ * Every test works on keys of its own (test:PID:NAME:...), deleted at the end.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -31,8 +34,13 @@ struct fx {
         char dir[64];
         char key_path[96];
         struct signing_key *key;
+};
+
+/* One test's key names, all under test:PID:NAME. */
+struct tkeys {
+        char base[96];
+        char stream[128], halt_key[128];
         struct halt_publish_keys keys;
-        char stream[96], halt_key[96], marker_base[96];
 };
 
 static int setup(void **state)
@@ -58,13 +66,6 @@ static int setup(void **state)
         (void)snprintf(f.key_path, sizeof f.key_path, "%s/watchdog.key", f.dir);
         assert_int_equal(signing_key_generate(f.key_path, &err), RW_OK);
         assert_int_equal(signing_key_load(f.key_path, &f.key, &err), RW_OK);
-        /* keys of this test's own, so runs and other tests never meet */
-        (void)snprintf(f.stream, sizeof f.stream, "test:%d:control", (int)getpid());
-        (void)snprintf(f.halt_key, sizeof f.halt_key, "test:%d:halt", (int)getpid());
-        (void)snprintf(f.marker_base, sizeof f.marker_base, "test:%d:published", (int)getpid());
-        f.keys.stream = f.stream;
-        f.keys.halt_key = f.halt_key;
-        f.keys.marker_base = f.marker_base;
         *state = &f;
         return 0;
 }
@@ -92,23 +93,65 @@ static redisContext *connect_or_fail(const struct fx *f)
         return ctx;
 }
 
-/* A signed HALT for `invariant` at `height`; msg is malloc'd. */
-static void signed_halt(const struct fx *f, const char *invariant, uint64_t height, char **msg,
-                        size_t *len, char sig[CONTROL_SIG_B64_SIZE], char id[CONTROL_ID_SIZE])
+/* Keys of test NAME; `derived`: leave marker/incidents/resumed to the stream name. */
+static void tkeys_init(struct tkeys *t, const char *name, int derived)
+{
+        static char marker[128], incidents[128], resumed[128];
+
+        memset(t, 0, sizeof *t);
+        (void)snprintf(t->base, sizeof t->base, "test:%d:%s", (int)getpid(), name);
+        (void)snprintf(t->stream, sizeof t->stream, "%s:control", t->base);
+        (void)snprintf(t->halt_key, sizeof t->halt_key, "%s:halt", t->base);
+        t->keys.stream = t->stream;
+        t->keys.halt_key = t->halt_key;
+        if (!derived) {
+                (void)snprintf(marker, sizeof marker, "%s:control:published", t->base);
+                (void)snprintf(incidents, sizeof incidents, "%s:control:incidents", t->base);
+                (void)snprintf(resumed, sizeof resumed, "%s:control:resumed", t->base);
+                t->keys.marker_base = marker;
+                t->keys.incidents = incidents;
+                t->keys.resumed = resumed;
+        }
+}
+
+/* Deletes every key of the test (all of them start with its base). */
+static void tkeys_cleanup(redisContext *ctx, const struct tkeys *t)
+{
+        redisReply *r = redisCommand(ctx, "KEYS %s:*", t->base);
+        size_t i;
+
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        for (i = 0; i < r->elements; i++)
+                freeReplyObject(redisCommand(ctx, "DEL %s", r->element[i]->str));
+        freeReplyObject(r);
+}
+
+/* A signed HALT (or RESUME) for `invariant` at `height`; msg is malloc'd. */
+static void signed_msg(const struct fx *f, enum control_type type, const char *invariant,
+                       uint64_t height, char **msg, size_t *len, char sig[CONTROL_SIG_B64_SIZE],
+                       char id[CONTROL_ID_SIZE])
 {
         struct control_height h[2] = {{"source", height}, {"execution", height + 7}};
         struct control_msg_fields m;
         struct rwerr err;
 
-        control_halt_id(invariant, "SIGIL", height, id);
+        if (type == CONTROL_HALT)
+                control_halt_id(invariant, "SIGIL", height, id);
+        else
+                control_resume_id(id);
         memset(&m, 0, sizeof m);
-        m.type = CONTROL_HALT;
+        m.type = type;
         m.id = id;
         m.invariant = invariant;
-        m.severity = "CRITICAL";
-        m.reason = "test halt";
+        m.severity = type == CONTROL_HALT ? "CRITICAL" : "INFO";
+        m.reason = "test";
         m.heights = h;
         m.nheights = 2;
+        if (type == CONTROL_RESUME) {
+                m.resume_from = h;
+                m.nresume_from = 2;
+        }
         m.issued_at_ms = 1795000000000;
         m.watchdog_id = "test";
         m.correlation_id = "0123456789abcdef";
@@ -129,18 +172,59 @@ static long long stream_length(redisContext *ctx, const char *stream)
         return n;
 }
 
+static long long key_exists(redisContext *ctx, const char *key)
+{
+        redisReply *r = redisCommand(ctx, "EXISTS %s", key);
+        long long n;
+
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+        n = r->integer;
+        freeReplyObject(r);
+        return n;
+}
+
+/* HGET key field into out ("" when missing). */
+static void hget(redisContext *ctx, const char *key, const char *field, char *out, size_t cap)
+{
+        redisReply *r = redisCommand(ctx, "HGET %s %s", key, field);
+
+        assert_non_null(r);
+        out[0] = '\0';
+        if (r->type == REDIS_REPLY_STRING)
+                (void)snprintf(out, cap, "%s", r->str);
+        else
+                assert_int_equal(r->type, REDIS_REPLY_NIL);
+        freeReplyObject(r);
+}
+
+static void command_ok(redisContext *ctx, const char *fmt, ...)
+{
+        va_list ap;
+        redisReply *r;
+
+        va_start(ap, fmt);
+        r = redisvCommand(ctx, fmt, ap);
+        va_end(ap);
+        assert_non_null(r);
+        if (r->type == REDIS_REPLY_ERROR)
+                fail_msg("%s: %s", fmt, r->str);
+        freeReplyObject(r);
+}
+
 struct replica {
         const struct fx *f;
+        const struct halt_publish_keys *keys;
         const char *id, *msg, *sig;
         size_t len;
         pthread_barrier_t *start;
-        int rc, published;
+        int rc;
+        struct halt_publish_result res;
 };
 
 static void *replica_run(void *arg)
 {
         struct replica *r = arg;
-        char entry[HALT_PUBLISH_ENTRY_ID_SIZE];
         struct rwerr err;
         redisContext *ctx = redisconn_connect(r->f->redis_url, 2000, &err);
 
@@ -149,8 +233,8 @@ static void *replica_run(void *arg)
                 r->rc = RW_ERR_IO;
                 return NULL;
         }
-        r->rc = halt_publish(ctx, &r->f->keys, r->id, r->msg, r->len, r->sig, &r->published, entry,
-                             &err);
+        r->rc = halt_publish(ctx, r->keys, r->id, "SUPPLY_MISMATCH", r->msg, r->len, r->sig,
+                             &r->res, &err);
         redisFree(ctx);
         return NULL;
 }
@@ -161,28 +245,49 @@ static void replicas_publish_one_halt_per_incident(void **state)
         struct replica reps[REPLICAS];
         pthread_t threads[REPLICAS];
         pthread_barrier_t start;
-        char sig[CONTROL_SIG_B64_SIZE], id[CONTROL_ID_SIZE];
+        struct tkeys t;
+        char sig[CONTROL_SIG_B64_SIZE], id[CONTROL_ID_SIZE], entry[HALT_PUBLISH_ENTRY_ID_SIZE];
+        char value[128], expect[128];
         char *msg = NULL;
         size_t len = 0;
         int i, published = 0;
         redisContext *ctx = connect_or_fail(f);
 
-        signed_halt(f, "SUPPLY_MISMATCH", 1234, &msg, &len, sig, id);
+        tkeys_init(&t, "race", 1);
+        signed_msg(f, CONTROL_HALT, "SUPPLY_MISMATCH", 1234, &msg, &len, sig, id);
         assert_int_equal(pthread_barrier_init(&start, NULL, REPLICAS), 0);
         for (i = 0; i < REPLICAS; i++) {
-                reps[i] = (struct replica){f, id, msg, sig, len, &start, -100, 0};
+                reps[i] = (struct replica){f, &t.keys, id, msg, sig, len, &start, -100, {0}};
                 assert_int_equal(pthread_create(&threads[i], NULL, replica_run, &reps[i]), 0);
         }
+        entry[0] = '\0';
         for (i = 0; i < REPLICAS; i++) {
                 assert_int_equal(pthread_join(threads[i], NULL), 0);
                 assert_int_equal(reps[i].rc, RW_OK);
-                published += reps[i].published;
+                assert_string_equal(reps[i].res.halt_id, id);
+                if (reps[i].res.outcome == HALT_PUBLISHED) {
+                        published++;
+                        (void)snprintf(entry, sizeof entry, "%s", reps[i].res.entry_id);
+                } else {
+                        assert_int_equal(reps[i].res.outcome, HALT_ALREADY_OPEN);
+                }
         }
         pthread_barrier_destroy(&start);
         assert_int_equal(published, 1);
-        assert_int_equal(stream_length(ctx, f->stream), 1);
-        freeReplyObject(
-                redisCommand(ctx, "DEL %s %s %s:%s", f->stream, f->halt_key, f->marker_base, id));
+        assert_int_equal(stream_length(ctx, t.stream), 1);
+        /* every replica that lost saw the winner's entry */
+        for (i = 0; i < REPLICAS; i++)
+                assert_string_equal(reps[i].res.entry_id, entry);
+        /* the incidents hash (derived name) names the halt in force */
+        (void)snprintf(expect, sizeof expect, "%s %s", id, entry);
+        {
+                char incidents[160];
+
+                (void)snprintf(incidents, sizeof incidents, "%s:incidents", t.stream);
+                hget(ctx, incidents, "SUPPLY_MISMATCH", value, sizeof value);
+        }
+        assert_string_equal(value, expect);
+        tkeys_cleanup(ctx, &t);
         free(msg);
         redisFree(ctx);
 }
@@ -190,93 +295,437 @@ static void replicas_publish_one_halt_per_incident(void **state)
 static void the_entry_verifies_and_the_halt_key_keeps_the_first(void **state)
 {
         struct fx *f = *state;
-        char sig[CONTROL_SIG_B64_SIZE], sig2[CONTROL_SIG_B64_SIZE];
-        char id[CONTROL_ID_SIZE], id2[CONTROL_ID_SIZE], entry[HALT_PUBLISH_ENTRY_ID_SIZE];
-        char *msg = NULL, *msg2 = NULL;
-        size_t len = 0, len2 = 0;
+        char sig[CONTROL_SIG_B64_SIZE], sig2[CONTROL_SIG_B64_SIZE], got_sig[CONTROL_SIG_B64_SIZE];
+        char id[CONTROL_ID_SIZE], id2[CONTROL_ID_SIZE], first_entry[HALT_PUBLISH_ENTRY_ID_SIZE];
+        char *msg = NULL, *msg2 = NULL, *got = NULL;
+        size_t len = 0, len2 = 0, got_len = 0;
+        struct halt_publish_result res;
         struct control_msg parsed;
+        struct tkeys t;
         struct rwerr err;
+        int found = -1;
         redisContext *ctx = connect_or_fail(f);
-        redisReply *r;
-        long long before = stream_length(ctx, f->stream);
-        int published = -1;
 
-        r = redisCommand(ctx, "DEL %s", f->halt_key); /* no halt in force yet */
-        assert_non_null(r);
-        freeReplyObject(r);
-
-        signed_halt(f, "NONCE_DESYNC", 77, &msg, &len, sig, id);
-        signed_halt(f, "DUPLICATE_BATCH", 78, &msg2, &len2, sig2, id2);
-        assert_int_equal(halt_publish(ctx, &f->keys, id, msg, len, sig, &published, entry, &err),
+        tkeys_init(&t, "verify", 0);
+        signed_msg(f, CONTROL_HALT, "NONCE_DESYNC", 77, &msg, &len, sig, id);
+        signed_msg(f, CONTROL_HALT, "DUPLICATE_BATCH", 78, &msg2, &len2, sig2, id2);
+        assert_int_equal(halt_publish(ctx, &t.keys, id, "NONCE_DESYNC", msg, len, sig, &res, &err),
                          RW_OK);
-        assert_int_equal(published, 1);
-        assert_true(strchr(entry, '-') != NULL);
-        /* the same incident again: nothing new */
-        assert_int_equal(halt_publish(ctx, &f->keys, id, msg, len, sig, &published, entry, &err),
+        assert_int_equal(res.outcome, HALT_PUBLISHED);
+        assert_string_equal(res.halt_id, id);
+        assert_true(strchr(res.entry_id, '-') != NULL);
+        (void)snprintf(first_entry, sizeof first_entry, "%s", res.entry_id);
+        /* the same incident again: nothing new, the open halt named */
+        assert_int_equal(halt_publish(ctx, &t.keys, id, "NONCE_DESYNC", msg, len, sig, &res, &err),
                          RW_OK);
-        assert_int_equal(published, 0);
-        assert_string_equal(entry, "");
+        assert_int_equal(res.outcome, HALT_ALREADY_OPEN);
+        assert_string_equal(res.entry_id, first_entry);
         /* another invariant during the halt: its own entry */
         assert_int_equal(
-                halt_publish(ctx, &f->keys, id2, msg2, len2, sig2, &published, entry, &err), RW_OK);
-        assert_int_equal(published, 1);
-        assert_int_equal(stream_length(ctx, f->stream), before + 2);
+                halt_publish(ctx, &t.keys, id2, "DUPLICATE_BATCH", msg2, len2, sig2, &res, &err),
+                RW_OK);
+        assert_int_equal(res.outcome, HALT_PUBLISHED);
+        assert_int_equal(stream_length(ctx, t.stream), 2);
 
-        /* the last entry is exactly what was signed, and checks as a relayer checks it */
-        r = redisCommand(ctx, "XREVRANGE %s + - COUNT 1", f->stream);
-        assert_non_null(r);
-        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-        assert_int_equal(r->elements, 1);
-        {
-                const redisReply *fields = r->element[0]->element[1];
-
-                assert_int_equal(fields->elements, 4);
-                assert_string_equal(fields->element[0]->str, "msg");
-                assert_int_equal(fields->element[1]->len, len2);
-                assert_memory_equal(fields->element[1]->str, msg2, len2);
-                assert_string_equal(fields->element[2]->str, "sig");
-                assert_string_equal(fields->element[3]->str, sig2);
-                assert_int_equal(control_msg_check(&f->key->pub, 1, CONTROL_ALLOW_HALT,
-                                                   fields->element[1]->str, fields->element[1]->len,
-                                                   fields->element[3]->str, &parsed, &err),
-                                 RW_OK);
-                assert_string_equal(parsed.id, id2);
-                control_msg_free(&parsed);
-        }
-        freeReplyObject(r);
+        /* the second entry is exactly what was signed, and checks as a relayer checks it */
+        assert_int_equal(halt_publish_read_entry(ctx, &t.keys, res.entry_id, &found, &got, &got_len,
+                                                 got_sig, &err),
+                         RW_OK);
+        assert_int_equal(found, 1);
+        assert_int_equal(got_len, len2);
+        assert_memory_equal(got, msg2, len2);
+        assert_string_equal(got_sig, sig2);
+        assert_int_equal(control_msg_check(&f->key->pub, 1, CONTROL_ALLOW_HALT, got, got_len,
+                                           got_sig, &parsed, &err),
+                         0);
+        assert_string_equal(parsed.id, id2);
+        control_msg_free(&parsed);
+        free(got);
+        got = NULL;
 
         /* the durable halt key still holds the first halt, byte for byte, with its signature */
-        r = redisCommand(ctx, "HMGET %s msg sig", f->halt_key);
-        assert_non_null(r);
-        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-        assert_int_equal(r->elements, 2);
-        assert_int_equal(r->element[0]->type, REDIS_REPLY_STRING);
-        assert_int_equal(r->element[0]->len, len);
-        assert_memory_equal(r->element[0]->str, msg, len);
-        assert_string_equal(r->element[1]->str, sig);
-        freeReplyObject(r);
-        r = redisCommand(ctx, "DEL %s %s %s:%s %s:%s", f->stream, f->halt_key, f->marker_base, id,
-                         f->marker_base, id2);
-        freeReplyObject(r);
+        assert_int_equal(
+                halt_publish_read_halt_key(ctx, &t.keys, &found, &got, &got_len, got_sig, &err),
+                RW_OK);
+        assert_int_equal(found, 1);
+        assert_int_equal(got_len, len);
+        assert_memory_equal(got, msg, len);
+        assert_string_equal(got_sig, sig);
+        free(got);
+
+        /* an entry that is not there is not found; a malformed id is refused */
+        assert_int_equal(
+                halt_publish_read_entry(ctx, &t.keys, "1-0", &found, &got, &got_len, got_sig, &err),
+                RW_OK);
+        assert_int_equal(found, 0);
+        assert_null(got);
+        assert_int_equal(halt_publish_read_entry(ctx, &t.keys, "latest", &found, &got, &got_len,
+                                                 got_sig, &err),
+                         RW_ERR_INVALID);
+        assert_non_null(strstr(err.msg, "'latest' is not a stream entry id"));
+
+        /* a halt key with a field that does not belong is refused, naming the key */
+        command_ok(ctx, "HSET %s extra 1", t.halt_key);
+        assert_int_equal(
+                halt_publish_read_halt_key(ctx, &t.keys, &found, &got, &got_len, got_sig, &err),
+                RW_ERR_PROTOCOL);
+        assert_non_null(strstr(err.msg, t.halt_key));
+        assert_non_null(strstr(err.msg, "'extra'"));
+        assert_null(got);
+
+        tkeys_cleanup(ctx, &t);
         free(msg);
         free(msg2);
         redisFree(ctx);
 }
 
-static void an_id_too_long_for_a_key_is_refused(void **state)
+static void a_second_replica_id_for_an_open_field_gets_the_first(void **state)
 {
         struct fx *f = *state;
-        char id[300], entry[HALT_PUBLISH_ENTRY_ID_SIZE];
+        char sig[CONTROL_SIG_B64_SIZE], sig2[CONTROL_SIG_B64_SIZE];
+        char id[CONTROL_ID_SIZE], id2[CONTROL_ID_SIZE], entry[HALT_PUBLISH_ENTRY_ID_SIZE];
+        char *msg = NULL, *msg2 = NULL;
+        size_t len = 0, len2 = 0;
+        struct halt_publish_result res;
+        struct halt_publish_open *open = NULL;
+        size_t nopen = 0;
+        struct tkeys t;
+        struct rwerr err;
+        redisContext *ctx = connect_or_fail(f);
+
+        tkeys_init(&t, "second", 0);
+        /* replica A saw the violation first at 100, replica B at 101: two ids, one incident */
+        signed_msg(f, CONTROL_HALT, "SUPPLY_MISMATCH", 100, &msg, &len, sig, id);
+        signed_msg(f, CONTROL_HALT, "SUPPLY_MISMATCH", 101, &msg2, &len2, sig2, id2);
+        assert_string_not_equal(id, id2);
+        assert_int_equal(
+                halt_publish(ctx, &t.keys, id, "SUPPLY_MISMATCH", msg, len, sig, &res, &err),
+                RW_OK);
+        assert_int_equal(res.outcome, HALT_PUBLISHED);
+        (void)snprintf(entry, sizeof entry, "%s", res.entry_id);
+        assert_int_equal(
+                halt_publish(ctx, &t.keys, id2, "SUPPLY_MISMATCH", msg2, len2, sig2, &res, &err),
+                RW_OK);
+        assert_int_equal(res.outcome, HALT_ALREADY_OPEN);
+        assert_string_equal(res.halt_id, id);
+        assert_string_equal(res.entry_id, entry);
+        assert_int_equal(stream_length(ctx, t.stream), 1);
+
+        assert_int_equal(halt_publish_open_halts(ctx, &t.keys, &open, &nopen, &err), RW_OK);
+        assert_int_equal(nopen, 1);
+        assert_string_equal(open[0].field, "SUPPLY_MISMATCH");
+        assert_string_equal(open[0].halt_id, id);
+        assert_string_equal(open[0].entry_id, entry);
+        free(open);
+
+        /* a value that is not "HALT_ID ENTRY_ID" is an error naming the field */
+        command_ok(ctx, "HSET %s BROKEN garbage", t.keys.incidents);
+        assert_int_equal(halt_publish_open_halts(ctx, &t.keys, &open, &nopen, &err),
+                         RW_ERR_PROTOCOL);
+        assert_null(open);
+        assert_int_equal(nopen, 0);
+        assert_non_null(strstr(err.msg, "field BROKEN"));
+        assert_non_null(strstr(err.msg, t.keys.incidents));
+
+        tkeys_cleanup(ctx, &t);
+        free(msg);
+        free(msg2);
+        redisFree(ctx);
+}
+
+/* Publishes a HALT for `invariant` at `height` and checks the outcome. */
+static void publish_expect(const struct fx *f, redisContext *ctx, const struct tkeys *t,
+                           const char *invariant, uint64_t height, enum halt_publish_outcome expect,
+                           struct halt_publish_result *res, char id[CONTROL_ID_SIZE])
+{
+        char sig[CONTROL_SIG_B64_SIZE];
+        char *msg = NULL;
+        size_t len = 0;
+        struct rwerr err;
+
+        signed_msg(f, CONTROL_HALT, invariant, height, &msg, &len, sig, id);
+        if (halt_publish(ctx, &t->keys, id, invariant, msg, len, sig, res, &err) != RW_OK)
+                fail_msg("%s", err.msg);
+        assert_int_equal(res->outcome, expect);
+        free(msg);
+}
+
+static void a_forced_resume_holds_back_the_invariant_until_cleared(void **state)
+{
+        struct fx *f = *state;
+        char sig[CONTROL_SIG_B64_SIZE], rid[CONTROL_ID_SIZE], id[CONTROL_ID_SIZE];
+        char id_supply[CONTROL_ID_SIZE], value[128], entry[HALT_PUBLISH_ENTRY_ID_SIZE];
+        char *msg = NULL;
+        size_t len = 0;
+        struct halt_publish_result res;
+        const char *ok_now[] = {"SUPPLY_MISMATCH"};
+        struct tkeys t;
         struct rwerr err;
         int published = -1;
         redisContext *ctx = connect_or_fail(f);
 
+        tkeys_init(&t, "forced", 0);
+        publish_expect(f, ctx, &t, "SUPPLY_MISMATCH", 500, HALT_PUBLISHED, &res, id_supply);
+        publish_expect(f, ctx, &t, "MANUAL", 501, HALT_PUBLISHED, &res, id);
+        assert_int_equal(key_exists(ctx, t.halt_key), 1);
+
+        signed_msg(f, CONTROL_RESUME, "*", 502, &msg, &len, sig, rid);
+        assert_int_equal(
+                halt_publish_resume(ctx, &t.keys, rid, msg, len, sig, 1, &published, entry, &err),
+                RW_OK);
+        assert_int_equal(published, 1);
+        assert_true(strchr(entry, '-') != NULL);
+        assert_int_equal(stream_length(ctx, t.stream), 3);
+        assert_int_equal(key_exists(ctx, t.halt_key), 0);
+        assert_int_equal(key_exists(ctx, t.keys.incidents), 0);
+        /* the invariant moved to resumed with its halt id; MANUAL did not */
+        hget(ctx, t.keys.resumed, "SUPPLY_MISMATCH", value, sizeof value);
+        assert_string_equal(value, id_supply);
+        hget(ctx, t.keys.resumed, "MANUAL", value, sizeof value);
+        assert_string_equal(value, "");
+        /* the same RESUME again publishes nothing */
+        assert_int_equal(
+                halt_publish_resume(ctx, &t.keys, rid, msg, len, sig, 1, &published, entry, &err),
+                RW_OK);
+        assert_int_equal(published, 0);
+        assert_string_equal(entry, "");
+        assert_int_equal(stream_length(ctx, t.stream), 3);
+
+        /* the violation persists: a new HALT for it is held back, naming the lifted halt */
+        publish_expect(f, ctx, &t, "SUPPLY_MISMATCH", 600, HALT_RESUMED_OPEN, &res, id);
+        assert_string_equal(res.halt_id, id_supply);
+        assert_string_equal(res.entry_id, "");
+        assert_int_equal(stream_length(ctx, t.stream), 3);
+        /* a manual halt and another invariant are not held back */
+        publish_expect(f, ctx, &t, "MANUAL", 601, HALT_PUBLISHED, &res, id);
+        publish_expect(f, ctx, &t, "NONCE_DESYNC", 602, HALT_PUBLISHED, &res, id);
+        /* seen ok: cleared, and the next violation halts again */
+        assert_int_equal(halt_publish_clear_resumed(ctx, &t.keys, ok_now, 1, &err), RW_OK);
+        assert_int_equal(halt_publish_clear_resumed(ctx, &t.keys, NULL, 0, &err), RW_OK);
+        hget(ctx, t.keys.resumed, "SUPPLY_MISMATCH", value, sizeof value);
+        assert_string_equal(value, "");
+        publish_expect(f, ctx, &t, "SUPPLY_MISMATCH", 700, HALT_PUBLISHED, &res, id);
+        assert_string_equal(res.halt_id, id);
+        assert_int_equal(stream_length(ctx, t.stream), 6);
+
+        tkeys_cleanup(ctx, &t);
+        free(msg);
+        redisFree(ctx);
+}
+
+static void a_plain_resume_clears_the_incidents_and_the_halt_key(void **state)
+{
+        struct fx *f = *state;
+        char sig[CONTROL_SIG_B64_SIZE], rid[CONTROL_ID_SIZE], id[CONTROL_ID_SIZE];
+        char entry[HALT_PUBLISH_ENTRY_ID_SIZE];
+        char *msg = NULL;
+        size_t len = 0;
+        struct halt_publish_result res;
+        struct halt_publish_open *open = NULL;
+        size_t nopen = 99;
+        struct tkeys t;
+        struct rwerr err;
+        int published = -1;
+        redisContext *ctx = connect_or_fail(f);
+
+        tkeys_init(&t, "plain", 1);
+        publish_expect(f, ctx, &t, "ROOT_MISMATCH", 800, HALT_PUBLISHED, &res, id);
+        publish_expect(f, ctx, &t, "NONCE_DESYNC", 801, HALT_PUBLISHED, &res, id);
+        assert_int_equal(halt_publish_open_halts(ctx, &t.keys, &open, &nopen, &err), RW_OK);
+        assert_int_equal(nopen, 2);
+        /* sorted by entry: the first published first */
+        assert_string_equal(open[0].field, "ROOT_MISMATCH");
+        assert_string_equal(open[1].field, "NONCE_DESYNC");
+        free(open);
+
+        signed_msg(f, CONTROL_RESUME, "*", 802, &msg, &len, sig, rid);
+        assert_int_equal(
+                halt_publish_resume(ctx, &t.keys, rid, msg, len, sig, 0, &published, entry, &err),
+                RW_OK);
+        assert_int_equal(published, 1);
+        assert_int_equal(key_exists(ctx, t.halt_key), 0);
+        assert_int_equal(halt_publish_open_halts(ctx, &t.keys, &open, &nopen, &err), RW_OK);
+        assert_int_equal(nopen, 0);
+        assert_null(open);
+        {
+                char resumed[160];
+
+                (void)snprintf(resumed, sizeof resumed, "%s:resumed", t.stream);
+                assert_int_equal(key_exists(ctx, resumed), 0);
+        }
+        /* halted again later: a new halt key */
+        publish_expect(f, ctx, &t, "ROOT_MISMATCH", 900, HALT_PUBLISHED, &res, id);
+        assert_int_equal(key_exists(ctx, t.halt_key), 1);
+
+        tkeys_cleanup(ctx, &t);
+        free(msg);
+        redisFree(ctx);
+}
+
+static void acked_follows_the_group(void **state)
+{
+        struct fx *f = *state;
+        char id[CONTROL_ID_SIZE], entry[HALT_PUBLISH_ENTRY_ID_SIZE];
+        struct halt_publish_result res;
+        struct tkeys t;
+        struct rwerr err;
+        int acked = -1;
+        redisContext *ctx = connect_or_fail(f);
+
+        tkeys_init(&t, "acked", 1);
+        /* no stream yet: no group */
+        assert_int_equal(halt_publish_acked(ctx, &t.keys, "relayer", "1-0", &acked, &err),
+                         RW_ERR_REFUSED);
+        assert_int_equal(acked, 0);
+        assert_non_null(strstr(err.msg, "no consumer group relayer on"));
+        assert_non_null(strstr(err.msg, t.stream));
+
+        command_ok(ctx, "XGROUP CREATE %s relayer $ MKSTREAM", t.stream);
+        publish_expect(f, ctx, &t, "SUPPLY_MISMATCH", 1000, HALT_PUBLISHED, &res, id);
+        (void)snprintf(entry, sizeof entry, "%s", res.entry_id);
+        /* not delivered yet */
+        assert_int_equal(halt_publish_acked(ctx, &t.keys, "relayer", entry, &acked, &err), RW_OK);
+        assert_int_equal(acked, 0);
+        /* delivered, pending */
+        command_ok(ctx, "XREADGROUP GROUP relayer r1 COUNT 10 STREAMS %s >", t.stream);
+        assert_int_equal(halt_publish_acked(ctx, &t.keys, "relayer", entry, &acked, &err), RW_OK);
+        assert_int_equal(acked, 0);
+        /* acknowledged */
+        command_ok(ctx, "XACK %s relayer %s", t.stream, entry);
+        assert_int_equal(halt_publish_acked(ctx, &t.keys, "relayer", entry, &acked, &err), RW_OK);
+        assert_int_equal(acked, 1);
+        /* another group on the same stream */
+        assert_int_equal(halt_publish_acked(ctx, &t.keys, "nobody", entry, &acked, &err),
+                         RW_ERR_REFUSED);
+        assert_non_null(strstr(err.msg, "no consumer group nobody on"));
+        assert_int_equal(acked, 0);
+        assert_int_equal(halt_publish_acked(ctx, &t.keys, "relayer", "x-1", &acked, &err),
+                         RW_ERR_INVALID);
+
+        tkeys_cleanup(ctx, &t);
+        redisFree(ctx);
+}
+
+static void live_consumers_are_counted_by_idle_time(void **state)
+{
+        struct fx *f = *state;
+        struct tkeys t;
+        struct rwerr err;
+        size_t live = 99, total = 99;
+        const struct timespec wait = {1, 200000000};
+        redisContext *ctx = connect_or_fail(f);
+
+        tkeys_init(&t, "consumers", 1);
+        assert_int_equal(
+                halt_publish_live_consumers(ctx, &t.keys, "relayer", 30000, &live, &total, &err),
+                RW_ERR_REFUSED);
+        assert_int_equal(live, 0);
+        assert_int_equal(total, 0);
+        command_ok(ctx, "XGROUP CREATE %s relayer $ MKSTREAM", t.stream);
+        assert_int_equal(
+                halt_publish_live_consumers(ctx, &t.keys, "relayer", 30000, &live, &total, &err),
+                RW_OK);
+        assert_int_equal(total, 0);
+        assert_int_equal(live, 0);
+        /* (Redis 7.0 counts a consumer, and resets its idle time, only when a read
+         * delivers something) */
+        command_ok(ctx, "XADD %s * msg a sig b", t.stream);
+        command_ok(ctx, "XREADGROUP GROUP relayer r1 COUNT 1 STREAMS %s >", t.stream);
+        command_ok(ctx, "XGROUP CREATECONSUMER %s relayer r2", t.stream);
+        assert_int_equal(
+                halt_publish_live_consumers(ctx, &t.keys, "relayer", 30000, &live, &total, &err),
+                RW_OK);
+        assert_int_equal(total, 2);
+        assert_int_equal(live, 2);
+        (void)nanosleep(&wait, NULL);
+        /* both idle for over a second now */
+        assert_int_equal(
+                halt_publish_live_consumers(ctx, &t.keys, "relayer", 1000, &live, &total, &err),
+                RW_OK);
+        assert_int_equal(total, 2);
+        assert_int_equal(live, 0);
+        /* a connection named like r2 that just sent a command: r2 is there, blocked
+         * on a quiet stream as far as Redis 7.0 counts idle time */
+        {
+                redisContext *r2 = connect_or_fail(f);
+
+                command_ok(r2, "CLIENT SETNAME r2");
+                command_ok(r2, "PING");
+                assert_int_equal(halt_publish_live_consumers(ctx, &t.keys, "relayer", 1000, &live,
+                                                             &total, &err),
+                                 RW_OK);
+                assert_int_equal(total, 2);
+                assert_int_equal(live, 1);
+                redisFree(r2);
+        }
+        /* r1 reads again: live again */
+        command_ok(ctx, "XADD %s * msg c sig d", t.stream);
+        command_ok(ctx, "XREADGROUP GROUP relayer r1 COUNT 1 STREAMS %s >", t.stream);
+        assert_int_equal(
+                halt_publish_live_consumers(ctx, &t.keys, "relayer", 1000, &live, &total, &err),
+                RW_OK);
+        assert_int_equal(total, 2);
+        assert_int_equal(live, 1);
+
+        tkeys_cleanup(ctx, &t);
+        redisFree(ctx);
+}
+
+static void entry_ids_compare_as_numbers(void **state)
+{
+        struct rwerr err;
+        int cmp = 99;
+
+        (void)state;
+        assert_int_equal(halt_publish_entry_id_cmp("9-0", "10-0", &cmp, &err), RW_OK);
+        assert_true(cmp < 0);
+        assert_int_equal(halt_publish_entry_id_cmp("10-2", "10-10", &cmp, &err), RW_OK);
+        assert_true(cmp < 0);
+        assert_int_equal(
+                halt_publish_entry_id_cmp("1700000000000-5", "1700000000000-5", &cmp, &err), RW_OK);
+        assert_int_equal(cmp, 0);
+        assert_int_equal(halt_publish_entry_id_cmp("18446744073709551615-0", "2-0", &cmp, &err),
+                         RW_OK);
+        assert_true(cmp > 0);
+        assert_int_equal(halt_publish_entry_id_cmp("18446744073709551616-0", "2-0", &cmp, &err),
+                         RW_ERR_INVALID);
+        assert_int_equal(halt_publish_entry_id_cmp("1-", "2-0", &cmp, &err), RW_ERR_INVALID);
+        assert_int_equal(halt_publish_entry_id_cmp("2-0", "-1-0", &cmp, &err), RW_ERR_INVALID);
+        assert_non_null(strstr(err.msg, "'-1-0'"));
+}
+
+static void bad_ids_and_fields_are_refused(void **state)
+{
+        struct fx *f = *state;
+        char id[300];
+        struct halt_publish_result res;
+        struct tkeys t;
+        struct rwerr err;
+        redisContext *ctx = connect_or_fail(f);
+
+        tkeys_init(&t, "bad", 1);
         memset(id, 'a', sizeof id - 1);
         id[sizeof id - 1] = '\0';
-        assert_int_equal(halt_publish(ctx, &f->keys, id, "{}", 2, "x", &published, entry, &err),
+        assert_int_equal(halt_publish(ctx, &t.keys, id, "X", "{}", 2, "x", &res, &err),
                          RW_ERR_RANGE);
-        assert_int_equal(published, 0);
+        assert_int_equal(res.outcome, 0);
+        assert_int_equal(halt_publish(ctx, &t.keys, "halt-1", "", "{}", 2, "x", &res, &err),
+                         RW_ERR_INVALID);
+        assert_int_equal(key_exists(ctx, t.stream), 0);
         redisFree(ctx);
+}
+
+static void default_keys_are_the_protocol_names(void **state)
+{
+        struct halt_publish_keys k;
+
+        (void)state;
+        halt_publish_default_keys(&k);
+        assert_string_equal(k.stream, "relayer:control");
+        assert_string_equal(k.halt_key, "relayer:halt");
+        assert_string_equal(k.marker_base, "relayer:control:published");
+        assert_string_equal(k.incidents, "relayer:control:incidents");
+        assert_string_equal(k.resumed, "relayer:control:resumed");
 }
 
 int main(void)
@@ -284,7 +733,14 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(replicas_publish_one_halt_per_incident),
                 cmocka_unit_test(the_entry_verifies_and_the_halt_key_keeps_the_first),
-                cmocka_unit_test(an_id_too_long_for_a_key_is_refused),
+                cmocka_unit_test(a_second_replica_id_for_an_open_field_gets_the_first),
+                cmocka_unit_test(a_forced_resume_holds_back_the_invariant_until_cleared),
+                cmocka_unit_test(a_plain_resume_clears_the_incidents_and_the_halt_key),
+                cmocka_unit_test(acked_follows_the_group),
+                cmocka_unit_test(live_consumers_are_counted_by_idle_time),
+                cmocka_unit_test(entry_ids_compare_as_numbers),
+                cmocka_unit_test(bad_ids_and_fields_are_refused),
+                cmocka_unit_test(default_keys_are_the_protocol_names),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
