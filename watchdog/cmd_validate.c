@@ -25,9 +25,8 @@ static const char validate_usage[] =
         "Exit status: 0 every Tier 1 check valid, 1 a Tier 1 check violated,\n"
         "2 a Tier 1 check could not be evaluated (e.g. no endpoint reachable).\n";
 
-/* Tier 1 names with `status` in enforce mode, joined by ", " into out. */
-static void tier1_names(const struct cycle_result *r, enum verdict_status status, char *out,
-                        size_t cap)
+void cmd_validate_tier1_names(const struct cycle_result *r, enum verdict_status status, char *out,
+                              size_t cap)
 {
         size_t i, used = 0;
 
@@ -126,14 +125,20 @@ static void final_line(const struct cycle_result *r, FILE *out)
         char names[512];
 
         if (r->tier1 == VERDICT_VIOLATED) {
-                tier1_names(r, VERDICT_VIOLATED, names, sizeof names);
+                cmd_validate_tier1_names(r, VERDICT_VIOLATED, names, sizeof names);
                 fprintf(out, "INVARIANT VIOLATED: %s\n", names);
         } else if (r->tier1 == VERDICT_UNKNOWN) {
-                tier1_names(r, VERDICT_UNKNOWN, names, sizeof names);
+                cmd_validate_tier1_names(r, VERDICT_UNKNOWN, names, sizeof names);
                 fprintf(out, "INVARIANT NOT EVALUATED: %s could not be evaluated\n", names);
         } else {
                 fprintf(out, "INVARIANT VALID\n");
         }
+}
+
+void cmd_validate_print(const struct cycle_result *r, FILE *out)
+{
+        print_table(r, out);
+        final_line(r, out);
 }
 
 /* The verdict as JSON; its evidence moves into the result (nothing is copied). */
@@ -171,7 +176,7 @@ static int print_json(struct cycle_result *r, FILE *out)
                                 r->tier1 == VERDICT_OK         ? "valid"
                                 : r->tier1 == VERDICT_VIOLATED ? "violated"
                                                                : "not-evaluated");
-        tier1_names(r, r->tier1, names, sizeof names);
+        cmd_validate_tier1_names(r, r->tier1, names, sizeof names);
         cJSON_AddStringToObject(root, "tier1", r->tier1 == VERDICT_OK ? "" : names);
         cJSON_AddNumberToObject(root, "exit_code", verdict_exit_code(r->tier1));
         cJSON_AddStringToObject(root, "correlation_id", s->correlation_id);
@@ -205,12 +210,25 @@ static int print_json(struct cycle_result *r, FILE *out)
         return RW_OK;
 }
 
+int cmd_validate_cycle(const struct config *cfg, struct cycle_result *out, struct rwerr *err)
+{
+        /* every anchor from the deploy block, every batch, the latest rows: no cursor */
+        struct observe_window w = {-1, 0, 0, -1, -1, 0, 0};
+        struct observer *obs;
+        int rc;
+
+        memset(out, 0, sizeof *out);
+        if ((obs = observer_new(cfg, err)) == NULL)
+                return RW_ERR_INVALID;
+        rc = cycle_run(obs, &cfg->params, &w, 0, out, err);
+        observer_free(obs);
+        return rc;
+}
+
 int cmd_validate(int argc, char **argv, FILE *out, FILE *errout)
 {
         const char *given = NULL;
-        struct observe_window w = {-1, 0, 0, -1, -1, 0, 0};
         struct cycle_result result;
-        struct observer *obs = NULL;
         struct config *cfg = NULL;
         struct rwerr err = {{0}};
         int json = 0, i, code = 2;
@@ -235,11 +253,7 @@ int cmd_validate(int argc, char **argv, FILE *out, FILE *errout)
                 fprintf(errout, "relaywatch validate: %s\n", err.msg);
                 return 2;
         }
-        if ((obs = observer_new(cfg, &err)) == NULL) {
-                fprintf(errout, "relaywatch validate: %s\n", err.msg);
-                goto done;
-        }
-        if (cycle_run(obs, &cfg->params, &w, 0, &result, &err) != RW_OK) {
+        if (cmd_validate_cycle(cfg, &result, &err) != RW_OK) {
                 fprintf(errout, "relaywatch validate: %s\n", err.msg);
                 goto done;
         }
@@ -249,13 +263,11 @@ int cmd_validate(int argc, char **argv, FILE *out, FILE *errout)
                         goto done;
                 }
         } else {
-                print_table(&result, out);
-                final_line(&result, out);
+                cmd_validate_print(&result, out);
         }
         code = verdict_exit_code(result.tier1);
 done:
         cycle_result_release(&result);
-        observer_free(obs);
         config_free(cfg);
         return code;
 }

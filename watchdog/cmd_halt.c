@@ -1,0 +1,466 @@
+#include "cmd_halt.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "cli.h"
+#include "config.h"
+#include "control_msg.h"
+#include "cycle.h"
+#include "dbconn.h"
+#include "halt_publish.h"
+#include "outbox.h"
+#include "redisconn.h"
+#include "rpc.h"
+#include "state.h"
+
+#define HEAD_TIMEOUT_MS 2000L /* a manual halt does not wait long for a chain head */
+#define HEAD_CONNECT_TIMEOUT_MS 1000L
+#define REASON_MAX 1024
+
+static const char usage[] =
+        "Usage: relaywatch halt [-c FILE] --reason TEXT [--key FILE]\n"
+        "\n"
+        "Publishes a manual HALT on the relayer's control stream, signed with the\n"
+        "watchdog's key: the relayer stops until an operator runs `relaywatch resume`.\n"
+        "The HALT names invariant MANUAL, severity CRITICAL, your reason, who asked\n"
+        "and from which host, and the head of each chain that answers within 2 s.\n"
+        "\n"
+        "  -c, --config FILE  the configuration (default: $RELAYWATCH_CONFIG, then\n"
+        "                     " CONFIG_DEFAULT_PATH ")\n"
+        "  --reason TEXT      why the relayer must stop (required)\n"
+        "  --key FILE         sign with this secret key instead of [control] signing_key\n"
+        "\n"
+        "Exit status: 0 the HALT is on the stream, or a manual halt is already in\n"
+        "force; 1 it is not: Redis could not be reached (the HALT then waits in\n"
+        "STATE_DIR/outbox and `relaywatch run` delivers it when Redis is back) or\n"
+        "something else failed; 64 a usage error.\n";
+
+static int usage_error(FILE *errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int usage_error(FILE *errout, const char *fmt, ...)
+{
+        va_list ap;
+
+        fprintf(errout, "relaywatch halt: ");
+        va_start(ap, fmt);
+        vfprintf(errout, fmt, ap);
+        va_end(ap);
+        fprintf(errout, "\n%s", usage);
+        return CLI_EXIT_USAGE;
+}
+
+int64_t cmd_halt_now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cmd_halt_load_pubkeys(char *const *paths, size_t n, struct verify_key *out, struct rwerr *err)
+{
+        size_t i;
+        int rc;
+
+        if (n > CONFIG_KEYS_MAX)
+                return rwerr_set(err, RW_ERR_RANGE, "%zu public keys, at most %d", n,
+                                 CONFIG_KEYS_MAX);
+        for (i = 0; i < n; i++) {
+                if ((rc = verify_key_load(paths[i], &out[i], err)) != RW_OK)
+                        return rc;
+        }
+        return RW_OK;
+}
+
+/*
+ * The head of one chain through its first endpoint that answers eth_chainId
+ * with the configured id and eth_blockNumber, within HEAD_TIMEOUT_MS each.
+ */
+static int read_head(const struct config_chain *ch, const char *role, uint64_t *head,
+                     struct rwerr *err)
+{
+        size_t i;
+        int rc = rwerr_set(err, RW_ERR_INVALID, "no endpoints configured");
+
+        for (i = 0; i < ch->nendpoints; i++) {
+                char name[64];
+                struct rpc_config rc_cfg;
+                struct rpc_client *client;
+                struct rpc_batch *b = NULL;
+                uint64_t chain_id = 0;
+
+                (void)snprintf(name, sizeof name, "%s[%zu]", role, i);
+                memset(&rc_cfg, 0, sizeof rc_cfg);
+                rc_cfg.url = ch->endpoints[i];
+                rc_cfg.name = name;
+                rc_cfg.connect_timeout_ms = HEAD_CONNECT_TIMEOUT_MS;
+                rc_cfg.timeout_ms = ch->timeout_ms > 0 && ch->timeout_ms < HEAD_TIMEOUT_MS
+                                            ? ch->timeout_ms
+                                            : HEAD_TIMEOUT_MS;
+                rc_cfg.max_reply_bytes = 4096;
+                if ((client = rpc_client_new(&rc_cfg, err)) == NULL) {
+                        rc = RW_ERR_INVALID;
+                        continue;
+                }
+                if ((b = rpc_batch_new()) == NULL) {
+                        rc = rwerr_set(err, RW_ERR_NOMEM, "%s: out of memory", name);
+                } else if ((rc = rpc_batch_add(b, "eth_chainId", NULL, err)) >= 0 &&
+                           (rc = rpc_batch_add(b, "eth_blockNumber", NULL, err)) >= 0 &&
+                           (rc = rpc_batch_send(client, b, err)) == RW_OK &&
+                           (rc = rpc_batch_u64(b, 0, &chain_id, err)) == RW_OK &&
+                           (rc = rpc_batch_u64(b, 1, head, err)) == RW_OK) {
+                        if (chain_id != ch->chain_id)
+                                rc = rwerr_set(err, RW_ERR_REFUSED,
+                                               "%s serves chain %" PRIu64 ", not %" PRIu64, name,
+                                               chain_id, ch->chain_id);
+                }
+                rpc_batch_free(b);
+                rpc_client_free(client);
+                if (rc == RW_OK)
+                        return RW_OK;
+        }
+        return rc < 0 ? rc : RW_ERR_INVALID;
+}
+
+/* Who asked: $USER, else "uid N". */
+static void requester(char *out, size_t cap)
+{
+        const char *user = getenv("USER");
+
+        if (user != NULL && user[0] != '\0')
+                (void)snprintf(out, cap, "%s", user);
+        else
+                (void)snprintf(out, cap, "uid %u", (unsigned)getuid());
+}
+
+struct manual_halt {
+        char id[CONTROL_ID_SIZE];
+        char correlation_id[64];
+        char sig[CONTROL_SIG_B64_SIZE];
+        char *msg;
+        size_t msg_len;
+        char *evidence_json; /* for the database record */
+        char *heights_json;
+        int64_t issued_at_ms;
+        struct control_height heights[SNAP_NCHAINS];
+        size_t nheights;
+};
+
+/* The evidence and heights as JSON text, for the database record. */
+static int record_texts(struct manual_halt *h, const cJSON *evidence, struct rwerr *err)
+{
+        cJSON *heights = cJSON_CreateObject();
+        size_t i;
+
+        for (i = 0; heights != NULL && i < h->nheights; i++) {
+                if (cJSON_AddNumberToObject(heights, h->heights[i].chain,
+                                            (double)h->heights[i].block) == NULL)
+                        break;
+        }
+        if (heights != NULL && i == h->nheights) {
+                h->heights_json = cJSON_PrintUnformatted(heights);
+                h->evidence_json = cJSON_PrintUnformatted(evidence);
+        }
+        cJSON_Delete(heights);
+        if (h->heights_json == NULL || h->evidence_json == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for the HALT's record");
+        return RW_OK;
+}
+
+/*
+ * Records the manual halt in the ledger database (relaywatch_state.halts),
+ * after it is published or saved: the record never holds the halt back. A
+ * failure is a warning, not a failed halt.
+ */
+static void record_halt(const struct config *cfg, const struct manual_halt *h, const char *reason,
+                        int64_t published_at_ms, FILE *errout)
+{
+        struct dbconn_config dc;
+        struct state_halt rec;
+        struct dbconn *db = NULL;
+        struct rwerr err;
+
+        memset(&dc, 0, sizeof dc);
+        dc.conninfo = cfg->database_url;
+        dc.name = "ledger";
+        dc.connect_timeout_s = 3;
+        dc.statement_timeout_ms =
+                cfg->statement_timeout_ms > 0 ? (unsigned)cfg->statement_timeout_ms : 5000;
+        dc.statements = state_statements;
+        dc.nstatements = state_nstatements;
+        memset(&rec, 0, sizeof rec);
+        rec.halt_id = h->id;
+        rec.invariant = HALT_PUBLISH_MANUAL;
+        rec.severity = "CRITICAL";
+        rec.reason = reason;
+        rec.evidence_json = h->evidence_json;
+        rec.heights_json = h->heights_json;
+        rec.correlation_id = h->correlation_id;
+        rec.msg = h->msg;
+        rec.sig = h->sig;
+        rec.issued_at_ms = h->issued_at_ms;
+        rec.published_at_ms = published_at_ms;
+        if ((db = dbconn_new(&dc, &err)) == NULL || dbconn_ensure(db, &err) != RW_OK ||
+            state_halt_record(db, &rec, &err) != RW_OK)
+                fprintf(errout,
+                        "relaywatch halt: warning: the HALT %s is not recorded in the ledger "
+                        "database: %s\n",
+                        h->id, err.msg);
+        dbconn_free(db);
+}
+
+/* Reads the heads, builds and signs the HALT into *h (h->msg freed by the caller). */
+static int build_halt(const struct config *cfg, const struct signing_key *key, const char *reason,
+                      struct manual_halt *h, FILE *errout, struct rwerr *err)
+{
+        struct control_msg_fields f;
+        char who[128], host[256];
+        int64_t now = cmd_halt_now_ms();
+        cJSON *evidence = NULL, *unread = NULL;
+        size_t role;
+        int rc;
+
+        if ((evidence = cJSON_CreateObject()) == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for the evidence");
+        requester(who, sizeof who);
+        if (gethostname(host, sizeof host) != 0)
+                (void)snprintf(host, sizeof host, "unknown");
+        host[sizeof host - 1] = '\0';
+        if (cJSON_AddStringToObject(evidence, "requested_by", who) == NULL ||
+            cJSON_AddStringToObject(evidence, "host", host) == NULL) {
+                rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory for the evidence");
+                goto out;
+        }
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                const char *name = snap_chain_role_name((enum snap_chain_role)role);
+                struct rwerr rerr;
+                uint64_t head = 0;
+
+                if (!cfg->chains[role].present)
+                        continue;
+                if (read_head(&cfg->chains[role], name, &head, &rerr) == RW_OK &&
+                    head <= CONTROL_HEIGHT_MAX) {
+                        h->heights[h->nheights].chain = name;
+                        h->heights[h->nheights].block = head;
+                        h->nheights++;
+                        continue;
+                }
+                /* a chain that cannot be read is left out; the halt must not wait for it */
+                fprintf(errout,
+                        "relaywatch halt: %s chain head not read (left out of heights): %s\n", name,
+                        rerr.msg);
+                if (unread == NULL &&
+                    (unread = cJSON_AddArrayToObject(evidence, "heights_not_read")) == NULL) {
+                        rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory for the evidence");
+                        goto out;
+                }
+                cJSON_AddItemToArray(unread, cJSON_CreateString(name));
+        }
+        control_halt_id(HALT_PUBLISH_MANUAL, reason, (uint64_t)now, h->id);
+        cycle_new_correlation_id(h->correlation_id, sizeof h->correlation_id);
+        memset(&f, 0, sizeof f);
+        f.type = CONTROL_HALT;
+        f.id = h->id;
+        f.invariant = HALT_PUBLISH_MANUAL;
+        f.severity = "CRITICAL";
+        f.reason = reason;
+        f.evidence = evidence;
+        f.heights = h->heights;
+        f.nheights = h->nheights;
+        f.issued_at_ms = now;
+        f.watchdog_id = cfg->watchdog_id;
+        f.correlation_id = h->correlation_id;
+        f.key_id = key->pub.key_id;
+        h->issued_at_ms = now;
+        if ((rc = control_msg_build(&f, &h->msg, &h->msg_len, err)) != RW_OK)
+                goto out;
+        if ((rc = control_msg_sign(key, h->msg, h->msg_len, h->sig, err)) != RW_OK)
+                goto out;
+        rc = record_texts(h, evidence, err);
+out:
+        cJSON_Delete(evidence);
+        return rc;
+}
+
+static void print_heights(const struct manual_halt *h, FILE *out)
+{
+        size_t i;
+
+        fprintf(out, "heights:");
+        if (h->nheights == 0)
+                fprintf(out, " none (no chain head could be read)");
+        for (i = 0; i < h->nheights; i++)
+                fprintf(out, "%s %s %" PRIu64, i ? "," : "", h->heights[i].chain,
+                        h->heights[i].block);
+        fprintf(out, "\n");
+}
+
+/* Redis is out of reach: the HALT goes to the outbox. Always exit 1. */
+static int to_outbox(const struct config *cfg, const struct manual_halt *h, const char *why,
+                     FILE *errout)
+{
+        char dir[4096];
+        struct outbox *o;
+        struct rwerr err;
+
+        fprintf(errout, "relaywatch halt: %s\n", why);
+        if ((size_t)snprintf(dir, sizeof dir, "%s/outbox", cfg->state_dir) >= sizeof dir) {
+                fprintf(errout,
+                        "relaywatch halt: the HALT %s is NOT on the stream and NOT saved: the "
+                        "state directory path is too long\n",
+                        h->id);
+                return CLI_EXIT_FAILURE;
+        }
+        if ((o = outbox_open(dir, &err)) == NULL ||
+            outbox_put(o, h->id, h->msg, h->msg_len, h->sig, &err) != RW_OK) {
+                fprintf(errout,
+                        "relaywatch halt: the HALT %s is NOT on the stream and could NOT be "
+                        "saved in the outbox either: %s\n"
+                        "The relayer does NOT know it must stop. Fix Redis and run this command "
+                        "again.\n",
+                        h->id, err.msg);
+                outbox_close(o);
+                return CLI_EXIT_FAILURE;
+        }
+        outbox_close(o);
+        fprintf(errout,
+                "relaywatch halt: the HALT %s is NOT on the stream yet: it is saved in %s, and "
+                "`relaywatch run` delivers it when Redis is back.\n"
+                "Until then the relayer does NOT know it must stop.\n",
+                h->id, dir);
+        return CLI_EXIT_FAILURE;
+}
+
+int cmd_halt(int argc, char **argv, FILE *out, FILE *errout)
+{
+        const char *given = NULL, *reason = NULL, *key_path = NULL;
+        struct manual_halt h;
+        struct halt_publish_keys keys;
+        struct halt_publish_result res;
+        struct signing_key *key = NULL;
+        struct config *cfg = NULL;
+        redisContext *ctx = NULL;
+        struct rwerr err = {{0}};
+        int i, code = CLI_EXIT_FAILURE;
+
+        memset(&h, 0, sizeof h);
+        for (i = 1; i < argc; i++) {
+                const char *a = argv[i];
+
+                const char **value = NULL;
+
+                if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0)
+                        value = &given;
+                else if (strcmp(a, "--reason") == 0)
+                        value = &reason;
+                else if (strcmp(a, "--key") == 0)
+                        value = &key_path;
+                if (value != NULL) {
+                        if (i + 1 >= argc || argv[i + 1][0] == '\0')
+                                return usage_error(errout, "%s needs a value", a);
+                        if (*value != NULL)
+                                return usage_error(errout, "%s is given twice", a);
+                        *value = argv[++i];
+                } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+                        fputs(usage, out);
+                        return CLI_EXIT_OK;
+                } else {
+                        return usage_error(errout, "unexpected argument '%s'", a);
+                }
+        }
+        if (reason == NULL)
+                return usage_error(errout,
+                                   "--reason TEXT is required: say why the relayer must stop");
+        if (strlen(reason) > REASON_MAX)
+                return usage_error(errout, "--reason is %zu bytes; keep it under %d",
+                                   strlen(reason), REASON_MAX);
+        if (sodium_init() < 0) {
+                fprintf(errout, "relaywatch halt: libsodium failed to initialise\n");
+                return CLI_EXIT_FAILURE;
+        }
+        if ((cfg = config_load(config_path(given), errout, &err)) == NULL) {
+                fprintf(errout, "relaywatch halt: %s\n", err.msg);
+                return CLI_EXIT_FAILURE;
+        }
+        if (cfg->redis_url == NULL) {
+                fprintf(errout,
+                        "relaywatch halt: %s has no [redis] url: a HALT is published on the "
+                        "relayer's Redis control stream\n",
+                        cfg->path);
+                goto done;
+        }
+        if (key_path == NULL)
+                key_path = cfg->signing_key;
+        if (key_path == NULL) {
+                fprintf(errout,
+                        "relaywatch halt: no signing key: set [control] signing_key in %s or pass "
+                        "--key FILE\n",
+                        cfg->path);
+                goto done;
+        }
+        if (signing_key_load(key_path, &key, &err) != RW_OK) {
+                fprintf(errout, "relaywatch halt: %s\n", err.msg);
+                goto done;
+        }
+        if (build_halt(cfg, key, reason, &h, errout, &err) != RW_OK) {
+                fprintf(errout, "relaywatch halt: building the HALT: %s\n", err.msg);
+                goto done;
+        }
+        halt_publish_keys_from_config(&keys, cfg);
+        if ((ctx = redisconn_connect(cfg->redis_url, cfg->redis_timeout_ms, &err)) == NULL ||
+            halt_publish(ctx, &keys, h.id, HALT_PUBLISH_MANUAL, h.msg, h.msg_len, h.sig, &res,
+                         &err) != RW_OK) {
+                code = to_outbox(cfg, &h, err.msg, errout);
+                record_halt(cfg, &h, reason, 0, errout);
+                goto done;
+        }
+        switch (res.outcome) {
+        case HALT_PUBLISHED:
+                fprintf(out, "HALT published: %s\n", h.id);
+                fprintf(out, "stream %s entry %s, halt key %s\n", keys.stream, res.entry_id,
+                        keys.halt_key);
+                fprintf(out, "invariant MANUAL, severity CRITICAL, reason: %s\n", reason);
+                print_heights(&h, out);
+                fprintf(out, "signed with key %s, correlation id %s\n", key->pub.key_id,
+                        h.correlation_id);
+                fprintf(out, "The relayer stops when it reads it; `relaywatch status` shows "
+                             "whether it acknowledged.\n");
+                fflush(out);
+                record_halt(cfg, &h, reason, cmd_halt_now_ms(), errout);
+                code = CLI_EXIT_OK;
+                break;
+        case HALT_ALREADY_OPEN:
+                fprintf(out,
+                        "a manual halt is already in force: %s (stream %s entry %s); nothing "
+                        "new published\n",
+                        res.halt_id, keys.stream, res.entry_id);
+                code = CLI_EXIT_OK;
+                break;
+        case HALT_ALREADY_SENT:
+                fprintf(out, "HALT %s was published before; nothing new published\n", h.id);
+                code = CLI_EXIT_OK;
+                break;
+        case HALT_RESUMED_OPEN:
+        default:
+                fprintf(errout, "relaywatch halt: unexpected outcome %d publishing %s\n",
+                        (int)res.outcome, h.id);
+                break;
+        }
+done:
+        if (ctx != NULL)
+                redisFree(ctx);
+        free(h.msg);
+        free(h.evidence_json);
+        free(h.heights_json);
+        signing_key_free(key);
+        config_free(cfg);
+        return code;
+}

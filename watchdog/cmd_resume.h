@@ -1,0 +1,24 @@
+/*
+ * cmd_resume: `relaywatch resume --from-last-checkpoint`, the operator's
+ * RESUME after a halt. It runs one full validate cycle first (the code of
+ * `relaywatch validate`) and refuses while a Tier 1 invariant is violated or
+ * could not be evaluated, unless forced with a reason. The RESUME is signed
+ * with an operator key, never a watchdog key, and carries the pinned heights
+ * of that validate as the checkpoint the relayer resumes from.
+ */
+#ifndef RELAYWATCH_CMD_RESUME_H
+#define RELAYWATCH_CMD_RESUME_H
+
+#include <stdio.h>
+
+/* The operator's secret key file when --key is not given. */
+#define CMD_RESUME_KEY_ENV "RELAYWATCH_OPERATOR_KEY"
+
+/*
+ * Exit 0 the RESUME is on the stream, or nothing was halted; 1 refused
+ * (Tier 1 not valid, a watchdog or unlisted key) or failed; 2 Redis could
+ * not be reached (a RESUME is never queued); 64 a usage error.
+ */
+int cmd_resume(int argc, char **argv, FILE *out, FILE *errout);
+
+#endif
