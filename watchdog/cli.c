@@ -4,8 +4,13 @@
 #include <string.h>
 
 #include "cmd_check_config.h"
+#include "cmd_control.h"
 #include "cmd_db.h"
+#include "cmd_halt.h"
 #include "cmd_keygen.h"
+#include "cmd_resume.h"
+#include "cmd_run.h"
+#include "cmd_status.h"
 #include "cmd_validate.h"
 #include "version.h"
 
@@ -25,12 +30,28 @@ static const struct cli_command cli_commands[] = {
         {"version", "relaywatch version", "print the version", cmd_version},
         {"db", "relaywatch db migrate [--database-url URL] [--contract FILE | --no-contract]",
          "apply relaywatch's migrations and contract views to the ledger database", cmd_db},
+        {"run", "relaywatch run [-c FILE] [--log-level LEVEL]",
+         "supervise until SIGTERM: observe, evaluate, halt the relayer on a Tier 1 violation",
+         cmd_run},
+        {"status", "relaywatch status [-c FILE] [--json]",
+         "halted or running, why and since when, acknowledged or not, the last cycle's verdicts, "
+         "endpoints, heartbeat; exit 0 running, 1 halted, 2 cannot tell",
+         cmd_status},
+        {"halt", "relaywatch halt [-c FILE] --reason TEXT [--key FILE]",
+         "publish a manual HALT, signed with the watchdog's key", cmd_halt},
+        {"resume",
+         "relaywatch resume [-c FILE] --from-last-checkpoint [--force --reason TEXT] [--key FILE]",
+         "publish a RESUME signed with an operator key, after a full validate passes", cmd_resume},
         {"validate", "relaywatch validate [-c FILE] [--json]",
          "run one cycle of every check and print the verdicts; exit 0 valid, 1 violated, 2 "
          "could not evaluate",
          cmd_validate},
         {"check-config", "relaywatch check-config [-c FILE]",
          "parse and validate a configuration file without touching anything", cmd_check_config},
+        {"control", "relaywatch control tail [-c FILE] [--count N] [--follow] [--json]",
+         "print the control stream's messages, each verified against the configured keys; exit 0 "
+         "all verified, 1 one rejected, 2 Redis or the configuration could not be used",
+         cmd_control},
         {"keygen", "relaywatch keygen --out FILE",
          "generate an Ed25519 key pair for signing control messages (FILE, FILE.pub)", cmd_keygen},
 };

@@ -12,6 +12,7 @@
 #include "observe_chain.h"
 #include "observe_streams.h"
 #include "redisconn.h"
+#include "state.h"
 
 #define REDIS_TIMEOUT_MS 2000
 
@@ -74,7 +75,8 @@ struct observer *observer_new(const struct config *cfg, struct rwerr *err)
         dc.failure_threshold = cfg->db_failure_threshold;
         dc.statements = ledger_statements;
         dc.nstatements = ledger_nstatements;
-        if ((o->db = dbconn_new(&dc, err)) == NULL)
+        if ((o->db = dbconn_new(&dc, err)) == NULL ||
+            dbconn_add_statements(o->db, state_statements, state_nstatements, err) != RW_OK)
                 goto fail;
         return o;
 fail:
@@ -94,6 +96,27 @@ void observer_free(struct observer *o)
         if (o->redis != NULL)
                 redisFree(o->redis);
         free(o);
+}
+
+struct dbconn *observer_db(struct observer *o)
+{
+        return o->db;
+}
+
+int observer_head(struct observer *o, enum snap_chain_role role, uint64_t *head, struct rwerr *err)
+{
+        struct rpc_batch *b = rpc_batch_new();
+        int rc, i;
+
+        *head = 0;
+        if (b == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for a batch");
+        i = rpc_batch_add(b, "eth_blockNumber", NULL, err);
+        rc = i < 0 ? i : endpoint_pool_send(o->pools[role], b, err);
+        if (rc == RW_OK)
+                rc = rpc_batch_u64(b, (size_t)i, head, err);
+        rpc_batch_free(b);
+        return rc != RW_OK ? rwerr_prefix(err, rc, chain_names[role]) : RW_OK;
 }
 
 static int64_t unix_ms(void)

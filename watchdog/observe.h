@@ -53,4 +53,19 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
 int observer_confirm(struct observer *o, struct snapshot *s, struct rwerr *err)
         __attribute__((warn_unused_result));
 
+/*
+ * The latest block number of `role`, one eth_blockNumber through its
+ * endpoint pool (with the pool's failover). For the supervisor's per-block
+ * schedule.
+ */
+int observer_head(struct observer *o, enum snap_chain_role role, uint64_t *head, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/*
+ * The ledger connection (borrowed; owned by the observer), with the
+ * statements of db/state.h registered, for the watchdog's own records
+ * between cycles. Never use it while observer_observe runs.
+ */
+struct dbconn *observer_db(struct observer *o);
+
 #endif

@@ -1,0 +1,974 @@
+#include "halt_control.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <hiredis/hiredis.h>
+
+#include "control_msg.h"
+#include "halt_publish.h"
+#include "heartbeat.h"
+#include "jsonlog.h"
+#include "outbox.h"
+#include "redisconn.h"
+#include "signing_key.h"
+#include "state.h"
+
+#define PATH_PROBLEMS_MAX 5
+#define PROBLEM_MAX (RWERR_MSG_MAX + 128) /* a reason with a prefix of ours */
+#define PATH_REMIND_MS (10 * 60 * 1000)   /* HALT_PATH_DOWN again while it lasts */
+#define RECORDS_MAX HALT_STATE_MAX
+#define HALT_SEVERITY "CRITICAL"
+
+/* A published HALT not yet written to relaywatch_state.halts. */
+struct halt_record {
+        char *msg;
+        size_t len;
+        char sig[CONTROL_SIG_B64_SIZE];
+        int64_t published_at_ms;
+};
+
+struct halt_control {
+        const struct config *cfg;
+        struct finding_journal *journal;
+        struct halt_publish_keys keys;
+        redisContext *redis;
+        char redis_problem[PROBLEM_MAX];
+
+        struct signing_key *key;
+        char key_problem[PROBLEM_MAX];
+        struct outbox *outbox;
+        char outbox_problem[PROBLEM_MAX];
+        struct halt_state state;
+        int state_ok; /* read (or absent) at start, and written since */
+        char state_problem[PROBLEM_MAX];
+
+        /* the halt path, as of the last watch */
+        int path_ok;
+        size_t nproblems;
+        char problems[PATH_PROBLEMS_MAX][PROBLEM_MAX];
+        int path_down_reported;
+        int64_t path_down_reported_ms;
+
+        int64_t started_ms;
+        int64_t last_evaluated_ms; /* the last cycle that evaluated Tier 1 */
+        int blind_reported;
+        int heartbeat_ok;
+        int64_t heartbeat_ms;
+
+        size_t nrecords;
+        struct halt_record records[RECORDS_MAX];
+};
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void report(struct halt_control *hc, const char *kind, enum finding_severity sev,
+                   const char *cid, const char *halt_id, const cJSON *evidence, const char *fmt,
+                   ...) __attribute__((format(printf, 7, 8)));
+
+static void report(struct halt_control *hc, const char *kind, enum finding_severity sev,
+                   const char *cid, const char *halt_id, const cJSON *evidence, const char *fmt,
+                   ...)
+{
+        char summary[FINDING_TEXT_MAX];
+        struct finding f;
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void)vsnprintf(summary, sizeof summary, fmt, ap);
+        va_end(ap);
+        f.kind = kind;
+        f.severity = sev;
+        f.summary = summary;
+        f.evidence = evidence;
+        f.correlation_id = cid;
+        f.halt_id = halt_id;
+        finding_report(hc->journal, &f);
+}
+
+/* ------------------------------------------------------------ Redis */
+
+static void redis_drop(struct halt_control *hc)
+{
+        if (hc->redis != NULL)
+                redisFree(hc->redis);
+        hc->redis = NULL;
+}
+
+/* The connection, made again when it broke; NULL with redis_problem set. */
+static redisContext *redis_get(struct halt_control *hc)
+{
+        struct rwerr err;
+
+        if (hc->redis != NULL && hc->redis->err == 0)
+                return hc->redis;
+        redis_drop(hc);
+        hc->redis = redisconn_connect(hc->cfg->redis_url, hc->cfg->redis_timeout_ms, &err);
+        if (hc->redis == NULL) {
+                (void)snprintf(hc->redis_problem, sizeof hc->redis_problem, "%s", err.msg);
+                return NULL;
+        }
+        hc->redis_problem[0] = '\0';
+        return hc->redis;
+}
+
+/* After a failed call: a broken connection is dropped (reconnected next time). */
+static void redis_failed(struct halt_control *hc, int rc, const struct rwerr *err)
+{
+        (void)snprintf(hc->redis_problem, sizeof hc->redis_problem, "%s", err->msg);
+        if (rc == RW_ERR_IO)
+                redis_drop(hc);
+}
+
+/* ------------------------------------------------------------ setup */
+
+static void ensure_dir(const char *dir, struct rwerr *err, int *ok)
+{
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+                rwerr_set(err, RW_ERR_IO, "cannot create the state directory %s: %s", dir,
+                          strerror(errno));
+                *ok = 0;
+        }
+}
+
+struct halt_control *halt_control_new(const struct config *cfg, struct finding_journal *journal,
+                                      struct rwerr *err)
+{
+        struct halt_control *hc;
+        char dir[PATH_MAX];
+        struct rwerr e;
+        int dir_ok = 1;
+
+        if (!cfg->control_present || cfg->redis_url == NULL) {
+                rwerr_set(err, RW_ERR_INVALID,
+                          "%s has no [control] section (with [redis] url): relaywatch cannot "
+                          "halt the relayer without it",
+                          cfg->path);
+                return NULL;
+        }
+        hc = calloc(1, sizeof *hc);
+        if (hc == NULL) {
+                rwerr_set(err, RW_ERR_NOMEM, "out of memory for the halt control");
+                return NULL;
+        }
+        hc->cfg = cfg;
+        hc->journal = journal;
+        hc->started_ms = now_ms();
+        hc->last_evaluated_ms = hc->started_ms;
+        halt_publish_keys_from_config(&hc->keys, cfg);
+
+        if (cfg->signing_key == NULL)
+                (void)snprintf(hc->key_problem, sizeof hc->key_problem,
+                               "[control] signing_key is not set: no HALT can be signed");
+        else if (signing_key_load(cfg->signing_key, &hc->key, &e) != RW_OK)
+                (void)snprintf(hc->key_problem, sizeof hc->key_problem, "signing key: %s", e.msg);
+
+        ensure_dir(cfg->state_dir, &e, &dir_ok);
+        if (!dir_ok) {
+                (void)snprintf(hc->state_problem, sizeof hc->state_problem, "%s", e.msg);
+                (void)snprintf(hc->outbox_problem, sizeof hc->outbox_problem, "%s", e.msg);
+                return hc;
+        }
+        if (halt_state_load(cfg->state_dir, &hc->state, &e) == RW_OK)
+                hc->state_ok = 1;
+        else
+                (void)snprintf(hc->state_problem, sizeof hc->state_problem, "%s", e.msg);
+        if (snprintf(dir, sizeof dir, "%s/outbox", cfg->state_dir) >= (int)sizeof dir)
+                (void)snprintf(hc->outbox_problem, sizeof hc->outbox_problem,
+                               "the outbox path under %s is too long", cfg->state_dir);
+        else if ((hc->outbox = outbox_open(dir, &e)) == NULL)
+                (void)snprintf(hc->outbox_problem, sizeof hc->outbox_problem, "%s", e.msg);
+        return hc;
+}
+
+void halt_control_free(struct halt_control *hc)
+{
+        size_t i;
+
+        if (hc == NULL)
+                return;
+        redis_drop(hc);
+        signing_key_free(hc->key);
+        outbox_close(hc->outbox);
+        for (i = 0; i < hc->nrecords; i++)
+                free(hc->records[i].msg);
+        free(hc);
+}
+
+/* Writes the state when it is ours to write (never over a file we could not read). */
+static void save_state(struct halt_control *hc, const char *cid)
+{
+        struct rwerr err;
+
+        if (!hc->state_ok)
+                return;
+        if (halt_state_save(hc->cfg->state_dir, &hc->state, &err) != RW_OK) {
+                (void)snprintf(hc->state_problem, sizeof hc->state_problem, "%s", err.msg);
+                jsonlog_message(JSONLOG_ERROR, "halt_state_write_failed", cid, "%s", err.msg);
+        }
+}
+
+/* ------------------------------------------------------------ act */
+
+/* What broke, for the incident id: the summary up to its first ':' ("SIGIL backing", ...). */
+static void subject_of(const struct verdict *v, char *out, size_t cap)
+{
+        const char *colon = strchr(v->summary, ':');
+        size_t n = colon != NULL ? (size_t)(colon - v->summary) : 0;
+
+        if (n >= cap)
+                n = cap - 1;
+        memcpy(out, v->summary, n);
+        out[n] = '\0';
+}
+
+static void keep_record(struct halt_control *hc, const char *msg, size_t len, const char *sig,
+                        int64_t published_ms)
+{
+        struct halt_record *r;
+
+        if (hc->nrecords == RECORDS_MAX)
+                return; /* the database has been away for long; the stream and log have them */
+        r = &hc->records[hc->nrecords];
+        r->msg = malloc(len + 1);
+        if (r->msg == NULL)
+                return;
+        memcpy(r->msg, msg, len);
+        r->msg[len] = '\0';
+        r->len = len;
+        (void)snprintf(r->sig, sizeof r->sig, "%s", sig);
+        r->published_at_ms = published_ms;
+        hc->nrecords++;
+}
+
+static void log_halt(const char *event, enum jsonlog_level level, const struct incident *inc,
+                     const char *detail, int64_t latency_ms)
+{
+        cJSON *line = jsonlog_begin(level, event, inc->correlation_id);
+
+        if (line == NULL)
+                return;
+        cJSON_AddStringToObject(line, "halt_id", inc->id);
+        cJSON_AddStringToObject(line, "invariant", inc->invariant);
+        if (inc->entry_id[0] != '\0')
+                cJSON_AddStringToObject(line, "entry_id", inc->entry_id);
+        cJSON_AddStringToObject(line, "phase", incident_phase_name(inc->phase));
+        cJSON_AddBoolToObject(line, "ours", inc->ours);
+        if (latency_ms >= 0)
+                cJSON_AddNumberToObject(line, "detect_to_publish_ms", (double)latency_ms);
+        if (detail != NULL)
+                cJSON_AddStringToObject(line, "detail", detail);
+        cJSON_AddStringToObject(line, "reason", inc->reason);
+        jsonlog_emit(line);
+}
+
+/* Applies the outcome of halt_publish to the incident. */
+static void apply_outcome(struct incident *inc, const struct halt_publish_result *res,
+                          int64_t at_ms)
+{
+        switch (res->outcome) {
+        case HALT_PUBLISHED:
+                inc->phase = INCIDENT_PUBLISHED;
+                inc->ours = 1;
+                (void)snprintf(inc->entry_id, sizeof inc->entry_id, "%s", res->entry_id);
+                inc->published_at_ms = at_ms;
+                break;
+        case HALT_ALREADY_OPEN:
+                /* another replica (or an earlier run) halted for it first: that halt is ours too */
+                inc->phase = INCIDENT_PUBLISHED;
+                (void)snprintf(inc->id, sizeof inc->id, "%s", res->halt_id);
+                (void)snprintf(inc->entry_id, sizeof inc->entry_id, "%s", res->entry_id);
+                if (inc->published_at_ms == 0)
+                        inc->published_at_ms = at_ms;
+                break;
+        case HALT_ALREADY_SENT:
+        case HALT_RESUMED_OPEN:
+        default:
+                /* published before and lifted by an operator since */
+                inc->phase = INCIDENT_RESUMED;
+                if (res->halt_id[0] != '\0')
+                        (void)snprintf(inc->id, sizeof inc->id, "%s", res->halt_id);
+                break;
+        }
+}
+
+static int build_halt(struct halt_control *hc, const struct verdict *v, const struct snapshot *s,
+                      const struct incident *inc, char **msg, size_t *len,
+                      char sig[CONTROL_SIG_B64_SIZE], struct rwerr *err)
+{
+        struct control_height heights[SNAP_NCHAINS];
+        struct control_msg_fields f;
+        int role, rc;
+
+        memset(&f, 0, sizeof f);
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                heights[role].chain = snap_chain_role_name((enum snap_chain_role)role);
+                heights[role].block = s->chains[role].pinned;
+        }
+        f.type = CONTROL_HALT;
+        f.id = inc->id;
+        f.invariant = v->invariant;
+        f.severity = HALT_SEVERITY;
+        f.reason = v->summary;
+        f.evidence = v->evidence;
+        f.heights = heights;
+        f.nheights = SNAP_NCHAINS;
+        f.issued_at_ms = now_ms();
+        f.watchdog_id = hc->cfg->watchdog_id;
+        f.correlation_id = s->correlation_id;
+        f.key_id = hc->key->pub.key_id;
+        if ((rc = control_msg_build(&f, msg, len, err)) != RW_OK)
+                return rc;
+        if ((rc = control_msg_sign(hc->key, *msg, *len, sig, err)) != RW_OK) {
+                free(*msg);
+                *msg = NULL;
+        }
+        return rc;
+}
+
+/* One new incident: sign, publish (or queue), remember. 1 when the state changed. */
+static int halt_for(struct halt_control *hc, const struct verdict *v, const struct snapshot *s)
+{
+        struct incident inc;
+        struct halt_publish_result res;
+        char sig[CONTROL_SIG_B64_SIZE];
+        char *msg = NULL;
+        size_t len = 0;
+        redisContext *ctx;
+        struct rwerr err, oerr;
+        struct incident *slot;
+        int rc;
+
+        memset(&inc, 0, sizeof inc);
+        (void)snprintf(inc.invariant, sizeof inc.invariant, "%s", v->invariant);
+        subject_of(v, inc.subject, sizeof inc.subject);
+        /*
+         * The source chain's tip (head - confirmations): it moves with every
+         * block even when the ledger (and so the pinned height) stands still,
+         * so a violation that comes back after a resume is a new incident.
+         */
+        inc.first_height = s->chains[SNAP_SOURCE].tip;
+        (void)snprintf(inc.correlation_id, sizeof inc.correlation_id, "%s", s->correlation_id);
+        (void)snprintf(inc.severity, sizeof inc.severity, "%s", HALT_SEVERITY);
+        (void)snprintf(inc.reason, sizeof inc.reason, "%s", v->summary);
+        inc.detected_at_ms = s->taken_ms;
+        control_halt_id(inc.invariant, inc.subject, inc.first_height, inc.id);
+
+        if (hc->key == NULL) {
+                report(hc, "HALT_PATH_DOWN", FINDING_CRITICAL, s->correlation_id, inc.id,
+                       v->evidence, "%s is violated and relaywatch cannot halt the relayer: %s",
+                       v->invariant, hc->key_problem);
+                return 0;
+        }
+        if (build_halt(hc, v, s, &inc, &msg, &len, sig, &err) != RW_OK) {
+                report(hc, "HALT_PATH_DOWN", FINDING_CRITICAL, s->correlation_id, inc.id,
+                       v->evidence, "%s is violated and its HALT cannot be built: %s", v->invariant,
+                       err.msg);
+                return 0;
+        }
+        ctx = redis_get(hc);
+        rc = ctx != NULL ? halt_publish(ctx, &hc->keys, inc.id, inc.invariant, msg, len, sig, &res,
+                                        &err)
+                         : rwerr_set(&err, RW_ERR_IO, "%s", hc->redis_problem);
+        if (rc == RW_OK) {
+                apply_outcome(&inc, &res, now_ms());
+                if (res.outcome == HALT_PUBLISHED)
+                        keep_record(hc, msg, len, sig, inc.published_at_ms);
+        } else {
+                if (ctx != NULL)
+                        redis_failed(hc, rc, &err);
+                if (hc->outbox == NULL ||
+                    outbox_put(hc->outbox, inc.id, msg, len, sig, &oerr) != RW_OK) {
+                        report(hc, "HALT_PATH_DOWN", FINDING_CRITICAL, s->correlation_id, inc.id,
+                               v->evidence,
+                               "the HALT for %s could not be published (%s) nor kept in the "
+                               "outbox (%s): it will be tried again next cycle",
+                               v->invariant, err.msg,
+                               hc->outbox == NULL ? hc->outbox_problem : oerr.msg);
+                        free(msg);
+                        return 0;
+                }
+                inc.phase = INCIDENT_PENDING;
+                keep_record(hc, msg, len, sig, 0);
+        }
+        free(msg);
+        slot = halt_state_add(&hc->state, inc.invariant);
+        if (slot == NULL)
+                return 0; /* cannot happen: one incident per invariant */
+        *slot = inc;
+        if (inc.phase == INCIDENT_PENDING)
+                log_halt("halt_queued", JSONLOG_CRITICAL, slot, err.msg, -1);
+        else if (inc.phase == INCIDENT_PUBLISHED && inc.ours)
+                log_halt("halt_published", JSONLOG_CRITICAL, slot, NULL,
+                         slot->published_at_ms - s->taken_ms);
+        else if (inc.phase == INCIDENT_PUBLISHED)
+                log_halt("halt_joined", JSONLOG_CRITICAL, slot,
+                         "a HALT for this invariant was already in force", -1);
+        else
+                log_halt("halt_not_repeated", JSONLOG_WARN, slot,
+                         "an operator resumed while this invariant was violated", -1);
+        return 1;
+}
+
+void halt_control_act(struct halt_control *hc, const struct cycle_result *r)
+{
+        size_t i;
+        int changed = 0;
+
+        for (i = 0; i < r->nverdicts; i++) {
+                const struct verdict *v = &r->verdicts[i];
+
+                if (v->tier != VERDICT_TIER_HALT || v->mode != INVARIANT_ENFORCE ||
+                    v->status != VERDICT_VIOLATED || halt_state_find(&hc->state, v->invariant))
+                        continue;
+                changed |= halt_for(hc, v, &r->snapshot);
+        }
+        if (changed)
+                save_state(hc, r->snapshot.correlation_id);
+}
+
+/* ------------------------------------------------------------ the outbox */
+
+/* The invariant named in one of our own queued messages (the incidents field). */
+static int field_of(const struct outbox_entry *e, char field[HALT_PUBLISH_FIELD_SIZE],
+                    struct rwerr *err)
+{
+        struct control_msg m;
+        int rc = control_msg_parse(e->msg, e->msg_len, &m, err);
+
+        if (rc != RW_OK)
+                return rc;
+        (void)snprintf(field, HALT_PUBLISH_FIELD_SIZE, "%s", m.invariant);
+        control_msg_free(&m);
+        return RW_OK;
+}
+
+int halt_control_deliver(struct halt_control *hc, const char *cid)
+{
+        struct outbox_list list;
+        struct rwerr err;
+        redisContext *ctx;
+        size_t i;
+        int changed = 0, empty = 0;
+
+        if (hc->outbox == NULL)
+                return 0;
+        if (outbox_list(hc->outbox, &list, &err) != RW_OK) {
+                (void)snprintf(hc->outbox_problem, sizeof hc->outbox_problem, "%s", err.msg);
+                return 0;
+        }
+        hc->outbox_problem[0] = '\0';
+        if (list.n == 0) {
+                outbox_list_free(&list);
+                return 1;
+        }
+        ctx = redis_get(hc);
+        for (i = 0; ctx != NULL && i < list.n; i++) {
+                const struct outbox_entry *e = &list.entries[i];
+                char field[HALT_PUBLISH_FIELD_SIZE];
+                struct halt_publish_result res;
+                struct incident *inc;
+                int rc;
+
+                if ((rc = field_of(e, field, &err)) == RW_OK)
+                        rc = halt_publish(ctx, &hc->keys, e->id, field, e->msg, e->msg_len, e->sig,
+                                          &res, &err);
+                if (rc != RW_OK) {
+                        redis_failed(hc, rc, &err);
+                        jsonlog_message(JSONLOG_ERROR, "outbox_delivery_failed", cid,
+                                        "%s stays in the outbox: %s", e->id, err.msg);
+                        break; /* keep the order: nothing after it goes first */
+                }
+                if (outbox_done(hc->outbox, e, &err) != RW_OK) {
+                        jsonlog_message(JSONLOG_ERROR, "outbox_delivery_failed", cid,
+                                        "%s was delivered but stays in the outbox: %s", e->id,
+                                        err.msg);
+                        break;
+                }
+                inc = halt_state_find(&hc->state, field);
+                if (inc != NULL && strcmp(inc->id, e->id) == 0) {
+                        apply_outcome(inc, &res, now_ms());
+                        changed = 1;
+                        log_halt("halt_delivered", JSONLOG_CRITICAL, inc, "from the outbox", -1);
+                } else {
+                        cJSON *line = jsonlog_begin(JSONLOG_CRITICAL, "halt_delivered", cid);
+
+                        if (line != NULL) {
+                                cJSON_AddStringToObject(line, "halt_id", e->id);
+                                cJSON_AddStringToObject(line, "invariant", field);
+                                cJSON_AddStringToObject(line, "outcome",
+                                                        res.outcome == HALT_PUBLISHED
+                                                                ? "published"
+                                                                : "already on the stream");
+                                cJSON_AddStringToObject(line, "detail", "from the outbox");
+                                jsonlog_emit(line);
+                        }
+                }
+                if (res.outcome == HALT_PUBLISHED)
+                        keep_record(hc, e->msg, e->msg_len, e->sig, now_ms());
+                if (i + 1 == list.n)
+                        empty = 1;
+        }
+        outbox_list_free(&list);
+        if (changed)
+                save_state(hc, cid);
+        return empty;
+}
+
+/* ------------------------------------------------------------ watch */
+
+static const struct verdict *verdict_of(const struct cycle_result *r, const char *invariant)
+{
+        size_t i;
+
+        for (i = 0; i < r->nverdicts; i++) {
+                if (strcmp(r->verdicts[i].invariant, invariant) == 0)
+                        return &r->verdicts[i];
+        }
+        return NULL;
+}
+
+/* The relayer's activity: its accounts' pending nonces per chain and the newest operation. */
+static int activity(const struct snapshot *s, uint64_t nonces[SNAP_NCHAINS], uint64_t *op_id)
+{
+        size_t i;
+        int role;
+
+        if (!s->ledger.ok)
+                return 0;
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                const struct snap_chain *ch = &s->chains[role];
+
+                if (!ch->ok || ch->nviews == 0 || !ch->views[0].ok ||
+                    ch->views[0].nonce_pending == NULL)
+                        return 0;
+                nonces[role] = 0;
+        }
+        for (i = 0; i < s->naccounts; i++) {
+                const struct snap_account *a = &s->accounts[i];
+
+                nonces[a->chain] += s->chains[a->chain].views[0].nonce_pending[i];
+        }
+        *op_id = 0;
+        for (i = 0; i < s->ledger.noperations; i++) {
+                if (s->ledger.operations[i].op_id > *op_id)
+                        *op_id = s->ledger.operations[i].op_id;
+        }
+        return 1;
+}
+
+/* HALT_NOT_EFFECTIVE: after the ack the relayer must stand still. 1 when the state changed. */
+static int check_effect(struct halt_control *hc, struct incident *inc, const struct snapshot *s)
+{
+        uint64_t nonces[SNAP_NCHAINS] = {0}, op_id = 0;
+        cJSON *ev;
+        int role, moved = 0;
+
+        if (inc->acked_at_ms == 0 || inc->not_effective_reported || !activity(s, nonces, &op_id))
+                return 0;
+        if (!inc->has_baseline) {
+                memcpy(inc->baseline_nonces, nonces, sizeof nonces);
+                inc->baseline_op_id = op_id;
+                inc->has_baseline = 1;
+                return 1;
+        }
+        for (role = 0; role < SNAP_NCHAINS; role++)
+                moved |= nonces[role] > inc->baseline_nonces[role];
+        moved |= op_id > inc->baseline_op_id;
+        if (!moved)
+                return 0;
+        ev = cJSON_CreateObject();
+        if (ev != NULL) {
+                for (role = 0; role < SNAP_NCHAINS; role++) {
+                        cJSON *c = cJSON_AddObjectToObject(
+                                ev, snap_chain_role_name((enum snap_chain_role)role));
+
+                        cJSON_AddNumberToObject(c, "nonces_at_ack",
+                                                (double)inc->baseline_nonces[role]);
+                        cJSON_AddNumberToObject(c, "nonces_now", (double)nonces[role]);
+                }
+                cJSON_AddNumberToObject(ev, "ledger_operation_at_ack", (double)inc->baseline_op_id);
+                cJSON_AddNumberToObject(ev, "ledger_operation_now", (double)op_id);
+        }
+        report(hc, "HALT_NOT_EFFECTIVE", FINDING_CRITICAL, s->correlation_id, inc->id, ev,
+               "the relayer acknowledged HALT %s (%s) but keeps working: its nonces or the "
+               "ledger's operations moved on after the ack; stop it by hand",
+               inc->id, inc->invariant);
+        cJSON_Delete(ev);
+        inc->not_effective_reported = 1;
+        return 1;
+}
+
+/* The acknowledgement of one published halt. 1 when the state changed. */
+static int check_ack(struct halt_control *hc, redisContext *ctx, struct incident *inc,
+                     const char *cid, struct dbconn *db, int64_t now)
+{
+        struct rwerr err;
+        int acked = 0, rc;
+
+        if (inc->acked_at_ms != 0 || inc->entry_id[0] == '\0')
+                return 0;
+        rc = halt_publish_acked(ctx, &hc->keys, hc->cfg->consumer_group, inc->entry_id, &acked,
+                                &err);
+        if (rc != RW_OK && rc != RW_ERR_REFUSED) {
+                redis_failed(hc, rc, &err);
+                return 0;
+        }
+        if (acked) {
+                inc->acked_at_ms = now;
+                log_halt("halt_acknowledged", JSONLOG_INFO, inc, NULL, -1);
+                if (db != NULL && state_halt_acknowledged(db, inc->id, now, &err) != RW_OK)
+                        jsonlog_message(JSONLOG_WARN, "state_record_failed", cid, "%s", err.msg);
+                return 1;
+        }
+        if (!inc->not_acked_reported && inc->published_at_ms > 0 &&
+            now - inc->published_at_ms > (int64_t)hc->cfg->ack_timeout_ms) {
+                report(hc, "HALT_NOT_ACKNOWLEDGED", FINDING_CRITICAL, cid, inc->id, NULL,
+                       "the relayer has not acknowledged HALT %s (%s) after %lld ms (limit %llu "
+                       "ms; group %s on %s%s%s): make sure it stopped",
+                       inc->id, inc->invariant, (long long)(now - inc->published_at_ms),
+                       (unsigned long long)hc->cfg->ack_timeout_ms, hc->cfg->consumer_group,
+                       hc->cfg->control_stream, rc == RW_ERR_REFUSED ? "; " : "",
+                       rc == RW_ERR_REFUSED ? err.msg : "");
+                inc->not_acked_reported = 1;
+                return 1;
+        }
+        return 0;
+}
+
+static int is_open(const struct halt_publish_open *open, size_t n, const char *field)
+{
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+                if (strcmp(open[i].field, field) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+/* Acks, effect and resumes of the incidents. 1 when the state changed. */
+static int watch_incidents(struct halt_control *hc, redisContext *ctx, const struct cycle_result *r,
+                           struct dbconn *db, int64_t now)
+{
+        const char *cid = r->snapshot.correlation_id;
+        const char *ok_fields[HALT_STATE_MAX + 8];
+        struct halt_publish_open *open = NULL;
+        size_t nopen = 0, i, nok = 0;
+        struct rwerr err;
+        int changed = 0, rc;
+
+        rc = halt_publish_open_halts(ctx, &hc->keys, &open, &nopen, &err);
+        if (rc != RW_OK) {
+                redis_failed(hc, rc, &err);
+                return 0;
+        }
+        for (i = 0; i < hc->state.n;) {
+                struct incident *inc = &hc->state.incidents[i];
+                const struct verdict *v = verdict_of(r, inc->invariant);
+                int clear = v != NULL && v->status == VERDICT_OK;
+
+                if (inc->phase == INCIDENT_PUBLISHED && !is_open(open, nopen, inc->invariant)) {
+                        /*
+                         * An operator's RESUME lifted it: the incident is over. A
+                         * violation seen now is a new one (its own HALT), unless the
+                         * RESUME was forced over it: then halt_publish answers
+                         * RESUMED_OPEN and nothing is published until it passes.
+                         */
+                        log_halt("halt_lifted", JSONLOG_INFO, inc, NULL, -1);
+                        halt_state_remove(&hc->state, i);
+                        changed = 1;
+                        continue;
+                }
+                if (inc->phase == INCIDENT_RESUMED && (clear || v == NULL)) {
+                        /* forced over, and now passing (a manual halt has no verdict) */
+                        log_halt("incident_closed", JSONLOG_INFO, inc, NULL, -1);
+                        halt_state_remove(&hc->state, i);
+                        changed = 1;
+                        continue;
+                }
+                if (inc->phase == INCIDENT_PUBLISHED) {
+                        changed |= check_ack(hc, ctx, inc, cid, db, now);
+                        changed |= check_effect(hc, inc, &r->snapshot);
+                }
+                i++;
+        }
+        free(open);
+        for (i = 0; i < r->nverdicts && nok < sizeof ok_fields / sizeof ok_fields[0]; i++) {
+                const struct verdict *v = &r->verdicts[i];
+
+                if (v->tier == VERDICT_TIER_HALT && v->status == VERDICT_OK)
+                        ok_fields[nok++] = v->invariant;
+        }
+        if (nok > 0 &&
+            (rc = halt_publish_clear_resumed(ctx, &hc->keys, ok_fields, nok, &err)) != RW_OK)
+                redis_failed(hc, rc, &err);
+        return changed;
+}
+
+static void add_problem(struct halt_control *hc, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static void add_problem(struct halt_control *hc, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (hc->nproblems == PATH_PROBLEMS_MAX)
+                return;
+        va_start(ap, fmt);
+        (void)vsnprintf(hc->problems[hc->nproblems++], PROBLEM_MAX, fmt, ap);
+        va_end(ap);
+}
+
+/* Is there a live consumer in the relayer's group? */
+static void check_consumers(struct halt_control *hc, redisContext *ctx)
+{
+        size_t live = 0, total = 0;
+        struct rwerr err;
+        int rc = halt_publish_live_consumers(ctx, &hc->keys, hc->cfg->consumer_group,
+                                             hc->cfg->consumer_idle_ms, &live, &total, &err);
+
+        if (rc == RW_ERR_REFUSED)
+                add_problem(hc, "%s: the relayer is not reading the control stream", err.msg);
+        else if (rc != RW_OK)
+                redis_failed(hc, rc, &err);
+        else if (live == 0)
+                add_problem(hc,
+                            "no live consumer in group %s on %s (%zu consumer%s, none active in "
+                            "the last %llu ms): a HALT would not be read",
+                            hc->cfg->consumer_group, hc->cfg->control_stream, total,
+                            total == 1 ? "" : "s", (unsigned long long)hc->cfg->consumer_idle_ms);
+}
+
+static void set_heartbeat(struct halt_control *hc, redisContext *ctx, int64_t now)
+{
+        char msg[HEARTBEAT_MSG_MAX], sig[CONTROL_SIG_B64_SIZE];
+        size_t len = 0;
+        struct rwerr err;
+        int rc;
+
+        hc->heartbeat_ok = 0;
+        rc = heartbeat_build(hc->cfg->watchdog_id, now, (int64_t)hc->cfg->heartbeat_ttl_ms,
+                             hc->key->pub.key_id, msg, sizeof msg, &len, &err);
+        if (rc == RW_OK)
+                rc = control_msg_sign(hc->key, msg, len, sig, &err);
+        if (rc == RW_OK)
+                rc = heartbeat_publish(ctx, hc->cfg->heartbeat_key, msg, len, sig,
+                                       (int64_t)hc->cfg->heartbeat_ttl_ms, &err);
+        if (rc != RW_OK) {
+                redis_failed(hc, rc, &err);
+                add_problem(hc, "heartbeat: %s", err.msg);
+                return;
+        }
+        hc->heartbeat_ok = 1;
+        hc->heartbeat_ms = now;
+}
+
+static void report_path(struct halt_control *hc, const char *cid, int64_t now)
+{
+        char joined[FINDING_TEXT_MAX] = "";
+        size_t i, n = 0;
+
+        hc->path_ok = hc->nproblems == 0;
+        if (hc->path_ok) {
+                if (hc->path_down_reported)
+                        jsonlog_message(JSONLOG_INFO, "halt_path_restored", cid,
+                                        "the halt path is up again");
+                hc->path_down_reported = 0;
+                return;
+        }
+        if (hc->path_down_reported && now - hc->path_down_reported_ms < PATH_REMIND_MS)
+                return;
+        for (i = 0; i < hc->nproblems; i++) {
+                int w = snprintf(joined + n, sizeof joined - n, "%s%s", i > 0 ? "; " : "",
+                                 hc->problems[i]);
+
+                if (w < 0 || (size_t)w >= sizeof joined - n)
+                        break;
+                n += (size_t)w;
+        }
+        report(hc, "HALT_PATH_DOWN", FINDING_CRITICAL, cid, NULL, NULL,
+               "relaywatch could not halt the relayer right now: %s", joined);
+        hc->path_down_reported = 1;
+        hc->path_down_reported_ms = now;
+}
+
+/* Writes kept halt records to the database; what fails stays queued. */
+static void record_halts(struct halt_control *hc, struct dbconn *db, const char *cid)
+{
+        struct rwerr err;
+        size_t i, done = 0;
+
+        for (i = 0; i < hc->nrecords; i++) {
+                struct halt_record *rec = &hc->records[i];
+                struct control_msg m;
+                struct state_halt h;
+                char *evidence = NULL, *heights = NULL;
+                cJSON *hobj = NULL;
+                size_t k;
+                int rc;
+
+                if (control_msg_parse(rec->msg, rec->len, &m, &err) != RW_OK) {
+                        done++; /* our own message: cannot happen; do not retry forever */
+                        continue;
+                }
+                evidence = cJSON_PrintUnformatted(m.evidence);
+                hobj = cJSON_CreateObject();
+                for (k = 0; hobj != NULL && k < m.nheights; k++)
+                        cJSON_AddNumberToObject(hobj, m.heights[k].chain,
+                                                (double)m.heights[k].block);
+                heights = hobj != NULL ? cJSON_PrintUnformatted(hobj) : NULL;
+                memset(&h, 0, sizeof h);
+                h.halt_id = m.id;
+                h.invariant = m.invariant;
+                h.severity = m.severity;
+                h.reason = m.reason;
+                h.evidence_json = evidence != NULL ? evidence : "{}";
+                h.heights_json = heights != NULL ? heights : "{}";
+                h.correlation_id = m.correlation_id;
+                h.msg = rec->msg;
+                h.sig = rec->sig;
+                h.issued_at_ms = m.issued_at_ms;
+                h.published_at_ms = rec->published_at_ms;
+                rc = state_halt_record(db, &h, &err);
+                free(evidence);
+                free(heights);
+                cJSON_Delete(hobj);
+                control_msg_free(&m);
+                if (rc != RW_OK) {
+                        jsonlog_message(JSONLOG_WARN, "state_record_failed", cid, "%s", err.msg);
+                        break;
+                }
+                done++;
+        }
+        for (i = 0; i < done; i++)
+                free(hc->records[i].msg);
+        memmove(&hc->records[0], &hc->records[done], (hc->nrecords - done) * sizeof hc->records[0]);
+        hc->nrecords -= done;
+}
+
+/* Writes the journal's unsaved findings to the database; what fails stays queued. */
+static void record_findings(struct halt_control *hc, struct dbconn *db, const char *cid)
+{
+        struct rwerr err;
+        size_t i;
+
+        for (i = 0; i < hc->journal->nunsaved; i++) {
+                const struct finding_record *f = &hc->journal->unsaved[i];
+
+                if (state_finding_record(db, f->kind, finding_severity_name(f->severity),
+                                         f->summary,
+                                         f->evidence_json != NULL ? f->evidence_json : "{}",
+                                         f->correlation_id, &err) != RW_OK) {
+                        jsonlog_message(JSONLOG_WARN, "state_record_failed", cid, "%s", err.msg);
+                        break;
+                }
+        }
+        finding_journal_saved(hc->journal, i);
+}
+
+void halt_control_watch(struct halt_control *hc, const struct cycle_result *r, struct dbconn *db)
+{
+        const char *cid = r->snapshot.correlation_id;
+        int64_t now = now_ms();
+        redisContext *ctx;
+        int changed = 0, blind;
+
+        hc->nproblems = 0;
+        if (hc->key == NULL)
+                add_problem(hc, "%s", hc->key_problem);
+        if (!hc->state_ok)
+                add_problem(hc, "%s", hc->state_problem);
+        if (hc->outbox == NULL)
+                add_problem(hc, "outbox: %s", hc->outbox_problem);
+
+        (void)halt_control_deliver(hc, cid);
+        if (db != NULL)
+                record_halts(hc, db, cid); /* before their acknowledgements are recorded */
+        ctx = redis_get(hc);
+        if (ctx != NULL)
+                changed |= watch_incidents(hc, ctx, r, db, now);
+        ctx = redis_get(hc);
+        if (ctx != NULL)
+                check_consumers(hc, ctx);
+
+        if (r->tier1 != VERDICT_UNKNOWN)
+                hc->last_evaluated_ms = now;
+        blind = now - hc->last_evaluated_ms > (int64_t)hc->cfg->blind_limit_ms;
+        if (blind && !hc->blind_reported) {
+                report(hc, "WATCHDOG_BLIND", FINDING_ERROR, cid, NULL, NULL,
+                       "no Tier 1 invariant could be evaluated for %lld ms (limit %llu ms): the "
+                       "heartbeat stops, so a relayer that requires it stops too",
+                       (long long)(now - hc->last_evaluated_ms),
+                       (unsigned long long)hc->cfg->blind_limit_ms);
+                hc->blind_reported = 1;
+        } else if (!blind && hc->blind_reported) {
+                jsonlog_message(JSONLOG_INFO, "watchdog_sees_again", cid,
+                                "Tier 1 invariants are evaluated again");
+                hc->blind_reported = 0;
+        }
+
+        ctx = redis_get(hc);
+        if (ctx == NULL)
+                add_problem(hc, "Redis: %s", hc->redis_problem);
+        hc->heartbeat_ok = 0;
+        if (ctx != NULL && hc->key != NULL && hc->state_ok && !blind)
+                set_heartbeat(hc, ctx, now);
+
+        if (changed)
+                save_state(hc, cid);
+        report_path(hc, cid, now);
+        if (db != NULL)
+                record_findings(hc, db, cid);
+}
+
+int halt_control_healthy(const struct halt_control *hc)
+{
+        return hc->path_ok && hc->state_ok && hc->heartbeat_ok;
+}
+
+const struct halt_state *halt_control_state(const struct halt_control *hc)
+{
+        return &hc->state;
+}
+
+int halt_control_status_json(const struct halt_control *hc, cJSON *status)
+{
+        cJSON *path = cJSON_AddObjectToObject(status, "halt_path");
+        cJSON *hb = cJSON_AddObjectToObject(status, "heartbeat");
+        cJSON *problems, *incidents = cJSON_AddArrayToObject(status, "incidents");
+        size_t i;
+
+        if (path == NULL || hb == NULL || incidents == NULL)
+                return -1;
+        cJSON_AddBoolToObject(path, "ok", hc->path_ok);
+        cJSON_AddBoolToObject(path, "state_readable", hc->state_ok);
+        problems = cJSON_AddArrayToObject(path, "problems");
+        for (i = 0; problems != NULL && i < hc->nproblems; i++)
+                cJSON_AddItemToArray(problems, cJSON_CreateString(hc->problems[i]));
+        cJSON_AddBoolToObject(hb, "ok", hc->heartbeat_ok);
+        cJSON_AddNumberToObject(hb, "last_set_at_ms", (double)hc->heartbeat_ms);
+        cJSON_AddNumberToObject(hb, "ttl_ms", (double)hc->cfg->heartbeat_ttl_ms);
+        cJSON_AddStringToObject(hb, "key", hc->cfg->heartbeat_key);
+        for (i = 0; i < hc->state.n; i++) {
+                cJSON *o = halt_state_incident_json(&hc->state.incidents[i]);
+
+                if (o == NULL || !cJSON_AddItemToArray(incidents, o)) {
+                        cJSON_Delete(o);
+                        return -1;
+                }
+        }
+        return problems != NULL ? 0 : -1;
+}
