@@ -515,6 +515,15 @@ static int connect_and_catch_up(struct control_consumer *c, struct rwerr *err)
 
         if ((c->redis = redisconn_connect(c->redis_url, c->timeout_ms, err)) == NULL)
                 return RW_ERR_IO;
+        /*
+         * The connection is named after the consumer: before Redis 7.2 a consumer
+         * blocked on a quiet stream looks idle in XINFO CONSUMERS, and relaywatch
+         * then tells a live relayer by its connection (CLIENT LIST).
+         */
+        r = redisCommand(c->redis, "CLIENT SETNAME %s", c->consumer);
+        if ((rc = check_reply(c, r, "CLIENT SETNAME", err)) != RW_OK)
+                return rc;
+        freeReplyObject(r);
         r = redisCommand(c->redis, "XGROUP CREATE %s %s 0 MKSTREAM", c->stream, c->group);
         exists = r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) == 0;
         if (!exists && (rc = check_reply(c, r, "XGROUP CREATE", err)) != RW_OK)

@@ -115,6 +115,7 @@ struct sim {
         struct sim_chain *src;
         struct sim_chain *exec;
         struct sim_ledger *ledger;
+        bool settled; /* the resume step succeeded last time it ran: indexing may go on while halted */
         uint8_t sigil[ABI_ADDRESS_BYTES];
         uint8_t lockbox[ABI_ADDRESS_BYTES];
         uint8_t registry[ABI_ADDRESS_BYTES];
@@ -1218,18 +1219,27 @@ struct sim_step {
         const char *name;
         int (*run)(struct sim *s, struct rwerr *err);
         bool relay; /* a relayer step (else a user step) */
+        bool reads; /* a relayer step that only reads the chains into the ledger */
 };
 
+/*
+ * A halted relayer sends nothing and signs nothing, but keeps indexing: the
+ * ledger then keeps up with the chains, so once an operator has mended what
+ * broke, `relaywatch resume` can validate the fix at current heights. (A
+ * relayer that stopped indexing too would freeze the watchdog's pinned
+ * heights at the broken block.) Indexing waits until the resume step has
+ * settled what an earlier run left open.
+ */
 static const struct sim_step steps[] = {
-        {"resume", step_resume, true},
-        {"deposit", step_user_deposit, false},
-        {"index_source", step_index_source, true},
-        {"mint", step_mint, true},
-        {"burn", step_user_burn, false},
-        {"index_execution", step_index_exec, true},
-        {"batch", step_batch, true},
-        {"anchor", step_anchor, true},
-        {"release", step_release, true},
+        {"resume", step_resume, true, false},
+        {"deposit", step_user_deposit, false, false},
+        {"index_source", step_index_source, true, true},
+        {"mint", step_mint, true, false},
+        {"burn", step_user_burn, false, false},
+        {"index_execution", step_index_exec, true, true},
+        {"batch", step_batch, true, false},
+        {"anchor", step_anchor, true, false},
+        {"release", step_release, true, false},
 };
 
 static void run_cycle(struct sim *s)
@@ -1250,11 +1260,17 @@ static void run_cycle(struct sim *s)
         for (i = 0; i < sizeof steps / sizeof steps[0] && !stop_requested; i++) {
                 if (steps[i].relay ? !relay : !s->opt.users)
                         continue;
-                /* Halted: the relayer's steps wait, the users' go on. */
-                if (steps[i].relay && !control_may_run(s, 0))
+                /* Halted: the relayer's sending steps wait; indexing and the users go on. */
+                if (steps[i].relay && !control_may_run(s, 0) &&
+                    !(steps[i].reads && s->settled))
                         continue;
-                relayed = relayed || steps[i].relay;
-                if (steps[i].run(s, &err) != RW_OK) {
+                if (i == 0)
+                        s->settled = false; /* set again when the resume step succeeds */
+                relayed = relayed || (steps[i].relay && !steps[i].reads);
+                if (steps[i].run(s, &err) == RW_OK) {
+                        if (steps[i].run == step_resume)
+                                s->settled = true;
+                } else {
                         log_error(s, steps[i].name, &err);
                         /*
                          * The relayer's steps depend on each other's order (a
