@@ -64,3 +64,17 @@ start_relayer_sim() {
         sleep 1
         alive "$pid" || { say "relayer simulator exited at start; see $dir/logs/relayer-sim.log"; return 1; }
 }
+
+# Starts `relaywatch run` on the stack in DIR (binary as stack-up recorded it
+# in DIR/run/relaywatch.bin) and checks it is still running a second later.
+# Its JSON log goes to DIR/logs/relaywatch.log.
+start_relaywatch() {
+        local dir=$1 bin pid
+        bin=$(cat "$dir/run/relaywatch.bin")
+        setsid "$bin" run -c "$dir/relaywatch.conf" ${RELAYWATCH_RUN_ARGS:-} \
+                >> "$dir/logs/relaywatch.log" 2>&1 < /dev/null &
+        pid=$!
+        echo "$pid" > "$dir/run/relaywatch.pid"
+        sleep 1
+        alive "$pid" || { say "relaywatch run exited at start; see $dir/logs/relaywatch.log"; return 1; }
+}
