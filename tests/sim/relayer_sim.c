@@ -1261,8 +1261,7 @@ static void run_cycle(struct sim *s)
                 if (steps[i].relay ? !relay : !s->opt.users)
                         continue;
                 /* Halted: the relayer's sending steps wait; indexing and the users go on. */
-                if (steps[i].relay && !control_may_run(s, 0) &&
-                    !(steps[i].reads && s->settled))
+                if (steps[i].relay && !control_may_run(s, 0) && !(steps[i].reads && s->settled))
                         continue;
                 if (i == 0)
                         s->settled = false; /* set again when the resume step succeeds */
