@@ -23,7 +23,8 @@ dir=$2
 RELAYWATCH_ROOT=$src
 export STACK_WATCHDOG=1
 own_stack
-trap 'kill_replica; stack_teardown' EXIT
+# on a failure the stack is stopped but its logs are kept in $dir/logs
+trap 'kill_replica; if [ "$failed" -gt 0 ]; then "$src/scripts/stack-down" "$dir" >/dev/null 2>&1; else stack_teardown; fi' EXIT
 . "$src/scripts/lib/common.sh"
 . "$src/scripts/lib/violations.sh"
 export RELAYWATCH_OPERATOR_KEY
@@ -270,10 +271,12 @@ wait_settled
 n=$(halts DUPLICATE_BATCH)
 inject_duplicate
 check "a known root anchored again: a verified HALT for DUPLICATE_BATCH" wait_for 60 halts_above DUPLICATE_BATCH "$n"
-# the anchor was sent with the relayer's key while it was halted
-not_effective() { grep -q '"kind":"HALT_NOT_EFFECTIVE".*"halt_id":"halt-' "$log"; }
-check "  a transaction from the relayer's key after the ack: HALT_NOT_EFFECTIVE" wait_for 30 not_effective
 check "  acknowledged" wait_for 20 acked DUPLICATE_BATCH
+# someone sends with the relayer's key after the ack: the halt did not take effect
+sleep 2
+"$cast" send --rpc-url "$EXEC_RPC_URL" --private-key "$RELAYER_PRIVATE_KEY" "$RELAYER_ADDRESS" >/dev/null
+not_effective() { grep -q '"kind":"HALT_NOT_EFFECTIVE".*DUPLICATE_BATCH' "$log"; }
+check "  a transaction from the relayer's key after the ack: HALT_NOT_EFFECTIVE" wait_for 30 not_effective
 check "  resume refused: DUPLICATE_BATCH stays violated" resume_refused
 gone() { ! alive "$1"; }
 pid=$(rw_pid)
