@@ -40,6 +40,9 @@ struct halt_control {
         struct halt_publish_keys keys;
         redisContext *redis;
         char redis_problem[PROBLEM_MAX];
+        unsigned redis_failures;   /* connection attempts failed in a row */
+        int64_t redis_retry_at_ms; /* no new attempt before this (backoff) */
+        size_t outbox_waiting;     /* messages in the outbox at the last look */
 
         struct signing_key *key;
         char key_problem[PROBLEM_MAX];
@@ -107,21 +110,45 @@ static void redis_drop(struct halt_control *hc)
         hc->redis = NULL;
 }
 
-/* The connection, made again when it broke; NULL with redis_problem set. */
-static redisContext *redis_get(struct halt_control *hc)
+/* Waits between failed connection attempts: 0.1, 0.2, 0.5, 1, 2, then every 5 s. */
+static const int64_t redis_backoff_ms[] = {100, 200, 500, 1000, 2000, 5000};
+#define REDIS_BACKOFF_STEPS (sizeof redis_backoff_ms / sizeof redis_backoff_ms[0])
+
+/*
+ * The connection, made again when it broke; NULL with redis_problem set.
+ * After a failed attempt the next one waits out the backoff above (unless
+ * `now_or_never`), so a Redis that is away costs nothing but a clock read
+ * per call.
+ */
+static redisContext *redis_connect(struct halt_control *hc, int now_or_never)
 {
         struct rwerr err;
+        int64_t now;
 
         if (hc->redis != NULL && hc->redis->err == 0)
                 return hc->redis;
         redis_drop(hc);
+        now = now_ms();
+        if (!now_or_never && hc->redis_failures > 0 && now < hc->redis_retry_at_ms)
+                return NULL;
         hc->redis = redisconn_connect(hc->cfg->redis_url, hc->cfg->redis_timeout_ms, &err);
         if (hc->redis == NULL) {
+                size_t step = hc->redis_failures < REDIS_BACKOFF_STEPS ? hc->redis_failures
+                                                                       : REDIS_BACKOFF_STEPS - 1;
+
                 (void)snprintf(hc->redis_problem, sizeof hc->redis_problem, "%s", err.msg);
+                hc->redis_failures++;
+                hc->redis_retry_at_ms = now + redis_backoff_ms[step];
                 return NULL;
         }
+        hc->redis_failures = 0;
         hc->redis_problem[0] = '\0';
         return hc->redis;
+}
+
+static redisContext *redis_get(struct halt_control *hc)
+{
+        return redis_connect(hc, 0);
 }
 
 /* After a failed call: a broken connection is dropped (reconnected next time). */
@@ -378,7 +405,7 @@ static int halt_for(struct halt_control *hc, const struct verdict *v, const stru
                        err.msg);
                 return 0;
         }
-        ctx = redis_get(hc);
+        ctx = redis_connect(hc, 1); /* a new HALT tries Redis at once, whatever the backoff */
         rc = ctx != NULL ? halt_publish(ctx, &hc->keys, inc.id, inc.invariant, msg, len, sig, &res,
                                         &err)
                          : rwerr_set(&err, RW_ERR_IO, "%s", hc->redis_problem);
@@ -401,6 +428,7 @@ static int halt_for(struct halt_control *hc, const struct verdict *v, const stru
                         return 0;
                 }
                 inc.phase = INCIDENT_PENDING;
+                hc->outbox_waiting++;
                 keep_record(hc, msg, len, sig, 0);
         }
         free(msg);
@@ -470,6 +498,7 @@ int halt_control_deliver(struct halt_control *hc, const char *cid)
                 return 0;
         }
         hc->outbox_problem[0] = '\0';
+        hc->outbox_waiting = list.n;
         if (list.n == 0) {
                 outbox_list_free(&list);
                 return 1;
@@ -518,6 +547,7 @@ int halt_control_deliver(struct halt_control *hc, const char *cid)
                 }
                 if (res.outcome == HALT_PUBLISHED)
                         keep_record(hc, e->msg, e->msg_len, e->sig, now_ms());
+                hc->outbox_waiting--;
                 if (i + 1 == list.n)
                         empty = 1;
         }
@@ -932,6 +962,11 @@ void halt_control_watch(struct halt_control *hc, const struct cycle_result *r, s
         report_path(hc, cid, now);
         if (db != NULL)
                 record_findings(hc, db, cid);
+}
+
+size_t halt_control_outbox_waiting(const struct halt_control *hc)
+{
+        return hc->outbox_waiting;
 }
 
 int halt_control_healthy(const struct halt_control *hc)

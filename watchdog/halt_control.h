@@ -59,8 +59,16 @@ void halt_control_act(struct halt_control *hc, const struct cycle_result *r);
  */
 void halt_control_watch(struct halt_control *hc, const struct cycle_result *r, struct dbconn *db);
 
-/* Delivers what waits in the outbox; 1 when it is empty afterwards. Also used at start. */
+/*
+ * Delivers what waits in the outbox, oldest first; 1 when it is empty
+ * afterwards. Used at start, by every watch, and between cycles while
+ * something waits (Redis connection attempts follow a backoff of 0.1 s
+ * growing to 5 s, so calling it often is cheap).
+ */
 int halt_control_deliver(struct halt_control *hc, const char *correlation_id);
+
+/* Messages waiting in the outbox, as of the last look. */
+size_t halt_control_outbox_waiting(const struct halt_control *hc);
 
 /* 1 when the halt path is up, the halt state readable and the heartbeat was set last watch. */
 int halt_control_healthy(const struct halt_control *hc);

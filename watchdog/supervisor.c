@@ -23,6 +23,7 @@
 
 #define PROBLEMS_MAX 8192       /* bytes of config problems quoted in a reload_refused line */
 #define VERDICT_REPEAT_MS 60000 /* a verdict that stays not ok is logged again this often */
+#define OUTBOX_RETRY_MS 100     /* between cycles, while a HALT waits in the outbox */
 #define VERDICTS_MAX 64         /* invariant_count + 1, with room */
 
 /* When each check's verdict was last logged, so a standing one is not logged every cycle. */
@@ -217,6 +218,14 @@ static void wait_for_cycle(struct supervisor *sv)
 
                 if (sv->stop || sv->reload || now >= due)
                         return;
+                if (halt_control_outbox_waiting(sv->hc) > 0) {
+                        /* a HALT waits for Redis: try again between cycles too */
+                        (void)halt_control_deliver(sv->hc, "outbox-retry");
+                        (void)wait_signal(sv, OUTBOX_RETRY_MS < due - now ? OUTBOX_RETRY_MS
+                                                                          : due - now);
+                        if (c->run_mode == CONFIG_RUN_INTERVAL)
+                                continue;
+                }
                 if (c->run_mode == CONFIG_RUN_INTERVAL) {
                         (void)wait_signal(sv, due - now);
                         continue;

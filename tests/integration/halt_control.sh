@@ -179,6 +179,20 @@ check "  mended: resume accepted (lifting both halts)" resumed NONCE_DESYNC
 check "  the relayer resumed" wait_for 20 sim_event_after resumed "$r"
 check "  and works again" moves_on
 
+# --- a relayer that is not there to acknowledge
+service relayer-sim stop
+n=$(halts SUPPLY_MISMATCH)
+inject_mint
+check "relayer stopped, 1000 bSIGIL minted: a verified HALT all the same" wait_for 30 halts_above SUPPLY_MISMATCH "$n"
+not_acked() { grep -q '"kind":"HALT_NOT_ACKNOWLEDGED".*SUPPLY_MISMATCH' "$log"; }
+check "  no ack within ack_timeout_ms (10 s): HALT_NOT_ACKNOWLEDGED" wait_for 25 not_acked
+check "  relaywatch status lists the finding" \
+        bash -c "'$RELAYWATCH_BIN' status -c '$conf' 2>&1 | grep -q HALT_NOT_ACKNOWLEDGED"
+service relayer-sim start
+check "  the relayer, started again, reads the HALT it missed and acknowledges it" wait_for 30 acked SUPPLY_MISMATCH
+undo_mint
+check "  mended: resume accepted" resumed SUPPLY_MISMATCH
+
 # --- Redis away when the violation happens: the HALT waits in the outbox
 n=$(halts PROOF_VERIFICATION_FAIL)
 service redis stop
