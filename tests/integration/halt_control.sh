@@ -247,7 +247,7 @@ replica=
 kill_replica() { [ -n "$replica" ] && kill -TERM "$replica" 2>/dev/null; replica=; }
 sed -e "s|^state_dir = .*|state_dir = $dir/state2|" -e "s|^id = .*|id = replica-2|" "$conf" >"$dir/replica2.conf"
 chmod 600 "$dir/replica2.conf"
-rw run -c "$dir/replica2.conf" 2>"$dir/logs/replica2.log" &
+"$RELAYWATCH_BIN" run -c "$dir/replica2.conf" 2>"$dir/logs/replica2.log" &
 replica=$!
 sleep 3
 n=$(halts PROOF_VERIFICATION_FAIL)
