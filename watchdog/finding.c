@@ -151,6 +151,8 @@ void finding_journal_saved(struct finding_journal *j, size_t n)
 
         if (n > j->nunsaved)
                 n = j->nunsaved;
+        if (n == 0)
+                return; /* unsaved may be NULL */
         for (i = 0; i < n; i++)
                 record_release(&j->unsaved[i]);
         memmove(&j->unsaved[0], &j->unsaved[n], (j->nunsaved - n) * sizeof *j->unsaved);
