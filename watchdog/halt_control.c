@@ -21,8 +21,8 @@
 #include "state.h"
 
 #define PATH_PROBLEMS_MAX 5
-#define PROBLEM_MAX (RWERR_MSG_MAX + 128) /* a reason with a prefix of ours */
-#define PATH_REMIND_MS (10 * 60 * 1000)   /* HALT_PATH_DOWN again while it lasts */
+#define PROBLEM_MAX (RWERR_MSG_MAX + 128)        /* a reason with a prefix of ours */
+#define PATH_REMIND_MS ((int64_t)10 * 60 * 1000) /* HALT_PATH_DOWN again while it lasts */
 #define RECORDS_MAX HALT_STATE_MAX
 #define HALT_SEVERITY "CRITICAL"
 

@@ -11,7 +11,7 @@
 #include "fileio.h"
 
 #define HALT_STATE_VERSION 1
-#define HALT_STATE_FILE_MAX (1024 * 1024)
+#define HALT_STATE_FILE_MAX ((size_t)1024 * 1024)
 #define JSON_INT_MAX 999999999999999.0 /* cJSON (1.7.15) prints 15 significant digits exactly */
 
 const char *incident_phase_name(enum incident_phase phase)
@@ -124,71 +124,76 @@ cJSON *halt_state_incident_json(const struct incident *inc)
 
 /* ------------------------------------------------------------ from JSON */
 
+/* Where a field is read from, for messages; the error goes to `err`. */
 struct reader {
         const char *path;
         size_t index;
-        struct rwerr *err;
 };
 
-static int bad(const struct reader *r, const char *field, const char *what)
+static int bad(const struct reader *r, struct rwerr *err, const char *field, const char *what)
 {
-        return rwerr_set(r->err, RW_ERR_INVALID, "%s: incident %zu: %s %s", r->path, r->index,
-                         field, what);
+        return rwerr_set(err, RW_ERR_INVALID, "%s: incident %zu: %s %s", r->path, r->index, field,
+                         what);
 }
 
-static int get_string(const struct reader *r, const cJSON *o, const char *field, char *out,
-                      size_t cap)
+static int get_string(const struct reader *r, struct rwerr *err, const cJSON *o, const char *field,
+                      char *out, size_t cap)
 {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
 
         if (!cJSON_IsString(v) || v->valuestring == NULL)
-                return bad(r, field, "is missing or not a string");
+                return bad(r, err, field, "is missing or not a string");
         if (strlen(v->valuestring) >= cap)
-                return bad(r, field, "is too long");
+                return bad(r, err, field, "is too long");
         memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
         return RW_OK;
 }
 
-static int get_number(const struct reader *r, const cJSON *o, const char *field, double *out)
+static int get_number(const struct reader *r, struct rwerr *err, const cJSON *o, const char *field,
+                      double *out)
 {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
 
         if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > JSON_INT_MAX ||
             v->valuedouble != (double)(uint64_t)v->valuedouble)
-                return bad(r, field, "is missing or not a whole number from 0 to 10^15 - 1");
+                return bad(r, err, field, "is missing or not a whole number from 0 to 10^15 - 1");
         *out = v->valuedouble;
         return RW_OK;
 }
 
-static int get_u64(const struct reader *r, const cJSON *o, const char *field, uint64_t *out)
+static int get_u64(const struct reader *r, struct rwerr *err, const cJSON *o, const char *field,
+                   uint64_t *out)
 {
         double d = 0;
-        int rc = get_number(r, o, field, &d);
+        int rc = get_number(r, err, o, field, &d);
 
         *out = (uint64_t)d;
         return rc;
 }
 
-static int get_i64(const struct reader *r, const cJSON *o, const char *field, int64_t *out)
+static int get_i64(const struct reader *r, struct rwerr *err, const cJSON *o, const char *field,
+                   int64_t *out)
 {
         double d = 0;
-        int rc = get_number(r, o, field, &d);
+        int rc = get_number(r, err, o, field, &d);
 
         *out = (int64_t)d;
         return rc;
 }
 
-static int get_bool(const struct reader *r, const cJSON *o, const char *field, int *out)
+static int get_bool(const struct reader *r, struct rwerr *err, const cJSON *o, const char *field,
+                    int *out)
 {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, field);
 
         if (!cJSON_IsBool(v))
-                return bad(r, field, "is missing or not true/false");
+                return bad(r, err, field, "is missing or not true/false");
         *out = cJSON_IsTrue(v);
         return RW_OK;
 }
 
-static int read_incident(const struct reader *r, const cJSON *o, struct incident *inc)
+static int read_incident(const struct reader *r, struct rwerr *err, const cJSON *o,
+                         struct incident *inc)
 {
         char phase[16];
         const cJSON *nonces, *n;
@@ -196,38 +201,41 @@ static int read_incident(const struct reader *r, const cJSON *o, struct incident
 
         memset(inc, 0, sizeof *inc);
         if (!cJSON_IsObject(o))
-                return bad(r, "the entry", "is not an object");
-        if ((rc = get_string(r, o, "invariant", inc->invariant, sizeof inc->invariant)) != RW_OK ||
-            (rc = get_string(r, o, "subject", inc->subject, sizeof inc->subject)) != RW_OK ||
-            (rc = get_string(r, o, "id", inc->id, sizeof inc->id)) != RW_OK ||
-            (rc = get_string(r, o, "entry_id", inc->entry_id, sizeof inc->entry_id)) != RW_OK ||
-            (rc = get_u64(r, o, "first_height", &inc->first_height)) != RW_OK ||
-            (rc = get_string(r, o, "correlation_id", inc->correlation_id,
-                             sizeof inc->correlation_id)) != RW_OK ||
-            (rc = get_string(r, o, "severity", inc->severity, sizeof inc->severity)) != RW_OK ||
-            (rc = get_string(r, o, "reason", inc->reason, sizeof inc->reason)) != RW_OK ||
-            (rc = get_string(r, o, "phase", phase, sizeof phase)) != RW_OK ||
-            (rc = get_bool(r, o, "ours", &inc->ours)) != RW_OK ||
-            (rc = get_i64(r, o, "detected_at_ms", &inc->detected_at_ms)) != RW_OK ||
-            (rc = get_i64(r, o, "published_at_ms", &inc->published_at_ms)) != RW_OK ||
-            (rc = get_i64(r, o, "acked_at_ms", &inc->acked_at_ms)) != RW_OK ||
-            (rc = get_bool(r, o, "not_acked_reported", &inc->not_acked_reported)) != RW_OK ||
-            (rc = get_bool(r, o, "not_effective_reported", &inc->not_effective_reported)) !=
+                return bad(r, err, "the entry", "is not an object");
+        if ((rc = get_string(r, err, o, "invariant", inc->invariant, sizeof inc->invariant)) !=
                     RW_OK ||
-            (rc = get_bool(r, o, "has_baseline", &inc->has_baseline)) != RW_OK ||
-            (rc = get_u64(r, o, "baseline_op_id", &inc->baseline_op_id)) != RW_OK)
+            (rc = get_string(r, err, o, "subject", inc->subject, sizeof inc->subject)) != RW_OK ||
+            (rc = get_string(r, err, o, "id", inc->id, sizeof inc->id)) != RW_OK ||
+            (rc = get_string(r, err, o, "entry_id", inc->entry_id, sizeof inc->entry_id)) !=
+                    RW_OK ||
+            (rc = get_u64(r, err, o, "first_height", &inc->first_height)) != RW_OK ||
+            (rc = get_string(r, err, o, "correlation_id", inc->correlation_id,
+                             sizeof inc->correlation_id)) != RW_OK ||
+            (rc = get_string(r, err, o, "severity", inc->severity, sizeof inc->severity)) !=
+                    RW_OK ||
+            (rc = get_string(r, err, o, "reason", inc->reason, sizeof inc->reason)) != RW_OK ||
+            (rc = get_string(r, err, o, "phase", phase, sizeof phase)) != RW_OK ||
+            (rc = get_bool(r, err, o, "ours", &inc->ours)) != RW_OK ||
+            (rc = get_i64(r, err, o, "detected_at_ms", &inc->detected_at_ms)) != RW_OK ||
+            (rc = get_i64(r, err, o, "published_at_ms", &inc->published_at_ms)) != RW_OK ||
+            (rc = get_i64(r, err, o, "acked_at_ms", &inc->acked_at_ms)) != RW_OK ||
+            (rc = get_bool(r, err, o, "not_acked_reported", &inc->not_acked_reported)) != RW_OK ||
+            (rc = get_bool(r, err, o, "not_effective_reported", &inc->not_effective_reported)) !=
+                    RW_OK ||
+            (rc = get_bool(r, err, o, "has_baseline", &inc->has_baseline)) != RW_OK ||
+            (rc = get_u64(r, err, o, "baseline_op_id", &inc->baseline_op_id)) != RW_OK)
                 return rc;
         if (inc->invariant[0] == '\0' || inc->id[0] == '\0')
-                return bad(r, "invariant and id", "must not be empty");
+                return bad(r, err, "invariant and id", "must not be empty");
         if (!phase_from_name(phase, &inc->phase))
-                return bad(r, "phase", "is not pending, published or resumed");
+                return bad(r, err, "phase", "is not pending, published or resumed");
         nonces = cJSON_GetObjectItemCaseSensitive(o, "baseline_nonces");
         if (!cJSON_IsArray(nonces) || cJSON_GetArraySize(nonces) != SNAP_NCHAINS)
-                return bad(r, "baseline_nonces", "is not an array of one number per chain");
+                return bad(r, err, "baseline_nonces", "is not an array of one number per chain");
         cJSON_ArrayForEach(n, nonces)
         {
                 if (!cJSON_IsNumber(n) || n->valuedouble < 0 || n->valuedouble > JSON_INT_MAX)
-                        return bad(r, "baseline_nonces", "holds something not a nonce");
+                        return bad(r, err, "baseline_nonces", "holds something not a nonce");
                 inc->baseline_nonces[i++] = (uint64_t)n->valuedouble;
         }
         return RW_OK;
@@ -240,7 +248,7 @@ int halt_state_load(const char *state_dir, struct halt_state *out, struct rwerr 
         size_t len = 0;
         cJSON *root = NULL;
         const cJSON *v, *list, *item;
-        struct reader r = {path, 0, err};
+        struct reader r = {path, 0};
         int rc;
 
         memset(out, 0, sizeof *out);
@@ -278,7 +286,7 @@ int halt_state_load(const char *state_dir, struct halt_state *out, struct rwerr 
         cJSON_ArrayForEach(item, list)
         {
                 r.index = out->n;
-                if ((rc = read_incident(&r, item, &out->incidents[out->n])) != RW_OK)
+                if ((rc = read_incident(&r, err, item, &out->incidents[out->n])) != RW_OK)
                         goto out;
                 out->n++;
         }

@@ -49,7 +49,7 @@ static void write_file(const char *text)
 static void missing_file_is_empty(void **state)
 {
         struct halt_state s;
-        struct rwerr err;
+        struct rwerr err = {0};
         char path[256];
 
         (void)state;
@@ -63,7 +63,7 @@ static void round_trip(void **state)
 {
         struct halt_state s, back;
         struct incident *a, *b;
-        struct rwerr err;
+        struct rwerr err = {0};
         struct stat st;
         char path[256];
 
@@ -136,7 +136,7 @@ static void damaged_files_refused(void **state)
                 {"{\"v\":1,\"incidents\":[7]}", "incident 0: the entry is not an object"},
         };
         struct halt_state s;
-        struct rwerr err;
+        struct rwerr err = {0};
         size_t i;
 
         (void)state;
