@@ -120,7 +120,8 @@ static void update_reason(struct control_consumer *c)
 static void set_redis(struct control_consumer *c, int down, const char *why)
 {
         if (down)
-                (void)snprintf(c->redis_why, sizeof c->redis_why, "Redis unavailable: %s", why);
+                (void)snprintf(c->redis_why, sizeof c->redis_why, "Redis unavailable: %.*s",
+                               (int)(sizeof c->redis_why - sizeof "Redis unavailable: "), why);
         if (down != c->redis_down) {
                 if (down)
                         say(c, "error", "redis_down", "fail safe: %s", c->redis_why);
@@ -135,7 +136,9 @@ static void set_redis(struct control_consumer *c, int down, const char *why)
 /* Sets the heartbeat state; logs only when it changes. */
 static void set_heartbeat(struct control_consumer *c, int down, const char *why)
 {
-        (void)snprintf(c->heartbeat_why, sizeof c->heartbeat_why, "heartbeat: %s", why);
+        /* cut to fit: the reason is for a log line */
+        (void)snprintf(c->heartbeat_why, sizeof c->heartbeat_why, "heartbeat: %.*s",
+                       (int)(sizeof c->heartbeat_why - sizeof "heartbeat: "), why);
         if (down != c->heartbeat_down) {
                 if (down)
                         say(c, "error", "heartbeat_bad", "fail safe: %s", c->heartbeat_why);
