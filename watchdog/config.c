@@ -1211,7 +1211,7 @@ static bool set_value(struct loader *ld, const struct section *sec, const struct
                 }
                 problem(ld, ld->line,
                         "%s %s: '%s' is not a run mode (interval: every interval_ms; block: "
-                        "every new execution-chain block)",
+                        "every new block of either chain)",
                         sec->label, kd->name, shown(v, strlen(v), buf));
                 return false;
         case KEY_MODE:

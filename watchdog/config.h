@@ -66,7 +66,7 @@ struct config_chain {
 
 enum config_run_mode {
         CONFIG_RUN_INTERVAL = 0, /* a cycle every interval_ms */
-        CONFIG_RUN_BLOCK = 1,    /* a cycle on every new execution-chain block (polled) */
+        CONFIG_RUN_BLOCK = 1,    /* a cycle on every new block of either chain (polled) */
 };
 
 struct config_stream {

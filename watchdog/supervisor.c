@@ -44,10 +44,10 @@ struct supervisor {
 
         uint64_t cycles;
         uint64_t previous_cycle_ms;
-        int64_t last_start_ms; /* monotonic */
-        int64_t last_full_ms;  /* monotonic; 0: never */
-        uint64_t last_exec_head;
-        int head_known;
+        int64_t last_start_ms;            /* monotonic */
+        int64_t last_full_ms;             /* monotonic; 0: never */
+        uint64_t last_head[SNAP_NCHAINS]; /* block mode: the heads the last poll saw */
+        int head_known[SNAP_NCHAINS];
         /* incremental reads: valid after a cycle in which every Tier 1 check passed */
         int cursors_valid;
         int64_t anchors_after;
@@ -196,25 +196,47 @@ static void reload(struct supervisor *sv)
         sv->obs = obs;
         sv->hc = hc;
         sv->cursors_valid = 0; /* the new config may watch something else: sweep */
-        sv->head_known = 0;
+        memset(sv->head_known, 0, sizeof sv->head_known);
         log_start(sv, "reloaded");
         notify("READY=1", sdnotify_ready("reloaded", &err), &err);
 }
 
 /* ------------------------------------------------------------ when */
 
+/*
+ * Block mode: whether either chain has a new head since the last poll. Both
+ * are polled: a violation on the source chain must not wait for the
+ * execution chain's next block (up to a block time when the two are not in
+ * step).
+ */
+static int new_block(struct supervisor *sv)
+{
+        struct rwerr err;
+        int role, changed = 0;
+
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                uint64_t head;
+
+                if (observer_head(sv->obs, (enum snap_chain_role)role, &head, &err) != RW_OK)
+                        continue; /* the cycle's own reads report it */
+                if (!sv->head_known[role] || head != sv->last_head[role])
+                        changed = 1;
+                sv->last_head[role] = head;
+                sv->head_known[role] = 1;
+        }
+        return changed;
+}
+
 /* Returns when the next cycle is due, or a signal came. */
 static void wait_for_cycle(struct supervisor *sv)
 {
         const struct config *c = sv->cfg;
-        struct rwerr err;
 
         if (sv->cycles == 0)
                 return;
         for (;;) {
                 int64_t now = monotonic_ms();
                 int64_t due = sv->last_start_ms + (int64_t)c->interval_ms;
-                uint64_t head;
 
                 if (sv->stop || sv->reload || now >= due)
                         return;
@@ -230,13 +252,8 @@ static void wait_for_cycle(struct supervisor *sv)
                         (void)wait_signal(sv, due - now);
                         continue;
                 }
-                if (observer_head(sv->obs, SNAP_EXECUTION, &head, &err) == RW_OK) {
-                        if (!sv->head_known || head != sv->last_exec_head) {
-                                sv->last_exec_head = head;
-                                sv->head_known = 1;
-                                return;
-                        }
-                }
+                if (new_block(sv))
+                        return;
                 (void)wait_signal(sv, (int64_t)c->poll_ms < due - now ? (int64_t)c->poll_ms
                                                                       : due - now);
         }

@@ -8,8 +8,8 @@
  * keep-alive.
  *
  * When: in interval mode a cycle starts every interval_ms; in block mode
- * the execution chain's head is polled every poll_ms and a cycle runs on
- * every new block, and at least every interval_ms without one (the
+ * both chains' heads are polled every poll_ms and a cycle runs on every
+ * new block of either, and at least every interval_ms without one (the
  * heartbeat and the halt checks must go on when no block comes). A cycle
  * reads incrementally after cursors that advance only after a cycle in
  * which every Tier 1 check passed, and a full sweep runs at the start,

@@ -1144,7 +1144,7 @@ static void control_problems(void **state)
                 "test.conf:20: [control] operator_keys: 'keys/b.pub' is not an absolute path");
         expect_problem(VALID "[watchdog]\nmode = sometimes\n",
                        "test.conf:18: [watchdog] mode: 'sometimes' is not a run mode (interval: "
-                       "every interval_ms; block: every new execution-chain block)");
+                       "every interval_ms; block: every new block of either chain)");
         expect_problem(VALID "[watchdog]\npoll_ms = 5\n",
                        "test.conf:18: [watchdog] poll_ms: 5 is out of range (10 to 60000)");
         expect_problem(VALID "[redis]\nurl = redis://127.0.0.1/0\n[control]\nstream = a b\n",
