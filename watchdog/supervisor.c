@@ -1,6 +1,9 @@
 #include "supervisor.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -531,6 +534,14 @@ static int run_cycle(struct supervisor *sv)
                                halt_control_healthy(sv->hc) ? "" : "; halt path NOT healthy"),
                &err);
         cycle_result_release(&r);
+#ifdef __GLIBC__
+        /*
+         * A full sweep reads the bridge's whole history, so its peak grows with
+         * the bridge; hand the freed memory back, or RSS would follow the peak.
+         */
+        if (full)
+                (void)malloc_trim(0);
+#endif
         return RW_OK;
 }
 
