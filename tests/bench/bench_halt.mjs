@@ -38,6 +38,7 @@ import http from "node:http";
 import net from "node:net";
 import { spawn } from "node:child_process";
 import { Interface } from "ethers";
+import { readEnv } from "./stack_env.mjs";
 
 const DEAD = "0x000000000000000000000000000000000000dEaD";
 const ERC20 = new Interface([
@@ -75,15 +76,6 @@ function parseArgs(argv) {
   if (!Number.isInteger(a.rounds) || a.rounds < 1) die("--rounds: a positive count");
   if (!Number.isInteger(a.depth) || a.depth < 0) die("--depth: the confirmations relaywatch is configured with");
   return a;
-}
-
-function readEnv(file) {
-  const env = {};
-  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-    const m = line.match(/^([A-Z_][A-Z0-9_]*)=(.*)$/);
-    if (m) env[m[1]] = m[2];
-  }
-  return env;
 }
 
 // Wall-clock milliseconds with sub-millisecond resolution (Redis's stream ids

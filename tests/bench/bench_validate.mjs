@@ -39,6 +39,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { AbiCoder, id as keccakText, keccak256, toBeHex } from "ethers";
 import pg from "pg";
+import { readEnv } from "./stack_env.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const NAIVE = path.join(HERE, "naive_validate.mjs");
@@ -68,15 +69,6 @@ function parseArgs(argv) {
   if (a.assets.some((n, i) => !Number.isInteger(n) || n < 1 || (i > 0 && n <= a.assets[i - 1]))) die("--assets: increasing positive counts");
   a.work = a.work || path.join(path.dirname(a.stackEnv), "bench-validate");
   return a;
-}
-
-function readEnv(file) {
-  const env = {};
-  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
-    const m = line.match(/^([A-Z_][A-Z0-9_]*)=(.*)$/);
-    if (m) env[m[1]] = m[2];
-  }
-  return env;
 }
 
 // ---------------------------------------------------------------- JSON-RPC (setup only: batched)
