@@ -46,21 +46,12 @@ struct tkeys {
 static int setup(void **state)
 {
         static struct fx f;
-        const char *path = getenv("RELAYWATCH_STACK_ENV");
-        struct stack_env *env;
         struct rwerr err;
-        const char *url;
 
         memset(&f, 0, sizeof f);
-        assert_non_null(path);
         assert_true(sodium_init() >= 0);
-        env = stack_env_load(path, &err);
-        if (env == NULL)
+        if (stack_env_copy("REDIS_URL", f.redis_url, sizeof f.redis_url, &err) != RW_OK)
                 fail_msg("%s", err.msg);
-        url = stack_env_get(env, "REDIS_URL");
-        assert_non_null(url);
-        (void)snprintf(f.redis_url, sizeof f.redis_url, "%s", url);
-        stack_env_free(env);
         (void)snprintf(f.dir, sizeof f.dir, "/tmp/relaywatch-halt-publish.XXXXXX");
         assert_non_null(mkdtemp(f.dir));
         (void)snprintf(f.key_path, sizeof f.key_path, "%s/watchdog.key", f.dir);

@@ -149,3 +149,26 @@ void stack_env_free(struct stack_env *env)
         }
         free(env);
 }
+
+int stack_env_copy(const char *key, char *out, size_t cap, struct rwerr *err)
+{
+        const char *path = getenv("RELAYWATCH_STACK_ENV");
+        struct stack_env *env;
+        const char *value;
+        int rc = RW_OK;
+
+        if (path == NULL)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "RELAYWATCH_STACK_ENV is not set (ctest sets it for integration "
+                                 "tests)");
+        if ((env = stack_env_load(path, err)) == NULL)
+                return RW_ERR_IO;
+        value = stack_env_get(env, key);
+        if (value == NULL)
+                rc = rwerr_set(err, RW_ERR_INVALID, "%s has no %s", path, key);
+        else if ((size_t)snprintf(out, cap, "%s", value) >= cap)
+                rc = rwerr_set(err, RW_ERR_RANGE, "%s in %s is longer than %zu bytes", key, path,
+                               cap - 1);
+        stack_env_free(env);
+        return rc;
+}

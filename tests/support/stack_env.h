@@ -9,6 +9,8 @@
 #ifndef RELAYWATCH_TEST_STACK_ENV_H
 #define RELAYWATCH_TEST_STACK_ENV_H
 
+#include <stddef.h>
+
 struct rwerr;
 struct stack_env;
 
@@ -23,5 +25,12 @@ const char *stack_env_get(const struct stack_env *env, const char *key);
 
 /* Accepts NULL. */
 void stack_env_free(struct stack_env *env);
+
+/*
+ * For integration tests: copies the value of `key` from the stack.env file
+ * named by $RELAYWATCH_STACK_ENV into out[cap]. RW_OK, or an error naming
+ * what is missing (the variable, the file, the key) or too long.
+ */
+int stack_env_copy(const char *key, char *out, size_t cap, struct rwerr *err);
 
 #endif
