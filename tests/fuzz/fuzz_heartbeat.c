@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "control_msg.h"
+#include "fuzz_key.h"
 #include "heartbeat.h"
 #include "rwerr.h"
 #include "signing_key.h"
@@ -26,17 +25,7 @@ static struct signing_key key;
 
 static void init_key(void)
 {
-        unsigned char seed[crypto_sign_SEEDBYTES];
-        unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-
-        if (key.pub.key_id[0] != '\0')
-                return;
-        if (sodium_init() < 0)
-                abort();
-        memset(seed, 0x3c, sizeof seed);
-        if (crypto_sign_seed_keypair(pk, key.sk, seed) != 0)
-                abort();
-        verify_key_from_bytes(pk, &key.pub);
+        fuzz_key_init(&key, 0x3c);
 }
 
 static void check(int rc, const struct rwerr *err, int64_t issued, int64_t ttl)
