@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "conninfo.h"
+#include "rwclock.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_S 5u
 #define DEFAULT_STATEMENT_TIMEOUT_MS 5000u
@@ -29,14 +30,6 @@ struct dbconn {
         uint64_t last_failure_ms;
         struct dbconn_health health;
 };
-
-static uint64_t monotonic_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static char *password_of(const char *conninfo)
 {
@@ -159,7 +152,7 @@ static void record_failure(struct dbconn *c, const struct rwerr *err)
         c->health.consecutive_failures++;
         c->health.connection_lost = c->health.consecutive_failures >= c->failure_threshold;
         c->health.connected = 0;
-        c->last_failure_ms = monotonic_ms();
+        c->last_failure_ms = rwclock_mono_ms();
         (void)snprintf(c->health.last_error, sizeof c->health.last_error, "%s",
                        err ? err->msg : "connection failed");
 }
@@ -262,7 +255,7 @@ int dbconn_ensure(struct dbconn *c, struct rwerr *err)
                                    ? n - 1
                                    : sizeof reconnect_delay_ms / sizeof reconnect_delay_ms[0] - 1;
                 uint64_t due = c->last_failure_ms + reconnect_delay_ms[k];
-                uint64_t now = monotonic_ms();
+                uint64_t now = rwclock_mono_ms();
 
                 if (now < due)
                         return rwerr_set(err, RW_ERR_IO,

@@ -1,7 +1,7 @@
 /*
  * snapshot: everything one cycle observed, pinned, as plain data.
  *
- * The observe step (watchdog/observe.c) fills a snapshot; the invariants
+ * The observe step (watchdog/observe/observe.c) fills a snapshot; the invariants
  * read it and nothing else. Each chain is read at one pinned height; the
  * ledger is read in one snapshot transaction filtered to the same heights.
  *

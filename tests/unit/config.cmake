@@ -1,4 +1,4 @@
-# Unit tests of watchdog/config.c (and `relaywatch check-config`).
+# Unit tests of watchdog/config/config.c (and `relaywatch check-config`).
 relaywatch_test(test_config unit unit/test_config.c clirun)
 
 # The fuzz targets of watchdog/ parsers compiled in every build, not only

@@ -1,8 +1,8 @@
 # Tests of the supervisor's operations plumbing (issue 6): systemd notify,
 # JSON logs, the halt and finding records in PostgreSQL, `relaywatch control tail`.
 # (Included from tests/CMakeLists.txt: paths are relative to tests/.)
-relaywatch_test(test_sdnotify unit unit/test_sdnotify.c watchdog)
-relaywatch_test(test_jsonlog unit unit/test_jsonlog.c watchdog PkgConfig::CJSON Threads::Threads)
+relaywatch_test(test_sdnotify unit unit/test_sdnotify.c rw_daemon)
+relaywatch_test(test_jsonlog unit unit/test_jsonlog.c rw_base PkgConfig::CJSON Threads::Threads)
 relaywatch_test(test_state_records integration integration/test_state_records.c testsupport db)
 # `relaywatch control tail` on the stack's Redis (cmd_control called in-process: cli.c
 # registers the command).

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "rwerr.h"
+#include "rwclock.h"
 
 struct rpc_client {
         CURL *curl;
@@ -495,14 +496,6 @@ int rpc_batch_parse_reply(struct rpc_batch *b, const char *body, size_t len, str
         return rc;
 }
 
-static uint64_t monotonic_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Turns a failed or non-200 exchange into a message naming the endpoint. */
 static int exchange_error(struct rpc_client *c, CURLcode cc, long status, struct rwerr *err)
 {
@@ -552,9 +545,9 @@ int rpc_batch_send(struct rpc_client *c, struct rpc_batch *b, struct rwerr *err)
         c->reply_too_large = 0;
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-        started = monotonic_ms();
+        started = rwclock_mono_ms();
         cc = curl_easy_perform(c->curl);
-        c->stats.last_duration_ms = monotonic_ms() - started;
+        c->stats.last_duration_ms = rwclock_mono_ms() - started;
         c->stats.exchanges++;
         c->stats.requests += b->count;
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);

@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "cycle.h"
+#include "cycle_result.h"
 #include "finding.h"
 #include "halt_state.h"
 #include "rwerr.h"

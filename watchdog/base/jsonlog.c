@@ -8,6 +8,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "rwclock.h"
+
 static pthread_mutex_t jsonlog_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *jsonlog_out;                             /* NULL: stderr */
 static enum jsonlog_level jsonlog_min = JSONLOG_INFO; /* both under jsonlog_lock */
@@ -64,24 +66,14 @@ int jsonlog_enabled(enum jsonlog_level level)
 }
 
 /* Now as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
-static void now_rfc3339(char out[32])
+static void now_rfc3339(char out[RWCLOCK_UTC_SIZE])
 {
-        struct timespec ts = {0, 0};
-        struct tm tm;
-        size_t n;
-
-        (void)clock_gettime(CLOCK_REALTIME, &ts);
-        if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
-            (n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm)) == 0) {
-                (void)snprintf(out, 32, "1970-01-01T00:00:00.000Z");
-                return;
-        }
-        (void)snprintf(out + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+        (void)rwclock_format_utc(rwclock_wall_ms(), out, NULL);
 }
 
 struct cJSON *jsonlog_begin(enum jsonlog_level level, const char *event, const char *correlation_id)
 {
-        char ts[32];
+        char ts[RWCLOCK_UTC_SIZE];
         cJSON *line;
 
         if (!jsonlog_enabled(level))

@@ -8,17 +8,16 @@
 #include <time.h>
 
 #include "ledger.h"
+#include "rwclock.h"
 
 #define DEFAULT_MAX_BATCHES 100000u
 #define DEFAULT_RECENT_ROWS 100u
 #define DEFAULT_RECENT_BLOCKS 10u
 
-static double now_ms(void)
+/* Query timings in fractional milliseconds. */
+static double mono_ms_precise(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+        return (double)rwclock_mono_us() / 1000.0;
 }
 
 /* Records how long query `name` took since `started`. */
@@ -28,7 +27,7 @@ static void timed(struct snapshot *s, const char *name, double started)
 
         if (l->nqueries < SNAP_QUERIES_MAX) {
                 l->queries[l->nqueries].name = name;
-                l->queries[l->nqueries].ms = now_ms() - started;
+                l->queries[l->nqueries].ms = mono_ms_precise() - started;
                 l->nqueries++;
         }
 }
@@ -53,7 +52,7 @@ int observe_ledger_begin(struct dbconn *c, const struct config *cfg, struct snap
         s->ledger.ok = 0;
         if ((rc = dbconn_ensure(c, err)) != RW_OK || (rc = ledger_snapshot_begin(c, err)) != RW_OK)
                 return ledger_failed(s, rc, err);
-        t = now_ms();
+        t = mono_ms_precise();
         if ((rc = ledger_indexed_through(c, &progress, err)) != RW_OK)
                 return ledger_failed(s, rc, err);
         timed(s, "indexed_through", t);
@@ -121,7 +120,7 @@ static int read_assets(struct dbconn *c, struct snapshot *s, struct rwerr *err)
 {
         struct ledger_assets la = {0, NULL};
         struct name_index *idx;
-        double t = now_ms();
+        double t = mono_ms_precise();
         size_t i;
         int rc;
 
@@ -172,7 +171,7 @@ static int read_totals(struct dbconn *c, struct snapshot *s, enum ledger_side si
 {
         struct ledger_totals t = {0, NULL};
         struct name_index *idx;
-        double started = now_ms();
+        double started = mono_ms_precise();
         size_t i;
         int rc;
 
@@ -241,7 +240,7 @@ static int read_batches(struct dbconn *c, const struct observe_window *w, struct
         struct ledger_leaves leaves = {0, NULL};
         struct ledger_withdrawals wd = {0, NULL};
         uint64_t last;
-        double t = now_ms();
+        double t = mono_ms_precise();
         size_t i;
         int rc;
 
@@ -256,11 +255,11 @@ static int read_batches(struct dbconn *c, const struct observe_window *w, struct
                 return RW_OK;
         }
         last = b.rows[b.n - 1].batch_number;
-        t = now_ms();
+        t = mono_ms_precise();
         if ((rc = ledger_leaves_in_batches(c, w->batches_after, last, &leaves, err)) != RW_OK)
                 goto done;
         timed(s, "leaves_in_batches", t);
-        t = now_ms();
+        t = mono_ms_precise();
         if ((rc = ledger_withdrawals_in_batches(c, w->batches_after, last, &wd, err)) != RW_OK)
                 goto done;
         timed(s, "withdrawals_in_batches", t);
@@ -322,7 +321,7 @@ done:
 static int read_duplicates(struct dbconn *c, struct snapshot *s, struct rwerr *err)
 {
         struct ledger_duplicates d = {0, NULL};
-        double t = now_ms();
+        double t = mono_ms_precise();
         size_t i;
         int rc;
 
@@ -352,7 +351,7 @@ static int read_duplicates(struct dbconn *c, struct snapshot *s, struct rwerr *e
 static int read_nonces(struct dbconn *c, struct snapshot *s, struct rwerr *err)
 {
         struct ledger_nonces n = {0, NULL};
-        double t = now_ms();
+        double t = mono_ms_precise();
         size_t i, j;
         int rc;
 
@@ -392,24 +391,24 @@ static int read_operations(struct dbconn *c, const struct observe_window *w, str
         struct ledger_operations ops = {0, NULL};
         struct ledger_cycles cyc = {0, NULL};
         uint64_t latest_op = 0, latest_cycle = 0;
-        double t = now_ms();
+        double t = mono_ms_precise();
         size_t i;
         int rc;
 
         if ((rc = ledger_latest_ids(c, &latest_op, &latest_cycle, err)) != RW_OK)
                 return rc;
         timed(s, "latest_ids", t);
-        t = now_ms();
+        t = mono_ms_precise();
         if ((rc = ledger_operations_after(c, start_after(w->ops_after, latest_op, recent),
                                           recent * 10, &ops, err)) != RW_OK)
                 return rc;
         timed(s, "operations_after", t);
-        t = now_ms();
+        t = mono_ms_precise();
         if ((rc = ledger_cycle_timings_after(c, start_after(w->cycles_after, latest_cycle, recent),
                                              recent * 10, &cyc, err)) != RW_OK)
                 goto done;
         timed(s, "cycle_timings_after", t);
-        t = now_ms();
+        t = mono_ms_precise();
         if ((rc = ledger_pending_operations(c, &s->ledger.pending_operations, err)) != RW_OK)
                 goto done;
         timed(s, "pending_operations", t);
@@ -479,7 +478,7 @@ int observe_ledger_roots(struct dbconn *c, struct snapshot *s, struct rwerr *err
                                      err);
         for (i = 0; i < v->nanchors; i++)
                 memcpy(roots[i], v->anchors[i].root, 32);
-        t = now_ms();
+        t = mono_ms_precise();
         rc = ledger_batches_with_roots(c, (const uint8_t(*)[32])roots, v->nanchors, &r, err);
         free(roots);
         if (rc != RW_OK)

@@ -559,17 +559,6 @@ int halt_control_deliver(struct halt_control *hc, const char *cid)
 
 /* ------------------------------------------------------------ watch */
 
-static const struct verdict *verdict_of(const struct cycle_result *r, const char *invariant)
-{
-        size_t i;
-
-        for (i = 0; i < r->nverdicts; i++) {
-                if (strcmp(r->verdicts[i].invariant, invariant) == 0)
-                        return &r->verdicts[i];
-        }
-        return NULL;
-}
-
 /* The relayer's activity: its accounts' pending nonces per chain and the newest operation. */
 static int activity(const struct snapshot *s, uint64_t nonces[SNAP_NCHAINS], uint64_t *op_id)
 {
@@ -707,7 +696,7 @@ static int watch_incidents(struct halt_control *hc, redisContext *ctx, const str
         }
         for (i = 0; i < hc->state.n;) {
                 struct incident *inc = &hc->state.incidents[i];
-                const struct verdict *v = verdict_of(r, inc->invariant);
+                const struct verdict *v = cycle_result_verdict(r, inc->invariant);
                 int clear = v != NULL && v->status == VERDICT_OK;
 
                 if (inc->phase == INCIDENT_PUBLISHED && !is_open(open, nopen, inc->invariant)) {

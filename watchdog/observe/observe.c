@@ -13,6 +13,7 @@
 #include "observe_streams.h"
 #include "redisconn.h"
 #include "state.h"
+#include "rwclock.h"
 
 #define REDIS_TIMEOUT_MS 2000
 
@@ -117,22 +118,6 @@ int observer_head(struct observer *o, enum snap_chain_role role, uint64_t *head,
                 rc = rpc_batch_u64(b, (size_t)i, head, err);
         rpc_batch_free(b);
         return rc != RW_OK ? rwerr_prefix(err, rc, chain_names[role]) : RW_OK;
-}
-
-static int64_t unix_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t monotonic_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* The configured assets and one account entry per relayer address and chain. */
@@ -321,11 +306,11 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
         static const enum snap_chain_role head_order[SNAP_NCHAINS] = {SNAP_EXECUTION, SNAP_SOURCE};
         struct view_job jobs[SNAP_NCHAINS];
         struct rwerr step = {{0}};
-        uint64_t started = monotonic_ms();
+        uint64_t started = rwclock_mono_ms();
         size_t i, njobs;
         int rc;
 
-        s->taken_ms = unix_ms();
+        s->taken_ms = rwclock_wall_ms();
         if ((rc = fill_config(o->cfg, s, err)) != RW_OK)
                 return rc;
         for (i = 0; i < SNAP_NCHAINS; i++) {
@@ -386,7 +371,7 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
         read_health(o, s);
         if ((rc = read_streams(o, s, err)) != RW_OK)
                 return rc;
-        s->observe_ms = monotonic_ms() - started;
+        s->observe_ms = rwclock_mono_ms() - started;
         return RW_OK;
 }
 

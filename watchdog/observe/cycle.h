@@ -14,18 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cycle_result.h"
 #include "invariant.h"
 #include "observe.h"
 #include "snapshot.h"
-
-struct cycle_result {
-        struct snapshot snapshot;
-        struct verdict *verdicts; /* invariant_count + 1 (ENDPOINT_DISAGREEMENT last) */
-        size_t nverdicts;
-        int confirmed;             /* other endpoints were read to confirm a violation */
-        enum verdict_status tier1; /* enforce-mode Tier 1 combined */
-        uint64_t duration_ms;      /* the whole cycle */
-};
 
 /*
  * Runs one cycle into `out` (zeroed here). `previous_cycle_ms` is the
@@ -36,8 +28,6 @@ struct cycle_result {
 int cycle_run(struct observer *o, const struct invariant_params *params,
               const struct observe_window *w, uint64_t previous_cycle_ms, struct cycle_result *out,
               struct rwerr *err) __attribute__((warn_unused_result));
-
-void cycle_result_release(struct cycle_result *r);
 
 /* A new random correlation id (32 hex digits, no "0x") into `out` (33 bytes or more). */
 void cycle_new_correlation_id(char *out, size_t cap);

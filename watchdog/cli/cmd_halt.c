@@ -20,6 +20,7 @@
 #include "redisconn.h"
 #include "rpc.h"
 #include "state.h"
+#include "rwclock.h"
 
 #define HEAD_TIMEOUT_MS 2000L /* a manual halt does not wait long for a chain head */
 #define HEAD_CONNECT_TIMEOUT_MS 1000L
@@ -59,10 +60,7 @@ static int usage_error(FILE *errout, const char *fmt, ...)
 
 int64_t cmd_halt_now_ms(void)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return rwclock_wall_ms();
 }
 
 int cmd_halt_load_pubkeys(char *const *paths, size_t n, struct verify_key *out, struct rwerr *err)

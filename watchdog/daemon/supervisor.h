@@ -31,8 +31,6 @@
 
 #include <stdint.h>
 
-#define SUPERVISOR_STATUS_FILE "status.json"
-
 struct supervisor_options {
         const char *config_path; /* as config_path() resolved it */
         uint64_t max_cycles; /* 0: until a signal; else stop after this many (tests, benchmarks) */

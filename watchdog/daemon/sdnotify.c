@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rwclock.h"
+
 /*
  * Fills `sa` from the NOTIFY_SOCKET value `name`; *len gets the address
  * length to pass to sendto. Abstract names carry no trailing NUL.
@@ -149,14 +151,10 @@ int sdnotify_watchdog(struct rwerr *err)
 
 int sdnotify_reloading(struct rwerr *err)
 {
-        struct timespec ts;
         char state[64];
 
-        if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-                return rwerr_set(err, RW_ERR_IO, "sd_notify: clock_gettime(CLOCK_MONOTONIC): %s",
-                                 strerror(errno));
         (void)snprintf(state, sizeof state, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64,
-                       (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+                       rwclock_mono_us());
         return sdnotify_send(state, err);
 }
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "rwclock.h"
+
 #define DEFAULT_FAILURE_THRESHOLD 3u
 #define DEFAULT_SLOW_CALL_MS 10000u
 #define DEFAULT_JITTER_PERCENT 20u
@@ -38,11 +40,8 @@ struct endpoint_pool {
 
 static uint64_t real_now_ms(void *ctx)
 {
-        struct timespec ts;
-
         (void)ctx;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+        return rwclock_mono_ms();
 }
 
 static void real_sleep_ms(void *ctx, uint64_t ms)

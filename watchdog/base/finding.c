@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "jsonlog.h"
+#include "rwclock.h"
 
 #define FINDING_UNSAVED_MAX 1000 /* the database is down for long: keep the newest this many */
 
@@ -39,14 +40,6 @@ static enum jsonlog_level log_level(enum finding_severity s)
                 return JSONLOG_CRITICAL;
         }
         return JSONLOG_CRITICAL;
-}
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void record_release(struct finding_record *r)
@@ -128,7 +121,7 @@ static void queue_unsaved(struct finding_journal *j, const struct finding *f, in
 
 void finding_report(struct finding_journal *j, const struct finding *f)
 {
-        int64_t at = now_ms();
+        int64_t at = rwclock_wall_ms();
         struct finding_record *slot;
         size_t i;
 

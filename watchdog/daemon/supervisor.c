@@ -22,6 +22,7 @@
 #include "jsonlog.h"
 #include "observe.h"
 #include "sdnotify.h"
+#include "status_file.h"
 #include "version.h"
 
 #define PROBLEMS_MAX 8192       /* bytes of config problems quoted in a reload_refused line */
@@ -375,86 +376,19 @@ static void log_cycle(struct verdict_log *vl, const struct cycle_result *r, int 
         }
 }
 
-static void add_time(cJSON *o, const char *name, int64_t ms)
-{
-        char text[64];
-        time_t t = (time_t)(ms / 1000);
-        struct tm tm;
-
-        gmtime_r(&t, &tm);
-        (void)snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                       (int)(ms % 1000));
-        cJSON_AddStringToObject(o, name, text);
-}
-
 static cJSON *status_json(const struct supervisor *sv, const struct cycle_result *r, int full,
                           int64_t started_ms)
 {
-        const struct snapshot *s = &r->snapshot;
-        cJSON *st = cJSON_CreateObject(), *cyc, *heights, *verdicts, *eps, *findings;
-        int64_t now = unix_ms();
-        size_t i, k;
-        int role;
+        struct status_file_info info = {sv->cfg->watchdog_id,
+                                        sv->cfg->interval_ms,
+                                        halt_control_healthy(sv->hc),
+                                        r,
+                                        full,
+                                        started_ms};
+        cJSON *st = status_file_json(&info), *findings;
 
         if (st == NULL)
                 return NULL;
-        cJSON_AddNumberToObject(st, "v", 1);
-        cJSON_AddStringToObject(st, "watchdog_id", sv->cfg->watchdog_id);
-        cJSON_AddNumberToObject(st, "pid", (double)getpid());
-        add_time(st, "updated_at", now);
-        cJSON_AddNumberToObject(st, "updated_at_ms", (double)now);
-        cJSON_AddNumberToObject(st, "interval_ms", (double)sv->cfg->interval_ms);
-        cJSON_AddBoolToObject(st, "healthy", halt_control_healthy(sv->hc));
-        cyc = cJSON_AddObjectToObject(st, "cycle");
-        if (cyc == NULL)
-                goto oom;
-        cJSON_AddStringToObject(cyc, "correlation_id", s->correlation_id);
-        add_time(cyc, "started_at", started_ms);
-        cJSON_AddNumberToObject(cyc, "duration_ms", (double)r->duration_ms);
-        cJSON_AddBoolToObject(cyc, "full_sweep", full);
-        cJSON_AddStringToObject(cyc, "tier1", verdict_status_name(r->tier1));
-        heights = cJSON_AddObjectToObject(cyc, "heights");
-        verdicts = cJSON_AddArrayToObject(cyc, "verdicts");
-        eps = cJSON_AddArrayToObject(st, "endpoints");
-        if (heights == NULL || verdicts == NULL || eps == NULL)
-                goto oom;
-        for (role = 0; role < SNAP_NCHAINS; role++) {
-                const struct snap_chain *ch = &s->chains[role];
-                const char *name = snap_chain_role_name((enum snap_chain_role)role);
-
-                cJSON_AddNumberToObject(heights, name, (double)ch->pinned);
-                for (k = 0; k < ch->nendpoints; k++) {
-                        const struct snap_endpoint_health *h = &ch->endpoints[k];
-                        cJSON *e = cJSON_CreateObject();
-
-                        if (e == NULL || !cJSON_AddItemToArray(eps, e)) {
-                                cJSON_Delete(e);
-                                goto oom;
-                        }
-                        cJSON_AddStringToObject(e, "chain", name);
-                        cJSON_AddStringToObject(e, "endpoint", h->endpoint);
-                        cJSON_AddStringToObject(e, "breaker", h->breaker != NULL ? h->breaker : "");
-                        cJSON_AddNumberToObject(e, "exchanges", (double)h->exchanges);
-                        cJSON_AddNumberToObject(e, "failures", (double)h->failures);
-                        cJSON_AddBoolToObject(e, "ok", ch->ok);
-                        cJSON_AddStringToObject(e, "error", ch->ok ? "" : ch->error);
-                }
-        }
-        for (i = 0; i < r->nverdicts; i++) {
-                const struct verdict *v = &r->verdicts[i];
-                cJSON *o = cJSON_CreateObject();
-
-                if (o == NULL || !cJSON_AddItemToArray(verdicts, o)) {
-                        cJSON_Delete(o);
-                        goto oom;
-                }
-                cJSON_AddStringToObject(o, "invariant", v->invariant);
-                cJSON_AddNumberToObject(o, "tier", (double)v->tier);
-                cJSON_AddStringToObject(o, "status", verdict_status_name(v->status));
-                cJSON_AddStringToObject(o, "mode", invariant_mode_name(v->mode));
-                cJSON_AddStringToObject(o, "summary", v->summary);
-        }
         if (halt_control_status_json(sv->hc, st) != 0)
                 goto oom;
         findings = finding_journal_recent_json(&sv->journal);
@@ -472,20 +406,17 @@ static void write_status(struct supervisor *sv, const struct cycle_result *r, in
                          int64_t started_ms)
 {
         cJSON *st = status_json(sv, r, full, started_ms);
-        char *text = st != NULL ? cJSON_Print(st) : NULL;
         struct rwerr err;
 
-        cJSON_Delete(st);
-        if (text == NULL) {
+        if (st == NULL) {
                 jsonlog_message(JSONLOG_ERROR, "status_write_failed", r->snapshot.correlation_id,
-                                "out of memory building %s", SUPERVISOR_STATUS_FILE);
+                                "out of memory building %s", STATUS_FILE_NAME);
                 return;
         }
-        if (fileio_replace(sv->cfg->state_dir, SUPERVISOR_STATUS_FILE, text, strlen(text), 0644, 0,
-                           &err) != RW_OK)
+        if (status_file_write(sv->cfg->state_dir, st, &err) != RW_OK)
                 jsonlog_message(JSONLOG_ERROR, "status_write_failed", r->snapshot.correlation_id,
                                 "%s", err.msg);
-        free(text);
+        cJSON_Delete(st);
 }
 
 static int run_cycle(struct supervisor *sv)

@@ -8,6 +8,8 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "rwclock.h"
+
 #define B64_VARIANT sodium_base64_VARIANT_ORIGINAL
 #define SIG_BYTES crypto_sign_BYTES
 #define ID_HASH_BYTES 16
@@ -16,6 +18,8 @@
 
 _Static_assert(CONTROL_SIG_B64_SIZE == sodium_base64_ENCODED_LEN(SIG_BYTES, B64_VARIANT),
                "signature text size");
+
+_Static_assert(CONTROL_ISSUED_AT_SIZE == RWCLOCK_UTC_SIZE, "issued_at text size");
 
 static const char hexdigits[] = "0123456789abcdef";
 
@@ -99,28 +103,9 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 
 int control_format_time(int64_t unix_ms, char out[CONTROL_ISSUED_AT_SIZE], struct rwerr *err)
 {
-        /* 9999-12-31T23:59:59.999Z */
-        static const int64_t max_ms = 253402300799999LL;
-        struct tm tm;
-        time_t secs;
-        int n;
+        int rc = rwclock_format_utc(unix_ms, out, err);
 
-        out[0] = '\0';
-        if (unix_ms < 0 || unix_ms > max_ms)
-                return rwerr_set(err, RW_ERR_RANGE,
-                                 "issued_at: %lld ms is outside years 1970 to 9999",
-                                 (long long)unix_ms);
-        secs = (time_t)(unix_ms / 1000);
-        if (gmtime_r(&secs, &tm) == NULL)
-                return rwerr_set(err, RW_ERR_RANGE, "issued_at: cannot convert %lld ms",
-                                 (long long)unix_ms);
-        n = snprintf(out, CONTROL_ISSUED_AT_SIZE, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (int)(unix_ms % 1000));
-        if (n != CONTROL_ISSUED_AT_SIZE - 1)
-                return rwerr_set(err, RW_ERR_RANGE, "issued_at: cannot format %lld ms",
-                                 (long long)unix_ms);
-        return RW_OK;
+        return rc == RW_OK ? RW_OK : rwerr_prefix(err, rc, "issued_at");
 }
 
 static int digits(const char *s, int n, unsigned *v)

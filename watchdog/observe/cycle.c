@@ -8,14 +8,7 @@
 #include <sodium.h>
 
 #include "hex.h"
-
-static uint64_t monotonic_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#include "rwclock.h"
 
 void cycle_new_correlation_id(char *out, size_t cap)
 {
@@ -39,7 +32,7 @@ int cycle_run(struct observer *o, const struct invariant_params *params,
               const struct observe_window *w, uint64_t previous_cycle_ms, struct cycle_result *out,
               struct rwerr *err)
 {
-        uint64_t started = monotonic_ms();
+        uint64_t started = rwclock_mono_ms();
         int rc;
 
         memset(out, 0, sizeof *out);
@@ -64,16 +57,6 @@ int cycle_run(struct observer *o, const struct invariant_params *params,
                 out->confirmed = 1;
         }
         out->tier1 = invariants_tier1_status(out->verdicts, out->nverdicts);
-        out->duration_ms = monotonic_ms() - started;
+        out->duration_ms = rwclock_mono_ms() - started;
         return RW_OK;
-}
-
-void cycle_result_release(struct cycle_result *r)
-{
-        if (r == NULL)
-                return;
-        release_verdicts(r);
-        free(r->verdicts);
-        snapshot_free(&r->snapshot);
-        memset(r, 0, sizeof *r);
 }

@@ -1,0 +1,32 @@
+/*
+ * cycle_result: what one observe → evaluate pass produced, the snapshot
+ * and its verdicts. It is the value the data plane hands to the rooms that
+ * act on it (halt control, status, and later alerts and the audit log), so
+ * it is defined here, beside the snapshot and the verdicts it is made of,
+ * and the rooms that act need not know how it was observed.
+ */
+#ifndef RELAYWATCH_CYCLE_RESULT_H
+#define RELAYWATCH_CYCLE_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "invariant.h"
+#include "snapshot.h"
+
+struct cycle_result {
+        struct snapshot snapshot;
+        struct verdict *verdicts; /* invariant_count + 1 (ENDPOINT_DISAGREEMENT last) */
+        size_t nverdicts;
+        int confirmed;             /* other endpoints were read to confirm a violation */
+        enum verdict_status tier1; /* enforce-mode Tier 1 combined */
+        uint64_t duration_ms;      /* the whole cycle */
+};
+
+/* Frees the verdicts' evidence, the verdicts and the snapshot, and zeroes `r`. Accepts NULL. */
+void cycle_result_release(struct cycle_result *r);
+
+/* The verdict of check `invariant` in `r`, or NULL. */
+const struct verdict *cycle_result_verdict(const struct cycle_result *r, const char *invariant);
+
+#endif
