@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,18 @@ struct rpc_client {
         size_t reply_len;
         size_t reply_cap;
         int reply_too_large;
+        /* The exchange under way: its request body and batch. */
+        char *body;
+        struct rpc_batch *batch;
+        uint64_t started_ms;
+        /* Set while the exchange runs in a multi set; busy_next links its busy list. */
+        struct rpc_multi *multi;
+        struct rpc_client *busy_next;
+};
+
+struct rpc_multi {
+        CURLM *curlm;
+        struct rpc_client *busy; /* clients with an exchange in flight */
 };
 
 struct rpc_request {
@@ -182,6 +195,7 @@ struct rpc_client *rpc_client_new(const struct rpc_config *cfg, struct rwerr *er
         curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L);
         curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 2L);
         curl_easy_setopt(c->curl, CURLOPT_ACCEPT_ENCODING, "");
+        curl_easy_setopt(c->curl, CURLOPT_PRIVATE, c);
         if (cfg->ca_file != NULL)
                 curl_easy_setopt(c->curl, CURLOPT_CAINFO, cfg->ca_file);
         return c;
@@ -191,6 +205,9 @@ void rpc_client_free(struct rpc_client *c)
 {
         if (c == NULL)
                 return;
+        if (c->multi != NULL)
+                rpc_multi_cancel(c->multi, c);
+        free(c->body);
         if (c->curl != NULL)
                 curl_easy_cleanup(c->curl);
         curl_slist_free_all(c->headers);
@@ -207,6 +224,16 @@ const char *rpc_client_name(const struct rpc_client *c)
 void rpc_client_stats(const struct rpc_client *c, struct rpc_client_stats *out)
 {
         *out = c->stats;
+}
+
+long rpc_client_timeout_ms(const struct rpc_client *c)
+{
+        return c->timeout_ms;
+}
+
+int rpc_client_busy(const struct rpc_client *c)
+{
+        return c->multi != NULL;
 }
 
 /* ---------------------------------------------------------------- batch */
@@ -525,45 +552,195 @@ static int exchange_error(struct rpc_client *c, CURLcode cc, long status, struct
         return rwerr_set(err, RW_ERR_IO, "%s: HTTP status %ld", c->name, status);
 }
 
-int rpc_batch_send(struct rpc_client *c, struct rpc_batch *b, struct rwerr *err)
+/* Builds the request body of `b` and arms the handle; the batch is then c's until finished. */
+static int exchange_begin(struct rpc_client *c, struct rpc_batch *b, struct rwerr *err)
 {
-        char *body;
-        CURLcode cc;
-        long status = 0;
-        uint64_t started;
-        int rc;
-
         batch_clear_results(b);
         if (b->count == 0)
                 return rwerr_set(err, RW_ERR_INVALID, "%s: empty batch", c->name);
-        body = batch_body(b);
-        if (body == NULL)
+        free(c->body);
+        c->body = batch_body(b);
+        if (c->body == NULL)
                 return rwerr_set(err, RW_ERR_NOMEM, "%s: out of memory building a request",
                                  c->name);
-
+        c->batch = b;
         c->reply_len = 0;
         c->reply_too_large = 0;
-        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-        started = rwclock_mono_ms();
-        cc = curl_easy_perform(c->curl);
-        c->stats.last_duration_ms = rwclock_mono_ms() - started;
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, c->body);
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(c->body));
+        c->started_ms = rwclock_mono_ms();
+        return RW_OK;
+}
+
+/* Releases what exchange_begin armed and counts the exchange. */
+static void exchange_end(struct rpc_client *c, int failed)
+{
+        c->stats.last_duration_ms = rwclock_mono_ms() - c->started_ms;
         c->stats.exchanges++;
-        c->stats.requests += b->count;
+        c->stats.requests += c->batch != NULL ? c->batch->count : 0;
+        if (failed)
+                c->stats.failed_exchanges++;
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
-        free(body);
+        free(c->body);
+        c->body = NULL;
+        c->batch = NULL;
+}
+
+/* After the transfer ended with `cc`: the outcome, with the reply matched into the batch. */
+static int exchange_finish(struct rpc_client *c, CURLcode cc, struct rwerr *err)
+{
+        struct rpc_batch *b = c->batch;
+        long status = 0;
+        int rc;
+
         if (cc == CURLE_OK)
                 curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
         if (cc != CURLE_OK || c->reply_too_large || status != 200) {
-                c->stats.failed_exchanges++;
-                return exchange_error(c, cc, status, err);
+                rc = exchange_error(c, cc, status, err);
+                exchange_end(c, 1);
+                return rc;
         }
         rc = rpc_batch_parse_reply(b, c->reply ? c->reply : "", c->reply_len, err);
-        if (rc != RW_OK) {
-                c->stats.failed_exchanges++;
-                return rwerr_prefix(err, rc, c->name);
+        exchange_end(c, rc != RW_OK);
+        return rc != RW_OK ? rwerr_prefix(err, rc, c->name) : RW_OK;
+}
+
+int rpc_batch_send(struct rpc_client *c, struct rpc_batch *b, struct rwerr *err)
+{
+        int rc;
+
+        if (c->multi != NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "%s: an exchange is already under way",
+                                 c->name);
+        if ((rc = exchange_begin(c, b, err)) != RW_OK)
+                return rc;
+        return exchange_finish(c, curl_easy_perform(c->curl), err);
+}
+
+/* ---------------------------------------------------------------- multi */
+
+struct rpc_multi *rpc_multi_new(struct rwerr *err)
+{
+        struct rpc_multi *m;
+
+        if (curl_global_ready(err) != RW_OK)
+                return NULL;
+        m = calloc(1, sizeof *m);
+        if (m == NULL || (m->curlm = curl_multi_init()) == NULL) {
+                free(m);
+                rwerr_set(err, RW_ERR_NOMEM, "out of memory creating a set of RPC exchanges");
+                return NULL;
         }
+        return m;
+}
+
+void rpc_multi_free(struct rpc_multi *m)
+{
+        if (m == NULL)
+                return;
+        while (m->busy != NULL)
+                rpc_multi_cancel(m, m->busy);
+        curl_multi_cleanup(m->curlm);
+        free(m);
+}
+
+/* Takes `c` off the busy list and out of libcurl's set. */
+static void multi_detach(struct rpc_multi *m, struct rpc_client *c)
+{
+        struct rpc_client **link;
+
+        for (link = &m->busy; *link != NULL; link = &(*link)->busy_next) {
+                if (*link == c) {
+                        *link = c->busy_next;
+                        break;
+                }
+        }
+        (void)curl_multi_remove_handle(m->curlm, c->curl);
+        c->busy_next = NULL;
+        c->multi = NULL;
+}
+
+int rpc_multi_start(struct rpc_multi *m, struct rpc_client *c, struct rpc_batch *b,
+                    struct rwerr *err)
+{
+        CURLMcode mc;
+        int rc;
+
+        if (c->multi != NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "%s: an exchange is already under way",
+                                 c->name);
+        if ((rc = exchange_begin(c, b, err)) != RW_OK)
+                return rc;
+        mc = curl_multi_add_handle(m->curlm, c->curl);
+        if (mc != CURLM_OK) {
+                exchange_end(c, 1);
+                return rwerr_set(err, RW_ERR_IO, "%s: libcurl: %s", c->name,
+                                 curl_multi_strerror(mc));
+        }
+        c->multi = m;
+        c->busy_next = m->busy;
+        m->busy = c;
         return RW_OK;
+}
+
+void rpc_multi_cancel(struct rpc_multi *m, struct rpc_client *c)
+{
+        if (c->multi != m || m == NULL)
+                return;
+        multi_detach(m, c);
+        /* A transfer removed half-way has its connection closed by libcurl. */
+        exchange_end(c, 1);
+}
+
+/* The next finished exchange, if libcurl has one to report; 1 when found. */
+static int multi_next_done(struct rpc_multi *m, struct rpc_client **done, int *rc,
+                           struct rwerr *err)
+{
+        CURLMsg *msg;
+        int queued;
+
+        while ((msg = curl_multi_info_read(m->curlm, &queued)) != NULL) {
+                struct rpc_client *c;
+                CURLcode cc = msg->data.result;
+                char *priv = NULL;
+
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+                c = (struct rpc_client *)(void *)priv;
+                if (c == NULL || c->multi != m)
+                        continue;
+                multi_detach(m, c); /* msg is invalid from here */
+                *rc = exchange_finish(c, cc, err);
+                *done = c;
+                return 1;
+        }
+        return 0;
+}
+
+int rpc_multi_wait(struct rpc_multi *m, long timeout_ms, struct rpc_client **done, int *rc,
+                   struct rwerr *err)
+{
+        CURLMcode mc;
+        int running = 0;
+
+        *done = NULL;
+        *rc = RW_OK;
+        if (multi_next_done(m, done, rc, err))
+                return RW_OK;
+        if ((mc = curl_multi_perform(m->curlm, &running)) != CURLM_OK)
+                goto fail;
+        if (multi_next_done(m, done, rc, err) || running == 0 || timeout_ms <= 0)
+                return RW_OK;
+        if ((mc = curl_multi_poll(m->curlm, NULL, 0,
+                                  timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms, NULL)) !=
+                    CURLM_OK ||
+            (mc = curl_multi_perform(m->curlm, &running)) != CURLM_OK)
+                goto fail;
+        (void)multi_next_done(m, done, rc, err);
+        return RW_OK;
+fail:
+        return rwerr_set(err, RW_ERR_IO, "libcurl: %s", curl_multi_strerror(mc));
 }
 
 const cJSON *rpc_batch_result(const struct rpc_batch *b, size_t i)
@@ -637,10 +814,25 @@ int rpc_batch_u64(const struct rpc_batch *b, size_t i, uint64_t *out, struct rwe
         return RW_OK;
 }
 
+int rpc_chain_id_check(const struct rpc_client *c, const struct rpc_batch *b, uint64_t expected,
+                       struct rwerr *err)
+{
+        uint64_t got = 0;
+        int rc;
+
+        if ((rc = rpc_batch_u64(b, 0, &got, err)) != RW_OK)
+                return rwerr_prefix(err, rc, c->name);
+        if (got != expected)
+                return rwerr_set(err, RW_ERR_REFUSED,
+                                 "%s serves chain id %llu, but this chain is configured with chain "
+                                 "id %llu: refusing the endpoint",
+                                 c->name, (unsigned long long)got, (unsigned long long)expected);
+        return RW_OK;
+}
+
 int rpc_client_verify_chain(struct rpc_client *c, uint64_t expected, struct rwerr *err)
 {
         struct rpc_batch *b = rpc_batch_new();
-        uint64_t got = 0;
         int rc;
 
         if (b == NULL)
@@ -649,16 +841,7 @@ int rpc_client_verify_chain(struct rpc_client *c, uint64_t expected, struct rwer
                 goto out;
         if ((rc = rpc_batch_send(c, b, err)) != RW_OK)
                 goto out;
-        if ((rc = rpc_batch_u64(b, 0, &got, err)) != RW_OK) {
-                rc = rwerr_prefix(err, rc, c->name);
-                goto out;
-        }
-        if (got != expected)
-                rc = rwerr_set(
-                        err, RW_ERR_REFUSED,
-                        "%s serves chain id %llu, but this chain is configured with chain id "
-                        "%llu: refusing the endpoint",
-                        c->name, (unsigned long long)got, (unsigned long long)expected);
+        rc = rpc_chain_id_check(c, b, expected, err);
 out:
         rpc_batch_free(b);
         return rc < 0 ? rc : RW_OK;

@@ -12,12 +12,19 @@
  * never printed: API keys live in URLs. Messages name the endpoint by its
  * configured name or by its redacted URL ("https://host/<redacted>").
  *
- * An endpoint is trusted only once rpc_client_verify_chain has seen it
+ * An endpoint is trusted only once rpc_client_verify_chain (or
+ * rpc_chain_id_check on the reply to an eth_chainId batch) has seen it
  * answer eth_chainId with the configured chain id.
+ *
+ * rpc_batch_send waits for its one exchange. A `struct rpc_multi` instead
+ * runs exchanges of several clients side by side on the caller's thread
+ * (libcurl's multi interface), each with its own timeout: the endpoint pool
+ * uses it to hedge a slow endpoint with another one and to cancel the loser.
  *
  * Threads: a client and its batches belong to one thread at a time;
  * different clients may be used from different threads at once (create
- * the first client before starting threads: it initialises libcurl).
+ * the first client before starting threads: it initialises libcurl). A
+ * multi set and the clients in it belong to one thread at a time.
  */
 #ifndef RELAYWATCH_RPC_H
 #define RELAYWATCH_RPC_H
@@ -29,6 +36,7 @@ struct cJSON;
 struct rwerr;
 struct rpc_client;
 struct rpc_batch;
+struct rpc_multi;
 
 #define RPC_DEFAULT_CONNECT_TIMEOUT_MS 3000L
 #define RPC_DEFAULT_TIMEOUT_MS 10000L
@@ -86,6 +94,9 @@ const char *rpc_client_name(const struct rpc_client *c);
 
 void rpc_client_stats(const struct rpc_client *c, struct rpc_client_stats *out);
 
+/* The whole-exchange timeout the client was configured with, in ms. */
+long rpc_client_timeout_ms(const struct rpc_client *c);
+
 /*
  * Asks eth_chainId and compares it with `expected`. Returns 0, or
  * RW_ERR_REFUSED when the endpoint serves another chain (the message names
@@ -93,6 +104,15 @@ void rpc_client_stats(const struct rpc_client *c, struct rpc_client_stats *out);
  */
 int rpc_client_verify_chain(struct rpc_client *c, uint64_t expected, struct rwerr *err)
         __attribute__((warn_unused_result));
+
+/*
+ * The second half of rpc_client_verify_chain, for a batch whose request 0
+ * is eth_chainId and that `c` has just answered: 0 when the id is
+ * `expected`, RW_ERR_REFUSED when it is another (the message names both),
+ * or an error naming the endpoint when the reply holds no chain id.
+ */
+int rpc_chain_id_check(const struct rpc_client *c, const struct rpc_batch *b, uint64_t expected,
+                       struct rwerr *err) __attribute__((warn_unused_result));
 
 /* An empty batch; NULL when out of memory. Free with rpc_batch_free (accepts NULL). */
 struct rpc_batch *rpc_batch_new(void);
@@ -121,6 +141,50 @@ const char *rpc_batch_method(const struct rpc_batch *b, size_t i);
  */
 int rpc_batch_send(struct rpc_client *c, struct rpc_batch *b, struct rwerr *err)
         __attribute__((warn_unused_result));
+
+/*
+ * A set of exchanges in flight at once. NULL with `err` filled when libcurl
+ * cannot make one. The set does not own the clients put in it; the
+ * connections it opens are kept and reused until rpc_multi_free, which
+ * first cancels whatever is still in flight (accepts NULL).
+ */
+struct rpc_multi *rpc_multi_new(struct rwerr *err);
+void rpc_multi_free(struct rpc_multi *m);
+
+/*
+ * Starts sending `b` through `c` and returns at once: 0, or RW_ERR_INVALID
+ * (an empty batch, or `c` already busy with an exchange), RW_ERR_NOMEM,
+ * RW_ERR_IO (libcurl refused the transfer). The exchange has the client's
+ * timeouts and reply cap, as with rpc_batch_send. `b` must stay alive and
+ * unchanged until the exchange finishes or is cancelled. Several clients
+ * may carry the same batch at once: each reply read (rpc_multi_wait) first
+ * clears the batch's results, so the caller keeps the first good one by
+ * cancelling the other exchanges of `b` before it waits again.
+ */
+int rpc_multi_start(struct rpc_multi *m, struct rpc_client *c, struct rpc_batch *b,
+                    struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
+ * Lets the exchanges in `m` progress for at most `timeout_ms` (0: only what
+ * is ready now), and returns as soon as one has finished: *done is its
+ * client and *rc its outcome, as rpc_batch_send would have returned it
+ * (message in `err`; on success the results are in its batch). *done is
+ * NULL when none finished in time. Returns 0, or RW_ERR_IO when libcurl
+ * itself fails (nothing in `m` can progress; cancel it all).
+ */
+int rpc_multi_wait(struct rpc_multi *m, long timeout_ms, struct rpc_client **done, int *rc,
+                   struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
+ * Stops `c`'s exchange in `m`, if it has one, and closes its connection
+ * (a reply that arrives later cannot be mistaken for the next one). The
+ * exchange counts as a failed one in the client's stats; its batch is
+ * left as it was. Freeing a busy client cancels its exchange too.
+ */
+void rpc_multi_cancel(struct rpc_multi *m, struct rpc_client *c);
+
+/* Whether `c` has an exchange in flight in a multi set. */
+int rpc_client_busy(const struct rpc_client *c);
 
 /*
  * Matches a reply body to the batch's requests, as rpc_batch_send does after
