@@ -25,6 +25,7 @@ struct fake_http {
         char *body;
         unsigned fail_next;
         int fail_status;
+        unsigned delay_ms;
         unsigned requests;
         unsigned connections;
 };
@@ -120,8 +121,19 @@ static int respond(int fd, int status, const char *body, size_t promised)
         return send_all(fd, body, strlen(body));
 }
 
-/* The FAKE_HTTP_RPC answer to a request body. Caller frees. */
-static char *rpc_answer(struct fake_http *f, const char *request)
+/* Waits `ms`, in slices, unless the server is stopping. */
+static void delay(struct fake_http *f, unsigned ms)
+{
+        while (ms > 0 && !stopping(f)) {
+                unsigned slice = ms < 20 ? ms : 20;
+
+                (void)poll(NULL, 0, (int)slice);
+                ms -= slice;
+        }
+}
+
+/* The FAKE_HTTP_RPC answer to a request body, for chain `chain_id`. Caller frees. */
+static char *rpc_answer(const char *request, uint64_t chain_id)
 {
         cJSON *req = cJSON_Parse(request);
         cJSON *out = NULL;
@@ -141,7 +153,7 @@ static char *rpc_answer(struct fake_http *f, const char *request)
                 char value[32];
 
                 if (cJSON_IsString(method) && strcmp(method->valuestring, "eth_chainId") == 0)
-                        snprintf(value, sizeof value, "0x%llx", (unsigned long long)f->chain_id);
+                        snprintf(value, sizeof value, "0x%llx", (unsigned long long)chain_id);
                 else
                         snprintf(
                                 value, sizeof value, "0x%llx",
@@ -169,6 +181,8 @@ static void serve_connection(struct fake_http *f, int fd)
                 enum fake_http_mode mode;
                 int status, fail = 0, rc = 0;
                 char *body, *answer = NULL;
+                uint64_t chain_id;
+                unsigned wait_ms;
 
                 pthread_mutex_lock(&f->lock);
                 f->requests++;
@@ -179,14 +193,19 @@ static void serve_connection(struct fake_http *f, int fd)
                         f->fail_next--;
                         fail = f->fail_status;
                 }
+                chain_id = f->chain_id;
+                wait_ms = f->delay_ms;
                 pthread_mutex_unlock(&f->lock);
+
+                if (mode != FAKE_HTTP_HANG)
+                        delay(f, wait_ms);
 
                 if (fail) {
                         rc = respond(fd, fail, "", 0);
                 } else {
                         switch (mode) {
                         case FAKE_HTTP_RPC:
-                                answer = rpc_answer(f, request);
+                                answer = rpc_answer(request, chain_id);
                                 rc = answer ? respond(fd, 200, answer, strlen(answer)) : -1;
                                 break;
                         case FAKE_HTTP_REPLY:
@@ -305,6 +324,20 @@ void fake_http_fail_next(struct fake_http *f, unsigned n, int status)
         pthread_mutex_lock(&f->lock);
         f->fail_next = n;
         f->fail_status = status;
+        pthread_mutex_unlock(&f->lock);
+}
+
+void fake_http_set_delay(struct fake_http *f, unsigned ms)
+{
+        pthread_mutex_lock(&f->lock);
+        f->delay_ms = ms;
+        pthread_mutex_unlock(&f->lock);
+}
+
+void fake_http_set_chain_id(struct fake_http *f, uint64_t chain_id)
+{
+        pthread_mutex_lock(&f->lock);
+        f->chain_id = chain_id;
         pthread_mutex_unlock(&f->lock);
 }
 

@@ -3,8 +3,9 @@
  *
  * The real chain is anvil; this stands in only for what anvil will not do:
  * hang, answer garbage, cut a reply short, fail with HTTP errors, answer a
- * batch out of order. It serves one connection at a time on 127.0.0.1 with
- * HTTP/1.1 keep-alive, in a thread of its own.
+ * batch out of order, answer late, turn into another chain. It serves one
+ * connection at a time on 127.0.0.1 with HTTP/1.1 keep-alive, in a thread
+ * of its own.
  */
 #ifndef RELAYWATCH_TEST_FAKE_HTTP_H
 #define RELAYWATCH_TEST_FAKE_HTTP_H
@@ -35,6 +36,12 @@ void fake_http_set(struct fake_http *f, enum fake_http_mode mode, int status, co
 
 /* The next `n` requests are answered with HTTP `status` and no body, then the mode resumes. */
 void fake_http_fail_next(struct fake_http *f, unsigned n, int status);
+
+/* Every answer from now on waits `ms` first (0: none); a stop cuts the wait short. */
+void fake_http_set_delay(struct fake_http *f, unsigned ms);
+
+/* eth_chainId answers `chain_id` from now on. */
+void fake_http_set_chain_id(struct fake_http *f, uint64_t chain_id);
 
 /* Requests served and connections accepted so far. */
 unsigned fake_http_requests(struct fake_http *f);

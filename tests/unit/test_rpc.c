@@ -1,6 +1,7 @@
 /*
- * Unit tests for chain/rpc: URL redaction, reply matching, and every way a
- * provider can misbehave on the wire, against a fake provider on loopback
+ * Unit tests for chain/rpc: URL redaction, reply matching, every way a
+ * provider can misbehave on the wire, and exchanges side by side in a multi
+ * set (rpc_multi), against fake providers on loopback
  * (tests/support/fake_http.c). The real-chain tests are in
  * tests/integration/test_chain_live.c.
  */
@@ -263,6 +264,189 @@ static void chain_id_is_verified(void **state)
                                         "chain id 1: refusing the endpoint"));
 }
 
+/* ------------------------------------------------------------ multi */
+
+static uint64_t now_ms(void)
+{
+        struct timespec t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u;
+}
+
+/* Waits in `m` until an exchange finishes (at most 10 s); returns its client. */
+static struct rpc_client *next_done(struct rpc_multi *m, int *rc, struct rwerr *err)
+{
+        uint64_t until = now_ms() + 10000;
+        struct rpc_client *done = NULL;
+
+        while (done == NULL && now_ms() < until)
+                assert_int_equal(rpc_multi_wait(m, 200, &done, rc, err), RW_OK);
+        assert_non_null(done);
+        return done;
+}
+
+static struct rpc_client *second_client(struct fake_http *server)
+{
+        struct rpc_config cfg = {0};
+        struct rpc_client *c;
+        struct rwerr err;
+
+        cfg.url = fake_http_url(server);
+        cfg.name = "second";
+        cfg.timeout_ms = 5000;
+        c = rpc_client_new(&cfg, &err);
+        assert_non_null(c);
+        return c;
+}
+
+static void multi_runs_exchanges_side_by_side(void **state)
+{
+        struct fixture *fx = *state;
+        struct fake_http *fast = fake_http_start(CHAIN_ID);
+        struct rpc_client *second, *done;
+        struct rpc_client_stats stats;
+        struct rpc_multi *m;
+        struct rwerr err;
+        uint64_t t0, v;
+        int rc;
+
+        assert_non_null(fast);
+        second = second_client(fast);
+        m = rpc_multi_new(&err);
+        assert_non_null(m);
+        add_calls(fx->batch, 2);
+        /* The same batch through a slow endpoint and a fast one. */
+        fake_http_set_delay(fx->server, 400);
+        t0 = now_ms();
+        assert_int_equal(rpc_multi_start(m, fx->client, fx->batch, &err), RW_OK);
+        assert_int_equal(rpc_multi_start(m, second, fx->batch, &err), RW_OK);
+        assert_true(rpc_client_busy(fx->client) && rpc_client_busy(second));
+        assert_int_equal(rpc_multi_start(m, second, fx->batch, &err), RW_ERR_INVALID);
+        assert_non_null(strstr(err.msg, "an exchange is already under way"));
+        assert_int_equal(rpc_batch_send(second, fx->batch, &err), RW_ERR_INVALID);
+        done = next_done(m, &rc, &err);
+        assert_ptr_equal(done, second);
+        assert_int_equal(rc, RW_OK);
+        assert_true(now_ms() - t0 < 400); /* it did not wait for the slow one */
+        assert_false(rpc_client_busy(second));
+        /* The slow one is cancelled; the winner's results stay. */
+        rpc_multi_cancel(m, fx->client);
+        assert_false(rpc_client_busy(fx->client));
+        assert_int_equal(rpc_batch_u64(fx->batch, 1, &v, &err), RW_OK);
+        assert_int_equal(v, 2);
+        rpc_client_stats(fx->client, &stats);
+        assert_int_equal(stats.exchanges, 1);
+        assert_int_equal(stats.failed_exchanges, 1);
+        rpc_client_stats(second, &stats);
+        assert_int_equal(stats.failed_exchanges, 0);
+        /* Connections stay open in the set and are reused. */
+        fake_http_set_delay(fx->server, 0);
+        assert_int_equal(rpc_multi_start(m, second, fx->batch, &err), RW_OK);
+        assert_ptr_equal(next_done(m, &rc, &err), second);
+        assert_int_equal(rc, RW_OK);
+        assert_int_equal(fake_http_connections(fast), 1);
+        assert_int_equal(fake_http_requests(fast), 2);
+        rpc_multi_free(m);
+        rpc_client_free(second);
+        fake_http_stop(fast);
+}
+
+static void multi_waits_are_bounded_and_timeouts_kept(void **state)
+{
+        struct fixture *fx = *state;
+        struct rpc_client *done = NULL;
+        struct rpc_multi *m = rpc_multi_new(NULL);
+        struct rwerr err;
+        uint64_t t0, took;
+        int rc;
+
+        assert_non_null(m);
+        add_calls(fx->batch, 1);
+        fake_http_set(fx->server, FAKE_HTTP_HANG, 200, NULL);
+        assert_int_equal(rpc_multi_start(m, fx->client, fx->batch, &err), RW_OK);
+        t0 = now_ms();
+        while (done == NULL && now_ms() - t0 < 100)
+                assert_int_equal(rpc_multi_wait(m, 100, &done, &rc, &err), RW_OK);
+        took = now_ms() - t0;
+        assert_null(done);
+        assert_true(took >= 100 && took < 450);
+        /* The client's 500 ms timeout holds inside the set. */
+        assert_ptr_equal(next_done(m, &rc, &err), fx->client);
+        assert_int_equal(rc, RW_ERR_TIMEOUT);
+        assert_non_null(strstr(err.msg, "test (http://127.0.0.1:"));
+        assert_non_null(strstr(err.msg, "no complete reply within 500 ms"));
+        assert_null(rpc_batch_result(fx->batch, 0));
+        /* Nothing in flight: a wait returns at once. */
+        t0 = now_ms();
+        assert_int_equal(rpc_multi_wait(m, 1000, &done, &rc, &err), RW_OK);
+        assert_null(done);
+        assert_true(now_ms() - t0 < 500);
+        rpc_multi_free(m);
+}
+
+static void multi_failures_come_back_with_their_reason(void **state)
+{
+        struct fixture *fx = *state;
+        struct rpc_multi *m = rpc_multi_new(NULL);
+        struct rwerr err;
+        int rc;
+
+        assert_non_null(m);
+        add_calls(fx->batch, 2);
+        fake_http_set(fx->server, FAKE_HTTP_REPLY, 200, "<html>502 Bad Gateway</html>");
+        assert_int_equal(rpc_multi_start(m, fx->client, fx->batch, &err), RW_OK);
+        assert_ptr_equal(next_done(m, &rc, &err), fx->client);
+        assert_int_equal(rc, RW_ERR_PROTOCOL);
+        assert_non_null(strstr(err.msg, "test (http://127.0.0.1:"));
+        assert_non_null(strstr(err.msg, "reply is not JSON"));
+        assert_null(rpc_batch_result(fx->batch, 0));
+        rpc_multi_free(m);
+}
+
+static void freeing_with_exchanges_in_flight(void **state)
+{
+        struct fixture *fx = *state;
+        struct fake_http *other = fake_http_start(CHAIN_ID);
+        struct rpc_client *second;
+        struct rpc_multi *m = rpc_multi_new(NULL);
+        struct rwerr err;
+
+        assert_non_null(other);
+        assert_non_null(m);
+        second = second_client(other);
+        add_calls(fx->batch, 1);
+        fake_http_set(fx->server, FAKE_HTTP_HANG, 200, NULL);
+        fake_http_set(other, FAKE_HTTP_HANG, 200, NULL);
+        assert_int_equal(rpc_multi_start(m, fx->client, fx->batch, &err), RW_OK);
+        assert_int_equal(rpc_multi_start(m, second, fx->batch, &err), RW_OK);
+        /* A busy client leaves its set when freed; the set cancels the rest. */
+        rpc_client_free(second);
+        rpc_multi_free(m);
+        assert_false(rpc_client_busy(fx->client));
+        fake_http_stop(other);
+}
+
+static void chain_id_reply_is_checked(void **state)
+{
+        struct fixture *fx = *state;
+        struct rwerr err;
+
+        assert_int_equal(rpc_batch_add(fx->batch, "eth_chainId", NULL, &err), 0);
+        assert_int_equal(rpc_batch_send(fx->client, fx->batch, &err), RW_OK);
+        assert_int_equal(rpc_chain_id_check(fx->client, fx->batch, CHAIN_ID, &err), RW_OK);
+        assert_int_equal(rpc_chain_id_check(fx->client, fx->batch, 5, &err), RW_ERR_REFUSED);
+        assert_non_null(strstr(err.msg, "test (http://127.0.0.1:"));
+        assert_non_null(strstr(err.msg, "serves chain id 31337, but this chain is configured "
+                                        "with chain id 5"));
+        fake_http_set(fx->server, FAKE_HTTP_REPLY, 200,
+                      "{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":\"0x07\"}");
+        assert_int_equal(rpc_batch_send(fx->client, fx->batch, &err), RW_OK);
+        assert_int_equal(rpc_chain_id_check(fx->client, fx->batch, 7, &err), RW_ERR_INVALID);
+        assert_non_null(strstr(err.msg, "test (http://127.0.0.1:"));
+        assert_non_null(strstr(err.msg, "leading zero"));
+}
+
 /* Parses `reply` for a batch of `n` eth_call requests; returns the code. */
 static int parse(struct rpc_batch *b, int n, const char *reply, struct rwerr *err)
 {
@@ -437,6 +621,13 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(oversized_reply_is_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(chain_id_is_verified, setup, teardown),
+                cmocka_unit_test_setup_teardown(multi_runs_exchanges_side_by_side, setup, teardown),
+                cmocka_unit_test_setup_teardown(multi_waits_are_bounded_and_timeouts_kept, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(multi_failures_come_back_with_their_reason, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(freeing_with_exchanges_in_flight, setup, teardown),
+                cmocka_unit_test_setup_teardown(chain_id_reply_is_checked, setup, teardown),
                 cmocka_unit_test(malformed_replies_are_named),
                 cmocka_unit_test(per_request_errors_are_kept_apart),
                 cmocka_unit_test(quantities_are_strict),
