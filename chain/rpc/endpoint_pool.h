@@ -1,23 +1,68 @@
 /*
  * endpoint_pool: the RPC endpoints of one chain, in order of preference,
- * with retries, failover and a circuit breaker per endpoint.
+ * with hedged failover, a backoff per endpoint and a circuit breaker per
+ * endpoint. No call sleeps: every wait is a wait for an answer, bounded by
+ * the endpoints' timeouts.
  *
- * endpoint_pool_send() sends a batch to the most preferred endpoint that is
- * usable. On a failure it retries the same endpoint after each delay of the
- * backoff schedule (default 0, 1, 2, 5 s, each with jitter); when those are
- * spent it opens that endpoint's breaker and moves to the next one. An open
- * endpoint rests for `breaker_open_ms`, then gets one half-open probe: a
- * success closes its breaker (and, being preferred, it serves again), a
- * failure opens it for another rest. When every endpoint is resting the one
- * that has rested longest is probed anyway: a blind watchdog keeps trying.
+ * An attempt on an endpoint is its eth_chainId check when one is due (before
+ * it serves for the first time and again after its breaker opened; an
+ * endpoint on another chain is refused for good) followed by the batch.
  *
- * Before an endpoint serves for the first time, and again after its breaker
- * has opened, its eth_chainId is checked against the chain's configured id;
- * an endpoint on another chain is refused and never used.
+ * endpoint_pool_send() starts an attempt on the most preferred usable
+ * endpoint. An attempt that fails fast (connection refused, an HTTP error,
+ * garbage, a truncated reply, a wrong chain id) starts one on the next usable
+ * endpoint at once; an attempt that has not answered within the hedge delay
+ * gets company: the next usable endpoint is asked too, and so on. All of them
+ * run side by side on the caller's thread (rpc_multi); the first good answer
+ * wins and the others are cancelled. An attempt cancelled after being in
+ * flight for the whole hedge delay, or one that timed out, counts as a
+ * failure of its endpoint ("... did not answer within 212 ms; source[1]
+ * answered"); a hedge cancelled sooner than that (the slow endpoint answered
+ * after all) is not held against it.
+ *
+ * The hedge delay is `hedge_ms` when configured. Otherwise (0) it follows
+ * the pool's own latency, per size of batch: successful exchanges are
+ * recorded in four classes by request count (1-10, 11-100, 101-1000, more),
+ * keeping the last ENDPOINT_POOL_HEDGE_WINDOW of each, and a batch of n
+ * requests is hedged after
+ *
+ *     clamp(ENDPOINT_POOL_HEDGE_FACTOR x the slowest of its class's window,
+ *           ENDPOINT_POOL_HEDGE_MIN_MS, ENDPOINT_POOL_HEDGE_MAX_MS)
+ *
+ * that is 3 x the slowest recent exchange of its size, at least 200 ms, at
+ * most 2000 ms; 2000 ms while its class has seen nothing yet. A batch of
+ * 2,000 eth_calls is only compared with batches of its size (a few hundred
+ * ms on a real provider: hedged after about a second), never with the
+ * 20 ms of an eth_blockNumber, so it does not routinely trigger hedges.
+ *
+ * Backoff: after an endpoint's k-th consecutive failure it is not tried
+ * again before backoff_ms[k] (jittered) has passed on the pool's monotonic
+ * clock; meanwhile it stands behind every endpoint that is not backing off,
+ * which in practice means it is skipped. Entry 0 of the schedule would be the
+ * delay before a first attempt: it is not used (a first attempt never
+ * waits), but it counts in the schedule's length. When the whole schedule
+ * has failed (as many consecutive failures as it has entries) the breaker
+ * opens: the endpoint rests for `breaker_open_ms`, then one attempt is a
+ * half-open probe; a success closes the breaker (and, being preferred, the
+ * endpoint serves again), a failure opens it for another rest.
+ *
+ * A blind watchdog keeps trying: when no endpoint is usable (every one
+ * backing off or resting), endpoint_pool_send probes the one whose backoff
+ * or rest ends first, once, alone (as a half-open probe when it was open).
+ * A blind probe comes at least ENDPOINT_POOL_BLIND_PROBE_MS (pool clock)
+ * after the pool's latest failed attempt or blind probe: a caller polling
+ * every 100 ms against dead endpoints makes about one request a second, and
+ * in between its sends fail at once, without traffic.
  *
  * RPC_TIMEOUT (DESIGN.md, Tier 2) is raised on the pool's status when an
- * endpoint reaches `failure_threshold` consecutive failures or one exchange
+ * endpoint reaches `failure_threshold` consecutive failures or one attempt
  * takes longer than `slow_call_ms`. The pool only reports; the caller alerts.
+ *
+ * Nothing here prints a URL: endpoints are named by their configured name
+ * and redacted URL (rpc.h).
+ *
+ * Threads: a pool belongs to one thread at a time; different pools may be
+ * used from different threads at once.
  */
 #ifndef RELAYWATCH_ENDPOINT_POOL_H
 #define RELAYWATCH_ENDPOINT_POOL_H
@@ -33,10 +78,23 @@ struct endpoint_pool;
 #define ENDPOINT_POOL_MAX 16
 #define ENDPOINT_POOL_BACKOFF_MAX 8
 
-/* Time, injectable so tests of the retry logic need not wait. */
+/* The automatic hedge delay (see above) and the bounds of a configured one. */
+#define ENDPOINT_POOL_HEDGE_FACTOR 3
+#define ENDPOINT_POOL_HEDGE_WINDOW 16
+#define ENDPOINT_POOL_HEDGE_MIN_MS 200u
+#define ENDPOINT_POOL_HEDGE_MAX_MS 2000u
+#define ENDPOINT_POOL_HEDGE_CONFIG_MIN_MS 10u /* hedge_ms: 0, or 10 .. 2000 */
+
+/* Blind probes (no endpoint usable) are at least this far apart. */
+#define ENDPOINT_POOL_BLIND_PROBE_MS 1000u
+
+/*
+ * The clock of backoffs and breaker rests, injectable so tests need not
+ * wait for them. The exchanges themselves (timeouts, hedge delays) run on
+ * the real monotonic clock.
+ */
 struct endpoint_pool_clock {
         uint64_t (*now_ms)(void *ctx); /* monotonic milliseconds */
-        void (*sleep_ms)(void *ctx, uint64_t ms);
         void *ctx;
 };
 
@@ -46,18 +104,19 @@ struct endpoint_pool_config {
         const struct rpc_config *endpoints; /* in order of preference; copied */
         size_t n;                           /* 1 .. ENDPOINT_POOL_MAX */
         unsigned failure_threshold;         /* consecutive failures that raise RPC_TIMEOUT; 0: 3 */
-        uint64_t slow_call_ms;              /* an exchange slower than this raises it; 0: 10000 */
-        const uint64_t *backoff_ms;         /* delay before each attempt on one endpoint; */
+        uint64_t slow_call_ms;              /* an attempt slower than this raises it; 0: 10000 */
+        const uint64_t *backoff_ms;         /* wait after each consecutive failure (above); */
         size_t nbackoff;                    /*   NULL/0: {0, 1000, 2000, 5000} */
-        unsigned jitter_percent;            /* each delay varies by up to ± this; 0: 20 */
+        unsigned jitter_percent;            /* each wait varies by up to ± this; 0: 20 */
         uint64_t breaker_open_ms;           /* rest of an endpoint whose breaker opened; 0: 30000 */
-        const struct endpoint_pool_clock *clock; /* NULL: real time */
+        uint64_t hedge_ms;                  /* 0: automatic; else 10 .. 2000 */
+        const struct endpoint_pool_clock *clock; /* NULL: rwclock_mono_ms */
 };
 
 enum endpoint_breaker {
-        ENDPOINT_CLOSED = 0, /* healthy: serves */
-        ENDPOINT_OPEN,       /* failed: rests until its probe is due */
-        ENDPOINT_HALF_OPEN,  /* rest over: the next send probes it once */
+        ENDPOINT_CLOSED = 0, /* healthy, or backing off after a failure */
+        ENDPOINT_OPEN,       /* failed the whole schedule: rests until its probe is due */
+        ENDPOINT_HALF_OPEN,  /* rest over: the next attempt probes it */
         ENDPOINT_REFUSED,    /* serves another chain: never used */
 };
 
@@ -65,20 +124,26 @@ enum endpoint_breaker {
 struct endpoint_health {
         const char *name; /* redacted, owned by the pool */
         enum endpoint_breaker breaker;
-        uint64_t exchanges;
+        uint64_t exchanges; /* attempts */
         uint64_t failures;
         unsigned consecutive_failures;
         uint64_t slow_exchanges;
-        uint64_t last_duration_ms;
-        char last_error[RWERR_MSG_MAX]; /* "" when the last exchange succeeded */
+        uint64_t last_duration_ms;      /* of its latest attempt */
+        char last_error[RWERR_MSG_MAX]; /* "" when the last attempt succeeded */
+        uint64_t hedges;                /* attempts started as a hedge of a slower endpoint */
+        uint64_t hedges_won;            /* of those, the ones that answered first */
+        uint64_t cancelled;   /* attempts cancelled without blame: another answered first */
+        uint64_t retry_at_ms; /* pool clock: not tried before (backoff or rest); 0: free */
 };
 
-/* What the latest endpoint_pool_send saw. */
+/* What the latest endpoint_pool_send or endpoint_pool_send_to saw. */
 struct endpoint_pool_status {
         int rpc_timeout;            /* RPC_TIMEOUT condition seen during the send */
         char reason[RWERR_MSG_MAX]; /* why, when rpc_timeout is set */
         int served_by;              /* endpoint index that answered, or -1 */
-        unsigned attempts;          /* exchanges the send made */
+        unsigned attempts;          /* attempts the send started */
+        unsigned hedges;            /* of those, started because another was slow */
+        uint64_t hedge_ms;          /* the hedge delay it used; 0: not hedged */
 };
 
 /*
@@ -90,19 +155,29 @@ void endpoint_pool_free(struct endpoint_pool *p);
 
 /*
  * Sends `b` as described above. Returns 0 when an endpoint answered (results
- * are in `b`), or RW_ERR_IO when none did, with the last error of each
- * endpoint in the message.
+ * are in `b`), RW_ERR_INVALID for an empty batch, or RW_ERR_IO when none did,
+ * with the last error of each endpoint in the message.
  */
 int endpoint_pool_send(struct endpoint_pool *p, struct rpc_batch *b, struct rwerr *err)
         __attribute__((warn_unused_result));
 
 /*
- * Sends `b` to endpoint `index` only, once, whatever its breaker says
- * (after checking its chain id if not yet done): for re-reading a value
- * through a second, independent endpoint. Health is updated as usual.
+ * Sends `b` to endpoint `index` only: one attempt, not hedged, for reading a
+ * value through a second, independent endpoint. Health is updated as for
+ * any attempt. The attempt is made whatever the endpoint's backoff or
+ * breaker say: the caller asked for that endpoint because a view read
+ * anywhere else would not be independent, so being refused would only make
+ * it blind. It costs at most that endpoint's timeout (twice when its chain
+ * id is checked first), once per call; a failure restarts the rest of an
+ * open endpoint. Callers that may skip the endpoint read endpoint_pool_health
+ * first. A refused (wrong-chain) endpoint is never sent anything:
+ * RW_ERR_REFUSED. RW_ERR_RANGE for an index past the pool.
  */
 int endpoint_pool_send_to(struct endpoint_pool *p, size_t index, struct rpc_batch *b,
                           struct rwerr *err) __attribute__((warn_unused_result));
+
+/* The hedge delay endpoint_pool_send would use now for a batch of `nrequests`. */
+uint64_t endpoint_pool_hedge_ms(const struct endpoint_pool *p, size_t nrequests);
 
 size_t endpoint_pool_size(const struct endpoint_pool *p);
 void endpoint_pool_health(const struct endpoint_pool *p, size_t index, struct endpoint_health *out);

@@ -730,7 +730,8 @@ int rpc_multi_wait(struct rpc_multi *m, long timeout_ms, struct rpc_client **don
                 return RW_OK;
         if ((mc = curl_multi_perform(m->curlm, &running)) != CURLM_OK)
                 goto fail;
-        if (multi_next_done(m, done, rc, err) || running == 0 || timeout_ms <= 0)
+        /* Something in flight but nothing running and nothing reported: poll anyway, never spin. */
+        if (multi_next_done(m, done, rc, err) || m->busy == NULL || timeout_ms <= 0)
                 return RW_OK;
         if ((mc = curl_multi_poll(m->curlm, NULL, 0,
                                   timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms, NULL)) !=

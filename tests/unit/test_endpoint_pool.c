@@ -1,10 +1,15 @@
 /*
- * Unit tests for chain/endpoint_pool: retries with backoff and jitter,
- * failover, the circuit breaker and its half-open probe, refusal of a
- * wrong-chain endpoint, and the RPC_TIMEOUT condition. Endpoints are fake
- * providers on loopback (tests/support/fake_http.c); time is a fake clock,
- * so the backoff schedule is checked without waiting for it.
+ * Unit tests for chain/rpc/endpoint_pool: hedged failover (a hung endpoint
+ * costs a hedge delay, a fast failure costs nothing), backoff as a
+ * per-endpoint "not before" time, the circuit breaker and its half-open
+ * probe, blind probes that never spin, refusal of a wrong-chain endpoint,
+ * the automatic hedge delay, and the RPC_TIMEOUT condition. Endpoints are
+ * fake providers on loopback (tests/support/fake_http.c). Backoffs and
+ * rests run on a fake clock, so they are checked without waiting for them;
+ * hedges and timeouts run on the real one.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,21 +17,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "endpoint_pool.h"
 #include "fake_http.h"
 #include "rpc.h"
+#include "rwclock.h"
 #include "rwerr.h"
 
 #define CHAIN_ID 31337
-#define MAX_SLEEPS 64
+#define LONG_TIMEOUT_MS 30000
+#define REST_MS 30000
 
 struct fake_clock {
         uint64_t now;
-        uint64_t sleeps[MAX_SLEEPS];
-        size_t nsleeps;
 };
 
 static uint64_t fake_now(void *ctx)
@@ -34,14 +41,14 @@ static uint64_t fake_now(void *ctx)
         return ((struct fake_clock *)ctx)->now;
 }
 
-static void fake_sleep(void *ctx, uint64_t ms)
-{
-        struct fake_clock *c = ctx;
-
-        if (c->nsleeps < MAX_SLEEPS)
-                c->sleeps[c->nsleeps++] = ms;
-        c->now += ms;
-}
+/* How a test wants its pool; zero fields take the pool's defaults. */
+struct pool_opts {
+        long timeout_ms; /* 0: 500 */
+        uint64_t hedge_ms;
+        const uint64_t *backoff_ms;
+        size_t nbackoff;
+        uint64_t slow_call_ms;
+};
 
 struct fixture {
         struct fake_http *servers[2];
@@ -49,32 +56,62 @@ struct fixture {
         struct endpoint_pool_clock pool_clock;
         struct endpoint_pool *pool;
         struct rpc_batch *batch;
+        char refused_url[64];
 };
 
-static struct endpoint_pool *make_pool(struct fixture *fx, uint64_t chain_id, const char *url0,
-                                       const char *url1)
+static struct endpoint_pool *make_pool(struct fixture *fx, const char *url0, const char *url1,
+                                       const struct pool_opts *o)
 {
         struct rpc_config endpoints[2] = {{0}, {0}};
         struct endpoint_pool_config cfg = {0};
         struct rwerr err;
-        struct endpoint_pool *p;
 
         endpoints[0].url = url0;
         endpoints[0].name = "primary";
-        endpoints[0].timeout_ms = 500;
+        endpoints[0].timeout_ms = o->timeout_ms ? o->timeout_ms : 500;
         endpoints[1].url = url1;
         endpoints[1].name = "secondary";
-        endpoints[1].timeout_ms = 500;
+        endpoints[1].timeout_ms = endpoints[0].timeout_ms;
         cfg.chain = "source";
-        cfg.chain_id = chain_id;
+        cfg.chain_id = CHAIN_ID;
         cfg.endpoints = endpoints;
         cfg.n = url1 ? 2 : 1;
-        cfg.breaker_open_ms = 30000;
+        cfg.breaker_open_ms = REST_MS;
+        cfg.hedge_ms = o->hedge_ms;
+        cfg.backoff_ms = o->backoff_ms;
+        cfg.nbackoff = o->nbackoff;
+        cfg.slow_call_ms = o->slow_call_ms;
         cfg.clock = &fx->pool_clock;
-        p = endpoint_pool_new(&cfg, &err);
-        if (p == NULL)
+        endpoint_pool_free(fx->pool);
+        fx->pool = endpoint_pool_new(&cfg, &err);
+        if (fx->pool == NULL)
                 fail_msg("%s", err.msg);
-        return p;
+        return fx->pool;
+}
+
+static struct endpoint_pool *pool_of_two(struct fixture *fx, const struct pool_opts *o)
+{
+        static const struct pool_opts defaults;
+
+        return make_pool(fx, fake_http_url(fx->servers[0]), fake_http_url(fx->servers[1]),
+                         o ? o : &defaults);
+}
+
+/* A loopback URL where nothing listens: connections are refused at once. */
+static void closed_port_url(char *out, size_t cap)
+{
+        struct sockaddr_in a;
+        socklen_t len = sizeof a;
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+        close(fd);
+        (void)snprintf(out, cap, "http://127.0.0.1:%u/", (unsigned)ntohs(a.sin_port));
 }
 
 static int setup(void **state)
@@ -89,7 +126,6 @@ static int setup(void **state)
         fx->servers[1] = fake_http_start(CHAIN_ID);
         fx->clock.now = 1000000;
         fx->pool_clock.now_ms = fake_now;
-        fx->pool_clock.sleep_ms = fake_sleep;
         fx->pool_clock.ctx = &fx->clock;
         fx->batch = rpc_batch_new();
         if (fx->servers[0] == NULL || fx->servers[1] == NULL || fx->batch == NULL ||
@@ -110,116 +146,442 @@ static int teardown(void **state)
         return 0;
 }
 
-static struct endpoint_pool *pool_of_two(struct fixture *fx)
-{
-        fx->pool = make_pool(fx, CHAIN_ID, fake_http_url(fx->servers[0]),
-                             fake_http_url(fx->servers[1]));
-        return fx->pool;
-}
-
 static int send_ok(struct fixture *fx)
 {
         struct endpoint_pool_status st;
         struct rwerr err;
+        uint64_t v;
 
         if (endpoint_pool_send(fx->pool, fx->batch, &err) != RW_OK)
                 fail_msg("send failed: %s", err.msg);
+        assert_int_equal(rpc_batch_u64(fx->batch, 0, &v, &err), RW_OK);
+        assert_int_equal(v, 1); /* the fake's answer to request 0 */
         endpoint_pool_last_status(fx->pool, &st);
         return st.served_by;
 }
 
-static void assert_delay_near(uint64_t got, uint64_t nominal)
+static struct endpoint_health health(struct fixture *fx, size_t i)
 {
-        /* Default jitter: ± 20 %. */
-        if (got < nominal - nominal / 5 || got > nominal + nominal / 5)
-                fail_msg("delay %llu ms is not within 20%% of %llu ms", (unsigned long long)got,
-                         (unsigned long long)nominal);
+        struct endpoint_health h;
+
+        endpoint_pool_health(fx->pool, i, &h);
+        return h;
 }
 
-static void healthy_primary_serves_without_delay(void **state)
+static struct endpoint_pool_status status(struct fixture *fx)
+{
+        struct endpoint_pool_status st;
+
+        endpoint_pool_last_status(fx->pool, &st);
+        return st;
+}
+
+/* Moves the fake clock to where endpoint `i` may be tried again. */
+static void until_retry(struct fixture *fx, size_t i)
+{
+        struct endpoint_health h = health(fx, i);
+
+        assert_true(h.retry_at_ms > fx->clock.now);
+        fx->clock.now = h.retry_at_ms;
+}
+
+static void assert_retry_in(struct fixture *fx, size_t i, uint64_t nominal)
+{
+        struct endpoint_health h = health(fx, i);
+        uint64_t in = h.retry_at_ms - fx->clock.now;
+
+        /* Default jitter: ± 20 %. */
+        if (h.retry_at_ms < fx->clock.now || in < nominal - nominal / 5 ||
+            in > nominal + nominal / 5)
+                fail_msg("%s: retry in %lld ms, not within 20%% of %llu ms", h.name,
+                         (long long)(h.retry_at_ms - fx->clock.now), (unsigned long long)nominal);
+}
+
+/* Four failed sends, each past the backoff of the one before: the primary's breaker opens. */
+static void fail_primary_whole_schedule(struct fixture *fx)
+{
+        int k;
+
+        for (k = 0; k < 4; k++) {
+                if (k > 0)
+                        until_retry(fx, 0);
+                assert_int_equal(send_ok(fx), 1);
+        }
+        assert_int_equal(health(fx, 0).breaker, ENDPOINT_OPEN);
+}
+
+/* ------------------------------------------------------------ healthy */
+
+static void healthy_primary_serves_alone(void **state)
 {
         struct fixture *fx = *state;
         struct endpoint_health h;
 
-        pool_of_two(fx);
+        pool_of_two(fx, NULL);
         assert_int_equal(send_ok(fx), 0);
         assert_int_equal(send_ok(fx), 0);
-        assert_int_equal(fx->clock.nsleeps, 0);
+        assert_int_equal(status(fx).attempts, 1);
+        assert_int_equal(status(fx).hedges, 0);
         assert_int_equal(fake_http_requests(fx->servers[1]), 0);
-        endpoint_pool_health(fx->pool, 0, &h);
+        /* eth_chainId once, then one request per send on one kept-alive connection */
+        assert_int_equal(fake_http_requests(fx->servers[0]), 3);
+        assert_int_equal(fake_http_connections(fx->servers[0]), 1);
+        h = health(fx, 0);
         assert_int_equal(h.breaker, ENDPOINT_CLOSED);
         assert_int_equal(h.failures, 0);
+        assert_int_equal(h.exchanges, 2);
+        assert_int_equal(h.retry_at_ms, 0);
         assert_non_null(strstr(h.name, "primary (http://127.0.0.1:"));
 }
 
-static void retries_follow_the_backoff_schedule(void **state)
+static void empty_batch_is_refused_without_traffic(void **state)
 {
         struct fixture *fx = *state;
-        struct endpoint_pool_status st;
-        struct endpoint_health h;
+        struct rpc_batch *empty = rpc_batch_new();
+        struct rwerr err;
 
-        pool_of_two(fx);
+        assert_non_null(empty);
+        pool_of_two(fx, NULL);
+        assert_int_equal(endpoint_pool_send(fx->pool, empty, &err), RW_ERR_INVALID);
+        assert_string_equal(err.msg, "chain source: empty batch");
+        assert_int_equal(endpoint_pool_send_to(fx->pool, 1, empty, &err), RW_ERR_INVALID);
+        assert_int_equal(fake_http_requests(fx->servers[0]), 0);
+        assert_int_equal(fake_http_requests(fx->servers[1]), 0);
+        rpc_batch_free(empty);
+}
+
+/* ------------------------------------------------------------ hedging */
+
+static void hung_primary_is_hedged_well_before_its_timeout(void **state)
+{
+        struct fixture *fx = *state;
+        struct pool_opts o = {.timeout_ms = LONG_TIMEOUT_MS, .hedge_ms = 100};
+        struct endpoint_health h;
+        uint64_t t0, took;
+
+        /* It accepts and reads, never answers: not even its eth_chainId. */
+        fake_http_set(fx->servers[0], FAKE_HTTP_HANG, 200, NULL);
+        pool_of_two(fx, &o);
+        t0 = rwclock_mono_ms();
+        assert_int_equal(send_ok(fx), 1);
+        took = rwclock_mono_ms() - t0;
+        if (took >= 5000)
+                fail_msg("the send took %llu ms, the hedge delay is 100 ms",
+                         (unsigned long long)took);
+        assert_true(took >= 100); /* it was given its hedge delay */
+        assert_int_equal(status(fx).attempts, 2);
+        assert_int_equal(status(fx).hedges, 1);
+        assert_int_equal(status(fx).hedge_ms, 100);
+        h = health(fx, 0);
+        assert_int_equal(h.failures, 1);
+        assert_int_equal(h.consecutive_failures, 1);
+        assert_int_equal(h.breaker, ENDPOINT_CLOSED);
+        assert_non_null(strstr(h.last_error, "primary (http://127.0.0.1:"));
+        assert_non_null(strstr(h.last_error, ") did not answer within "));
+        assert_non_null(strstr(h.last_error, " ms; secondary (http://127.0.0.1:"));
+        assert_non_null(strstr(h.last_error, ") answered"));
+        assert_retry_in(fx, 0, 1000);
+        h = health(fx, 1);
+        assert_int_equal(h.hedges, 1);
+        assert_int_equal(h.hedges_won, 1);
+        assert_int_equal(h.failures, 0);
+        assert_false(status(fx).rpc_timeout); /* one failure is not yet RPC_TIMEOUT */
+}
+
+static void hung_primary_is_not_asked_again_while_it_backs_off(void **state)
+{
+        struct fixture *fx = *state;
+        struct pool_opts o = {.timeout_ms = LONG_TIMEOUT_MS, .hedge_ms = 100};
+        unsigned asked;
+        int i;
+
+        pool_of_two(fx, &o);
+        assert_int_equal(send_ok(fx), 0);
+        fake_http_set(fx->servers[0], FAKE_HTTP_HANG, 200, NULL);
+        assert_int_equal(send_ok(fx), 1);
+        asked = fake_http_requests(fx->servers[0]);
+
+        /* Its backoff runs on the pool clock, which stands still: not asked, no hedge wait. */
+        for (i = 0; i < 5; i++) {
+                assert_int_equal(send_ok(fx), 1);
+                assert_int_equal(status(fx).attempts, 1);
+                assert_int_equal(status(fx).hedges, 0);
+        }
+        fx->clock.now = health(fx, 0).retry_at_ms - 1;
+        assert_int_equal(send_ok(fx), 1);
+        assert_int_equal(fake_http_requests(fx->servers[0]), asked);
+
+        /* Backoff over: it is preferred again, hedged again, and fails a second time. */
+        until_retry(fx, 0);
+        assert_int_equal(send_ok(fx), 1);
+        assert_int_equal(fake_http_requests(fx->servers[0]), asked + 1);
+        assert_int_equal(status(fx).hedges, 1);
+        assert_int_equal(health(fx, 0).consecutive_failures, 2);
+        assert_retry_in(fx, 0, 2000);
+}
+
+static void hung_primary_raises_rpc_timeout_on_its_third_failure(void **state)
+{
+        struct fixture *fx = *state;
+        struct pool_opts o = {.timeout_ms = LONG_TIMEOUT_MS, .hedge_ms = 100};
+
+        pool_of_two(fx, &o);
+        fake_http_set(fx->servers[0], FAKE_HTTP_HANG, 200, NULL);
+        assert_int_equal(send_ok(fx), 1);
+        assert_false(status(fx).rpc_timeout);
+        until_retry(fx, 0);
+        assert_int_equal(send_ok(fx), 1);
+        assert_false(status(fx).rpc_timeout);
+        until_retry(fx, 0);
+        assert_int_equal(send_ok(fx), 1);
+        assert_true(status(fx).rpc_timeout);
+        assert_non_null(strstr(status(fx).reason, "primary ("));
+        assert_non_null(strstr(status(fx).reason, "failed 3 times in a row"));
+}
+
+static void fast_failures_fail_over_without_the_hedge_wait(void **state)
+{
+        static const struct {
+                const char *what;
+                enum fake_http_mode mode;
+                int status;
+                const char *body;
+                const char *error;
+        } cases[] = {
+                {"garbage", FAKE_HTTP_REPLY, 200, "garbage", "reply is not JSON"},
+                {"cut short", FAKE_HTTP_TRUNCATE, 200, "{\"jsonrpc\":\"2.0\",\"id\":0,\"res",
+                 "reply cut short"},
+                {"HTTP 503", FAKE_HTTP_REPLY, 503, "", "HTTP status 503"},
+                {"closed", FAKE_HTTP_CLOSE, 200, NULL, "primary ("},
+                {"refused", FAKE_HTTP_RPC, 200, NULL, "primary ("},
+                {"another chain", FAKE_HTTP_RPC, 200, NULL, "serves chain id 1,"},
+        };
+        struct fixture *fx = *state;
+        struct pool_opts o = {.timeout_ms = LONG_TIMEOUT_MS, .hedge_ms = 2000};
+        size_t i;
+
+        closed_port_url(fx->refused_url, sizeof fx->refused_url);
+        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                const char *url0 = fake_http_url(fx->servers[0]);
+                uint64_t t0, took;
+
+                fake_http_set(fx->servers[0], cases[i].mode, cases[i].status, cases[i].body);
+                fake_http_set_chain_id(fx->servers[0], CHAIN_ID);
+                if (strcmp(cases[i].what, "refused") == 0)
+                        url0 = fx->refused_url;
+                if (strcmp(cases[i].what, "another chain") == 0)
+                        fake_http_set_chain_id(fx->servers[0], 1);
+                make_pool(fx, url0, fake_http_url(fx->servers[1]), &o);
+                t0 = rwclock_mono_ms();
+                assert_int_equal(send_ok(fx), 1);
+                took = rwclock_mono_ms() - t0;
+                if (status(fx).hedges != 0 || took >= 2000)
+                        fail_msg("%s: %u hedges, %llu ms: the failover waited for the hedge",
+                                 cases[i].what, status(fx).hedges, (unsigned long long)took);
+                assert_int_equal(status(fx).attempts, 2);
+                if (strstr(health(fx, 0).last_error, cases[i].error) == NULL)
+                        fail_msg("%s: last error \"%s\" lacks \"%s\"", cases[i].what,
+                                 health(fx, 0).last_error, cases[i].error);
+        }
+        /* The wrong-chain endpoint is refused for good, not backing off. */
+        assert_int_equal(health(fx, 0).breaker, ENDPOINT_REFUSED);
+}
+
+static void slow_primary_that_answers_first_keeps_its_record(void **state)
+{
+        struct fixture *fx = *state;
+        struct pool_opts o = {.timeout_ms = LONG_TIMEOUT_MS, .hedge_ms = 500};
+        struct endpoint_health h;
+        struct rwerr err;
+
+        pool_of_two(fx, &o);
+        assert_int_equal(send_ok(fx), 0);
+        assert_int_equal(endpoint_pool_send_to(fx->pool, 1, fx->batch, &err), RW_OK);
+        /* The primary answers after 600 ms; the hedge, started at 500 ms, would need 3 s. */
+        fake_http_set_delay(fx->servers[0], 600);
+        fake_http_set_delay(fx->servers[1], 3000);
+        assert_int_equal(send_ok(fx), 0);
+        assert_int_equal(status(fx).hedges, 1);
+        h = health(fx, 0);
+        assert_int_equal(h.failures, 0);
+        assert_string_equal(h.last_error, "");
+        /* The hedge lost without having had its own hedge delay: cancelled, not blamed. */
+        h = health(fx, 1);
+        assert_int_equal(h.hedges, 1);
+        assert_int_equal(h.hedges_won, 0);
+        assert_int_equal(h.cancelled, 1);
+        assert_int_equal(h.failures, 0);
+        assert_int_equal(h.retry_at_ms, 0);
+}
+
+static void automatic_hedge_delay_stays_within_bounds(void **state)
+{
+        struct fixture *fx = *state;
+        struct rpc_batch *big = rpc_batch_new();
+        struct pool_opts o = {.timeout_ms = 5000};
+        struct rwerr err;
+        uint64_t h;
+        int i;
+
+        assert_non_null(big);
+        for (i = 0; i < 150; i++)
+                assert_true(rpc_batch_add(big, "eth_blockNumber", NULL, &err) >= 0);
+        /* One endpoint: nothing to hedge with, so every answer is waited for and observed. */
+        make_pool(fx, fake_http_url(fx->servers[0]), NULL, &o);
+        /* Nothing observed yet: the ceiling. */
+        assert_int_equal(endpoint_pool_hedge_ms(fx->pool, 1), ENDPOINT_POOL_HEDGE_MAX_MS);
+        assert_int_equal(endpoint_pool_hedge_ms(fx->pool, 2000), ENDPOINT_POOL_HEDGE_MAX_MS);
+        assert_int_equal(send_ok(fx), 0);
+        assert_int_equal(status(fx).hedge_ms, ENDPOINT_POOL_HEDGE_MAX_MS);
+        /* Loopback answers in a few ms: the floor, for small batches only. */
+        assert_int_equal(endpoint_pool_hedge_ms(fx->pool, 1), ENDPOINT_POOL_HEDGE_MIN_MS);
+        assert_int_equal(endpoint_pool_hedge_ms(fx->pool, 150), ENDPOINT_POOL_HEDGE_MAX_MS);
+        assert_int_equal(endpoint_pool_hedge_ms(fx->pool, 2000), ENDPOINT_POOL_HEDGE_MAX_MS);
+        assert_int_equal(send_ok(fx), 0);
+        assert_int_equal(status(fx).hedge_ms, ENDPOINT_POOL_HEDGE_MIN_MS);
+        /* A batch of 150 is measured against batches of its own size class. */
+        assert_int_equal(endpoint_pool_send(fx->pool, big, &err), RW_OK);
+        h = endpoint_pool_hedge_ms(fx->pool, 150);
+        assert_true(h >= ENDPOINT_POOL_HEDGE_MIN_MS && h < ENDPOINT_POOL_HEDGE_MAX_MS);
+        assert_int_equal(endpoint_pool_hedge_ms(fx->pool, 1), ENDPOINT_POOL_HEDGE_MIN_MS);
+        /* Slow answers to big batches leave small batches' delay alone. */
+        fake_http_set_delay(fx->servers[0], 400);
+        assert_int_equal(endpoint_pool_send(fx->pool, big, &err), RW_OK);
+        h = endpoint_pool_hedge_ms(fx->pool, 150);
+        assert_true(h >= 3 * 400 && h <= ENDPOINT_POOL_HEDGE_MAX_MS);
+        assert_int_equal(endpoint_pool_hedge_ms(fx->pool, 1), ENDPOINT_POOL_HEDGE_MIN_MS);
+        /* A slow provider: three times its slowest answer... */
+        assert_int_equal(send_ok(fx), 0);
+        h = endpoint_pool_hedge_ms(fx->pool, 1);
+        assert_true(h >= 3 * 400 && h <= ENDPOINT_POOL_HEDGE_MAX_MS);
+        /* ...and never more than the ceiling. */
+        fake_http_set_delay(fx->servers[0], 800);
+        assert_int_equal(send_ok(fx), 0);
+        assert_int_equal(endpoint_pool_hedge_ms(fx->pool, 1), ENDPOINT_POOL_HEDGE_MAX_MS);
+        rpc_batch_free(big);
+
+        /* A configured delay is used as it is. */
+        fake_http_set_delay(fx->servers[0], 0);
+        o.hedge_ms = 150;
+        pool_of_two(fx, &o);
+        assert_int_equal(endpoint_pool_hedge_ms(fx->pool, 1), 150);
+        assert_int_equal(endpoint_pool_hedge_ms(fx->pool, 2000), 150);
+        assert_int_equal(send_ok(fx), 0);
+        assert_int_equal(status(fx).hedge_ms, 150);
+}
+
+/* ------------------------------------------------------------ backoff */
+
+static void backoff_is_time_based_and_never_slept(void **state)
+{
+        struct fixture *fx = *state;
+        uint64_t t0 = rwclock_mono_ms(), fake0 = fx->clock.now, took;
+        unsigned asked;
+
+        pool_of_two(fx, NULL);
         assert_int_equal(send_ok(fx), 0); /* verifies the chain id first */
         fake_http_fail_next(fx->servers[0], 2, 503);
+        /* First failure: the secondary answers at once; the primary waits ~1 s. */
+        assert_int_equal(send_ok(fx), 1);
+        assert_int_equal(status(fx).attempts, 2);
+        assert_int_equal(status(fx).hedges, 0);
+        assert_retry_in(fx, 0, 1000);
+        asked = fake_http_requests(fx->servers[0]);
+        assert_int_equal(send_ok(fx), 1);
+        assert_int_equal(fake_http_requests(fx->servers[0]), asked);
+        /* Second failure after the first backoff; then ~2 s. */
+        until_retry(fx, 0);
+        assert_int_equal(send_ok(fx), 1);
+        assert_int_equal(health(fx, 0).consecutive_failures, 2);
+        assert_retry_in(fx, 0, 2000);
+        assert_false(status(fx).rpc_timeout); /* two failures in a row are not yet RPC_TIMEOUT */
+        /* It has recovered: served again once its backoff has passed. */
+        until_retry(fx, 0);
         assert_int_equal(send_ok(fx), 0);
-        /* Attempt 1 at once, attempt 2 after ~1 s, attempt 3 after ~2 s. */
-        assert_int_equal(fx->clock.nsleeps, 2);
-        assert_delay_near(fx->clock.sleeps[0], 1000);
-        assert_delay_near(fx->clock.sleeps[1], 2000);
-        endpoint_pool_last_status(fx->pool, &st);
-        assert_int_equal(st.attempts, 3);
-        assert_false(st.rpc_timeout); /* two failures in a row are not yet RPC_TIMEOUT */
-        endpoint_pool_health(fx->pool, 0, &h);
-        assert_int_equal(h.failures, 2);
-        assert_int_equal(h.consecutive_failures, 0);
-        assert_string_equal(h.last_error, "");
+        assert_int_equal(health(fx, 0).failures, 2);
+        assert_int_equal(health(fx, 0).consecutive_failures, 0);
+        assert_int_equal(health(fx, 0).retry_at_ms, 0);
+        assert_string_equal(health(fx, 0).last_error, "");
+        /* Three seconds passed on the pool clock; the sends themselves did not wait them. */
+        took = rwclock_mono_ms() - t0;
+        assert_true(fx->clock.now - fake0 >= 2400);
+        if (took >= 2000)
+                fail_msg("the sends took %llu ms of real time", (unsigned long long)took);
 }
 
 static void three_failures_in_a_row_raise_rpc_timeout(void **state)
 {
         struct fixture *fx = *state;
-        struct endpoint_pool_status st;
 
-        pool_of_two(fx);
+        pool_of_two(fx, NULL);
         assert_int_equal(send_ok(fx), 0);
         fake_http_fail_next(fx->servers[0], 3, 502);
-        assert_int_equal(send_ok(fx), 0);
-        endpoint_pool_last_status(fx->pool, &st);
-        assert_true(st.rpc_timeout);
-        assert_non_null(strstr(st.reason, "primary ("));
-        assert_non_null(strstr(st.reason, "failed 3 times in a row"));
+        assert_int_equal(send_ok(fx), 1);
+        until_retry(fx, 0);
+        assert_int_equal(send_ok(fx), 1);
+        assert_false(status(fx).rpc_timeout);
+        until_retry(fx, 0);
+        assert_int_equal(send_ok(fx), 1);
+        assert_true(status(fx).rpc_timeout);
+        assert_non_null(strstr(status(fx).reason, "primary ("));
+        assert_non_null(strstr(status(fx).reason, "failed 3 times in a row"));
 }
 
-static void failover_then_half_open_probe_brings_primary_back(void **state)
+static void slow_answer_raises_rpc_timeout(void **state)
+{
+        struct fixture *fx = *state;
+        struct pool_opts o = {.timeout_ms = 5000, .slow_call_ms = 500};
+
+        make_pool(fx, fake_http_url(fx->servers[0]), NULL, &o);
+        assert_int_equal(send_ok(fx), 0);
+        assert_false(status(fx).rpc_timeout);
+        fake_http_set_delay(fx->servers[0], 700);
+        assert_int_equal(send_ok(fx), 0);
+        assert_true(status(fx).rpc_timeout);
+        assert_non_null(strstr(status(fx).reason, "primary ("));
+        assert_non_null(strstr(status(fx).reason, " ms to answer"));
+        assert_int_equal(health(fx, 0).slow_exchanges, 1);
+}
+
+/* ------------------------------------------------------------ breaker */
+
+static void breaker_opens_after_the_schedule_and_a_probe_closes_it(void **state)
 {
         struct fixture *fx = *state;
         struct endpoint_health h;
         unsigned before;
 
-        pool_of_two(fx);
+        pool_of_two(fx, NULL);
         assert_int_equal(send_ok(fx), 0);
-        /* The primary fails all four attempts (0, 1, 2, 5 s): the secondary answers. */
+        /* Four failures in a row (0, 1, 2, 5 s apart): the breaker opens. */
         fake_http_set(fx->servers[0], FAKE_HTTP_REPLY, 500, "down");
         assert_int_equal(send_ok(fx), 1);
-        assert_int_equal(fx->clock.nsleeps, 3);
-        assert_delay_near(fx->clock.sleeps[2], 5000);
-        endpoint_pool_health(fx->pool, 0, &h);
+        assert_int_equal(health(fx, 0).breaker, ENDPOINT_CLOSED);
+        until_retry(fx, 0);
+        assert_int_equal(send_ok(fx), 1);
+        until_retry(fx, 0);
+        assert_int_equal(send_ok(fx), 1);
+        assert_retry_in(fx, 0, 5000);
+        until_retry(fx, 0);
+        assert_int_equal(send_ok(fx), 1);
+        h = health(fx, 0);
         assert_int_equal(h.breaker, ENDPOINT_OPEN);
         assert_int_equal(h.consecutive_failures, 4);
+        assert_int_equal(h.retry_at_ms, fx->clock.now + REST_MS);
         assert_non_null(strstr(h.last_error, "HTTP status 500"));
 
         /* While the primary rests it is not asked at all. */
         before = fake_http_requests(fx->servers[0]);
-        fx->clock.nsleeps = 0;
+        fx->clock.now += REST_MS - 1;
         assert_int_equal(send_ok(fx), 1);
         assert_int_equal(fake_http_requests(fx->servers[0]), before);
-        assert_int_equal(fx->clock.nsleeps, 0);
 
-        /* The primary recovers; after its rest one probe finds it healthy. */
+        /* The primary recovers; after its rest one probe (chain id again, then the batch). */
         fake_http_set(fx->servers[0], FAKE_HTTP_RPC, 200, NULL);
-        fx->clock.now += 30000;
+        fx->clock.now += 1;
         assert_int_equal(send_ok(fx), 0);
-        endpoint_pool_health(fx->pool, 0, &h);
+        assert_int_equal(fake_http_requests(fx->servers[0]), before + 2);
+        h = health(fx, 0);
         assert_int_equal(h.breaker, ENDPOINT_CLOSED);
         assert_int_equal(h.consecutive_failures, 0);
 }
@@ -227,48 +589,72 @@ static void failover_then_half_open_probe_brings_primary_back(void **state)
 static void failed_probe_rests_again(void **state)
 {
         struct fixture *fx = *state;
-        struct endpoint_health h;
         unsigned before;
 
-        pool_of_two(fx);
+        pool_of_two(fx, NULL);
         fake_http_set(fx->servers[0], FAKE_HTTP_REPLY, 500, "down");
-        assert_int_equal(send_ok(fx), 1);
-        fx->clock.now += 30000;
+        fail_primary_whole_schedule(fx);
+        fx->clock.now += REST_MS;
         before = fake_http_requests(fx->servers[0]);
         assert_int_equal(send_ok(fx), 1);
-        /* Exactly one probe, then open again. */
+        /* Exactly one probe, then open again for a whole rest. */
         assert_int_equal(fake_http_requests(fx->servers[0]), before + 1);
-        endpoint_pool_health(fx->pool, 0, &h);
-        assert_int_equal(h.breaker, ENDPOINT_OPEN);
+        assert_int_equal(health(fx, 0).breaker, ENDPOINT_OPEN);
+        assert_int_equal(health(fx, 0).retry_at_ms, fx->clock.now + REST_MS);
+        assert_int_equal(send_ok(fx), 1);
+        assert_int_equal(fake_http_requests(fx->servers[0]), before + 1);
 }
 
 static void wrong_chain_endpoint_is_refused(void **state)
 {
         struct fixture *fx = *state;
         struct endpoint_health h;
+        struct rwerr err;
 
         /* The primary serves chain 1: it must never serve reads for chain 31337. */
-        fake_http_stop(fx->servers[0]);
-        fx->servers[0] = fake_http_start(1);
-        assert_non_null(fx->servers[0]);
-        pool_of_two(fx);
+        fake_http_set_chain_id(fx->servers[0], 1);
+        pool_of_two(fx, NULL);
         assert_int_equal(send_ok(fx), 1);
-        endpoint_pool_health(fx->pool, 0, &h);
+        assert_int_equal(status(fx).hedges, 0);
+        h = health(fx, 0);
         assert_int_equal(h.breaker, ENDPOINT_REFUSED);
         assert_non_null(strstr(h.last_error, "serves chain id 1, but this chain is configured with "
                                              "chain id 31337: refusing the endpoint"));
-        /* Only the eth_chainId question ever reached it, also on later sends. */
+        /* Only the eth_chainId question ever reached it, also on later sends and send_to. */
+        fx->clock.now += 10 * REST_MS;
         assert_int_equal(send_ok(fx), 1);
+        assert_int_equal(endpoint_pool_send_to(fx->pool, 0, fx->batch, &err), RW_ERR_REFUSED);
+        assert_non_null(strstr(err.msg, "serves chain id 1"));
         assert_int_equal(fake_http_requests(fx->servers[0]), 1);
         assert_string_equal(endpoint_breaker_name(h.breaker), "refused");
 }
 
-static void all_down_names_every_endpoint(void **state)
+static void endpoint_back_on_another_chain_is_refused(void **state)
 {
         struct fixture *fx = *state;
+
+        pool_of_two(fx, NULL);
+        assert_int_equal(send_ok(fx), 0);
+        fake_http_set(fx->servers[0], FAKE_HTTP_REPLY, 500, "down");
+        fail_primary_whole_schedule(fx);
+        /* It comes back answering for another chain: the probe checks the id first. */
+        fake_http_set(fx->servers[0], FAKE_HTTP_RPC, 200, NULL);
+        fake_http_set_chain_id(fx->servers[0], 5);
+        fx->clock.now += REST_MS;
+        assert_int_equal(send_ok(fx), 1);
+        assert_int_equal(health(fx, 0).breaker, ENDPOINT_REFUSED);
+        assert_non_null(strstr(health(fx, 0).last_error, "serves chain id 5"));
+}
+
+/* ------------------------------------------------------------ blind */
+
+static void all_down_names_every_endpoint_and_does_not_spin(void **state)
+{
+        struct fixture *fx = *state;
+        unsigned before0, before1;
         struct rwerr err;
 
-        pool_of_two(fx);
+        pool_of_two(fx, NULL);
         fake_http_set(fx->servers[0], FAKE_HTTP_REPLY, 500, "down");
         fake_http_set(fx->servers[1], FAKE_HTTP_REPLY, 200, "garbage");
         assert_int_equal(endpoint_pool_send(fx->pool, fx->batch, &err), RW_ERR_IO);
@@ -277,38 +663,122 @@ static void all_down_names_every_endpoint(void **state)
         assert_non_null(strstr(err.msg, "HTTP status 500"));
         assert_non_null(strstr(err.msg, "secondary ("));
         assert_non_null(strstr(err.msg, "reply is not JSON"));
-        /* Next send: both resting, the longest-rested one is probed anyway. */
-        fake_http_set(fx->servers[0], FAKE_HTTP_RPC, 200, NULL);
-        assert_int_equal(send_ok(fx), 0);
+        assert_null(rpc_batch_result(fx->batch, 0));
+        /* Both back off; a send right after fails at once, without traffic. */
+        before0 = fake_http_requests(fx->servers[0]);
+        before1 = fake_http_requests(fx->servers[1]);
+        assert_int_equal(endpoint_pool_send(fx->pool, fx->batch, &err), RW_ERR_IO);
+        assert_non_null(strstr(err.msg, "(all backing off or resting; no probe for 1000 ms)"));
+        assert_int_equal(status(fx).attempts, 0);
+        assert_int_equal(fake_http_requests(fx->servers[0]), before0);
+        assert_int_equal(fake_http_requests(fx->servers[1]), before1);
 }
 
-static void hung_primary_is_cut_off_and_raises_rpc_timeout(void **state)
+static void blind_probe_asks_the_first_to_be_ready(void **state)
+{
+        static const uint64_t one_step[] = {0}; /* the first failure opens the breaker */
+        struct fixture *fx = *state;
+        struct pool_opts o = {.backoff_ms = one_step, .nbackoff = 1};
+        struct rwerr err;
+
+        pool_of_two(fx, &o);
+        fake_http_set(fx->servers[1], FAKE_HTTP_REPLY, 500, "down");
+        assert_int_equal(endpoint_pool_send_to(fx->pool, 1, fx->batch, &err), RW_ERR_IO);
+        fx->clock.now += 5000;
+        fake_http_set(fx->servers[0], FAKE_HTTP_REPLY, 500, "down");
+        assert_int_equal(endpoint_pool_send(fx->pool, fx->batch, &err), RW_ERR_IO);
+        assert_int_equal(health(fx, 0).breaker, ENDPOINT_OPEN);
+        assert_int_equal(health(fx, 1).breaker, ENDPOINT_OPEN);
+
+        /* Both rest; a second later the secondary, which opened first, is probed alone. */
+        fake_http_set(fx->servers[0], FAKE_HTTP_RPC, 200, NULL);
+        fake_http_set(fx->servers[1], FAKE_HTTP_RPC, 200, NULL);
+        fx->clock.now += ENDPOINT_POOL_BLIND_PROBE_MS;
+        assert_int_equal(send_ok(fx), 1);
+        assert_int_equal(status(fx).attempts, 1);
+        assert_int_equal(health(fx, 1).breaker, ENDPOINT_CLOSED);
+        assert_int_equal(health(fx, 0).breaker, ENDPOINT_OPEN);
+}
+
+static void polling_dead_endpoints_every_100_ms_does_not_spin(void **state)
 {
         struct fixture *fx = *state;
-        struct endpoint_pool_status st;
+        uint64_t t0 = rwclock_mono_ms(), took;
+        struct rwerr err;
+        unsigned calls;
 
-        pool_of_two(fx);
-        assert_int_equal(send_ok(fx), 0);
-        fake_http_set(fx->servers[0], FAKE_HTTP_HANG, 200, NULL);
-        assert_int_equal(send_ok(fx), 1);
-        endpoint_pool_last_status(fx->pool, &st);
-        assert_true(st.rpc_timeout);
+        make_pool(fx, fake_http_url(fx->servers[0]), NULL, &(struct pool_opts){0});
+        fake_http_set(fx->servers[0], FAKE_HTTP_REPLY, 503, "");
+        /* 60 s of polling every 100 ms: 600 calls. */
+        for (calls = 0; calls < 600; calls++) {
+                assert_int_equal(endpoint_pool_send(fx->pool, fx->batch, &err), RW_ERR_IO);
+                fx->clock.now += 100;
+        }
+        /* About one request a second, never one per call. */
+        if (fake_http_requests(fx->servers[0]) > 61)
+                fail_msg("%u requests for %u calls", fake_http_requests(fx->servers[0]), calls);
+        assert_true(fake_http_requests(fx->servers[0]) >= 30); /* still trying */
+        took = rwclock_mono_ms() - t0;
+        if (took >= 20000)
+                fail_msg("600 calls took %llu ms", (unsigned long long)took);
 }
+
+/* ------------------------------------------------------------ send_to */
 
 static void send_to_one_endpoint(void **state)
 {
         struct fixture *fx = *state;
-        struct endpoint_pool_status st;
         struct rwerr err;
 
-        pool_of_two(fx);
+        pool_of_two(fx, NULL);
         assert_int_equal(endpoint_pool_send_to(fx->pool, 1, fx->batch, &err), RW_OK);
-        endpoint_pool_last_status(fx->pool, &st);
-        assert_int_equal(st.served_by, 1);
+        assert_int_equal(status(fx).served_by, 1);
+        assert_int_equal(status(fx).hedges, 0);
+        assert_int_equal(status(fx).hedge_ms, 0);
         assert_int_equal(fake_http_requests(fx->servers[0]), 0);
         assert_int_equal(endpoint_pool_send_to(fx->pool, 2, fx->batch, &err), RW_ERR_RANGE);
         assert_string_equal(err.msg, "chain source has no RPC endpoint 2");
 }
+
+static void send_to_asks_a_backing_off_or_open_endpoint_once(void **state)
+{
+        struct fixture *fx = *state;
+        struct pool_opts o = {.timeout_ms = 300};
+        unsigned before;
+        struct rwerr err;
+
+        pool_of_two(fx, &o);
+        assert_int_equal(send_ok(fx), 0);
+        fake_http_set(fx->servers[0], FAKE_HTTP_REPLY, 503, "");
+        assert_int_equal(send_ok(fx), 1);
+        /* Backing off, but asked for by name: one attempt, its own error. */
+        before = fake_http_requests(fx->servers[0]);
+        assert_int_equal(endpoint_pool_send_to(fx->pool, 0, fx->batch, &err), RW_ERR_IO);
+        assert_non_null(strstr(err.msg, "primary ("));
+        assert_non_null(strstr(err.msg, "HTTP status 503"));
+        assert_int_equal(fake_http_requests(fx->servers[0]), before + 1);
+        assert_int_equal(status(fx).attempts, 1);
+        assert_int_equal(health(fx, 0).consecutive_failures, 2);
+
+        /* Hung: one attempt, cut off by its own timeout; never hedged. */
+        fake_http_set(fx->servers[0], FAKE_HTTP_HANG, 200, NULL);
+        assert_int_equal(endpoint_pool_send_to(fx->pool, 0, fx->batch, &err), RW_ERR_TIMEOUT);
+        assert_non_null(strstr(err.msg, "no complete reply within 300 ms"));
+        assert_int_equal(fake_http_requests(fx->servers[1]), 2); /* chain id, one send */
+
+        /* Open and resting: asked all the same; a success closes its breaker. */
+        until_retry(fx, 0);
+        assert_int_equal(send_ok(fx), 1);
+        assert_int_equal(health(fx, 0).breaker, ENDPOINT_OPEN);
+        fake_http_set(fx->servers[0], FAKE_HTTP_RPC, 200, NULL);
+        before = fake_http_requests(fx->servers[0]);
+        assert_int_equal(endpoint_pool_send_to(fx->pool, 0, fx->batch, &err), RW_OK);
+        assert_int_equal(fake_http_requests(fx->servers[0]), before + 2); /* chain id again */
+        assert_int_equal(health(fx, 0).breaker, ENDPOINT_CLOSED);
+        assert_int_equal(send_ok(fx), 0);
+}
+
+/* ------------------------------------------------------------ config */
 
 static void configuration_is_checked(void **state)
 {
@@ -326,27 +796,44 @@ static void configuration_is_checked(void **state)
         ep.name = "execution[0]";
         assert_null(endpoint_pool_new(&cfg, &err));
         assert_non_null(strstr(err.msg, "execution: RPC endpoint execution[0]: only http://"));
+        ep.url = "http://127.0.0.1:1/";
+        cfg.hedge_ms = 5;
+        assert_null(endpoint_pool_new(&cfg, &err));
+        assert_string_equal(err.msg, "chain execution: hedge_ms 5 is out of range (0 for "
+                                     "automatic, or 10 to 2000)");
+        cfg.hedge_ms = 2001;
+        assert_null(endpoint_pool_new(&cfg, &err));
+        cfg.hedge_ms = 2000;
+        endpoint_pool_free(endpoint_pool_new(&cfg, &err));
 }
 
 int main(void)
 {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(healthy_primary_serves_without_delay, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(retries_follow_the_backoff_schedule, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(three_failures_in_a_row_raise_rpc_timeout, setup,
-                                                teardown),
-                cmocka_unit_test_setup_teardown(failover_then_half_open_probe_brings_primary_back,
-                                                setup, teardown),
-                cmocka_unit_test_setup_teardown(failed_probe_rests_again, setup, teardown),
-                cmocka_unit_test_setup_teardown(wrong_chain_endpoint_is_refused, setup, teardown),
-                cmocka_unit_test_setup_teardown(all_down_names_every_endpoint, setup, teardown),
-                cmocka_unit_test_setup_teardown(hung_primary_is_cut_off_and_raises_rpc_timeout,
-                                                setup, teardown),
-                cmocka_unit_test_setup_teardown(send_to_one_endpoint, setup, teardown),
+                T(healthy_primary_serves_alone),
+                T(empty_batch_is_refused_without_traffic),
+                T(hung_primary_is_hedged_well_before_its_timeout),
+                T(hung_primary_is_not_asked_again_while_it_backs_off),
+                T(hung_primary_raises_rpc_timeout_on_its_third_failure),
+                T(fast_failures_fail_over_without_the_hedge_wait),
+                T(slow_primary_that_answers_first_keeps_its_record),
+                T(automatic_hedge_delay_stays_within_bounds),
+                T(backoff_is_time_based_and_never_slept),
+                T(three_failures_in_a_row_raise_rpc_timeout),
+                T(slow_answer_raises_rpc_timeout),
+                T(breaker_opens_after_the_schedule_and_a_probe_closes_it),
+                T(failed_probe_rests_again),
+                T(wrong_chain_endpoint_is_refused),
+                T(endpoint_back_on_another_chain_is_refused),
+                T(all_down_names_every_endpoint_and_does_not_spin),
+                T(blind_probe_asks_the_first_to_be_ready),
+                T(polling_dead_endpoints_every_100_ms_does_not_spin),
+                T(send_to_one_endpoint),
+                T(send_to_asks_a_backing_off_or_open_endpoint_once),
                 cmocka_unit_test(configuration_is_checked),
         };
+#undef T
 
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
