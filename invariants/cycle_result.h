@@ -20,6 +20,7 @@ struct cycle_result {
         size_t nverdicts;
         int confirmed;             /* other endpoints were read to confirm a violation */
         enum verdict_status tier1; /* enforce-mode Tier 1 combined */
+        uint64_t observed_mono_ms; /* when the cycle began (monotonic), set by its runner */
         uint64_t duration_ms;      /* the whole cycle */
 };
 

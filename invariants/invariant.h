@@ -44,7 +44,7 @@ struct invariant_mode_setting {
         enum invariant_mode mode;
 };
 
-/* Thresholds and policy; invariant_params_defaults fills DESIGN.md's defaults. */
+/* Thresholds and policy; invariant_params_defaults fills the documented defaults (README). */
 struct invariant_params {
         unsigned quorum[SNAP_NCHAINS];    /* views that must agree (k of n); 1: view 0 alone */
         unsigned endpoints[SNAP_NCHAINS]; /* endpoints configured per chain (n) */

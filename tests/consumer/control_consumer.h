@@ -1,6 +1,7 @@
 /*
  * control_consumer: the reference relayer side of relaywatch's control
- * stream (DESIGN.md, "The control-stream protocol (v1)"). Copy it into
+ * stream (the README's "The control-stream protocol, for relayer authors",
+ * version 1). Copy it into
  * your relayer, or read it as the specification in C.
  *
  * How a relayer uses it:

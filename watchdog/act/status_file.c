@@ -82,6 +82,8 @@ static int add_cycle(cJSON *st, const struct status_file_info *info)
         cJSON_AddNumberToObject(cyc, "duration_ms", (double)r->duration_ms);
         cJSON_AddBoolToObject(cyc, "full_sweep", info->full_sweep);
         cJSON_AddStringToObject(cyc, "tier1", verdict_status_name(r->tier1));
+        if (info->failure != NULL)
+                cJSON_AddStringToObject(cyc, "failed", info->failure);
         heights = cJSON_AddObjectToObject(cyc, "heights");
         verdicts = cJSON_AddArrayToObject(cyc, "verdicts");
         eps = cJSON_AddArrayToObject(st, "endpoints");

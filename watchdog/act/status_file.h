@@ -27,6 +27,7 @@ struct status_file_info {
         uint64_t interval_ms;
         int healthy;                   /* the halt path is up and the watchdog not blind */
         const struct cycle_result *r;  /* the last cycle; NULL before the first */
+        const char *failure;           /* why that cycle could not run, or NULL */
         int full_sweep;                /* that cycle read everything from the deploy blocks */
         int64_t cycle_started_unix_ms; /* when it started, wall clock */
 };

@@ -25,7 +25,7 @@ enum finding_severity {
         FINDING_CRITICAL = 3,
 };
 
-/* "INFO", "WARNING", "ERROR" or "CRITICAL" (the escalation names of DESIGN.md). */
+/* "INFO", "WARNING", "ERROR" or "CRITICAL" (the escalation levels in the README). */
 const char *finding_severity_name(enum finding_severity s);
 
 /* One finding; everything borrowed for the duration of the report call. */

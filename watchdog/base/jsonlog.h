@@ -1,7 +1,6 @@
 /*
- * jsonlog: relaywatch's structured log, one JSON object per line (DESIGN.md,
- * "Conventions"), by default on stderr where systemd's journal or a log
- * shipper picks it up.
+ * jsonlog: relaywatch's structured log, one JSON object per line, by
+ * default on stderr where systemd's journal or a log shipper picks it up.
  *
  * Every line starts with the same fields, in this order:
  *

@@ -1,6 +1,7 @@
 /*
  * control_msg: the signed messages relaywatch writes to the relayer's
- * control stream (DESIGN.md, "The control-stream protocol (v1)").
+ * control stream (the README's "The control-stream protocol, for relayer
+ * authors", version 1).
  *
  * A stream entry has two fields: `msg`, a JSON object (unformatted text),
  * and `sig`, the Ed25519 detached signature (libsodium crypto_sign_detached)
@@ -28,8 +29,11 @@
  * Unknown extra fields are allowed (later v1 additions); duplicate fields
  * are not. A consumer must use control_msg_check, which verifies the
  * signature, parses strictly and checks that `key_id` names the key that
- * verified; and it must pass only the watchdog's public keys for a HALT and
- * only the operator's for a RESUME (the `allow` argument).
+ * verified. Whom to trust, as relaywatch and the reference consumer do: a
+ * HALT verified with a watchdog key or an operator key (an operator may halt
+ * by hand), a RESUME only with an operator key, never a watchdog's (the
+ * `allow` argument: CONTROL_ALLOW_HALT | CONTROL_ALLOW_RESUME for operator
+ * keys, CONTROL_ALLOW_HALT alone for watchdog keys).
  */
 #ifndef RELAYWATCH_CONTROL_MSG_H
 #define RELAYWATCH_CONTROL_MSG_H

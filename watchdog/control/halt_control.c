@@ -16,33 +16,26 @@
 #include "heartbeat.h"
 #include "jsonlog.h"
 #include "outbox.h"
+#include "record_queue.h"
 #include "redisconn.h"
+#include "rwclock.h"
 #include "signing_key.h"
-#include "state.h"
 
 #define PATH_PROBLEMS_MAX 5
 #define PROBLEM_MAX (RWERR_MSG_MAX + 128)        /* a reason with a prefix of ours */
 #define PATH_REMIND_MS ((int64_t)10 * 60 * 1000) /* HALT_PATH_DOWN again while it lasts */
-#define RECORDS_MAX HALT_STATE_MAX
 #define HALT_SEVERITY "CRITICAL"
-
-/* A published HALT not yet written to relaywatch_state.halts. */
-struct halt_record {
-        char *msg;
-        size_t len;
-        char sig[CONTROL_SIG_B64_SIZE];
-        int64_t published_at_ms;
-};
 
 struct halt_control {
         const struct config *cfg;
         struct finding_journal *journal;
+        struct record_queue *records;
         struct halt_publish_keys keys;
         redisContext *redis;
         char redis_problem[PROBLEM_MAX];
-        unsigned redis_failures;   /* connection attempts failed in a row */
-        int64_t redis_retry_at_ms; /* no new attempt before this (backoff) */
-        size_t outbox_waiting;     /* messages in the outbox at the last look */
+        unsigned redis_failures;    /* connection attempts failed in a row */
+        uint64_t redis_retry_at_ms; /* monotonic: no new attempt before this (backoff) */
+        size_t outbox_waiting;      /* messages in the outbox at the last look */
 
         struct signing_key *key;
         char key_problem[PROBLEM_MAX];
@@ -57,25 +50,14 @@ struct halt_control {
         size_t nproblems;
         char problems[PATH_PROBLEMS_MAX][PROBLEM_MAX];
         int path_down_reported;
-        int64_t path_down_reported_ms;
+        uint64_t path_down_reported_mono_ms;
 
-        int64_t started_ms;
-        int64_t last_evaluated_ms; /* the last cycle that evaluated Tier 1 */
+        uint64_t last_evaluated_mono_ms; /* the last cycle that evaluated Tier 1 (or the start) */
         int blind_reported;
         int heartbeat_ok;
-        int64_t heartbeat_ms;
-
-        size_t nrecords;
-        struct halt_record records[RECORDS_MAX];
+        int64_t heartbeat_ms; /* wall clock, for status.json */
+        char last_cid[64];    /* of the last cycle: for findings of the timer */
 };
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void report(struct halt_control *hc, const char *kind, enum finding_severity sev,
                    const char *cid, const char *halt_id, const cJSON *evidence, const char *fmt,
@@ -111,7 +93,7 @@ static void redis_drop(struct halt_control *hc)
 }
 
 /* Waits between failed connection attempts: 0.1, 0.2, 0.5, 1, 2, then every 5 s. */
-static const int64_t redis_backoff_ms[] = {100, 200, 500, 1000, 2000, 5000};
+static const uint64_t redis_backoff_ms[] = {100, 200, 500, 1000, 2000, 5000};
 #define REDIS_BACKOFF_STEPS (sizeof redis_backoff_ms / sizeof redis_backoff_ms[0])
 
 /*
@@ -123,12 +105,12 @@ static const int64_t redis_backoff_ms[] = {100, 200, 500, 1000, 2000, 5000};
 static redisContext *redis_connect(struct halt_control *hc, int now_or_never)
 {
         struct rwerr err;
-        int64_t now;
+        uint64_t now;
 
         if (hc->redis != NULL && hc->redis->err == 0)
                 return hc->redis;
         redis_drop(hc);
-        now = now_ms();
+        now = rwclock_mono_ms();
         if (!now_or_never && hc->redis_failures > 0 && now < hc->redis_retry_at_ms)
                 return NULL;
         hc->redis = redisconn_connect(hc->cfg->redis_url, hc->cfg->redis_timeout_ms, &err);
@@ -171,7 +153,7 @@ static void ensure_dir(const char *dir, struct rwerr *err, int *ok)
 }
 
 struct halt_control *halt_control_new(const struct config *cfg, struct finding_journal *journal,
-                                      struct rwerr *err)
+                                      struct record_queue *records, struct rwerr *err)
 {
         struct halt_control *hc;
         char dir[PATH_MAX];
@@ -192,8 +174,9 @@ struct halt_control *halt_control_new(const struct config *cfg, struct finding_j
         }
         hc->cfg = cfg;
         hc->journal = journal;
-        hc->started_ms = now_ms();
-        hc->last_evaluated_ms = hc->started_ms;
+        hc->records = records;
+        hc->last_evaluated_mono_ms = rwclock_mono_ms();
+        (void)snprintf(hc->last_cid, sizeof hc->last_cid, "start");
         halt_publish_keys_from_config(&hc->keys, cfg);
 
         if (cfg->signing_key == NULL)
@@ -222,15 +205,11 @@ struct halt_control *halt_control_new(const struct config *cfg, struct finding_j
 
 void halt_control_free(struct halt_control *hc)
 {
-        size_t i;
-
         if (hc == NULL)
                 return;
         redis_drop(hc);
         signing_key_free(hc->key);
         outbox_close(hc->outbox);
-        for (i = 0; i < hc->nrecords; i++)
-                free(hc->records[i].msg);
         free(hc);
 }
 
@@ -261,23 +240,15 @@ static void subject_of(const struct verdict *v, char *out, size_t cap)
         out[n] = '\0';
 }
 
+/* Queues a halt for relaywatch_state.halts (written by the cycle thread). */
 static void keep_record(struct halt_control *hc, const char *msg, size_t len, const char *sig,
                         int64_t published_ms)
 {
-        struct halt_record *r;
-
-        if (hc->nrecords == RECORDS_MAX)
-                return; /* the database has been away for long; the stream and log have them */
-        r = &hc->records[hc->nrecords];
-        r->msg = malloc(len + 1);
-        if (r->msg == NULL)
-                return;
-        memcpy(r->msg, msg, len);
-        r->msg[len] = '\0';
-        r->len = len;
-        (void)snprintf(r->sig, sizeof r->sig, "%s", sig);
-        r->published_at_ms = published_ms;
-        hc->nrecords++;
+        if (hc->records != NULL &&
+            record_queue_add_halt(hc->records, msg, len, sig, published_ms) != RW_OK)
+                jsonlog_message(JSONLOG_WARN, "state_record_failed", hc->last_cid,
+                                "out of memory queueing a halt record; the stream and the log "
+                                "have it");
 }
 
 static void log_halt(const char *event, enum jsonlog_level level, const struct incident *inc,
@@ -308,6 +279,7 @@ static void apply_outcome(struct incident *inc, const struct halt_publish_result
         switch (res->outcome) {
         case HALT_PUBLISHED:
                 inc->phase = INCIDENT_PUBLISHED;
+                inc->ack_wait_from_mono_ms = rwclock_mono_ms();
                 inc->ours = 1;
                 (void)snprintf(inc->entry_id, sizeof inc->entry_id, "%s", res->entry_id);
                 inc->published_at_ms = at_ms;
@@ -315,6 +287,7 @@ static void apply_outcome(struct incident *inc, const struct halt_publish_result
         case HALT_ALREADY_OPEN:
                 /* another replica (or an earlier run) halted for it first: that halt is ours too */
                 inc->phase = INCIDENT_PUBLISHED;
+                inc->ack_wait_from_mono_ms = rwclock_mono_ms();
                 (void)snprintf(inc->id, sizeof inc->id, "%s", res->halt_id);
                 (void)snprintf(inc->entry_id, sizeof inc->entry_id, "%s", res->entry_id);
                 if (inc->published_at_ms == 0)
@@ -352,7 +325,7 @@ static int build_halt(struct halt_control *hc, const struct verdict *v, const st
         f.evidence = v->evidence;
         f.heights = heights;
         f.nheights = SNAP_NCHAINS;
-        f.issued_at_ms = now_ms();
+        f.issued_at_ms = rwclock_wall_ms();
         f.watchdog_id = hc->cfg->watchdog_id;
         f.correlation_id = s->correlation_id;
         f.key_id = hc->key->pub.key_id;
@@ -410,7 +383,7 @@ static int halt_for(struct halt_control *hc, const struct verdict *v, const stru
                                         &err)
                          : rwerr_set(&err, RW_ERR_IO, "%s", hc->redis_problem);
         if (rc == RW_OK) {
-                apply_outcome(&inc, &res, now_ms());
+                apply_outcome(&inc, &res, rwclock_wall_ms());
                 if (res.outcome == HALT_PUBLISHED)
                         keep_record(hc, msg, len, sig, inc.published_at_ms);
         } else {
@@ -528,7 +501,7 @@ int halt_control_deliver(struct halt_control *hc, const char *cid)
                 }
                 inc = halt_state_find(&hc->state, field);
                 if (inc != NULL && strcmp(inc->id, e->id) == 0) {
-                        apply_outcome(inc, &res, now_ms());
+                        apply_outcome(inc, &res, rwclock_wall_ms());
                         changed = 1;
                         log_halt("halt_delivered", JSONLOG_CRITICAL, inc, "from the outbox", -1);
                 } else {
@@ -546,7 +519,7 @@ int halt_control_deliver(struct halt_control *hc, const char *cid)
                         }
                 }
                 if (res.outcome == HALT_PUBLISHED)
-                        keep_record(hc, e->msg, e->msg_len, e->sig, now_ms());
+                        keep_record(hc, e->msg, e->msg_len, e->sig, rwclock_wall_ms());
                 hc->outbox_waiting--;
                 if (i + 1 == list.n)
                         empty = 1;
@@ -588,9 +561,14 @@ static int activity(const struct snapshot *s, uint64_t nonces[SNAP_NCHAINS], uin
         return 1;
 }
 
-/* HALT_NOT_EFFECTIVE: after the ack the relayer must stand still. 1 when the state changed. */
-static int check_effect(struct halt_control *hc, struct incident *inc, const struct snapshot *s)
+/*
+ * HALT_NOT_EFFECTIVE: after the ack the relayer must stand still. The
+ * baseline is the first cycle observed after the ack (one observed before
+ * it may predate the relayer's last sends). 1 when the state changed.
+ */
+static int check_effect(struct halt_control *hc, struct incident *inc, const struct cycle_result *r)
 {
+        const struct snapshot *s = &r->snapshot;
         uint64_t nonces[SNAP_NCHAINS] = {0}, op_id = 0;
         cJSON *ev;
         int role, moved = 0;
@@ -598,6 +576,8 @@ static int check_effect(struct halt_control *hc, struct incident *inc, const str
         if (inc->acked_at_ms == 0 || inc->not_effective_reported || !activity(s, nonces, &op_id))
                 return 0;
         if (!inc->has_baseline) {
+                if (r->observed_mono_ms < inc->acked_mono_ms)
+                        return 0;
                 memcpy(inc->baseline_nonces, nonces, sizeof nonces);
                 inc->baseline_op_id = op_id;
                 inc->has_baseline = 1;
@@ -630,15 +610,21 @@ static int check_effect(struct halt_control *hc, struct incident *inc, const str
         return 1;
 }
 
-/* The acknowledgement of one published halt. 1 when the state changed. */
+/*
+ * The acknowledgement of one published halt, and its deadline, timed on the
+ * monotonic clock from when this run started waiting. 1 when the state changed.
+ */
 static int check_ack(struct halt_control *hc, redisContext *ctx, struct incident *inc,
-                     const char *cid, struct dbconn *db, int64_t now)
+                     uint64_t now_mono)
 {
         struct rwerr err;
+        uint64_t waited;
         int acked = 0, rc;
 
         if (inc->acked_at_ms != 0 || inc->entry_id[0] == '\0')
                 return 0;
+        if (inc->ack_wait_from_mono_ms == 0)
+                inc->ack_wait_from_mono_ms = now_mono; /* loaded from disk: wait from now */
         rc = halt_publish_acked(ctx, &hc->keys, hc->cfg->consumer_group, inc->entry_id, &acked,
                                 &err);
         if (rc != RW_OK && rc != RW_ERR_REFUSED) {
@@ -646,18 +632,23 @@ static int check_ack(struct halt_control *hc, redisContext *ctx, struct incident
                 return 0;
         }
         if (acked) {
-                inc->acked_at_ms = now;
+                inc->acked_at_ms = rwclock_wall_ms();
+                inc->acked_mono_ms = now_mono;
                 log_halt("halt_acknowledged", JSONLOG_INFO, inc, NULL, -1);
-                if (db != NULL && state_halt_acknowledged(db, inc->id, now, &err) != RW_OK)
-                        jsonlog_message(JSONLOG_WARN, "state_record_failed", cid, "%s", err.msg);
+                if (hc->records != NULL &&
+                    record_queue_add_acknowledged(hc->records, inc->id, inc->acked_at_ms) != RW_OK)
+                        jsonlog_message(JSONLOG_WARN, "state_record_failed", inc->correlation_id,
+                                        "out of memory queueing the acknowledgement of %s",
+                                        inc->id);
                 return 1;
         }
-        if (!inc->not_acked_reported && inc->published_at_ms > 0 &&
-            now - inc->published_at_ms > (int64_t)hc->cfg->ack_timeout_ms) {
-                report(hc, "HALT_NOT_ACKNOWLEDGED", FINDING_CRITICAL, cid, inc->id, NULL,
-                       "the relayer has not acknowledged HALT %s (%s) after %lld ms (limit %llu "
+        waited = now_mono - inc->ack_wait_from_mono_ms;
+        if (!inc->not_acked_reported && waited > hc->cfg->ack_timeout_ms) {
+                report(hc, "HALT_NOT_ACKNOWLEDGED", FINDING_CRITICAL, inc->correlation_id, inc->id,
+                       NULL,
+                       "the relayer has not acknowledged HALT %s (%s) after %llu ms (limit %llu "
                        "ms; group %s on %s%s%s): make sure it stopped",
-                       inc->id, inc->invariant, (long long)(now - inc->published_at_ms),
+                       inc->id, inc->invariant, (unsigned long long)waited,
                        (unsigned long long)hc->cfg->ack_timeout_ms, hc->cfg->consumer_group,
                        hc->cfg->control_stream, rc == RW_ERR_REFUSED ? "; " : "",
                        rc == RW_ERR_REFUSED ? err.msg : "");
@@ -678,53 +669,48 @@ static int is_open(const struct halt_publish_open *open, size_t n, const char *f
         return 0;
 }
 
-/* Acks, effect and resumes of the incidents. 1 when the state changed. */
-static int watch_incidents(struct halt_control *hc, redisContext *ctx, const struct cycle_result *r,
-                           struct dbconn *db, int64_t now)
+/*
+ * Incidents whose HALT an operator's RESUME lifted are over: a violation
+ * seen now is a new one (its own HALT), unless the RESUME was forced over
+ * it: then halt_publish answers RESUMED_OPEN and nothing is published until
+ * it passes. Runs before anything judges the relayer's activity, which a
+ * RESUME allows again. 1 when the state changed; -1 when Redis failed.
+ */
+static int sync_lifted(struct halt_control *hc, redisContext *ctx)
 {
-        const char *cid = r->snapshot.correlation_id;
-        const char *ok_fields[HALT_STATE_MAX + 8];
         struct halt_publish_open *open = NULL;
-        size_t nopen = 0, i, nok = 0;
+        size_t nopen = 0, i;
         struct rwerr err;
         int changed = 0, rc;
 
         rc = halt_publish_open_halts(ctx, &hc->keys, &open, &nopen, &err);
         if (rc != RW_OK) {
                 redis_failed(hc, rc, &err);
-                return 0;
+                return -1;
         }
         for (i = 0; i < hc->state.n;) {
                 struct incident *inc = &hc->state.incidents[i];
-                const struct verdict *v = cycle_result_verdict(r, inc->invariant);
-                int clear = v != NULL && v->status == VERDICT_OK;
 
                 if (inc->phase == INCIDENT_PUBLISHED && !is_open(open, nopen, inc->invariant)) {
-                        /*
-                         * An operator's RESUME lifted it: the incident is over. A
-                         * violation seen now is a new one (its own HALT), unless the
-                         * RESUME was forced over it: then halt_publish answers
-                         * RESUMED_OPEN and nothing is published until it passes.
-                         */
                         log_halt("halt_lifted", JSONLOG_INFO, inc, NULL, -1);
                         halt_state_remove(&hc->state, i);
                         changed = 1;
                         continue;
                 }
-                if (inc->phase == INCIDENT_RESUMED && (clear || v == NULL)) {
-                        /* forced over, and now passing (a manual halt has no verdict) */
-                        log_halt("incident_closed", JSONLOG_INFO, inc, NULL, -1);
-                        halt_state_remove(&hc->state, i);
-                        changed = 1;
-                        continue;
-                }
-                if (inc->phase == INCIDENT_PUBLISHED) {
-                        changed |= check_ack(hc, ctx, inc, cid, db, now);
-                        changed |= check_effect(hc, inc, &r->snapshot);
-                }
                 i++;
         }
         free(open);
+        return changed;
+}
+
+/* The halts an operator forced a RESUME over and that now pass may halt again. */
+static void clear_resumed(struct halt_control *hc, redisContext *ctx, const struct cycle_result *r)
+{
+        const char *ok_fields[HALT_STATE_MAX + 8];
+        struct rwerr err;
+        size_t i, nok = 0;
+        int rc;
+
         for (i = 0; i < r->nverdicts && nok < sizeof ok_fields / sizeof ok_fields[0]; i++) {
                 const struct verdict *v = &r->verdicts[i];
 
@@ -734,7 +720,43 @@ static int watch_incidents(struct halt_control *hc, redisContext *ctx, const str
         if (nok > 0 &&
             (rc = halt_publish_clear_resumed(ctx, &hc->keys, ok_fields, nok, &err)) != RW_OK)
                 redis_failed(hc, rc, &err);
-        return changed;
+}
+
+void halt_control_observe(struct halt_control *hc, const struct cycle_result *r)
+{
+        redisContext *ctx = redis_get(hc);
+        int changed = 0, lifted_known = 0;
+        size_t i;
+
+        (void)snprintf(hc->last_cid, sizeof hc->last_cid, "%s", r->snapshot.correlation_id);
+        if (r->tier1 != VERDICT_UNKNOWN)
+                hc->last_evaluated_mono_ms = rwclock_mono_ms();
+        if (ctx != NULL) {
+                int rc = sync_lifted(hc, ctx);
+
+                lifted_known = rc >= 0;
+                changed |= rc > 0;
+        }
+        for (i = 0; i < hc->state.n;) {
+                struct incident *inc = &hc->state.incidents[i];
+                const struct verdict *v = cycle_result_verdict(r, inc->invariant);
+
+                if (inc->phase == INCIDENT_RESUMED && (v == NULL || v->status == VERDICT_OK)) {
+                        /* forced over, and now passing (a manual halt has no verdict) */
+                        log_halt("incident_closed", JSONLOG_INFO, inc, NULL, -1);
+                        halt_state_remove(&hc->state, i);
+                        changed = 1;
+                        continue;
+                }
+                /* the effect only when a RESUME cannot have allowed the activity */
+                if (inc->phase == INCIDENT_PUBLISHED && lifted_known)
+                        changed |= check_effect(hc, inc, r);
+                i++;
+        }
+        if ((ctx = redis_get(hc)) != NULL)
+                clear_resumed(hc, ctx, r);
+        if (changed)
+                save_state(hc, hc->last_cid);
 }
 
 static void add_problem(struct halt_control *hc, const char *fmt, ...)
@@ -771,9 +793,10 @@ static void check_consumers(struct halt_control *hc, redisContext *ctx)
                             total == 1 ? "" : "s", (unsigned long long)hc->cfg->consumer_idle_ms);
 }
 
-static void set_heartbeat(struct halt_control *hc, redisContext *ctx, int64_t now)
+static void set_heartbeat(struct halt_control *hc, redisContext *ctx)
 {
         char msg[HEARTBEAT_MSG_MAX], sig[CONTROL_SIG_B64_SIZE];
+        int64_t now = rwclock_wall_ms(); /* issued_at: it leaves the process */
         size_t len = 0;
         struct rwerr err;
         int rc;
@@ -795,7 +818,7 @@ static void set_heartbeat(struct halt_control *hc, redisContext *ctx, int64_t no
         hc->heartbeat_ms = now;
 }
 
-static void report_path(struct halt_control *hc, const char *cid, int64_t now)
+static void report_path(struct halt_control *hc, uint64_t now_mono)
 {
         char joined[FINDING_TEXT_MAX] = "";
         size_t i, n = 0;
@@ -803,12 +826,12 @@ static void report_path(struct halt_control *hc, const char *cid, int64_t now)
         hc->path_ok = hc->nproblems == 0;
         if (hc->path_ok) {
                 if (hc->path_down_reported)
-                        jsonlog_message(JSONLOG_INFO, "halt_path_restored", cid,
+                        jsonlog_message(JSONLOG_INFO, "halt_path_restored", hc->last_cid,
                                         "the halt path is up again");
                 hc->path_down_reported = 0;
                 return;
         }
-        if (hc->path_down_reported && now - hc->path_down_reported_ms < PATH_REMIND_MS)
+        if (hc->path_down_reported && now_mono - hc->path_down_reported_mono_ms < PATH_REMIND_MS)
                 return;
         for (i = 0; i < hc->nproblems; i++) {
                 int w = snprintf(joined + n, sizeof joined - n, "%s%s", i > 0 ? "; " : "",
@@ -818,92 +841,38 @@ static void report_path(struct halt_control *hc, const char *cid, int64_t now)
                         break;
                 n += (size_t)w;
         }
-        report(hc, "HALT_PATH_DOWN", FINDING_CRITICAL, cid, NULL, NULL,
+        report(hc, "HALT_PATH_DOWN", FINDING_CRITICAL, hc->last_cid, NULL, NULL,
                "relaywatch could not halt the relayer right now: %s", joined);
         hc->path_down_reported = 1;
-        hc->path_down_reported_ms = now;
+        hc->path_down_reported_mono_ms = now_mono;
 }
 
-/* Writes kept halt records to the database; what fails stays queued. */
-static void record_halts(struct halt_control *hc, struct dbconn *db, const char *cid)
+/* WATCHDOG_BLIND when no Tier 1 evaluation came for blind_limit_ms; 1 while blind. */
+static int check_blind(struct halt_control *hc, uint64_t now_mono)
 {
-        struct rwerr err;
-        size_t i, done = 0;
+        uint64_t since = now_mono - hc->last_evaluated_mono_ms;
+        int blind = since > hc->cfg->blind_limit_ms;
 
-        for (i = 0; i < hc->nrecords; i++) {
-                struct halt_record *rec = &hc->records[i];
-                struct control_msg m;
-                struct state_halt h;
-                char *evidence = NULL, *heights = NULL;
-                cJSON *hobj = NULL;
-                size_t k;
-                int rc;
-
-                if (control_msg_parse(rec->msg, rec->len, &m, &err) != RW_OK) {
-                        done++; /* our own message: cannot happen; do not retry forever */
-                        continue;
-                }
-                evidence = cJSON_PrintUnformatted(m.evidence);
-                hobj = cJSON_CreateObject();
-                for (k = 0; hobj != NULL && k < m.nheights; k++)
-                        cJSON_AddNumberToObject(hobj, m.heights[k].chain,
-                                                (double)m.heights[k].block);
-                heights = hobj != NULL ? cJSON_PrintUnformatted(hobj) : NULL;
-                memset(&h, 0, sizeof h);
-                h.halt_id = m.id;
-                h.invariant = m.invariant;
-                h.severity = m.severity;
-                h.reason = m.reason;
-                h.evidence_json = evidence != NULL ? evidence : "{}";
-                h.heights_json = heights != NULL ? heights : "{}";
-                h.correlation_id = m.correlation_id;
-                h.msg = rec->msg;
-                h.sig = rec->sig;
-                h.issued_at_ms = m.issued_at_ms;
-                h.published_at_ms = rec->published_at_ms;
-                rc = state_halt_record(db, &h, &err);
-                free(evidence);
-                free(heights);
-                cJSON_Delete(hobj);
-                control_msg_free(&m);
-                if (rc != RW_OK) {
-                        jsonlog_message(JSONLOG_WARN, "state_record_failed", cid, "%s", err.msg);
-                        break;
-                }
-                done++;
+        if (blind && !hc->blind_reported) {
+                report(hc, "WATCHDOG_BLIND", FINDING_ERROR, hc->last_cid, NULL, NULL,
+                       "no Tier 1 invariant could be evaluated for %llu ms (limit %llu ms): the "
+                       "heartbeat stops, so a relayer that requires it stops too",
+                       (unsigned long long)since, (unsigned long long)hc->cfg->blind_limit_ms);
+                hc->blind_reported = 1;
+        } else if (!blind && hc->blind_reported) {
+                jsonlog_message(JSONLOG_INFO, "watchdog_sees_again", hc->last_cid,
+                                "Tier 1 invariants are evaluated again");
+                hc->blind_reported = 0;
         }
-        for (i = 0; i < done; i++)
-                free(hc->records[i].msg);
-        memmove(&hc->records[0], &hc->records[done], (hc->nrecords - done) * sizeof hc->records[0]);
-        hc->nrecords -= done;
+        return blind;
 }
 
-/* Writes the journal's unsaved findings to the database; what fails stays queued. */
-static void record_findings(struct halt_control *hc, struct dbconn *db, const char *cid)
+void halt_control_tick(struct halt_control *hc)
 {
-        struct rwerr err;
-        size_t i;
-
-        for (i = 0; i < hc->journal->nunsaved; i++) {
-                const struct finding_record *f = &hc->journal->unsaved[i];
-
-                if (state_finding_record(db, f->kind, finding_severity_name(f->severity),
-                                         f->summary,
-                                         f->evidence_json != NULL ? f->evidence_json : "{}",
-                                         f->correlation_id, &err) != RW_OK) {
-                        jsonlog_message(JSONLOG_WARN, "state_record_failed", cid, "%s", err.msg);
-                        break;
-                }
-        }
-        finding_journal_saved(hc->journal, i);
-}
-
-void halt_control_watch(struct halt_control *hc, const struct cycle_result *r, struct dbconn *db)
-{
-        const char *cid = r->snapshot.correlation_id;
-        int64_t now = now_ms();
+        uint64_t now = rwclock_mono_ms();
         redisContext *ctx;
         int changed = 0, blind;
+        size_t i;
 
         hc->nproblems = 0;
         if (hc->key == NULL)
@@ -913,44 +882,34 @@ void halt_control_watch(struct halt_control *hc, const struct cycle_result *r, s
         if (hc->outbox == NULL)
                 add_problem(hc, "outbox: %s", hc->outbox_problem);
 
-        (void)halt_control_deliver(hc, cid);
-        if (db != NULL)
-                record_halts(hc, db, cid); /* before their acknowledgements are recorded */
-        ctx = redis_get(hc);
-        if (ctx != NULL)
-                changed |= watch_incidents(hc, ctx, r, db, now);
-        ctx = redis_get(hc);
-        if (ctx != NULL)
+        (void)halt_control_deliver(hc, hc->last_cid);
+        if ((ctx = redis_get(hc)) != NULL)
+                changed |= sync_lifted(hc, ctx) > 0;
+        for (i = 0; i < hc->state.n && (ctx = redis_get(hc)) != NULL; i++) {
+                if (hc->state.incidents[i].phase == INCIDENT_PUBLISHED)
+                        changed |= check_ack(hc, ctx, &hc->state.incidents[i], now);
+        }
+        if ((ctx = redis_get(hc)) != NULL)
                 check_consumers(hc, ctx);
 
-        if (r->tier1 != VERDICT_UNKNOWN)
-                hc->last_evaluated_ms = now;
-        blind = now - hc->last_evaluated_ms > (int64_t)hc->cfg->blind_limit_ms;
-        if (blind && !hc->blind_reported) {
-                report(hc, "WATCHDOG_BLIND", FINDING_ERROR, cid, NULL, NULL,
-                       "no Tier 1 invariant could be evaluated for %lld ms (limit %llu ms): the "
-                       "heartbeat stops, so a relayer that requires it stops too",
-                       (long long)(now - hc->last_evaluated_ms),
-                       (unsigned long long)hc->cfg->blind_limit_ms);
-                hc->blind_reported = 1;
-        } else if (!blind && hc->blind_reported) {
-                jsonlog_message(JSONLOG_INFO, "watchdog_sees_again", cid,
-                                "Tier 1 invariants are evaluated again");
-                hc->blind_reported = 0;
-        }
-
+        blind = check_blind(hc, now);
         ctx = redis_get(hc);
         if (ctx == NULL)
                 add_problem(hc, "Redis: %s", hc->redis_problem);
         hc->heartbeat_ok = 0;
         if (ctx != NULL && hc->key != NULL && hc->state_ok && !blind)
-                set_heartbeat(hc, ctx, now);
+                set_heartbeat(hc, ctx);
 
         if (changed)
-                save_state(hc, cid);
-        report_path(hc, cid, now);
-        if (db != NULL)
-                record_findings(hc, db, cid);
+                save_state(hc, hc->last_cid);
+        report_path(hc, now);
+        if (hc->records != NULL)
+                record_queue_take_findings(hc->records, hc->journal);
+}
+
+int halt_control_blind(const struct halt_control *hc)
+{
+        return hc->blind_reported;
 }
 
 size_t halt_control_outbox_waiting(const struct halt_control *hc)

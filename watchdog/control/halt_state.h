@@ -57,6 +57,14 @@ struct incident {
         int has_baseline;
         uint64_t baseline_nonces[SNAP_NCHAINS]; /* sum of the relayer accounts' nonces */
         uint64_t baseline_op_id;                /* the ledger's newest operation */
+        /*
+         * In memory only, never in the file: when this run started waiting
+         * for the ack, on the monotonic clock (0: not yet), so a step of
+         * the wall clock cannot fire or delay HALT_NOT_ACKNOWLEDGED. After a
+         * restart the wait starts again from the start.
+         */
+        uint64_t ack_wait_from_mono_ms;
+        uint64_t acked_mono_ms; /* in memory only: when this run saw the ack (0: before it) */
 };
 
 struct halt_state {

@@ -1,7 +1,7 @@
 /*
  * heartbeat: the signed "watchdog is alive" key a relayer checks so it can
- * fail safe when its watchdog disappears (DESIGN.md, control-stream
- * protocol v1).
+ * fail safe when its watchdog disappears (the README's control-stream
+ * protocol, version 1).
  *
  * The heartbeat key (default relayer:watchdog:heartbeat) is a HASH with two
  * fields, set again on every healthy cycle and given a TTL each time:

@@ -1,29 +1,39 @@
 /*
  * supervisor: `relaywatch run`, the loop that runs for months.
  *
- * Each cycle: observe → evaluate (cycle.h) → act: the halt first
- * (halt_control_act), then the cycle's log lines, then the watch of halts,
- * the halt path and the heartbeat (halt_control_watch), then
- * STATE_DIR/status.json for `relaywatch status`, then a systemd watchdog
- * keep-alive.
+ * Two threads with one job each, and a queue between them:
  *
- * When: in interval mode a cycle starts every interval_ms; in block mode
- * both chains' heads are polled every poll_ms and a cycle runs on every
- * new block of either, and at least every interval_ms without one (the
- * heartbeat and the halt checks must go on when no block comes). A cycle
- * reads incrementally after cursors that advance only after a cycle in
- * which every Tier 1 check passed, and a full sweep runs at the start,
- * after a reload and at least every full_sweep_s.
+ *   the loop (the calling thread): a libevent loop on the monotonic clock
+ *     that owns halt control, the finding journal, the status file and
+ *     the systemd notifications. It never waits for a cycle's reads. It
+ *     wakes for
+ *       - a cycle's report (cycle_worker.h): the halt first
+ *         (halt_control_act), then the cycle's log lines, then what the
+ *         result says about open incidents, then STATE_DIR/status.json and
+ *         STATUS= for systemd;
+ *       - the tick, every min(1 s, heartbeat_ttl_ms / 3): the outbox, the
+ *         acknowledgements, RESUMEs, the halt path, WATCHDOG_BLIND and the
+ *         signed heartbeat (halt_control_tick), the status file, and
+ *         WATCHDOG=1 for systemd while the cycle thread makes progress;
+ *       - the outbox retry, every 100 ms while a HALT waits for Redis;
+ *       - signals, taken synchronously through a signalfd (no handler
+ *         runs): SIGTERM and SIGINT stop (a cycle in progress is cut
+ *         short), SIGHUP reloads.
+ *   the cycle thread (cycle_worker.h): observes and evaluates, on its
+ *     schedule, and hands each report to the loop.
  *
- * Signals: SIGTERM and SIGINT finish the current cycle and stop; SIGHUP
- * reads the config again and switches to it only when it is valid (a bad
- * one is logged with every problem and the running config stays). The
- * signals are blocked and taken with sigtimedwait between cycles, so no
- * handler runs in the middle of one.
+ * A slow or hung RPC provider, a slow ledger or a cycle that fails (even
+ * out of memory) costs cycles, never the heartbeat, the outbox or a
+ * signal: the heartbeat stops only when WATCHDOG_BLIND fires.
  *
- * systemd Type=notify: READY=1 after the outbox is delivered at start,
- * STATUS= after every cycle, WATCHDOG=1 after every completed cycle (set
- * WatchdogSec above the longest cycle you expect, failovers included),
+ * SIGHUP reads the config again and switches only when it loads and its
+ * keys and state open; a broken one is logged (`reload_refused`, with every
+ * problem) and the running one kept. The loop switches at once, the cycle
+ * thread before its next cycle (with a full sweep).
+ *
+ * systemd Type=notify: READY=1 after the outbox left by the last run is
+ * delivered (or tried), STATUS= after every cycle, WATCHDOG=1 on the tick
+ * while the cycle thread has shown progress within blind_limit_ms,
  * RELOADING=1 / READY=1 around a reload, STOPPING=1 at the end.
  */
 #ifndef RELAYWATCH_SUPERVISOR_H

@@ -1,0 +1,330 @@
+#include "record_queue.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "control_msg.h"
+#include "state.h"
+
+enum record_kind {
+        RECORD_HALT,
+        RECORD_ACKNOWLEDGED,
+        RECORD_FINDING,
+};
+
+struct record {
+        struct record *next;
+        enum record_kind kind;
+        /* RECORD_HALT */
+        char *msg;
+        size_t len;
+        char sig[CONTROL_SIG_B64_SIZE];
+        /* RECORD_HALT: published; RECORD_ACKNOWLEDGED: acked */
+        int64_t at_ms;
+        /* RECORD_ACKNOWLEDGED */
+        char halt_id[CONTROL_ID_SIZE];
+        /* RECORD_FINDING (its evidence_json owned) */
+        struct finding_record finding;
+};
+
+struct record_queue {
+        pthread_mutex_t lock;
+        struct record *head, *tail;
+        size_t n;
+        size_t dropped;
+};
+
+static void record_free(struct record *r)
+{
+        if (r == NULL)
+                return;
+        free(r->msg);
+        free(r->finding.evidence_json);
+        free(r);
+}
+
+struct record_queue *record_queue_new(void)
+{
+        struct record_queue *q = calloc(1, sizeof *q);
+
+        if (q == NULL)
+                return NULL;
+        if (pthread_mutex_init(&q->lock, NULL) != 0) {
+                free(q);
+                return NULL;
+        }
+        return q;
+}
+
+void record_queue_free(struct record_queue *q)
+{
+        struct record *r, *next;
+
+        if (q == NULL)
+                return;
+        for (r = q->head; r != NULL; r = next) {
+                next = r->next;
+                record_free(r);
+        }
+        (void)pthread_mutex_destroy(&q->lock);
+        free(q);
+}
+
+/* Unlinks `r` (whose predecessor is `prev`, NULL for the head). Under the lock. */
+static void unlink_record(struct record_queue *q, struct record *prev, struct record *r)
+{
+        if (prev == NULL)
+                q->head = r->next;
+        else
+                prev->next = r->next;
+        if (q->tail == r)
+                q->tail = prev;
+        q->n--;
+}
+
+/* Makes room for one more: the oldest finding goes first, else the oldest record. Under the lock. */
+static void make_room(struct record_queue *q)
+{
+        struct record *prev = NULL, *r;
+
+        while (q->n >= RECORD_QUEUE_MAX) {
+                for (prev = NULL, r = q->head; r != NULL && r->kind != RECORD_FINDING; r = r->next)
+                        prev = r;
+                if (r == NULL) {
+                        prev = NULL;
+                        r = q->head;
+                }
+                unlink_record(q, prev, r);
+                record_free(r);
+                q->dropped++;
+        }
+}
+
+static void append(struct record_queue *q, struct record *r)
+{
+        (void)pthread_mutex_lock(&q->lock);
+        make_room(q);
+        r->next = NULL;
+        if (q->tail != NULL)
+                q->tail->next = r;
+        else
+                q->head = r;
+        q->tail = r;
+        q->n++;
+        (void)pthread_mutex_unlock(&q->lock);
+}
+
+int record_queue_add_halt(struct record_queue *q, const char *msg, size_t len, const char *sig,
+                          int64_t published_at_ms)
+{
+        struct record *r = calloc(1, sizeof *r);
+
+        if (r == NULL || (r->msg = malloc(len + 1)) == NULL) {
+                free(r);
+                return RW_ERR_NOMEM;
+        }
+        r->kind = RECORD_HALT;
+        memcpy(r->msg, msg, len);
+        r->msg[len] = '\0';
+        r->len = len;
+        (void)snprintf(r->sig, sizeof r->sig, "%s", sig);
+        r->at_ms = published_at_ms;
+        append(q, r);
+        return RW_OK;
+}
+
+int record_queue_add_acknowledged(struct record_queue *q, const char *halt_id, int64_t acked_at_ms)
+{
+        struct record *r = calloc(1, sizeof *r);
+
+        if (r == NULL)
+                return RW_ERR_NOMEM;
+        r->kind = RECORD_ACKNOWLEDGED;
+        (void)snprintf(r->halt_id, sizeof r->halt_id, "%s", halt_id);
+        r->at_ms = acked_at_ms;
+        append(q, r);
+        return RW_OK;
+}
+
+void record_queue_take_findings(struct record_queue *q, struct finding_journal *j)
+{
+        size_t i;
+
+        for (i = 0; i < j->nunsaved; i++) {
+                struct record *r = calloc(1, sizeof *r);
+
+                if (r == NULL)
+                        break; /* the rest stay in the journal for the next call */
+                r->kind = RECORD_FINDING;
+                r->finding = j->unsaved[i];
+                j->unsaved[i].evidence_json = NULL; /* moved */
+                append(q, r);
+        }
+        finding_journal_saved(j, i);
+}
+
+/* The head record, taken out of the queue; NULL when empty. */
+static struct record *pop(struct record_queue *q)
+{
+        struct record *r;
+
+        (void)pthread_mutex_lock(&q->lock);
+        r = q->head;
+        if (r != NULL)
+                unlink_record(q, NULL, r);
+        (void)pthread_mutex_unlock(&q->lock);
+        return r;
+}
+
+/* Puts a record that failed back at the head. */
+static void push_back(struct record_queue *q, struct record *r)
+{
+        (void)pthread_mutex_lock(&q->lock);
+        make_room(q);
+        r->next = q->head;
+        q->head = r;
+        if (q->tail == NULL)
+                q->tail = r;
+        q->n++;
+        (void)pthread_mutex_unlock(&q->lock);
+}
+
+static int write_one(const struct record_writer *w, const struct record *r, struct rwerr *err)
+{
+        switch (r->kind) {
+        case RECORD_HALT:
+                return w->halt(w->ctx, r->msg, r->len, r->sig, r->at_ms, err);
+        case RECORD_ACKNOWLEDGED:
+                return w->acknowledged(w->ctx, r->halt_id, r->at_ms, err);
+        case RECORD_FINDING:
+                return w->finding(w->ctx, &r->finding, err);
+        }
+        return rwerr_set(err, RW_ERR_INVALID, "record of unknown kind %d", (int)r->kind);
+}
+
+int record_queue_flush(struct record_queue *q, const struct record_writer *w, size_t *written,
+                       struct rwerr *err)
+{
+        size_t limit, done = 0;
+        struct record *r;
+        int rc = RW_OK;
+
+        (void)pthread_mutex_lock(&q->lock);
+        limit = q->n; /* what waited when the flush began */
+        (void)pthread_mutex_unlock(&q->lock);
+        while (done < limit && (r = pop(q)) != NULL) {
+                if ((rc = write_one(w, r, err)) != RW_OK) {
+                        push_back(q, r);
+                        break;
+                }
+                record_free(r);
+                done++;
+        }
+        if (written != NULL)
+                *written = done;
+        return rc;
+}
+
+size_t record_queue_waiting(struct record_queue *q)
+{
+        size_t n;
+
+        (void)pthread_mutex_lock(&q->lock);
+        n = q->n;
+        (void)pthread_mutex_unlock(&q->lock);
+        return n;
+}
+
+size_t record_queue_dropped(struct record_queue *q)
+{
+        size_t n;
+
+        (void)pthread_mutex_lock(&q->lock);
+        n = q->dropped;
+        (void)pthread_mutex_unlock(&q->lock);
+        return n;
+}
+
+/* ------------------------------------------------------------ relaywatch_state */
+
+static cJSON *heights_object(const struct control_msg *m)
+{
+        cJSON *o = cJSON_CreateObject();
+        size_t k;
+
+        for (k = 0; o != NULL && k < m->nheights; k++) {
+                if (cJSON_AddNumberToObject(o, m->heights[k].chain, (double)m->heights[k].block) ==
+                    NULL) {
+                        cJSON_Delete(o);
+                        return NULL;
+                }
+        }
+        return o;
+}
+
+static int db_halt(void *ctx, const char *msg, size_t len, const char *sig, int64_t published_at_ms,
+                   struct rwerr *err)
+{
+        struct control_msg m;
+        struct state_halt h;
+        char *evidence = NULL, *heights = NULL;
+        cJSON *hobj = NULL;
+        int rc;
+
+        if (control_msg_parse(msg, len, &m, err) != RW_OK)
+                return RW_OK; /* our own message: cannot happen; never retry it forever */
+        evidence = m.evidence != NULL ? cJSON_PrintUnformatted(m.evidence) : strdup("{}");
+        hobj = heights_object(&m);
+        heights = hobj != NULL ? cJSON_PrintUnformatted(hobj) : NULL;
+        if (evidence == NULL || heights == NULL) {
+                rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory recording halt %s", m.id);
+                goto out;
+        }
+        memset(&h, 0, sizeof h);
+        h.halt_id = m.id;
+        h.invariant = m.invariant;
+        h.severity = m.severity;
+        h.reason = m.reason;
+        h.evidence_json = evidence;
+        h.heights_json = heights;
+        h.correlation_id = m.correlation_id;
+        h.msg = msg;
+        h.sig = sig;
+        h.issued_at_ms = m.issued_at_ms;
+        h.published_at_ms = published_at_ms;
+        rc = state_halt_record(ctx, &h, err);
+out:
+        free(evidence);
+        free(heights);
+        cJSON_Delete(hobj);
+        control_msg_free(&m);
+        return rc;
+}
+
+static int db_acknowledged(void *ctx, const char *halt_id, int64_t acked_at_ms, struct rwerr *err)
+{
+        return state_halt_acknowledged(ctx, halt_id, acked_at_ms, err);
+}
+
+static int db_finding(void *ctx, const struct finding_record *f, struct rwerr *err)
+{
+        if (f->evidence_json == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM,
+                                 "finding %s: its evidence was lost to an "
+                                 "allocation failure",
+                                 f->kind);
+        return state_finding_record(ctx, f->kind, finding_severity_name(f->severity), f->summary,
+                                    f->evidence_json, f->correlation_id, err);
+}
+
+int record_queue_flush_db(struct record_queue *q, struct dbconn *db, size_t *written,
+                          struct rwerr *err)
+{
+        const struct record_writer w = {db_halt, db_acknowledged, db_finding, db};
+
+        return record_queue_flush(q, &w, written, err);
+}

@@ -1,0 +1,499 @@
+#define _GNU_SOURCE /* pthread_setname_np */
+#include "cycle_worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cycle.h"
+#include "jsonlog.h"
+#include "observe.h"
+#include "record_queue.h"
+#include "rwclock.h"
+
+#define REPORTS_MAX 4         /* reports waiting for the loop; the worker waits when it is full */
+#define RECORDS_RETRY_MS 5000 /* between flushes of the record queue after one failed */
+
+struct cycle_worker {
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t wake;     /* the worker's waits: stop, reload, a freed report slot */
+        pthread_cond_t finished; /* the worker's thread is about to end */
+        int wake_fd;
+        uint64_t max_cycles;
+        struct record_queue *records;
+
+        /* under lock */
+        int stopping;
+        int done;
+        struct config *pending_cfg;
+        struct observer *pending_obs;
+        struct config *retired_cfg;
+        struct cycle_report reports[REPORTS_MAX];
+        size_t first, nreports;
+        uint64_t progress_ms;
+
+        /* the worker thread's own (changed under lock, by the worker only) */
+        struct config *cfg;
+        struct observer *obs;
+        uint64_t cycles;
+        uint64_t previous_cycle_ms;
+        uint64_t last_start_ms; /* monotonic */
+        uint64_t last_full_ms;  /* monotonic; 0: never */
+        uint64_t records_retry_ms;
+        uint64_t last_head[SNAP_NCHAINS]; /* block mode: the heads the last poll saw */
+        int head_known[SNAP_NCHAINS];
+        int cursors_valid; /* the incremental window below holds */
+        int64_t anchors_after;
+        uint64_t batches_after;
+};
+
+void cycle_report_release(struct cycle_report *rep)
+{
+        if (rep == NULL)
+                return;
+        cycle_result_release(&rep->r);
+        memset(rep, 0, sizeof *rep);
+}
+
+/* ------------------------------------------------------------ waits */
+
+static int stopping(struct cycle_worker *w)
+{
+        int s;
+
+        (void)pthread_mutex_lock(&w->lock);
+        s = w->stopping;
+        (void)pthread_mutex_unlock(&w->lock);
+        return s;
+}
+
+/* Waits up to `ms` or until a stop or a reload; 1 when one of those came. Under lock. */
+static int wait_locked(struct cycle_worker *w, uint64_t ms)
+{
+        struct timespec until;
+
+        if (w->stopping || w->pending_obs != NULL)
+                return 1;
+        (void)clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += (time_t)(ms / 1000);
+        until.tv_nsec += (long)(ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+        }
+        while (!w->stopping && w->pending_obs == NULL) {
+                if (pthread_cond_timedwait(&w->wake, &w->lock, &until) == ETIMEDOUT)
+                        break;
+        }
+        return w->stopping || w->pending_obs != NULL;
+}
+
+static int wait_ms(struct cycle_worker *w, uint64_t ms)
+{
+        int woken;
+
+        (void)pthread_mutex_lock(&w->lock);
+        woken = wait_locked(w, ms);
+        w->progress_ms = rwclock_mono_ms();
+        (void)pthread_mutex_unlock(&w->lock);
+        return woken;
+}
+
+/* ------------------------------------------------------------ reload */
+
+static void switch_if_reloaded(struct cycle_worker *w)
+{
+        struct observer *old_obs = NULL;
+
+        (void)pthread_mutex_lock(&w->lock);
+        if (w->pending_obs != NULL && !w->stopping) {
+                old_obs = w->obs;
+                w->retired_cfg = w->cfg; /* the loop frees it; it keeps at most one waiting */
+                w->cfg = w->pending_cfg;
+                w->obs = w->pending_obs;
+                w->pending_cfg = NULL;
+                w->pending_obs = NULL;
+        }
+        (void)pthread_mutex_unlock(&w->lock);
+        if (old_obs == NULL)
+                return;
+        observer_free(old_obs);
+        w->cursors_valid = 0; /* the new config may watch something else: sweep */
+        memset(w->head_known, 0, sizeof w->head_known);
+        w->last_start_ms = 0;
+}
+
+/* ------------------------------------------------------------ records */
+
+static void flush_records(struct cycle_worker *w)
+{
+        struct rwerr err;
+        size_t written = 0;
+        uint64_t now = rwclock_mono_ms();
+
+        if (w->records == NULL || record_queue_waiting(w->records) == 0 ||
+            now < w->records_retry_ms)
+                return;
+        if (record_queue_flush_db(w->records, observer_db(w->obs), &written, &err) != RW_OK) {
+                jsonlog_message(JSONLOG_WARN, "state_record_failed", NULL,
+                                "%s (%zu records wait; tried again in %d s)", err.msg,
+                                record_queue_waiting(w->records), RECORDS_RETRY_MS / 1000);
+                w->records_retry_ms = now + RECORDS_RETRY_MS;
+        }
+}
+
+/* ------------------------------------------------------------ when */
+
+/*
+ * Block mode: whether either chain has a new head since the last poll. Both
+ * are polled: a violation on the source chain must not wait for the
+ * execution chain's next block.
+ */
+static int new_block(struct cycle_worker *w)
+{
+        struct rwerr err;
+        int role, changed = 0;
+
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                uint64_t head;
+
+                if (observer_head(w->obs, (enum snap_chain_role)role, &head, &err) != RW_OK)
+                        continue; /* the cycle's own reads report it */
+                if (!w->head_known[role] || head != w->last_head[role])
+                        changed = 1;
+                w->last_head[role] = head;
+                w->head_known[role] = 1;
+        }
+        return changed;
+}
+
+/* Returns 1 when the next cycle is due, 0 when a stop or a reload came first. */
+static int wait_for_cycle(struct cycle_worker *w)
+{
+        const struct config *c = w->cfg;
+
+        if (w->last_start_ms == 0)
+                return 1; /* the first cycle, or the first after a reload */
+        for (;;) {
+                uint64_t now = rwclock_mono_ms();
+                uint64_t due = w->last_start_ms + c->interval_ms;
+
+                if (now >= due)
+                        return 1;
+                if (c->run_mode == CONFIG_RUN_BLOCK && new_block(w))
+                        return 1;
+                now = rwclock_mono_ms();
+                if (now >= due)
+                        return 1;
+                if (wait_ms(w, c->run_mode == CONFIG_RUN_BLOCK && c->poll_ms < due - now
+                                       ? c->poll_ms
+                                       : due - now))
+                        return 0;
+        }
+}
+
+/* ------------------------------------------------------------ one cycle */
+
+/* The incremental window, or a full sweep when one is due. 1 for a full sweep. */
+static int choose_window(struct cycle_worker *w, uint64_t now, struct observe_window *win)
+{
+        int full = !w->cursors_valid || w->last_full_ms == 0 ||
+                   now - w->last_full_ms >= w->cfg->full_sweep_s * 1000u;
+
+        memset(win, 0, sizeof *win);
+        win->anchors_after = -1;
+        win->ops_after = -1;
+        win->cycles_after = -1;
+        if (!full) {
+                win->anchors_after = w->anchors_after;
+                win->batches_after = w->batches_after;
+        }
+        return full;
+}
+
+/*
+ * After a cycle in which every Tier 1 check passed: anchors are checked
+ * through the source chain's pinned block; batches through the last one
+ * of the unbroken run of anchored batches (a batch not anchored yet must
+ * be read again once it is).
+ */
+static void advance_cursors(struct cycle_worker *w, const struct cycle_result *r)
+{
+        const struct snapshot *s = &r->snapshot;
+        const struct snap_chain *src = &s->chains[SNAP_SOURCE];
+        const struct snap_view *v;
+        static const uint8_t zero[32];
+        uint64_t through = w->cursors_valid ? w->batches_after : 0;
+        size_t i;
+
+        if (r->tier1 != VERDICT_OK || !s->ledger.ok || !src->ok || src->nviews == 0) {
+                if (r->tier1 != VERDICT_OK)
+                        w->cursors_valid = 0; /* read everything again until it passes */
+                return;
+        }
+        v = &src->views[0];
+        for (i = 0; i < s->ledger.nbatches; i++) {
+                if (v->anchored_roots == NULL || memcmp(v->anchored_roots[i], zero, 32) == 0)
+                        break;
+                through = s->ledger.batches[i].batch_number;
+        }
+        w->batches_after = through;
+        w->anchors_after = (int64_t)src->pinned;
+        w->cursors_valid = 1;
+}
+
+/* The configured prefix before the cycle's correlation id ("rw-<32 hex>"). */
+static void prefix_correlation_id(const struct config *c, struct snapshot *s)
+{
+        char cid[sizeof s->correlation_id + 32];
+        size_t len;
+
+        (void)snprintf(cid, sizeof cid, "%s-%s", c->correlation_prefix, s->correlation_id);
+        len = strlen(cid);
+        if (len >= sizeof s->correlation_id)
+                len = sizeof s->correlation_id - 1;
+        memcpy(s->correlation_id, cid, len);
+        s->correlation_id[len] = '\0';
+}
+
+static void run_cycle(struct cycle_worker *w, struct cycle_report *rep)
+{
+        struct observe_window win;
+        uint64_t now = rwclock_mono_ms();
+        struct rwerr err;
+        char cid[sizeof rep->r.snapshot.correlation_id];
+
+        memset(rep, 0, sizeof *rep);
+        w->last_start_ms = now;
+        rep->started_unix_ms = rwclock_wall_ms();
+        rep->full_sweep = choose_window(w, now, &win);
+        rep->number = ++w->cycles;
+        if (cycle_run(w->obs, &w->cfg->params, &win, w->previous_cycle_ms, &rep->r, &err) !=
+            RW_OK) {
+                /* could not evaluate: keep only the correlation id and the reason */
+                memcpy(cid, rep->r.snapshot.correlation_id, sizeof cid);
+                cycle_result_release(&rep->r);
+                memcpy(rep->r.snapshot.correlation_id, cid, sizeof cid);
+                rep->r.tier1 = VERDICT_UNKNOWN;
+                rep->failed = 1;
+                (void)snprintf(rep->reason, sizeof rep->reason, "%s", err.msg);
+                w->cursors_valid = 0;
+        } else {
+                rep->r.observed_mono_ms = now;
+                if (rep->full_sweep && rep->r.tier1 == VERDICT_OK)
+                        w->last_full_ms = now;
+                advance_cursors(w, &rep->r);
+                w->previous_cycle_ms = rep->r.duration_ms;
+        }
+        if (rep->r.snapshot.correlation_id[0] != '\0')
+                prefix_correlation_id(w->cfg, &rep->r.snapshot);
+}
+
+/* Hands a report to the loop, waiting for a free slot; 0 when stopped first (report released). */
+static int post(struct cycle_worker *w, struct cycle_report *rep)
+{
+        static const uint64_t one = 1;
+
+        (void)pthread_mutex_lock(&w->lock);
+        while (w->nreports == REPORTS_MAX && !w->stopping)
+                (void)pthread_cond_wait(&w->wake, &w->lock);
+        if (w->stopping) {
+                (void)pthread_mutex_unlock(&w->lock);
+                cycle_report_release(rep);
+                return 0;
+        }
+        w->reports[(w->first + w->nreports) % REPORTS_MAX] = *rep;
+        w->nreports++;
+        w->progress_ms = rwclock_mono_ms();
+        (void)pthread_mutex_unlock(&w->lock);
+        if (write(w->wake_fd, &one, sizeof one) < 0) {
+                /* an eventfd at its limit is already readable: the loop wakes */
+        }
+        return 1;
+}
+
+static void *worker_main(void *arg)
+{
+        struct cycle_worker *w = arg;
+        struct cycle_report rep;
+
+        (void)pthread_setname_np(pthread_self(), "rw-cycle"); /* top -H, gdb, the tests */
+        while (!stopping(w)) {
+                switch_if_reloaded(w);
+                flush_records(w);
+                if (!wait_for_cycle(w))
+                        continue; /* a stop or a reload */
+                run_cycle(w, &rep);
+                if (!post(w, &rep))
+                        break;
+                if (w->max_cycles > 0 && w->cycles >= w->max_cycles)
+                        break;
+        }
+        flush_records(w);
+        (void)pthread_mutex_lock(&w->lock);
+        w->done = 1;
+        (void)pthread_cond_broadcast(&w->finished);
+        (void)pthread_mutex_unlock(&w->lock);
+        {
+                static const uint64_t one = 1;
+
+                if (write(w->wake_fd, &one, sizeof one) < 0) {
+                        /* already readable */
+                }
+        }
+        return NULL;
+}
+
+/* ------------------------------------------------------------ the loop's side */
+
+struct cycle_worker *cycle_worker_start(const struct cycle_worker_options *o, struct rwerr *err)
+{
+        struct cycle_worker *w = calloc(1, sizeof *w);
+        pthread_condattr_t attr;
+        int rc;
+
+        if (w == NULL) {
+                observer_free(o->obs);
+                rwerr_set(err, RW_ERR_NOMEM, "out of memory for the cycle worker");
+                return NULL;
+        }
+        w->cfg = o->cfg;
+        w->obs = o->obs;
+        w->records = o->records;
+        w->wake_fd = o->wake_fd;
+        w->max_cycles = o->max_cycles;
+        w->progress_ms = rwclock_mono_ms();
+        (void)pthread_mutex_init(&w->lock, NULL);
+        (void)pthread_condattr_init(&attr);
+        (void)pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        (void)pthread_cond_init(&w->wake, &attr);
+        (void)pthread_cond_init(&w->finished, &attr);
+        (void)pthread_condattr_destroy(&attr);
+        if ((rc = pthread_create(&w->thread, NULL, worker_main, w)) != 0) {
+                rwerr_set(err, RW_ERR_IO, "cannot start the cycle thread: %s", strerror(rc));
+                observer_free(w->obs);
+                (void)pthread_cond_destroy(&w->finished);
+                (void)pthread_cond_destroy(&w->wake);
+                (void)pthread_mutex_destroy(&w->lock);
+                free(w);
+                return NULL;
+        }
+        return w;
+}
+
+int cycle_worker_take(struct cycle_worker *w, struct cycle_report *out)
+{
+        int got = 0;
+
+        (void)pthread_mutex_lock(&w->lock);
+        if (w->nreports > 0) {
+                *out = w->reports[w->first];
+                memset(&w->reports[w->first], 0, sizeof w->reports[w->first]);
+                w->first = (w->first + 1) % REPORTS_MAX;
+                w->nreports--;
+                got = 1;
+                (void)pthread_cond_broadcast(&w->wake); /* a slot is free */
+        }
+        (void)pthread_mutex_unlock(&w->lock);
+        return got;
+}
+
+void cycle_worker_reload(struct cycle_worker *w, struct config *cfg, struct observer *obs)
+{
+        struct observer *superseded;
+        struct config *superseded_cfg;
+
+        (void)pthread_mutex_lock(&w->lock);
+        superseded = w->pending_obs; /* a reload the worker has not taken yet */
+        superseded_cfg = w->pending_cfg;
+        w->pending_cfg = cfg;
+        w->pending_obs = obs;
+        (void)pthread_cond_broadcast(&w->wake);
+        (void)pthread_mutex_unlock(&w->lock);
+        observer_free(superseded);
+        config_free(superseded_cfg);
+}
+
+struct config *cycle_worker_retired_config(struct cycle_worker *w)
+{
+        struct config *c;
+
+        (void)pthread_mutex_lock(&w->lock);
+        c = w->retired_cfg;
+        w->retired_cfg = NULL;
+        (void)pthread_mutex_unlock(&w->lock);
+        return c;
+}
+
+uint64_t cycle_worker_progress_ms(struct cycle_worker *w)
+{
+        uint64_t t;
+
+        (void)pthread_mutex_lock(&w->lock);
+        t = w->progress_ms;
+        (void)pthread_mutex_unlock(&w->lock);
+        return t;
+}
+
+int cycle_worker_done(struct cycle_worker *w)
+{
+        int d;
+
+        (void)pthread_mutex_lock(&w->lock);
+        d = w->done;
+        (void)pthread_mutex_unlock(&w->lock);
+        return d;
+}
+
+/* Waits on the monotonic clock for the worker's end; 1 when it ended. Under lock. */
+static int wait_finished_locked(struct cycle_worker *w, uint64_t grace_ms)
+{
+        struct timespec until;
+
+        (void)clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += (time_t)(grace_ms / 1000);
+        until.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+        }
+        while (!w->done) {
+                if (pthread_cond_timedwait(&w->finished, &w->lock, &until) == ETIMEDOUT)
+                        break;
+        }
+        return w->done;
+}
+
+int cycle_worker_stop(struct cycle_worker *w, uint64_t grace_ms, struct config **last_cfg)
+{
+        size_t i;
+        int ended;
+
+        *last_cfg = NULL;
+        (void)pthread_mutex_lock(&w->lock);
+        w->stopping = 1;
+        (void)pthread_cond_broadcast(&w->wake);
+        ended = wait_finished_locked(w, grace_ms);
+        (void)pthread_mutex_unlock(&w->lock);
+        if (!ended)
+                return RW_ERR_TIMEOUT;
+        (void)pthread_join(w->thread, NULL);
+        for (i = 0; i < w->nreports; i++)
+                cycle_report_release(&w->reports[(w->first + i) % REPORTS_MAX]);
+        observer_free(w->obs);
+        observer_free(w->pending_obs);
+        config_free(w->pending_cfg);
+        config_free(w->retired_cfg);
+        *last_cfg = w->cfg;
+        (void)pthread_cond_destroy(&w->finished);
+        (void)pthread_cond_destroy(&w->wake);
+        (void)pthread_mutex_destroy(&w->lock);
+        free(w);
+        return RW_OK;
+}
