@@ -314,6 +314,7 @@ static void defaults(void **state)
         assert_false(c->chains[SNAP_EXECUTION].finalized);
         assert_int_equal(c->chains[SNAP_EXECUTION].log_chunk_blocks, 2000);
         assert_int_equal(c->chains[SNAP_EXECUTION].timeout_ms, 10000);
+        assert_int_equal(c->chains[SNAP_EXECUTION].hedge_ms, 0); /* automatic */
         assert_int_equal(c->chains[SNAP_EXECUTION].deploy_block, 0);
         /* tolerance 0.001 token */
         u256_is(&c->assets[0].tolerance, "1000000000000000");
@@ -402,7 +403,7 @@ static void unknown_key(void **state)
         expect_problem(VALID "chain = 2\n",
                        "test.conf:17: [chain execution] unknown key 'chain' (known: chain_id, "
                        "endpoints, confirmations, finalized, quorum, log_chunk_blocks, "
-                       "timeout_ms, deploy_block)");
+                       "timeout_ms, hedge_ms, deploy_block)");
         expect_problem(VALID "lockbox = " A_LOCKBOX "\n",
                        "test.conf:17: [chain execution] lockbox belongs in [chain source]: the "
                        "lockbox and the root registry live on the source chain");
@@ -609,6 +610,48 @@ static void quorum_above_endpoints(void **state)
                             "lockbox = " A_LOCKBOX "\nroot_registry = " A_REGISTRY "\n" EXEC,
                        "test.conf:11: [chain source] quorum: 3 is more than the 2 endpoints "
                        "configured");
+}
+
+/* hedge_ms: 0 (automatic) or 10 to 2000, per chain. */
+static void hedge_ms_bounds(void **state)
+{
+        static const struct {
+                const char *value;
+                uint64_t want;
+        } good[] = {{"0", 0}, {"10", 10}, {"250", 250}, {"2000", 2000}};
+        size_t i;
+
+        (void)state;
+        for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+                char text[1024];
+                struct load l;
+
+                (void)snprintf(text, sizeof text, "%shedge_ms = %s\n", VALID, good[i].value);
+                l = load_text(text);
+                assert_string_equal(l.problems, "");
+                assert_non_null(l.cfg);
+                assert_int_equal(l.cfg->chains[SNAP_EXECUTION].hedge_ms, good[i].want);
+                assert_int_equal(l.cfg->chains[SNAP_SOURCE].hedge_ms, 0);
+                load_free(&l);
+        }
+        expect_problem(VALID "hedge_ms = 5\n", "test.conf:17: [chain execution] hedge_ms: 5 is out "
+                                               "of range (0 for automatic, or 10 to 2000)");
+        expect_problem(VALID "hedge_ms = 1\n", "test.conf:17: [chain execution] hedge_ms: 1 is out "
+                                               "of range (0 for automatic, or 10 to 2000)");
+        expect_problem(
+                VALID "hedge_ms = 2001\n",
+                "test.conf:17: [chain execution] hedge_ms: 2001 is out of range (0 to 2000)");
+        expect_problem(VALID "hedge_ms = fast\n",
+                       "test.conf:17: [chain execution] hedge_ms: 'fast' is not a decimal number");
+        expect_problem(VALID "hedge_ms = -1\n",
+                       "test.conf:17: [chain execution] hedge_ms: '-1' is not a decimal number");
+        /* In [chain source] too, reported at its own line. */
+        expect_problem(BASE "[chain source]\nchain_id = 31337\n"
+                            "hedge_ms = 9\n" /* 11 */
+                            "endpoints = http://127.0.0.1:1\n"
+                            "lockbox = " A_LOCKBOX "\nroot_registry = " A_REGISTRY "\n" EXEC,
+                       "test.conf:11: [chain source] hedge_ms: 9 is out of range (0 for "
+                       "automatic, or 10 to 2000)");
 }
 
 static void unset_env_var(void **state)
@@ -1171,6 +1214,7 @@ int main(void)
                 cmocka_unit_test(asset_names),
                 cmocka_unit_test(missing_chain),
                 cmocka_unit_test(quorum_above_endpoints),
+                cmocka_unit_test(hedge_ms_bounds),
                 cmocka_unit_test(unset_env_var),
                 cmocka_unit_test(bad_url_scheme),
                 cmocka_unit_test(other_problems),

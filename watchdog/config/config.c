@@ -14,8 +14,9 @@
  *
  * Each key is a row of a table (name, type, field, bounds, required);
  * defaults are in place before parsing, cross-key checks (quorum against
- * endpoints, tolerance against decimals, required keys and sections) run
- * once at the end. Any problem refuses the whole file.
+ * endpoints, tolerance against decimals, the gap in hedge_ms's range,
+ * required keys and sections) run once at the end. Any problem refuses the
+ * whole file.
  */
 #include "config.h"
 
@@ -32,6 +33,7 @@
 
 #include "abi.h"
 #include "conninfo.h"
+#include "endpoint_pool.h"
 #include "rpc.h"
 #include "rwerr.h"
 #include "u256.h"
@@ -127,12 +129,15 @@ static const struct key_def chain_keys[] = {
         {"quorum", KEY_UNSIGNED, 0, CHAIN(quorum), 0, 1, CONFIG_ENDPOINTS_MAX},
         {"log_chunk_blocks", KEY_U64, 0, CHAIN(log_chunk_blocks), 0, 1, 1000000},
         {"timeout_ms", KEY_LONG, 0, CHAIN(timeout_ms), 0, 1, 600000},
+        {"hedge_ms", KEY_U64, 0, CHAIN(hedge_ms), 0, 0,
+         ENDPOINT_POOL_HEDGE_MAX_MS}, /* 1-9: check_chains */
         {"deploy_block", KEY_U64, 0, CHAIN(deploy_block), 0, 0, UINT64_MAX},
         {"lockbox", KEY_ADDRESS, KEY_REQUIRED | KEY_SOURCE_ONLY, CHAIN(lockbox), 0, 0, 0},
         {"root_registry", KEY_ADDRESS, KEY_REQUIRED | KEY_SOURCE_ONLY, CHAIN(root_registry), 0, 0,
          0},
 };
 #define CHAIN_KEY_QUORUM 4
+#define CHAIN_KEY_HEDGE 7
 
 static const struct key_def asset_keys[] = {
         {"source_token", KEY_ADDRESS, KEY_REQUIRED, ASSET(a.source_token), 0, 0, 0},
@@ -1482,6 +1487,12 @@ static void check_chains(struct loader *ld)
                 }
                 c->params.quorum[role] = ch->quorum;
                 c->params.endpoints[role] = (unsigned)ch->nendpoints;
+                if (sec->ok[CHAIN_KEY_HEDGE] && ch->hedge_ms != 0 &&
+                    ch->hedge_ms < ENDPOINT_POOL_HEDGE_CONFIG_MIN_MS)
+                        problem(ld, sec->seen[CHAIN_KEY_HEDGE],
+                                "%s hedge_ms: %llu is out of range (0 for automatic, or %u to %u)",
+                                sec->label, (unsigned long long)ch->hedge_ms,
+                                ENDPOINT_POOL_HEDGE_CONFIG_MIN_MS, ENDPOINT_POOL_HEDGE_MAX_MS);
         }
         if (ld->chains[SNAP_SOURCE].ok[0] && ld->chains[SNAP_EXECUTION].ok[0] &&
             c->chains[SNAP_SOURCE].chain_id == c->chains[SNAP_EXECUTION].chain_id)

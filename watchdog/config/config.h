@@ -10,8 +10,8 @@
  *   [redis]               url (optional: needed for streams and, later, halts)
  *   [chain source]        chain_id, endpoints (comma separated URLs),
  *   [chain execution]     confirmations, finalized, quorum, log_chunk_blocks,
- *                         timeout_ms, deploy_block; source also lockbox and
- *                         root_registry
+ *                         timeout_ms, hedge_ms, deploy_block; source also
+ *                         lockbox and root_registry
  *   [asset NAME]          source_token, bridged_token, decimals, tolerance
  *                         (token units, default 0.001)
  *   [relayer]             accounts, signers (comma separated addresses)
@@ -59,6 +59,7 @@ struct config_chain {
         unsigned quorum;                       /* default: 2 when 2+ endpoints, else 1 */
         uint64_t log_chunk_blocks;             /* eth_getLogs range; default 2000 */
         long timeout_ms;                       /* per RPC exchange; default 10000 */
+        uint64_t hedge_ms;                     /* hedge delay; 0 (default): auto, 10..2000 */
         uint64_t deploy_block;                 /* first block to scan for events; default 0 */
         uint8_t lockbox[20];                   /* source only, required there */
         uint8_t root_registry[20];             /* source only, required there */
