@@ -309,7 +309,7 @@ static void multi_runs_exchanges_side_by_side(void **state)
         struct rpc_multi *m;
         struct rwerr err;
         uint64_t t0, v;
-        int rc;
+        int rc = RW_OK;
 
         assert_non_null(fast);
         second = second_client(fast);
@@ -359,7 +359,7 @@ static void multi_waits_are_bounded_and_timeouts_kept(void **state)
         struct rpc_multi *m = rpc_multi_new(NULL);
         struct rwerr err;
         uint64_t t0, took;
-        int rc;
+        int rc = RW_OK;
 
         assert_non_null(m);
         add_calls(fx->batch, 1);
@@ -390,7 +390,7 @@ static void multi_failures_come_back_with_their_reason(void **state)
         struct fixture *fx = *state;
         struct rpc_multi *m = rpc_multi_new(NULL);
         struct rwerr err;
-        int rc;
+        int rc = RW_OK;
 
         assert_non_null(m);
         add_calls(fx->batch, 2);
