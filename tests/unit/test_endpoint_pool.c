@@ -339,6 +339,58 @@ static void hung_primary_raises_rpc_timeout_on_its_third_failure(void **state)
         assert_non_null(strstr(status(fx).reason, "failed 3 times in a row"));
 }
 
+static void two_hung_endpoints_are_hedged_in_turn(void **state)
+{
+        struct fixture *fx = *state;
+        struct fake_http *third = fake_http_start(CHAIN_ID);
+        struct rpc_config endpoints[3] = {{0}, {0}, {0}};
+        struct endpoint_pool_config cfg = {0};
+        struct endpoint_pool_status st;
+        struct endpoint_health h;
+        struct rwerr err;
+        uint64_t t0, took;
+        size_t i;
+
+        assert_non_null(third);
+        fake_http_set(fx->servers[0], FAKE_HTTP_HANG, 200, NULL);
+        fake_http_set(fx->servers[1], FAKE_HTTP_HANG, 200, NULL);
+        endpoints[0].url = fake_http_url(fx->servers[0]);
+        endpoints[1].url = fake_http_url(fx->servers[1]);
+        endpoints[2].url = fake_http_url(third);
+        for (i = 0; i < 3; i++)
+                endpoints[i].timeout_ms = LONG_TIMEOUT_MS;
+        cfg.chain = "execution";
+        cfg.chain_id = CHAIN_ID;
+        cfg.endpoints = endpoints;
+        cfg.n = 3;
+        cfg.hedge_ms = 100;
+        cfg.clock = &fx->pool_clock;
+        fx->pool = endpoint_pool_new(&cfg, &err);
+        assert_non_null(fx->pool);
+        /* The first at once, the second after 100 ms, the third after 200 ms: it answers. */
+        t0 = rwclock_mono_ms();
+        assert_int_equal(send_ok(fx), 2);
+        took = rwclock_mono_ms() - t0;
+        assert_true(took >= 200);
+        if (took >= 5000)
+                fail_msg("the send took %llu ms", (unsigned long long)took);
+        endpoint_pool_last_status(fx->pool, &st);
+        assert_int_equal(st.attempts, 3);
+        assert_int_equal(st.hedges, 2);
+        for (i = 0; i < 2; i++) {
+                endpoint_pool_health(fx->pool, i, &h);
+                assert_int_equal(h.failures, 1);
+                assert_non_null(strstr(h.last_error, "did not answer within"));
+        }
+        /* Both back off: the next send goes straight to the third. */
+        assert_int_equal(send_ok(fx), 2);
+        endpoint_pool_last_status(fx->pool, &st);
+        assert_int_equal(st.attempts, 1);
+        endpoint_pool_free(fx->pool);
+        fx->pool = NULL;
+        fake_http_stop(third);
+}
+
 static void fast_failures_fail_over_without_the_hedge_wait(void **state)
 {
         static const struct {
@@ -816,6 +868,7 @@ int main(void)
                 T(hung_primary_is_hedged_well_before_its_timeout),
                 T(hung_primary_is_not_asked_again_while_it_backs_off),
                 T(hung_primary_raises_rpc_timeout_on_its_third_failure),
+                T(two_hung_endpoints_are_hedged_in_turn),
                 T(fast_failures_fail_over_without_the_hedge_wait),
                 T(slow_primary_that_answers_first_keeps_its_record),
                 T(automatic_hedge_delay_stays_within_bounds),
