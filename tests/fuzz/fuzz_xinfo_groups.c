@@ -1,9 +1,13 @@
 /*
- * Fuzz target for watchdog/observe_streams: whatever Redis answers to
- * XINFO GROUPS. The input is RESP bytes, parsed by hiredis's own reader
- * into a reply as the connection would; the reply is then read into a
- * stream's groups. On success there are no more groups than elements and
- * every name is a terminated string; on failure the reason is not empty.
+ * Fuzz target for the one parser of XINFO GROUPS replies,
+ * redisconn_xinfo_groups (watchdog/base/redisconn.h), which the stream
+ * observer and the halt acknowledgement check both read through. The input
+ * is RESP bytes, parsed by hiredis's own reader into a reply as the
+ * connection would; the reply is then parsed into groups. On success there
+ * are as many groups as the reply has elements, every name and
+ * last-delivered-id is a terminated string and the known flags are 0 or 1;
+ * on failure there are no groups and the reason is not empty. The same
+ * bytes also go through the XINFO CONSUMERS parser, which shares the code.
  *
  * hiredis 0.14 (Debian's) allocates whatever element count a reply
  * declares, with no cap; inputs declaring more than a million elements or
@@ -16,7 +20,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "observe_streams.h"
+#include "redisconn.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,12 +40,58 @@ static int declares_huge_count(const uint8_t *data, size_t size)
         return 0;
 }
 
+static int terminated(const char *s, size_t cap)
+{
+        return memchr(s, '\0', cap) != NULL;
+}
+
+static void check_groups(const redisReply *r)
+{
+        struct redisconn_group *g = NULL;
+        struct rwerr err = {""};
+        size_t n = 99, i;
+
+        if (redisconn_xinfo_groups(r, &g, &n, &err) != RW_OK) {
+                if (g != NULL || n != 0 || err.msg[0] == '\0')
+                        abort();
+                return;
+        }
+        if (n != r->elements || (n > 0) != (g != NULL))
+                abort();
+        for (i = 0; i < n; i++) {
+                if (!terminated(g[i].name, sizeof g[i].name) ||
+                    !terminated(g[i].last_delivered_id, sizeof g[i].last_delivered_id) ||
+                    (g[i].lag_known & ~1) != 0 || (g[i].entries_read_known & ~1) != 0)
+                        abort();
+        }
+        free(g);
+}
+
+static void check_consumers(const redisReply *r)
+{
+        struct redisconn_consumer *c = NULL;
+        struct rwerr err = {""};
+        size_t n = 99, i;
+
+        if (redisconn_xinfo_consumers(r, &c, &n, &err) != RW_OK) {
+                if (c != NULL || n != 0 || err.msg[0] == '\0')
+                        abort();
+                return;
+        }
+        if (n != r->elements)
+                abort();
+        for (i = 0; i < n; i++) {
+                if (!terminated(c[i].name, sizeof c[i].name) ||
+                    (c[i].inactive_known && c[i].inactive_ms < -1))
+                        abort();
+        }
+        free(c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         redisReader *reader = redisReaderCreate();
         void *reply = NULL;
-        struct snap_stream st;
-        size_t i;
 
         if (reader == NULL)
                 return 0;
@@ -54,22 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 redisReaderFree(reader);
                 return 0;
         }
-        memset(&st, 0, sizeof st);
-        memcpy(st.name, "fuzz", 5);
-        observe_streams_groups(reply, &st);
-        if (st.ok) {
-                const redisReply *r = reply;
-
-                if (st.ngroups > r->elements)
-                        abort();
-                for (i = 0; i < st.ngroups; i++) {
-                        if (memchr(st.groups[i].name, '\0', sizeof st.groups[i].name) == NULL)
-                                abort();
-                }
-        } else if (st.error[0] == '\0') {
-                abort();
-        }
-        free(st.groups);
+        check_groups(reply);
+        check_consumers(reply);
         freeReplyObject(reply);
         redisReaderFree(reader);
         return 0;

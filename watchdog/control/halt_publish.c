@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "redisconn.h"
 
 /*
  * KEYS[1] resumed, KEYS[2] incidents, KEYS[3] marker, KEYS[4] stream,
@@ -117,26 +118,6 @@ static int reply_check(redisContext *ctx, const redisReply *r, const char *what,
         if (r->type == REDIS_REPLY_ERROR)
                 return rwerr_set(err, RW_ERR_REMOTE, "%s: Redis says: %s", what, r->str);
         return RW_OK;
-}
-
-static const char *reply_type_name(int type)
-{
-        switch (type) {
-        case REDIS_REPLY_STRING:
-                return "a string";
-        case REDIS_REPLY_ARRAY:
-                return "an array";
-        case REDIS_REPLY_INTEGER:
-                return "an integer";
-        case REDIS_REPLY_NIL:
-                return "nil";
-        case REDIS_REPLY_STATUS:
-                return "a status";
-        case REDIS_REPLY_ERROR:
-                return "an error";
-        default:
-                return "an unknown type";
-        }
 }
 
 /* Copies a string reply into out[cap]; 0 when it is not a string or does not fit. */
@@ -259,7 +240,7 @@ int halt_publish(redisContext *ctx, const struct halt_publish_keys *k, const cha
             r->element[0]->type != REDIS_REPLY_INTEGER) {
                 rc = rwerr_set(err, RW_ERR_PROTOCOL,
                                "%s: the script returned %s, not {outcome, ...}", what,
-                               reply_type_name(r->type));
+                               redisconn_reply_type_name(r->type));
                 goto out;
         }
         outcome = r->element[0]->integer;
@@ -324,7 +305,7 @@ int halt_publish_resume(redisContext *ctx, const struct halt_publish_keys *k, co
                 *published = 1;
         } else if (r->type != REDIS_REPLY_NIL) {
                 rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: the script returned %s", what,
-                               reply_type_name(r->type));
+                               redisconn_reply_type_name(r->type));
         }
 out:
         freeReplyObject(r);
@@ -359,7 +340,7 @@ int halt_publish_clear_resumed(redisContext *ctx, const struct halt_publish_keys
         r = redisCommandArgv(ctx, (int)(n + 2), argv, NULL);
         if ((rc = reply_check(ctx, r, what, err)) == RW_OK && r->type != REDIS_REPLY_INTEGER)
                 rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: Redis returned %s, not a count", what,
-                               reply_type_name(r->type));
+                               redisconn_reply_type_name(r->type));
         freeReplyObject(r);
         free(argv);
         return rc;
@@ -396,7 +377,7 @@ int halt_publish_open_halts(redisContext *ctx, const struct halt_publish_keys *k
                 goto out;
         if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
                 rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: Redis returned %s, not field/value pairs",
-                               what, reply_type_name(r->type));
+                               what, redisconn_reply_type_name(r->type));
                 goto out;
         }
         count = r->elements / 2;
@@ -440,26 +421,15 @@ static int no_group_error(const redisReply *r)
                (strncmp(r->str, "NOGROUP", 7) == 0 || strstr(r->str, "no such key") != NULL);
 }
 
-/* The value of `name` in a flat [name, value, ...] array, or NULL. */
-static const redisReply *flat_get(const redisReply *arr, const char *name)
-{
-        size_t i;
-
-        for (i = 0; i + 1 < arr->elements; i += 2) {
-                if (str_is(arr->element[i], name))
-                        return arr->element[i + 1];
-        }
-        return NULL;
-}
-
 int halt_publish_acked(redisContext *ctx, const struct halt_publish_keys *k, const char *group,
                        const char *entry_id, int *acked, struct rwerr *err)
 {
-        char what[HALT_PUBLISH_KEY_MAX + 128], last[HALT_PUBLISH_ENTRY_ID_SIZE];
-        const redisReply *g = NULL;
+        char what[HALT_PUBLISH_KEY_MAX + 128];
+        struct redisconn_group *groups = NULL;
+        const struct redisconn_group *g = NULL;
         redisReply *r = NULL;
-        size_t i;
-        int rc, cmp = 0, found = 0;
+        size_t i, n = 0;
+        int rc, cmp = 0;
 
         *acked = 0;
         if ((rc = halt_publish_entry_id_cmp(entry_id, entry_id, &cmp, err)) != RW_OK)
@@ -475,34 +445,19 @@ int halt_publish_acked(redisContext *ctx, const struct halt_publish_keys *k, con
         }
         if ((rc = reply_check(ctx, r, what, err)) != RW_OK)
                 goto out;
-        if (r->type != REDIS_REPLY_ARRAY) {
-                rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: Redis returned %s, not a list", what,
-                               reply_type_name(r->type));
+        if ((rc = redisconn_xinfo_groups(r, &groups, &n, err)) != RW_OK) {
+                (void)rwerr_prefix(err, rc, what);
                 goto out;
         }
-        for (i = 0; i < r->elements && !found; i++) {
-                const redisReply *e = r->element[i];
-
-                if (e->type != REDIS_REPLY_ARRAY || e->elements % 2 != 0) {
-                        rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: group %zu is %s, not pairs", what,
-                                       i + 1, reply_type_name(e->type));
-                        goto out;
-                }
-                if (str_is(flat_get(e, "name"), group)) {
-                        g = flat_get(e, "last-delivered-id");
-                        found = 1;
-                }
+        for (i = 0; i < n && g == NULL; i++) {
+                if (strcmp(groups[i].name, group) == 0)
+                        g = &groups[i];
         }
-        if (!found) {
+        if (g == NULL) {
                 rc = rwerr_set(err, RW_ERR_REFUSED, "no consumer group %s on %s", group, k->stream);
                 goto out;
         }
-        if (!copy_str(g, last, sizeof last)) {
-                rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: group %s has no last-delivered-id", what,
-                               group);
-                goto out;
-        }
-        if ((rc = halt_publish_entry_id_cmp(last, entry_id, &cmp, err)) != RW_OK) {
+        if ((rc = halt_publish_entry_id_cmp(g->last_delivered_id, entry_id, &cmp, err)) != RW_OK) {
                 (void)rwerr_prefix(err, rc, what);
                 goto out;
         }
@@ -520,7 +475,7 @@ int halt_publish_acked(redisContext *ctx, const struct halt_publish_keys *k, con
                 goto out;
         if (r->type != REDIS_REPLY_ARRAY || r->elements > 1) {
                 rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: Redis returned %s of %zu, not 0 or 1",
-                               what, reply_type_name(r->type), r->elements);
+                               what, redisconn_reply_type_name(r->type), r->elements);
                 goto out;
         }
         if (r->elements == 1) {
@@ -537,6 +492,7 @@ int halt_publish_acked(redisContext *ctx, const struct halt_publish_keys *k, con
         }
         *acked = 1;
 out:
+        free(groups);
         freeReplyObject(r);
         return rc;
 }
@@ -592,9 +548,10 @@ int halt_publish_live_consumers(redisContext *ctx, const struct halt_publish_key
                                 const char *group, uint64_t idle_ms, size_t *live, size_t *total,
                                 struct rwerr *err)
 {
-        char what[HALT_PUBLISH_KEY_MAX + 128], name[HALT_PUBLISH_KEY_MAX];
+        char what[HALT_PUBLISH_KEY_MAX + 128];
+        struct redisconn_consumer *consumers = NULL;
         redisReply *r, *clients = NULL;
-        size_t i, nlive = 0;
+        size_t i, n = 0, nlive = 0;
         int rc, clients_tried = 0;
 
         *live = 0;
@@ -608,22 +565,12 @@ int halt_publish_live_consumers(redisContext *ctx, const struct halt_publish_key
         }
         if ((rc = reply_check(ctx, r, what, err)) != RW_OK)
                 goto out;
-        if (r->type != REDIS_REPLY_ARRAY) {
-                rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: Redis returned %s, not a list", what,
-                               reply_type_name(r->type));
+        if ((rc = redisconn_xinfo_consumers(r, &consumers, &n, err)) != RW_OK) {
+                (void)rwerr_prefix(err, rc, what);
                 goto out;
         }
-        for (i = 0; i < r->elements; i++) {
-                const redisReply *c = r->element[i], *idle;
-
-                if (c->type != REDIS_REPLY_ARRAY || c->elements % 2 != 0 ||
-                    (idle = flat_get(c, "idle")) == NULL || idle->type != REDIS_REPLY_INTEGER ||
-                    idle->integer < 0 || !copy_str(flat_get(c, "name"), name, sizeof name)) {
-                        rc = rwerr_set(err, RW_ERR_PROTOCOL,
-                                       "%s: consumer %zu has no name or no idle time", what, i + 1);
-                        goto out;
-                }
-                if ((uint64_t)idle->integer < idle_ms) {
+        for (i = 0; i < n; i++) {
+                if (consumers[i].idle_ms < idle_ms) {
                         nlive++;
                         continue;
                 }
@@ -639,12 +586,14 @@ int halt_publish_live_consumers(redisContext *ctx, const struct halt_publish_key
                                 goto out;
                         }
                 }
-                if (clients->type == REDIS_REPLY_STRING && client_active(clients, name, idle_ms))
+                if (clients->type == REDIS_REPLY_STRING &&
+                    client_active(clients, consumers[i].name, idle_ms))
                         nlive++;
         }
         *live = nlive;
-        *total = r->elements;
+        *total = n;
 out:
+        free(consumers);
         freeReplyObject(clients);
         freeReplyObject(r);
         return rc;
@@ -662,13 +611,13 @@ static int msg_sig_from_fields(const redisReply *arr, const char *what, char **m
 
         if (arr->type != REDIS_REPLY_ARRAY || arr->elements % 2 != 0)
                 return rwerr_set(err, RW_ERR_PROTOCOL, "%s: %s, not field/value pairs", what,
-                                 reply_type_name(arr->type));
+                                 redisconn_reply_type_name(arr->type));
         for (i = 0; i < arr->elements; i += 2) {
                 const redisReply *f = arr->element[i], *v = arr->element[i + 1];
 
                 if (v->type != REDIS_REPLY_STRING)
                         return rwerr_set(err, RW_ERR_PROTOCOL, "%s: value %zu is %s", what,
-                                         i / 2 + 1, reply_type_name(v->type));
+                                         i / 2 + 1, redisconn_reply_type_name(v->type));
                 if (str_is(f, "msg") && m == NULL)
                         m = v;
                 else if (str_is(f, "sig") && s == NULL)
@@ -718,7 +667,7 @@ int halt_publish_read_entry(redisContext *ctx, const struct halt_publish_keys *k
                 goto out;
         if (r->type != REDIS_REPLY_ARRAY || r->elements > 1) {
                 rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: XRANGE returned %s of %zu entries", what,
-                               reply_type_name(r->type), r->elements);
+                               redisconn_reply_type_name(r->type), r->elements);
                 goto out;
         }
         if (r->elements == 0)

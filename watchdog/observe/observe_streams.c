@@ -4,74 +4,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redisconn.h"
+
 /* Marks the stream unread: "stream NAME: STEP: DETAIL". */
 static void stream_failed(struct snap_stream *st, const char *step, const char *detail)
 {
         st->ok = 0;
-        (void)snprintf(st->error, sizeof st->error, "stream %s: %s: %s", st->name, step, detail);
+        /* cut to fit: Redis's own detail comes last */
+        if (snprintf(st->error, sizeof st->error, "stream %s: %s: %s", st->name, step, detail) < 0)
+                st->error[0] = '\0';
 }
 
-static int reply_u64(const redisReply *r, uint64_t *out)
+/* A reply to XINFO GROUPS into st->groups (replacing any), or the stream marked unread. */
+static void read_groups(const redisReply *reply, struct snap_stream *st)
 {
-        if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0) {
-                *out = (uint64_t)r->integer;
-                return 1;
-        }
-        return 0;
-}
+        struct redisconn_group *groups = NULL;
+        struct rwerr err;
+        size_t n = 0, i;
 
-/* One group of XINFO GROUPS: a flat field/value array (RESP2). */
-static int read_group(const redisReply *g, struct snap_stream_group *out)
-{
-        size_t i;
-        int have_name = 0;
-
-        if (g->type != REDIS_REPLY_ARRAY)
-                return 0;
-        for (i = 0; i + 1 < g->elements; i += 2) {
-                const redisReply *k = g->element[i], *v = g->element[i + 1];
-
-                if (k->type != REDIS_REPLY_STRING && k->type != REDIS_REPLY_STATUS)
-                        continue;
-                if (strcmp(k->str, "name") == 0 && v->type == REDIS_REPLY_STRING) {
-                        (void)snprintf(out->name, sizeof out->name, "%s", v->str);
-                        have_name = 1;
-                } else if (strcmp(k->str, "consumers") == 0) {
-                        (void)reply_u64(v, &out->consumers);
-                } else if (strcmp(k->str, "pending") == 0) {
-                        (void)reply_u64(v, &out->pending);
-                } else if (strcmp(k->str, "lag") == 0) {
-                        out->lag_known = reply_u64(v, &out->lag);
-                }
-        }
-        return have_name;
-}
-
-void observe_streams_groups(const redisReply *groups, struct snap_stream *st)
-{
-        size_t i;
-
-        if (groups->type == REDIS_REPLY_ERROR) {
-                /* "ERR no such key": the producer has not created it yet */
-                stream_failed(st, "XINFO GROUPS", groups->str);
-                return;
-        }
-        if (groups->type != REDIS_REPLY_ARRAY) {
-                stream_failed(st, "XINFO GROUPS", "unexpected reply type");
+        /* an error reply, "ERR no such key": the producer has not created the stream yet */
+        if (redisconn_xinfo_groups(reply, &groups, &n, &err) != RW_OK) {
+                stream_failed(st, "XINFO GROUPS", err.msg);
                 return;
         }
         free(st->groups);
         st->ngroups = 0;
-        st->groups = calloc(groups->elements ? groups->elements : 1, sizeof *st->groups);
+        st->groups = calloc(n ? n : 1, sizeof *st->groups);
         if (st->groups == NULL) {
+                free(groups);
                 stream_failed(st, "XINFO GROUPS", "out of memory");
                 return;
         }
-        for (i = 0; i < groups->elements; i++) {
-                if (read_group(groups->element[i], &st->groups[st->ngroups]))
-                        st->ngroups++;
+        for (i = 0; i < n; i++) {
+                struct snap_stream_group *g = &st->groups[i];
+
+                (void)snprintf(g->name, sizeof g->name, "%.*s", (int)sizeof g->name - 1,
+                               groups[i].name);
+                g->consumers = groups[i].consumers;
+                g->pending = groups[i].pending;
+                g->lag_known = groups[i].lag_known;
+                g->lag = groups[i].lag;
         }
+        st->ngroups = n;
         st->ok = 1;
+        free(groups);
 }
 
 static void read_stream(redisContext *ctx, struct snap_stream *st)
@@ -94,7 +70,7 @@ static void read_stream(redisContext *ctx, struct snap_stream *st)
                 stream_failed(st, "XINFO GROUPS failed", ctx->errstr);
                 goto done;
         }
-        observe_streams_groups(groups, st);
+        read_groups(groups, st);
 done:
         freeReplyObject(len);
         freeReplyObject(groups);

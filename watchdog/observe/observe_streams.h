@@ -2,8 +2,9 @@
  * observe_streams: the relayer's Redis queue streams, for QUEUE_BUILDUP.
  *
  * For each configured stream: its length (XLEN) and, per consumer group,
- * consumers, pending entries and lag (XINFO GROUPS; lag needs Redis 7.0 and
- * is unknown when Redis cannot tell, e.g. after trimming).
+ * consumers, pending entries and lag (XINFO GROUPS, read by
+ * redisconn_xinfo_groups; lag needs Redis 7.0 and is unknown when Redis
+ * cannot tell, e.g. after trimming).
  */
 #ifndef RELAYWATCH_OBSERVE_STREAMS_H
 #define RELAYWATCH_OBSERVE_STREAMS_H
@@ -20,12 +21,5 @@
  */
 int observe_streams(redisContext *ctx, const char *why, const struct config *cfg,
                     struct snapshot *s, struct rwerr *err) __attribute__((warn_unused_result));
-
-/*
- * Reads a reply to XINFO GROUPS into st->groups (replacing any) and sets
- * st->ok, or marks the stream unread with the reason. Groups without a name
- * are skipped; unknown fields are ignored. Exposed for the fuzz target.
- */
-void observe_streams_groups(const redisReply *groups, struct snap_stream *st);
 
 #endif
