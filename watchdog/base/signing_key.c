@@ -353,3 +353,45 @@ int verify_key_load(const char *path, struct verify_key *out, struct rwerr *err)
         verify_key_from_bytes(pk, out);
         return RW_OK;
 }
+
+/* Base64 of at most 96 bytes: a signature of the wrong length is named as such. */
+#define SIG_TEXT_MAX 128
+
+int verify_key_find(const struct verify_key *keys, size_t nkeys, const char *msg, size_t len,
+                    const char *sig_b64, struct rwerr *err)
+{
+        unsigned char sig[crypto_sign_BYTES + 32];
+        size_t slen, blen = 0, i;
+        const char *end = NULL;
+        int rc;
+
+        if ((rc = init_sodium(err)) != RW_OK)
+                return rc;
+        if (nkeys == 0)
+                return rwerr_set(err, RW_ERR_INVALID, "no public key configured to verify with");
+        if (sig_b64 == NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "sig: missing");
+        slen = strnlen(sig_b64, SIG_TEXT_MAX + 1);
+        if (slen > SIG_TEXT_MAX)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "sig: more than %d characters, expected %zu (64 bytes in base64)",
+                                 SIG_TEXT_MAX,
+                                 (size_t)sodium_base64_ENCODED_LEN(crypto_sign_BYTES, B64_VARIANT) -
+                                         1);
+        if (sodium_base642bin(sig, sizeof sig, sig_b64, slen, NULL, &blen, &end, B64_VARIANT) !=
+                    0 ||
+            end != sig_b64 + slen)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "sig: not valid base64 (original alphabet, padded)");
+        if (blen != crypto_sign_BYTES)
+                return rwerr_set(err, RW_ERR_INVALID, "sig: %zu bytes, expected %d", blen,
+                                 crypto_sign_BYTES);
+        for (i = 0; i < nkeys; i++) {
+                if (crypto_sign_verify_detached(sig, (const unsigned char *)msg, len, keys[i].pk) ==
+                    0)
+                        return (int)i;
+        }
+        return rwerr_set(err, RW_ERR_REFUSED,
+                         "signature does not verify with any of the %zu configured key%s", nkeys,
+                         nkeys == 1 ? "" : "s");
+}

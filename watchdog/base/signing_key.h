@@ -21,6 +21,8 @@
 #ifndef RELAYWATCH_SIGNING_KEY_H
 #define RELAYWATCH_SIGNING_KEY_H
 
+#include <stddef.h>
+
 #include "rwerr.h"
 
 #define SIGNING_KEY_SECRET_BYTES 64 /* crypto_sign_SECRETKEYBYTES */
@@ -70,6 +72,16 @@ void signing_key_free(struct signing_key *key);
 /* Loads a public key file (FILE.pub format above) into *out; *out is untouched on failure. */
 int verify_key_load(const char *path, struct verify_key *out, struct rwerr *err)
         __attribute__((warn_unused_result));
+
+/*
+ * Which of keys[0..nkeys) verifies sig_b64 (NUL-terminated; base64 of the
+ * 64-byte detached Ed25519 signature, original alphabet, padded) over
+ * exactly msg[0..len). Returns the index of the first key that verifies,
+ * or a negative code: RW_ERR_INVALID for a signature that is not 64 bytes
+ * of base64 (or no keys), RW_ERR_REFUSED when no key verifies it.
+ */
+int verify_key_find(const struct verify_key *keys, size_t nkeys, const char *msg, size_t len,
+                    const char *sig_b64, struct rwerr *err) __attribute__((warn_unused_result));
 
 /* A verify_key from 32 raw public key bytes (computes its key_id). */
 void verify_key_from_bytes(const unsigned char pk[SIGNING_KEY_PUBLIC_BYTES],
