@@ -60,3 +60,18 @@ int cycle_run(struct observer *o, const struct invariant_params *params,
         out->duration_ms = rwclock_mono_ms() - started;
         return RW_OK;
 }
+
+int cycle_validate(const struct config *cfg, struct cycle_result *out, struct rwerr *err)
+{
+        /* every anchor from the deploy block, every batch, the latest rows: no cursor */
+        struct observe_window w = {-1, 0, 0, -1, -1, 0, 0};
+        struct observer *obs;
+        int rc;
+
+        memset(out, 0, sizeof *out);
+        if ((obs = observer_new(cfg, err)) == NULL)
+                return RW_ERR_INVALID;
+        rc = cycle_run(obs, &cfg->params, &w, 0, out, err);
+        observer_free(obs);
+        return rc;
+}

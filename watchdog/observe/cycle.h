@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "cycle_result.h"
 #include "invariant.h"
 #include "observe.h"
@@ -28,6 +29,17 @@
 int cycle_run(struct observer *o, const struct invariant_params *params,
               const struct observe_window *w, uint64_t previous_cycle_ms, struct cycle_result *out,
               struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
+ * One full validate cycle on `cfg` (borrowed): what `relaywatch validate`
+ * runs and what `relaywatch resume` runs before it resumes. A new observer
+ * for this one cycle, every check from the deploy blocks, no cursor moved,
+ * nothing acted on. Fills *out; release it with cycle_result_release in
+ * every case. RW_OK, or an error when the observer cannot be set up or
+ * memory ran out (read failures are verdicts, not errors).
+ */
+int cycle_validate(const struct config *cfg, struct cycle_result *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
 
 /* A new random correlation id (32 hex digits, no "0x") into `out` (33 bytes or more). */
 void cycle_new_correlation_id(char *out, size_t cap);
