@@ -472,7 +472,7 @@ static void unusable_redis_or_config_exits_two(void **state)
 
         r = run_tail(missing, 4);
         assert_int_equal(r.code, CMD_CONTROL_UNUSABLE);
-        (void)find_after(r.err, 0, "relaywatch control tail: configuration: ");
+        (void)find_after(r.err, 0, "relaywatch control tail: cannot open ");
         (void)find_after(r.err, 0, "/nonexistent/relaywatch.conf");
         run_free(&r);
 

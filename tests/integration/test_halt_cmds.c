@@ -38,6 +38,7 @@
 #include "halt_publish.h"
 #include "heartbeat.h"
 #include "redisconn.h"
+#include "rwclock.h"
 #include "signing_key.h"
 #include "stack_env.h"
 #include "state.h"
@@ -687,7 +688,7 @@ static void resume_is_refused_while_tier1_is_blind_unless_forced(void **state)
         mf.reason = "test";
         mf.heights = &hh;
         mf.nheights = 1;
-        mf.issued_at_ms = cmd_halt_now_ms();
+        mf.issued_at_ms = rwclock_wall_ms();
         mf.watchdog_id = "test";
         mf.correlation_id = "c0ffee";
         mf.key_id = f->wpub.key_id;
@@ -762,7 +763,7 @@ static void resume_without_redis_exits_2(void **state)
 static void write_status(const struct fx *f, int64_t age_ms)
 {
         char path[192], text[2048];
-        int64_t at = cmd_halt_now_ms() - age_ms;
+        int64_t at = rwclock_wall_ms() - age_ms;
 
         (void)snprintf(path, sizeof path, "%s/status.json", f->state_dir);
         (void)snprintf(
@@ -981,7 +982,7 @@ static void status_is_healthy_with_heartbeat_and_consumer(void **state)
         rep = redisCommand(ctx, "XREADGROUP GROUP relayer r1 COUNT 1 STREAMS %s >", f->stream);
         assert_non_null(rep);
         freeReplyObject(rep);
-        assert_int_equal(heartbeat_build("test", cmd_halt_now_ms(), 10000, f->wpub.key_id, msg,
+        assert_int_equal(heartbeat_build("test", rwclock_wall_ms(), 10000, f->wpub.key_id, msg,
                                          sizeof msg, &len, &err),
                          RW_OK);
         assert_int_equal(control_msg_sign(f->wkey, msg, len, sig, &err), RW_OK);

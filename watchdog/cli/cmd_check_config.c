@@ -1,19 +1,17 @@
 #include "cmd_check_config.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "abi.h"
 #include "cli.h"
+#include "cli_setup.h"
 #include "config.h"
 #include "conninfo.h"
 #include "rwerr.h"
 #include "u256.h"
 
-static const char usage[] =
-        "Usage: relaywatch check-config [-c FILE]\n"
-        "\n"
+static const char help[] =
         "Reads and validates a configuration file without connecting to anything;\n"
         "prints every problem as FILE:LINE: message, or a summary when it is valid.\n"
         "\n"
@@ -116,42 +114,29 @@ static void print_summary(FILE *out, const struct config *c)
         fprintf(out, "\n");
 }
 
-static int usage_error(FILE *errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int usage_error(FILE *errout, const char *fmt, ...)
-{
-        va_list ap;
-
-        fprintf(errout, "relaywatch check-config: ");
-        va_start(ap, fmt);
-        vfprintf(errout, fmt, ap);
-        va_end(ap);
-        fprintf(errout, "\n%s", usage);
-        return CLI_EXIT_USAGE;
-}
+const struct cli_command cmd_check_config_command = {
+        "check-config", "relaywatch check-config [-c FILE]",
+        "parse and validate a configuration file without touching anything", help,
+        cmd_check_config};
 
 int cmd_check_config(int argc, char **argv, FILE *out, FILE *errout)
 {
+        static const struct cli_option options[] = {CLI_OPTION_CONFIG};
         const char *given = NULL;
-        struct config *c;
-        struct rwerr err;
-        int i;
+        struct cli_setup s;
+        struct cli_args a;
+        int opt;
 
-        for (i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "-c") != 0 && strcmp(argv[i], "--config") != 0)
-                        return usage_error(errout, "unexpected argument '%s'", argv[i]);
-                if (i + 1 >= argc)
-                        return usage_error(errout, "%s needs a FILE", argv[i]);
-                if (given != NULL)
-                        return usage_error(errout, "%s: the file is given twice", argv[i]);
-                given = argv[++i];
-        }
-        c = config_load(config_path(given), errout, &err);
-        if (c == NULL) {
-                fprintf(errout, "relaywatch check-config: %s\n", err.msg);
+        cli_args_init(&a, &cmd_check_config_command, options, CLI_NOPTIONS(options), argc, argv,
+                      out, errout);
+        while ((opt = cli_args_next(&a)) > 0)
+                given = a.value; /* -c is its only option */
+        if (opt == CLI_ARGS_EXIT)
+                return a.exit_code;
+        cli_setup_init(&s, &cmd_check_config_command, errout);
+        if (cli_setup_config(&s, given) != RW_OK)
                 return CLI_EXIT_FAILURE;
-        }
-        print_summary(out, c);
-        config_free(c);
+        print_summary(out, s.cfg);
+        cli_setup_release(&s);
         return CLI_EXIT_OK;
 }

@@ -7,6 +7,10 @@
 
 #include <stdio.h>
 
+#include "cli_args.h"
+
+extern const struct cli_command cmd_check_config_command;
+
 /*
  * argv[0] is "check-config". On success prints a summary (no URL, no
  * password) to `out` and returns 0; otherwise every problem of the file

@@ -13,14 +13,12 @@
 #include "cli.h"
 #include "config.h"
 #include "control_msg.h"
-#include "redisconn.h"
+#include "cli_setup.h"
 #include "rwerr.h"
-#include "signing_key.h"
+#include "keyring.h"
 
-static const char control_usage[] =
-        "Usage: relaywatch control tail [-c FILE] [--count N] [--follow] [--json]\n"
-        "\n"
-        "Prints the last N entries of the relayer's control stream ([control] stream),\n"
+static const char help[] =
+        "Prints the last COUNT entries of the relayer's control stream ([control] stream),\n"
         "oldest first, each verified as a relayer verifies it: a HALT signed by a\n"
         "watchdog key or an operator key, a RESUME only by an operator key. Entries\n"
         "that do not verify are shown as REJECTED with the reason; what they claim is\n"
@@ -28,7 +26,7 @@ static const char control_usage[] =
         "\n"
         "  -c, --config FILE  the configuration (default: $RELAYWATCH_CONFIG, then\n"
         "                     " CONFIG_DEFAULT_PATH ")\n"
-        "  -n, --count N      how many of the latest entries to print (1-10000, default 20)\n"
+        "  -n, --count COUNT  how many of the latest entries to print (1-10000, default 20)\n"
         "  -f, --follow       then wait for new entries and print them, until SIGINT/SIGTERM\n"
         "  --json             one JSON object per entry per line: entry_id, verified,\n"
         "                     key_role, key_id, error, msg\n"
@@ -54,12 +52,9 @@ struct tail {
         FILE *out, *errout;
         const struct tail_options *opt;
         const char *stream;
-        char server[REDISCONN_FIELD_MAX + 32]; /* "redis://HOST:PORT/DB", no password */
+        const char *server; /* "redis://HOST:PORT/DB", no password (the link's) */
         redisContext *ctx;
-        struct verify_key watchdog_keys[CONFIG_KEYS_MAX];
-        size_t nwatchdog;
-        struct verify_key operator_keys[CONFIG_KEYS_MAX];
-        size_t noperator;
+        const struct keyring *ring;
         char last_id[TAIL_ENTRY_ID_SIZE]; /* newest entry printed; "0-0" before any */
         size_t printed;
         size_t rejected;
@@ -84,19 +79,17 @@ static void tail_on_signal(int sig)
         tail_stop = 1;
 }
 
-static int usage_error(FILE *errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int cmd_tail(int argc, char **argv, FILE *out, FILE *errout);
 
-static int usage_error(FILE *errout, const char *fmt, ...)
-{
-        va_list ap;
+#define TAIL_USAGE "relaywatch control tail [-c FILE] [--count COUNT] [--follow] [--json]"
+#define TAIL_SUMMARY                                                                               \
+        "print the control stream's messages, each verified against the configured keys; exit 0 "  \
+        "all verified, 1 one rejected, 2 Redis or the configuration could not be used"
 
-        fprintf(errout, "relaywatch control: ");
-        va_start(ap, fmt);
-        vfprintf(errout, fmt, ap);
-        va_end(ap);
-        fprintf(errout, "\n%s", control_usage);
-        return CLI_EXIT_USAGE;
-}
+const struct cli_command cmd_control_command = {"control", TAIL_USAGE, TAIL_SUMMARY, help,
+                                                cmd_control};
+static const struct cli_command tail_command = {"control tail", TAIL_USAGE, TAIL_SUMMARY, help,
+                                                cmd_tail};
 
 static int unusable(const struct tail *t, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
@@ -296,8 +289,11 @@ out:
 static void verify_entry(const struct tail *t, const char *msg, size_t len, const char *sig,
                          struct entry_result *r)
 {
+        const struct keyring *ring = t->ring;
+        const struct verify_key *signer = NULL;
+        enum keyring_role role = KEYRING_NONE;
         struct rwerr ew = {""}, eo = {""}, ev = {""};
-        int sw = RW_ERR_REFUSED, so = RW_ERR_REFUSED, idx;
+        int idx;
 
         if (len > CONTROL_MSG_MAX) {
                 (void)snprintf(r->error, sizeof r->error, "msg: %zu bytes, at most %d", len,
@@ -305,49 +301,41 @@ static void verify_entry(const struct tail *t, const char *msg, size_t len, cons
                 (void)snprintf(r->parse_error, sizeof r->parse_error, "%s", r->error);
                 return;
         }
-        if (t->nwatchdog > 0 &&
-            (idx = control_msg_check(t->watchdog_keys, t->nwatchdog, CONTROL_ALLOW_HALT, msg, len,
+        if (ring->nwatchdog > 0 &&
+            (idx = control_msg_check(ring->watchdog, ring->nwatchdog, CONTROL_ALLOW_HALT, msg, len,
                                      sig, &r->m, &ew)) >= 0) {
                 r->verified = r->parsed = 1;
-                r->key_role = "watchdog";
-                r->key_id = t->watchdog_keys[idx].key_id;
+                r->key_role = keyring_role_name(KEYRING_WATCHDOG);
+                r->key_id = ring->watchdog[idx].key_id;
                 return;
         }
-        if (t->noperator > 0 && (idx = control_msg_check(t->operator_keys, t->noperator,
-                                                         CONTROL_ALLOW_HALT | CONTROL_ALLOW_RESUME,
-                                                         msg, len, sig, &r->m, &eo)) >= 0) {
+        if (ring->noperator > 0 &&
+            (idx = control_msg_check(ring->operator, ring->noperator,
+                                     CONTROL_ALLOW_HALT | CONTROL_ALLOW_RESUME, msg, len, sig,
+                                     &r->m, &eo)) >= 0) {
                 r->verified = r->parsed = 1;
-                r->key_role = "operator";
-                r->key_id = t->operator_keys[idx].key_id;
+                r->key_role = keyring_role_name(KEYRING_OPERATOR);
+                r->key_id = ring->operator[idx].key_id;
                 return;
         }
 
-        /* Rejected. Parse what it claims, for display only. */
+        /* Rejected. Parse what it claims, for display only, and say who signed it. */
         r->parsed = control_msg_parse(msg, len, &r->m, &ev) == RW_OK;
         if (!r->parsed)
                 (void)snprintf(r->parse_error, sizeof r->parse_error, "%s", ev.msg);
-        if (t->noperator > 0)
-                so = control_msg_verify(t->operator_keys, t->noperator, msg, len, sig, &ev);
-        if (t->nwatchdog > 0)
-                sw = control_msg_verify(t->watchdog_keys, t->nwatchdog, msg, len, sig, &ev);
-        if (so >= 0)
+        if (keyring_signer(ring, KEYRING_ANY, msg, len, sig, &signer, &role, &ev) != RW_OK)
+                (void)snprintf(r->error, sizeof r->error, "%s", ev.msg);
+        else if (role == KEYRING_OPERATOR)
                 (void)snprintf(r->error, sizeof r->error, "signed by operator key %s, but %.200s",
-                               t->operator_keys[so].key_id, eo.msg);
-        else if (sw >= 0 && r->parsed && r->m.type == CONTROL_RESUME)
+                               signer->key_id, eo.msg);
+        else if (r->parsed && r->m.type == CONTROL_RESUME)
                 (void)snprintf(r->error, sizeof r->error,
                                "a RESUME signed with watchdog key %s: only an operator key may "
                                "sign a RESUME",
-                               t->watchdog_keys[sw].key_id);
-        else if (sw >= 0)
-                (void)snprintf(r->error, sizeof r->error, "signed by watchdog key %s, but %.200s",
-                               t->watchdog_keys[sw].key_id, ew.msg);
-        else if (sw == RW_ERR_INVALID || so == RW_ERR_INVALID)
-                (void)snprintf(r->error, sizeof r->error, "%s", ev.msg);
+                               signer->key_id);
         else
-                (void)snprintf(r->error, sizeof r->error,
-                               "signature does not verify with any configured key (%zu watchdog, "
-                               "%zu operator)",
-                               t->nwatchdog, t->noperator);
+                (void)snprintf(r->error, sizeof r->error, "signed by watchdog key %s, but %.200s",
+                               signer->key_id, ew.msg);
 }
 
 /* ------------------------------------------------------------ stream entries */
@@ -485,25 +473,16 @@ static int follow(struct tail *t, long redis_timeout_ms)
         return rc;
 }
 
-/* Loads the public keys named by the configuration. */
-static int load_keys(struct tail *t, const struct config *cfg)
+/* The public keys named by the configuration: all of them, or the command cannot verify. */
+static int load_keys(struct tail *t, struct cli_setup *s)
 {
+        const struct config *cfg = s->cfg;
         struct rwerr err;
-        size_t i;
 
-        for (i = 0; i < cfg->nwatchdog_pubkeys && i < CONFIG_KEYS_MAX; i++) {
-                if (verify_key_load(cfg->watchdog_pubkeys[i], &t->watchdog_keys[i], &err) != RW_OK)
-                        return unusable(t, "configuration %s: [control] watchdog key: %s",
-                                        cfg->path, err.msg);
-                t->nwatchdog++;
-        }
-        for (i = 0; i < cfg->noperator_pubkeys && i < CONFIG_KEYS_MAX; i++) {
-                if (verify_key_load(cfg->operator_pubkeys[i], &t->operator_keys[i], &err) != RW_OK)
-                        return unusable(t, "configuration %s: [control] operator key: %s",
-                                        cfg->path, err.msg);
-                t->noperator++;
-        }
-        if (t->nwatchdog + t->noperator == 0)
+        if (cli_setup_keys(s, NULL, NULL, NULL, &err) != RW_OK)
+                return unusable(t, "configuration %s: [control] %s", cfg->path, err.msg);
+        t->ring = &s->keys;
+        if (t->ring->nwatchdog + t->ring->noperator == 0)
                 return unusable(t,
                                 "configuration %s: no public key to verify with: set [control] "
                                 "signing_key, watchdog_keys or operator_keys",
@@ -514,8 +493,7 @@ static int load_keys(struct tail *t, const struct config *cfg)
 static int tail_run(const struct tail_options *opt, FILE *out, FILE *errout)
 {
         struct sigaction sa, old_int, old_term;
-        struct redisconn_target target;
-        struct config *cfg;
+        struct cli_setup s;
         struct tail t;
         struct rwerr err;
         int rc, handlers = 0;
@@ -527,29 +505,21 @@ static int tail_run(const struct tail_options *opt, FILE *out, FILE *errout)
         t.errout = errout;
         t.opt = opt;
         (void)snprintf(t.last_id, sizeof t.last_id, "0-0");
-        cfg = config_load(config_path(opt->config), errout, &err);
-        if (cfg == NULL)
-                return unusable(&t, "configuration: %s", err.msg);
-        t.stream = cfg->control_stream;
-        if (cfg->redis_url == NULL) {
-                rc = unusable(&t,
-                              "configuration %s: [redis] url is not set, and the control stream "
-                              "lives in Redis",
-                              cfg->path);
+        cli_setup_init(&s, &tail_command, errout);
+        if (cli_setup_config(&s, opt->config) != RW_OK)
+                return CMD_CONTROL_UNUSABLE;
+        t.stream = s.cfg->control_stream;
+        if (cli_setup_require_redis(&s) != RW_OK) {
+                rc = CMD_CONTROL_UNUSABLE;
                 goto out;
         }
-        if ((rc = load_keys(&t, cfg)) != RW_OK)
+        if ((rc = load_keys(&t, &s)) != RW_OK)
                 goto out;
-        if (redisconn_parse_url(cfg->redis_url, &target, &err) != RW_OK) {
-                rc = unusable(&t, "configuration %s: [redis] url: %s", cfg->path, err.msg);
-                goto out;
-        }
-        redisconn_describe(&target, t.server, sizeof t.server);
-        memset(&target, 0, sizeof target); /* it held the password */
-        if ((t.ctx = redisconn_connect(cfg->redis_url, cfg->redis_timeout_ms, &err)) == NULL) {
+        if ((t.ctx = cli_setup_redis(&s, &err)) == NULL) {
                 rc = unusable(&t, "cannot use Redis: %s", err.msg);
                 goto out;
         }
+        t.server = redisconn_server(s.redis);
         if (opt->follow) {
                 /* Installed before the first line: whoever sees output may signal us. */
                 tail_stop = 0;
@@ -562,7 +532,7 @@ static int tail_run(const struct tail_options *opt, FILE *out, FILE *errout)
         }
         rc = print_latest(&t);
         if (rc == RW_OK && opt->follow)
-                rc = follow(&t, cfg->redis_timeout_ms);
+                rc = follow(&t, s.cfg->redis_timeout_ms);
         if (rc == RW_OK)
                 rc = t.rejected > 0 ? CMD_CONTROL_REJECTED : CLI_EXIT_OK;
 out:
@@ -570,57 +540,60 @@ out:
                 (void)sigaction(SIGINT, &old_int, NULL);
                 (void)sigaction(SIGTERM, &old_term, NULL);
         }
-        if (t.ctx != NULL)
-                redisFree(t.ctx);
-        config_free(cfg);
+        cli_setup_release(&s);
         return rc;
 }
 
-static int parse_count(const char *text, long *out)
+static int cmd_tail(int argc, char **argv, FILE *out, FILE *errout)
 {
-        char *end = NULL;
-        long v;
+        enum { OPT_JSON = CLI_OPT_LONG };
+        static const struct cli_option options[] = {
+                CLI_OPTION_CONFIG,
+                {"count", 'n', "COUNT"},
+                {"follow", 'f', NULL},
+                {"json", OPT_JSON, NULL},
+        };
+        struct tail_options opt = {NULL, TAIL_COUNT_DEFAULT, 0, 0};
+        struct cli_args a;
+        uint64_t count;
+        int key;
 
-        if (text[0] < '0' || text[0] > '9')
-                return -1;
-        v = strtol(text, &end, 10);
-        if (*end != '\0' || v < 1 || v > TAIL_COUNT_MAX)
-                return -1;
-        *out = v;
-        return 0;
+        cli_args_init(&a, &tail_command, options, CLI_NOPTIONS(options), argc, argv, out, errout);
+        while ((key = cli_args_next(&a)) > 0) {
+                switch (key) {
+                case 'c':
+                        opt.config = a.value;
+                        break;
+                case 'n':
+                        if (cli_args_number(&a, 1, TAIL_COUNT_MAX, &count) != 0)
+                                return a.exit_code;
+                        opt.count = (long)count;
+                        break;
+                case 'f':
+                        opt.follow = 1;
+                        break;
+                default:
+                        opt.json = 1;
+                        break;
+                }
+        }
+        if (key == CLI_ARGS_EXIT)
+                return a.exit_code;
+        return tail_run(&opt, out, errout);
 }
 
 int cmd_control(int argc, char **argv, FILE *out, FILE *errout)
 {
-        struct tail_options opt = {NULL, TAIL_COUNT_DEFAULT, 0, 0};
-        int i;
+        const struct cli_command *cmd = &cmd_control_command;
 
         if (argc < 2)
-                return usage_error(errout, "a subcommand is required: tail");
-        if (strcmp(argv[1], "tail") != 0)
-                return usage_error(errout, "unknown subcommand '%s'; the one there is: tail",
-                                   argv[1]);
-        for (i = 2; i < argc; i++) {
-                const char *a = argv[i];
-
-                if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
-                        if (i + 1 >= argc || argv[i + 1][0] == '\0')
-                                return usage_error(errout, "%s needs a FILE", a);
-                        opt.config = argv[++i];
-                } else if (strcmp(a, "-n") == 0 || strcmp(a, "--count") == 0) {
-                        if (i + 1 >= argc)
-                                return usage_error(errout, "%s needs a number", a);
-                        if (parse_count(argv[++i], &opt.count) != 0)
-                                return usage_error(errout,
-                                                   "%s '%s': expected a number from 1 to %d", a,
-                                                   argv[i], TAIL_COUNT_MAX);
-                } else if (strcmp(a, "-f") == 0 || strcmp(a, "--follow") == 0) {
-                        opt.follow = 1;
-                } else if (strcmp(a, "--json") == 0) {
-                        opt.json = 1;
-                } else {
-                        return usage_error(errout, "control tail: unexpected argument '%s'", a);
-                }
+                return cli_usage_error(cmd, errout, "a subcommand is required: tail");
+        if (strcmp(argv[1], "tail") == 0)
+                return cmd_tail(argc - 1, argv + 1, out, errout);
+        if (cli_is_help(argv[1])) {
+                cli_print_help(cmd, out);
+                return CLI_EXIT_OK;
         }
-        return tail_run(&opt, out, errout);
+        return cli_usage_error(cmd, errout, "unknown subcommand '%s'; the one there is: tail",
+                               argv[1]);
 }

@@ -2,7 +2,7 @@
  * cmd_control: `relaywatch control tail`, the operator's view of the
  * relayer's control stream, every entry checked as a relayer checks it.
  *
- *   relaywatch control tail [-c FILE] [--count N] [--follow] [--json]
+ *   relaywatch control tail [-c FILE] [--count COUNT] [--follow] [--json]
  *
  * Prints the last N entries of [control] stream (default 20), oldest first,
  * and with --follow keeps printing new ones (XREAD BLOCK) until SIGINT or
@@ -21,11 +21,15 @@
 
 #include <stdio.h>
 
+#include "cli_args.h"
+
+extern const struct cli_command cmd_control_command;
+
 #define CMD_CONTROL_REJECTED 1 /* exit: an entry printed was rejected */
 #define CMD_CONTROL_UNUSABLE 2 /* exit: Redis or the configuration could not be used */
 
 /*
- * argv[0] is "control", argv[1] the subcommand. Exit 0 every entry printed
+ * argv[0] is "control", argv[1] the subcommand (`tail`). Exit 0 every entry printed
  * verified, 1 one was rejected, 2 Redis or the configuration could not be
  * used (the message says which), 64 a usage error.
  */

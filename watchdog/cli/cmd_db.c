@@ -11,9 +11,7 @@
 
 #define CONTRACT_MAX_BYTES ((size_t)1 << 20)
 
-static const char migrate_usage[] =
-        "Usage: relaywatch db migrate [--database-url URL] [--contract FILE | --no-contract]\n"
-        "\n"
+static const char migrate_help[] =
         "Applies relaywatch's migrations (its own state tables and roles) and the\n"
         "contract views it reads the ledger through, in one transaction.\n"
         "\n"
@@ -23,6 +21,19 @@ static const char migrate_usage[] =
         "  --contract FILE     your contract for your relayer schema, instead of the\n"
         "                      reference contract built in (see sql/README.md)\n"
         "  --no-contract       leave the contract as it is\n";
+
+static int migrate(int argc, char **argv, FILE *out, FILE *errout);
+
+static const struct cli_command migrate_command = {
+        "db migrate",
+        "relaywatch db migrate [--database-url URL] [--contract FILE | --no-contract]",
+        "apply relaywatch's migrations and contract views to the ledger database", migrate_help,
+        migrate};
+
+const struct cli_command cmd_db_command = {
+        "db", "relaywatch db migrate [--database-url URL] [--contract FILE | --no-contract]",
+        "apply relaywatch's migrations and contract views to the ledger database", migrate_help,
+        cmd_db};
 
 /* Reads a whole file of at most CONTRACT_MAX_BYTES; caller frees. */
 static char *read_file(const char *path, struct rwerr *err)
@@ -63,33 +74,36 @@ static int migrate(int argc, char **argv, FILE *out, FILE *errout)
         const char *url = getenv("RELAYWATCH_DATABASE_URL");
         const char *contract_file = NULL;
         char *contract = NULL;
+        enum { OPT_URL = CLI_OPT_LONG, OPT_CONTRACT, OPT_NO_CONTRACT };
+        static const struct cli_option options[] = {
+                {"database-url", OPT_URL, "URL"},
+                {"contract", OPT_CONTRACT, "FILE"},
+                {"no-contract", OPT_NO_CONTRACT, NULL},
+        };
+        struct cli_args a;
         struct rwerr err;
-        int i, rc = CLI_EXIT_FAILURE;
+        int key, rc = CLI_EXIT_FAILURE;
         size_t k;
 
-        for (i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--database-url") == 0 && i + 1 < argc) {
-                        url = argv[++i];
-                } else if (strcmp(argv[i], "--contract") == 0 && i + 1 < argc) {
-                        contract_file = argv[++i];
-                } else if (strcmp(argv[i], "--no-contract") == 0) {
+        cli_args_init(&a, &migrate_command, options, CLI_NOPTIONS(options), argc, argv, out,
+                      errout);
+        while ((key = cli_args_next(&a)) > 0) {
+                if (key == OPT_URL)
+                        url = a.value;
+                else if (key == OPT_CONTRACT)
+                        contract_file = a.value;
+                else
                         opt.skip_contract = 1;
-                } else {
-                        fprintf(errout, "relaywatch db migrate: unexpected argument '%s'\n%s",
-                                argv[i], migrate_usage);
-                        return CLI_EXIT_USAGE;
-                }
         }
-        if (url == NULL || url[0] == '\0') {
-                fprintf(errout, "relaywatch db migrate: no database: give --database-url or set "
-                                "RELAYWATCH_DATABASE_URL\n");
-                return CLI_EXIT_USAGE;
-        }
-        if (contract_file != NULL && opt.skip_contract) {
-                fprintf(errout,
-                        "relaywatch db migrate: --contract and --no-contract exclude each other\n");
-                return CLI_EXIT_USAGE;
-        }
+        if (key == CLI_ARGS_EXIT)
+                return a.exit_code;
+        if (url == NULL || url[0] == '\0')
+                return cli_usage_error(&migrate_command, errout,
+                                       "no database: give --database-url or set "
+                                       "RELAYWATCH_DATABASE_URL");
+        if (contract_file != NULL && opt.skip_contract)
+                return cli_usage_error(&migrate_command, errout,
+                                       "--contract and --no-contract exclude each other");
         if (contract_file != NULL) {
                 if ((contract = read_file(contract_file, &err)) == NULL)
                         goto fail;
@@ -126,7 +140,13 @@ int cmd_db(int argc, char **argv, FILE *out, FILE *errout)
 {
         if (argc >= 2 && strcmp(argv[1], "migrate") == 0)
                 return migrate(argc - 1, argv + 1, out, errout);
-        fprintf(errout, "relaywatch db: %s\nUsage: relaywatch db migrate [OPTIONS]\n",
-                argc < 2 ? "missing subcommand" : "unknown subcommand");
-        return CLI_EXIT_USAGE;
+        if (argc >= 2 && cli_is_help(argv[1])) {
+                cli_print_help(&cmd_db_command, out);
+                return CLI_EXIT_OK;
+        }
+        if (argc < 2)
+                return cli_usage_error(&cmd_db_command, errout,
+                                       "missing subcommand; the one there is: migrate");
+        return cli_usage_error(&cmd_db_command, errout,
+                               "unknown subcommand '%s'; the one there is: migrate", argv[1]);
 }

@@ -7,6 +7,10 @@
 
 #include <stdio.h>
 
+#include "cli_args.h"
+
+extern const struct cli_command cmd_db_command;
+
 /* argv[0] is "db". Returns the process exit code. */
 int cmd_db(int argc, char **argv, FILE *out, FILE *errout);
 

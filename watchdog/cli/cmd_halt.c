@@ -1,23 +1,20 @@
 #include "cmd_halt.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <sodium.h>
 
 #include "cli.h"
+#include "cli_setup.h"
 #include "config.h"
 #include "control_msg.h"
 #include "cycle.h"
 #include "dbconn.h"
 #include "halt_publish.h"
 #include "outbox.h"
-#include "redisconn.h"
 #include "rpc.h"
 #include "state.h"
 #include "rwclock.h"
@@ -26,9 +23,7 @@
 #define HEAD_CONNECT_TIMEOUT_MS 1000L
 #define REASON_MAX 1024
 
-static const char usage[] =
-        "Usage: relaywatch halt [-c FILE] --reason TEXT [--key FILE]\n"
-        "\n"
+static const char help[] =
         "Publishes a manual HALT on the relayer's control stream, signed with the\n"
         "watchdog's key: the relayer stops until an operator runs `relaywatch resume`.\n"
         "The HALT names invariant MANUAL, severity CRITICAL, your reason, who asked\n"
@@ -44,39 +39,9 @@ static const char usage[] =
         "STATE_DIR/outbox and `relaywatch run` delivers it when Redis is back) or\n"
         "something else failed; 64 a usage error.\n";
 
-static int usage_error(FILE *errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int usage_error(FILE *errout, const char *fmt, ...)
-{
-        va_list ap;
-
-        fprintf(errout, "relaywatch halt: ");
-        va_start(ap, fmt);
-        vfprintf(errout, fmt, ap);
-        va_end(ap);
-        fprintf(errout, "\n%s", usage);
-        return CLI_EXIT_USAGE;
-}
-
-int64_t cmd_halt_now_ms(void)
-{
-        return rwclock_wall_ms();
-}
-
-int cmd_halt_load_pubkeys(char *const *paths, size_t n, struct verify_key *out, struct rwerr *err)
-{
-        size_t i;
-        int rc;
-
-        if (n > CONFIG_KEYS_MAX)
-                return rwerr_set(err, RW_ERR_RANGE, "%zu public keys, at most %d", n,
-                                 CONFIG_KEYS_MAX);
-        for (i = 0; i < n; i++) {
-                if ((rc = verify_key_load(paths[i], &out[i], err)) != RW_OK)
-                        return rc;
-        }
-        return RW_OK;
-}
+const struct cli_command cmd_halt_command = {
+        "halt", "relaywatch halt [-c FILE] --reason TEXT [--key FILE]",
+        "publish a manual HALT, signed with the watchdog's key", help, cmd_halt};
 
 /*
  * The head of one chain through its first endpoint that answers eth_chainId
@@ -221,7 +186,7 @@ static int build_halt(const struct config *cfg, const struct signing_key *key, c
 {
         struct control_msg_fields f;
         char who[128], host[256];
-        int64_t now = cmd_halt_now_ms();
+        int64_t now = rwclock_wall_ms();
         cJSON *evidence = NULL, *unread = NULL;
         size_t role;
         int rc;
@@ -337,128 +302,134 @@ static int to_outbox(const struct config *cfg, const struct manual_halt *h, cons
         return CLI_EXIT_FAILURE;
 }
 
-int cmd_halt(int argc, char **argv, FILE *out, FILE *errout)
+struct halt_args {
+        const char *config, *reason, *key;
+};
+
+/* -1 to go on, else the exit status to return at once (0 after --help, 64: reported). */
+static int parse_args(int argc, char **argv, struct halt_args *h, FILE *out, FILE *errout)
 {
-        const char *given = NULL, *reason = NULL, *key_path = NULL;
-        struct manual_halt h;
+        enum { OPT_REASON = CLI_OPT_LONG, OPT_KEY };
+        static const struct cli_option options[] = {
+                CLI_OPTION_CONFIG,
+                {"reason", OPT_REASON, "TEXT"},
+                {"key", OPT_KEY, "FILE"},
+        };
+        struct cli_args a;
+        int opt;
+
+        memset(h, 0, sizeof *h);
+        cli_args_init(&a, &cmd_halt_command, options, CLI_NOPTIONS(options), argc, argv, out,
+                      errout);
+        while ((opt = cli_args_next(&a)) > 0) {
+                if (opt == 'c')
+                        h->config = a.value;
+                else if (opt == OPT_REASON)
+                        h->reason = a.value;
+                else
+                        h->key = a.value;
+        }
+        if (opt == CLI_ARGS_EXIT)
+                return a.exit_code;
+        if (h->reason == NULL)
+                return cli_usage_error(&cmd_halt_command, errout,
+                                       "--reason TEXT is required: say why the relayer must stop");
+        if (strlen(h->reason) > REASON_MAX)
+                return cli_usage_error(&cmd_halt_command, errout,
+                                       "--reason is %zu bytes; keep it under %d", strlen(h->reason),
+                                       REASON_MAX);
+        return -1;
+}
+
+/* Publishes the signed HALT `h` on s's Redis, or puts it in the outbox. The exit status. */
+static int publish(struct cli_setup *s, const struct manual_halt *h, const char *reason, FILE *out,
+                   FILE *errout)
+{
+        const struct config *cfg = s->cfg;
         struct halt_publish_keys keys;
         struct halt_publish_result res;
-        struct signing_key *key = NULL;
-        struct config *cfg = NULL;
-        redisContext *ctx = NULL;
-        struct rwerr err = {{0}};
-        int i, code = CLI_EXIT_FAILURE;
+        redisContext *ctx;
+        struct rwerr err;
 
-        memset(&h, 0, sizeof h);
-        for (i = 1; i < argc; i++) {
-                const char *a = argv[i];
-
-                const char **value = NULL;
-
-                if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0)
-                        value = &given;
-                else if (strcmp(a, "--reason") == 0)
-                        value = &reason;
-                else if (strcmp(a, "--key") == 0)
-                        value = &key_path;
-                if (value != NULL) {
-                        if (i + 1 >= argc || argv[i + 1][0] == '\0')
-                                return usage_error(errout, "%s needs a value", a);
-                        if (*value != NULL)
-                                return usage_error(errout, "%s is given twice", a);
-                        *value = argv[++i];
-                } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-                        fputs(usage, out);
-                        return CLI_EXIT_OK;
-                } else {
-                        return usage_error(errout, "unexpected argument '%s'", a);
-                }
-        }
-        if (reason == NULL)
-                return usage_error(errout,
-                                   "--reason TEXT is required: say why the relayer must stop");
-        if (strlen(reason) > REASON_MAX)
-                return usage_error(errout, "--reason is %zu bytes; keep it under %d",
-                                   strlen(reason), REASON_MAX);
-        if (sodium_init() < 0) {
-                fprintf(errout, "relaywatch halt: libsodium failed to initialise\n");
-                return CLI_EXIT_FAILURE;
-        }
-        if ((cfg = config_load(config_path(given), errout, &err)) == NULL) {
-                fprintf(errout, "relaywatch halt: %s\n", err.msg);
-                return CLI_EXIT_FAILURE;
-        }
-        if (cfg->redis_url == NULL) {
-                fprintf(errout,
-                        "relaywatch halt: %s has no [redis] url: a HALT is published on the "
-                        "relayer's Redis control stream\n",
-                        cfg->path);
-                goto done;
-        }
-        if (key_path == NULL)
-                key_path = cfg->signing_key;
-        if (key_path == NULL) {
-                fprintf(errout,
-                        "relaywatch halt: no signing key: set [control] signing_key in %s or pass "
-                        "--key FILE\n",
-                        cfg->path);
-                goto done;
-        }
-        if (signing_key_load(key_path, &key, &err) != RW_OK) {
-                fprintf(errout, "relaywatch halt: %s\n", err.msg);
-                goto done;
-        }
-        if (build_halt(cfg, key, reason, &h, errout, &err) != RW_OK) {
-                fprintf(errout, "relaywatch halt: building the HALT: %s\n", err.msg);
-                goto done;
-        }
         halt_publish_keys_from_config(&keys, cfg);
-        if ((ctx = redisconn_connect(cfg->redis_url, cfg->redis_timeout_ms, &err)) == NULL ||
-            halt_publish(ctx, &keys, h.id, HALT_PUBLISH_MANUAL, h.msg, h.msg_len, h.sig, &res,
+        if ((ctx = cli_setup_redis(s, &err)) == NULL ||
+            halt_publish(ctx, &keys, h->id, HALT_PUBLISH_MANUAL, h->msg, h->msg_len, h->sig, &res,
                          &err) != RW_OK) {
-                code = to_outbox(cfg, &h, err.msg, errout);
-                record_halt(cfg, &h, reason, 0, errout);
-                goto done;
+                int code = to_outbox(cfg, h, err.msg, errout);
+
+                record_halt(cfg, h, reason, 0, errout);
+                return code;
         }
         switch (res.outcome) {
         case HALT_PUBLISHED:
-                fprintf(out, "HALT published: %s\n", h.id);
+                fprintf(out, "HALT published: %s\n", h->id);
                 fprintf(out, "stream %s entry %s, halt key %s\n", keys.stream, res.entry_id,
                         keys.halt_key);
                 fprintf(out, "invariant MANUAL, severity CRITICAL, reason: %s\n", reason);
-                print_heights(&h, out);
-                fprintf(out, "signed with key %s, correlation id %s\n", key->pub.key_id,
-                        h.correlation_id);
+                print_heights(h, out);
+                fprintf(out, "signed with key %s, correlation id %s\n", s->keys.signing->pub.key_id,
+                        h->correlation_id);
                 fprintf(out, "The relayer stops when it reads it; `relaywatch status` shows "
                              "whether it acknowledged.\n");
                 fflush(out);
-                record_halt(cfg, &h, reason, cmd_halt_now_ms(), errout);
-                code = CLI_EXIT_OK;
-                break;
+                record_halt(cfg, h, reason, rwclock_wall_ms(), errout);
+                return CLI_EXIT_OK;
         case HALT_ALREADY_OPEN:
                 fprintf(out,
                         "a manual halt is already in force: %s (stream %s entry %s); nothing "
                         "new published\n",
                         res.halt_id, keys.stream, res.entry_id);
-                code = CLI_EXIT_OK;
-                break;
+                return CLI_EXIT_OK;
         case HALT_ALREADY_SENT:
-                fprintf(out, "HALT %s was published before; nothing new published\n", h.id);
-                code = CLI_EXIT_OK;
-                break;
+                fprintf(out, "HALT %s was published before; nothing new published\n", h->id);
+                return CLI_EXIT_OK;
         case HALT_RESUMED_OPEN:
         default:
-                fprintf(errout, "relaywatch halt: unexpected outcome %d publishing %s\n",
-                        (int)res.outcome, h.id);
-                break;
+                cli_error(&cmd_halt_command, errout, "unexpected outcome %d publishing %s",
+                          (int)res.outcome, h->id);
+                return CLI_EXIT_FAILURE;
         }
+}
+
+int cmd_halt(int argc, char **argv, FILE *out, FILE *errout)
+{
+        const struct cli_command *cmd = &cmd_halt_command;
+        struct halt_args args;
+        struct manual_halt h;
+        struct cli_setup s;
+        const char *key_path;
+        struct rwerr err = {{0}};
+        int code;
+
+        if ((code = parse_args(argc, argv, &args, out, errout)) >= 0)
+                return code;
+        code = CLI_EXIT_FAILURE;
+        memset(&h, 0, sizeof h);
+        cli_setup_init(&s, cmd, errout);
+        if (cli_setup_config(&s, args.config) != RW_OK)
+                return CLI_EXIT_FAILURE;
+        if (cli_setup_require_redis(&s) != RW_OK)
+                goto done;
+        key_path = args.key != NULL ? args.key : s.cfg->signing_key;
+        if (key_path == NULL) {
+                cli_error(cmd, errout,
+                          "no signing key: set [control] signing_key in %s or pass --key FILE",
+                          s.cfg->path);
+                goto done;
+        }
+        if (cli_setup_signing_key(&s, key_path, &err) != RW_OK) {
+                cli_error(cmd, errout, "%s", err.msg);
+                goto done;
+        }
+        if (build_halt(s.cfg, s.keys.signing, args.reason, &h, errout, &err) != RW_OK) {
+                cli_error(cmd, errout, "building the HALT: %s", err.msg);
+                goto done;
+        }
+        code = publish(&s, &h, args.reason, out, errout);
 done:
-        if (ctx != NULL)
-                redisFree(ctx);
         free(h.msg);
         free(h.evidence_json);
         free(h.heights_json);
-        signing_key_free(key);
-        config_free(cfg);
+        cli_setup_release(&s);
         return code;
 }

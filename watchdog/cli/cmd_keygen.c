@@ -1,57 +1,44 @@
 #include "cmd_keygen.h"
 
-#include <stdarg.h>
 #include <string.h>
 
 #include "cli.h"
 #include "rwerr.h"
 #include "signing_key.h"
 
-static const char usage[] =
-        "Usage: relaywatch keygen --out FILE\n"
-        "\n"
+static const char help[] =
         "Generates an Ed25519 key pair for signing control messages: the secret key\n"
         "in FILE (mode 0600) and the public key, for the relayer, in FILE.pub.\n"
         "Never overwrites an existing file.\n"
         "\n"
         "  -o, --out FILE  where to write the secret key\n";
 
-static int usage_error(FILE *errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int usage_error(FILE *errout, const char *fmt, ...)
-{
-        va_list ap;
-
-        fprintf(errout, "relaywatch keygen: ");
-        va_start(ap, fmt);
-        vfprintf(errout, fmt, ap);
-        va_end(ap);
-        fprintf(errout, "\n%s", usage);
-        return CLI_EXIT_USAGE;
-}
+const struct cli_command cmd_keygen_command = {
+        "keygen", "relaywatch keygen --out FILE",
+        "generate an Ed25519 key pair for signing control messages (FILE, FILE.pub)", help,
+        cmd_keygen};
 
 int cmd_keygen(int argc, char **argv, FILE *out, FILE *errout)
 {
+        static const struct cli_option options[] = {{"out", 'o', "FILE"}};
         char pub_path[4096];
         const char *path = NULL;
         struct signing_key *key = NULL;
         struct verify_key vk;
+        struct cli_args a;
         struct rwerr err;
-        int i;
+        int opt;
 
-        for (i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "-o") != 0 && strcmp(argv[i], "--out") != 0)
-                        return usage_error(errout, "unexpected argument '%s'", argv[i]);
-                if (i + 1 >= argc || argv[i + 1][0] == '\0')
-                        return usage_error(errout, "%s needs a FILE", argv[i]);
-                if (path != NULL)
-                        return usage_error(errout, "%s: the file is given twice", argv[i]);
-                path = argv[++i];
-        }
+        cli_args_init(&a, &cmd_keygen_command, options, CLI_NOPTIONS(options), argc, argv, out,
+                      errout);
+        while ((opt = cli_args_next(&a)) > 0)
+                path = a.value; /* --out is its only option */
+        if (opt == CLI_ARGS_EXIT)
+                return a.exit_code;
         if (path == NULL)
-                return usage_error(errout, "--out FILE is required");
+                return cli_usage_error(&cmd_keygen_command, errout, "--out FILE is required");
         if ((size_t)snprintf(pub_path, sizeof pub_path, "%s.pub", path) >= sizeof pub_path)
-                return usage_error(errout, "%s: file name too long", path);
+                return cli_usage_error(&cmd_keygen_command, errout, "%s: file name too long", path);
 
         if (signing_key_generate(path, &err) != RW_OK) {
                 fprintf(errout, "relaywatch keygen: %s\n", err.msg);

@@ -8,6 +8,10 @@
 
 #include <stdio.h>
 
+#include "cli_args.h"
+
+extern const struct cli_command cmd_keygen_command;
+
 /* Exit 0 when the pair was written, 1 when it could not be, 64 for a usage error. */
 int cmd_keygen(int argc, char **argv, FILE *out, FILE *errout);
 

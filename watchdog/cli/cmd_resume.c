@@ -1,29 +1,24 @@
 #include "cmd_resume.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <sodium.h>
 
 #include "cli.h"
-#include "cmd_halt.h"
-#include "cmd_validate.h"
+#include "cli_report.h"
+#include "cli_setup.h"
 #include "config.h"
 #include "control_msg.h"
 #include "cycle.h"
 #include "halt_publish.h"
-#include "redisconn.h"
+#include "rwclock.h"
 
 #define REASON_MAX 1024
 #define EXIT_REDIS 2 /* Redis could not be reached: a RESUME is never queued */
 
-static const char usage[] =
-        "Usage: relaywatch resume [-c FILE] --from-last-checkpoint [--force --reason TEXT]\n"
-        "                         [--key FILE]\n"
-        "\n"
+static const char help[] =
         "Lifts a halt: runs one full validate cycle (the checks of `relaywatch\n"
         "validate`, table printed) and, when every Tier 1 check is valid, publishes\n"
         "a RESUME signed with the operator key. The RESUME carries the heights that\n"
@@ -44,143 +39,134 @@ static const char usage[] =
         "could not be reached (a RESUME is never queued: run it again); 64 a usage\n"
         "error.\n";
 
-static int usage_error(FILE *errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int usage_error(FILE *errout, const char *fmt, ...)
-{
-        va_list ap;
-
-        fprintf(errout, "relaywatch resume: ");
-        va_start(ap, fmt);
-        vfprintf(errout, fmt, ap);
-        va_end(ap);
-        fprintf(errout, "\n%s", usage);
-        return CLI_EXIT_USAGE;
-}
+const struct cli_command cmd_resume_command = {
+        "resume",
+        "relaywatch resume [-c FILE] --from-last-checkpoint [--force --reason TEXT] [--key FILE]",
+        "publish a RESUME signed with an operator key, after a full validate passes", help,
+        cmd_resume};
 
 struct args {
         const char *given, *reason, *key_path;
         int from_last_checkpoint, force;
 };
 
-/* 0, or the exit code of a usage error (already reported). */
-static int parse_args(int argc, char **argv, struct args *a, FILE *out, FILE *errout)
+/* -1 to go on, else the exit status to return at once (0 after --help, 64: reported). */
+static int parse_args(int argc, char **argv, struct args *r, FILE *out, FILE *errout)
 {
-        int i;
+        enum { OPT_FROM = CLI_OPT_LONG, OPT_FORCE, OPT_REASON, OPT_KEY };
+        static const struct cli_option options[] = {
+                CLI_OPTION_CONFIG,          {"from-last-checkpoint", OPT_FROM, NULL},
+                {"force", OPT_FORCE, NULL}, {"reason", OPT_REASON, "TEXT"},
+                {"key", OPT_KEY, "FILE"},
+        };
+        const struct cli_command *cmd = &cmd_resume_command;
+        struct cli_args a;
+        int opt;
 
-        memset(a, 0, sizeof *a);
-        for (i = 1; i < argc; i++) {
-                const char *s = argv[i];
-                const char **value = NULL;
-
-                if (strcmp(s, "-c") == 0 || strcmp(s, "--config") == 0)
-                        value = &a->given;
-                else if (strcmp(s, "--reason") == 0)
-                        value = &a->reason;
-                else if (strcmp(s, "--key") == 0)
-                        value = &a->key_path;
-                if (value != NULL) {
-                        if (i + 1 >= argc || argv[i + 1][0] == '\0')
-                                return usage_error(errout, "%s needs a value", s);
-                        if (*value != NULL)
-                                return usage_error(errout, "%s is given twice", s);
-                        *value = argv[++i];
-                } else if (strcmp(s, "--from-last-checkpoint") == 0) {
-                        a->from_last_checkpoint = 1;
-                } else if (strcmp(s, "--force") == 0) {
-                        a->force = 1;
-                } else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
-                        fputs(usage, out);
-                        return -1;
-                } else {
-                        return usage_error(errout, "unexpected argument '%s'", s);
+        memset(r, 0, sizeof *r);
+        cli_args_init(&a, cmd, options, CLI_NOPTIONS(options), argc, argv, out, errout);
+        while ((opt = cli_args_next(&a)) > 0) {
+                switch (opt) {
+                case 'c':
+                        r->given = a.value;
+                        break;
+                case OPT_FROM:
+                        r->from_last_checkpoint = 1;
+                        break;
+                case OPT_FORCE:
+                        r->force = 1;
+                        break;
+                case OPT_REASON:
+                        r->reason = a.value;
+                        break;
+                default:
+                        r->key_path = a.value;
+                        break;
                 }
         }
-        if (!a->from_last_checkpoint)
-                return usage_error(errout, "--from-last-checkpoint is required: the relayer "
-                                           "resumes from the heights the validate pins");
-        if (a->force && a->reason == NULL)
-                return usage_error(errout, "--force needs --reason TEXT: say why you resume "
-                                           "although Tier 1 may not be valid");
-        if (!a->force && a->reason != NULL)
-                return usage_error(errout, "--reason goes with --force (a resume after a "
-                                           "passing validate needs no reason)");
-        if (a->reason != NULL && strlen(a->reason) > REASON_MAX)
-                return usage_error(errout, "--reason is %zu bytes; keep it under %d",
-                                   strlen(a->reason), REASON_MAX);
-        if (a->key_path == NULL) {
+        if (opt == CLI_ARGS_EXIT)
+                return a.exit_code;
+        if (!r->from_last_checkpoint)
+                return cli_usage_error(cmd, errout,
+                                       "--from-last-checkpoint is required: the relayer resumes "
+                                       "from the heights the validate pins");
+        if (r->force && r->reason == NULL)
+                return cli_usage_error(cmd, errout,
+                                       "--force needs --reason TEXT: say why you resume although "
+                                       "Tier 1 may not be valid");
+        if (!r->force && r->reason != NULL)
+                return cli_usage_error(cmd, errout,
+                                       "--reason goes with --force (a resume after a passing "
+                                       "validate needs no reason)");
+        if (r->reason != NULL && strlen(r->reason) > REASON_MAX)
+                return cli_usage_error(cmd, errout, "--reason is %zu bytes; keep it under %d",
+                                       strlen(r->reason), REASON_MAX);
+        if (r->key_path == NULL) {
                 const char *env = getenv(CMD_RESUME_KEY_ENV);
 
                 if (env == NULL || env[0] == '\0')
-                        return usage_error(errout,
-                                           "no operator key: pass --key FILE or set $%s to the "
-                                           "operator's secret key file (a RESUME is never signed "
-                                           "with the watchdog's key)",
-                                           CMD_RESUME_KEY_ENV);
-                a->key_path = env;
+                        return cli_usage_error(cmd, errout,
+                                               "no operator key: pass --key FILE or set $%s to "
+                                               "the operator's secret key file (a RESUME is never "
+                                               "signed with the watchdog's key)",
+                                               CMD_RESUME_KEY_ENV);
+                r->key_path = env;
         }
-        return 0;
+        return -1;
+}
+
+/* The watchdog's own signing_key.pub, also when watchdog_keys lists others, as a watchdog key. */
+static void add_own_key(struct cli_setup *s)
+{
+        char pub[4096];
+        struct rwerr err;
+
+        if (s->cfg->signing_key == NULL ||
+            (size_t)snprintf(pub, sizeof pub, "%s.pub", s->cfg->signing_key) >= sizeof pub)
+                return;
+        if (keyring_add(&s->keys, KEYRING_WATCHDOG, pub, &err) != RW_OK)
+                return; /* not readable (an operator's host): the listed keys are checked */
 }
 
 /*
- * Refuses a key the relayer would reject for a RESUME: a watchdog key, or
+ * Refuses a key the relayer would reject for a RESUME: a watchdog key (one
+ * of [control] watchdog_keys, or the watchdog's own signing_key.pub), or
  * one missing from [control] operator_keys when those are configured.
- * Returns 0 when the key may sign, else CLI_EXIT_FAILURE (reported).
+ * Returns 0 when s->keys.signing may sign, else CLI_EXIT_FAILURE (reported).
  */
-static int check_operator_key(const struct config *cfg, const struct signing_key *key,
-                              const char *key_path, FILE *errout)
+static int check_operator_key(struct cli_setup *s, const char *key_path, FILE *errout)
 {
-        struct verify_key keys[CONFIG_KEYS_MAX + 1];
-        char pub[4096];
-        struct rwerr err;
-        size_t i;
+        const struct config *cfg = s->cfg;
+        const char *id = s->keys.signing->pub.key_id;
+        size_t listed = s->keys.nwatchdog, i = 0;
 
-        if (cmd_halt_load_pubkeys(cfg->watchdog_pubkeys, cfg->nwatchdog_pubkeys, keys, &err) !=
-            RW_OK) {
-                fprintf(errout,
-                        "relaywatch resume: cannot check the key against the watchdog keys of "
-                        "%s: %s\n",
-                        cfg->path, err.msg);
+        add_own_key(s);
+        switch (keyring_role_of(&s->keys, id, &i)) {
+        case KEYRING_WATCHDOG:
+                if (i < listed)
+                        cli_error(&cmd_resume_command, errout,
+                                  "refused: %s is a watchdog key (key_id %s, the public key in "
+                                  "%s). A RESUME must be signed with an operator key; the "
+                                  "relayer rejects a RESUME signed by the watchdog.",
+                                  key_path, id, s->keys.watchdog_path[i]);
+                else
+                        cli_error(&cmd_resume_command, errout,
+                                  "refused: %s is the watchdog's signing key (key_id %s, %s). A "
+                                  "RESUME must be signed with an operator key.",
+                                  key_path, id, cfg->signing_key);
                 return CLI_EXIT_FAILURE;
-        }
-        for (i = 0; i < cfg->nwatchdog_pubkeys; i++) {
-                if (strcmp(keys[i].key_id, key->pub.key_id) == 0) {
-                        fprintf(errout,
-                                "relaywatch resume: refused: %s is a watchdog key (key_id %s, "
-                                "the public key in %s). A RESUME must be signed with an "
-                                "operator key; the relayer rejects a RESUME signed by the "
-                                "watchdog.\n",
-                                key_path, key->pub.key_id, cfg->watchdog_pubkeys[i]);
-                        return CLI_EXIT_FAILURE;
-                }
-        }
-        /* the watchdog's own key pair, also when watchdog_keys lists others */
-        if (cfg->signing_key != NULL &&
-            (size_t)snprintf(pub, sizeof pub, "%s.pub", cfg->signing_key) < sizeof pub &&
-            verify_key_load(pub, &keys[0], &err) == RW_OK &&
-            strcmp(keys[0].key_id, key->pub.key_id) == 0) {
-                fprintf(errout,
-                        "relaywatch resume: refused: %s is the watchdog's signing key (key_id "
-                        "%s, %s). A RESUME must be signed with an operator key.\n",
-                        key_path, key->pub.key_id, cfg->signing_key);
-                return CLI_EXIT_FAILURE;
+        case KEYRING_OPERATOR:
+                return 0;
+        case KEYRING_NONE:
+        default:
+                break;
         }
         if (cfg->noperator_pubkeys == 0)
                 return 0;
-        if (cmd_halt_load_pubkeys(cfg->operator_pubkeys, cfg->noperator_pubkeys, keys, &err) !=
-            RW_OK) {
-                fprintf(errout, "relaywatch resume: cannot read the operator keys of %s: %s\n",
-                        cfg->path, err.msg);
-                return CLI_EXIT_FAILURE;
-        }
-        for (i = 0; i < cfg->noperator_pubkeys; i++) {
-                if (strcmp(keys[i].key_id, key->pub.key_id) == 0)
-                        return 0;
-        }
-        fprintf(errout,
-                "relaywatch resume: refused: %s (key_id %s) is not one of the [control] "
-                "operator_keys of %s; the relayer would reject a RESUME it signed\n",
-                key_path, key->pub.key_id, cfg->path);
+        cli_error(&cmd_resume_command, errout,
+                  "refused: %s (key_id %s) is not one of the [control] operator_keys of %s; the "
+                  "relayer would reject a RESUME it signed",
+                  key_path, id, cfg->path);
         return CLI_EXIT_FAILURE;
 }
 
@@ -236,7 +222,7 @@ static int build_resume(const struct config *cfg, const struct signing_key *key,
         f.nheights = m->nfrom;
         f.resume_from = m->from;
         f.nresume_from = m->nfrom;
-        f.issued_at_ms = cmd_halt_now_ms();
+        f.issued_at_ms = rwclock_wall_ms();
         f.watchdog_id = cfg->watchdog_id;
         f.correlation_id = r->snapshot.correlation_id;
         f.key_id = key->pub.key_id;
@@ -275,11 +261,48 @@ static int halted_now(redisContext *ctx, const struct halt_publish_keys *keys,
         return rc;
 }
 
+/*
+ * The configuration, the operator key checked against the configured keys,
+ * and Redis. 0, or the exit status (reported).
+ */
+static int set_up(struct cli_setup *s, const struct args *a, FILE *errout)
+{
+        const struct cli_command *cmd = &cmd_resume_command;
+        struct rwerr err;
+
+        if (cli_setup_config(s, a->given) != RW_OK || cli_setup_require_redis(s) != RW_OK)
+                return CLI_EXIT_FAILURE;
+        if (cli_setup_keys(s, a->key_path, NULL, NULL, &err) != RW_OK) {
+                cli_error(cmd, errout, "%s", err.msg); /* names the role and the file */
+                return CLI_EXIT_FAILURE;
+        }
+        return check_operator_key(s, a->key_path, errout);
+}
+
+/* What a published RESUME says, on `out`. */
+static void print_published(const struct cli_setup *s, const struct halt_publish_keys *keys,
+                            const struct resume_msg *m, const char *entry,
+                            const struct halt_publish_open *open, size_t nopen, FILE *out)
+{
+        size_t i;
+
+        fprintf(out, "RESUME published: %s\n", m->id);
+        fprintf(out, "stream %s entry %s, signed with operator key %s\n", keys->stream, entry,
+                s->keys.signing->pub.key_id);
+        fprintf(out, "resume_from:");
+        for (i = 0; i < m->nfrom; i++)
+                fprintf(out, "%s %s %" PRIu64, i ? "," : "", m->from[i].chain, m->from[i].block);
+        fprintf(out, "\nlifted:%s", nopen == 0 ? " the halt key" : "");
+        for (i = 0; i < nopen; i++)
+                fprintf(out, "%s %s", i ? "," : "", open[i].halt_id);
+        fprintf(out, "\n");
+}
+
 int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
 {
+        const struct cli_command *cmd = &cmd_resume_command;
         struct args a;
-        struct config *cfg = NULL;
-        struct signing_key *key = NULL;
+        struct cli_setup s;
         struct halt_publish_keys keys;
         struct halt_publish_open *open = NULL;
         struct cycle_result result;
@@ -292,39 +315,19 @@ int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
 
         memset(&result, 0, sizeof result);
         memset(&m, 0, sizeof m);
-        if ((code = parse_args(argc, argv, &a, out, errout)) != 0)
-                return code < 0 ? CLI_EXIT_OK : code;
-        code = CLI_EXIT_FAILURE;
-        if (sodium_init() < 0) {
-                fprintf(errout, "relaywatch resume: libsodium failed to initialise\n");
-                return CLI_EXIT_FAILURE;
-        }
-        if ((cfg = config_load(config_path(a.given), errout, &err)) == NULL) {
-                fprintf(errout, "relaywatch resume: %s\n", err.msg);
-                return CLI_EXIT_FAILURE;
-        }
-        if (cfg->redis_url == NULL) {
-                fprintf(errout,
-                        "relaywatch resume: %s has no [redis] url: a RESUME is published on the "
-                        "relayer's Redis control stream\n",
-                        cfg->path);
-                goto done;
-        }
-        if (signing_key_load(a.key_path, &key, &err) != RW_OK) {
-                fprintf(errout, "relaywatch resume: the operator key: %s\n", err.msg);
-                goto done;
-        }
-        if ((code = check_operator_key(cfg, key, a.key_path, errout)) != 0)
+        if ((code = parse_args(argc, argv, &a, out, errout)) >= 0)
+                return code;
+        cli_setup_init(&s, cmd, errout);
+        if ((code = set_up(&s, &a, errout)) != 0)
                 goto done;
         code = CLI_EXIT_FAILURE;
-
-        halt_publish_keys_from_config(&keys, cfg);
-        if ((ctx = redisconn_connect(cfg->redis_url, cfg->redis_timeout_ms, &err)) == NULL ||
+        halt_publish_keys_from_config(&keys, s.cfg);
+        if ((ctx = cli_setup_redis(&s, &err)) == NULL ||
             halted_now(ctx, &keys, &open, &nopen, &halt_key, errout, &err) != RW_OK) {
-                fprintf(errout,
-                        "relaywatch resume: %s\nNothing published: a RESUME is never "
-                        "queued; run this again when Redis answers.\n",
-                        err.msg);
+                cli_error(cmd, errout,
+                          "%s\nNothing published: a RESUME is never queued; run this again when "
+                          "Redis answers.",
+                          err.msg);
                 code = EXIT_REDIS;
                 goto done;
         }
@@ -342,20 +345,20 @@ int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
                         open[i].entry_id);
         fprintf(out, "\nvalidating before the resume:\n");
         fflush(out);
-        if (cmd_validate_cycle(cfg, &result, &err) != RW_OK) {
-                fprintf(errout, "relaywatch resume: the validate could not run: %s\n", err.msg);
+        if (cycle_validate(s.cfg, &result, &err) != RW_OK) {
+                cli_error(cmd, errout, "the validate could not run: %s", err.msg);
                 goto done;
         }
-        cmd_validate_print(&result, out);
+        cli_report_table(&result, out);
         fprintf(out, "\n");
         forced = result.tier1 != VERDICT_OK;
         if (forced && !a.force) {
-                cmd_validate_tier1_names(&result, result.tier1, names, sizeof names);
-                fprintf(errout,
-                        "relaywatch resume: refused: Tier 1 %s: %s. Nothing published. Fix it "
-                        "and run this again, or resume anyway with --force --reason TEXT.\n",
-                        result.tier1 == VERDICT_VIOLATED ? "violated" : "could not be evaluated",
-                        names);
+                cli_report_tier1_names(&result, result.tier1, names, sizeof names);
+                cli_error(cmd, errout,
+                          "refused: Tier 1 %s: %s. Nothing published. Fix it and run this again, "
+                          "or resume anyway with --force --reason TEXT.",
+                          result.tier1 == VERDICT_VIOLATED ? "violated" : "could not be evaluated",
+                          names);
                 goto done;
         }
         if (!forced && a.force)
@@ -370,38 +373,31 @@ int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
                 m.nfrom++;
         }
         if (m.nfrom == 0) {
-                fprintf(errout, "relaywatch resume: refused: no chain could be read, so there is "
-                                "no checkpoint to resume from. Nothing published.\n");
+                cli_error(cmd, errout,
+                          "refused: no chain could be read, so there is no "
+                          "checkpoint to resume from. Nothing published.");
                 goto done;
         }
-        if (build_resume(cfg, key, &result, a.reason != NULL ? a.reason : "validate passed", forced,
-                         open, nopen, &m, &err) != RW_OK) {
-                fprintf(errout, "relaywatch resume: building the RESUME: %s\n", err.msg);
+        if (build_resume(s.cfg, s.keys.signing, &result,
+                         a.reason != NULL ? a.reason : "validate passed", forced, open, nopen, &m,
+                         &err) != RW_OK) {
+                cli_error(cmd, errout, "building the RESUME: %s", err.msg);
                 goto done;
         }
         if ((rc = halt_publish_resume(ctx, &keys, m.id, m.msg, m.msg_len, m.sig, forced, &published,
                                       entry, &err)) != RW_OK) {
-                fprintf(errout,
-                        "relaywatch resume: %s\nThe RESUME is NOT published (a RESUME "
-                        "is never queued); the relayer stays halted. Run this again.\n",
-                        err.msg);
+                cli_error(cmd, errout,
+                          "%s\nThe RESUME is NOT published (a RESUME is never queued); the "
+                          "relayer stays halted. Run this again.",
+                          err.msg);
                 code = rc == RW_ERR_IO ? EXIT_REDIS : CLI_EXIT_FAILURE;
                 goto done;
         }
         if (!published) {
-                fprintf(errout, "relaywatch resume: RESUME %s was already published\n", m.id);
+                cli_error(cmd, errout, "RESUME %s was already published", m.id);
                 goto done;
         }
-        fprintf(out, "RESUME published: %s\n", m.id);
-        fprintf(out, "stream %s entry %s, signed with operator key %s\n", keys.stream, entry,
-                key->pub.key_id);
-        fprintf(out, "resume_from:");
-        for (i = 0; i < m.nfrom; i++)
-                fprintf(out, "%s %s %" PRIu64, i ? "," : "", m.from[i].chain, m.from[i].block);
-        fprintf(out, "\nlifted:%s", nopen == 0 ? " the halt key" : "");
-        for (i = 0; i < nopen; i++)
-                fprintf(out, "%s %s", i ? "," : "", open[i].halt_id);
-        fprintf(out, "\n");
+        print_published(&s, &keys, &m, entry, open, nopen, out);
         if (forced)
                 fprintf(out,
                         "FORCED: Tier 1 was %s. The supervisor does not halt again for the "
@@ -409,12 +405,9 @@ int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
                         validate_word(result.tier1));
         code = CLI_EXIT_OK;
 done:
-        if (ctx != NULL)
-                redisFree(ctx);
         free(open);
         free(m.msg);
         cycle_result_release(&result);
-        signing_key_free(key);
-        config_free(cfg);
+        cli_setup_release(&s);
         return code;
 }

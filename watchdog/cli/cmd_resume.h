@@ -11,6 +11,10 @@
 
 #include <stdio.h>
 
+#include "cli_args.h"
+
+extern const struct cli_command cmd_resume_command;
+
 /* The operator's secret key file when --key is not given. */
 #define CMD_RESUME_KEY_ENV "RELAYWATCH_OPERATOR_KEY"
 

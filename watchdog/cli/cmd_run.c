@@ -1,9 +1,5 @@
 #include "cmd_run.h"
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -11,9 +7,7 @@
 #include "jsonlog.h"
 #include "supervisor.h"
 
-static const char usage[] =
-        "Usage: relaywatch run [-c FILE] [--log-level LEVEL] [--max-cycles N]\n"
-        "\n"
+static const char help[] =
         "Supervises the relayer until SIGTERM or SIGINT: observe, evaluate every\n"
         "invariant, and on a Tier 1 violation publish a signed HALT on the control\n"
         "stream (or keep it in the outbox until Redis is back), then watch that the\n"
@@ -26,57 +20,52 @@ static const char usage[] =
         "                       " CONFIG_DEFAULT_PATH ")\n"
         "  --log-level LEVEL    debug, info, warn, error or critical (default info;\n"
         "                       debug adds one line per healthy cycle)\n"
-        "  --max-cycles N       stop after N cycles (tests and benchmarks)\n";
+        "  --max-cycles COUNT   stop after COUNT cycles (tests and benchmarks)\n";
 
-static int usage_error(FILE *errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int usage_error(FILE *errout, const char *fmt, ...)
-{
-        va_list ap;
-
-        fprintf(errout, "relaywatch run: ");
-        va_start(ap, fmt);
-        vfprintf(errout, fmt, ap);
-        va_end(ap);
-        fprintf(errout, "\n%s", usage);
-        return CLI_EXIT_USAGE;
-}
+const struct cli_command cmd_run_command = {
+        "run", "relaywatch run [-c FILE] [--log-level LEVEL] [--max-cycles COUNT]",
+        "supervise until SIGTERM: observe, evaluate, halt the relayer on a Tier 1 violation", help,
+        cmd_run};
 
 int cmd_run(int argc, char **argv, FILE *out, FILE *errout)
 {
+        enum { OPT_LOG_LEVEL = CLI_OPT_LONG, OPT_MAX_CYCLES };
+        static const struct cli_option options[] = {
+                CLI_OPTION_CONFIG,
+                {"log-level", OPT_LOG_LEVEL, "LEVEL"},
+                {"max-cycles", OPT_MAX_CYCLES, "COUNT"},
+        };
         struct supervisor_options opt;
         const char *config = NULL;
         enum jsonlog_level level = JSONLOG_INFO;
-        int i;
+        struct cli_args a;
+        int key;
 
         memset(&opt, 0, sizeof opt);
-        for (i = 1; i < argc; i++) {
-                const char *a = argv[i];
-
-                if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-                        fputs(usage, out);
-                        return CLI_EXIT_OK;
-                }
-                if (i + 1 >= argc)
-                        return usage_error(errout, "unexpected argument '%s'", a);
-                if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
-                        config = argv[++i];
-                } else if (strcmp(a, "--log-level") == 0) {
-                        if (jsonlog_level_parse(argv[++i], &level) != 0)
-                                return usage_error(errout, "--log-level: '%s' is not a level",
-                                                   argv[i]);
-                } else if (strcmp(a, "--max-cycles") == 0) {
-                        char *end;
-
-                        errno = 0;
-                        opt.max_cycles = strtoull(argv[++i], &end, 10);
-                        if (errno != 0 || *end != '\0' || argv[i][0] < '0' || argv[i][0] > '9')
-                                return usage_error(errout, "--max-cycles: '%s' is not a number",
-                                                   argv[i]);
-                } else {
-                        return usage_error(errout, "unexpected argument '%s'", a);
+        cli_args_init(&a, &cmd_run_command, options, CLI_NOPTIONS(options), argc, argv, out,
+                      errout);
+        while ((key = cli_args_next(&a)) > 0) {
+                switch (key) {
+                case 'c':
+                        config = a.value;
+                        break;
+                case OPT_LOG_LEVEL:
+                        if (jsonlog_level_parse(a.value, &level) != 0)
+                                return cli_usage_error(&cmd_run_command, errout,
+                                                       "%s '%s': not a level (debug, info, "
+                                                       "warn, error or critical)",
+                                                       a.typed, a.value);
+                        break;
+                case OPT_MAX_CYCLES:
+                        if (cli_args_number(&a, 0, UINT64_MAX, &opt.max_cycles) != 0)
+                                return a.exit_code;
+                        break;
+                default:
+                        break;
                 }
         }
+        if (key == CLI_ARGS_EXIT)
+                return a.exit_code;
         opt.config_path = config_path(config);
         jsonlog_set_output(errout);
         jsonlog_set_min_level(level);

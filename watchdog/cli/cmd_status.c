@@ -7,17 +7,16 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <sodium.h>
 
 #include "cli.h"
-#include "cmd_halt.h"
+#include "cli_setup.h"
 #include "config.h"
 #include "control_msg.h"
 #include "fileio.h"
 #include "halt_publish.h"
 #include "halt_state.h"
 #include "heartbeat.h"
-#include "redisconn.h"
+#include "rwclock.h"
 
 #define STATUS_FILE_MAX ((size_t)4 << 20)
 #define PROBLEMS_MAX 32
@@ -25,9 +24,7 @@
 #define EXIT_HALTED 1
 #define EXIT_CANNOT_TELL 2
 
-static const char usage[] =
-        "Usage: relaywatch status [-c FILE] [--json]\n"
-        "\n"
+static const char help[] =
         "Says whether the relayer is halted (why, since when, acknowledged or not),\n"
         "what the last cycle of `relaywatch run` saw (Tier 1 verdicts, anything not\n"
         "ok, endpoint health), the heartbeat, the relayer's consumers and any\n"
@@ -59,10 +56,8 @@ struct open_view {
 
 struct view {
         const struct config *cfg;
+        const struct keyring *ring; /* what could be loaded of [control]'s keys */
         int64_t now_ms;
-        /* keys */
-        struct verify_key watchdog_keys[CONFIG_KEYS_MAX], operator_keys[CONFIG_KEYS_MAX];
-        size_t nwatchdog, noperator;
         /* STATE_DIR/status.json */
         char status_path[4096];
         cJSON *status; /* NULL when it could not be used */
@@ -92,19 +87,11 @@ struct view {
         char problems[PROBLEMS_MAX][PROBLEM_MAX];
 };
 
-static int usage_error(FILE *errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int usage_error(FILE *errout, const char *fmt, ...)
-{
-        va_list ap;
-
-        fprintf(errout, "relaywatch status: ");
-        va_start(ap, fmt);
-        vfprintf(errout, fmt, ap);
-        va_end(ap);
-        fprintf(errout, "\n%s", usage);
-        return CLI_EXIT_USAGE;
-}
+const struct cli_command cmd_status_command = {
+        "status", "relaywatch status [-c FILE] [--json]",
+        "halted or running, why and since when, acknowledged or not, the last cycle's verdicts, "
+        "endpoints, heartbeat; exit 0 running, 1 halted, 2 cannot tell",
+        help, cmd_status};
 
 static void problem(struct view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -125,27 +112,10 @@ static void seen_free(struct seen_msg *s)
         control_msg_free(&s->m);
 }
 
-/* Loads what keys it can; a file that cannot be read is a problem, not the end. */
-static void load_keys(struct view *v)
+/* keyring_load's skip: a key file that cannot be read is a problem, not the end. */
+static void key_problem(void *arg, const struct rwerr *err)
 {
-        const struct config *c = v->cfg;
-        struct rwerr err;
-        size_t i;
-
-        for (i = 0; i < c->nwatchdog_pubkeys; i++) {
-                if (verify_key_load(c->watchdog_pubkeys[i], &v->watchdog_keys[v->nwatchdog],
-                                    &err) == RW_OK)
-                        v->nwatchdog++;
-                else
-                        problem(v, "watchdog key: %s", err.msg);
-        }
-        for (i = 0; i < c->noperator_pubkeys; i++) {
-                if (verify_key_load(c->operator_pubkeys[i], &v->operator_keys[v->noperator],
-                                    &err) == RW_OK)
-                        v->noperator++;
-                else
-                        problem(v, "operator key: %s", err.msg);
-        }
+        problem(arg, "%s", err->msg);
 }
 
 /* Verifies a HALT as a relayer does: watchdog keys, then operator keys. */
@@ -155,21 +125,21 @@ static void verify_halt(struct view *v, const char *msg, size_t len, const char 
         struct rwerr err = {{0}};
 
         s->found = 1;
-        if (v->nwatchdog == 0 && v->noperator == 0) {
+        if (v->ring->nwatchdog == 0 && v->ring->noperator == 0) {
                 (void)snprintf(s->error, sizeof s->error,
                                "not verified: no watchdog_keys or operator_keys configured");
                 return;
         }
-        if (v->nwatchdog > 0 &&
-            (control_msg_check(v->watchdog_keys, v->nwatchdog, CONTROL_ALLOW_HALT, msg, len, sig,
-                               &s->m, &err)) >= 0) {
+        if (v->ring->nwatchdog > 0 &&
+            (control_msg_check(v->ring->watchdog, v->ring->nwatchdog, CONTROL_ALLOW_HALT, msg, len,
+                               sig, &s->m, &err)) >= 0) {
                 s->verified = 1;
                 s->role = "watchdog";
                 return;
         }
-        if (v->noperator > 0 &&
-            (control_msg_check(v->operator_keys, v->noperator, CONTROL_ALLOW_HALT, msg, len, sig,
-                               &s->m, &err)) >= 0) {
+        if (v->ring->noperator > 0 &&
+            (control_msg_check(v->ring->operator, v->ring->noperator, CONTROL_ALLOW_HALT, msg, len,
+                               sig, &s->m, &err)) >= 0) {
                 s->verified = 1;
                 s->role = "operator";
                 return;
@@ -302,12 +272,12 @@ static void read_heartbeat(struct view *v, redisContext *ctx)
                                "heartbeat key %s lacks its msg or sig field", key);
                 goto out;
         }
-        if (v->nwatchdog == 0) {
+        if (v->ring->nwatchdog == 0) {
                 (void)snprintf(v->hb_error, sizeof v->hb_error,
                                "heartbeat key %s not verified: no watchdog keys configured", key);
                 goto out;
         }
-        rc = heartbeat_check(v->watchdog_keys, v->nwatchdog, msg->str, msg->len, sig->str,
+        rc = heartbeat_check(v->ring->watchdog, v->ring->nwatchdog, msg->str, msg->len, sig->str,
                              v->now_ms, &v->hb_issued_ms, &v->hb_ttl_ms, &err);
         if (rc < 0) {
                 (void)snprintf(v->hb_error, sizeof v->hb_error, "heartbeat key %s rejected: %s",
@@ -328,7 +298,7 @@ out:
                 problem(v, "%s", v->hb_error);
 }
 
-static void read_redis(struct view *v)
+static void read_redis(struct view *v, struct cli_setup *s)
 {
         const struct config *c = v->cfg;
         struct halt_publish_open *open = NULL;
@@ -339,14 +309,14 @@ static void read_redis(struct view *v)
         int found = 0, rc, group_missing = 0;
 
         halt_publish_keys_from_config(&v->keys, c);
-        if (c->redis_url == NULL) {
-                problem(v, "%s has no [redis] url: the halt state in Redis cannot be read",
-                        c->path);
-                return;
-        }
-        if ((ctx = redisconn_connect(c->redis_url, c->redis_timeout_ms, &err)) == NULL) {
-                problem(v, "Redis unreachable, so whether the relayer is halted cannot be told: %s",
-                        err.msg);
+        if ((ctx = cli_setup_redis(s, &err)) == NULL) {
+                if (c->redis_url == NULL)
+                        problem(v, "%s", err.msg);
+                else
+                        problem(v,
+                                "Redis unreachable, so whether the relayer is halted cannot be "
+                                "told: %s",
+                                err.msg);
                 return;
         }
         /* the durable halt key */
@@ -437,7 +407,6 @@ lost:
 out:
         free(msg);
         free(open);
-        redisFree(ctx);
 }
 
 static int exit_code(const struct view *v)
@@ -795,49 +764,45 @@ static int print_json(struct view *v, FILE *out)
 
 int cmd_status(int argc, char **argv, FILE *out, FILE *errout)
 {
+        enum { OPT_JSON = CLI_OPT_LONG };
+        static const struct cli_option options[] = {CLI_OPTION_CONFIG, {"json", OPT_JSON, NULL}};
+        const struct cli_command *cmd = &cmd_status_command;
         const char *given = NULL;
-        struct config *cfg = NULL;
+        struct cli_setup s;
+        struct cli_args a;
         struct view *v = NULL;
         struct rwerr err = {{0}};
-        int json = 0, i, code = EXIT_CANNOT_TELL;
+        int json = 0, opt, code = EXIT_CANNOT_TELL;
         size_t k;
 
-        for (i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
-                        if (i + 1 >= argc || argv[i + 1][0] == '\0')
-                                return usage_error(errout, "%s needs a FILE", argv[i]);
-                        given = argv[++i];
-                } else if (strcmp(argv[i], "--json") == 0) {
+        cli_args_init(&a, cmd, options, CLI_NOPTIONS(options), argc, argv, out, errout);
+        while ((opt = cli_args_next(&a)) > 0) {
+                if (opt == 'c')
+                        given = a.value;
+                else
                         json = 1;
-                } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-                        fputs(usage, out);
-                        return CLI_EXIT_OK;
-                } else {
-                        return usage_error(errout, "unexpected argument '%s'", argv[i]);
-                }
         }
-        if (sodium_init() < 0) {
-                fprintf(errout, "relaywatch status: libsodium failed to initialise\n");
+        if (opt == CLI_ARGS_EXIT)
+                return a.exit_code;
+        cli_setup_init(&s, cmd, errout);
+        if (cli_setup_config(&s, given) != RW_OK)
                 return EXIT_CANNOT_TELL;
-        }
-        if ((cfg = config_load(config_path(given), errout, &err)) == NULL) {
-                fprintf(errout, "relaywatch status: %s\n", err.msg);
-                return EXIT_CANNOT_TELL;
-        }
         if ((v = calloc(1, sizeof *v)) == NULL) {
-                fprintf(errout, "relaywatch status: out of memory\n");
+                cli_error(cmd, errout, "out of memory");
                 goto done;
         }
-        v->cfg = cfg;
-        v->now_ms = cmd_halt_now_ms();
-        load_keys(v);
+        v->cfg = s.cfg;
+        v->ring = &s.keys;
+        v->now_ms = rwclock_wall_ms();
+        if (cli_setup_keys(&s, NULL, key_problem, v, &err) != RW_OK)
+                problem(v, "%s", err.msg);
         read_state_file(v);
         read_status_file(v);
-        read_redis(v);
+        read_redis(v, &s);
         code = exit_code(v);
         if (json) {
                 if (print_json(v, out) != RW_OK) {
-                        fprintf(errout, "relaywatch status: out of memory printing JSON\n");
+                        cli_error(cmd, errout, "out of memory printing JSON");
                         code = EXIT_CANNOT_TELL;
                 }
         } else {
@@ -845,7 +810,7 @@ int cmd_status(int argc, char **argv, FILE *out, FILE *errout)
         }
         /* the problems also go to stderr, so a script that keeps only that sees them */
         for (k = 0; k < v->nproblems; k++)
-                fprintf(errout, "relaywatch status: %s\n", v->problems[k]);
+                cli_error(cmd, errout, "%s", v->problems[k]);
 done:
         if (v != NULL) {
                 seen_free(&v->halt);
@@ -855,6 +820,6 @@ done:
                 cJSON_Delete(v->status);
         }
         free(v);
-        config_free(cfg);
+        cli_setup_release(&s);
         return code;
 }

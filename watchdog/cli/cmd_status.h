@@ -13,6 +13,10 @@
 
 #include <stdio.h>
 
+#include "cli_args.h"
+
+extern const struct cli_command cmd_status_command;
+
 #define CMD_STATUS_FILE "status.json"
 
 /*
