@@ -64,6 +64,7 @@ struct endpoint_pool {
         int quiet;              /* quiet_from_ms is set */
         uint64_t quiet_from_ms; /* pool clock: the latest failed attempt or blind probe */
         struct rpc_multi *multi;
+        int interrupted; /* endpoint_pool_interrupt was called (atomic: any thread sets it) */
         size_t n;
         struct endpoint endpoints[ENDPOINT_POOL_MAX];
         struct endpoint_pool_status status;
@@ -83,6 +84,9 @@ struct race {
         int winner;
         int last_rc; /* the latest failure, for endpoint_pool_send_to */
         struct rwerr last_err;
+        int aborted; /* out of memory or interrupted: nobody's fault, the send ends */
+        int abort_rc;
+        struct rwerr abort_err;
 };
 
 static uint64_t real_now_ms(void *ctx)
@@ -418,6 +422,16 @@ static void race_init(struct race *r, struct endpoint_pool *p, struct rpc_batch 
         r->last_rc = RW_ERR_IO;
 }
 
+/* The send ends without blaming an endpoint (our memory ran out, or a stop). */
+static void race_abort(struct race *r, int rc, const struct rwerr *why)
+{
+        if (r->aborted)
+                return;
+        r->aborted = 1;
+        r->abort_rc = rc;
+        r->abort_err = *why;
+}
+
 /* The attempt of `e` is over without an answer. */
 static void attempt_failed(struct race *r, struct endpoint *e, int rc, const struct rwerr *why)
 {
@@ -425,6 +439,10 @@ static void attempt_failed(struct race *r, struct endpoint *e, int rc, const str
 
         e->phase = IDLE;
         r->inflight--;
+        if (rc == RW_ERR_NOMEM) {
+                race_abort(r, rc, why); /* not the endpoint's fault: no failure, no backoff */
+                return;
+        }
         r->start_now = 1;
         r->last_rc = rc;
         r->last_err = *why;
@@ -463,6 +481,7 @@ static void attempt_start(struct race *r, uint64_t now)
 {
         struct endpoint *e = &r->p->endpoints[r->order[r->next++]];
         struct rwerr why;
+        int rc;
 
         e->hedge = r->inflight > 0 && !r->start_now;
         if (e->hedge) {
@@ -475,8 +494,8 @@ static void attempt_start(struct race *r, uint64_t now)
         e->health.exchanges++;
         e->attempt_started_ms = now;
         r->inflight++;
-        if (exchange_start(r, e, &why) != RW_OK)
-                attempt_failed(r, e, RW_ERR_IO, &why);
+        if ((rc = exchange_start(r, e, &why)) != RW_OK)
+                attempt_failed(r, e, rc, &why);
 }
 
 /* An exchange of `e` finished with `rc`. */
@@ -614,16 +633,51 @@ static int start_due(const struct race *r, uint64_t now)
                (r->hedge_ms != NO_HEDGE && now - r->last_start_ms >= r->hedge_ms);
 }
 
-/* Runs attempts until one answers or all have failed; the winner's index, or -1. */
+/* The attempts still in flight stop, blamed on nobody. */
+static void cancel_all(struct race *r)
+{
+        size_t i;
+
+        for (i = 0; i < r->p->n; i++) {
+                struct endpoint *e = &r->p->endpoints[i];
+
+                if (e->phase == IDLE)
+                        continue;
+                rpc_multi_cancel(r->p->multi, e->client);
+                e->phase = IDLE;
+                r->inflight--;
+                e->health.cancelled++;
+        }
+}
+
+static int interrupted(const struct endpoint_pool *p)
+{
+        return __atomic_load_n(&p->interrupted, __ATOMIC_ACQUIRE);
+}
+
+static int interrupted_error(const struct endpoint_pool *p, struct rwerr *err)
+{
+        return rwerr_set(err, RW_ERR_IO, "chain %s: reads interrupted (relaywatch is stopping)",
+                         p->chain);
+}
+
+/*
+ * Runs attempts until one answers, all have failed or the send is aborted
+ * (out of memory, interrupted); the winner's index, or -1.
+ */
 static int race_run(struct race *r)
 {
-        while (r->winner < 0) {
+        while (r->winner < 0 && !r->aborted) {
                 uint64_t now = rwclock_mono_ms();
                 struct rpc_client *done = NULL;
                 struct endpoint *e;
                 struct rwerr why;
-                int rc = RW_OK;
+                int rc = RW_OK, wrc;
 
+                if (interrupted(r->p)) {
+                        race_abort(r, interrupted_error(r->p, &why), &why);
+                        break;
+                }
                 expire_overdue(r, now);
                 if (start_due(r, now)) {
                         attempt_start(r, now);
@@ -631,17 +685,30 @@ static int race_run(struct race *r)
                 }
                 if (r->inflight == 0)
                         break;
-                if (rpc_multi_wait(r->p->multi, (long)wait_budget(r, now), &done, &rc, &why) !=
-                    RW_OK) {
-                        abandon_all(r, &why);
+                if ((wrc = rpc_multi_wait(r->p->multi, (long)wait_budget(r, now), &done, &rc,
+                                          &why)) != RW_OK) {
+                        if (wrc == RW_ERR_NOMEM)
+                                race_abort(r, wrc, &why);
+                        else
+                                abandon_all(r, &why);
                         break;
                 }
                 if (done != NULL && (e = endpoint_of(r->p, done)) != NULL && e->phase != IDLE)
                         exchange_done(r, e, rc, &why);
         }
+        if (r->aborted) {
+                cancel_all(r);
+                return -1;
+        }
         if (r->winner >= 0)
                 cancel_losers(r);
         return r->winner;
+}
+
+void endpoint_pool_interrupt(struct endpoint_pool *p)
+{
+        __atomic_store_n(&p->interrupted, 1, __ATOMIC_RELEASE);
+        rpc_multi_wakeup(p->multi);
 }
 
 /* ---------------------------------------------------------------- sends */
@@ -716,6 +783,8 @@ int endpoint_pool_send(struct endpoint_pool *p, struct rpc_batch *b, struct rwer
         status_reset(p);
         if (rpc_batch_count(b) == 0)
                 return rwerr_set(err, RW_ERR_INVALID, "chain %s: empty batch", p->chain);
+        if (interrupted(p))
+                return interrupted_error(p, err);
         race_init(&r, p, b);
         promote_rested(p, now);
         for (i = 0; i < p->n; i++) {
@@ -728,8 +797,13 @@ int endpoint_pool_send(struct endpoint_pool *p, struct rpc_batch *b, struct rwer
         } else if ((rc = blind_probe(p, &r, now, err)) != RW_OK) {
                 return rc;
         }
-        if (race_run(&r) < 0)
-                return all_failed(p, "answered", err);
+        if (race_run(&r) < 0) {
+                if (!r.aborted)
+                        return all_failed(p, "answered", err);
+                if (err != NULL)
+                        *err = r.abort_err;
+                return r.abort_rc;
+        }
         p->status.served_by = r.winner;
         return RW_OK;
 }
@@ -749,12 +823,14 @@ int endpoint_pool_send_to(struct endpoint_pool *p, size_t index, struct rpc_batc
                 return rwerr_set(err, RW_ERR_REFUSED, "%s", e->health.last_error);
         if (rpc_batch_count(b) == 0)
                 return rwerr_set(err, RW_ERR_INVALID, "%s: empty batch", e->health.name);
+        if (interrupted(p))
+                return interrupted_error(p, err);
         race_init(&r, p, b);
         r.order[r.n++] = index;
         if (race_run(&r) < 0) {
                 if (err != NULL)
-                        *err = r.last_err;
-                return r.last_rc;
+                        *err = r.aborted ? r.abort_err : r.last_err;
+                return r.aborted ? r.abort_rc : r.last_rc;
         }
         p->status.served_by = (int)index;
         return RW_OK;

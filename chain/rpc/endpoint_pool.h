@@ -54,7 +54,7 @@
  * every 100 ms against dead endpoints makes about one request a second, and
  * in between its sends fail at once, without traffic.
  *
- * RPC_TIMEOUT (DESIGN.md, Tier 2) is raised on the pool's status when an
+ * RPC_TIMEOUT (Tier 2, docs/ARCHITECTURE.md) is raised on the pool's status when an
  * endpoint reaches `failure_threshold` consecutive failures or one attempt
  * takes longer than `slow_call_ms`. The pool only reports; the caller alerts.
  *
@@ -155,8 +155,10 @@ void endpoint_pool_free(struct endpoint_pool *p);
 
 /*
  * Sends `b` as described above. Returns 0 when an endpoint answered (results
- * are in `b`), RW_ERR_INVALID for an empty batch, or RW_ERR_IO when none did,
- * with the last error of each endpoint in the message.
+ * are in `b`), RW_ERR_INVALID for an empty batch, RW_ERR_IO when none did,
+ * with the last error of each endpoint in the message, or when interrupted,
+ * and RW_ERR_NOMEM when our own memory ran out (no endpoint is blamed for
+ * that: no failure is counted, no backoff starts).
  */
 int endpoint_pool_send(struct endpoint_pool *p, struct rpc_batch *b, struct rwerr *err)
         __attribute__((warn_unused_result));
@@ -175,6 +177,14 @@ int endpoint_pool_send(struct endpoint_pool *p, struct rpc_batch *b, struct rwer
  */
 int endpoint_pool_send_to(struct endpoint_pool *p, size_t index, struct rpc_batch *b,
                           struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
+ * Makes the send in progress (on another thread) and every later one fail
+ * at once with RW_ERR_IO ("reads interrupted"), blaming no endpoint: for a
+ * stop that must not wait for a hung provider. The one function here that
+ * may be called from any thread; there is no way back (free the pool).
+ */
+void endpoint_pool_interrupt(struct endpoint_pool *p);
 
 /* The hedge delay endpoint_pool_send would use now for a batch of `nrequests`. */
 uint64_t endpoint_pool_hedge_ms(const struct endpoint_pool *p, size_t nrequests);

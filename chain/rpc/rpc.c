@@ -25,6 +25,7 @@ struct rpc_client {
         size_t reply_len;
         size_t reply_cap;
         int reply_too_large;
+        int reply_nomem; /* the reply could not be stored: our memory, not the peer's fault */
         /* The exchange under way: its request body and batch. */
         char *body;
         struct rpc_batch *batch;
@@ -111,8 +112,10 @@ static size_t collect_reply(char *ptr, size_t size, size_t nmemb, void *userdata
                 while (want < c->reply_len + n + 1)
                         want *= 2;
                 grown = realloc(c->reply, want);
-                if (grown == NULL)
-                        return 0;
+                if (grown == NULL) {
+                        c->reply_nomem = 1;
+                        return 0; /* CURLE_WRITE_ERROR */
+                }
                 c->reply = grown;
                 c->reply_cap = want;
         }
@@ -531,6 +534,9 @@ static int exchange_error(struct rpc_client *c, CURLcode cc, long status, struct
         if (c->reply_too_large)
                 return rwerr_set(err, RW_ERR_PROTOCOL, "%s: reply larger than the %zu-byte limit",
                                  c->name, c->max_reply_bytes);
+        if (c->reply_nomem)
+                return rwerr_set(err, RW_ERR_NOMEM, "%s: out of memory receiving the reply",
+                                 c->name);
         switch (cc) {
         case CURLE_OK:
                 break;
@@ -566,6 +572,7 @@ static int exchange_begin(struct rpc_client *c, struct rpc_batch *b, struct rwer
         c->batch = b;
         c->reply_len = 0;
         c->reply_too_large = 0;
+        c->reply_nomem = 0;
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, c->body);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(c->body));
         c->started_ms = rwclock_mono_ms();
@@ -595,7 +602,7 @@ static int exchange_finish(struct rpc_client *c, CURLcode cc, struct rwerr *err)
 
         if (cc == CURLE_OK)
                 curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-        if (cc != CURLE_OK || c->reply_too_large || status != 200) {
+        if (cc != CURLE_OK || c->reply_too_large || c->reply_nomem || status != 200) {
                 rc = exchange_error(c, cc, status, err);
                 exchange_end(c, 1);
                 return rc;
@@ -692,6 +699,11 @@ void rpc_multi_cancel(struct rpc_multi *m, struct rpc_client *c)
         exchange_end(c, 1);
 }
 
+void rpc_multi_wakeup(struct rpc_multi *m)
+{
+        (void)curl_multi_wakeup(m->curlm); /* thread-safe by libcurl's contract */
+}
+
 /* The next finished exchange, if libcurl has one to report; 1 when found. */
 static int multi_next_done(struct rpc_multi *m, struct rpc_client **done, int *rc,
                            struct rwerr *err)
@@ -741,7 +753,8 @@ int rpc_multi_wait(struct rpc_multi *m, long timeout_ms, struct rpc_client **don
         (void)multi_next_done(m, done, rc, err);
         return RW_OK;
 fail:
-        return rwerr_set(err, RW_ERR_IO, "libcurl: %s", curl_multi_strerror(mc));
+        return rwerr_set(err, mc == CURLM_OUT_OF_MEMORY ? RW_ERR_NOMEM : RW_ERR_IO, "libcurl: %s",
+                         curl_multi_strerror(mc));
 }
 
 const cJSON *rpc_batch_result(const struct rpc_batch *b, size_t i)

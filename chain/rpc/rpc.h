@@ -169,8 +169,9 @@ int rpc_multi_start(struct rpc_multi *m, struct rpc_client *c, struct rpc_batch 
  * is ready now), and returns as soon as one has finished: *done is its
  * client and *rc its outcome, as rpc_batch_send would have returned it
  * (message in `err`; on success the results are in its batch). *done is
- * NULL when none finished in time. Returns 0, or RW_ERR_IO when libcurl
- * itself fails (nothing in `m` can progress; cancel it all).
+ * NULL when none finished in time. Returns 0, or RW_ERR_IO (RW_ERR_NOMEM when
+ * out of memory) when libcurl itself fails (nothing in `m` can progress;
+ * cancel it all).
  */
 int rpc_multi_wait(struct rpc_multi *m, long timeout_ms, struct rpc_client **done, int *rc,
                    struct rwerr *err) __attribute__((warn_unused_result));
@@ -182,6 +183,13 @@ int rpc_multi_wait(struct rpc_multi *m, long timeout_ms, struct rpc_client **don
  * left as it was. Freeing a busy client cancels its exchange too.
  */
 void rpc_multi_cancel(struct rpc_multi *m, struct rpc_client *c);
+
+/*
+ * Makes an rpc_multi_wait in progress on `m` return at once (with nothing
+ * done). The one function here that may be called from any thread, while
+ * another thread waits on `m`.
+ */
+void rpc_multi_wakeup(struct rpc_multi *m);
 
 /* Whether `c` has an exchange in flight in a multi set. */
 int rpc_client_busy(const struct rpc_client *c);

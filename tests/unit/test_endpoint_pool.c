@@ -9,6 +9,7 @@
  * hedges and timeouts run on the real one.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -859,6 +861,50 @@ static void configuration_is_checked(void **state)
         endpoint_pool_free(endpoint_pool_new(&cfg, &err));
 }
 
+/* Interrupts `arg`'s pool after 200 ms, from another thread. */
+static void *interrupt_later(void *arg)
+{
+        struct timespec t = {0, 200000000L};
+
+        (void)nanosleep(&t, NULL);
+        endpoint_pool_interrupt(arg);
+        return NULL;
+}
+
+static void interrupt_ends_a_send_at_once_and_blames_nobody(void **state)
+{
+        struct fixture *fx = *state;
+        struct pool_opts o = {.timeout_ms = LONG_TIMEOUT_MS, .hedge_ms = 2000};
+        struct endpoint_health h;
+        struct rwerr err;
+        pthread_t thread;
+        uint64_t t0, took;
+        size_t i;
+
+        /* Both hang: without the interrupt the send would wait 30 s. */
+        fake_http_set(fx->servers[0], FAKE_HTTP_HANG, 200, NULL);
+        fake_http_set(fx->servers[1], FAKE_HTTP_HANG, 200, NULL);
+        pool_of_two(fx, &o);
+        assert_int_equal(pthread_create(&thread, NULL, interrupt_later, fx->pool), 0);
+        t0 = rwclock_mono_ms();
+        assert_int_equal(endpoint_pool_send(fx->pool, fx->batch, &err), RW_ERR_IO);
+        took = rwclock_mono_ms() - t0;
+        assert_int_equal(pthread_join(thread, NULL), 0);
+        assert_non_null(strstr(err.msg, "interrupted"));
+        if (took >= 1900)
+                fail_msg("the interrupted send took %llu ms", (unsigned long long)took);
+        for (i = 0; i < 2; i++) {
+                h = health(fx, i);
+                assert_int_equal(h.failures, 0); /* a stop is no endpoint's fault */
+                assert_int_equal(h.retry_at_ms, 0);
+        }
+        /* later sends fail at once, without traffic */
+        assert_int_equal(endpoint_pool_send(fx->pool, fx->batch, &err), RW_ERR_IO);
+        assert_int_equal(endpoint_pool_send_to(fx->pool, 1, fx->batch, &err), RW_ERR_IO);
+        assert_non_null(strstr(err.msg, "interrupted"));
+        assert_int_equal(fake_http_requests(fx->servers[1]), 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -866,6 +912,7 @@ int main(void)
                 T(healthy_primary_serves_alone),
                 T(empty_batch_is_refused_without_traffic),
                 T(hung_primary_is_hedged_well_before_its_timeout),
+                T(interrupt_ends_a_send_at_once_and_blames_nobody),
                 T(hung_primary_is_not_asked_again_while_it_backs_off),
                 T(hung_primary_raises_rpc_timeout_on_its_third_failure),
                 T(two_hung_endpoints_are_hedged_in_turn),
