@@ -15,14 +15,12 @@
 #include "state.h"
 #include "rwclock.h"
 
-#define REDIS_TIMEOUT_MS 2000
-
 struct observer {
         const struct config *cfg;
         struct endpoint_pool *pools[SNAP_NCHAINS];
         int served[SNAP_NCHAINS]; /* endpoint that answered this cycle's heads */
         struct dbconn *db;
-        redisContext *redis;
+        struct redisconn *redis; /* made at the first cycle that reads a stream */
 };
 
 static const char *const chain_names[SNAP_NCHAINS] = {"source", "execution"};
@@ -50,6 +48,7 @@ static struct endpoint_pool *pool_new(const struct config *cfg, enum snap_chain_
         pc.n = cc->nendpoints;
         pc.failure_threshold = cfg->rpc_failure_threshold;
         pc.slow_call_ms = cfg->rpc_slow_call_ms;
+        pc.hedge_ms = cc->hedge_ms;
         return endpoint_pool_new(&pc, err);
 }
 
@@ -94,8 +93,7 @@ void observer_free(struct observer *o)
         for (role = 0; role < SNAP_NCHAINS; role++)
                 endpoint_pool_free(o->pools[role]);
         dbconn_free(o->db);
-        if (o->redis != NULL)
-                redisFree(o->redis);
+        redisconn_free(o->redis);
         free(o);
 }
 
@@ -227,19 +225,22 @@ static void read_health(struct observer *o, struct snapshot *s)
 
 static int read_streams(struct observer *o, struct snapshot *s, struct rwerr *err)
 {
-        struct rwerr why = {{0}};
+        struct redisconn_options ro;
 
         if (o->cfg->nstreams == 0)
                 return RW_OK;
-        if (o->redis != NULL && o->redis->err) {
-                redisFree(o->redis);
-                o->redis = NULL;
+        if (o->cfg->redis_url == NULL)
+                return observe_streams(NULL, "no [redis] url configured", o->cfg, s, err);
+        if (o->redis == NULL) {
+                memset(&ro, 0, sizeof ro);
+                ro.url = o->cfg->redis_url;
+                ro.timeout_ms = o->cfg->redis_timeout_ms;
+                if ((o->redis = redisconn_new(&ro, err)) == NULL)
+                        return RW_ERR_NOMEM;
         }
-        if (o->redis == NULL && o->cfg->redis_url != NULL)
-                o->redis = redisconn_connect(o->cfg->redis_url, REDIS_TIMEOUT_MS, &why);
-        else if (o->cfg->redis_url == NULL)
-                (void)snprintf(why.msg, sizeof why.msg, "no [redis] url configured");
-        return observe_streams(o->redis, why.msg, o->cfg, s, err);
+        /* a Redis that is away is tried again after the link's backoff, not every cycle */
+        return observe_streams(redisconn_get(o->redis), redisconn_problem(o->redis), o->cfg, s,
+                               err);
 }
 
 /* Adds an empty view to chain `role` (its reads come after). */
