@@ -14,7 +14,6 @@
 #define SIG_BYTES crypto_sign_BYTES
 #define ID_HASH_BYTES 16
 #define HEIGHTS_MAX 64   /* chains in one heights object */
-#define SIG_TEXT_MAX 128 /* base64 of 96 bytes: sig[] below */
 
 _Static_assert(CONTROL_SIG_B64_SIZE == sodium_base64_ENCODED_LEN(SIG_BYTES, B64_VARIANT),
                "signature text size");
@@ -354,38 +353,7 @@ int control_msg_sign(const struct signing_key *key, const char *msg, size_t len,
 int control_msg_verify(const struct verify_key *keys, size_t nkeys, const char *msg, size_t len,
                        const char *sig_b64, struct rwerr *err)
 {
-        unsigned char sig[SIG_BYTES + 32];
-        size_t slen, blen = 0, i;
-        const char *end = NULL;
-
-        if (sodium_init() < 0)
-                return rwerr_set(err, RW_ERR_IO, "libsodium failed to initialise");
-        if (nkeys == 0)
-                return rwerr_set(err, RW_ERR_INVALID, "no public key configured to verify with");
-        if (sig_b64 == NULL)
-                return rwerr_set(err, RW_ERR_INVALID, "sig: missing");
-        /* Decode up to 96 bytes, so a signature of the wrong length is named as such. */
-        slen = strnlen(sig_b64, SIG_TEXT_MAX + 1);
-        if (slen > SIG_TEXT_MAX)
-                return rwerr_set(err, RW_ERR_INVALID,
-                                 "sig: more than %d characters, expected %d (64 bytes in base64)",
-                                 SIG_TEXT_MAX, CONTROL_SIG_B64_SIZE - 1);
-        if (sodium_base642bin(sig, sizeof sig, sig_b64, slen, NULL, &blen, &end, B64_VARIANT) !=
-                    0 ||
-            end != sig_b64 + slen)
-                return rwerr_set(err, RW_ERR_INVALID,
-                                 "sig: not valid base64 (original alphabet, padded)");
-        if (blen != SIG_BYTES)
-                return rwerr_set(err, RW_ERR_INVALID, "sig: %zu bytes, expected %d", blen,
-                                 SIG_BYTES);
-        for (i = 0; i < nkeys; i++) {
-                if (crypto_sign_verify_detached(sig, (const unsigned char *)msg, len, keys[i].pk) ==
-                    0)
-                        return (int)i;
-        }
-        return rwerr_set(err, RW_ERR_REFUSED,
-                         "signature does not verify with any of the %zu configured key%s", nkeys,
-                         nkeys == 1 ? "" : "s");
+        return verify_key_find(keys, nkeys, msg, len, sig_b64, err);
 }
 
 /* ---- parsing ---- */

@@ -31,11 +31,8 @@ struct halt_control {
         struct finding_journal *journal;
         struct record_queue *records;
         struct halt_publish_keys keys;
-        redisContext *redis;
-        char redis_problem[PROBLEM_MAX];
-        unsigned redis_failures;    /* connection attempts failed in a row */
-        uint64_t redis_retry_at_ms; /* monotonic: no new attempt before this (backoff) */
-        size_t outbox_waiting;      /* messages in the outbox at the last look */
+        struct redisconn *redis; /* reconnects with a backoff on the monotonic clock */
+        size_t outbox_waiting;   /* messages in the outbox at the last look */
 
         struct signing_key *key;
         char key_problem[PROBLEM_MAX];
@@ -85,60 +82,16 @@ static void report(struct halt_control *hc, const char *kind, enum finding_sever
 
 /* ------------------------------------------------------------ Redis */
 
-static void redis_drop(struct halt_control *hc)
-{
-        if (hc->redis != NULL)
-                redisFree(hc->redis);
-        hc->redis = NULL;
-}
-
-/* Waits between failed connection attempts: 0.1, 0.2, 0.5, 1, 2, then every 5 s. */
-static const uint64_t redis_backoff_ms[] = {100, 200, 500, 1000, 2000, 5000};
-#define REDIS_BACKOFF_STEPS (sizeof redis_backoff_ms / sizeof redis_backoff_ms[0])
-
-/*
- * The connection, made again when it broke; NULL with redis_problem set.
- * After a failed attempt the next one waits out the backoff above (unless
- * `now_or_never`), so a Redis that is away costs nothing but a clock read
- * per call.
- */
-static redisContext *redis_connect(struct halt_control *hc, int now_or_never)
-{
-        struct rwerr err;
-        uint64_t now;
-
-        if (hc->redis != NULL && hc->redis->err == 0)
-                return hc->redis;
-        redis_drop(hc);
-        now = rwclock_mono_ms();
-        if (!now_or_never && hc->redis_failures > 0 && now < hc->redis_retry_at_ms)
-                return NULL;
-        hc->redis = redisconn_connect(hc->cfg->redis_url, hc->cfg->redis_timeout_ms, &err);
-        if (hc->redis == NULL) {
-                size_t step = hc->redis_failures < REDIS_BACKOFF_STEPS ? hc->redis_failures
-                                                                       : REDIS_BACKOFF_STEPS - 1;
-
-                (void)snprintf(hc->redis_problem, sizeof hc->redis_problem, "%s", err.msg);
-                hc->redis_failures++;
-                hc->redis_retry_at_ms = now + redis_backoff_ms[step];
-                return NULL;
-        }
-        hc->redis_failures = 0;
-        hc->redis_problem[0] = '\0';
-        return hc->redis;
-}
-
+/* The connection, made again after the link's backoff when it broke; NULL meanwhile. */
 static redisContext *redis_get(struct halt_control *hc)
 {
-        return redis_connect(hc, 0);
+        return redisconn_get(hc->redis);
 }
 
-/* After a failed call: a broken connection is dropped (reconnected next time). */
+/* After a failed call: the problem is kept, a broken connection dropped. */
 static void redis_failed(struct halt_control *hc, int rc, const struct rwerr *err)
 {
-        (void)snprintf(hc->redis_problem, sizeof hc->redis_problem, "%s", err->msg);
-        if (rc == RW_ERR_IO)
-                redis_drop(hc);
+        (void)redisconn_failed(hc->redis, rc, err);
 }
 
 /* ------------------------------------------------------------ setup */
@@ -155,6 +108,7 @@ static void ensure_dir(const char *dir, struct rwerr *err, int *ok)
 struct halt_control *halt_control_new(const struct config *cfg, struct finding_journal *journal,
                                       struct record_queue *records, struct rwerr *err)
 {
+        struct redisconn_options ro = {0};
         struct halt_control *hc;
         char dir[PATH_MAX];
         struct rwerr e;
@@ -178,6 +132,12 @@ struct halt_control *halt_control_new(const struct config *cfg, struct finding_j
         hc->last_evaluated_mono_ms = rwclock_mono_ms();
         (void)snprintf(hc->last_cid, sizeof hc->last_cid, "start");
         halt_publish_keys_from_config(&hc->keys, cfg);
+        ro.url = cfg->redis_url;
+        ro.timeout_ms = (long)cfg->redis_timeout_ms;
+        if ((hc->redis = redisconn_new(&ro, err)) == NULL) {
+                free(hc);
+                return NULL;
+        }
 
         if (cfg->signing_key == NULL)
                 (void)snprintf(hc->key_problem, sizeof hc->key_problem,
@@ -207,7 +167,7 @@ void halt_control_free(struct halt_control *hc)
 {
         if (hc == NULL)
                 return;
-        redis_drop(hc);
+        redisconn_free(hc->redis);
         signing_key_free(hc->key);
         outbox_close(hc->outbox);
         free(hc);
@@ -378,10 +338,11 @@ static int halt_for(struct halt_control *hc, const struct verdict *v, const stru
                        err.msg);
                 return 0;
         }
-        ctx = redis_connect(hc, 1); /* a new HALT tries Redis at once, whatever the backoff */
+        ctx = redisconn_get_now(
+                hc->redis); /* a new HALT tries Redis at once, whatever the backoff */
         rc = ctx != NULL ? halt_publish(ctx, &hc->keys, inc.id, inc.invariant, msg, len, sig, &res,
                                         &err)
-                         : rwerr_set(&err, RW_ERR_IO, "%s", hc->redis_problem);
+                         : rwerr_set(&err, RW_ERR_IO, "%s", redisconn_problem(hc->redis));
         if (rc == RW_OK) {
                 apply_outcome(&inc, &res, rwclock_wall_ms());
                 if (res.outcome == HALT_PUBLISHED)
@@ -895,7 +856,7 @@ void halt_control_tick(struct halt_control *hc)
         blind = check_blind(hc, now);
         ctx = redis_get(hc);
         if (ctx == NULL)
-                add_problem(hc, "Redis: %s", hc->redis_problem);
+                add_problem(hc, "Redis: %s", redisconn_problem(hc->redis));
         hc->heartbeat_ok = 0;
         if (ctx != NULL && hc->key != NULL && hc->state_ok && !blind)
                 set_heartbeat(hc, ctx);

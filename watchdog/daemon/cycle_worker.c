@@ -479,6 +479,7 @@ int cycle_worker_stop(struct cycle_worker *w, uint64_t grace_ms, struct config *
         (void)pthread_mutex_lock(&w->lock);
         w->stopping = 1;
         (void)pthread_cond_broadcast(&w->wake);
+        observer_interrupt(w->obs); /* a cycle in progress ends at its next read */
         ended = wait_finished_locked(w, grace_ms);
         (void)pthread_mutex_unlock(&w->lock);
         if (!ended)

@@ -97,6 +97,14 @@ void observer_free(struct observer *o)
         free(o);
 }
 
+void observer_interrupt(struct observer *o)
+{
+        size_t role;
+
+        for (role = 0; role < SNAP_NCHAINS; role++)
+                endpoint_pool_interrupt(o->pools[role]);
+}
+
 struct dbconn *observer_db(struct observer *o)
 {
         return o->db;

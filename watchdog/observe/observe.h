@@ -62,6 +62,16 @@ int observer_head(struct observer *o, enum snap_chain_role role, uint64_t *head,
         __attribute__((warn_unused_result));
 
 /*
+ * Cuts the reads of a cycle in progress short, for a stop: every RPC
+ * exchange under way ends at once and every later one fails ("reads
+ * interrupted"), so the cycle ends as could-not-evaluate. The one function
+ * here that may be called from another thread than the observer's; there
+ * is no way back (free the observer). The ledger is not interrupted: its
+ * queries are bounded by statement_timeout_ms.
+ */
+void observer_interrupt(struct observer *o);
+
+/*
  * The ledger connection (borrowed; owned by the observer), with the
  * statements of db/state.h registered, for the watchdog's own records
  * between cycles. Never use it while observer_observe runs.
