@@ -564,8 +564,12 @@ static void cancel_losers(struct race *r)
         }
 }
 
-/* Every attempt in flight fails with `why` (libcurl itself failed). */
-static void abandon_all(struct race *r, const struct rwerr *why)
+/*
+ * Every attempt in flight stops: with `why`, each counts a failure of its
+ * endpoint (libcurl itself failed; nothing more can progress); without,
+ * nobody is blamed (out of memory, or a stop).
+ */
+static void stop_all(struct race *r, const struct rwerr *why)
 {
         size_t i;
 
@@ -575,9 +579,16 @@ static void abandon_all(struct race *r, const struct rwerr *why)
                 if (e->phase == IDLE)
                         continue;
                 rpc_multi_cancel(r->p->multi, e->client);
-                attempt_failed(r, e, RW_ERR_IO, why);
+                if (why != NULL) {
+                        attempt_failed(r, e, RW_ERR_IO, why);
+                } else {
+                        e->phase = IDLE;
+                        r->inflight--;
+                        e->health.cancelled++;
+                }
         }
-        r->next = r->n; /* nothing more can progress */
+        if (why != NULL)
+                r->next = r->n;
 }
 
 /* Exchanges libcurl should have timed out by now are cut off here: no wait is unbounded. */
@@ -633,23 +644,6 @@ static int start_due(const struct race *r, uint64_t now)
                (r->hedge_ms != NO_HEDGE && now - r->last_start_ms >= r->hedge_ms);
 }
 
-/* The attempts still in flight stop, blamed on nobody. */
-static void cancel_all(struct race *r)
-{
-        size_t i;
-
-        for (i = 0; i < r->p->n; i++) {
-                struct endpoint *e = &r->p->endpoints[i];
-
-                if (e->phase == IDLE)
-                        continue;
-                rpc_multi_cancel(r->p->multi, e->client);
-                e->phase = IDLE;
-                r->inflight--;
-                e->health.cancelled++;
-        }
-}
-
 static int interrupted(const struct endpoint_pool *p)
 {
         return __atomic_load_n(&p->interrupted, __ATOMIC_ACQUIRE);
@@ -690,14 +684,14 @@ static int race_run(struct race *r)
                         if (wrc == RW_ERR_NOMEM)
                                 race_abort(r, wrc, &why);
                         else
-                                abandon_all(r, &why);
+                                stop_all(r, &why);
                         break;
                 }
                 if (done != NULL && (e = endpoint_of(r->p, done)) != NULL && e->phase != IDLE)
                         exchange_done(r, e, rc, &why);
         }
         if (r->aborted) {
-                cancel_all(r);
+                stop_all(r, NULL);
                 return -1;
         }
         if (r->winner >= 0)

@@ -39,7 +39,6 @@ teardown() {
 }
 trap teardown EXIT
 
-redis() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -a "$REDIS_PASSWORD" --no-auth-warning "$@"; }
 ms_now() { date +%s%3N; }
 
 # bad MODE UPSTREAM: starts a bad provider; prints its URL.
@@ -111,25 +110,6 @@ for mode in hang garbage truncate wrongchain; do
 done
 
 # --- 2. relaywatch run with the hung provider first
-heartbeat_up() { [ "$(redis pttl "$1:heartbeat")" -gt 0 ]; }
-# heartbeat_holds NAME SECONDS: the heartbeat key is there in every sample.
-heartbeat_holds() {
-        local n=$(($2 * 4)) i missing=0
-        for ((i = 0; i < n; i++)); do
-                heartbeat_up "$1" || missing=$((missing + 1))
-                sleep 0.25
-        done
-        echo "  heartbeat absent in $missing of $n samples"
-        [ "$missing" -eq 0 ]
-}
-wait_for() {
-        local deadline=$((SECONDS + $1))
-        shift
-        until "$@"; do
-                [ $SECONDS -ge $deadline ] && return 1
-                sleep 0.05
-        done
-}
 start_run() {
         "$RELAYWATCH_BIN" run -c "$1" 2>"$2" &
         rw_pid=$!
@@ -146,7 +126,7 @@ published() { grep -q '"event":"halt_published"' "$1"; }
 halt_latency() {
         local log=$dir/logs/run-$1.log t0 ms
         start_run "$2" "$log"
-        wait_for 30 heartbeat_up "$1" || { echo "$1: no heartbeat" >&2; stop_run; return 1; }
+        wait_for 30 key_up "$1:heartbeat" || { echo "$1: no heartbeat" >&2; stop_run; return 1; }
         sleep 3 # a few cycles: the hung endpoint has been hedged around and demoted
         t0=$(ms_now)
         inject_mint
@@ -165,8 +145,8 @@ hung=$(bad hang "$SOURCE_RPC_URL") || exit 1
 c_hung=$(config fo-hung "$hung, $SOURCE_RPC_URL" "$EXEC_RPC_URL, $EXEC_RPC_URL/?second" quorum=1)
 sed -i '/^\[chain execution\]/,/^\[/ s/^quorum = 1$/quorum = 2/' "$c_hung"
 start_run "$c_hung" "$dir/logs/run-fo-hung-heartbeat.log"
-check "run, hung first source endpoint: the heartbeat is set" wait_for 30 heartbeat_up fo-hung
-check "  and never lapses for 20 s" heartbeat_holds fo-hung 20
+check "run, hung first source endpoint: the heartbeat is set" wait_for 30 key_up fo-hung:heartbeat
+check "  and never lapses for 20 s" key_holds fo-hung:heartbeat 20
 stop_run
 redis del fo-hung:heartbeat >/dev/null
 

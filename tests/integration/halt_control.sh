@@ -33,19 +33,9 @@ log=$dir/logs/relaywatch.log
 simlog=$dir/logs/relayer-sim.log
 status=$dir/state/status.json
 rw() { "$RELAYWATCH_BIN" "$@"; }
-redis() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -a "$REDIS_PASSWORD" --no-auth-warning "$@"; }
 service() { "$src/scripts/stack-service" "$dir" "$1" "$2" >/dev/null; }
 rw_pid() { cat "$dir/run/relaywatch.pid"; }
 
-# wait_for SECONDS COMMAND...: COMMAND until it succeeds, polling every 0.3 s.
-wait_for() {
-        local deadline=$((SECONDS + $1))
-        shift
-        until "$@"; do
-                [ $SECONDS -ge $deadline ] && return 1
-                sleep 0.3
-        done
-}
 
 # The control stream as `relaywatch control tail --json` prints it.
 tail_json() { rw control tail -c "$conf" --json --count 10000 2>/dev/null; }

@@ -52,3 +52,31 @@ chain_id_of() {
                 --data '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$1" |
                 sed -n 's/.*"result":"\(0x[0-9a-f]*\)".*/\1/p'
 }
+
+# redis ARGS...: redis-cli on the stack whose stack.env is loaded.
+redis() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -a "$REDIS_PASSWORD" --no-auth-warning "$@"; }
+
+# wait_for SECONDS COMMAND...: COMMAND until it succeeds, polling every 0.1 s.
+wait_for() {
+        local deadline=$((SECONDS + $1))
+        shift
+        until "$@"; do
+                [ $SECONDS -ge $deadline ] && return 1
+                sleep 0.1
+        done
+}
+
+# key_up KEY: the Redis key exists with a TTL left.
+key_up() { [ "$(redis pttl "$1")" -gt 0 ]; }
+
+# key_holds KEY SECONDS: KEY is there in every sample, four a second (a
+# heartbeat that never lapses); says how many samples missed it.
+key_holds() {
+        local n=$(($2 * 4)) i missing=0
+        for ((i = 0; i < n; i++)); do
+                key_up "$1" || missing=$((missing + 1))
+                sleep 0.25
+        done
+        echo "  $1 absent in $missing of $n samples"
+        [ "$missing" -eq 0 ]
+}
