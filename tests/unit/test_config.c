@@ -321,7 +321,7 @@ static void defaults(void **state)
         /* signers: the accounts */
         assert_int_equal(c->params.nsigners, 1);
         address_is(c->params.signers[0], A_RELAYER);
-        /* thresholds as DESIGN.md gives them */
+        /* thresholds as the README gives them */
         assert_int_equal(c->params.nonce_gap, 5);
         assert_int_equal(c->params.relayer_cycle_ms, 2000);
         assert_int_equal(c->params.watchdog_cycle_ms, 2000);

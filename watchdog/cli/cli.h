@@ -1,5 +1,5 @@
 /*
- * cli: the relaywatch command line (the public interface in DESIGN.md).
+ * cli: the relaywatch command line (the public interface the README documents).
  *
  * cli_main parses argv, runs one command and returns the process exit code.
  * Output goes to `out`, diagnostics to `errout`, so tests can run it on

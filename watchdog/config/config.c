@@ -1697,7 +1697,7 @@ static void config_defaults(struct config *c)
                 c->chains[role].log_chunk_blocks = 2000;
                 c->chains[role].timeout_ms = 10000;
         }
-        invariant_params_defaults(&c->params); /* DESIGN.md's thresholds */
+        invariant_params_defaults(&c->params); /* the documented thresholds */
         c->rpc_failure_threshold = 3;
         c->rpc_slow_call_ms = 10000;
         c->run_mode = CONFIG_RUN_INTERVAL;

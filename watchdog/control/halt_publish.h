@@ -1,6 +1,6 @@
 /*
  * halt_publish: every Redis operation on the relayer's control keys
- * (DESIGN.md, the control-stream protocol v1; the keys are listed below).
+ * (the README's control-stream protocol, version 1; the keys are listed below).
  *
  * Publishing is idempotent inside Redis itself: one Lua script per
  * operation decides and writes atomically, so any number of relaywatch

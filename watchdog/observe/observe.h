@@ -1,6 +1,6 @@
 /*
  * observe: the first step of a cycle. Reads the chains and the ledger into
- * one pinned snapshot (DESIGN.md, "Observe").
+ * one pinned snapshot (docs/ARCHITECTURE.md, "The one-way flow").
  *
  * An observer holds what lives across cycles: an endpoint pool per chain,
  * the ledger connection, the Redis connection. observer_observe fills a
