@@ -1016,10 +1016,10 @@ static void check_config_command(void **state)
         assert_true(has_line(r.out, want));
         assert_true(has_line(r.out, "chain source: chain id 31337, 1 endpoint, quorum 1, "
                                     "confirmations 0, deploy block 0, log_chunk_blocks 2000, "
-                                    "timeout_ms 10000"));
+                                    "timeout_ms 10000, hedge_ms auto"));
         assert_true(has_line(r.out, "chain execution: chain id 31338, 2 endpoints, quorum 2, "
                                     "confirmations 0, deploy block 0, log_chunk_blocks 2000, "
-                                    "timeout_ms 10000"));
+                                    "timeout_ms 10000, hedge_ms auto"));
         assert_true(has_line(r.out, "asset SIGIL: decimals 18, tolerance 0.001 SIGIL, "
                                     "source_token " A_SIGIL ", bridged_token " A_BSIGIL));
         assert_true(has_line(r.out, "relayer: 1 account: " A_RELAYER "; signers: " A_RELAYER));

@@ -36,16 +36,18 @@ static void print_addresses(FILE *out, const uint8_t (*list)[ABI_ADDRESS_BYTES],
 
 static void print_chain(FILE *out, const char *role, const struct config_chain *ch, int is_source)
 {
-        char a[ABI_ADDRESS_TEXT_SIZE], b[ABI_ADDRESS_TEXT_SIZE];
+        char a[ABI_ADDRESS_TEXT_SIZE], b[ABI_ADDRESS_TEXT_SIZE], hedge[24] = "auto";
 
+        if (ch->hedge_ms > 0)
+                (void)snprintf(hedge, sizeof hedge, "%llu", (unsigned long long)ch->hedge_ms);
         fprintf(out,
                 "chain %s: chain id %llu, %zu endpoint%s, quorum %u, confirmations %u%s, "
-                "deploy block %llu, log_chunk_blocks %llu, timeout_ms %ld\n",
+                "deploy block %llu, log_chunk_blocks %llu, timeout_ms %ld, hedge_ms %s\n",
                 role, (unsigned long long)ch->chain_id, ch->nendpoints,
                 ch->nendpoints == 1 ? "" : "s", ch->quorum, ch->confirmations,
                 ch->finalized ? " (pinned to the finalized tag)" : "",
                 (unsigned long long)ch->deploy_block, (unsigned long long)ch->log_chunk_blocks,
-                ch->timeout_ms);
+                ch->timeout_ms, hedge);
         if (is_source) {
                 abi_address_format(ch->lockbox, a);
                 abi_address_format(ch->root_registry, b);
