@@ -147,6 +147,21 @@ static void verify_halt(struct view *v, const char *msg, size_t len, const char 
         (void)snprintf(s->error, sizeof s->error, "%s", err.msg);
 }
 
+/*
+ * How old status.json is. `relaywatch run` on this host writes the
+ * monotonic time too, which a step of the wall clock cannot move; the wall
+ * clock is the fallback (a file from an older version, or another host).
+ */
+static int64_t status_age_ms(const struct view *v, const cJSON *updated_at_ms)
+{
+        const cJSON *mono = cJSON_GetObjectItemCaseSensitive(v->status, "updated_mono_ms");
+        uint64_t now = rwclock_mono_ms();
+
+        if (cJSON_IsNumber(mono) && mono->valuedouble >= 0 && (double)now >= mono->valuedouble)
+                return (int64_t)(now - (uint64_t)mono->valuedouble);
+        return v->now_ms - (int64_t)updated_at_ms->valuedouble;
+}
+
 static void read_status_file(struct view *v)
 {
         const struct config *c = v->cfg;
@@ -184,7 +199,7 @@ static void read_status_file(struct view *v)
                 v->status = NULL;
                 return;
         }
-        v->status_age_ms = v->now_ms - (int64_t)upd->valuedouble;
+        v->status_age_ms = status_age_ms(v, upd);
         v->status_fresh = v->status_age_ms <= limit;
         if (!v->status_fresh)
                 problem(v,
@@ -198,7 +213,8 @@ static void read_status_file(struct view *v)
                 if (cJSON_IsString(t1) && strcmp(t1->valuestring, "ok") != 0)
                         problem(v, "the last cycle's Tier 1 result is %s", t1->valuestring);
         } else {
-                problem(v, "%s records no cycle", v->status_path);
+                problem(v, "%s records no cycle yet: `relaywatch run` has not finished its first",
+                        v->status_path);
         }
         path = cJSON_GetObjectItemCaseSensitive(v->status, "halt_path");
         if (cJSON_IsObject(path) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(path, "ok"))) {
@@ -208,12 +224,12 @@ static void read_status_file(struct view *v)
                 cJSON_ArrayForEach(p, list)
                 {
                         if (cJSON_IsString(p)) {
-                                problem(v, "halt path down (last cycle): %s", p->valuestring);
+                                problem(v, "halt path down (last check): %s", p->valuestring);
                                 any = 1;
                         }
                 }
                 if (!any)
-                        problem(v, "halt path down (last cycle)");
+                        problem(v, "halt path down (last check)");
         }
 }
 
