@@ -13,7 +13,7 @@
 #define B64_VARIANT sodium_base64_VARIANT_ORIGINAL
 #define SIG_BYTES crypto_sign_BYTES
 #define ID_HASH_BYTES 16
-#define HEIGHTS_MAX 64   /* chains in one heights object */
+#define HEIGHTS_MAX 64 /* chains in one heights object */
 
 _Static_assert(CONTROL_SIG_B64_SIZE == sodium_base64_ENCODED_LEN(SIG_BYTES, B64_VARIANT),
                "signature text size");
