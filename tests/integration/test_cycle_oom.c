@@ -143,8 +143,7 @@ static int setup(void **state)
                 copy_line(fp, line, (size_t)(end - line), f.dir);
         }
         /* [control] is the last section the stack writes: these keys land in it */
-        assert_non_null(last_section);
-        assert_int_equal(strncmp(last_section, "[control]", 9), 0);
+        assert_true(last_section != NULL && strncmp(last_section, "[control]", 9) == 0);
         fprintf(fp, "stream = oomtest:control\nhalt_key = oomtest:halt\n"
                     "heartbeat_key = oomtest:heartbeat\n");
         assert_int_equal(fclose(fp), 0);

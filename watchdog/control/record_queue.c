@@ -98,6 +98,8 @@ static void make_room(struct record_queue *q)
                         prev = NULL;
                         r = q->head;
                 }
+                if (r == NULL)
+                        break; /* cannot happen while n counts the records */
                 unlink_record(q, prev, r);
                 record_free(r);
                 q->dropped++;
