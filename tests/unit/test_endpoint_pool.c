@@ -200,6 +200,22 @@ static void assert_retry_in(struct fixture *fx, size_t i, uint64_t nominal)
 }
 
 /* Four failed sends, each past the backoff of the one before: the primary's breaker opens. */
+/*
+ * With the primary failing and once failed already: its second failure is
+ * not yet RPC_TIMEOUT, its third is, and the reason names it.
+ */
+static void second_and_third_failures(struct fixture *fx)
+{
+        until_retry(fx, 0);
+        assert_int_equal(send_ok(fx), 1);
+        assert_false(status(fx).rpc_timeout);
+        until_retry(fx, 0);
+        assert_int_equal(send_ok(fx), 1);
+        assert_true(status(fx).rpc_timeout);
+        assert_non_null(strstr(status(fx).reason, "primary ("));
+        assert_non_null(strstr(status(fx).reason, "failed 3 times in a row"));
+}
+
 static void fail_primary_whole_schedule(struct fixture *fx)
 {
         int k;
@@ -331,14 +347,7 @@ static void hung_primary_raises_rpc_timeout_on_its_third_failure(void **state)
         fake_http_set(fx->servers[0], FAKE_HTTP_HANG, 200, NULL);
         assert_int_equal(send_ok(fx), 1);
         assert_false(status(fx).rpc_timeout);
-        until_retry(fx, 0);
-        assert_int_equal(send_ok(fx), 1);
-        assert_false(status(fx).rpc_timeout);
-        until_retry(fx, 0);
-        assert_int_equal(send_ok(fx), 1);
-        assert_true(status(fx).rpc_timeout);
-        assert_non_null(strstr(status(fx).reason, "primary ("));
-        assert_non_null(strstr(status(fx).reason, "failed 3 times in a row"));
+        second_and_third_failures(fx);
 }
 
 static void two_hung_endpoints_are_hedged_in_turn(void **state)
@@ -571,14 +580,7 @@ static void three_failures_in_a_row_raise_rpc_timeout(void **state)
         assert_int_equal(send_ok(fx), 0);
         fake_http_fail_next(fx->servers[0], 3, 502);
         assert_int_equal(send_ok(fx), 1);
-        until_retry(fx, 0);
-        assert_int_equal(send_ok(fx), 1);
-        assert_false(status(fx).rpc_timeout);
-        until_retry(fx, 0);
-        assert_int_equal(send_ok(fx), 1);
-        assert_true(status(fx).rpc_timeout);
-        assert_non_null(strstr(status(fx).reason, "primary ("));
-        assert_non_null(strstr(status(fx).reason, "failed 3 times in a row"));
+        second_and_third_failures(fx);
 }
 
 static void slow_answer_raises_rpc_timeout(void **state)
