@@ -86,6 +86,22 @@ void verdict_set(struct verdict *v, enum verdict_status status, const char *fmt,
         __attribute__((format(printf, 3, 4)));
 struct cJSON *verdict_evidence(struct verdict *v);
 
+/*
+ * Names one subject the verdict is violated for ("asset SIGIL", "account
+ * 0x…", "batch 12", "stream relayer:deposits", "chain source"): paging
+ * opens one alert per subject, so a second asset breaking is a second
+ * page and the first one clearing resolves only its own. Kept in the
+ * evidence as "subjects" (a JSON array, each subject once, at most
+ * VERDICT_SUBJECTS_MAX; past that "subjects_truncated": true, and paging
+ * then resolves none of the verdict's open alerts until the list fits).
+ * Call it for each violated item; a verdict without subjects is about the
+ * whole bridge.
+ */
+#define VERDICT_SUBJECTS_MAX 16
+#define VERDICT_SUBJECT_MAX 120
+void verdict_add_subject(struct verdict *v, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
 /* Frees the evidence and zeroes the verdict. Accepts NULL. */
 void verdict_release(struct verdict *v);
 

@@ -95,6 +95,8 @@ static void log_finding(const struct finding *f)
                 cJSON_AddStringToObject(line, "runbook", runbook);
         if (f->halt_id != NULL)
                 cJSON_AddStringToObject(line, "halt_id", f->halt_id);
+        if (f->subject != NULL && f->subject[0] != '\0')
+                cJSON_AddStringToObject(line, "subject", f->subject);
         if (f->evidence != NULL)
                 cJSON_AddItemToObject(line, "evidence", cJSON_Duplicate(f->evidence, 1));
         jsonlog_emit(line);
@@ -136,6 +138,31 @@ void finding_report(struct finding_journal *j, const struct finding *f)
         queue_unsaved(j, f, at);
         for (i = 0; i < j->nsinks; i++)
                 j->sinks[i].report(j->sinks[i].ctx, f);
+}
+
+void finding_clear(struct finding_journal *j, const char *kind, const char *subject,
+                   const char *correlation_id, const char *summary)
+{
+        struct finding f = {
+                .kind = kind,
+                .severity = FINDING_INFO,
+                .summary = summary,
+                .correlation_id = correlation_id,
+                .subject = subject,
+                .cleared = 1,
+        };
+        cJSON *line = jsonlog_begin(JSONLOG_INFO, "finding_cleared", correlation_id);
+        size_t i;
+
+        if (line != NULL) {
+                cJSON_AddStringToObject(line, "kind", kind);
+                if (subject != NULL && subject[0] != '\0')
+                        cJSON_AddStringToObject(line, "subject", subject);
+                cJSON_AddStringToObject(line, "summary", summary);
+                jsonlog_emit(line);
+        }
+        for (i = 0; i < j->nsinks; i++)
+                j->sinks[i].report(j->sinks[i].ctx, &f);
 }
 
 void finding_journal_saved(struct finding_journal *j, size_t n)

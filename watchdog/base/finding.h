@@ -36,6 +36,8 @@ struct finding {
         const struct cJSON *evidence; /* an object, or NULL */
         const char *correlation_id;   /* the cycle that found it */
         const char *halt_id;          /* the halt it is about, or NULL */
+        const char *subject;          /* what it is about ("redis", an alert route), or NULL */
+        int cleared;                  /* 1: the condition ended (finding_clear) */
 };
 
 struct finding_sink {
@@ -79,6 +81,15 @@ int finding_journal_add_sink(struct finding_journal *j, const struct finding_sin
 
 /* Logs, records and passes on one finding. */
 void finding_report(struct finding_journal *j, const struct finding *f);
+
+/*
+ * Says that the condition a finding reported has ended (the halt path is up
+ * again, Tier 1 is evaluated again): logged as "finding_cleared" and passed
+ * to the sinks with `cleared` set, so paging can resolve the alert. Not
+ * kept in the recent list or the database.
+ */
+void finding_clear(struct finding_journal *j, const char *kind, const char *subject,
+                   const char *correlation_id, const char *summary);
 
 /* The queue of unsaved records: the caller writes them and then calls finding_journal_saved(n). */
 void finding_journal_saved(struct finding_journal *j, size_t n);

@@ -27,6 +27,16 @@
  *                         operator_keys, heartbeat_ttl_ms, ack_timeout_ms,
  *                         consumer_idle_ms, redis_timeout_ms
  *
+ *   [alerting]            paging policy (optional): flap_window_s,
+ *                         repage_s, spool_retry_s, runbook_url, source,
+ *                         report_at, claim_prefix
+ *   [alert NAME]          one receiver (a route): type = pagerduty | slack |
+ *                         email | webhook | alertmanager, severities, url,
+ *                         routing_key, secret, mail_from, mail_to,
+ *                         username, password, min_interval_ms, timeout_ms,
+ *                         max_attempts, resend_s (see struct
+ *                         config_alert_route for each)
+ *
  *   [watchdog] also holds the supervisor's schedule: mode (interval or
  *   block), interval_ms, poll_ms, full_sweep_s, blind_limit_ms.
  *
@@ -68,6 +78,60 @@ struct config_chain {
 enum config_run_mode {
         CONFIG_RUN_INTERVAL = 0, /* a cycle every interval_ms */
         CONFIG_RUN_BLOCK = 1,    /* a cycle on every new block of either chain (polled) */
+};
+
+enum config_receiver_type {
+        RECEIVER_PAGERDUTY = 0,    /* PagerDuty Events API v2 */
+        RECEIVER_SLACK = 1,        /* Slack incoming webhook */
+        RECEIVER_EMAIL = 2,        /* SMTP through libcurl */
+        RECEIVER_WEBHOOK = 3,      /* any JSON receiver, body signed with HMAC-SHA256 */
+        RECEIVER_ALERTMANAGER = 4, /* Prometheus Alertmanager POST /api/v2/alerts */
+};
+
+/* "pagerduty", "slack", "email", "webhook" or "alertmanager". */
+const char *config_receiver_type_name(enum config_receiver_type t);
+
+#define CONFIG_ROUTES_MAX 16
+#define CONFIG_MAIL_TO_MAX 8
+#define CONFIG_PD_ROUTING_KEY_LEN 32 /* PagerDuty integration keys are 32 characters */
+
+/*
+ * One [alert NAME] section: a receiver and the severities routed to it.
+ * Secrets (url, routing_key, secret, password) come from ${ENV} in
+ * practice, are wiped by config_free and are never printed: messages name
+ * the route and the key only.
+ */
+struct config_alert_route {
+        char name[SNAP_NAME_MAX]; /* the NAME of [alert NAME] */
+        unsigned line;            /* of the section header, for messages */
+        enum config_receiver_type type;
+        /*
+         * Bit (1u << enum finding_severity) for each severity sent at once
+         * (key `severities`, e.g. "CRITICAL, ERROR"). INFO means: this route
+         * gets the daily report. Defaults: pagerduty CRITICAL; email
+         * CRITICAL, ERROR, INFO; slack CRITICAL, ERROR, WARNING, INFO;
+         * webhook and alertmanager CRITICAL, ERROR, WARNING.
+         */
+        unsigned severities;
+        /*
+         * pagerduty: the Events API base (default https://events.pagerduty.com;
+         * /v2/enqueue is appended); slack, webhook: the webhook URL
+         * (required); email: smtp://HOST:PORT or smtps://HOST:PORT (required);
+         * alertmanager: its base URL (required; /api/v2/alerts appended).
+         * https, or http / smtp only to a loopback host. Secret.
+         */
+        char *url;
+        char *routing_key;             /* pagerduty, required, 32 characters; secret */
+        char *secret;                  /* webhook, required (16+ bytes); HMAC key; secret */
+        char *mail_from;               /* email, required: an address */
+        size_t nmail_to;               /* email, required: 1..CONFIG_MAIL_TO_MAX addresses */
+        char *mail_to[CONFIG_MAIL_TO_MAX];
+        char *username;                /* email: SMTP AUTH user, or NULL */
+        char *password;                /* email: SMTP AUTH password, or NULL; secret */
+        uint64_t min_interval_ms;      /* between two messages; default 1000 slack, else 0 */
+        long timeout_ms;               /* one delivery attempt; default 10000 */
+        unsigned max_attempts;         /* before the message goes to the spool; default 6 */
+        uint64_t resend_s;             /* alertmanager: re-sent while firing; default 60 */
 };
 
 struct config_stream {
@@ -124,6 +188,22 @@ struct config {
         uint64_t ack_timeout_ms;   /* HALT_NOT_ACKNOWLEDGED after this; default 10000 */
         uint64_t consumer_idle_ms; /* a group consumer idle longer is not live; default 30000 */
         long redis_timeout_ms;     /* per Redis exchange; default 1000 */
+        /* [alerting]; the defaults hold also without the section */
+        uint64_t flap_window_s; /* a resolve waits this long for the condition to stay clear;
+                                   a re-fire within it is the same alert; default 300 */
+        uint64_t repage_s;      /* a CRITICAL whose HALT stays unacknowledged re-pages this
+                                   often (same dedup key); default 900 */
+        uint64_t spool_retry_s; /* undelivered alerts kept on disk are retried this often;
+                                   default 60 */
+        char *runbook_url; /* base of runbook links, NAME.md appended; default
+                              file:///usr/local/share/doc/relaywatch/runbooks/ */
+        char *alert_source;       /* PagerDuty payload.source; default the watchdog id */
+        unsigned report_minute;   /* key report_at = HH:MM (UTC): the daily report; 08:00 */
+        char *claim_prefix;       /* Redis keys claiming alerts between replicas; default
+                                     the control stream + ":alert:" */
+        /* [alert NAME] */
+        size_t nroutes;
+        struct config_alert_route *routes;
 };
 
 /*

@@ -77,6 +77,8 @@ static void report(struct halt_control *hc, const char *kind, enum finding_sever
         f.evidence = evidence;
         f.correlation_id = cid;
         f.halt_id = halt_id;
+        f.subject = NULL;
+        f.cleared = 0;
         finding_report(hc->journal, &f);
 }
 
@@ -787,8 +789,8 @@ static void report_path(struct halt_control *hc, uint64_t now_mono)
         hc->path_ok = hc->nproblems == 0;
         if (hc->path_ok) {
                 if (hc->path_down_reported)
-                        jsonlog_message(JSONLOG_INFO, "halt_path_restored", hc->last_cid,
-                                        "the halt path is up again");
+                        finding_clear(hc->journal, "HALT_PATH_DOWN", NULL, hc->last_cid,
+                                      "the halt path is up again");
                 hc->path_down_reported = 0;
                 return;
         }
@@ -821,8 +823,8 @@ static int check_blind(struct halt_control *hc, uint64_t now_mono)
                        (unsigned long long)since, (unsigned long long)hc->cfg->blind_limit_ms);
                 hc->blind_reported = 1;
         } else if (!blind && hc->blind_reported) {
-                jsonlog_message(JSONLOG_INFO, "watchdog_sees_again", hc->last_cid,
-                                "Tier 1 invariants are evaluated again");
+                finding_clear(hc->journal, "WATCHDOG_BLIND", NULL, hc->last_cid,
+                              "Tier 1 invariants are evaluated again");
                 hc->blind_reported = 0;
         }
         return blind;
