@@ -598,6 +598,9 @@ static int check_ack(struct halt_control *hc, redisContext *ctx, struct incident
                 inc->acked_at_ms = rwclock_wall_ms();
                 inc->acked_mono_ms = now_mono;
                 log_halt("halt_acknowledged", JSONLOG_INFO, inc, NULL, -1);
+                if (inc->not_acked_reported)
+                        finding_clear(hc->journal, "HALT_NOT_ACKNOWLEDGED", inc->id,
+                                      inc->correlation_id, "the relayer acknowledged the HALT");
                 if (hc->records != NULL &&
                     record_queue_add_acknowledged(hc->records, inc->id, inc->acked_at_ms) != RW_OK)
                         jsonlog_message(JSONLOG_WARN, "state_record_failed", inc->correlation_id,
@@ -656,6 +659,9 @@ static int sync_lifted(struct halt_control *hc, redisContext *ctx)
 
                 if (inc->phase == INCIDENT_PUBLISHED && !is_open(open, nopen, inc->invariant)) {
                         log_halt("halt_lifted", JSONLOG_INFO, inc, NULL, -1);
+                        report(hc, "HALT_LIFTED", FINDING_INFO, inc->correlation_id, inc->id, NULL,
+                               "HALT %s (%s) was lifted by an operator's RESUME", inc->id,
+                               inc->invariant);
                         halt_state_remove(&hc->state, i);
                         changed = 1;
                         continue;
