@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "cli_run.h"
 #include "config.h"
+#include "finding.h"
 #include "rwerr.h"
 #include "u256.h"
 
@@ -418,7 +419,8 @@ static void unknown_section(void **state)
         expect_problem(VALID "\n[alerts]\nslack = x\n",
                        "test.conf:18: unknown section [alerts]; expected [watchdog], [database], "
                        "[redis], [chain source], [chain execution], [asset NAME], [relayer], "
-                       "[thresholds], [invariant NAME], [stream NAME] or [control]");
+                       "[thresholds], [invariant NAME], [stream NAME], [control], [alerting] or "
+                       "[alert NAME]");
         expect_problem(VALID "[chain sidechain]\n",
                        "test.conf:17: unknown chain [chain sidechain]: expected [chain source] or "
                        "[chain execution]");
@@ -729,7 +731,8 @@ static void several_problems_in_one_load(void **state)
                 "digits)\n"
                 "test.conf:13: unknown section [nonsense]; expected [watchdog], [database], "
                 "[redis], [chain source], [chain execution], [asset NAME], [relayer], "
-                "[thresholds], [invariant NAME], [stream NAME] or [control]\n"
+                "[thresholds], [invariant NAME], [stream NAME], [control], [alerting] or [alert "
+                "NAME]\n"
                 "test.conf:16: [thresholds] nonce_gap: 99999999 is out of range (0 to 1000000)\n"
                 "test.conf:16: missing section [chain execution] (with chain_id and endpoints)\n");
         assert_string_equal(l.err.msg, "test.conf: 6 problems, configuration refused");
@@ -1195,6 +1198,620 @@ static void control_problems(void **state)
                        "the characters ._:-");
 }
 
+/* ---------------------------------------------------------- [alerting] and [alert NAME] */
+
+#define PD_KEY "abcdefghijklmnopqrstuvwxyz012345" /* 32 letters and digits */
+#define SEV(s) (1u << (s))
+#define SEV_CRIT SEV(FINDING_CRITICAL)
+#define SEV_ERR SEV(FINDING_ERROR)
+#define SEV_WARN SEV(FINDING_WARNING)
+#define SEV_INFO SEV(FINDING_INFO)
+
+static const struct config_alert_route *route_named(const struct config *c, const char *name)
+{
+        size_t i;
+
+        for (i = 0; i < c->nroutes; i++) {
+                if (strcmp(c->routes[i].name, name) == 0)
+                        return &c->routes[i];
+        }
+        fail_msg("no route %s", name);
+        return NULL;
+}
+
+static void alerting_defaults(void **state)
+{
+        struct load l = load_text(VALID);
+        const struct config *c = l.cfg;
+
+        (void)state;
+        assert_string_equal(l.problems, "");
+        assert_non_null(c);
+        assert_int_equal(c->flap_window_s, 300);
+        assert_int_equal(c->repage_s, 900);
+        assert_int_equal(c->spool_retry_s, 60);
+        assert_string_equal(c->runbook_url, "file:///usr/local/share/doc/relaywatch/runbooks/");
+        assert_non_null(c->alert_source);
+        assert_string_equal(c->alert_source, c->watchdog_id); /* the host name */
+        assert_int_equal(c->report_minute, 8 * 60);
+        assert_string_equal(c->claim_prefix, "relayer:control:alert:");
+        assert_int_equal(c->nroutes, 0);
+        assert_null(c->routes);
+        load_free(&l);
+
+        /* the source follows the watchdog id, the claims its control stream */
+        l = load_text(VALID "[watchdog]\nid = wd-eu-2\n[redis]\nurl = redis://127.0.0.1/0\n"
+                            "[control]\nstream = bridge:ctl\n[alerting]\nrepage_s = 60\n");
+        assert_string_equal(l.problems, "");
+        assert_non_null(l.cfg);
+        assert_string_equal(l.cfg->alert_source, "wd-eu-2");
+        assert_string_equal(l.cfg->claim_prefix, "bridge:ctl:alert:");
+        assert_int_equal(l.cfg->repage_s, 60);
+        assert_int_equal(l.cfg->flap_window_s, 300);
+        load_free(&l);
+}
+
+static void alerting_every_key(void **state)
+{
+        struct load l;
+        const struct config *c;
+        const struct config_alert_route *r;
+
+        (void)state;
+        l = load_text(VALID "[alerting]\n"
+                            "flap_window_s = 0\n"
+                            "repage_s = 86400\n"
+                            "spool_retry_s = 5\n"
+                            "runbook_url = https://wiki.example/ops/runbooks\n"
+                            "source = bridge-eu.watchdog-1\n"
+                            "report_at = 23:59\n"
+                            "claim_prefix = rw:claims:\n"
+                            "[alert oncall]\n"
+                            "type = pagerduty\n"
+                            "routing_key = " PD_KEY "\n"
+                            "url = https://events.eu.pagerduty.com\n"
+                            "severities = critical, Error\n"
+                            "min_interval_ms = 250\n"
+                            "timeout_ms = 100\n"
+                            "max_attempts = 100\n"
+                            "[alert team-slack]\n"
+                            "type = slack\n"
+                            "url = https://hooks.slack.com/services/T0/B0/x\n"
+                            "severities = WARNING\n"
+                            "min_interval_ms = 3600000\n"
+                            "timeout_ms = 120000\n"
+                            "max_attempts = 1\n"
+                            "[alert mail]\n"
+                            "type = email\n"
+                            "url = smtps://mail.example:465\n"
+                            "mail_from = relaywatch@bridge.example\n"
+                            "mail_to = ops@bridge.example , oncall+bridge@corp.example\n"
+                            "username = relaywatch\n"
+                            "password = pw-of-the-mailbox\n"
+                            "severities = INFO\n"
+                            "[alert hook]\n"
+                            "type = webhook\n"
+                            "url = http://127.0.0.1:9000/relaywatch\n"
+                            "secret = 0123456789abcdef\n"
+                            "[alert am]\n"
+                            "type = alertmanager\n"
+                            "url = http://[::1]:9093\n"
+                            "resend_s = 3600\n"
+                            "severities = CRITICAL,ERROR,WARNING\n");
+        c = l.cfg;
+        assert_string_equal(l.problems, "");
+        assert_non_null(c);
+        assert_int_equal(c->flap_window_s, 0);
+        assert_int_equal(c->repage_s, 86400);
+        assert_int_equal(c->spool_retry_s, 5);
+        assert_string_equal(c->runbook_url, "https://wiki.example/ops/runbooks/"); /* '/' added */
+        assert_string_equal(c->alert_source, "bridge-eu.watchdog-1");
+        assert_int_equal(c->report_minute, 23 * 60 + 59);
+        assert_string_equal(c->claim_prefix, "rw:claims:");
+        assert_int_equal(c->nroutes, 5);
+
+        r = route_named(c, "oncall");
+        assert_int_equal(r->type, RECEIVER_PAGERDUTY);
+        assert_int_equal(r->line, 25);
+        assert_string_equal(r->routing_key, PD_KEY);
+        assert_string_equal(r->url, "https://events.eu.pagerduty.com");
+        assert_int_equal(r->severities, SEV_CRIT | SEV_ERR);
+        assert_int_equal(r->min_interval_ms, 250);
+        assert_int_equal(r->timeout_ms, 100);
+        assert_int_equal(r->max_attempts, 100);
+
+        r = route_named(c, "team-slack");
+        assert_int_equal(r->type, RECEIVER_SLACK);
+        assert_string_equal(r->url, "https://hooks.slack.com/services/T0/B0/x");
+        assert_int_equal(r->severities, SEV_WARN);
+        assert_int_equal(r->min_interval_ms, 3600000);
+        assert_int_equal(r->timeout_ms, 120000);
+        assert_int_equal(r->max_attempts, 1);
+
+        r = route_named(c, "mail");
+        assert_int_equal(r->type, RECEIVER_EMAIL);
+        assert_string_equal(r->url, "smtps://mail.example:465");
+        assert_string_equal(r->mail_from, "relaywatch@bridge.example");
+        assert_int_equal(r->nmail_to, 2);
+        assert_string_equal(r->mail_to[0], "ops@bridge.example");
+        assert_string_equal(r->mail_to[1], "oncall+bridge@corp.example");
+        assert_string_equal(r->username, "relaywatch");
+        assert_string_equal(r->password, "pw-of-the-mailbox");
+        assert_int_equal(r->severities, SEV_INFO);
+
+        r = route_named(c, "hook");
+        assert_int_equal(r->type, RECEIVER_WEBHOOK);
+        assert_string_equal(r->secret, "0123456789abcdef");
+        assert_string_equal(r->url, "http://127.0.0.1:9000/relaywatch");
+
+        r = route_named(c, "am");
+        assert_int_equal(r->type, RECEIVER_ALERTMANAGER);
+        assert_int_equal(r->resend_s, 3600);
+        assert_int_equal(r->severities, SEV_CRIT | SEV_ERR | SEV_WARN);
+        load_free(&l);
+
+        /* a runbook base that has its '/' keeps it; file:/// is a base too; 0:05 is 5 */
+        l = load_text(VALID "[alerting]\nrunbook_url = file:///srv/runbooks/\nreport_at = 0:05\n");
+        assert_string_equal(l.problems, "");
+        assert_non_null(l.cfg);
+        assert_string_equal(l.cfg->runbook_url, "file:///srv/runbooks/");
+        assert_int_equal(l.cfg->report_minute, 5);
+        load_free(&l);
+}
+
+static void route_type_defaults(void **state)
+{
+        struct load l = load_text(VALID "[alert pd]\ntype = pagerduty\nrouting_key = " PD_KEY "\n"
+                                        "[alert sl]\ntype = slack\nurl = https://hooks.example/x\n"
+                                        "[alert em]\ntype = email\nurl = smtp://127.0.0.1:2525\n"
+                                        "mail_from = a@b.example\nmail_to = c@d.example\n"
+                                        "[alert wh]\ntype = webhook\nurl = https://h.example/\n"
+                                        "secret = 16-bytes-or-more!\n"
+                                        "[alert am]\ntype = alertmanager\n"
+                                        "url = https://am.example\n");
+        const struct config *c = l.cfg;
+        const struct config_alert_route *r;
+        size_t i;
+
+        (void)state;
+        assert_string_equal(l.problems, "");
+        assert_non_null(c);
+        assert_int_equal(c->nroutes, 5);
+        /* in the order of the file */
+        assert_string_equal(c->routes[0].name, "pd");
+        assert_string_equal(c->routes[4].name, "am");
+        for (i = 0; i < c->nroutes; i++) {
+                assert_int_equal(c->routes[i].timeout_ms, 10000);
+                assert_int_equal(c->routes[i].max_attempts, 6);
+        }
+        r = route_named(c, "pd");
+        assert_int_equal(r->severities, SEV_CRIT);
+        assert_int_equal(r->min_interval_ms, 0);
+        assert_null(r->url); /* the Events API's own */
+        r = route_named(c, "sl");
+        assert_int_equal(r->severities, SEV_CRIT | SEV_ERR | SEV_WARN | SEV_INFO);
+        assert_int_equal(r->min_interval_ms, 1000);
+        r = route_named(c, "em");
+        assert_int_equal(r->severities, SEV_CRIT | SEV_ERR | SEV_INFO);
+        assert_int_equal(r->min_interval_ms, 0);
+        assert_null(r->username);
+        assert_null(r->password);
+        r = route_named(c, "wh");
+        assert_int_equal(r->severities, SEV_CRIT | SEV_ERR | SEV_WARN);
+        assert_int_equal(r->min_interval_ms, 0);
+        r = route_named(c, "am");
+        assert_int_equal(r->severities, SEV_CRIT | SEV_ERR | SEV_WARN);
+        assert_int_equal(r->min_interval_ms, 0);
+        assert_int_equal(r->resend_s, 60);
+        load_free(&l);
+
+        assert_string_equal(config_receiver_type_name(RECEIVER_PAGERDUTY), "pagerduty");
+        assert_string_equal(config_receiver_type_name(RECEIVER_SLACK), "slack");
+        assert_string_equal(config_receiver_type_name(RECEIVER_EMAIL), "email");
+        assert_string_equal(config_receiver_type_name(RECEIVER_WEBHOOK), "webhook");
+        assert_string_equal(config_receiver_type_name(RECEIVER_ALERTMANAGER), "alertmanager");
+}
+
+static void alerting_problems(void **state)
+{
+        (void)state;
+        expect_problem(VALID "[alerting]\nflap_window_s = 86401\n",
+                       "test.conf:18: [alerting] flap_window_s: 86401 is out of range (0 to "
+                       "86400)");
+        expect_problem(VALID "[alerting]\nrepage_s = 59\n",
+                       "test.conf:18: [alerting] repage_s: 59 is out of range (60 to 86400)");
+        expect_problem(VALID "[alerting]\nspool_retry_s = 4\n",
+                       "test.conf:18: [alerting] spool_retry_s: 4 is out of range (5 to 86400)");
+        expect_problem(VALID "[alerting]\nrunbook_url = ftp://wiki/\n",
+                       "test.conf:18: [alerting] runbook_url: 'ftp://wiki/' is not an https://, "
+                       "http:// or file:/// URL (the base of the runbook links)");
+        expect_problem(VALID "[alerting]\nrunbook_url = file://relative/\n",
+                       "test.conf:18: [alerting] runbook_url: 'file://relative/' is not an "
+                       "https://, http:// or file:/// URL (the base of the runbook links)");
+        expect_problem(VALID "[alerting]\nrunbook_url = https://wiki/run books\n",
+                       "test.conf:18: [alerting] runbook_url: 'https://wiki/run books' contains "
+                       "whitespace or a control character");
+        expect_problem(VALID "[alerting]\nsource = two words\n",
+                       "test.conf:18: [alerting] source: 'two words' may only hold letters, "
+                       "digits and the characters ._:-");
+        expect_problem(VALID "[alerting]\nsource = "
+                             "s2345678901234567890123456789012345678901234567890123456789012345\n",
+                       "test.conf:18: [alerting] source: "
+                       "'s23456789012345678901234567890123456789012345678...' must be 1 to 64 "
+                       "characters");
+        expect_problem(VALID "[alerting]\nreport_at = 24:00\n",
+                       "test.conf:18: [alerting] report_at: '24:00' is not a time of day HH:MM "
+                       "(UTC, 00:00 to 23:59)");
+        expect_problem(VALID "[alerting]\nreport_at = 8\n",
+                       "test.conf:18: [alerting] report_at: '8' is not a time of day HH:MM "
+                       "(UTC, 00:00 to 23:59)");
+        expect_problem(VALID "[alerting]\nreport_at = 08:60\n",
+                       "test.conf:18: [alerting] report_at: '08:60' is not a time of day HH:MM "
+                       "(UTC, 00:00 to 23:59)");
+        expect_problem(VALID "[alerting]\nreport_at = 8:0\n",
+                       "test.conf:18: [alerting] report_at: '8:0' is not a time of day HH:MM "
+                       "(UTC, 00:00 to 23:59)");
+        expect_problem(VALID "[alerting]\nclaim_prefix = rw claims\n",
+                       "test.conf:18: [alerting] claim_prefix: 'rw claims' may only hold "
+                       "letters, digits and the characters ._:-");
+        expect_problem(VALID "[alerting]\nsilence = 1\n",
+                       "test.conf:18: [alerting] unknown key 'silence' (known: flap_window_s, "
+                       "repage_s, spool_retry_s, runbook_url, source, report_at, claim_prefix)");
+        expect_problem(VALID "[alerting]\n[alerting]\n",
+                       "test.conf:18: section [alerting] appears again (first at line 17): keep "
+                       "one");
+        expect_problem(VALID "[alerting eu]\n",
+                       "test.conf:17: section [alerting] takes no name, got 'eu'");
+}
+
+/* Lines 17-19: a valid slack route to add bad keys to. */
+#define SLACK VALID "[alert team-slack]\ntype = slack\nurl = https://hooks.example/T/B/x\n"
+
+static void route_problems(void **state)
+{
+        (void)state;
+        /* the section */
+        expect_problem(VALID "[alert]\n", "test.conf:17: section [alert] needs a name: [alert "
+                                          "NAME]");
+        expect_problem(VALID "[alert on/call]\n", "test.conf:17: alert name 'on/call' may only "
+                                                  "hold letters, digits and the characters ._:-");
+        expect_problem(SLACK "[alert x]\ntype = pagerduty\nrouting_key = " PD_KEY "\n"
+                             "[alert team-slack]\n",
+                       "test.conf:23: section [alert team-slack] appears again (first at line "
+                       "17): keep one");
+        expect_problem(SLACK "speed = 5\n",
+                       "test.conf:20: [alert team-slack] unknown key 'speed' (known: type, "
+                       "severities, url, routing_key, secret, mail_from, mail_to, username, "
+                       "password, min_interval_ms, timeout_ms, max_attempts, resend_s)");
+        /* type */
+        expect_problem(VALID "[alert a]\nurl = https://h.example/\n",
+                       "test.conf:17: [alert a] is missing type (required)");
+        expect_problem(VALID "[alert a]\ntype = teams\nurl = https://h.example/\n",
+                       "test.conf:18: [alert a] type: 'teams' is not a receiver type "
+                       "(pagerduty, slack, email, webhook or alertmanager)");
+        /* keys each type needs, reported at the section */
+        expect_problem(VALID "[alert pd]\ntype = pagerduty\n",
+                       "test.conf:17: [alert pd] is missing routing_key (required for a "
+                       "pagerduty route)");
+        expect_problem(VALID "[alert s]\ntype = slack\n",
+                       "test.conf:17: [alert s] is missing url (required for a slack route)");
+        expect_problem(VALID "[alert am]\ntype = alertmanager\n",
+                       "test.conf:17: [alert am] is missing url (required for an alertmanager "
+                       "route)");
+        expect_problem(VALID "[alert w]\ntype = webhook\nurl = https://h.example/\n",
+                       "test.conf:17: [alert w] is missing secret (required for a webhook "
+                       "route)");
+        expect_problem(VALID "[alert w]\ntype = webhook\nsecret = 0123456789abcdef\n",
+                       "test.conf:17: [alert w] is missing url (required for a webhook route)");
+        expect_problem(VALID "[alert m]\ntype = email\nurl = smtps://m.example\n"
+                             "mail_to = a@b.example\n",
+                       "test.conf:17: [alert m] is missing mail_from (required for an email "
+                       "route)");
+        expect_problem(VALID "[alert m]\ntype = email\nurl = smtps://m.example\n"
+                             "mail_from = a@b.example\n",
+                       "test.conf:17: [alert m] is missing mail_to (required for an email "
+                       "route)");
+        expect_problem(VALID "[alert m]\ntype = email\nmail_from = a@b.example\n"
+                             "mail_to = a@b.example\n",
+                       "test.conf:17: [alert m] is missing url (required for an email route)");
+        /* keys of another type, whichever comes first */
+        expect_problem(SLACK "routing_key = " PD_KEY "\n",
+                       "test.conf:20: [alert team-slack] routing_key belongs to a pagerduty "
+                       "route, this one is slack");
+        expect_problem(VALID "[alert team-slack]\nsecret = 0123456789abcdef\ntype = slack\n"
+                             "url = https://hooks.example/T/B/x\n",
+                       "test.conf:18: [alert team-slack] secret belongs to a webhook route, "
+                       "this one is slack");
+        expect_problem(SLACK "mail_from = a@b.example\n",
+                       "test.conf:20: [alert team-slack] mail_from belongs to an email route, "
+                       "this one is slack");
+        expect_problem(SLACK "mail_to = a@b.example\n",
+                       "test.conf:20: [alert team-slack] mail_to belongs to an email route, "
+                       "this one is slack");
+        expect_problem(SLACK "username = u\n",
+                       "test.conf:20: [alert team-slack] username belongs to an email route, "
+                       "this one is slack");
+        expect_problem(SLACK "password = p\n",
+                       "test.conf:20: [alert team-slack] password belongs to an email route, "
+                       "this one is slack");
+        expect_problem(SLACK "resend_s = 60\n",
+                       "test.conf:20: [alert team-slack] resend_s belongs to an alertmanager "
+                       "route, this one is slack");
+        expect_problem(VALID "[alert w]\ntype = webhook\nurl = https://h.example/\n"
+                             "secret = 0123456789abcdef\nrouting_key = " PD_KEY "\n",
+                       "test.conf:21: [alert w] routing_key belongs to a pagerduty route, this "
+                       "one is webhook");
+        /* severities */
+        expect_problem(SLACK "severities = CRITICAL, FATAL\n",
+                       "test.conf:20: [alert team-slack] severities: 'FATAL' is not a severity "
+                       "(CRITICAL, ERROR, WARNING or INFO)");
+        expect_problem(SLACK "severities = critical, CRITICAL\n",
+                       "test.conf:20: [alert team-slack] severities: CRITICAL is given twice");
+        expect_problem(SLACK "severities = ERROR,,INFO\n",
+                       "test.conf:20: [alert team-slack] severities: entry 2 is empty");
+        expect_problem(SLACK "severities =\n",
+                       "test.conf:20: [alert team-slack] severities is empty");
+        expect_problem(VALID "[alert pd]\ntype = pagerduty\nrouting_key = " PD_KEY "\n"
+                             "severities = CRITICAL, INFO\n",
+                       "test.conf:20: [alert pd] severities: INFO (the daily report) is not "
+                       "sent to a pagerduty route: leave it out");
+        expect_problem(VALID "[alert am]\nseverities = info\ntype = alertmanager\n"
+                             "url = https://am.example\n",
+                       "test.conf:18: [alert am] severities: INFO (the daily report) is not "
+                       "sent to an alertmanager route: leave it out");
+        /* routing_key, secret */
+        expect_problem(VALID "[alert pd]\ntype = pagerduty\nrouting_key = abc\n",
+                       "test.conf:19: [alert pd] routing_key must be 32 letters and digits, as "
+                       "PagerDuty gives an integration key (the value is not shown: it is "
+                       "secret)");
+        expect_problem(VALID "[alert pd]\ntype = pagerduty\n"
+                             "routing_key = abcdefghijklmnopqrstuvwxyz01234-\n",
+                       "test.conf:19: [alert pd] routing_key must be 32 letters and digits, as "
+                       "PagerDuty gives an integration key (the value is not shown: it is "
+                       "secret)");
+        expect_problem(VALID "[alert pd]\ntype = pagerduty\nrouting_key =\n",
+                       "test.conf:19: [alert pd] routing_key is empty");
+        expect_problem(VALID "[alert w]\ntype = webhook\nurl = https://h.example/\n"
+                             "secret = 0123456789abcde\n",
+                       "test.conf:20: [alert w] secret must be 16 to 8192 bytes (the value is "
+                       "not shown: it is secret)");
+        /* mail */
+        expect_problem(VALID "[alert m]\ntype = email\nurl = smtps://m.example\n"
+                             "mail_from = Relay Watch <rw@b.example>\nmail_to = a@b.example\n",
+                       "test.conf:20: [alert m] mail_from: 'Relay Watch <rw@b.example>' is not "
+                       "an address (local@domain, without spaces, control characters, '<', '>' "
+                       "or ',')");
+        expect_problem(VALID "[alert m]\ntype = email\nurl = smtps://m.example\n"
+                             "mail_from = rw@\nmail_to = a@b.example\n",
+                       "test.conf:20: [alert m] mail_from: 'rw@' is not an address "
+                       "(local@domain, without spaces, control characters, '<', '>' or ',')");
+        expect_problem(VALID "[alert m]\ntype = email\nurl = smtps://m.example\n"
+                             "mail_from = a@b.example\nmail_to = a@b.example, c@d@e\n",
+                       "test.conf:21: [alert m] mail_to entry 2: 'c@d@e' is not an address "
+                       "(local@domain, without spaces, control characters, '<', '>' or ',')");
+        expect_problem(VALID "[alert m]\ntype = email\nurl = smtps://m.example\n"
+                             "mail_from = a@b.example\nmail_to = a@b.example, A@B.example\n",
+                       "test.conf:21: [alert m] mail_to entry 2 repeats entry 1");
+        expect_problem(VALID "[alert m]\ntype = email\nurl = smtps://m.example\n"
+                             "mail_from = a@b.example\nmail_to = a@b.example,\n",
+                       "test.conf:21: [alert m] mail_to entry 2 is empty");
+        expect_problem(VALID "[alert m]\ntype = email\nurl = smtps://m.example\n"
+                             "mail_from = a@b.example\n"
+                             "mail_to = 1@x, 2@x, 3@x, 4@x, 5@x, 6@x, 7@x, 8@x, 9@x\n",
+                       "test.conf:21: [alert m] mail_to: more than 8 addresses");
+        expect_problem(VALID "[alert m]\ntype = email\nurl = smtps://m.example\n"
+                             "mail_from = a@b.example\nmail_to = a@b.example\nusername = rw\n",
+                       "test.conf:22: [alert m] username is given without password: SMTP AUTH "
+                       "needs both, or neither");
+        expect_problem(VALID "[alert m]\ntype = email\nurl = smtps://m.example\n"
+                             "password = pw\nmail_from = a@b.example\nmail_to = a@b.example\n",
+                       "test.conf:20: [alert m] password is given without username: SMTP AUTH "
+                       "needs both, or neither");
+        /* numbers */
+        expect_problem(SLACK "min_interval_ms = 3600001\n",
+                       "test.conf:20: [alert team-slack] min_interval_ms: 3600001 is out of "
+                       "range (0 to 3600000)");
+        expect_problem(SLACK "timeout_ms = 99\n", "test.conf:20: [alert team-slack] timeout_ms: "
+                                                  "99 is out of range (100 to 120000)");
+        expect_problem(SLACK "timeout_ms = 120001\n",
+                       "test.conf:20: [alert team-slack] timeout_ms: 120001 is out of range "
+                       "(100 to 120000)");
+        expect_problem(SLACK "max_attempts = 0\n", "test.conf:20: [alert team-slack] "
+                                                   "max_attempts: 0 is out of range (1 to 100)");
+        expect_problem(SLACK "max_attempts = 101\n",
+                       "test.conf:20: [alert team-slack] max_attempts: 101 is out of range (1 "
+                       "to 100)");
+        expect_problem(VALID "[alert am]\ntype = alertmanager\nurl = https://am.example\n"
+                             "resend_s = 9\n",
+                       "test.conf:20: [alert am] resend_s: 9 is out of range (10 to 3600)");
+        expect_problem(VALID "[alert am]\ntype = alertmanager\nurl = https://am.example\n"
+                             "resend_s = 3601\n",
+                       "test.conf:20: [alert am] resend_s: 3601 is out of range (10 to 3600)");
+        /* a url of the wrong kind for its type */
+        expect_problem(VALID "[alert oncall]\ntype = pagerduty\nrouting_key = " PD_KEY "\n"
+                             "url = http://events.example.com\n",
+                       "test.conf:20: [alert oncall] url: the scheme must be https (http only to "
+                       "a loopback host)");
+        expect_problem(VALID "[alert m]\ntype = email\nurl = https://m.example\n"
+                             "mail_from = a@b.example\nmail_to = a@b.example\n",
+                       "test.conf:19: [alert m] url: the scheme must be smtps, or smtp (with "
+                       "STARTTLS unless the host is loopback)");
+}
+
+/* Whether a slack route (or an email route, for smtp) with `url` is accepted. */
+static int route_url_accepted(const char *type, const char *url)
+{
+        char text[2048];
+        struct load l;
+        int ok;
+
+        (void)snprintf(text, sizeof text, VALID "[alert r]\ntype = %s\nurl = %s\n%s", type, url,
+                       strcmp(type, "email") == 0
+                               ? "mail_from = a@b.example\nmail_to = c@d.example\n"
+                               : "");
+        l = load_text(text);
+        ok = l.cfg != NULL;
+        if (!ok && strstr(l.problems, "test.conf:19: [alert r] url") == NULL)
+                print_error("%s %s refused for another reason:\n%s", type, url, l.problems);
+        load_free(&l);
+        return ok;
+}
+
+static void route_url_rules(void **state)
+{
+        (void)state;
+        /* https anywhere, http only to this machine */
+        assert_true(route_url_accepted("slack", "https://example.com"));
+        assert_true(route_url_accepted("slack", "HTTPS://example.com/x?y=z"));
+        assert_true(route_url_accepted("slack", "https://user:pw@example.com:8443/p"));
+        assert_true(route_url_accepted("slack", "http://127.0.0.1"));
+        assert_true(route_url_accepted("slack", "http://127.0.0.1:8080/hook"));
+        assert_true(route_url_accepted("slack", "http://127.200.3.4/"));
+        assert_true(route_url_accepted("slack", "http://localhost:9/x"));
+        assert_true(route_url_accepted("slack", "http://LOCALHOST/"));
+        assert_true(route_url_accepted("alertmanager", "http://[::1]:9093/"));
+        assert_false(route_url_accepted("slack", "http://example.com"));
+        assert_false(route_url_accepted("slack", "http://128.0.0.1/"));
+        assert_false(route_url_accepted("slack", "http://10.0.0.1/"));
+        assert_false(route_url_accepted("slack", "http://127.0.0.1.example.com/"));
+        assert_false(route_url_accepted("slack", "http://localhost.example.com/"));
+        assert_false(route_url_accepted("slack", "http://[::2]/"));
+        assert_false(route_url_accepted("slack", "http://127.0.0.1@example.com/"));
+        assert_false(route_url_accepted("slack", "ftp://127.0.0.1/"));
+        assert_false(route_url_accepted("slack", "smtp://127.0.0.1:2525"));
+        assert_false(route_url_accepted("slack", "hooks.slack.com/services/x"));
+        assert_false(route_url_accepted("slack", "https://"));
+        assert_false(route_url_accepted("alertmanager", "http://am.internal:9093"));
+        assert_true(route_url_accepted("alertmanager", "http://127.0.0.1:9093"));
+        /* email: smtps anywhere, smtp anywhere (STARTTLS off loopback), nothing else */
+        assert_true(route_url_accepted("email", "smtp://127.0.0.1:2525"));
+        assert_true(route_url_accepted("email", "smtp://mail.example:587"));
+        assert_true(route_url_accepted("email", "smtps://mail.example:465"));
+        assert_false(route_url_accepted("email", "https://mail.example"));
+        assert_false(route_url_accepted("email", "ftp://127.0.0.1/"));
+        assert_false(route_url_accepted("email", "mail.example:25"));
+        /* exactly which message, for the refusals of the brief */
+        expect_problem(VALID "[alert oncall]\ntype = webhook\nurl = ftp://h.example/\n"
+                             "secret = 0123456789abcdef\n",
+                       "test.conf:19: [alert oncall] url: the scheme must be https (http only to "
+                       "a loopback host)");
+        expect_problem(VALID "[alert oncall]\ntype = slack\nurl = https://[::1/\n",
+                       "test.conf:19: [alert oncall] url is not a valid URL with a host (the "
+                       "value is not shown: it is secret)");
+        expect_problem(VALID "[alert oncall]\ntype = slack\nurl =\n",
+                       "test.conf:19: [alert oncall] url is empty");
+}
+
+static void route_secrets_never_in_problems(void **state)
+{
+        static const char *const texts[] = {
+                /* a bad routing key, on its type and on another */
+                VALID "[alert pd]\ntype = pagerduty\nrouting_key = SECRETSECRETSECRET\n",
+                VALID
+                "[alert pd]\ntype = pagerduty\nrouting_key = SECRETSECRETSECRETSECRETSECR-T\n",
+                SLACK "routing_key = SECRETSECRETSECRETSECRETSECRETSE\n",
+                /* urls refused for their scheme, host, characters */
+                VALID "[alert s]\ntype = slack\nurl = http://example.com/SECRETSECRET\n",
+                VALID "[alert s]\ntype = slack\nurl = ftp://SECRETSECRET@127.0.0.1/\n",
+                VALID "[alert s]\ntype = slack\nurl = SECRETSECRET\n",
+                VALID "[alert s]\ntype = slack\nurl = https://[SECRETSECRET/\n",
+                VALID "[alert s]\ntype = slack\nurl = https://h/SECRETSECRET x\n",
+                VALID
+                "[alert s]\ntype = slack\nurl = https://h/SECRETSECRET/${RELAYWATCH_TEST_UNSET}\n",
+                VALID "[alert s]\ntype = slack\nurl = https://h/SECRETSECRET/${bad name}\n",
+                VALID "[alert s]\nurl = https://h/SECRETSECRET\nurl = https://h/SECRETSECRET\n",
+                VALID "[alert m]\ntype = email\nurl = https://u:SECRETSECRET@m.example\n"
+                      "mail_from = a@b.example\nmail_to = a@b.example\n",
+                /* a short HMAC secret, a secret on the wrong route */
+                VALID "[alert w]\ntype = webhook\nurl = https://h/\nsecret = SECRETSECRET\n",
+                SLACK "secret = SECRETSECRETSECRETSECRET\n",
+                /* a password without its user, on the wrong type */
+                VALID "[alert m]\ntype = email\nurl = smtps://m.example\npassword = SECRETSECRET\n"
+                      "mail_from = a@b.example\nmail_to = a@b.example\n",
+                SLACK "password = SECRETSECRET\n",
+                /* a line that is not key = value */
+                SLACK "SECRETSECRETSECRETSECRETSECRETSE\n",
+        };
+        size_t i;
+
+        (void)state;
+        unsetenv("RELAYWATCH_TEST_UNSET");
+        for (i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+                struct load l = load_text(texts[i]);
+
+                assert_null(l.cfg);
+                assert_true(strlen(l.problems) > 0);
+                if (strstr(l.problems, "SECRETSECRET") != NULL)
+                        print_error("text %zu leaks a secret:\n%s", i, l.problems);
+                assert_null(strstr(l.problems, "SECRETSECRET"));
+                assert_null(strstr(l.err.msg, "SECRETSECRET"));
+                load_free(&l);
+        }
+}
+
+static void route_secrets_from_env(void **state)
+{
+        struct load l;
+        const struct config_alert_route *r;
+
+        (void)state;
+        assert_int_equal(setenv("RW_TEST_PD_KEY", PD_KEY, 1), 0);
+        assert_int_equal(setenv("RW_TEST_HOOK", "T0/B0/abcdef", 1), 0);
+        l = load_text(VALID "[alert pd]\ntype = pagerduty\nrouting_key = ${RW_TEST_PD_KEY}\n"
+                            "[alert s]\ntype = slack\n"
+                            "url = https://hooks.slack.com/services/${RW_TEST_HOOK}\n");
+        assert_string_equal(l.problems, "");
+        assert_non_null(l.cfg);
+        r = route_named(l.cfg, "pd");
+        assert_string_equal(r->routing_key, PD_KEY);
+        r = route_named(l.cfg, "s");
+        assert_string_equal(r->url, "https://hooks.slack.com/services/T0/B0/abcdef");
+        load_free(&l);
+
+        /* a key that expands to something else than a routing key: refused, not shown */
+        assert_int_equal(setenv("RW_TEST_PD_KEY", "SECRETSECRET", 1), 0);
+        l = load_text(VALID "[alert pd]\ntype = pagerduty\nrouting_key = ${RW_TEST_PD_KEY}\n");
+        assert_null(l.cfg);
+        assert_true(has_line(l.problems,
+                             "test.conf:19: [alert pd] routing_key must be 32 letters and digits, "
+                             "as PagerDuty gives an integration key (the value is not shown: it "
+                             "is secret)"));
+        assert_null(strstr(l.problems, "SECRETSECRET"));
+        load_free(&l);
+        unsetenv("RW_TEST_PD_KEY");
+        unsetenv("RW_TEST_HOOK");
+        expect_problem(VALID "[alert pd]\ntype = pagerduty\nrouting_key = ${RW_TEST_PD_KEY}\n",
+                       "test.conf:19: [alert pd] routing_key: environment variable "
+                       "RW_TEST_PD_KEY is not set");
+}
+
+static void route_count_limit(void **state)
+{
+        char text[8192];
+        size_t n, i;
+        struct load l;
+
+        (void)state;
+        n = (size_t)snprintf(text, sizeof text, "%s", VALID);
+        for (i = 0; i < CONFIG_ROUTES_MAX; i++)
+                n += (size_t)snprintf(text + n, sizeof text - n,
+                                      "[alert r%zu]\ntype = slack\nurl = https://h.example/%zu\n",
+                                      i, i);
+        l = load_text(text);
+        assert_string_equal(l.problems, "");
+        assert_non_null(l.cfg);
+        assert_int_equal(l.cfg->nroutes, CONFIG_ROUTES_MAX);
+        assert_string_equal(l.cfg->routes[CONFIG_ROUTES_MAX - 1].name, "r15");
+        load_free(&l);
+
+        /* one more: refused at its header (line 17 + 3 x 16), its keys not judged */
+        (void)snprintf(text + n, sizeof text - n, "[alert one-more]\ntype = nonsense\n");
+        l = load_text(text);
+        assert_null(l.cfg);
+        assert_string_equal(l.problems, "test.conf:65: more than 16 [alert NAME] sections\n");
+        load_free(&l);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1228,6 +1845,15 @@ int main(void)
                 cmocka_unit_test(config_path_order),
                 cmocka_unit_test(check_config_command),
                 cmocka_unit_test(check_config_usage),
+                cmocka_unit_test(alerting_defaults),
+                cmocka_unit_test(alerting_every_key),
+                cmocka_unit_test(route_type_defaults),
+                cmocka_unit_test(alerting_problems),
+                cmocka_unit_test(route_problems),
+                cmocka_unit_test(route_url_rules),
+                cmocka_unit_test(route_secrets_never_in_problems),
+                cmocka_unit_test(route_secrets_from_env),
+                cmocka_unit_test(route_count_limit),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,25 +15,32 @@
  * Each key is a row of a table (name, type, field, bounds, required);
  * defaults are in place before parsing, cross-key checks (quorum against
  * endpoints, tolerance against decimals, the gap in hedge_ms's range,
- * required keys and sections) run once at the end. Any problem refuses the
- * whole file.
+ * required keys and sections, and for [alert NAME] everything that depends
+ * on the route's type: the keys it needs or refuses, its default
+ * severities, the scheme of its url) run once at the end, since a key may
+ * come before the one it depends on. Any problem refuses the whole file.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <ini.h>
 #include <sodium.h>
 
 #include "abi.h"
 #include "conninfo.h"
 #include "endpoint_pool.h"
+#include "finding.h"
 #include "rpc.h"
 #include "rwerr.h"
 #include "u256.h"
@@ -46,7 +53,10 @@
 #define CONFIG_STREAMS_MAX 64
 #define CONFIG_ENV_NAME_MAX 128
 #define CONFIG_PATH_MAX 4096
-#define SECTION_KEYS_MAX 12
+#define SECTION_KEYS_MAX 16
+#define CONFIG_RUNBOOK_URL_MAX 400 /* room left in an alert's 512 for NAME.md */
+#define CONFIG_MAIL_MAX 254        /* characters in an e-mail address (RFC 5321 path) */
+#define CONFIG_SCHEME_MAX 16
 #define SHOWN_MAX 48 /* characters of a (non-secret) value quoted in a message */
 
 /*
@@ -60,25 +70,41 @@ static const char *const chain_names[SNAP_NCHAINS] = {"source", "execution"};
 /* ------------------------------------------------------------ the tables */
 
 enum key_type {
-        KEY_IDENT,     /* char *: letters, digits and "._:-", length min..max */
-        KEY_PATH,      /* char *: an absolute path */
-        KEY_PG_URL,    /* char *: a libpq connection string; secret */
-        KEY_REDIS_URL, /* char *: redis://, rediss:// or unix://; secret */
-        KEY_URLS,      /* char *[max] and a size_t count: http(s) URLs; secret */
-        KEY_U64,       /* uint64_t in min..max */
-        KEY_UNSIGNED,  /* unsigned in min..max */
-        KEY_LONG,      /* long in min..max */
-        KEY_BOOL,      /* int: true/false/yes/no/1/0 */
-        KEY_ADDRESS,   /* uint8_t[20], not zero */
-        KEY_ADDRESSES, /* uint8_t[max][20] and a size_t count */
-        KEY_AMOUNT,    /* char *: kept as text until the decimals are known */
-        KEY_MODE,      /* enum invariant_mode */
-        KEY_RUN_MODE,  /* enum config_run_mode */
-        KEY_PATHS,     /* char *[max] and a size_t count: absolute paths */
+        KEY_IDENT,       /* char *: letters, digits and "._:-", length min..max */
+        KEY_PATH,        /* char *: an absolute path */
+        KEY_PG_URL,      /* char *: a libpq connection string; secret */
+        KEY_REDIS_URL,   /* char *: redis://, rediss:// or unix://; secret */
+        KEY_URLS,        /* char *[max] and a size_t count: http(s) URLs; secret */
+        KEY_U64,         /* uint64_t in min..max */
+        KEY_UNSIGNED,    /* unsigned in min..max */
+        KEY_LONG,        /* long in min..max */
+        KEY_BOOL,        /* int: true/false/yes/no/1/0 */
+        KEY_ADDRESS,     /* uint8_t[20], not zero */
+        KEY_ADDRESSES,   /* uint8_t[max][20] and a size_t count */
+        KEY_AMOUNT,      /* char *: kept as text until the decimals are known */
+        KEY_MODE,        /* enum invariant_mode */
+        KEY_RUN_MODE,    /* enum config_run_mode */
+        KEY_PATHS,       /* char *[max] and a size_t count: absolute paths */
+        KEY_RUNBOOK_URL, /* char *: http(s):// or file:///, '/'-terminated; length <= max */
+        KEY_CLOCK,       /* unsigned: HH:MM (UTC) as minutes after midnight */
+        KEY_RECEIVER,    /* enum config_receiver_type */
+        KEY_SEVERITIES,  /* unsigned: bit (1u << enum finding_severity) per name */
+        KEY_ROUTE_URL,   /* char *: a receiver's URL, scheme checked per type; secret */
+        KEY_ROUTING_KEY, /* char *: exactly max letters and digits; secret */
+        KEY_SECRET,      /* char *: min..max bytes, anything; secret */
+        KEY_TEXT,        /* char *: min..max characters, no control character */
+        KEY_MAIL,        /* char *: one address local@domain */
+        KEY_MAILS,       /* char *[max] and a size_t count: addresses */
 };
 
 #define KEY_REQUIRED 1u
 #define KEY_SOURCE_ONLY 2u /* [chain source] only */
+/* [alert NAME]: the key is refused on a route of any other type than those given here. */
+#define KEY_FOR(t) (1u << (4 + (unsigned)(t)))
+#define KEY_FOR_MASK (0x1fu << 4)
+/* [alert NAME]: a route of type t must have this key. */
+#define KEY_NEEDED(t) (1u << (12 + (unsigned)(t)))
+#define RECEIVER_TYPES 5
 
 struct key_def {
         const char *name;
@@ -98,6 +124,7 @@ struct asset_draft {
 #define CFG(f) offsetof(struct config, f)
 #define CHAIN(f) offsetof(struct config_chain, f)
 #define ASSET(f) offsetof(struct asset_draft, f)
+#define ROUTE(f) offsetof(struct config_alert_route, f)
 
 static const struct key_def watchdog_keys[] = {
         {"id", KEY_IDENT, 0, CFG(watchdog_id), 0, 1, SNAP_NAME_MAX - 1},
@@ -169,6 +196,46 @@ static const struct key_def control_keys[] = {
 };
 #define CONTROL_KEY_WATCHDOG_KEYS 5
 
+static const struct key_def alerting_keys[] = {
+        {"flap_window_s", KEY_U64, 0, CFG(flap_window_s), 0, 0, 86400},
+        {"repage_s", KEY_U64, 0, CFG(repage_s), 0, 60, 86400},
+        {"spool_retry_s", KEY_U64, 0, CFG(spool_retry_s), 0, 5, 86400},
+        {"runbook_url", KEY_RUNBOOK_URL, 0, CFG(runbook_url), 0, 0, CONFIG_RUNBOOK_URL_MAX},
+        {"source", KEY_IDENT, 0, CFG(alert_source), 0, 1, 64},
+        {"report_at", KEY_CLOCK, 0, CFG(report_minute), 0, 0, 0},
+        {"claim_prefix", KEY_IDENT, 0, CFG(claim_prefix), 0, 1, 200}, /* as [control]'s keys */
+};
+
+static const struct key_def route_keys[] = {
+        {"type", KEY_RECEIVER, KEY_REQUIRED, ROUTE(type), 0, 0, 0},
+        {"severities", KEY_SEVERITIES, 0, ROUTE(severities), 0, 0, 0},
+        {"url", KEY_ROUTE_URL,
+         KEY_NEEDED(RECEIVER_SLACK) | KEY_NEEDED(RECEIVER_EMAIL) | KEY_NEEDED(RECEIVER_WEBHOOK) |
+                 KEY_NEEDED(RECEIVER_ALERTMANAGER),
+         ROUTE(url), 0, 0, 0},
+        {"routing_key", KEY_ROUTING_KEY,
+         KEY_FOR(RECEIVER_PAGERDUTY) | KEY_NEEDED(RECEIVER_PAGERDUTY), ROUTE(routing_key), 0,
+         CONFIG_PD_ROUTING_KEY_LEN, CONFIG_PD_ROUTING_KEY_LEN},
+        {"secret", KEY_SECRET, KEY_FOR(RECEIVER_WEBHOOK) | KEY_NEEDED(RECEIVER_WEBHOOK),
+         ROUTE(secret), 0, 16, CONFIG_VALUE_MAX},
+        {"mail_from", KEY_MAIL, KEY_FOR(RECEIVER_EMAIL) | KEY_NEEDED(RECEIVER_EMAIL),
+         ROUTE(mail_from), 0, 0, 0},
+        {"mail_to", KEY_MAILS, KEY_FOR(RECEIVER_EMAIL) | KEY_NEEDED(RECEIVER_EMAIL), ROUTE(mail_to),
+         ROUTE(nmail_to), 1, CONFIG_MAIL_TO_MAX},
+        {"username", KEY_TEXT, KEY_FOR(RECEIVER_EMAIL), ROUTE(username), 0, 1, 256},
+        {"password", KEY_SECRET, KEY_FOR(RECEIVER_EMAIL), ROUTE(password), 0, 1, CONFIG_VALUE_MAX},
+        {"min_interval_ms", KEY_U64, 0, ROUTE(min_interval_ms), 0, 0, 3600000},
+        {"timeout_ms", KEY_LONG, 0, ROUTE(timeout_ms), 0, 100, 120000},
+        {"max_attempts", KEY_UNSIGNED, 0, ROUTE(max_attempts), 0, 1, 100},
+        {"resend_s", KEY_U64, KEY_FOR(RECEIVER_ALERTMANAGER), ROUTE(resend_s), 0, 10, 3600},
+};
+#define ROUTE_KEY_TYPE 0
+#define ROUTE_KEY_SEVERITIES 1
+#define ROUTE_KEY_URL 2
+#define ROUTE_KEY_USERNAME 7
+#define ROUTE_KEY_PASSWORD 8
+#define ROUTE_KEY_MIN_INTERVAL 9
+
 static const struct key_def relayer_keys[] = {
         {"accounts", KEY_ADDRESSES, KEY_REQUIRED, CFG(accounts), CFG(naccounts), 1,
          CONFIG_ACCOUNTS_MAX},
@@ -207,6 +274,8 @@ enum section_kind {
         SEC_INVARIANT,
         SEC_STREAM,
         SEC_CONTROL,
+        SEC_ALERTING,
+        SEC_ALERT,
 };
 
 struct section_def {
@@ -233,6 +302,8 @@ static const struct section_def section_defs[] = {
         SECTION("invariant", SEC_INVARIANT, 1, invariant_keys),
         SECTION("stream", SEC_STREAM, 1, stream_keys),
         SECTION("control", SEC_CONTROL, 0, control_keys),
+        SECTION("alerting", SEC_ALERTING, 0, alerting_keys),
+        SECTION("alert", SEC_ALERT, 1, route_keys),
 };
 #define NSECTION_DEFS (sizeof section_defs / sizeof section_defs[0])
 
@@ -244,10 +315,15 @@ _Static_assert(sizeof threshold_keys / sizeof threshold_keys[0] <= SECTION_KEYS_
                "SECTION_KEYS_MAX must hold the largest section");
 _Static_assert(sizeof control_keys / sizeof control_keys[0] <= SECTION_KEYS_MAX,
                "SECTION_KEYS_MAX must hold the largest section");
+_Static_assert(sizeof route_keys / sizeof route_keys[0] <= SECTION_KEYS_MAX,
+               "SECTION_KEYS_MAX must hold the largest section");
+_Static_assert(RECEIVER_ALERTMANAGER + 1 == RECEIVER_TYPES, "KEY_FOR and KEY_NEEDED: 5 types");
+_Static_assert(FINDING_CRITICAL < 8 * sizeof(unsigned), "severities are bits of an unsigned");
 
 static const char sections_expected[] =
         "[watchdog], [database], [redis], [chain source], [chain execution], [asset NAME], "
-        "[relayer], [thresholds], [invariant NAME], [stream NAME] or [control]";
+        "[relayer], [thresholds], [invariant NAME], [stream NAME], [control], [alerting] or "
+        "[alert NAME]";
 
 /* ------------------------------------------------------------ the loader */
 
@@ -277,6 +353,11 @@ struct named_stream {
         struct config_stream s;
 };
 
+struct named_route {
+        struct section sec;
+        struct config_alert_route r; /* its strings move to cfg->routes in finish() */
+};
+
 struct problem {
         unsigned line;
         size_t seq;
@@ -298,7 +379,7 @@ struct loader {
         /* the section keys go to; NULL with skipping set: ignore them */
         struct section *cur;
         bool skipping;
-        struct section watchdog, database, redis, relayer, thresholds, control;
+        struct section watchdog, database, redis, relayer, thresholds, control, alerting;
         struct section chains[SNAP_NCHAINS];
         struct named_asset *assets[CONFIG_ASSETS_MAX];
         size_t nassets;
@@ -306,6 +387,8 @@ struct loader {
         size_t nmodes;
         struct named_stream *streams[CONFIG_STREAMS_MAX];
         size_t nstreams;
+        struct named_route *routes[CONFIG_ROUTES_MAX];
+        size_t nroutes;
 
         struct problem *problems;
         size_t nproblems, dropped;
@@ -577,6 +660,40 @@ static struct section *begin_stream(struct loader *ld, const struct section_def 
         return &ns->sec;
 }
 
+static struct section *begin_route(struct loader *ld, const struct section_def *def,
+                                   const char *name)
+{
+        struct named_route *nr;
+        size_t i;
+
+        for (i = 0; i < ld->nroutes; i++) {
+                if (strcmp(ld->routes[i]->r.name, name) == 0) {
+                        problem(ld, ld->line,
+                                "section [alert %s] appears again (first at line %u): keep one",
+                                name, ld->routes[i]->sec.line);
+                        return NULL;
+                }
+        }
+        if (ld->nroutes >= CONFIG_ROUTES_MAX) {
+                problem(ld, ld->line, "more than %d [alert NAME] sections", CONFIG_ROUTES_MAX);
+                return NULL;
+        }
+        nr = calloc(1, sizeof *nr);
+        if (nr == NULL) {
+                ld->nomem = true;
+                return NULL;
+        }
+        (void)snprintf(nr->r.name, sizeof nr->r.name, "%s", name);
+        nr->r.line = ld->line;
+        /* the defaults that do not depend on the type; the others: check_routes */
+        nr->r.timeout_ms = 10000;
+        nr->r.max_attempts = 6;
+        nr->r.resend_s = 60;
+        section_init(&nr->sec, def, ld->line, name, &nr->r);
+        ld->routes[ld->nroutes++] = nr;
+        return &nr->sec;
+}
+
 /* The section a header names, or NULL after reporting why there is none. */
 static struct section *open_section(struct loader *ld, const struct section_def *def,
                                     const char *name)
@@ -614,6 +731,11 @@ static struct section *open_section(struct loader *ld, const struct section_def 
         case SEC_STREAM:
                 return name_ok(ld, "stream", name, strlen(name)) ? begin_stream(ld, def, name)
                                                                  : NULL;
+        case SEC_ALERT:
+                return name_ok(ld, "alert", name, strlen(name)) ? begin_route(ld, def, name) : NULL;
+        case SEC_ALERTING:
+                sec = &ld->alerting;
+                break;
         case SEC_WATCHDOG:
                 sec = &ld->watchdog;
                 break;
@@ -713,7 +835,8 @@ static void begin_section(struct loader *ld, const char *s, size_t len)
 
 static bool is_secret(const struct key_def *kd)
 {
-        return kd->type == KEY_PG_URL || kd->type == KEY_REDIS_URL || kd->type == KEY_URLS;
+        return kd->type == KEY_PG_URL || kd->type == KEY_REDIS_URL || kd->type == KEY_URLS ||
+               kd->type == KEY_ROUTE_URL || kd->type == KEY_ROUTING_KEY || kd->type == KEY_SECRET;
 }
 
 /*
@@ -952,6 +1075,15 @@ static bool has_prefix(const char *s, size_t len, const char *prefix)
         return len >= plen && memcmp(s, prefix, plen) == 0;
 }
 
+/* Wipes and frees a string that may hold a secret. */
+static void free_secret(char *s)
+{
+        if (s != NULL) {
+                sodium_memzero(s, strlen(s));
+                free(s);
+        }
+}
+
 /* Frees a list of endpoint URLs, wiping them (they carry API keys). */
 static void free_urls(char **urls, size_t n)
 {
@@ -1187,6 +1319,355 @@ static bool set_string(struct loader *ld, const struct section *sec, const struc
         return true;
 }
 
+/* ------------------------------------------------------------ [alerting] and [alert NAME] */
+
+static const char *const receiver_names[RECEIVER_TYPES] = {"pagerduty", "slack", "email", "webhook",
+                                                           "alertmanager"};
+
+const char *config_receiver_type_name(enum config_receiver_type t)
+{
+        return (unsigned)t < RECEIVER_TYPES ? receiver_names[t] : "unknown";
+}
+
+/* "a slack", "an email": the type with its article, for messages. */
+static const char *receiver_article(enum config_receiver_type t)
+{
+        return t == RECEIVER_EMAIL || t == RECEIVER_ALERTMANAGER ? "an" : "a";
+}
+
+/* Whether s[0..len) holds a control character, a space or DEL. */
+static bool has_space_or_control(const char *s, size_t len)
+{
+        size_t i;
+
+        for (i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+
+                if (c <= 0x20 || c == 0x7f)
+                        return true;
+        }
+        return false;
+}
+
+/* The base of runbook links: http(s):// or file:///, given a trailing '/'. */
+static bool set_runbook_url(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                            const char *v)
+{
+        char **field = (char **)((char *)sec->target + kd->offset);
+        char buf[SHOWN_MAX + 4];
+        size_t len = strlen(v);
+        bool slash;
+
+        if (!(has_prefix(v, len, "https://") && len > 8) &&
+            !(has_prefix(v, len, "http://") && len > 7) &&
+            !(has_prefix(v, len, "file:///") && len > 8)) {
+                problem(ld, ld->line,
+                        "%s %s: '%s' is not an https://, http:// or file:/// URL (the base of "
+                        "the runbook links)",
+                        sec->label, kd->name, shown(v, len, buf));
+                return false;
+        }
+        if (has_space_or_control(v, len)) {
+                problem(ld, ld->line, "%s %s: '%s' contains whitespace or a control character",
+                        sec->label, kd->name, shown(v, len, buf));
+                return false;
+        }
+        slash = v[len - 1] == '/';
+        if (len + (slash ? 0 : 1) > kd->max) {
+                problem(ld, ld->line,
+                        "%s %s: '%s' is too long: at most %llu characters with the trailing '/'",
+                        sec->label, kd->name, shown(v, len, buf), (unsigned long long)kd->max);
+                return false;
+        }
+        *field = malloc(len + 2);
+        if (*field == NULL) {
+                ld->nomem = true;
+                return false;
+        }
+        (void)snprintf(*field, len + 2, "%s%s", v, slash ? "" : "/");
+        return true;
+}
+
+/* HH:MM, 00:00 to 23:59 (the hour may have one digit), as minutes after midnight. */
+static bool set_clock(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                      const char *v)
+{
+        char buf[SHOWN_MAX + 4];
+        size_t len = strlen(v), hlen;
+        const char *colon = strchr(v, ':');
+        unsigned h = 0, m = 0;
+        size_t i;
+        bool ok = colon != NULL;
+
+        hlen = ok ? (size_t)(colon - v) : 0;
+        ok = ok && (hlen == 1 || hlen == 2) && len == hlen + 3;
+        for (i = 0; ok && i < len; i++)
+                ok = i == hlen || (v[i] >= '0' && v[i] <= '9');
+        if (ok) {
+                for (i = 0; i < hlen; i++)
+                        h = h * 10 + (unsigned)(v[i] - '0');
+                m = (unsigned)(colon[1] - '0') * 10 + (unsigned)(colon[2] - '0');
+                ok = h < 24 && m < 60;
+        }
+        if (!ok) {
+                problem(ld, ld->line,
+                        "%s %s: '%s' is not a time of day HH:MM (UTC, 00:00 to 23:59)", sec->label,
+                        kd->name, shown(v, len, buf));
+                return false;
+        }
+        *(unsigned *)((char *)sec->target + kd->offset) = h * 60 + m;
+        return true;
+}
+
+static bool set_receiver(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                         const char *v)
+{
+        char buf[SHOWN_MAX + 4];
+        unsigned t;
+
+        for (t = 0; t < RECEIVER_TYPES; t++) {
+                if (strcmp(v, receiver_names[t]) == 0) {
+                        *(enum config_receiver_type *)((char *)sec->target + kd->offset) =
+                                (enum config_receiver_type)t;
+                        return true;
+                }
+        }
+        problem(ld, ld->line,
+                "%s %s: '%s' is not a receiver type (pagerduty, slack, email, webhook or "
+                "alertmanager)",
+                sec->label, kd->name, shown(v, strlen(v), buf));
+        return false;
+}
+
+/* A comma-separated list of severity names, any case, each once. */
+static bool set_severities(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                           const char *v)
+{
+        char buf[SHOWN_MAX + 4];
+        unsigned mask = 0;
+        size_t n = 0, len;
+        bool ok = true;
+        struct list_iter it = {v, false};
+        const char *item;
+
+        while (list_next(&it, &item, &len)) {
+                int s, found = -1;
+
+                n++;
+                if (len == 0) {
+                        problem(ld, ld->line, "%s %s: entry %zu is empty", sec->label, kd->name, n);
+                        ok = false;
+                        continue;
+                }
+                for (s = FINDING_INFO; s <= FINDING_CRITICAL; s++) {
+                        const char *name = finding_severity_name((enum finding_severity)s);
+
+                        if (strlen(name) == len && strncasecmp(item, name, len) == 0)
+                                found = s;
+                }
+                if (found < 0) {
+                        problem(ld, ld->line,
+                                "%s %s: '%s' is not a severity (CRITICAL, ERROR, WARNING or "
+                                "INFO)",
+                                sec->label, kd->name, shown(item, len, buf));
+                        ok = false;
+                } else if (mask & (1u << (unsigned)found)) {
+                        problem(ld, ld->line, "%s %s: %s is given twice", sec->label, kd->name,
+                                finding_severity_name((enum finding_severity)found));
+                        ok = false;
+                } else {
+                        mask |= 1u << (unsigned)found;
+                }
+        }
+        if (!ok)
+                return false;
+        *(unsigned *)((char *)sec->target + kd->offset) = mask;
+        return true;
+}
+
+/*
+ * Secrets: a receiver's url, a routing key, an HMAC secret, a password.
+ * Checked here as far as they can be without the route's type (the url's
+ * scheme waits for check_routes), and never quoted.
+ */
+static bool set_secret(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                       const char *v)
+{
+        char **field = (char **)((char *)sec->target + kd->offset);
+        size_t len = strlen(v), i;
+
+        if (len == 0) {
+                problem(ld, ld->line, "%s %s is empty", sec->label, kd->name);
+                return false;
+        }
+        switch (kd->type) {
+        case KEY_ROUTE_URL:
+                if (has_space_or_control(v, len)) {
+                        problem(ld, ld->line,
+                                "%s %s contains whitespace or a control character (the value "
+                                "is not shown: it is secret)",
+                                sec->label, kd->name);
+                        return false;
+                }
+                break;
+        case KEY_ROUTING_KEY:
+                for (i = 0; i < len && isalnum((unsigned char)v[i]); i++)
+                        ;
+                if (i < len || len < kd->min || len > kd->max) {
+                        problem(ld, ld->line,
+                                "%s %s must be %llu letters and digits, as PagerDuty gives an "
+                                "integration key (the value is not shown: it is secret)",
+                                sec->label, kd->name, (unsigned long long)kd->max);
+                        return false;
+                }
+                break;
+        case KEY_SECRET:
+        default:
+                if (len < kd->min || len > kd->max) {
+                        problem(ld, ld->line,
+                                "%s %s must be %llu to %llu bytes (the value is not shown: it is "
+                                "secret)",
+                                sec->label, kd->name, (unsigned long long)kd->min,
+                                (unsigned long long)kd->max);
+                        return false;
+                }
+                break;
+        }
+        *field = strdup(v);
+        if (*field == NULL) {
+                ld->nomem = true;
+                return false;
+        }
+        return true;
+}
+
+/* Free text such as an SMTP user name: min..max characters, no control character. */
+static bool set_text(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                     const char *v)
+{
+        char **field = (char **)((char *)sec->target + kd->offset);
+        char buf[SHOWN_MAX + 4];
+        size_t len = strlen(v), i;
+
+        for (i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)v[i];
+
+                if (c < 0x20 || c == 0x7f) {
+                        problem(ld, ld->line, "%s %s: '%s' contains a control character",
+                                sec->label, kd->name, shown(v, len, buf));
+                        return false;
+                }
+        }
+        if (len < kd->min || len > kd->max) {
+                problem(ld, ld->line, "%s %s: '%s' must be %llu to %llu characters", sec->label,
+                        kd->name, shown(v, len, buf), (unsigned long long)kd->min,
+                        (unsigned long long)kd->max);
+                return false;
+        }
+        *field = strdup(v);
+        if (*field == NULL) {
+                ld->nomem = true;
+                return false;
+        }
+        return true;
+}
+
+/*
+ * An e-mail address as it goes into an SMTP envelope and a header:
+ * local@domain, one '@', no space, control character, '<', '>' or ','.
+ * `what` names it in messages ("mail_from", "mail_to entry 2").
+ */
+static bool mail_ok(struct loader *ld, const struct section *sec, const char *what, const char *s,
+                    size_t len)
+{
+        char buf[SHOWN_MAX + 4];
+        const char *at = memchr(s, '@', len);
+        bool ok = at != NULL && at > s && at < s + len - 1 && len <= CONFIG_MAIL_MAX &&
+                  memchr(at + 1, '@', len - (size_t)(at + 1 - s)) == NULL &&
+                  !has_space_or_control(s, len);
+        size_t i;
+
+        for (i = 0; ok && i < len; i++)
+                ok = s[i] != '<' && s[i] != '>' && s[i] != ',';
+        if (len == 0) {
+                problem(ld, ld->line, "%s %s is empty", sec->label, what);
+                return false;
+        }
+        if (!ok) {
+                problem(ld, ld->line,
+                        "%s %s: '%s' is not an address (local@domain, without spaces, control "
+                        "characters, '<', '>' or ',')",
+                        sec->label, what, shown(s, len, buf));
+                return false;
+        }
+        return true;
+}
+
+static bool set_mail(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                     const char *v)
+{
+        char **field = (char **)((char *)sec->target + kd->offset);
+
+        if (!mail_ok(ld, sec, kd->name, v, strlen(v)))
+                return false;
+        *field = strdup(v);
+        if (*field == NULL) {
+                ld->nomem = true;
+                return false;
+        }
+        return true;
+}
+
+/* A comma-separated list of addresses, none repeated; every bad one is reported. */
+static bool set_mails(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                      const char *v)
+{
+        char **list = (char **)((char *)sec->target + kd->offset);
+        size_t *count = (size_t *)((char *)sec->target + kd->count_offset);
+        char *parsed[CONFIG_MAIL_TO_MAX] = {NULL};
+        char what[64];
+        size_t n = 0, i, len;
+        bool ok = true;
+        struct list_iter it = {v, false};
+        const char *item;
+
+        while (list_next(&it, &item, &len)) {
+                if (n >= kd->max || n >= CONFIG_MAIL_TO_MAX) {
+                        problem(ld, ld->line, "%s %s: more than %llu addresses", sec->label,
+                                kd->name, (unsigned long long)kd->max);
+                        ok = false;
+                        break;
+                }
+                (void)snprintf(what, sizeof what, "%s entry %zu", kd->name, n + 1);
+                if (mail_ok(ld, sec, what, item, len)) {
+                        parsed[n] = strndup(item, len);
+                        if (parsed[n] == NULL) {
+                                ld->nomem = true;
+                                ok = false;
+                                break;
+                        }
+                        for (i = 0; i < n; i++) {
+                                if (parsed[i] != NULL && strcasecmp(parsed[i], parsed[n]) == 0) {
+                                        problem(ld, ld->line, "%s %s repeats entry %zu", sec->label,
+                                                what, i + 1);
+                                        ok = false;
+                                        break;
+                                }
+                        }
+                } else {
+                        ok = false;
+                }
+                n++;
+        }
+        if (!ok) {
+                free_strings(parsed, CONFIG_MAIL_TO_MAX);
+                return false;
+        }
+        memcpy(list, parsed, n * sizeof *list);
+        *count = n;
+        return true;
+}
+
 static bool set_value(struct loader *ld, const struct section *sec, const struct key_def *kd,
                       const char *v)
 {
@@ -1208,6 +1689,24 @@ static bool set_value(struct loader *ld, const struct section *sec, const struct
                 return set_urls(ld, sec, kd, v);
         case KEY_PATHS:
                 return set_paths(ld, sec, kd, v);
+        case KEY_RUNBOOK_URL:
+                return set_runbook_url(ld, sec, kd, v);
+        case KEY_CLOCK:
+                return set_clock(ld, sec, kd, v);
+        case KEY_RECEIVER:
+                return set_receiver(ld, sec, kd, v);
+        case KEY_SEVERITIES:
+                return set_severities(ld, sec, kd, v);
+        case KEY_ROUTE_URL:
+        case KEY_ROUTING_KEY:
+        case KEY_SECRET:
+                return set_secret(ld, sec, kd, v);
+        case KEY_TEXT:
+                return set_text(ld, sec, kd, v);
+        case KEY_MAIL:
+                return set_mail(ld, sec, kd, v);
+        case KEY_MAILS:
+                return set_mails(ld, sec, kd, v);
         case KEY_RUN_MODE:
                 if (strcmp(v, "interval") == 0 || strcmp(v, "block") == 0) {
                         *(enum config_run_mode *)((char *)sec->target + kd->offset) =
@@ -1628,6 +2127,235 @@ static void check_control(struct loader *ld)
         }
 }
 
+/* [alerting]: the defaults that come from other sections. */
+static void check_alerting(struct loader *ld)
+{
+        struct config *c = ld->cfg;
+
+        default_string(ld, &c->runbook_url, "file:///usr/local/share/doc/relaywatch/runbooks/");
+        if (c->alert_source == NULL && c->watchdog_id != NULL)
+                default_string(ld, &c->alert_source, c->watchdog_id);
+        if (c->claim_prefix == NULL && c->control_stream != NULL) {
+                size_t n = strlen(c->control_stream) + sizeof ":alert:";
+
+                c->claim_prefix = malloc(n);
+                if (c->claim_prefix == NULL) {
+                        ld->nomem = true;
+                        return;
+                }
+                (void)snprintf(c->claim_prefix, n, "%s:alert:", c->control_stream);
+        }
+}
+
+/* Whether `host` (as libcurl parsed it: IPv6 in brackets) is this machine. */
+static bool host_is_loopback(const char *host)
+{
+        unsigned char addr[sizeof(struct in6_addr)];
+        char v6[INET6_ADDRSTRLEN + 1];
+        size_t len = strlen(host);
+
+        if (strcasecmp(host, "localhost") == 0)
+                return true;
+        if (inet_pton(AF_INET, host, addr) == 1)
+                return addr[0] == 127;
+        if (len < 3 || host[0] != '[' || host[len - 1] != ']' || len - 2 >= sizeof v6)
+                return false;
+        memcpy(v6, host + 1, len - 2);
+        v6[len - 2] = '\0';
+        return inet_pton(AF_INET6, v6, addr) == 1 &&
+               memcmp(addr, &in6addr_loopback, sizeof(struct in6_addr)) == 0;
+}
+
+/*
+ * The lower-case scheme of `url` (the letters before "://") into `out`;
+ * "" when there is none.
+ */
+static void url_scheme(const char *url, char out[CONFIG_SCHEME_MAX])
+{
+        const char *sep = strstr(url, "://");
+        size_t n = sep != NULL ? (size_t)(sep - url) : 0, i;
+
+        out[0] = '\0';
+        if (n == 0 || n >= CONFIG_SCHEME_MAX)
+                return;
+        for (i = 0; i < n; i++) {
+                if (!isalpha((unsigned char)url[i]))
+                        return;
+                out[i] = (char)tolower((unsigned char)url[i]);
+        }
+        out[n] = '\0';
+}
+
+/*
+ * Copies the host libcurl would connect to for `url` into `host`; false
+ * when libcurl cannot parse it.
+ */
+static bool url_host(const char *url, char *host, size_t cap)
+{
+        CURLU *u = curl_url();
+        char *h = NULL;
+        bool ok;
+
+        ok = u != NULL &&
+             curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK && h != NULL && h[0] != '\0' &&
+             strlen(h) < cap;
+        if (ok)
+                memcpy(host, h, strlen(h) + 1);
+        curl_free(h);
+        curl_url_cleanup(u);
+        return ok;
+}
+
+/*
+ * A route's url against its type, never quoting it: https, or http to a
+ * loopback host; for email smtps, or smtp (the sender then demands
+ * STARTTLS unless the host is loopback).
+ */
+static void check_route_url(struct loader *ld, const struct named_route *nr)
+{
+        const struct section *sec = &nr->sec;
+        const struct config_alert_route *r = &nr->r;
+        unsigned line = sec->seen[ROUTE_KEY_URL];
+        char scheme[CONFIG_SCHEME_MAX], host[256];
+        bool email = r->type == RECEIVER_EMAIL, known;
+
+        url_scheme(r->url, scheme);
+        if (email)
+                known = strcmp(scheme, "smtps") == 0 || strcmp(scheme, "smtp") == 0;
+        else
+                known = strcmp(scheme, "https") == 0 || strcmp(scheme, "http") == 0;
+        if (known && !url_host(r->url, host, sizeof host)) {
+                problem(ld, line,
+                        "%s url is not a valid URL with a host (the value is not shown: it is "
+                        "secret)",
+                        sec->label);
+                return;
+        }
+        if (email && !known)
+                problem(ld, line,
+                        "%s url: the scheme must be smtps, or smtp (with STARTTLS unless the "
+                        "host is loopback)",
+                        sec->label);
+        else if (!email && (!known || (strcmp(scheme, "http") == 0 && !host_is_loopback(host))))
+                problem(ld, line, "%s url: the scheme must be https (http only to a loopback host)",
+                        sec->label);
+}
+
+/* "a pagerduty route", "an email or a webhook route": the types a key is for. */
+static const char *types_of(unsigned flags, char *buf, size_t cap)
+{
+        size_t n = 0;
+        unsigned t;
+
+        buf[0] = '\0';
+        for (t = 0; t < RECEIVER_TYPES; t++) {
+                int w;
+
+                if (!(flags & KEY_FOR(t)))
+                        continue;
+                w = snprintf(buf + n, cap - n, "%s%s %s", n > 0 ? " or " : "",
+                             receiver_article((enum config_receiver_type)t), receiver_names[t]);
+                if (w < 0 || (size_t)w >= cap - n)
+                        break;
+                n += (size_t)w;
+        }
+        return buf;
+}
+
+/* One [alert NAME] against its type: the keys it needs or refuses, the type's defaults. */
+static void check_route(struct loader *ld, struct named_route *nr)
+{
+        static const unsigned default_severities[RECEIVER_TYPES] = {
+                [RECEIVER_PAGERDUTY] = 1u << FINDING_CRITICAL,
+                [RECEIVER_SLACK] = 1u << FINDING_CRITICAL | 1u << FINDING_ERROR |
+                                   1u << FINDING_WARNING | 1u << FINDING_INFO,
+                [RECEIVER_EMAIL] =
+                        1u << FINDING_CRITICAL | 1u << FINDING_ERROR | 1u << FINDING_INFO,
+                [RECEIVER_WEBHOOK] =
+                        1u << FINDING_CRITICAL | 1u << FINDING_ERROR | 1u << FINDING_WARNING,
+                [RECEIVER_ALERTMANAGER] =
+                        1u << FINDING_CRITICAL | 1u << FINDING_ERROR | 1u << FINDING_WARNING,
+        };
+        struct section *sec = &nr->sec;
+        struct config_alert_route *r = &nr->r;
+        enum config_receiver_type t = r->type;
+        const char *tname = receiver_names[t];
+        char types[128];
+        size_t i;
+
+        require_keys(ld, sec);
+        if (!sec->ok[ROUTE_KEY_TYPE])
+                return; /* missing or bad, reported: nothing else can be judged */
+        for (i = 0; i < sec->def->nkeys; i++) {
+                const struct key_def *kd = &sec->def->keys[i];
+
+                if (sec->seen[i] != 0 && (kd->flags & KEY_FOR_MASK) != 0 &&
+                    !(kd->flags & KEY_FOR(t)))
+                        problem(ld, sec->seen[i], "%s %s belongs to %s route, this one is %s",
+                                sec->label, kd->name, types_of(kd->flags, types, sizeof types),
+                                tname);
+                if (sec->seen[i] == 0 && (kd->flags & KEY_NEEDED(t)))
+                        problem(ld, sec->line, "%s is missing %s (required for %s %s route)",
+                                sec->label, kd->name, receiver_article(t), tname);
+        }
+        if (sec->seen[ROUTE_KEY_SEVERITIES] == 0)
+                r->severities = default_severities[t];
+        else if (sec->ok[ROUTE_KEY_SEVERITIES] && (r->severities & (1u << FINDING_INFO)) &&
+                 (t == RECEIVER_PAGERDUTY || t == RECEIVER_ALERTMANAGER))
+                problem(ld, sec->seen[ROUTE_KEY_SEVERITIES],
+                        "%s severities: INFO (the daily report) is not sent to %s %s route: "
+                        "leave it out",
+                        sec->label, receiver_article(t), tname);
+        if (sec->seen[ROUTE_KEY_MIN_INTERVAL] == 0)
+                r->min_interval_ms = t == RECEIVER_SLACK ? 1000 : 0;
+        if (sec->ok[ROUTE_KEY_URL])
+                check_route_url(ld, nr);
+        if (t == RECEIVER_EMAIL &&
+            (sec->seen[ROUTE_KEY_USERNAME] == 0) != (sec->seen[ROUTE_KEY_PASSWORD] == 0)) {
+                bool user = sec->seen[ROUTE_KEY_USERNAME] != 0;
+
+                problem(ld, user ? sec->seen[ROUTE_KEY_USERNAME] : sec->seen[ROUTE_KEY_PASSWORD],
+                        "%s %s is given without %s: SMTP AUTH needs both, or neither", sec->label,
+                        user ? "username" : "password", user ? "password" : "username");
+        }
+}
+
+/* Wipes and frees what a route holds, and zeroes it. */
+static void route_release(struct config_alert_route *r)
+{
+        free_secret(r->url);
+        free_secret(r->routing_key);
+        free_secret(r->secret);
+        free_secret(r->password);
+        free(r->mail_from);
+        free_strings(r->mail_to, r->nmail_to);
+        free(r->username);
+        memset(r, 0, sizeof *r);
+}
+
+/* Every [alert NAME]; the routes move to cfg->routes, strings and all. */
+static void check_routes(struct loader *ld)
+{
+        struct config *c = ld->cfg;
+        size_t i;
+
+        if (ld->nroutes == 0)
+                return;
+        for (i = 0; i < ld->nroutes; i++)
+                check_route(ld, ld->routes[i]);
+        c->routes = calloc(ld->nroutes, sizeof *c->routes);
+        if (c->routes == NULL) {
+                ld->nomem = true;
+                return; /* loader_free releases them */
+        }
+        for (i = 0; i < ld->nroutes; i++) {
+                c->routes[i] = ld->routes[i]->r;
+                memset(&ld->routes[i]->r, 0, sizeof ld->routes[i]->r);
+        }
+        c->nroutes = ld->nroutes;
+}
+
 /* Defaults that are not constants, and the arrays built from sections. */
 static void finish(struct loader *ld)
 {
@@ -1663,6 +2391,8 @@ static void finish(struct loader *ld)
         if (c->watchdog_id == NULL || c->state_dir == NULL || c->correlation_prefix == NULL)
                 ld->nomem = true;
         check_control(ld);
+        check_alerting(ld);
+        check_routes(ld);
 
         c->modes = calloc(ld->nmodes + 1, sizeof *c->modes);
         if (c->modes == NULL) {
@@ -1709,6 +2439,10 @@ static void config_defaults(struct config *c)
         c->ack_timeout_ms = 10000;
         c->consumer_idle_ms = 30000;
         c->redis_timeout_ms = 1000;
+        c->flap_window_s = 300;
+        c->repage_s = 900;
+        c->spool_retry_s = 60;
+        c->report_minute = 8 * 60;
 }
 
 static int problem_order(const void *a, const void *b)
@@ -1757,6 +2491,10 @@ static void loader_free(struct loader *ld)
                 free(ld->modes[i]);
         for (i = 0; i < ld->nstreams; i++)
                 free(ld->streams[i]);
+        for (i = 0; i < ld->nroutes; i++) {
+                route_release(&ld->routes[i]->r);
+                free(ld->routes[i]);
+        }
         sodium_memzero(ld->value, sizeof ld->value);
         free(ld);
 }
@@ -1844,17 +2582,9 @@ out:
         return c;
 }
 
-/* Wipes and frees a string that may hold a secret. */
-static void free_secret(char *s)
-{
-        if (s != NULL) {
-                sodium_memzero(s, strlen(s));
-                free(s);
-        }
-}
-
 void config_free(struct config *c)
 {
+        size_t i;
         int role;
 
         if (c == NULL)
@@ -1877,6 +2607,12 @@ void config_free(struct config *c)
         free(c->signing_key);
         free_strings(c->watchdog_pubkeys, c->nwatchdog_pubkeys);
         free_strings(c->operator_pubkeys, c->noperator_pubkeys);
+        free(c->runbook_url);
+        free(c->alert_source);
+        free(c->claim_prefix);
+        for (i = 0; i < c->nroutes; i++)
+                route_release(&c->routes[i]);
+        free(c->routes);
         free(c);
 }
 

@@ -107,31 +107,34 @@ struct config_alert_route {
         enum config_receiver_type type;
         /*
          * Bit (1u << enum finding_severity) for each severity sent at once
-         * (key `severities`, e.g. "CRITICAL, ERROR"). INFO means: this route
-         * gets the daily report. Defaults: pagerduty CRITICAL; email
-         * CRITICAL, ERROR, INFO; slack CRITICAL, ERROR, WARNING, INFO;
-         * webhook and alertmanager CRITICAL, ERROR, WARNING.
+         * (key `severities`, e.g. "CRITICAL, ERROR"; any case, each once).
+         * INFO means: this route gets the daily report. Defaults: pagerduty
+         * CRITICAL; email CRITICAL, ERROR, INFO; slack CRITICAL, ERROR,
+         * WARNING, INFO; webhook and alertmanager CRITICAL, ERROR, WARNING.
+         * pagerduty and alertmanager routes may not have INFO.
          */
         unsigned severities;
         /*
-         * pagerduty: the Events API base (default https://events.pagerduty.com;
-         * /v2/enqueue is appended); slack, webhook: the webhook URL
-         * (required); email: smtp://HOST:PORT or smtps://HOST:PORT (required);
-         * alertmanager: its base URL (required; /api/v2/alerts appended).
-         * https, or http / smtp only to a loopback host. Secret.
+         * pagerduty: the Events API base, NULL when not given (the receiver
+         * then uses https://events.pagerduty.com; /v2/enqueue is appended);
+         * slack, webhook: the webhook URL (required); alertmanager: its base
+         * URL (required; /api/v2/alerts appended): https, or http only to a
+         * loopback host (127.0.0.0/8, [::1], localhost). email (required):
+         * smtps://HOST:PORT, or smtp://HOST:PORT, where the sender demands
+         * STARTTLS (CURLUSESSL_ALL) unless the host is loopback. Secret.
          */
         char *url;
-        char *routing_key;             /* pagerduty, required, 32 characters; secret */
-        char *secret;                  /* webhook, required (16+ bytes); HMAC key; secret */
-        char *mail_from;               /* email, required: an address */
-        size_t nmail_to;               /* email, required: 1..CONFIG_MAIL_TO_MAX addresses */
+        char *routing_key; /* pagerduty, required: 32 letters and digits; secret */
+        char *secret;      /* webhook, required (16+ bytes); HMAC key; secret */
+        char *mail_from;   /* email, required: an address local@domain */
+        size_t nmail_to;   /* email, required: 1..CONFIG_MAIL_TO_MAX addresses, none twice */
         char *mail_to[CONFIG_MAIL_TO_MAX];
-        char *username;                /* email: SMTP AUTH user, or NULL */
-        char *password;                /* email: SMTP AUTH password, or NULL; secret */
-        uint64_t min_interval_ms;      /* between two messages; default 1000 slack, else 0 */
-        long timeout_ms;               /* one delivery attempt; default 10000 */
-        unsigned max_attempts;         /* before the message goes to the spool; default 6 */
-        uint64_t resend_s;             /* alertmanager: re-sent while firing; default 60 */
+        char *username;           /* email: SMTP AUTH user, or NULL (with password, or neither) */
+        char *password;           /* email: SMTP AUTH password, or NULL; secret */
+        uint64_t min_interval_ms; /* between two messages, 0..3600000; default 1000 slack, else 0 */
+        long timeout_ms;          /* one delivery attempt, 100..120000; default 10000 */
+        unsigned max_attempts;    /* before the message goes to the spool, 1..100; default 6 */
+        uint64_t resend_s;        /* alertmanager: re-sent while firing, 10..3600; default 60 */
 };
 
 struct config_stream {
@@ -190,17 +193,24 @@ struct config {
         long redis_timeout_ms;     /* per Redis exchange; default 1000 */
         /* [alerting]; the defaults hold also without the section */
         uint64_t flap_window_s; /* a resolve waits this long for the condition to stay clear;
-                                   a re-fire within it is the same alert; default 300 */
+                                   a re-fire within it is the same alert; 0..86400, default 300 */
         uint64_t repage_s;      /* a CRITICAL whose HALT stays unacknowledged re-pages this
-                                   often (same dedup key); default 900 */
+                                   often (same dedup key); 60..86400, default 900 */
         uint64_t spool_retry_s; /* undelivered alerts kept on disk are retried this often;
-                                   default 60 */
-        char *runbook_url; /* base of runbook links, NAME.md appended; default
-                              file:///usr/local/share/doc/relaywatch/runbooks/ */
-        char *alert_source;       /* PagerDuty payload.source; default the watchdog id */
-        unsigned report_minute;   /* key report_at = HH:MM (UTC): the daily report; 08:00 */
-        char *claim_prefix;       /* Redis keys claiming alerts between replicas; default
-                                     the control stream + ":alert:" */
+                                   5..86400, default 60 */
+        /*
+         * Base of the runbook links, NAME.md appended: http(s):// or
+         * file:///, at most 400 characters, always ending in '/' (added when
+         * the file leaves it out); default
+         * file:///usr/local/share/doc/relaywatch/runbooks/
+         */
+        char *runbook_url;
+        char *alert_source;     /* key `source`: PagerDuty payload.source, 1..64 characters of
+                                   letters, digits and "._:-"; default the watchdog id */
+        unsigned report_minute; /* key report_at = HH:MM (UTC), the daily report, as minutes
+                                   after midnight (0..1439); default 08:00 = 480 */
+        char *claim_prefix;     /* Redis keys claiming alerts between replicas; default
+                                   the control stream + ":alert:" */
         /* [alert NAME] */
         size_t nroutes;
         struct config_alert_route *routes;
@@ -213,7 +223,8 @@ struct config {
  * NULL); `err` gets a one-line summary ("FILE: 3 problems, configuration
  * refused", with the first problem appended when `problems` is NULL), or
  * the reason the file could not be read. Messages never show the value of
- * a url or endpoints key (they carry passwords and API keys), only its name.
+ * a url, endpoints, routing_key, secret or password key (they carry
+ * passwords and API keys), only its name.
  */
 struct config *config_load(const char *path, FILE *problems, struct rwerr *err);
 
