@@ -1812,6 +1812,76 @@ static void route_count_limit(void **state)
         load_free(&l);
 }
 
+static void check_config_shows_routes(void **state)
+{
+        char path[64];
+        struct cli_run r;
+
+        (void)state;
+        write_temp(VALID "[alerting]\nreport_at = 6:30\nsource = eu-1\n"
+                         "[alert oncall]\ntype = pagerduty\nrouting_key = " PD_KEY "\n"
+                         "[alert team]\ntype = slack\n"
+                         "url = https://hooks.slack.com/services/T0/B0/HOOKSECRET\n"
+                         "[alert mail]\ntype = email\n"
+                         "url = smtp://rw:SMTPPW@mail.example:587/relay\n"
+                         "mail_from = rw@b.example\nmail_to = a@b.example, c@d.example\n"
+                         "username = rw\npassword = MAILPASSWORD\n"
+                         "[alert am]\ntype = alertmanager\nurl = http://[::1]:9093/?k=AMSECRET\n"
+                         "[alert hook]\ntype = webhook\nurl = https://h.example/p\n"
+                         "secret = HMACSECRETHMACSECRET\n",
+                   path);
+        {
+                char *argv[] = {"relaywatch", "check-config", "-c", path};
+
+                r = cli_run(4, argv);
+        }
+        assert_int_equal(r.code, CLI_EXIT_OK);
+        assert_string_equal(r.err, "");
+        assert_true(has_line(r.out, "alerting: flap_window_s 300, repage_s 900, spool_retry_s 60, "
+                                    "report_at 06:30 UTC, source eu-1, runbook_url "
+                                    "file:///usr/local/share/doc/relaywatch/runbooks/, "
+                                    "claim_prefix relayer:control:alert:"));
+        assert_true(has_line(r.out, "alert oncall: type pagerduty; severities CRITICAL; url the "
+                                    "Events API default; min_interval_ms 0, timeout_ms 10000, "
+                                    "max_attempts 6"));
+        assert_true(has_line(r.out, "alert team: type slack; severities CRITICAL, ERROR, "
+                                    "WARNING, INFO; url https://hooks.slack.com (host only); "
+                                    "min_interval_ms 1000, timeout_ms 10000, max_attempts 6"));
+        assert_true(has_line(r.out, "alert mail: type email; severities CRITICAL, ERROR, INFO; "
+                                    "url smtp://mail.example:587 (host only); mail_from "
+                                    "rw@b.example; mail_to a@b.example, c@d.example; username rw "
+                                    "(password not shown); min_interval_ms 0, timeout_ms 10000, "
+                                    "max_attempts 6"));
+        assert_true(has_line(r.out, "alert am: type alertmanager; severities CRITICAL, ERROR, "
+                                    "WARNING; url http://[::1]:9093 (host only); min_interval_ms "
+                                    "0, timeout_ms 10000, max_attempts 6, resend_s 60"));
+        assert_true(has_line(r.out, "alert hook: type webhook; severities CRITICAL, ERROR, "
+                                    "WARNING; url https://h.example (host only); min_interval_ms "
+                                    "0, timeout_ms 10000, max_attempts 6"));
+        assert_null(strstr(r.out, PD_KEY));
+        assert_null(strstr(r.out, "HOOKSECRET"));
+        assert_null(strstr(r.out, "SMTPPW"));
+        assert_null(strstr(r.out, "587/relay"));
+        assert_null(strstr(r.out, "MAILPASSWORD"));
+        assert_null(strstr(r.out, "AMSECRET"));
+        assert_null(strstr(r.out, "HMACSECRET"));
+        assert_null(strstr(r.out, "/p;"));
+        cli_run_free(&r);
+        unlink(path);
+
+        /* no route: said so */
+        write_temp(VALID, path);
+        {
+                char *argv[] = {"relaywatch", "check-config", "-c", path};
+
+                r = cli_run(4, argv);
+        }
+        assert_int_equal(r.code, CLI_EXIT_OK);
+        assert_true(has_line(r.out, "alert routes: none (findings are logged, nobody is paged)"));
+        cli_run_free(&r);
+        unlink(path);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1854,6 +1924,7 @@ int main(void)
                 cmocka_unit_test(route_secrets_never_in_problems),
                 cmocka_unit_test(route_secrets_from_env),
                 cmocka_unit_test(route_count_limit),
+                cmocka_unit_test(check_config_shows_routes),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,11 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 #include "abi.h"
 #include "cli.h"
 #include "cli_setup.h"
 #include "config.h"
 #include "conninfo.h"
+#include "finding.h"
 #include "rwerr.h"
 #include "u256.h"
 
@@ -52,6 +55,79 @@ static void print_chain(FILE *out, const char *role, const struct config_chain *
                 abi_address_format(ch->lockbox, a);
                 abi_address_format(ch->root_registry, b);
                 fprintf(out, "  lockbox %s, root_registry %s\n", a, b);
+        }
+}
+
+/*
+ * Where a receiver's URL points, as scheme://host[:port]: no user, password,
+ * path or query (a webhook's path is its secret).
+ */
+static void url_origin(const char *url, char *out, size_t cap)
+{
+        CURLU *u = curl_url();
+        char *scheme = NULL, *host = NULL, *port = NULL;
+
+        if (u != NULL &&
+            curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+                (void)curl_url_get(u, CURLUPART_PORT, &port, 0);
+                (void)snprintf(out, cap, "%s://%s%s%s", scheme, host, port != NULL ? ":" : "",
+                               port != NULL ? port : "");
+        } else {
+                (void)snprintf(out, cap, "(not shown)");
+        }
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_url_cleanup(u);
+}
+
+static void print_alerting(FILE *out, const struct config *c)
+{
+        char where[300];
+        size_t i, j;
+        int s;
+
+        fprintf(out,
+                "alerting: flap_window_s %llu, repage_s %llu, spool_retry_s %llu, report_at "
+                "%02u:%02u UTC, source %s, runbook_url %s, claim_prefix %s\n",
+                (unsigned long long)c->flap_window_s, (unsigned long long)c->repage_s,
+                (unsigned long long)c->spool_retry_s, c->report_minute / 60, c->report_minute % 60,
+                c->alert_source, c->runbook_url, c->claim_prefix);
+        if (c->nroutes == 0)
+                fprintf(out, "alert routes: none (findings are logged, nobody is paged)\n");
+        for (i = 0; i < c->nroutes; i++) {
+                const struct config_alert_route *r = &c->routes[i];
+                int first = 1;
+
+                fprintf(out, "alert %s: type %s; severities ", r->name,
+                        config_receiver_type_name(r->type));
+                for (s = FINDING_CRITICAL; s >= FINDING_INFO; s--) {
+                        if (!(r->severities & (1u << (unsigned)s)))
+                                continue;
+                        fprintf(out, "%s%s", first ? "" : ", ",
+                                finding_severity_name((enum finding_severity)s));
+                        first = 0;
+                }
+                if (r->url != NULL) {
+                        url_origin(r->url, where, sizeof where);
+                        fprintf(out, "; url %s (host only)", where);
+                } else {
+                        fprintf(out, "; url the Events API default");
+                }
+                if (r->type == RECEIVER_EMAIL) {
+                        fprintf(out, "; mail_from %s; mail_to ", r->mail_from);
+                        for (j = 0; j < r->nmail_to; j++)
+                                fprintf(out, "%s%s", j > 0 ? ", " : "", r->mail_to[j]);
+                        if (r->username != NULL)
+                                fprintf(out, "; username %s (password not shown)", r->username);
+                }
+                fprintf(out, "; min_interval_ms %llu, timeout_ms %ld, max_attempts %u",
+                        (unsigned long long)r->min_interval_ms, r->timeout_ms, r->max_attempts);
+                if (r->type == RECEIVER_ALERTMANAGER)
+                        fprintf(out, ", resend_s %llu", (unsigned long long)r->resend_s);
+                fprintf(out, "\n");
         }
 }
 
@@ -114,6 +190,7 @@ static void print_summary(FILE *out, const struct config *c)
                         fprintf(out, " (maxlen %llu)", (unsigned long long)c->streams[i].maxlen);
         }
         fprintf(out, "\n");
+        print_alerting(out, c);
 }
 
 const struct cli_command cmd_check_config_command = {
