@@ -4,6 +4,7 @@
  * anchored on chain known to the ledger under the same batch number (an
  * unknown root is a forged anchor).
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #define FINDING_TEXT 512
 
 struct findings {
+        struct verdict *out; /* where each finding names what it is about (a subject) */
         size_t n;
         size_t chain; /* of them, findings that rest on what the source chain said */
         char first[FINDING_TEXT];
@@ -101,6 +103,26 @@ static int known_by_root(const void *x, const void *y)
         return a->batch_number < b->batch_number ? -1 : (a->batch_number > b->batch_number);
 }
 
+/*
+ * What a ledger duplicate is about: "batch N", or "root 0x..." in the
+ * lowercase anchors are named in, so the ledger and the chain name one root
+ * alike.
+ */
+static void duplicate_subject(struct findings *f, const struct snap_duplicate *d)
+{
+        char text[sizeof d->value];
+        size_t i;
+
+        if (!d->is_root) {
+                verdict_add_subject(f->out, "batch %s", d->value);
+                return;
+        }
+        for (i = 0; d->value[i] != '\0' && i + 1 < sizeof text; i++)
+                text[i] = (char)tolower((unsigned char)d->value[i]);
+        text[i] = '\0';
+        verdict_add_subject(f->out, "root %s", text);
+}
+
 static void ledger_duplicates(const struct snap_ledger *l, struct findings *f)
 {
         size_t i;
@@ -109,6 +131,7 @@ static void ledger_duplicates(const struct snap_ledger *l, struct findings *f)
                 const struct snap_duplicate *d = &l->duplicates[i];
                 cJSON *o;
 
+                duplicate_subject(f, d);
                 if (d->is_root)
                         o = finding(f, "ledger_duplicate_root",
                                     "the ledger holds merkle root %s under more than one batch "
@@ -134,7 +157,8 @@ static void twice(struct findings *f, const struct snap_anchor *first,
         evidence_hex_text(again->root, 32, r2, sizeof r2);
         evidence_hex_text(first->tx_hash, 32, t1, sizeof t1);
         evidence_hex_text(again->tx_hash, 32, t2, sizeof t2);
-        if (same_root)
+        if (same_root) {
+                verdict_add_subject(f->out, "root %s", r1);
                 o = finding(f, "root_anchored_twice",
                             "root %s anchored twice on source: as batch %llu at block %llu tx "
                             "%s and as batch %llu at block %llu tx %s",
@@ -142,13 +166,15 @@ static void twice(struct findings *f, const struct snap_anchor *first,
                             (unsigned long long)first->block_number, t1,
                             (unsigned long long)again->batch_id,
                             (unsigned long long)again->block_number, t2);
-        else
+        } else {
+                verdict_add_subject(f->out, "batch %llu", (unsigned long long)first->batch_id);
                 o = finding(f, "batch_anchored_twice",
                             "batch %llu anchored twice on source: root %s at block %llu tx %s "
                             "and root %s at block %llu tx %s",
                             (unsigned long long)first->batch_id, r1,
                             (unsigned long long)first->block_number, t1, r2,
                             (unsigned long long)again->block_number, t2);
+        }
         if (o != NULL) {
                 cJSON *arr = cJSON_AddArrayToObject(o, "anchors");
 
@@ -223,6 +249,7 @@ static void anchors_known(const struct snap_view *src, struct snap_root_known *k
                 f->chain++;
                 evidence_hex_text(a->root, 32, root, sizeof root);
                 evidence_hex_text(a->tx_hash, 32, tx, sizeof tx);
+                verdict_add_subject(f->out, "root %s", root);
                 if (j == lo)
                         o = finding(f, "forged_anchor",
                                     "forged anchor: root %s anchored as batch %llu at block %llu "
@@ -256,6 +283,7 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
 
         (void)p;
         memset(&f, 0, sizeof f);
+        f.out = out;
         evidence_chain(ev, "source", s, SNAP_SOURCE, view[SNAP_SOURCE]);
         if (!l->ok) {
                 verdict_set(out, VERDICT_UNKNOWN, "ledger not read: %s", l->error);

@@ -57,6 +57,7 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                         continue;
                 if (op->has_tx_hash)
                         evidence_hex_text(op->tx_hash, sizeof op->tx_hash, tx, sizeof tx);
+                verdict_add_subject(out, "operation %llu", (unsigned long long)op->op_id);
                 if (nmissed++ == 0)
                         evidence_format(first, sizeof first,
                                         "operation %llu (%s, tx %s) used %llu gas, %llu%% of its "

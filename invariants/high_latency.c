@@ -76,6 +76,10 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                                 "the watchdog's last cycle took %llu ms (limit %llu ms)",
                                 (unsigned long long)s->previous_cycle_ms,
                                 (unsigned long long)p->watchdog_cycle_ms);
+        if (relayer[0] != '\0')
+                verdict_add_subject(out, "relayer");
+        if (watchdog[0] != '\0')
+                verdict_add_subject(out, "watchdog");
         if (relayer[0] != '\0' || watchdog[0] != '\0')
                 verdict_set(out, VERDICT_VIOLATED, "%s%s%s", relayer,
                             relayer[0] != '\0' && watchdog[0] != '\0' ? "; " : "", watchdog);

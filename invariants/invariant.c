@@ -11,6 +11,8 @@
 #define ENDPOINT_DISAGREEMENT "ENDPOINT_DISAGREEMENT"
 #define CHAIN_BIT(c) (1u << (unsigned)(c))
 #define ALL_CHAINS (CHAIN_BIT(SNAP_SOURCE) | CHAIN_BIT(SNAP_EXECUTION))
+#define SUBJECTS_KEY "subjects"
+#define SUBJECTS_TRUNCATED_KEY "subjects_truncated"
 
 const struct invariant *const invariant_table[] = {
         &supply_mismatch_check,    &duplicate_batch_check,    &proof_verification_fail_check,
@@ -78,6 +80,76 @@ struct cJSON *verdict_evidence(struct verdict *v)
         if (v->evidence == NULL)
                 v->evidence = cJSON_CreateObject();
         return v->evidence;
+}
+
+/* Cuts `text` (of length len) before a UTF-8 sequence the cut left incomplete. */
+static void cut_whole_characters(char *text, size_t len)
+{
+        size_t start = len, need;
+        unsigned char lead;
+
+        while (start > 0 && ((unsigned char)text[start - 1] & 0xc0) == 0x80)
+                start--;
+        if (start == 0)
+                return;
+        lead = (unsigned char)text[start - 1];
+        if (lead < 0xc0)
+                return; /* ASCII: nothing was left half */
+        need = lead >= 0xf0 ? 4 : (lead >= 0xe0 ? 3 : 2);
+        if (len - (start - 1) < need)
+                text[start - 1] = '\0';
+}
+
+void verdict_add_subject(struct verdict *v, const char *fmt, ...)
+{
+        char text[VERDICT_SUBJECT_MAX];
+        cJSON *ev, *arr, *item;
+        size_t count = 0;
+        va_list ap;
+        int n;
+
+        if (v == NULL || fmt == NULL)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return;
+        if ((size_t)n >= sizeof text)
+                cut_whole_characters(text, sizeof text - 1);
+        if (text[0] == '\0')
+                return; /* "" is the whole bridge: a verdict without subjects */
+        ev = verdict_evidence(v);
+        if (ev == NULL)
+                return;
+        arr = cJSON_GetObjectItemCaseSensitive(ev, SUBJECTS_KEY);
+        if (arr == NULL)
+                arr = cJSON_AddArrayToObject(ev, SUBJECTS_KEY);
+        if (!cJSON_IsArray(arr))
+                return;
+        cJSON_ArrayForEach(item, arr)
+        {
+                const char *have = cJSON_GetStringValue(item);
+
+                if (have != NULL && strcmp(have, text) == 0)
+                        return;
+                count++;
+        }
+        if (count >= VERDICT_SUBJECTS_MAX) {
+                if (cJSON_GetObjectItemCaseSensitive(ev, SUBJECTS_TRUNCATED_KEY) == NULL)
+                        cJSON_AddTrueToObject(ev, SUBJECTS_TRUNCATED_KEY);
+                return;
+        }
+        item = cJSON_CreateString(text);
+        if (item == NULL || !cJSON_AddItemToArray(arr, item))
+                cJSON_Delete(item);
+}
+
+/* A verdict that is no longer violated names no subject. */
+static void drop_subjects(struct verdict *v)
+{
+        cJSON_DeleteItemFromObjectCaseSensitive(v->evidence, SUBJECTS_KEY);
+        cJSON_DeleteItemFromObjectCaseSensitive(v->evidence, SUBJECTS_TRUNCATED_KEY);
 }
 
 void verdict_release(struct verdict *v)
@@ -333,6 +405,7 @@ static void evaluate_weighed(const struct invariant *inv, const struct snapshot 
         if (nok > 0) {
                 /* Some endpoints say violated, others ok: believe neither. */
                 out->disagreement = 1;
+                drop_subjects(out);
                 verdict_set(
                         out, VERDICT_UNKNOWN,
                         "endpoints disagree: %zu of %zu views say violated, %zu ok; %s says: %s",
@@ -343,6 +416,7 @@ static void evaluate_weighed(const struct invariant *inv, const struct snapshot 
         if (q.short_of == 0)
                 return; /* the violation stands */
         out->needs_confirmation = q.can_ask != 0;
+        drop_subjects(out);
         quorum_text(p, &q, label, sizeof label);
         verdict_set(out, VERDICT_UNKNOWN, "unconfirmed (%s; %s): %s", label,
                     q.can_ask != 0 ? "reading the other endpoints at the same height"
@@ -408,6 +482,7 @@ static void endpoint_disagreement(const struct verdict *v, size_t n, struct verd
 
                 if (!v[i].disagreement)
                         continue;
+                verdict_add_subject(out, "check %s", v[i].invariant);
                 if (count++ > 0 && len < sizeof text)
                         len += (size_t)snprintf(text + len, sizeof text - len, "; ");
                 if (len < sizeof text)

@@ -113,6 +113,7 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                 evidence_str(o, "detail", line);
                 if (st == VERDICT_VIOLATED) {
                         checks_rests_on(out, chain);
+                        verdict_add_subject(out, "account %s", addr);
                         if (nviolated++ == 0)
                                 memcpy(first_bad, line, sizeof first_bad);
                 } else if (st == VERDICT_UNKNOWN && nunknown++ == 0) {

@@ -23,6 +23,7 @@
 #define FINDING_TEXT 512
 
 struct findings {
+        struct verdict *out;             /* where each violated batch is named as a subject */
         size_t violated, unknown, chain; /* chain: violations that rest on the source chain */
         char first_violated[FINDING_TEXT];
         char first_unknown[FINDING_TEXT];
@@ -43,6 +44,7 @@ static void finding(struct findings *f, enum verdict_status st, int on_chain, co
         (void)vsnprintf(text, sizeof text, fmt, ap);
         va_end(ap);
         if (st == VERDICT_VIOLATED) {
+                verdict_add_subject(f->out, "batch %llu", (unsigned long long)batch);
                 if (f->violated++ == 0)
                         memcpy(f->first_violated, text, sizeof text);
                 f->chain += on_chain != 0;
@@ -266,6 +268,7 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
         cJSON *ev = verdict_evidence(out);
 
         memset(&f, 0, sizeof f);
+        f.out = out;
         evidence_chain(ev, "source", s, SNAP_SOURCE, view[SNAP_SOURCE]);
         if (!l->ok) {
                 verdict_set(out, VERDICT_UNKNOWN, "ledger not read: %s", l->error);

@@ -13,6 +13,7 @@
 #include "evidence.h"
 
 struct outcome {
+        struct verdict *out; /* where a violated queue is named as a subject */
         size_t violated, unknown;
         char first_violated[INVARIANT_SUMMARY_MAX];
         char first_unknown[INVARIANT_SUMMARY_MAX];
@@ -51,6 +52,7 @@ static void check_group(const struct snap_stream *st, const struct snap_stream_g
                         st->name, g->name, (unsigned long long)g->lag,
                         (unsigned long long)st->maxlen);
                 note(r, VERDICT_VIOLATED, text);
+                verdict_add_subject(r->out, "stream %s", st->name);
                 evidence_str(o, "problem", text);
         }
         if (g->lag_known && g->lag > p->stream_lag) {
@@ -59,6 +61,7 @@ static void check_group(const struct snap_stream *st, const struct snap_stream_g
                                 g->name, (unsigned long long)g->lag,
                                 (unsigned long long)p->stream_lag);
                 note(r, VERDICT_VIOLATED, text);
+                verdict_add_subject(r->out, "stream %s", st->name);
                 evidence_str(o, "lag_problem", text);
         }
         if (g->pending > p->stream_lag) {
@@ -69,6 +72,7 @@ static void check_group(const struct snap_stream *st, const struct snap_stream_g
                         st->name, g->name, (unsigned long long)g->pending,
                         (unsigned long long)p->stream_lag);
                 note(r, VERDICT_VIOLATED, text);
+                verdict_add_subject(r->out, "stream %s", st->name);
                 evidence_str(o, "pending_problem", text);
         }
 }
@@ -84,6 +88,7 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
 
         (void)view;
         memset(&r, 0, sizeof r);
+        r.out = out;
         evidence_u64(ev, "pending_operations_limit", p->pending_operations);
         evidence_u64(ev, "stream_lag_limit", p->stream_lag);
         if (!l->ok) {
@@ -98,6 +103,7 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                                         (unsigned long long)l->pending_operations,
                                         (unsigned long long)p->pending_operations);
                         note(&r, VERDICT_VIOLATED, text);
+                        verdict_add_subject(out, "operations");
                 }
         }
         streams = cJSON_AddArrayToObject(ev, "streams");

@@ -46,7 +46,10 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                 if (ch->rpc_timeout)
                         evidence_str(o, "reason", ch->rpc_timeout_reason);
                 endpoints_evidence(ch, o);
-                if (ch->rpc_timeout && nbad++ == 0)
+                if (!ch->rpc_timeout)
+                        continue;
+                verdict_add_subject(out, "chain %s", role);
+                if (nbad++ == 0)
                         first = c;
         }
         if (nbad == 0)

@@ -380,7 +380,10 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                         checks_rests_on(out, snap_chain_role_name(SNAP_SOURCE));
                         checks_rests_on(out, snap_chain_role_name(SNAP_EXECUTION));
                 }
-                nviolated += st == VERDICT_VIOLATED;
+                if (st == VERDICT_VIOLATED) {
+                        nviolated++;
+                        verdict_add_subject(out, "asset %s", x.a->name);
+                }
                 nunknown += st == VERDICT_UNKNOWN;
                 if (st != VERDICT_OK || s->nassets <= ALL_ASSETS_IN_EVIDENCE)
                         asset_evidence(&x, r, st, assets);

@@ -13,10 +13,14 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 
+#include "hex.h"
 #include "inv_fixture.h"
 
 #define NAME "DUPLICATE_BATCH"
 #define ROOT_A "0xaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ROOT_B "0xbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define ROOT_E "0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+#define ROOT_EF "0xefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef"
 #define TX_1 "0x1111111111111111111111111111111111111111111111111111111111111111"
 #define TX_3 "0x3333333333333333333333333333333333333333333333333333333333333333"
 
@@ -64,6 +68,40 @@ static int setup(void **state)
         return 0;
 }
 
+/*
+ * Fails unless v's evidence lists exactly want[0..n) as "subjects", in that
+ * order and not truncated; n == 0: no "subjects" at all.
+ */
+static void subjects_are(const struct verdict *v, const char *const *want, size_t n)
+{
+        const cJSON *got = inv_fixture_at(v->evidence, "subjects");
+        cJSON *expect = cJSON_CreateArray();
+        char *got_text, *want_text;
+        int same;
+        size_t i;
+
+        assert_non_null(expect);
+        for (i = 0; i < n; i++)
+                assert_true(cJSON_AddItemToArray(expect, cJSON_CreateString(want[i])));
+        same = n == 0 ? got == NULL : cJSON_Compare(got, expect, 1);
+        if (!same) {
+                got_text = got != NULL ? cJSON_PrintUnformatted(got) : NULL;
+                want_text = cJSON_PrintUnformatted(expect);
+                print_error("subjects %s, want %s\n", got_text != NULL ? got_text : "(none)",
+                            want_text != NULL ? want_text : "?");
+                free(got_text);
+                free(want_text);
+        }
+        cJSON_Delete(expect);
+        assert_true(same);
+        assert_null(inv_fixture_at(v->evidence, "subjects_truncated"));
+}
+
+#define SUBJECTS(v, ...)                                                                           \
+        subjects_are((v), (const char *const[]){__VA_ARGS__},                                      \
+                     sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+#define NO_SUBJECTS(v) subjects_are((v), NULL, 0)
+
 static struct verdict *run(struct inv_fx *f)
 {
         inv_fixture_release(f->out);
@@ -91,6 +129,7 @@ static void clean_history_is_ok(void **state)
         inv_fixture_contains(v->summary, "3 anchors on source in blocks 91..100");
         assert_int_equal((int)inv_fixture_num(v->evidence, "problems"), 0);
         assert_string_equal(inv_fixture_str(v->evidence, "source.endpoint"), "src-a");
+        NO_SUBJECTS(v);
         /* DUPLICATE_EVENT_RATE agrees */
         assert_int_equal(f->out[11].status, VERDICT_OK);
         assert_true(f->out[11].has_value);
@@ -116,12 +155,19 @@ static void ledger_duplicate_root(void **state)
                                         " under more than one batch (batches 1, 7)");
         assert_string_equal(inv_fixture_str(v->evidence, "findings.0.kind"),
                             "ledger_duplicate_root");
+        SUBJECTS(v, "root " ROOT_A);
         /* a ledger fact: no endpoint has to confirm it */
         f->p.quorum[SNAP_SOURCE] = 2;
         f->p.endpoints[SNAP_SOURCE] = 2;
         v = run(f);
         assert_int_equal(v->status, VERDICT_VIOLATED);
         assert_false(v->needs_confirmation);
+        SUBJECTS(v, "root " ROOT_A);
+
+        /* a schema that writes the root in capitals names the same root */
+        snprintf(f->s.ledger.duplicates[0].value, sizeof f->s.ledger.duplicates[0].value,
+                 "0xAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        SUBJECTS(run(f), "root " ROOT_A);
 }
 
 static void ledger_duplicate_batch_number(void **state)
@@ -140,6 +186,7 @@ static void ledger_duplicate_batch_number(void **state)
         inv_fixture_contains(v->summary, "the ledger holds batch number 2 more than once");
         assert_string_equal(inv_fixture_str(v->evidence, "findings.0.kind"),
                             "ledger_duplicate_batch");
+        SUBJECTS(v, "batch 2");
 }
 
 static void root_anchored_twice(void **state)
@@ -159,6 +206,14 @@ static void root_anchored_twice(void **state)
         assert_string_equal(inv_fixture_str(v->evidence, "rests_on.0"), "source");
         /* the tracked rate counts the repeat */
         assert_true(f->out[11].value == 0.25);
+        SUBJECTS(v, "root " ROOT_A);
+
+        /* a third time: two findings, still one root */
+        add_anchor(f, anchor(5, 0xaa, 99, 0x45));
+        know(&f->s, 0xaa, 5);
+        v = run(f);
+        assert_int_equal((int)inv_fixture_num(v->evidence, "problems"), 2);
+        SUBJECTS(v, "root " ROOT_A);
 }
 
 static void batch_anchored_twice(void **state)
@@ -175,6 +230,7 @@ static void batch_anchored_twice(void **state)
         inv_fixture_contains(v->summary, "at block 95 tx " TX_3);
         assert_string_equal(inv_fixture_str(v->evidence, "findings.0.kind"),
                             "batch_anchored_twice");
+        SUBJECTS(v, "batch 3");
 }
 
 static void forged_anchor(void **state)
@@ -195,6 +251,7 @@ static void forged_anchor(void **state)
                 "the ledger");
         assert_string_equal(inv_fixture_str(v->evidence, "findings.0.kind"), "forged_anchor");
         assert_int_equal((int)inv_fixture_num(v->evidence, "findings.0.anchors.0.batch_id"), 9);
+        SUBJECTS(v, "root " ROOT_E);
 }
 
 static void root_known_under_another_batch(void **state)
@@ -211,6 +268,7 @@ static void root_known_under_another_batch(void **state)
         assert_string_equal(inv_fixture_str(v->evidence, "findings.0.kind"),
                             "batch_number_mismatch");
         assert_string_equal(inv_fixture_str(v->evidence, "findings.0.ledger_batches"), "5");
+        SUBJECTS(v, "root " ROOT_B);
 }
 
 static void several_problems_are_counted(void **state)
@@ -224,6 +282,34 @@ static void several_problems_are_counted(void **state)
         assert_int_equal(v->status, VERDICT_VIOLATED);
         inv_fixture_contains(v->summary, "2 problems, first: forged anchor");
         assert_int_equal((int)inv_fixture_num(v->evidence, "problems"), 2);
+        SUBJECTS(v, "root " ROOT_E, "root " ROOT_EF);
+}
+
+/* More problems than subjects: 16 named, the rest counted, the list marked truncated. */
+static void seventeen_forged_anchors(void **state)
+{
+        struct inv_fx *f = *state;
+        const cJSON *subjects;
+        struct verdict *v;
+        uint8_t root[32];
+        char hex[67], want[80];
+        int i;
+
+        for (i = 0; i < 17; i++)
+                add_anchor(f, anchor(20 + (uint64_t)i, (uint8_t)(0x20 + i), 98, 0x99));
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        inv_fixture_contains(v->summary, "17 problems, first: forged anchor");
+        subjects = inv_fixture_at(v->evidence, "subjects");
+        assert_int_equal(cJSON_GetArraySize(subjects), VERDICT_SUBJECTS_MAX);
+        assert_true(cJSON_IsTrue(inv_fixture_at(v->evidence, "subjects_truncated")));
+        /* the first 16 anchored (roots 0x2020.. to 0x2f2f..); the 17th is counted, not named */
+        for (i = 0; i < VERDICT_SUBJECTS_MAX; i++) {
+                memset(root, 0x20 + i, sizeof root);
+                assert_int_equal(hex_encode(root, sizeof root, hex, sizeof hex), 66);
+                snprintf(want, sizeof want, "root %s", hex);
+                assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(subjects, i)), want);
+        }
 }
 
 static void cannot_evaluate_without_ledger_or_view(void **state)
@@ -238,6 +324,7 @@ static void cannot_evaluate_without_ledger_or_view(void **state)
         v = run(f);
         assert_int_equal(v->status, VERDICT_UNKNOWN);
         assert_string_equal(v->summary, "ledger not read: relaywatch.batches: gone");
+        NO_SUBJECTS(v);
 
         f->s.ledger.ok = 1;
         src->ok = 0;
@@ -246,6 +333,7 @@ static void cannot_evaluate_without_ledger_or_view(void **state)
         assert_int_equal(v->status, VERDICT_UNKNOWN);
         assert_string_equal(v->summary,
                             "source endpoint src-a failed: eth_getLogs: range too large");
+        NO_SUBJECTS(v);
 }
 
 int main(void)
@@ -262,6 +350,7 @@ int main(void)
                                                 inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(several_problems_are_counted, setup,
                                                 inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(seventeen_forged_anchors, setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(cannot_evaluate_without_ledger_or_view, setup,
                                                 inv_fx_teardown),
         };

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -17,6 +18,40 @@
 #include "inv_fixture.h"
 
 #define SUPPLY "SUPPLY_MISMATCH"
+
+/*
+ * Fails unless v's evidence lists exactly want[0..n) as "subjects", in that
+ * order and not truncated; n == 0: no "subjects" at all.
+ */
+static void subjects_are(const struct verdict *v, const char *const *want, size_t n)
+{
+        const cJSON *got = inv_fixture_at(v->evidence, "subjects");
+        cJSON *expect = cJSON_CreateArray();
+        char *got_text, *want_text;
+        int same;
+        size_t i;
+
+        assert_non_null(expect);
+        for (i = 0; i < n; i++)
+                assert_true(cJSON_AddItemToArray(expect, cJSON_CreateString(want[i])));
+        same = n == 0 ? got == NULL : cJSON_Compare(got, expect, 1);
+        if (!same) {
+                got_text = got != NULL ? cJSON_PrintUnformatted(got) : NULL;
+                want_text = cJSON_PrintUnformatted(expect);
+                print_error("subjects %s, want %s\n", got_text != NULL ? got_text : "(none)",
+                            want_text != NULL ? want_text : "?");
+                free(got_text);
+                free(want_text);
+        }
+        cJSON_Delete(expect);
+        assert_true(same);
+        assert_null(inv_fixture_at(v->evidence, "subjects_truncated"));
+}
+
+#define SUBJECTS(v, ...)                                                                           \
+        subjects_are((v), (const char *const[]){__VA_ARGS__},                                      \
+                     sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+#define NO_SUBJECTS(v) subjects_are((v), NULL, 0)
 
 static struct verdict *run(struct inv_fx *f, const char *name)
 {
@@ -130,6 +165,8 @@ static void healthy_snapshot_and_endpoint_disagreement_ok(void **state)
         assert_int_equal(v->tier, VERDICT_TIER_ALERT);
         assert_int_equal(f->out[0].status, VERDICT_OK);
         assert_false(invariants_need_confirmation(f->out, invariant_count + 1));
+        NO_SUBJECTS(v);
+        NO_SUBJECTS(&f->out[0]);
         /* nothing reads a NULL params: the defaults are used */
         inv_fixture_release(f->out);
         invariants_evaluate(&f->s, NULL, f->out);
@@ -148,10 +185,12 @@ static void one_endpoint_quorum_one_violates_directly(void **state)
         assert_false(v->needs_confirmation);
         assert_false(v->disagreement);
         assert_int_equal(invariants_tier1_status(f->out, invariant_count + 1), VERDICT_VIOLATED);
+        SUBJECTS(v, "asset SIGIL");
         /* a quorum above the endpoints configured cannot be met: one endpoint decides */
         f->p.quorum[SNAP_SOURCE] = 2;
         v = run(f, SUPPLY);
         assert_int_equal(v->status, VERDICT_VIOLATED);
+        SUBJECTS(v, "asset SIGIL");
 }
 
 static void quorum_two_one_view_asks_for_confirmation(void **state)
@@ -172,6 +211,9 @@ static void quorum_two_one_view_asks_for_confirmation(void **state)
         assert_int_equal((int)inv_fixture_num(v->evidence, "quorum.source.agreeing"), 1);
         assert_true(invariants_need_confirmation(f->out, invariant_count + 1));
         assert_int_equal(invariants_tier1_status(f->out, invariant_count + 1), VERDICT_UNKNOWN);
+        /* unconfirmed is could-not-evaluate: it names no subject (pass 0's are dropped) */
+        NO_SUBJECTS(v);
+        assert_string_equal(inv_fixture_str(v->evidence, "views.0.status"), "violated");
 }
 
 static void quorum_two_two_views_agree_violated(void **state)
@@ -194,6 +236,8 @@ static void quorum_two_two_views_agree_violated(void **state)
         assert_string_equal(inv_fixture_str(v->evidence, "views.1.status"), "violated");
         inv_fixture_contains(inv_fixture_str(v->evidence, "views.1.summary"), "SIGIL locked");
         assert_int_equal(f->out[invariant_count].status, VERDICT_OK);
+        SUBJECTS(v, "asset SIGIL");
+        NO_SUBJECTS(&f->out[invariant_count]);
         assert_int_equal(invariants_tier1_status(f->out, invariant_count + 1), VERDICT_VIOLATED);
 }
 
@@ -215,6 +259,7 @@ static void quorum_two_views_disagree(void **state)
         assert_string_equal(inv_fixture_str(v->evidence, "views.0.status"), "violated");
         assert_string_equal(inv_fixture_str(v->evidence, "views.1.status"), "ok");
         assert_int_equal(invariants_tier1_status(f->out, invariant_count + 1), VERDICT_UNKNOWN);
+        NO_SUBJECTS(v); /* the disagreement is paged as ENDPOINT_DISAGREEMENT, not as SIGIL */
 
         d = &f->out[invariant_count];
         assert_string_equal(d->invariant, "ENDPOINT_DISAGREEMENT");
@@ -227,6 +272,37 @@ static void quorum_two_views_disagree(void **state)
         assert_string_equal(inv_fixture_str(d->evidence, "disagreements.0.invariant"), SUPPLY);
         assert_string_equal(
                 inv_fixture_str(d->evidence, "disagreements.0.views.1.endpoints.source"), "src-b");
+        SUBJECTS(d, "check " SUPPLY);
+}
+
+/* Two checks whose endpoints disagree: ENDPOINT_DISAGREEMENT names each check once. */
+static void endpoint_disagreement_names_each_check(void **state)
+{
+        struct inv_fx *f = *state;
+        struct snap_view *a;
+        struct verdict *d;
+
+        snapshot_free(&f->s);
+        inv_fixture_snapshot(&f->s, 1, 1); /* account 0 on the source chain */
+        f->p.quorum[SNAP_SOURCE] = 2;
+        f->p.endpoints[SNAP_SOURCE] = 2;
+        inv_fixture_add_view(&f->s, SNAP_SOURCE, "src-b"); /* src-b: all is well */
+        a = &f->s.chains[SNAP_SOURCE].views[0];
+        break_lockbox(a);
+        a->nonce_latest[0] = f->s.accounts[0].ledger_next + 1; /* src-a: chain ahead */
+        d = run(f, "ENDPOINT_DISAGREEMENT");
+        assert_int_equal(d->status, VERDICT_VIOLATED);
+        inv_fixture_contains(d->summary, "endpoints disagree on 2 checks");
+        SUBJECTS(d, "check SUPPLY_MISMATCH", "check NONCE_DESYNC");
+        NO_SUBJECTS(&f->out[0]);
+        NO_SUBJECTS(&f->out[3]);
+
+        /* src-b agrees on the nonce: NONCE_DESYNC stands, only SUPPLY_MISMATCH disagrees */
+        f->s.chains[SNAP_SOURCE].views[1].nonce_latest[0] = a->nonce_latest[0];
+        d = run(f, "ENDPOINT_DISAGREEMENT");
+        SUBJECTS(d, "check SUPPLY_MISMATCH");
+        assert_int_equal(f->out[3].status, VERDICT_VIOLATED);
+        SUBJECTS(&f->out[3], "account 0xa0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0");
 }
 
 static void quorum_short_and_no_endpoint_left(void **state)
@@ -246,6 +322,7 @@ static void quorum_short_and_no_endpoint_left(void **state)
         assert_false(v->needs_confirmation);
         assert_false(v->disagreement);
         inv_fixture_contains(v->summary, "no other endpoint left to ask");
+        NO_SUBJECTS(v);
         inv_fixture_contains(inv_fixture_str(v->evidence, "views.1.summary"),
                              "source endpoint src-b failed: eth_call: timeout");
         assert_int_equal(f->out[invariant_count].status, VERDICT_OK);
@@ -267,6 +344,7 @@ static void violation_weighed_on_the_chains_it_rests_on(void **state)
         inv_fixture_contains(v->summary, "SIGIL minted");
         assert_string_equal(inv_fixture_str(v->evidence, "rests_on.0"), "execution");
         assert_null(inv_fixture_at(v->evidence, "quorum.source"));
+        SUBJECTS(v, "asset SIGIL");
 }
 
 static void shadow_mode_never_counts_for_tier1(void **state)
@@ -287,6 +365,7 @@ static void shadow_mode_never_counts_for_tier1(void **state)
         v = run(f, SUPPLY);
         assert_int_equal(v->status, VERDICT_VIOLATED);
         assert_int_equal(v->mode, INVARIANT_SHADOW);
+        SUBJECTS(v, "asset SIGIL"); /* shadow mode pages too (WARNING): same subjects */
         for (i = 0; i < invariant_count; i++)
                 if (f->out[i].tier == VERDICT_TIER_HALT && &f->out[i] != v)
                         assert_int_equal(f->out[i].status, VERDICT_OK);
@@ -338,6 +417,8 @@ int main(void)
                                                 inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(quorum_two_views_disagree, inv_fx_setup,
                                                 inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(endpoint_disagreement_names_each_check,
+                                                inv_fx_setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(quorum_short_and_no_endpoint_left, inv_fx_setup,
                                                 inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(violation_weighed_on_the_chains_it_rests_on,

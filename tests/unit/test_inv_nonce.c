@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -27,6 +28,40 @@ static int setup(void **state)
         *state = f;
         return 0;
 }
+
+/*
+ * Fails unless v's evidence lists exactly want[0..n) as "subjects", in that
+ * order and not truncated; n == 0: no "subjects" at all.
+ */
+static void subjects_are(const struct verdict *v, const char *const *want, size_t n)
+{
+        const cJSON *got = inv_fixture_at(v->evidence, "subjects");
+        cJSON *expect = cJSON_CreateArray();
+        char *got_text, *want_text;
+        int same;
+        size_t i;
+
+        assert_non_null(expect);
+        for (i = 0; i < n; i++)
+                assert_true(cJSON_AddItemToArray(expect, cJSON_CreateString(want[i])));
+        same = n == 0 ? got == NULL : cJSON_Compare(got, expect, 1);
+        if (!same) {
+                got_text = got != NULL ? cJSON_PrintUnformatted(got) : NULL;
+                want_text = cJSON_PrintUnformatted(expect);
+                print_error("subjects %s, want %s\n", got_text != NULL ? got_text : "(none)",
+                            want_text != NULL ? want_text : "?");
+                free(got_text);
+                free(want_text);
+        }
+        cJSON_Delete(expect);
+        assert_true(same);
+        assert_null(inv_fixture_at(v->evidence, "subjects_truncated"));
+}
+
+#define SUBJECTS(v, ...)                                                                           \
+        subjects_are((v), (const char *const[]){__VA_ARGS__},                                      \
+                     sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+#define NO_SUBJECTS(v) subjects_are((v), NULL, 0)
 
 static struct verdict *run(struct inv_fx *f)
 {
@@ -55,6 +90,7 @@ static void in_step_is_ok(void **state)
         assert_string_equal(inv_fixture_str(v->evidence, "accounts.0.address"), ACCOUNT0);
         assert_string_equal(inv_fixture_str(v->evidence, "accounts.1.chain"), "execution");
         assert_string_equal(inv_fixture_str(v->evidence, "accounts.1.endpoint"), "exe-a");
+        NO_SUBJECTS(v);
         /* the ledger ahead of latest but within pending: transactions in the mempool */
         nonces(f, 0, 9, 7, 9);
         assert_int_equal(run(f)->status, VERDICT_OK);
@@ -77,6 +113,8 @@ static void chain_ahead_by_one(void **state)
         assert_int_equal((int)inv_fixture_num(v->evidence, "accounts.1.ledger_next"), 7);
         assert_string_equal(inv_fixture_str(v->evidence, "accounts.0.status"), "ok");
         assert_string_equal(inv_fixture_str(v->evidence, "rests_on.0"), "execution");
+        /* the account out of step, and not the one in step */
+        SUBJECTS(v, "account " ACCOUNT1);
 }
 
 static void ledger_ahead_of_pending_at_and_over_the_gap(void **state)
@@ -95,6 +133,10 @@ static void ledger_ahead_of_pending_at_and_over_the_gap(void **state)
         assert_string_equal(v->summary,
                             "account " ACCOUNT0 " on source: the ledger's next nonce 13 is ahead "
                             "of the pending nonce 7 by 6 (allowed 5): transactions vanished");
+        SUBJECTS(v, "account " ACCOUNT0);
+        /* further out of step: the same subject (no figure in it) */
+        nonces(f, 0, 20, 7, 7);
+        SUBJECTS(run(f), "account " ACCOUNT0);
 
         f->p.nonce_gap = 0;
         nonces(f, 0, 8, 7, 7);
@@ -113,6 +155,7 @@ static void both_accounts_wrong(void **state)
         v = run(f);
         assert_int_equal(v->status, VERDICT_VIOLATED);
         inv_fixture_contains(v->summary, "2 accounts out of step, first: account " ACCOUNT0);
+        SUBJECTS(v, "account " ACCOUNT0, "account " ACCOUNT1);
 }
 
 static void unknown_account_cannot_be_evaluated(void **state)
@@ -125,9 +168,12 @@ static void unknown_account_cannot_be_evaluated(void **state)
         assert_int_equal(v->status, VERDICT_UNKNOWN);
         assert_string_equal(v->summary,
                             "account " ACCOUNT1 " on execution: the ledger has no nonce for it");
-        /* a violation elsewhere still wins */
+        NO_SUBJECTS(v);
+        /* a violation elsewhere still wins, and names only its own account */
         nonces(f, 0, 7, 8, 8);
-        assert_int_equal(run(f)->status, VERDICT_VIOLATED);
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        SUBJECTS(v, "account " ACCOUNT0);
 }
 
 static void view_not_ok_cannot_be_evaluated(void **state)
@@ -143,6 +189,7 @@ static void view_not_ok_cannot_be_evaluated(void **state)
         assert_int_equal(v->status, VERDICT_UNKNOWN);
         assert_string_equal(v->summary, "account " ACCOUNT0 ": source endpoint src-a failed: "
                                         "eth_getTransactionCount: 502 Bad Gateway");
+        NO_SUBJECTS(v);
 
         f->s.ledger.ok = 0;
         snprintf(f->s.ledger.error, sizeof f->s.ledger.error, "relaywatch.nonces: timeout");

@@ -146,6 +146,40 @@ static int setup(void **state)
         return 0;
 }
 
+/*
+ * Fails unless v's evidence lists exactly want[0..n) as "subjects", in that
+ * order and not truncated; n == 0: no "subjects" at all.
+ */
+static void subjects_are(const struct verdict *v, const char *const *want, size_t n)
+{
+        const cJSON *got = inv_fixture_at(v->evidence, "subjects");
+        cJSON *expect = cJSON_CreateArray();
+        char *got_text, *want_text;
+        int same;
+        size_t i;
+
+        assert_non_null(expect);
+        for (i = 0; i < n; i++)
+                assert_true(cJSON_AddItemToArray(expect, cJSON_CreateString(want[i])));
+        same = n == 0 ? got == NULL : cJSON_Compare(got, expect, 1);
+        if (!same) {
+                got_text = got != NULL ? cJSON_PrintUnformatted(got) : NULL;
+                want_text = cJSON_PrintUnformatted(expect);
+                print_error("subjects %s, want %s\n", got_text != NULL ? got_text : "(none)",
+                            want_text != NULL ? want_text : "?");
+                free(got_text);
+                free(want_text);
+        }
+        cJSON_Delete(expect);
+        assert_true(same);
+        assert_null(inv_fixture_at(v->evidence, "subjects_truncated"));
+}
+
+#define SUBJECTS(v, ...)                                                                           \
+        subjects_are((v), (const char *const[]){__VA_ARGS__},                                      \
+                     sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+#define NO_SUBJECTS(v) subjects_are((v), NULL, 0)
+
 static struct verdict *run(struct inv_fx *f)
 {
         inv_fixture_release(f->out);
@@ -173,6 +207,7 @@ static void clean_batches_are_ok(void **state)
         inv_fixture_contains(v->summary, "8 of 8 withdrawal proofs verify");
         assert_int_equal((int)inv_fixture_num(v->evidence, "proofs_verified"), 8);
         assert_int_equal(cJSON_GetArraySize(inv_fixture_at(v->evidence, "findings")), 0);
+        NO_SUBJECTS(v);
         assert_true(f->out[10].has_value);
         assert_true(f->out[10].value == 1.0);
 }
@@ -187,6 +222,8 @@ static void expect_proof_failure(struct inv_fx *f, uint64_t id)
         inv_fixture_contains(v->summary, want);
         inv_fixture_contains(v->summary, "does not verify against the anchored root 0x");
         assert_string_equal(inv_fixture_str(v->evidence, "findings.0.kind"), "withdrawal_proof");
+        /* the batch the withdrawal is in, never the withdrawal's figures */
+        SUBJECTS(v, "batch 1");
 }
 
 static void tampered_proof_byte(void **state)
@@ -252,6 +289,8 @@ static void tampered_amounts(void **state)
                              "recomputed from its 5 leaves differs from the ledger root");
         /* a ledger fact: stands without confirmation from another endpoint */
         assert_string_equal(inv_fixture_str(v->evidence, "rests_on.0"), "ledger");
+        /* a leaf and the root of one batch: one subject */
+        SUBJECTS(v, "batch 1");
 }
 
 static void root_mismatch_ledger_vs_chain(void **state)
@@ -273,6 +312,7 @@ static void root_mismatch_ledger_vs_chain(void **state)
         /* and the batch's proofs fail against what the chain anchored: 1 + 3 problems */
         assert_int_equal((int)inv_fixture_num(v->evidence, "violations"), 4);
         assert_string_equal(inv_fixture_str(v->evidence, "rests_on.0"), "source");
+        SUBJECTS(v, "batch 2");
 
         /* with two source endpoints to agree, one view is not enough to halt */
         f->p.quorum[SNAP_SOURCE] = 2;
@@ -280,10 +320,12 @@ static void root_mismatch_ledger_vs_chain(void **state)
         v = run(f);
         assert_int_equal(v->status, VERDICT_UNKNOWN);
         assert_true(v->needs_confirmation);
+        NO_SUBJECTS(v); /* unconfirmed: nothing to page for yet */
         /* the second endpoint sees the same */
         inv_fixture_add_view(&f->s, SNAP_SOURCE, "src-b");
         v = run(f);
         assert_int_equal(v->status, VERDICT_VIOLATED);
+        SUBJECTS(v, "batch 2");
 }
 
 static void ledger_root_not_recomputable(void **state)
@@ -297,6 +339,7 @@ static void ledger_root_not_recomputable(void **state)
         inv_fixture_contains(v->summary, "first: batch 1: root 0x");
         inv_fixture_contains(v->summary,
                              "recomputed from its 5 leaves differs from the ledger root");
+        SUBJECTS(v, "batch 1");
 }
 
 static void not_anchored_on_chain(void **state)
@@ -312,16 +355,19 @@ static void not_anchored_on_chain(void **state)
                                         "root registry on source (endpoint src-a) has no root for "
                                         "it at block 100");
         assert_string_equal(inv_fixture_str(v->evidence, "findings.0.kind"), "not_anchored");
+        SUBJECTS(v, "batch 2");
 
         /* anchored after the pinned block: in flight, proofs checked against the ledger root */
         b->anchor_block = 101;
         v = run(f);
         assert_int_equal(v->status, VERDICT_OK);
         assert_int_equal((int)inv_fixture_num(v->evidence, "anchors_in_flight"), 1);
+        NO_SUBJECTS(v);
         withdrawal(f, 2001)->proof[0][0] ^= 1;
         v = run(f);
         assert_int_equal(v->status, VERDICT_VIOLATED);
         inv_fixture_contains(v->summary, "does not verify against the ledger root 0x");
+        SUBJECTS(v, "batch 2");
         withdrawal(f, 2001)->proof[0][0] ^= 1;
 
         /* the ledger does not claim it anchored: nothing to object to */
@@ -334,6 +380,7 @@ static void not_anchored_on_chain(void **state)
         v = run(f);
         assert_int_equal(v->status, VERDICT_UNKNOWN);
         inv_fixture_contains(v->summary, "records no anchor block");
+        NO_SUBJECTS(v);
 }
 
 static void signatures(void **state)
@@ -348,6 +395,12 @@ static void signatures(void **state)
         assert_string_equal(v->summary, "batch 1: root signed by " OTHER_ADDR
                                         ", which is not an authorised signer");
         assert_string_equal(inv_fixture_str(v->evidence, "findings.0.kind"), "signature");
+        SUBJECTS(v, "batch 1");
+        /* both batches signed by the wrong key: two subjects */
+        sign_root(&f->s.ledger.batches[1], OTHER_KEY);
+        v = run(f);
+        inv_fixture_contains(v->summary, "2 problems, first: batch 1: root signed by");
+        SUBJECTS(v, "batch 1", "batch 2");
 
         /* once the other key is authorised too, both batches pass */
         f->p.nsigners = 2;
@@ -360,6 +413,7 @@ static void signatures(void **state)
         assert_int_equal(v->status, VERDICT_VIOLATED);
         inv_fixture_contains(
                 v->summary, "batch 1: the relayer signature of its root does not recover a signer");
+        SUBJECTS(v, "batch 1");
 
         /* nobody authorised: could not evaluate, never violated */
         sign_root(b, RELAYER_KEY);
@@ -368,6 +422,7 @@ static void signatures(void **state)
         assert_int_equal(v->status, VERDICT_UNKNOWN);
         assert_string_equal(v->summary,
                             "no authorised signers configured: batch signatures cannot be checked");
+        NO_SUBJECTS(v);
 }
 
 static void leaf_count_differs(void **state)
@@ -379,6 +434,7 @@ static void leaf_count_differs(void **state)
         v = run(f);
         assert_int_equal(v->status, VERDICT_VIOLATED);
         assert_string_equal(v->summary, "batch 2: the ledger says 4 leaves but holds 3 leaf rows");
+        SUBJECTS(v, "batch 2");
 }
 
 static void cannot_evaluate(void **state)
@@ -392,6 +448,7 @@ static void cannot_evaluate(void **state)
         assert_int_equal(v->status, VERDICT_UNKNOWN);
         assert_string_equal(v->summary, "withdrawal 2000: its batch 77 is not among the ledger "
                                         "batches read");
+        NO_SUBJECTS(v);
         withdrawal(f, 2000)->batch_number = 2;
 
         src->ok = 0;

@@ -37,6 +37,40 @@ static void figures(struct inv_fx *f, size_t i, const char *deposited, const cha
         f->s.chains[SNAP_EXECUTION].views[0].token_values[i] = inv_fixture_u256(supply);
 }
 
+/*
+ * Fails unless v's evidence lists exactly want[0..n) as "subjects", in that
+ * order and not truncated; n == 0: no "subjects" at all.
+ */
+static void subjects_are(const struct verdict *v, const char *const *want, size_t n)
+{
+        const cJSON *got = inv_fixture_at(v->evidence, "subjects");
+        cJSON *expect = cJSON_CreateArray();
+        char *got_text, *want_text;
+        int same;
+        size_t i;
+
+        assert_non_null(expect);
+        for (i = 0; i < n; i++)
+                assert_true(cJSON_AddItemToArray(expect, cJSON_CreateString(want[i])));
+        same = n == 0 ? got == NULL : cJSON_Compare(got, expect, 1);
+        if (!same) {
+                got_text = got != NULL ? cJSON_PrintUnformatted(got) : NULL;
+                want_text = cJSON_PrintUnformatted(expect);
+                print_error("subjects %s, want %s\n", got_text != NULL ? got_text : "(none)",
+                            want_text != NULL ? want_text : "?");
+                free(got_text);
+                free(want_text);
+        }
+        cJSON_Delete(expect);
+        assert_true(same);
+        assert_null(inv_fixture_at(v->evidence, "subjects_truncated"));
+}
+
+#define SUBJECTS(v, ...)                                                                           \
+        subjects_are((v), (const char *const[]){__VA_ARGS__},                                      \
+                     sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+#define NO_SUBJECTS(v) subjects_are((v), NULL, 0)
+
 static struct verdict *run(struct inv_fx *f)
 {
         inv_fixture_release(f->out);
@@ -60,6 +94,7 @@ static void balanced_is_ok(void **state)
         assert_string_equal(inv_fixture_str(v->evidence, "assets.0.ledger.locked.base"), "700");
         assert_string_equal(inv_fixture_str(v->evidence, "assets.0.ledger.minted_net.base"), "400");
         assert_string_equal(inv_fixture_str(v->evidence, "assets.0.comparisons.0.delta.base"), "0");
+        NO_SUBJECTS(v);
 }
 
 static void one_wei_either_way_is_violated(void **state)
@@ -85,6 +120,7 @@ static void one_wei_either_way_is_violated(void **state)
         assert_string_equal(inv_fixture_str(v->evidence, "assets.0.comparisons.0.direction"),
                             "lockbox above the ledger's locked total");
         assert_int_equal(invariants_tier1_status(f->out, invariant_count), VERDICT_VIOLATED);
+        SUBJECTS(v, "asset SIGIL");
 
         /* one wei below */
         figures(f, 0, "1000", "300", "500", "100", "699", "400");
@@ -99,6 +135,7 @@ static void one_wei_either_way_is_violated(void **state)
         assert_int_equal(v->status, VERDICT_VIOLATED);
         inv_fixture_contains(v->summary, "SIGIL minted");
         inv_fixture_contains(v->summary, "delta 0.000000000000000001 SIGIL");
+        SUBJECTS(v, "asset SIGIL"); /* the same subject whichever comparison broke */
         assert_string_equal(inv_fixture_str(v->evidence, "assets.0.comparisons.1.status"),
                             "violated");
         assert_string_equal(inv_fixture_str(v->evidence, "assets.0.comparisons.0.status"), "ok");
@@ -215,6 +252,7 @@ static void unknown_asset_cannot_be_evaluated_but_backing_still_counts(void **st
         snprintf(la->problem, sizeof la->problem, "asset SIGIL is not in the ledger");
         v = run(f);
         assert_int_equal(v->status, VERDICT_UNKNOWN);
+        NO_SUBJECTS(v); /* could not evaluate names nothing */
         inv_fixture_contains(v->summary, "SIGIL locked: could not compare");
         inv_fixture_contains(v->summary, "asset SIGIL is not in the ledger");
         assert_string_equal(inv_fixture_str(v->evidence, "assets.0.comparisons.2.status"), "ok");
@@ -226,6 +264,7 @@ static void unknown_asset_cannot_be_evaluated_but_backing_still_counts(void **st
         assert_int_equal(v->status, VERDICT_VIOLATED);
         inv_fixture_contains(v->summary, "SIGIL backing");
         inv_fixture_contains(v->summary, "exceeds lockbox balance");
+        SUBJECTS(v, "asset SIGIL");
         assert_string_equal(inv_fixture_str(v->evidence, "assets.0.comparisons.2.delta.base"), "1");
         assert_string_equal(inv_fixture_str(v->evidence, "assets.0.ledger_error"),
                             "ledger does not know SIGIL: asset SIGIL is not in the ledger");
@@ -385,6 +424,23 @@ static void several_assets_one_verdict(void **state)
         assert_string_equal(inv_fixture_str(v->evidence, "assets.2.status"), "violated");
         assert_string_equal(inv_fixture_str(v->evidence, "assets.2.comparisons.2.direction"),
                             "totalSupply above the lockbox balance");
+        /* one subject per broken asset, in asset order; SIGIL is fine */
+        SUBJECTS(v, "asset USDX", "asset WETH");
+
+        /* SIGIL broken twice over (locked and minted) is still one subject */
+        figures(f, 0, "10", "0", "5", "0", "11", "6");
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        SUBJECTS(v, "asset SIGIL", "asset USDX", "asset WETH");
+
+        /* USDX fixed, DAI unknown (not in the ledger): neither is named */
+        snapshot_free(&f->s);
+        inv_fixture_snapshot(&f->s, 4, 0);
+        figures(f, 2, "3", "0", "3", "0", "3", "4");
+        f->s.ledger.assets[3].known = 0;
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        SUBJECTS(v, "asset WETH");
 }
 
 static void no_assets_cannot_be_evaluated(void **state)
@@ -394,6 +450,7 @@ static void no_assets_cannot_be_evaluated(void **state)
         snapshot_free(&f->s);
         inv_fixture_snapshot(&f->s, 0, 0);
         assert_int_equal(run(f)->status, VERDICT_UNKNOWN);
+        NO_SUBJECTS(&f->out[0]);
         inv_fixture_contains(run(f)->summary, "no assets configured");
 }
 

@@ -17,6 +17,40 @@
 
 #include "inv_fixture.h"
 
+/*
+ * Fails unless v's evidence lists exactly want[0..n) as "subjects", in that
+ * order and not truncated; n == 0: no "subjects" at all.
+ */
+static void subjects_are(const struct verdict *v, const char *const *want, size_t n)
+{
+        const cJSON *got = inv_fixture_at(v->evidence, "subjects");
+        cJSON *expect = cJSON_CreateArray();
+        char *got_text, *want_text;
+        int same;
+        size_t i;
+
+        assert_non_null(expect);
+        for (i = 0; i < n; i++)
+                assert_true(cJSON_AddItemToArray(expect, cJSON_CreateString(want[i])));
+        same = n == 0 ? got == NULL : cJSON_Compare(got, expect, 1);
+        if (!same) {
+                got_text = got != NULL ? cJSON_PrintUnformatted(got) : NULL;
+                want_text = cJSON_PrintUnformatted(expect);
+                print_error("subjects %s, want %s\n", got_text != NULL ? got_text : "(none)",
+                            want_text != NULL ? want_text : "?");
+                free(got_text);
+                free(want_text);
+        }
+        cJSON_Delete(expect);
+        assert_true(same);
+        assert_null(inv_fixture_at(v->evidence, "subjects_truncated"));
+}
+
+#define SUBJECTS(v, ...)                                                                           \
+        subjects_are((v), (const char *const[]){__VA_ARGS__},                                      \
+                     sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+#define NO_SUBJECTS(v) subjects_are((v), NULL, 0)
+
 static struct verdict *run(struct inv_fx *f, const char *name)
 {
         struct verdict *v;
@@ -38,6 +72,7 @@ static void rpc_timeout(void **state)
         v = run(f, "RPC_TIMEOUT");
         assert_int_equal(v->status, VERDICT_OK);
         assert_string_equal(inv_fixture_str(v->evidence, "source.endpoints.0.breaker"), "closed");
+        NO_SUBJECTS(v);
 
         exe->rpc_timeout = 1;
         snprintf(exe->rpc_timeout_reason, sizeof exe->rpc_timeout_reason,
@@ -49,6 +84,8 @@ static void rpc_timeout(void **state)
         assert_string_equal(v->summary, "execution chain: exe-a: 3 consecutive failures (last: "
                                         "timeout after 10000 ms)");
         assert_int_equal((int)inv_fixture_num(v->evidence, "execution.endpoints.0.failures"), 3);
+        /* the chain, as the evidence names it: never an endpoint URL */
+        SUBJECTS(v, "chain execution");
         /* Tier 2 never moves the halt decision */
         assert_int_equal(invariants_tier1_status(f->out, invariant_count + 1),
                          invariants_tier1_status(f->out, 4));
@@ -59,6 +96,7 @@ static void rpc_timeout(void **state)
         v = run(f, "RPC_TIMEOUT");
         assert_string_equal(v->summary,
                             "both chains time out; source chain: src-a: call over 10 s");
+        SUBJECTS(v, "chain source", "chain execution");
 }
 
 static void db_connection_lost(void **state)
@@ -73,6 +111,7 @@ static void db_connection_lost(void **state)
         snprintf(f->s.ledger.error, sizeof f->s.ledger.error, "server closed the connection");
         v = run(f, "DB_CONNECTION_LOST");
         assert_int_equal(v->status, VERDICT_OK); /* one failure is not a lost connection */
+        NO_SUBJECTS(v);
 
         f->s.ledger.connection_lost = 1;
         snprintf(f->s.ledger.connection_reason, sizeof f->s.ledger.connection_reason,
@@ -81,6 +120,7 @@ static void db_connection_lost(void **state)
         assert_int_equal(v->status, VERDICT_VIOLATED);
         assert_string_equal(v->summary, "ledger database connection lost: 5 consecutive "
                                         "failures: connection refused");
+        NO_SUBJECTS(v); /* the whole ledger: one alert, no subject */
 }
 
 static void cycles(struct inv_fx *f, const uint64_t *ms, size_t n)
@@ -108,6 +148,7 @@ static void high_latency(void **state)
         f->s.previous_cycle_ms = 2000;
         v = run(f, "HIGH_LATENCY");
         assert_int_equal(v->status, VERDICT_OK);
+        NO_SUBJECTS(v);
 
         cycles(f, over, 4);
         v = run(f, "HIGH_LATENCY");
@@ -116,12 +157,17 @@ static void high_latency(void **state)
                 v->summary,
                 "2 relayer cycles over 2000 ms (worst 5400 ms, cycle 42; cycles 40, 42)");
         assert_int_equal((int)inv_fixture_num(v->evidence, "slow_cycles.1.duration_ms"), 5400);
+        SUBJECTS(v, "relayer"); /* not the cycle ids: they change every cycle */
+        f->s.previous_cycle_ms = 2001;
+        v = run(f, "HIGH_LATENCY");
+        SUBJECTS(v, "relayer", "watchdog");
 
         cycles(f, at, 3);
         f->s.previous_cycle_ms = 2001;
         v = run(f, "HIGH_LATENCY");
         assert_int_equal(v->status, VERDICT_VIOLATED);
         assert_string_equal(v->summary, "the watchdog's last cycle took 2001 ms (limit 2000 ms)");
+        SUBJECTS(v, "watchdog");
 
         /* the watchdog's own time counts even without the ledger */
         f->s.ledger.ok = 0;
@@ -130,6 +176,7 @@ static void high_latency(void **state)
         f->s.previous_cycle_ms = 10;
         v = run(f, "HIGH_LATENCY");
         assert_int_equal(v->status, VERDICT_UNKNOWN);
+        NO_SUBJECTS(v);
         inv_fixture_contains(v->summary, "ledger not read: down");
 }
 
@@ -162,6 +209,7 @@ static void gas_estimate_miss(void **state)
         v = run(f, "GAS_ESTIMATE_MISS");
         assert_int_equal(v->status, VERDICT_OK);
         inv_fixture_contains(v->summary, "2 operations with gas used");
+        NO_SUBJECTS(v);
 
         operation(&f->s.ledger.operations[1], 2, 100000, 150001);
         v = run(f, "GAS_ESTIMATE_MISS");
@@ -171,6 +219,7 @@ static void gas_estimate_miss(void **state)
                             "0x7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e7e) "
                             "used 150001 gas, 150% of its estimate 100000 (limit 150%)");
         assert_int_equal((int)inv_fixture_num(v->evidence, "misses.0.op_id"), 2);
+        SUBJECTS(v, "operation 2");
 
         /* no overflow on huge figures */
         operation(&f->s.ledger.operations[0], 1, UINT64_MAX, UINT64_MAX);
@@ -179,9 +228,51 @@ static void gas_estimate_miss(void **state)
         assert_int_equal(v->status, VERDICT_VIOLATED);
         inv_fixture_contains(v->summary, "operation 2 ");
         inv_fixture_contains(v->summary, "200% of its estimate");
+        SUBJECTS(v, "operation 2");
+
+        /* two misses: two subjects */
+        operation(&f->s.ledger.operations[0], 1, 100, 151);
+        v = run(f, "GAS_ESTIMATE_MISS");
+        SUBJECTS(v, "operation 1", "operation 2");
 
         f->p.gas_ratio_percent = 250;
-        assert_int_equal(run(f, "GAS_ESTIMATE_MISS")->status, VERDICT_OK);
+        v = run(f, "GAS_ESTIMATE_MISS");
+        assert_int_equal(v->status, VERDICT_OK);
+        NO_SUBJECTS(v);
+}
+
+/* 17 operations over their estimate: 16 named, the summary counts all 17. */
+static void gas_estimate_miss_subjects_capped(void **state)
+{
+        struct inv_fx *f = *state;
+        const cJSON *subjects;
+        struct verdict *v;
+        char want[32];
+        size_t i;
+
+        f->s.ledger.operations = calloc(17, sizeof *f->s.ledger.operations);
+        assert_non_null(f->s.ledger.operations);
+        f->s.ledger.noperations = 17;
+        for (i = 0; i < 17; i++)
+                operation(&f->s.ledger.operations[i], 100 + i, 1000, 2000);
+        v = run(f, "GAS_ESTIMATE_MISS");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        inv_fixture_contains(v->summary, "17 operations over their gas estimate, first: "
+                                         "operation 100 ");
+        subjects = inv_fixture_at(v->evidence, "subjects");
+        assert_int_equal(cJSON_GetArraySize(subjects), VERDICT_SUBJECTS_MAX);
+        for (i = 0; i < VERDICT_SUBJECTS_MAX; i++) {
+                snprintf(want, sizeof want, "operation %zu", 100 + i);
+                assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(subjects, (int)i)),
+                                    want);
+        }
+        assert_true(cJSON_IsTrue(inv_fixture_at(v->evidence, "subjects_truncated")));
+
+        /* 16 exactly fit */
+        f->s.ledger.noperations = 16;
+        v = run(f, "GAS_ESTIMATE_MISS");
+        assert_int_equal(cJSON_GetArraySize(inv_fixture_at(v->evidence, "subjects")), 16);
+        assert_null(inv_fixture_at(v->evidence, "subjects_truncated"));
 }
 
 static struct snap_stream *stream(struct inv_fx *f, uint64_t length, uint64_t maxlen)
@@ -214,10 +305,12 @@ static void queue_buildup(void **state)
         f->s.ledger.pending_operations = 10;
         v = run(f, "QUEUE_BUILDUP");
         assert_int_equal(v->status, VERDICT_OK);
+        NO_SUBJECTS(v);
         f->s.ledger.pending_operations = 11;
         v = run(f, "QUEUE_BUILDUP");
         assert_int_equal(v->status, VERDICT_VIOLATED);
         assert_string_equal(v->summary, "11 operations pending in the ledger (limit 10)");
+        SUBJECTS(v, "operations");
         f->s.ledger.pending_operations = 0;
 
         st = stream(f, 500, 0);
@@ -230,11 +323,20 @@ static void queue_buildup(void **state)
         assert_string_equal(
                 v->summary,
                 "stream relayer:deposits group relayer lags by 101 entries (limit 100)");
+        SUBJECTS(v, "stream relayer:deposits");
+        /* lagging and holding too many: the same stream once; with the ledger queue too */
+        st->groups[0].pending = 101;
+        f->s.ledger.pending_operations = 11;
+        v = run(f, "QUEUE_BUILDUP");
+        inv_fixture_contains(v->summary, "3 queues building up");
+        SUBJECTS(v, "operations", "stream relayer:deposits");
+        f->s.ledger.pending_operations = 0;
         st->groups[0].lag = 0;
         st->groups[0].pending = 101;
         v = run(f, "QUEUE_BUILDUP");
         assert_int_equal(v->status, VERDICT_VIOLATED);
         inv_fixture_contains(v->summary, "holds 101 delivered but unacknowledged entries");
+        SUBJECTS(v, "stream relayer:deposits");
 
         /* at its cap with unread entries: messages are trimmed before they are read */
         st->groups[0].pending = 0;
@@ -243,6 +345,7 @@ static void queue_buildup(void **state)
         v = run(f, "QUEUE_BUILDUP");
         assert_int_equal(v->status, VERDICT_VIOLATED);
         inv_fixture_contains(v->summary, "messages are being lost (trimmed before they were read)");
+        SUBJECTS(v, "stream relayer:deposits");
         st->groups[0].lag = 0;
         assert_int_equal(run(f, "QUEUE_BUILDUP")->status, VERDICT_OK);
         st->length = 499;
@@ -254,6 +357,7 @@ static void queue_buildup(void **state)
         v = run(f, "QUEUE_BUILDUP");
         assert_int_equal(v->status, VERDICT_UNKNOWN);
         assert_string_equal(v->summary, "stream relayer:deposits not read: XINFO GROUPS: NOAUTH");
+        NO_SUBJECTS(v);
 }
 
 int main(void)
@@ -263,6 +367,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(db_connection_lost, inv_fx_setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(high_latency, inv_fx_setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(gas_estimate_miss, inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(gas_estimate_miss_subjects_capped, inv_fx_setup,
+                                                inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(queue_buildup, inv_fx_setup, inv_fx_teardown),
         };
 
