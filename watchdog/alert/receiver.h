@@ -34,8 +34,18 @@
  * or a network error is retried (429 and 503 honour Retry-After); any
  * other 4xx is rejected, logged with the receiver's answer and not
  * retried. An answer that is not what the API documents (a 202 from
- * PagerDuty without "status":"success", a Slack 200 whose body is not "ok")
- * is retried and logged, never trusted.
+ * PagerDuty without "status":"success", a Slack 200 whose body is not "ok",
+ * a 1xx or 3xx) is retried and logged, never trusted.
+ *
+ * Every HTTP request carries Content-Type: application/json, User-Agent:
+ * relaywatch and an empty "Expect:" (libcurl then sends a large body
+ * without waiting for a 100 Continue); an email request has no headers.
+ * A test (ALERT_TEST) is marked "[TEST]" in front of its summary (and of
+ * Slack's header and the email's subject) on every receiver. The daily
+ * report (ALERT_REPORT) goes to slack, email and webhook only: pagerduty
+ * and alertmanager refuse it with RW_ERR_INVALID. Alert text is sent as
+ * valid UTF-8 (an invalid byte becomes U+FFFD) and one-line fields lose
+ * their control characters.
  */
 #ifndef RELAYWATCH_RECEIVER_H
 #define RELAYWATCH_RECEIVER_H
@@ -80,8 +90,13 @@ enum receiver_outcome {
  * Judges an answer: `status` is the HTTP status (or the SMTP reply code),
  * `body` what came back (`len` bytes, may be NULL). `transport_rc` is
  * RW_OK when an answer arrived, else the transfer's error (timeout,
- * refused, ...), which is always RECEIVER_RETRY. `why` gets one line
- * naming the route and what was wrong (never a secret).
+ * refused, ...), which is always RECEIVER_RETRY, except for email: libcurl
+ * fails an SMTP transfer on a 4xx or 5xx reply, so an SMTP code in
+ * 400..599 decides whatever `transport_rc` says (4xx retried, 5xx
+ * rejected). `why` gets one line, "alert route NAME (TYPE): ...", naming
+ * what was wrong and quoting the start of the answer (printable ASCII,
+ * anything of the route's url, routing_key, secret or password in it
+ * made "<redacted>"); also filled when delivered.
  */
 enum receiver_outcome receiver_judge(const struct config_alert_route *route, int transport_rc,
                                      long status, const char *body, size_t len, char *why,
@@ -89,8 +104,10 @@ enum receiver_outcome receiver_judge(const struct config_alert_route *route, int
 
 /*
  * The delay a Retry-After header asks for, in ms: delta-seconds or an
- * HTTP-date (relative to `now_ms`, wall clock). -1 when absent or
- * unreadable; capped at one hour.
+ * HTTP-date in its IMF-fixdate form, "Sun, 06 Nov 1994 08:49:37 GMT"
+ * (relative to `now_ms`, wall clock; 0 when already past). -1 when absent
+ * or unreadable (the obsolete RFC 850 and asctime date forms included);
+ * capped at one hour. Spaces and tabs around the value are allowed.
  */
 int64_t receiver_retry_after_ms(const char *header_value, int64_t now_ms);
 
