@@ -33,7 +33,7 @@ struct silence {
         char name[ALERT_NAME_MAX];
         char subject[ALERT_SUBJECT_MAX]; /* "" matches every subject */
         char reason[SILENCE_REASON_MAX];
-        char created_by[64]; /* the user who added it ($USER, or "unknown") */
+        char created_by[64];         /* the user who added it ($USER, or "unknown") */
         int64_t created_ms, ends_ms; /* wall clock */
 };
 
@@ -42,31 +42,63 @@ struct silence_set {
         struct silence items[SILENCE_MAX];
 };
 
-/* Reads STATE_DIR/silences.json (an absent file is an empty set). Names what is wrong. */
+/*
+ * Reads STATE_DIR/silences.json (an absent file is an empty set). The file
+ * is refused whole, and *out left as it was, when it is not exactly what
+ * silence_save writes: {"version":1,"silences":[...]} with each silence's
+ * seven keys and no other, an id "s-" and 16 lowercase hex digits (each
+ * once), a name of A-Z, 0-9 and _, a non-empty reason, no control
+ * character in a text, whole ms times, ends_ms at most 7 days after
+ * created_ms, at most SILENCE_MAX silences. The message names the file and
+ * the field ("…/silences.json: silences[2].name is not an alert name …").
+ * Silences that have ended are kept as read (match and list skip them).
+ */
 int silence_load(const char *state_dir, struct silence_set *out, struct rwerr *err);
 
-/* Writes the set (expired ones dropped) atomically, mode 0600. */
+/*
+ * Writes the set atomically (fsync'd, then renamed), mode 0600, without the
+ * silences that have ended by the wall clock now (ends_ms <= now).
+ */
 int silence_save(const char *state_dir, const struct silence_set *set, struct rwerr *err);
 
 /*
- * Adds a silence ending `for_ms` from `now_ms` (1 minute .. 7 days);
- * RW_ERR_RANGE when the set is full or the time out of bounds. Fills `out`.
+ * Adds a silence ending `for_ms` from `now_ms` (1 minute .. 7 days) with a
+ * new random id unique in the set. `name` must be an alert name (A-Z, 0-9
+ * and _, at most ALERT_NAME_MAX - 1); `subject` NULL or "" holds every
+ * subject; `reason` must hold more than spaces, one line; `user` NULL or ""
+ * is kept as "unknown" (cut to fit, control characters made '?'). The
+ * silences that ended by `now_ms` are dropped first, so they make room.
+ * RW_ERR_INVALID for a bad name, subject or reason; RW_ERR_RANGE when the
+ * set is full, the time out of bounds or a text too long. Fills `out`
+ * (may be NULL).
  */
-int silence_add(struct silence_set *set, const char *name, const char *subject,
-                const char *reason, const char *user, int64_t now_ms, int64_t for_ms,
-                struct silence *out, struct rwerr *err);
+int silence_add(struct silence_set *set, const char *name, const char *subject, const char *reason,
+                const char *user, int64_t now_ms, int64_t for_ms, struct silence *out,
+                struct rwerr *err);
 
-/* Ends silence `id` now; RW_ERR_INVALID when there is none. */
+/* Ends silence `id` now; RW_ERR_INVALID when there is none, or it has already ended. */
 int silence_expire(struct silence_set *set, const char *id, int64_t now_ms, struct rwerr *err);
 
-/* The silence that holds name/subject at `now_ms`, or NULL. */
+/*
+ * The silence that holds name/subject at `now_ms` (in force: now_ms <
+ * ends_ms; its subject "" or equal to `subject`), the one ending last when
+ * several do; NULL when none.
+ */
 const struct silence *silence_match(const struct silence_set *set, const char *name,
                                     const char *subject, int64_t now_ms);
 
-/* The silences in force at `now_ms` as a JSON array; NULL on OOM. */
+/*
+ * The silences in force at `now_ms` as a JSON array, in the set's order:
+ * each the seven fields of the file plus "created_at" and "ends_at" (RFC
+ * 3339 UTC). NULL on OOM.
+ */
 struct cJSON *silence_list_json(const struct silence_set *set, int64_t now_ms);
 
-/* "2h", "90m", "1d", "45s" (one number, one unit) into ms; RW_ERR_INVALID otherwise. */
+/*
+ * "2h", "90m", "1d", "45s" (decimal digits, then one of s, m, h, d, nothing
+ * else) into ms; RW_ERR_INVALID otherwise, RW_ERR_RANGE when it does not fit
+ * in int64 ms. "0m" is read as 0: the caller bounds the value.
+ */
 int silence_parse_duration(const char *text, int64_t *ms, struct rwerr *err);
 
 #endif
