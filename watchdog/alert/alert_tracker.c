@@ -35,16 +35,16 @@
 #define DAY_MS ((int64_t)24 * 3600 * 1000)
 
 struct tracked {
-        struct alert a;              /* the last FIRING made for it */
-        int clearing;                /* the condition is clear; resolve after the flap window */
-        int held;                    /* a silence held its FIRING: nothing was sent */
-        int halt_in_force;           /* its HALT still stands: no resolve yet */
-        int escalated;               /* re-paged for a HALT not acknowledged / not effective */
-        uint64_t clear_since_mono;   /* when the clearing began */
-        uint64_t last_sent_mono;     /* the last FIRING or update handed to the sender */
+        struct alert a;            /* the last FIRING made for it */
+        int clearing;              /* the condition is clear; resolve after the flap window */
+        int held;                  /* a silence held its FIRING: nothing was sent */
+        int halt_in_force;         /* its HALT still stands: no resolve yet */
+        int escalated;             /* re-paged for a HALT not acknowledged / not effective */
+        uint64_t clear_since_mono; /* when the clearing began */
+        uint64_t last_sent_mono;   /* the last FIRING or update handed to the sender */
         uint64_t last_resend_mono[CONFIG_ROUTES_MAX]; /* per Alertmanager route: last re-send */
-        uint64_t last_repage_mono;   /* the last re-page of an escalation */
-        char escalation[ALERT_NAME_MAX]; /* the finding that escalated it */
+        uint64_t last_repage_mono;                    /* the last re-page of an escalation */
+        char escalation[ALERT_NAME_MAX];              /* the finding that escalated it */
 };
 
 struct alert_tracker {
@@ -185,8 +185,7 @@ static void save(struct alert_tracker *t)
         struct rwerr err;
         char *text = NULL;
         size_t i;
-        int ok = root != NULL &&
-                 cJSON_AddNumberToObject(root, "version", 1) != NULL &&
+        int ok = root != NULL && cJSON_AddNumberToObject(root, "version", 1) != NULL &&
                  cJSON_AddNumberToObject(root, "last_report_day", (double)t->last_report_day) !=
                          NULL &&
                  (arr = cJSON_AddArrayToObject(root, "alerts")) != NULL;
@@ -272,8 +271,9 @@ static void load(struct alert_tracker *t)
         day = cJSON_GetObjectItemCaseSensitive(root, "last_report_day");
         if (!cJSON_IsArray(arr) || !cJSON_IsNumber(day)) {
                 cJSON_Delete(root);
-                set_aside(t, path, "not an alerts file (\"alerts\" array and "
-                                   "\"last_report_day\" expected)");
+                set_aside(t, path,
+                          "not an alerts file (\"alerts\" array and "
+                          "\"last_report_day\" expected)");
                 t->last_report_day = rwclock_wall_ms() / DAY_MS;
                 return;
         }
@@ -281,8 +281,8 @@ static void load(struct alert_tracker *t)
         cJSON_ArrayForEach(o, arr)
         {
                 if (load_one(t, o, &err) != RW_OK)
-                        jsonlog_message(JSONLOG_WARN, "alert_state_entry_skipped", NULL,
-                                        "%s: %s", path, err.msg);
+                        jsonlog_message(JSONLOG_WARN, "alert_state_entry_skipped", NULL, "%s: %s",
+                                        path, err.msg);
         }
         cJSON_Delete(root);
         if (t->n > 0)
@@ -440,7 +440,7 @@ static void fire(struct alert_tracker *t, const struct observed *o)
                 x->halt_in_force = 1;
         }
         min_gap = t->cfg->flap_window_s * 1000 > UPDATE_MIN_MS ? t->cfg->flap_window_s * 1000
-                                                                  : UPDATE_MIN_MS;
+                                                               : UPDATE_MIN_MS;
         if (strcmp(x->a.summary, o->summary) == 0 || now - x->last_sent_mono < min_gap)
                 return; /* the same figure, or one sent a moment ago */
         fill_alert(t, &x->a, o);
@@ -471,8 +471,7 @@ static enum finding_severity verdict_severity(const struct verdict *v)
         return FINDING_WARNING;
 }
 
-static const char *halt_of(const char *invariant, const struct alert_halt_ref *halts,
-                           size_t nhalts)
+static const char *halt_of(const char *invariant, const struct alert_halt_ref *halts, size_t nhalts)
 {
         size_t i;
 
@@ -502,8 +501,8 @@ static void observe_verdict(struct alert_tracker *t, const struct verdict *v, co
                             const char *cid, uint64_t now)
 {
         const cJSON *subjects = cJSON_GetObjectItemCaseSensitive(v->evidence, "subjects");
-        int truncated = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v->evidence,
-                                                                       "subjects_truncated"));
+        int truncated =
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v->evidence, "subjects_truncated"));
         struct observed o = {
                 .name = v->invariant,
                 .subject = "",
@@ -635,8 +634,10 @@ static void clear_finding(struct alert_tracker *t, const struct finding *f)
 
 static void info_event(struct alert_tracker *t, const struct finding *f)
 {
-        struct observed o = {f->kind, f->subject != NULL ? f->subject : "", FINDING_INFO, 0,
-                             f->summary, f->evidence, f->correlation_id, f->halt_id};
+        struct observed o = {f->kind,           f->subject != NULL ? f->subject : "",
+                             FINDING_INFO,      0,
+                             f->summary,        f->evidence,
+                             f->correlation_id, f->halt_id};
         struct alert a;
 
         memset(&a, 0, sizeof a);
@@ -791,8 +792,7 @@ static void daily_report(struct alert_tracker *t)
                 return;
         t->last_report_day = day;
         save(t);
-        if (alert_report_build(t->cfg->state_dir, now - DAY_MS, now, &json, &text, &err) !=
-            RW_OK) {
+        if (alert_report_build(t->cfg->state_dir, now - DAY_MS, now, &json, &text, &err) != RW_OK) {
                 jsonlog_message(JSONLOG_ERROR, "report_failed", t->last_cid,
                                 "the daily report could not be made: %s", err.msg);
                 return;
