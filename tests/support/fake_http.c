@@ -28,6 +28,9 @@ struct fake_http {
         unsigned delay_ms;
         unsigned requests;
         unsigned connections;
+        char *extra_headers; /* fake_http_set_headers */
+        char *last_head;     /* the last request read */
+        char *last_body;
 };
 
 static int stopping(struct fake_http *f)
@@ -69,6 +72,19 @@ static int send_all(int fd, const char *p, size_t len)
         return 0;
 }
 
+/* Keeps a copy of the last request's head and body (fake_http_last_request). */
+static void remember(struct fake_http *f, const char *buf, size_t header_len, const char *body)
+{
+        char *head = strndup(buf, header_len), *copy = strdup(body);
+
+        pthread_mutex_lock(&f->lock);
+        free(f->last_head);
+        free(f->last_body);
+        f->last_head = head;
+        f->last_body = copy;
+        pthread_mutex_unlock(&f->lock);
+}
+
 /* Reads one HTTP request; returns its body (caller frees) or NULL when the peer left. */
 static char *read_request(struct fake_http *f, int fd)
 {
@@ -94,6 +110,8 @@ static char *read_request(struct fake_http *f, int fd)
                                 break;
                         if (len >= need) {
                                 body = strndup(buf + header, need - header);
+                                if (body != NULL)
+                                        remember(f, buf, header, body);
                                 break;
                         }
                 }
@@ -108,15 +126,15 @@ static char *read_request(struct fake_http *f, int fd)
         return body;
 }
 
-static int respond(int fd, int status, const char *body, size_t promised)
+static int respond(int fd, int status, const char *extra, const char *body, size_t promised)
 {
-        char head[256];
+        char head[1024];
         int n = snprintf(head, sizeof head,
                          "HTTP/1.1 %d Fake\r\nContent-Type: application/json\r\n"
-                         "Content-Length: %zu\r\nConnection: keep-alive\r\n\r\n",
-                         status, promised);
+                         "Content-Length: %zu\r\nConnection: keep-alive\r\n%s\r\n",
+                         status, promised, extra);
 
-        if (n < 0 || send_all(fd, head, (size_t)n) != 0)
+        if (n < 0 || (size_t)n >= sizeof head || send_all(fd, head, (size_t)n) != 0)
                 return -1;
         return send_all(fd, body, strlen(body));
 }
@@ -180,7 +198,7 @@ static void serve_connection(struct fake_http *f, int fd)
         while ((request = read_request(f, fd)) != NULL) {
                 enum fake_http_mode mode;
                 int status, fail = 0, rc = 0;
-                char *body, *answer = NULL;
+                char *body, *extra, *answer = NULL;
                 uint64_t chain_id;
                 unsigned wait_ms;
 
@@ -189,6 +207,7 @@ static void serve_connection(struct fake_http *f, int fd)
                 mode = f->mode;
                 status = f->status;
                 body = strdup(f->body ? f->body : "");
+                extra = strdup(f->extra_headers ? f->extra_headers : "");
                 if (f->fail_next > 0) {
                         f->fail_next--;
                         fail = f->fail_status;
@@ -200,19 +219,21 @@ static void serve_connection(struct fake_http *f, int fd)
                 if (mode != FAKE_HTTP_HANG)
                         delay(f, wait_ms);
 
-                if (fail) {
-                        rc = respond(fd, fail, "", 0);
+                if (body == NULL || extra == NULL) {
+                        rc = -1;
+                } else if (fail) {
+                        rc = respond(fd, fail, extra, "", 0);
                 } else {
                         switch (mode) {
                         case FAKE_HTTP_RPC:
                                 answer = rpc_answer(request, chain_id);
-                                rc = answer ? respond(fd, 200, answer, strlen(answer)) : -1;
+                                rc = answer ? respond(fd, 200, extra, answer, strlen(answer)) : -1;
                                 break;
                         case FAKE_HTTP_REPLY:
-                                rc = respond(fd, status, body, strlen(body));
+                                rc = respond(fd, status, extra, body, strlen(body));
                                 break;
                         case FAKE_HTTP_TRUNCATE:
-                                respond(fd, status, body, strlen(body) + 50);
+                                respond(fd, status, extra, body, strlen(body) + 50);
                                 rc = -1;
                                 break;
                         case FAKE_HTTP_CLOSE:
@@ -230,6 +251,7 @@ static void serve_connection(struct fake_http *f, int fd)
                         }
                 }
                 free(answer);
+                free(extra);
                 free(body);
                 free(request);
                 if (rc != 0)
@@ -301,6 +323,9 @@ void fake_http_stop(struct fake_http *f)
         close(f->listen_fd);
         pthread_mutex_destroy(&f->lock);
         free(f->body);
+        free(f->extra_headers);
+        free(f->last_head);
+        free(f->last_body);
         free(f);
 }
 
@@ -317,6 +342,29 @@ void fake_http_set(struct fake_http *f, enum fake_http_mode mode, int status, co
         free(f->body);
         f->body = body ? strdup(body) : NULL;
         pthread_mutex_unlock(&f->lock);
+}
+
+void fake_http_set_headers(struct fake_http *f, const char *lines)
+{
+        pthread_mutex_lock(&f->lock);
+        free(f->extra_headers);
+        f->extra_headers = lines != NULL && lines[0] != '\0' ? strdup(lines) : NULL;
+        pthread_mutex_unlock(&f->lock);
+}
+
+int fake_http_last_request(struct fake_http *f, char **head, char **body)
+{
+        pthread_mutex_lock(&f->lock);
+        *head = f->last_head != NULL ? strdup(f->last_head) : NULL;
+        *body = f->last_body != NULL ? strdup(f->last_body) : NULL;
+        pthread_mutex_unlock(&f->lock);
+        if (*head == NULL || *body == NULL) {
+                free(*head);
+                free(*body);
+                *head = *body = NULL;
+                return -1;
+        }
+        return 0;
 }
 
 void fake_http_fail_next(struct fake_http *f, unsigned n, int status)

@@ -43,6 +43,21 @@ void fake_http_set_delay(struct fake_http *f, unsigned ms);
 /* eth_chainId answers `chain_id` from now on. */
 void fake_http_set_chain_id(struct fake_http *f, uint64_t chain_id);
 
+/*
+ * Every answer from now on (fail_next's too) carries `lines` after its own
+ * headers: "Name: value\r\n" each, e.g. "Retry-After: 1\r\n". Copied; NULL
+ * or "" for none.
+ */
+void fake_http_set_headers(struct fake_http *f, const char *lines);
+
+/*
+ * A copy of the last request read: its head (request line and headers, up
+ * to the blank line) and its body, each NUL-terminated and freed by the
+ * caller. 0, or -1 (and both NULL) when no request came yet or memory ran
+ * out.
+ */
+int fake_http_last_request(struct fake_http *f, char **head, char **body);
+
 /* Requests served and connections accepted so far. */
 unsigned fake_http_requests(struct fake_http *f);
 unsigned fake_http_connections(struct fake_http *f);
