@@ -1,0 +1,1691 @@
+/*
+ * alert_sender: the thread that delivers alert events (alert_sender.h).
+ *
+ * In the order of this file: the attempt (one curl easy handle with what it
+ * sends and what it captures, shared by the thread and alert_send_once),
+ * the routes (a FIFO of deliveries each, at most one attempt in flight),
+ * the failure changes and the counters, the spool
+ * (STATE_DIR/alert-spool.jsonl), the claims (Redis), the intake and the
+ * routing, the thread, and the public functions.
+ *
+ * Only the sender thread touches the routes, their deliveries and the
+ * spool once the thread runs (before alert_sender_start and after it has
+ * been joined, the caller of new and free does). The intake, the stop
+ * request, the failure changes and each route's published counters are
+ * shared and live under `lock`.
+ */
+#define _GNU_SOURCE /* pthread_setname_np */
+#include "alert_sender.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "fileio.h"
+#include "jsonlog.h"
+#include "receiver.h"
+#include "redisconn.h"
+#include "rwclock.h"
+
+#define SPOOL_NAME "alert-spool.jsonl"
+#define UNREADABLE_NAME "alert-spool.unreadable"
+#define SPOOL_FILE_MAX (64u << 20)                  /* a spool larger than this is refused */
+#define ROUTE_BACKLOG_MAX 10000                     /* deliveries waiting on one route */
+#define CHANGES_MAX ((size_t)4 * CONFIG_ROUTES_MAX) /* failure changes not taken yet */
+#define CLAIM_TTL_MS 604800000ULL                   /* 7 days */
+#define CLAIM_KEY_MAX 512
+#define CLAIM_DEFAULT_PREFIX "relayer:control:alert:" /* config's default, for hand-made configs */
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS 300000
+#define RETRY_AFTER_MAX_MS 3600000
+#define ATTEMPT_DEFAULT_TIMEOUT_MS 10000L             /* a route whose timeout_ms is unset */
+#define SPOOL_WRITE_RETRY_MS 1000                     /* after a spool rewrite failed */
+#define IDLE_WAIT_MS 5000                             /* the longest poll when nothing is due */
+#define ANSWER_TEXT_MAX (4 * RECEIVER_ANSWER_MAX + 1) /* an answer with every byte escaped */
+#define BACKOFF_SCALE_ENV "RELAYWATCH_ALERT_BACKOFF_SCALE"
+
+/* ================================================================ the attempt */
+
+/* One delivery attempt: the request, the easy handle, what came back. */
+struct attempt {
+        CURL *curl;
+        struct receiver_request req;
+        struct curl_slist *rcpt; /* email: the recipients */
+        size_t sent;             /* email: bytes of the message handed to libcurl */
+        int email;
+        char answer[RECEIVER_ANSWER_MAX];
+        size_t answer_len;
+        char retry_after[64]; /* the Retry-After header's value, or "" */
+        uint64_t started_ms;  /* monotonic */
+};
+
+/* What an attempt came to. */
+struct result {
+        enum receiver_outcome outcome;
+        int transport_rc;       /* RW_OK when an answer came, else the transfer's error */
+        long status;            /* HTTP status or SMTP code; 0 when none came */
+        int64_t retry_after_ms; /* -1: none asked */
+        uint64_t ms;            /* how long the attempt took */
+        char why[RWERR_MSG_MAX];
+        char answer[ANSWER_TEXT_MAX]; /* escaped: untrusted text */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_init_rc = -1;
+
+static void curl_init_once(void)
+{
+        curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int curl_ready(struct rwerr *err)
+{
+        (void)pthread_once(&curl_once, curl_init_once);
+        if (curl_init_rc != 0)
+                return rwerr_set(err, RW_ERR_IO, "libcurl initialisation failed");
+        return RW_OK;
+}
+
+/* Keeps the first RECEIVER_ANSWER_MAX bytes of the answer; the rest is read and dropped. */
+static size_t on_answer(char *data, size_t size, size_t n, void *arg)
+{
+        struct attempt *t = arg;
+        size_t len = size * n, room = sizeof t->answer - t->answer_len;
+        size_t take = len < room ? len : room;
+
+        memcpy(t->answer + t->answer_len, data, take);
+        t->answer_len += take;
+        return len; /* the transfer itself is bounded by the route's timeout */
+}
+
+/* Notes the Retry-After header of the last response (a 100 Continue starts over). */
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
+{
+        static const char name[] = "retry-after:";
+        struct attempt *t = arg;
+        size_t len = size * n, i, o = 0;
+
+        if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+                t->retry_after[0] = '\0';
+        } else if (len >= sizeof name - 1 && strncasecmp(line, name, sizeof name - 1) == 0) {
+                for (i = sizeof name - 1; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+                        ;
+                for (;
+                     i < len && line[i] != '\r' && line[i] != '\n' && o + 1 < sizeof t->retry_after;
+                     i++)
+                        t->retry_after[o++] = line[i];
+                t->retry_after[o] = '\0';
+        }
+        return len;
+}
+
+/* Hands the email message to libcurl (which dot-stuffs it). */
+static size_t on_upload(char *buf, size_t size, size_t n, void *arg)
+{
+        struct attempt *t = arg;
+        size_t room = size * n, left = t->req.body_len - t->sent;
+        size_t take = left < room ? left : room;
+
+        memcpy(buf, t->req.body + t->sent, take);
+        t->sent += take;
+        return take;
+}
+
+static int host_is_loopback(const char *host)
+{
+        struct in_addr v4;
+
+        if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+                return 1;
+        return inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+/* 1 when `url` is smtp:// (not smtps://) to 127.x, ::1 or localhost: no TLS needed. */
+static int smtp_to_loopback(const char *url)
+{
+        CURLU *u = curl_url();
+        char *scheme = NULL, *host = NULL;
+        int yes = 0;
+
+        if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+                yes = strcasecmp(scheme, "smtp") == 0 && host_is_loopback(host);
+        curl_free(scheme);
+        curl_free(host);
+        curl_url_cleanup(u);
+        return yes;
+}
+
+static int setup_email(struct attempt *t, const struct config_alert_route *route, struct rwerr *err)
+{
+        size_t i;
+
+        for (i = 0; i < route->nmail_to; i++) {
+                struct curl_slist *next = curl_slist_append(t->rcpt, route->mail_to[i]);
+
+                if (next == NULL)
+                        return rwerr_set(err, RW_ERR_NOMEM, "route %s: out of memory", route->name);
+                t->rcpt = next;
+        }
+        curl_easy_setopt(t->curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+        curl_easy_setopt(t->curl, CURLOPT_MAIL_FROM, route->mail_from);
+        curl_easy_setopt(t->curl, CURLOPT_MAIL_RCPT, t->rcpt);
+        curl_easy_setopt(t->curl, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(t->curl, CURLOPT_READFUNCTION, on_upload);
+        curl_easy_setopt(t->curl, CURLOPT_READDATA, t);
+        curl_easy_setopt(t->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)t->req.body_len);
+        curl_easy_setopt(t->curl, CURLOPT_USE_SSL,
+                         smtp_to_loopback(t->req.url) ? (long)CURLUSESSL_NONE
+                                                      : (long)CURLUSESSL_ALL);
+        if (route->username != NULL)
+                curl_easy_setopt(t->curl, CURLOPT_USERNAME, route->username);
+        if (route->password != NULL)
+                curl_easy_setopt(t->curl, CURLOPT_PASSWORD, route->password);
+        return RW_OK;
+}
+
+/* The headers (an empty "Expect:" among them) are the receiver's (receiver.h). */
+static void setup_http(struct attempt *t)
+{
+        curl_easy_setopt(t->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->req.headers);
+        curl_easy_setopt(t->curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, t->req.body);
+        curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req.body_len);
+}
+
+static void attempt_close(struct attempt *t)
+{
+        if (t->curl != NULL)
+                curl_easy_cleanup(t->curl);
+        curl_slist_free_all(t->rcpt);
+        receiver_request_release(&t->req);
+        memset(t, 0, sizeof *t);
+}
+
+/*
+ * Builds the request delivering `a` through `route` and an easy handle
+ * ready to send it: the one curl setup of the thread and of
+ * alert_send_once. On failure everything is released.
+ */
+static int attempt_open(struct attempt *t, const struct config *cfg,
+                        const struct config_alert_route *route, const struct alert *a,
+                        struct rwerr *err)
+{
+        long timeout_ms = route->timeout_ms > 0 ? route->timeout_ms : ATTEMPT_DEFAULT_TIMEOUT_MS;
+        int rc;
+
+        memset(t, 0, sizeof *t);
+        if ((rc = receiver_build(cfg, route, a, rwclock_wall_ms(), &t->req, err)) != RW_OK)
+                return rc;
+        if ((t->curl = curl_easy_init()) == NULL) {
+                attempt_close(t);
+                return rwerr_set(err, RW_ERR_NOMEM, "route %s: out of memory for a transfer",
+                                 route->name);
+        }
+        t->email = route->type == RECEIVER_EMAIL;
+        curl_easy_setopt(t->curl, CURLOPT_URL, t->req.url);
+        curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+        curl_easy_setopt(t->curl, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(t->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(t->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(t->curl, CURLOPT_WRITEFUNCTION, on_answer);
+        curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, t);
+        curl_easy_setopt(t->curl, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(t->curl, CURLOPT_HEADERDATA, t);
+        if (t->email && (rc = setup_email(t, route, err)) != RW_OK) {
+                attempt_close(t);
+                return rc;
+        }
+        if (!t->email)
+                setup_http(t);
+        t->started_ms = rwclock_mono_ms();
+        return RW_OK;
+}
+
+/* Untrusted text for a log line: control bytes, DEL and '\' as \xNN, cut to fit. */
+static void escape_text(const char *in, size_t len, char *out, size_t cap)
+{
+        size_t i, o = 0;
+
+        if (cap == 0)
+                return;
+        for (i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)in[i];
+
+                if (c >= 0x20 && c != 0x7f && c != '\\') {
+                        if (o + 1 >= cap)
+                                break;
+                        out[o++] = (char)c;
+                } else {
+                        if (o + 4 >= cap)
+                                break;
+                        (void)snprintf(out + o, cap - o, "\\x%02x", c);
+                        o += 4;
+                }
+        }
+        out[o] = '\0';
+}
+
+/*
+ * Replaces each copy of one of the route's secrets (url, routing_key,
+ * secret, password) in `text` by "<redacted>": an answer may echo what it
+ * was sent. Cut at the secret when the mark does not fit.
+ */
+static void redact_secrets(const struct config_alert_route *route, char *text, size_t cap)
+{
+        static const char mark[] = "<redacted>";
+        const char *secrets[] = {route->url, route->routing_key, route->secret, route->password};
+        size_t k, slen, rest, at;
+        char *p, *from;
+
+        for (k = 0; k < sizeof secrets / sizeof secrets[0]; k++) {
+                if (secrets[k] == NULL || (slen = strlen(secrets[k])) == 0)
+                        continue;
+                for (from = text; (p = strstr(from, secrets[k])) != NULL;
+                     from = p + sizeof mark - 1) {
+                        at = (size_t)(p - text);
+                        rest = strlen(p + slen);
+                        if (at + sizeof mark - 1 + rest >= cap) {
+                                *p = '\0';
+                                break;
+                        }
+                        memmove(p + sizeof mark - 1, p + slen, rest + 1);
+                        memcpy(p, mark, sizeof mark - 1);
+                }
+        }
+}
+
+/*
+ * The transfer's error as a code for receiver_judge: RW_OK when an answer
+ * arrived. An SMTP server that refused a step (a 4xx or 5xx reply) did
+ * answer: its code is judged. `*status` gets the code libcurl saw.
+ */
+static int transport_code(const struct attempt *t, CURLcode cc, long *status)
+{
+        long code = 0;
+
+        (void)curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+        *status = code;
+        if (cc == CURLE_OK || (t->email && code >= 400))
+                return RW_OK;
+        *status = 0;
+        return cc == CURLE_OPERATION_TIMEDOUT ? RW_ERR_TIMEOUT : RW_ERR_IO;
+}
+
+/* Judges a finished attempt into `res`. */
+static void attempt_result(const struct attempt *t, const struct config_alert_route *route,
+                           CURLcode cc, struct result *res)
+{
+        size_t used;
+
+        res->transport_rc = transport_code(t, cc, &res->status);
+        res->ms = rwclock_mono_ms() - t->started_ms;
+        res->outcome = receiver_judge(route, res->transport_rc, res->status, t->answer,
+                                      t->answer_len, res->why, sizeof res->why);
+        if (res->transport_rc != RW_OK) {
+                used = strlen(res->why);
+                (void)snprintf(res->why + used, sizeof res->why - used, " (%s)",
+                               curl_easy_strerror(cc)); /* libcurl's words name no URL */
+        }
+        res->retry_after_ms = t->retry_after[0] != '\0'
+                                      ? receiver_retry_after_ms(t->retry_after, rwclock_wall_ms())
+                                      : -1;
+        escape_text(t->answer, t->answer_len, res->answer, sizeof res->answer);
+        redact_secrets(route, res->answer, sizeof res->answer);
+}
+
+/* ================================================================ the routes */
+
+/* One (route, alert) to deliver. */
+struct delivery {
+        struct delivery *next;
+        struct alert alert;
+        unsigned attempts; /* made so far, counted across restarts */
+        int spooled;       /* in the spool file */
+        char problem[RWERR_MSG_MAX];
+};
+
+/* A route's counters as alert_sender_status_json shows them (under the sender's lock). */
+struct route_stats {
+        size_t queued, spooled, in_flight;
+        uint64_t delivered, failed, retried;
+        int failing;
+        char last_problem[RWERR_MSG_MAX];
+};
+
+struct route {
+        const struct config_alert_route *cfg;
+        struct delivery *head, *tail; /* waiting, oldest first */
+        size_t waiting;
+        struct delivery *current; /* in flight, or NULL */
+        struct attempt att;       /* current's */
+        uint64_t not_before_ms;   /* monotonic: no attempt starts before */
+        int failing;              /* a message reached the spool or was rejected */
+        uint64_t delivered, failed, retried;
+        char last_problem[RWERR_MSG_MAX];
+        struct route_stats stats; /* the copy alert_sender_status_json reads */
+};
+
+struct intake {
+        struct intake *next;
+        struct alert alert;
+        char route[SNAP_NAME_MAX]; /* "" for the routing by severity */
+};
+
+/* A spool line of a route the configuration no longer has: kept as it was. */
+struct orphan {
+        struct orphan *next;
+        char *line;
+};
+
+struct alert_sender {
+        const struct config *cfg;
+        CURLM *multi;
+        struct redisconn *redis;
+        char claim_prefix[256];
+        double backoff_scale; /* RELAYWATCH_ALERT_BACKOFF_SCALE, 1 unless set */
+        pthread_t thread;
+        int started;
+
+        pthread_mutex_t lock; /* guards what follows, up to the thread's own */
+        struct intake *in_head, *in_tail;
+        size_t in_n;
+        int stopping;
+        uint64_t grace_ms;
+        struct alert_route_change changes[CHANGES_MAX];
+        size_t nchanges;
+
+        /* the thread's own */
+        struct route *routes;
+        size_t nroutes;
+        struct orphan *orphans, *orphans_tail;
+        int spool_dirty;
+        uint64_t spool_retry_at_ms; /* after a failed rewrite */
+        int spool_write_failing;
+        int claim_down; /* claims failed and that was logged; logged again when they work */
+};
+
+static void delivery_free(struct delivery *d)
+{
+        if (d == NULL)
+                return;
+        alert_release(&d->alert);
+        free(d);
+}
+
+static void route_push_tail(struct route *r, struct delivery *d)
+{
+        d->next = NULL;
+        if (r->tail != NULL)
+                r->tail->next = d;
+        else
+                r->head = d;
+        r->tail = d;
+        r->waiting++;
+}
+
+static void route_push_head(struct route *r, struct delivery *d)
+{
+        d->next = r->head;
+        r->head = d;
+        if (r->tail == NULL)
+                r->tail = d;
+        r->waiting++;
+}
+
+static struct delivery *route_pop(struct route *r)
+{
+        struct delivery *d = r->head;
+
+        if (d == NULL)
+                return NULL;
+        r->head = d->next;
+        if (r->head == NULL)
+                r->tail = NULL;
+        r->waiting--;
+        d->next = NULL;
+        return d;
+}
+
+/* Spooled deliveries of `r`, in flight included. */
+static size_t route_spooled(const struct route *r)
+{
+        const struct delivery *d;
+        size_t n = r->current != NULL && r->current->spooled;
+
+        for (d = r->head; d != NULL; d = d->next)
+                n += d->spooled != 0;
+        return n;
+}
+
+static uint64_t route_min_interval(const struct route *r)
+{
+        return r->cfg->min_interval_ms;
+}
+
+static unsigned route_max_attempts(const struct route *r)
+{
+        return r->cfg->max_attempts > 0 ? r->cfg->max_attempts : 1;
+}
+
+static uint64_t spool_retry_ms(const struct alert_sender *s)
+{
+        uint64_t sec = s->cfg->spool_retry_s > 0 ? s->cfg->spool_retry_s : 60;
+
+        return sec * 1000;
+}
+
+/* ================================================================ changes and counters */
+
+/* Copies `r`'s state into its published stats at once, under the lock. */
+static void route_publish(struct alert_sender *s, struct route *r)
+{
+        size_t spooled = route_spooled(r);
+        size_t spooled_waiting = spooled - (r->current != NULL && r->current->spooled);
+
+        (void)pthread_mutex_lock(&s->lock);
+        r->stats.spooled = spooled;
+        r->stats.in_flight = r->current != NULL;
+        r->stats.queued = r->waiting - spooled_waiting;
+        r->stats.delivered = r->delivered;
+        r->stats.failed = r->failed;
+        r->stats.retried = r->retried;
+        r->stats.failing = r->failing;
+        memcpy(r->stats.last_problem, r->last_problem, sizeof r->stats.last_problem);
+        (void)pthread_mutex_unlock(&s->lock);
+}
+
+/* Counts one outcome of `r` and keeps `problem` as its last (NULL keeps the old one). */
+static void route_count(struct route *r, uint64_t *counter, const char *problem)
+{
+        (*counter)++;
+        if (problem != NULL && problem[0] != '\0')
+                (void)snprintf(r->last_problem, sizeof r->last_problem, "%s", problem);
+}
+
+/*
+ * Records that `r` now fails (1) or works again (0), when that is a
+ * change. When CHANGES_MAX changes wait untaken the oldest is dropped.
+ */
+static void route_set_failing(struct alert_sender *s, struct route *r, int failing,
+                              const char *problem)
+{
+        struct alert_route_change *c;
+
+        if (r->failing == failing)
+                return;
+        r->failing = failing;
+        (void)pthread_mutex_lock(&s->lock);
+        if (s->nchanges == CHANGES_MAX) {
+                memmove(&s->changes[0], &s->changes[1], (CHANGES_MAX - 1) * sizeof s->changes[0]);
+                s->nchanges--;
+        }
+        c = &s->changes[s->nchanges++];
+        memset(c, 0, sizeof *c);
+        (void)snprintf(c->route, sizeof c->route, "%s", r->cfg->name);
+        c->failing = failing;
+        (void)snprintf(c->problem, sizeof c->problem, "%s", problem != NULL ? problem : "");
+        (void)pthread_mutex_unlock(&s->lock);
+}
+
+/* ================================================================ logging */
+
+/* A log line about delivery `d` of route `r`. */
+static cJSON *log_delivery(enum jsonlog_level level, const char *event, const struct route *r,
+                           const struct delivery *d)
+{
+        const struct alert *a = &d->alert;
+        cJSON *line = jsonlog_begin(level, event,
+                                    a->correlation_id[0] != '\0' ? a->correlation_id : NULL);
+
+        cJSON_AddStringToObject(line, "route", r->cfg->name);
+        cJSON_AddStringToObject(line, "name", a->name);
+        cJSON_AddStringToObject(line, "dedup_key", a->dedup_key);
+        cJSON_AddStringToObject(line, "state", alert_state_name(a->state));
+        if (a->purpose == ALERT_TEST)
+                cJSON_AddBoolToObject(line, "test", 1);
+        cJSON_AddNumberToObject(line, "attempt", d->attempts);
+        return line;
+}
+
+static void log_outcome(enum jsonlog_level level, const char *event, const struct route *r,
+                        const struct delivery *d, const struct result *res)
+{
+        cJSON *line = log_delivery(level, event, r, d);
+
+        cJSON_AddNumberToObject(line, "status", (double)res->status);
+        cJSON_AddNumberToObject(line, "ms", (double)res->ms);
+        if (res->outcome != RECEIVER_DELIVERED)
+                cJSON_AddStringToObject(line, "problem", res->why);
+        if (res->outcome == RECEIVER_REJECTED) {
+                cJSON_AddStringToObject(line, "answer", res->answer);
+                cJSON_AddStringToObject(line, "message",
+                                        "not retried and not spooled: a message the receiver "
+                                        "rejects does not become valid by retrying");
+        }
+        jsonlog_emit(line);
+}
+
+/* ================================================================ the spool */
+
+/* One spool line (no newline) for delivery `d` of the route named `route`; caller frees. */
+static char *spool_line(const char *route, const struct delivery *d)
+{
+        cJSON *o = cJSON_CreateObject(), *a = alert_to_json(&d->alert);
+        char *text = NULL;
+
+        if (o != NULL && a != NULL && cJSON_AddStringToObject(o, "route", route) != NULL &&
+            cJSON_AddItemToObject(o, "alert", a)) {
+                a = NULL; /* o owns it now */
+                if (cJSON_AddNumberToObject(o, "attempts", d->attempts) != NULL &&
+                    cJSON_AddStringToObject(o, "last_problem", d->problem) != NULL)
+                        text = cJSON_PrintUnformatted(o);
+        }
+        cJSON_Delete(a);
+        cJSON_Delete(o);
+        return text;
+}
+
+/* A growing text buffer for the spool's new contents. */
+struct text {
+        char *p;
+        size_t len, cap;
+        int nomem;
+};
+
+static void text_add(struct text *t, const char *s)
+{
+        size_t n = strlen(s);
+        char *p;
+
+        if (t->nomem)
+                return;
+        if (t->len + n + 2 > t->cap) {
+                size_t cap = (t->cap == 0 ? 4096 : t->cap * 2) + n;
+
+                if ((p = realloc(t->p, cap)) == NULL) {
+                        t->nomem = 1;
+                        return;
+                }
+                t->p = p;
+                t->cap = cap;
+        }
+        memcpy(t->p + t->len, s, n);
+        t->len += n;
+        t->p[t->len++] = '\n';
+        t->p[t->len] = '\0';
+}
+
+static void text_add_delivery(struct text *t, const struct route *r, const struct delivery *d)
+{
+        char *line;
+
+        if (!d->spooled)
+                return;
+        if ((line = spool_line(r->cfg->name, d)) == NULL) {
+                t->nomem = 1;
+                return;
+        }
+        text_add(t, line);
+        free(line);
+}
+
+/* The spool as it should be now: each route's spooled deliveries in order, then the orphans. */
+static int spool_text(const struct alert_sender *s, struct text *t)
+{
+        const struct delivery *d;
+        const struct orphan *o;
+        size_t i;
+
+        memset(t, 0, sizeof *t);
+        for (i = 0; i < s->nroutes; i++) {
+                const struct route *r = &s->routes[i];
+
+                if (r->current != NULL)
+                        text_add_delivery(t, r, r->current);
+                for (d = r->head; d != NULL; d = d->next)
+                        text_add_delivery(t, r, d);
+        }
+        for (o = s->orphans; o != NULL; o = o->next)
+                text_add(t, o->line);
+        if (t->nomem) {
+                free(t->p);
+                memset(t, 0, sizeof *t);
+                return RW_ERR_NOMEM;
+        }
+        return RW_OK;
+}
+
+/* Rewrites the spool atomically (temp, fsync, rename) when it changed. */
+static void spool_flush(struct alert_sender *s, int force)
+{
+        struct rwerr err;
+        struct text t;
+        int rc;
+
+        if (!s->spool_dirty || (!force && rwclock_mono_ms() < s->spool_retry_at_ms))
+                return;
+        rc = spool_text(s, &t);
+        if (rc != RW_OK)
+                (void)rwerr_set(&err, rc, "out of memory writing the alert spool");
+        else
+                rc = fileio_replace(s->cfg->state_dir, SPOOL_NAME, t.p != NULL ? t.p : "", t.len,
+                                    0600, 1, &err);
+        free(t.p);
+        if (rc == RW_OK) {
+                s->spool_dirty = 0;
+                if (s->spool_write_failing)
+                        jsonlog_message(JSONLOG_INFO, "alert_spool_written", NULL,
+                                        "the alert spool is written again");
+                s->spool_write_failing = 0;
+                return;
+        }
+        s->spool_retry_at_ms = rwclock_mono_ms() + SPOOL_WRITE_RETRY_MS;
+        if (!s->spool_write_failing)
+                jsonlog_message(JSONLOG_ERROR, "alert_spool_write_failed", NULL,
+                                "%s; undelivered alerts are kept in memory and the write is "
+                                "tried again",
+                                err.msg);
+        s->spool_write_failing = 1;
+}
+
+/* Appends an unreadable spool line (`len` bytes) to alert-spool.unreadable (fsync'd). */
+static int spool_set_aside(const struct alert_sender *s, const char *line, size_t len,
+                           struct rwerr *err)
+{
+        char path[PATH_MAX];
+        int fd, rc = RW_OK;
+
+        if (snprintf(path, sizeof path, "%s/%s", s->cfg->state_dir, UNREADABLE_NAME) >=
+            (int)sizeof path)
+                return rwerr_set(err, RW_ERR_RANGE, "the path of %s is too long", UNREADABLE_NAME);
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return rwerr_set(err, RW_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        if (fileio_write_all(fd, line, len) != 0 || fileio_write_all(fd, "\n", 1) != 0 ||
+            fsync(fd) != 0)
+                rc = rwerr_set(err, RW_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        if (close(fd) != 0 && rc == RW_OK)
+                rc = rwerr_set(err, RW_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        return rc;
+}
+
+static int orphan_add(struct alert_sender *s, const char *line)
+{
+        struct orphan *o = calloc(1, sizeof *o);
+
+        if (o == NULL || (o->line = strdup(line)) == NULL) {
+                free(o);
+                return RW_ERR_NOMEM;
+        }
+        if (s->orphans_tail != NULL)
+                s->orphans_tail->next = o;
+        else
+                s->orphans = o;
+        s->orphans_tail = o;
+        return RW_OK;
+}
+
+static struct route *route_by_name(struct alert_sender *s, const char *name)
+{
+        size_t i;
+
+        for (i = 0; i < s->nroutes; i++) {
+                if (strcmp(s->routes[i].cfg->name, name) == 0)
+                        return &s->routes[i];
+        }
+        return NULL;
+}
+
+/* Reads one spool line into a delivery and the name of its route. */
+static int spool_parse(const char *line, struct delivery *d, char *route, size_t cap,
+                       struct rwerr *err)
+{
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *rn, *at, *lp;
+        int rc = RW_OK;
+
+        if (o == NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "not JSON");
+        rn = cJSON_GetObjectItemCaseSensitive(o, "route");
+        at = cJSON_GetObjectItemCaseSensitive(o, "attempts");
+        lp = cJSON_GetObjectItemCaseSensitive(o, "last_problem");
+        if (!cJSON_IsString(rn) || rn->valuestring[0] == '\0' || strlen(rn->valuestring) >= cap)
+                rc = rwerr_set(err, RW_ERR_INVALID, "\"route\" is missing or not a route name");
+        else if (!cJSON_IsNumber(at) || at->valuedouble < 0 || at->valuedouble > 1e9)
+                rc = rwerr_set(err, RW_ERR_INVALID, "\"attempts\" is missing or out of range");
+        else if (lp != NULL && !cJSON_IsString(lp))
+                rc = rwerr_set(err, RW_ERR_INVALID, "\"last_problem\" is not a string");
+        else
+                rc = alert_from_json(cJSON_GetObjectItemCaseSensitive(o, "alert"), &d->alert, err);
+        if (rc == RW_OK) {
+                (void)snprintf(route, cap, "%s", rn->valuestring);
+                d->attempts = (unsigned)at->valuedouble;
+                (void)snprintf(d->problem, sizeof d->problem, "%s",
+                               lp != NULL ? lp->valuestring : "");
+        } else {
+                alert_release(&d->alert);
+        }
+        cJSON_Delete(o);
+        return rc;
+}
+
+/* A line that cannot be read: set aside, or kept in the spool when even that fails. */
+static int spool_unreadable(struct alert_sender *s, const char *line, size_t len, unsigned lineno,
+                            const struct rwerr *why)
+{
+        struct rwerr err;
+        cJSON *log = jsonlog_begin(JSONLOG_ERROR, "alert_spool_unreadable", NULL);
+
+        cJSON_AddNumberToObject(log, "line", lineno);
+        cJSON_AddStringToObject(log, "problem", why->msg);
+        if (spool_set_aside(s, line, len, &err) == RW_OK) {
+                cJSON_AddStringToObject(log, "kept_in", UNREADABLE_NAME);
+                jsonlog_emit(log);
+                s->spool_dirty = 1; /* the spool is rewritten without it */
+                return RW_OK;
+        }
+        cJSON_AddStringToObject(log, "kept_in", SPOOL_NAME);
+        cJSON_AddStringToObject(log, "set_aside_failed", err.msg);
+        jsonlog_emit(log);
+        return orphan_add(s, line);
+}
+
+/*
+ * One line of the spool, `len` bytes with a NUL after them (no newline),
+ * into its route, or kept aside.
+ */
+static int spool_load_line(struct alert_sender *s, const char *line, size_t len, unsigned lineno)
+{
+        struct delivery *d = calloc(1, sizeof *d);
+        char name[SNAP_NAME_MAX];
+        struct rwerr why;
+        struct route *r;
+
+        if (d == NULL)
+                return RW_ERR_NOMEM;
+        if (memchr(line, '\0', len) != NULL)
+                (void)rwerr_set(&why, RW_ERR_INVALID, "the line holds a NUL byte");
+        else if (spool_parse(line, d, name, sizeof name, &why) == RW_OK)
+                why.msg[0] = '\0';
+        if (why.msg[0] != '\0') {
+                free(d);
+                return spool_unreadable(s, line, len, lineno, &why);
+        }
+        if ((r = route_by_name(s, name)) == NULL) {
+                cJSON *log = jsonlog_begin(JSONLOG_WARN, "alert_spool_route_unknown", NULL);
+
+                cJSON_AddStringToObject(log, "route", name);
+                cJSON_AddNumberToObject(log, "line", lineno);
+                cJSON_AddStringToObject(log, "message",
+                                        "the configuration has no such route: the line is kept "
+                                        "in the spool, not sent");
+                jsonlog_emit(log);
+                delivery_free(d);
+                return orphan_add(s, line);
+        }
+        d->spooled = 1;
+        route_push_tail(r, d);
+        r->failing = 1; /* works again when its spool empties (alert_sender.h) */
+        return RW_OK;
+}
+
+static int line_is_blank(const char *line, size_t len)
+{
+        size_t i;
+
+        for (i = 0; i < len; i++) {
+                if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+                        return 0;
+        }
+        return 1;
+}
+
+/* Loads STATE_DIR/alert-spool.jsonl; a missing file is an empty spool. */
+static int spool_load(struct alert_sender *s, struct rwerr *err)
+{
+        char path[PATH_MAX], *text = NULL, *line, *nl;
+        unsigned lineno = 0;
+        size_t len = 0, i;
+        int rc;
+
+        if (snprintf(path, sizeof path, "%s/%s", s->cfg->state_dir, SPOOL_NAME) >= (int)sizeof path)
+                return rwerr_set(err, RW_ERR_RANGE, "the path of the alert spool is too long");
+        rc = fileio_read(path, SPOOL_FILE_MAX, &text, &len, err);
+        if (rc == RW_ERR_IO && errno == ENOENT)
+                return RW_OK;
+        if (rc != RW_OK)
+                return rwerr_prefix(err, rc, "the alert spool");
+        for (line = text; rc == RW_OK && line < text + len; line = nl + 1) {
+                lineno++;
+                nl = memchr(line, '\n', (size_t)(text + len - line));
+                if (nl == NULL)
+                        nl = text + len; /* the last line without its newline */
+                *nl = '\0';
+                if (!line_is_blank(line, (size_t)(nl - line)))
+                        rc = spool_load_line(s, line, (size_t)(nl - line), lineno);
+        }
+        free(text);
+        if (rc != RW_OK)
+                return rwerr_set(err, rc, "out of memory loading the alert spool");
+        for (i = 0; i < s->nroutes; i++) {
+                s->routes[i].not_before_ms = 0; /* a start retries the spool at once */
+                route_publish(s, &s->routes[i]);
+        }
+        spool_flush(s, 1);
+        return RW_OK;
+}
+
+/* ================================================================ claims */
+
+/*
+ * KEYS[1] the claim, ARGV[1] "open" or "resolve", ARGV[2] the opening
+ * number, ARGV[3] the TTL in ms. 1: won (send), 0: lost (another replica
+ * sent it).
+ */
+static const char claim_script[] =
+        "local v = redis.call('GET', KEYS[1])\n"
+        "local firing = 'firing:' .. ARGV[2]\n"
+        "if ARGV[1] == 'open' then\n"
+        "  if v == firing then return 0 end\n"
+        "  redis.call('SET', KEYS[1], firing, 'PX', ARGV[3])\n"
+        "  return 1\n"
+        "end\n"
+        "if v == firing then\n"
+        "  redis.call('SET', KEYS[1], 'resolved:' .. ARGV[2], 'PX', ARGV[3])\n"
+        "  return 1\n"
+        "end\n"
+        "if v == 'resolved:' .. ARGV[2] then return 0 end\n"
+        "return 1\n";
+
+enum claim {
+        CLAIM_WON,
+        CLAIM_LOST,
+        CLAIM_UNKNOWN, /* Redis cannot say: send anyway */
+};
+
+static int needs_claim(const struct alert *a)
+{
+        return a->purpose == ALERT_INCIDENT &&
+               (a->state == ALERT_RESOLVED || (a->state == ALERT_FIRING && !a->update));
+}
+
+static void claim_failed(struct alert_sender *s, const char *problem)
+{
+        if (s->claim_down)
+                return;
+        s->claim_down = 1;
+        jsonlog_message(JSONLOG_WARN, "alert_claim_unavailable", NULL,
+                        "alerts are sent without a claim (a second replica may page too): %s",
+                        problem);
+}
+
+static void claim_worked(struct alert_sender *s)
+{
+        if (!s->claim_down)
+                return;
+        s->claim_down = 0;
+        jsonlog_message(JSONLOG_INFO, "alert_claim_available", NULL,
+                        "alert claims work again: replicas page once");
+}
+
+/* Runs the claim script for `a` on the link's connection. */
+static enum claim claim_run(struct alert_sender *s, redisContext *ctx, const struct alert *a)
+{
+        char key[CLAIM_KEY_MAX], seq[24], ttl[24];
+        struct rwerr err;
+        redisReply *reply;
+        enum claim out = CLAIM_UNKNOWN;
+
+        if (snprintf(key, sizeof key, "%s%s", s->claim_prefix, a->dedup_key) >= (int)sizeof key) {
+                claim_failed(s, "the claim key is too long");
+                return CLAIM_UNKNOWN;
+        }
+        (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)a->seq);
+        (void)snprintf(ttl, sizeof ttl, "%llu", CLAIM_TTL_MS);
+        reply = redisCommand(ctx, "EVAL %s 1 %s %s %s %s", claim_script, key,
+                             a->state == ALERT_RESOLVED ? "resolve" : "open", seq, ttl);
+        if (reply == NULL) {
+                (void)rwerr_set(&err, RW_ERR_IO, "claim: %s", ctx->errstr);
+                (void)redisconn_failed(s->redis, RW_ERR_IO, &err);
+                claim_failed(s, redisconn_problem(s->redis));
+                return CLAIM_UNKNOWN;
+        }
+        if (reply->type == REDIS_REPLY_INTEGER && (reply->integer == 0 || reply->integer == 1)) {
+                out = reply->integer == 1 ? CLAIM_WON : CLAIM_LOST;
+                claim_worked(s);
+        } else {
+                (void)rwerr_set(&err, RW_ERR_PROTOCOL, "claim: Redis answered %s%s%.200s",
+                                redisconn_reply_type_name(reply->type),
+                                reply->type == REDIS_REPLY_ERROR ? ": " : "",
+                                reply->type == REDIS_REPLY_ERROR ? reply->str : "");
+                (void)redisconn_failed(s->redis, RW_ERR_PROTOCOL, &err);
+                claim_failed(s, redisconn_problem(s->redis));
+        }
+        freeReplyObject(reply);
+        return out;
+}
+
+/* Claims an opening or a resolve between replicas (bounded by redis_timeout_ms). */
+static enum claim claim(struct alert_sender *s, const struct alert *a)
+{
+        redisContext *ctx;
+
+        if ((ctx = redisconn_get(s->redis)) == NULL) {
+                claim_failed(s, redisconn_problem(s->redis));
+                return CLAIM_UNKNOWN;
+        }
+        return claim_run(s, ctx, a);
+}
+
+/* ================================================================ intake and routing */
+
+static int route_is_paging(const struct config_alert_route *r)
+{
+        return r->type == RECEIVER_PAGERDUTY || r->type == RECEIVER_ALERTMANAGER;
+}
+
+/* 1 when the event `in` goes through route `r` (alert_sender.h, "Routing"). */
+static int route_wants(const struct config_alert_route *r, const struct intake *in)
+{
+        const struct alert *a = &in->alert;
+        unsigned bit = 1u << (unsigned)a->severity;
+
+        if (in->route[0] != '\0')
+                return strcmp(r->name, in->route) == 0;
+        if (a->purpose == ALERT_REPORT)
+                return (r->severities & (1u << FINDING_INFO)) != 0 && !route_is_paging(r);
+        if (a->purpose == ALERT_INCIDENT && a->severity == FINDING_INFO)
+                return 0; /* the daily report's business */
+        return (r->severities & bit) != 0;
+}
+
+/* Puts a new delivery at the end of its route; behind a spooled one it is spooled too. */
+static void route_enqueue(struct alert_sender *s, struct route *r, struct delivery *d)
+{
+        if (r->waiting >= ROUTE_BACKLOG_MAX) {
+                cJSON *line = log_delivery(JSONLOG_ERROR, "alert_dropped", r, d);
+
+                cJSON_AddStringToObject(line, "message",
+                                        "the route has too many undelivered messages");
+                jsonlog_emit(line);
+                route_count(r, &r->failed, "too many undelivered messages");
+                delivery_free(d);
+                route_publish(s, r);
+                return;
+        }
+        if (route_spooled(r) > 0) {
+                d->spooled = 1; /* the route fails: what waits behind the spool is kept on disk */
+                s->spool_dirty = 1;
+        }
+        route_push_tail(r, d);
+        spool_flush(s, 0);
+        route_publish(s, r);
+}
+
+/* Fans one event out to its routes, after its claim when it needs one. */
+static void route_event(struct alert_sender *s, const struct intake *in)
+{
+        size_t i, n = 0;
+
+        for (i = 0; i < s->nroutes; i++)
+                n += route_wants(s->routes[i].cfg, in);
+        if (n == 0)
+                return;
+        if (needs_claim(&in->alert) && claim(s, &in->alert) == CLAIM_LOST) {
+                cJSON *line = jsonlog_begin(
+                        JSONLOG_INFO, "alert_claimed_elsewhere",
+                        in->alert.correlation_id[0] != '\0' ? in->alert.correlation_id : NULL);
+
+                cJSON_AddStringToObject(line, "name", in->alert.name);
+                cJSON_AddStringToObject(line, "dedup_key", in->alert.dedup_key);
+                cJSON_AddStringToObject(line, "state", alert_state_name(in->alert.state));
+                cJSON_AddNumberToObject(line, "seq", (double)in->alert.seq);
+                jsonlog_emit(line);
+                return;
+        }
+        for (i = 0; i < s->nroutes; i++) {
+                struct route *r = &s->routes[i];
+                struct delivery *d;
+
+                if (!route_wants(r->cfg, in))
+                        continue;
+                if ((d = calloc(1, sizeof *d)) == NULL || alert_copy(&d->alert, &in->alert) != 0) {
+                        free(d);
+                        jsonlog_message(JSONLOG_ERROR, "alert_dropped", NULL,
+                                        "out of memory: %s not queued for route %s",
+                                        in->alert.dedup_key, r->cfg->name);
+                        continue;
+                }
+                route_enqueue(s, r, d);
+        }
+}
+
+/* Takes everything submitted so far and routes it, in order. */
+static void take_intake(struct alert_sender *s)
+{
+        struct intake *in, *next;
+
+        (void)pthread_mutex_lock(&s->lock);
+        in = s->in_head;
+        s->in_head = s->in_tail = NULL;
+        s->in_n = 0;
+        (void)pthread_mutex_unlock(&s->lock);
+        for (; in != NULL; in = next) {
+                next = in->next;
+                route_event(s, in);
+                alert_release(&in->alert);
+                free(in);
+        }
+}
+
+/* ================================================================ outcomes */
+
+/* The backoff before attempt `attempts` + 1: 1 s doubling to 5 min, +-20 % jitter, scaled. */
+static uint64_t backoff_ms(const struct alert_sender *s, unsigned attempts)
+{
+        uint64_t ms = BACKOFF_FIRST_MS;
+        unsigned i;
+
+        for (i = 1; i < attempts && ms < BACKOFF_MAX_MS; i++)
+                ms *= 2;
+        if (ms > BACKOFF_MAX_MS)
+                ms = BACKOFF_MAX_MS;
+        ms = ms * (80 + randombytes_uniform(41)) / 100;
+        return (uint64_t)((double)ms * s->backoff_scale);
+}
+
+static void schedule(struct route *r, uint64_t at_ms)
+{
+        if (at_ms > r->not_before_ms)
+                r->not_before_ms = at_ms;
+}
+
+static void on_delivered(struct alert_sender *s, struct route *r, struct delivery *d,
+                         const struct result *res)
+{
+        log_outcome(JSONLOG_INFO, "alert_delivered", r, d, res);
+        if (d->spooled)
+                s->spool_dirty = 1;
+        route_count(r, &r->delivered, NULL);
+        delivery_free(d);
+        if (r->failing && route_spooled(r) == 0)
+                route_set_failing(s, r, 0, "");
+}
+
+static void on_rejected(struct alert_sender *s, struct route *r, struct delivery *d,
+                        const struct result *res)
+{
+        log_outcome(JSONLOG_ERROR, "alert_rejected", r, d, res);
+        if (d->spooled)
+                s->spool_dirty = 1;
+        route_count(r, &r->failed, res->why);
+        delivery_free(d);
+        route_set_failing(s, r, 1, res->why);
+}
+
+/* `d` failed for the last time before the spool: it and all behind it go there. */
+static void to_spool(struct alert_sender *s, struct route *r, struct delivery *d,
+                     const struct result *res, uint64_t now)
+{
+        struct delivery *w;
+        cJSON *line = log_delivery(JSONLOG_ERROR, "alert_spooled", r, d);
+
+        cJSON_AddStringToObject(line, "problem", res->why);
+        cJSON_AddNumberToObject(line, "retry_in_ms", (double)spool_retry_ms(s));
+        jsonlog_emit(line);
+        d->spooled = 1;
+        for (w = r->head; w != NULL; w = w->next)
+                w->spooled = 1;
+        route_push_head(r, d);
+        s->spool_dirty = 1;
+        schedule(r, now + spool_retry_ms(s));
+        route_count(r, &r->failed, res->why);
+        route_set_failing(s, r, 1, res->why);
+}
+
+static void on_retry(struct alert_sender *s, struct route *r, struct delivery *d,
+                     const struct result *res, uint64_t now)
+{
+        uint64_t wait;
+        cJSON *line;
+
+        (void)snprintf(d->problem, sizeof d->problem, "%s", res->why);
+        if (!d->spooled && d->attempts >= route_max_attempts(r)) {
+                to_spool(s, r, d, res, now);
+                return;
+        }
+        if (d->spooled) {
+                wait = spool_retry_ms(s);
+                s->spool_dirty = 1; /* its attempts changed */
+        } else {
+                wait = backoff_ms(s, d->attempts);
+        }
+        if (res->retry_after_ms >= 0)
+                wait = (uint64_t)(res->retry_after_ms < RETRY_AFTER_MAX_MS ? res->retry_after_ms
+                                                                           : RETRY_AFTER_MAX_MS);
+        if (d->spooled && wait < spool_retry_ms(s))
+                wait = spool_retry_ms(s);
+        line = log_delivery(JSONLOG_WARN, "alert_retry", r, d);
+        cJSON_AddNumberToObject(line, "status", (double)res->status);
+        cJSON_AddStringToObject(line, "problem", res->why);
+        cJSON_AddNumberToObject(line, "retry_in_ms", (double)wait);
+        jsonlog_emit(line);
+        route_push_head(r, d);
+        schedule(r, now + wait);
+        route_count(r, &r->retried, res->why);
+}
+
+/* Settles delivery `d` of `r` after an attempt. */
+static void settle(struct alert_sender *s, struct route *r, struct delivery *d,
+                   const struct result *res)
+{
+        uint64_t now = rwclock_mono_ms();
+
+        switch (res->outcome) {
+        case RECEIVER_DELIVERED:
+                on_delivered(s, r, d, res);
+                break;
+        case RECEIVER_REJECTED:
+                on_rejected(s, r, d, res);
+                break;
+        case RECEIVER_RETRY:
+        default:
+                on_retry(s, r, d, res, now);
+                break;
+        }
+        spool_flush(s, 0); /* on disk before the counters say "spooled" */
+        route_publish(s, r);
+}
+
+/* A result that never reached a receiver (the request could not be made). */
+static void local_result(struct result *res, int rc, const char *why)
+{
+        memset(res, 0, sizeof *res);
+        /* a message that cannot be built never will be; out of memory may pass */
+        res->outcome = rc == RW_ERR_NOMEM ? RECEIVER_RETRY : RECEIVER_REJECTED;
+        res->transport_rc = rc;
+        res->retry_after_ms = -1;
+        (void)snprintf(res->why, sizeof res->why, "%s", why);
+}
+
+/* Starts the next attempt of `r` when one is due. */
+static void route_start(struct alert_sender *s, struct route *r, uint64_t now)
+{
+        struct delivery *d;
+        struct result res;
+        struct rwerr err;
+        CURLMcode mc;
+        int rc;
+
+        if (r->current != NULL || r->head == NULL || now < r->not_before_ms)
+                return;
+        d = route_pop(r);
+        d->attempts++;
+        r->not_before_ms = now + route_min_interval(r);
+        if ((rc = attempt_open(&r->att, s->cfg, r->cfg, &d->alert, &err)) != RW_OK) {
+                local_result(&res, rc, err.msg);
+                settle(s, r, d, &res);
+                return;
+        }
+        curl_easy_setopt(r->att.curl, CURLOPT_PRIVATE, (void *)r);
+        if ((mc = curl_multi_add_handle(s->multi, r->att.curl)) != CURLM_OK) {
+                attempt_close(&r->att);
+                (void)rwerr_set(&err, RW_ERR_IO, "route %s: libcurl: %s", r->cfg->name,
+                                curl_multi_strerror(mc));
+                local_result(&res, RW_ERR_NOMEM, err.msg); /* retried */
+                settle(s, r, d, &res);
+                return;
+        }
+        r->current = d;
+        route_publish(s, r);
+}
+
+/* The attempt of `r` ended with `cc`. */
+static void route_finished(struct alert_sender *s, struct route *r, CURLcode cc)
+{
+        struct delivery *d = r->current;
+        struct result res;
+
+        (void)curl_multi_remove_handle(s->multi, r->att.curl);
+        attempt_result(&r->att, r->cfg, cc, &res);
+        attempt_close(&r->att);
+        r->current = NULL;
+        settle(s, r, d, &res);
+}
+
+/* Drives the transfers and settles the ones that ended. */
+static void pump(struct alert_sender *s)
+{
+        CURLMsg *msg;
+        CURLMcode mc;
+        int running = 0, queued;
+
+        if ((mc = curl_multi_perform(s->multi, &running)) != CURLM_OK)
+                jsonlog_message(JSONLOG_ERROR, "alert_curl_failed", NULL, "libcurl: %s",
+                                curl_multi_strerror(mc));
+        while ((msg = curl_multi_info_read(s->multi, &queued)) != NULL) {
+                char *priv = NULL;
+                CURLcode cc = msg->data.result;
+
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                (void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+                if (priv != NULL)
+                        route_finished(s, (struct route *)(void *)priv, cc); /* msg invalid now */
+        }
+}
+
+static size_t in_flight(const struct alert_sender *s)
+{
+        size_t i, n = 0;
+
+        for (i = 0; i < s->nroutes; i++)
+                n += s->routes[i].current != NULL;
+        return n;
+}
+
+/* `wait` shortened to what is left until `at_ms`. */
+static uint64_t wait_until(uint64_t wait, uint64_t now, uint64_t at_ms)
+{
+        if (at_ms <= now)
+                return 0;
+        return at_ms - now < wait ? at_ms - now : wait;
+}
+
+/* How long the thread may sleep: until the next route is due, at most IDLE_WAIT_MS. */
+static int wait_budget(const struct alert_sender *s, uint64_t now)
+{
+        uint64_t wait = IDLE_WAIT_MS;
+        size_t i;
+
+        for (i = 0; i < s->nroutes; i++) {
+                const struct route *r = &s->routes[i];
+
+                if (r->current == NULL && r->head != NULL)
+                        wait = wait_until(wait, now, r->not_before_ms);
+        }
+        if (s->spool_dirty)
+                wait = wait_until(wait, now, s->spool_retry_at_ms);
+        return (int)wait;
+}
+
+/* ================================================================ the thread */
+
+static int stop_requested(struct alert_sender *s, uint64_t *grace_ms)
+{
+        int stop;
+
+        (void)pthread_mutex_lock(&s->lock);
+        stop = s->stopping;
+        if (grace_ms != NULL)
+                *grace_ms = s->grace_ms;
+        (void)pthread_mutex_unlock(&s->lock);
+        return stop;
+}
+
+/* Gives what is in flight until `grace_ms` to end; what does not is cut short. */
+static void drain(struct alert_sender *s, uint64_t grace_ms)
+{
+        uint64_t deadline = rwclock_mono_ms() + grace_ms, now;
+        size_t i;
+
+        pump(s);
+        while (in_flight(s) > 0 && (now = rwclock_mono_ms()) < deadline) {
+                uint64_t left = deadline - now;
+
+                (void)curl_multi_poll(s->multi, NULL, 0, left < 100 ? (int)left : 100, NULL);
+                pump(s);
+        }
+        for (i = 0; i < s->nroutes; i++) {
+                struct route *r = &s->routes[i];
+                struct delivery *d = r->current;
+
+                if (d == NULL)
+                        continue;
+                (void)curl_multi_remove_handle(s->multi, r->att.curl);
+                attempt_close(&r->att);
+                r->current = NULL;
+                (void)snprintf(d->problem, sizeof d->problem,
+                               "route %s: the attempt was cut short by a shutdown", r->cfg->name);
+                route_push_head(r, d);
+        }
+}
+
+/* Everything still waiting (the intake too) goes to the spool, so a restart sends it. */
+static void finish(struct alert_sender *s)
+{
+        size_t i, n = 0;
+        struct delivery *d;
+
+        take_intake(s);
+        for (i = 0; i < s->nroutes; i++) {
+                for (d = s->routes[i].head; d != NULL; d = d->next) {
+                        s->spool_dirty |= !d->spooled;
+                        d->spooled = 1;
+                        n++;
+                }
+                route_publish(s, &s->routes[i]);
+        }
+        spool_flush(s, 1);
+        if (n > 0)
+                jsonlog_message(JSONLOG_INFO, "alert_spool_saved", NULL,
+                                "%zu undelivered alert message%s kept in the spool for the "
+                                "next start",
+                                n, n == 1 ? "" : "s");
+}
+
+static void *sender_main(void *arg)
+{
+        struct alert_sender *s = arg;
+        uint64_t grace_ms = 0, now;
+        size_t i;
+
+        (void)pthread_setname_np(pthread_self(), "rw-alert"); /* top -H, gdb, the tests */
+        while (!stop_requested(s, NULL)) {
+                take_intake(s);
+                pump(s);
+                now = rwclock_mono_ms();
+                for (i = 0; i < s->nroutes; i++)
+                        route_start(s, &s->routes[i], now);
+                pump(s);
+                spool_flush(s, 0);
+                (void)curl_multi_poll(s->multi, NULL, 0, wait_budget(s, rwclock_mono_ms()), NULL);
+        }
+        (void)stop_requested(s, &grace_ms);
+        drain(s, grace_ms);
+        finish(s);
+        return NULL;
+}
+
+/* ================================================================ the public side */
+
+static double backoff_scale(void)
+{
+        const char *v = getenv(BACKOFF_SCALE_ENV);
+        char *end = NULL;
+        double x;
+
+        if (v == NULL || v[0] == '\0')
+                return 1.0;
+        x = strtod(v, &end);
+        if (end == v || *end != '\0' || !(x > 0.0) || x > 1.0) {
+                jsonlog_message(JSONLOG_WARN, "alert_backoff_scale_ignored", NULL,
+                                "%s is not a number in (0, 1]: the backoff is not scaled",
+                                BACKOFF_SCALE_ENV);
+                return 1.0;
+        }
+        return x;
+}
+
+static void set_claim_prefix(struct alert_sender *s)
+{
+        const char *p = s->cfg->claim_prefix != NULL ? s->cfg->claim_prefix : CLAIM_DEFAULT_PREFIX;
+
+        (void)snprintf(s->claim_prefix, sizeof s->claim_prefix, "%s", p);
+}
+
+static void free_routes(struct alert_sender *s)
+{
+        struct delivery *d;
+        size_t i;
+
+        for (i = 0; i < s->nroutes; i++) {
+                struct route *r = &s->routes[i];
+
+                while ((d = route_pop(r)) != NULL)
+                        delivery_free(d);
+                if (r->current != NULL) {
+                        attempt_close(&r->att);
+                        delivery_free(r->current);
+                }
+        }
+        free(s->routes);
+}
+
+static void free_sender(struct alert_sender *s)
+{
+        struct intake *in, *next;
+        struct orphan *o, *onext;
+
+        free_routes(s);
+        for (in = s->in_head; in != NULL; in = next) {
+                next = in->next;
+                alert_release(&in->alert);
+                free(in);
+        }
+        for (o = s->orphans; o != NULL; o = onext) {
+                onext = o->next;
+                free(o->line);
+                free(o);
+        }
+        if (s->multi != NULL)
+                curl_multi_cleanup(s->multi);
+        redisconn_free(s->redis);
+        (void)pthread_mutex_destroy(&s->lock);
+        free(s);
+}
+
+/* The parts of a sender: routes, curl multi, Redis link. */
+static int sender_parts(struct alert_sender *s, struct rwerr *err)
+{
+        struct redisconn_options ro;
+        size_t i;
+
+        if (curl_ready(err) != RW_OK)
+                return RW_ERR_IO;
+        if (s->cfg->nroutes > 0 && (s->routes = calloc(s->cfg->nroutes, sizeof *s->routes)) == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for the alert routes");
+        s->nroutes = s->cfg->nroutes;
+        for (i = 0; i < s->nroutes; i++)
+                s->routes[i].cfg = &s->cfg->routes[i];
+        if ((s->multi = curl_multi_init()) == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for the alert transfers");
+        memset(&ro, 0, sizeof ro);
+        ro.url = s->cfg->redis_url;
+        ro.timeout_ms = s->cfg->redis_timeout_ms;
+        if ((s->redis = redisconn_new(&ro, err)) == NULL)
+                return RW_ERR_NOMEM;
+        return RW_OK;
+}
+
+struct alert_sender *alert_sender_new(const struct config *cfg, struct rwerr *err)
+{
+        struct alert_sender *s;
+
+        if (cfg->state_dir == NULL) {
+                rwerr_set(err, RW_ERR_INVALID, "alert sender: no state_dir for the spool");
+                return NULL;
+        }
+        if (sodium_init() < 0) {
+                rwerr_set(err, RW_ERR_IO, "alert sender: libsodium initialisation failed");
+                return NULL;
+        }
+        if ((s = calloc(1, sizeof *s)) == NULL) {
+                rwerr_set(err, RW_ERR_NOMEM, "out of memory for the alert sender");
+                return NULL;
+        }
+        if (pthread_mutex_init(&s->lock, NULL) != 0) {
+                free(s);
+                rwerr_set(err, RW_ERR_NOMEM, "alert sender: cannot make a mutex");
+                return NULL;
+        }
+        s->cfg = cfg;
+        s->backoff_scale = backoff_scale();
+        set_claim_prefix(s);
+        if (sender_parts(s, err) != RW_OK || spool_load(s, err) != RW_OK) {
+                free_sender(s);
+                return NULL;
+        }
+        return s;
+}
+
+int alert_sender_start(struct alert_sender *s)
+{
+        int rc;
+
+        if (s->started)
+                return RW_OK;
+        if ((rc = pthread_create(&s->thread, NULL, sender_main, s)) != 0)
+                return rc == EAGAIN ? RW_ERR_IO : RW_ERR_NOMEM;
+        s->started = 1;
+        return RW_OK;
+}
+
+void alert_sender_free(struct alert_sender *s, uint64_t grace_ms)
+{
+        if (s == NULL)
+                return;
+        if (s->started) {
+                (void)pthread_mutex_lock(&s->lock);
+                s->stopping = 1;
+                s->grace_ms = grace_ms;
+                (void)pthread_mutex_unlock(&s->lock);
+                (void)curl_multi_wakeup(s->multi);
+                (void)pthread_join(s->thread, NULL);
+        } else {
+                finish(s); /* never started: what was submitted or loaded is kept */
+        }
+        free_sender(s);
+}
+
+static int config_has_route(const struct config *cfg, const char *name)
+{
+        size_t i;
+
+        for (i = 0; i < cfg->nroutes; i++) {
+                if (strcmp(cfg->routes[i].name, name) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+int alert_sender_submit(struct alert_sender *s, const struct alert *a, const char *route)
+{
+        struct intake *in;
+
+        if (route != NULL && !config_has_route(s->cfg, route))
+                return RW_ERR_INVALID;
+        if ((in = calloc(1, sizeof *in)) == NULL)
+                return RW_ERR_NOMEM;
+        if (alert_copy(&in->alert, a) != RW_OK) {
+                free(in);
+                return RW_ERR_NOMEM;
+        }
+        if (route != NULL)
+                (void)snprintf(in->route, sizeof in->route, "%s", route);
+        (void)pthread_mutex_lock(&s->lock);
+        if (s->in_n >= ALERT_QUEUE_MAX) {
+                (void)pthread_mutex_unlock(&s->lock);
+                alert_release(&in->alert);
+                free(in);
+                return RW_ERR_RANGE;
+        }
+        if (s->in_tail != NULL)
+                s->in_tail->next = in;
+        else
+                s->in_head = in;
+        s->in_tail = in;
+        s->in_n++;
+        (void)pthread_mutex_unlock(&s->lock);
+        (void)curl_multi_wakeup(s->multi); /* thread-safe by libcurl's contract */
+        return RW_OK;
+}
+
+size_t alert_sender_take_failures(struct alert_sender *s, struct alert_route_change *out,
+                                  size_t cap)
+{
+        size_t n;
+
+        (void)pthread_mutex_lock(&s->lock);
+        n = s->nchanges < cap ? s->nchanges : cap;
+        if (n > 0) {
+                memcpy(out, s->changes, n * sizeof *out);
+                memmove(&s->changes[0], &s->changes[n], (s->nchanges - n) * sizeof s->changes[0]);
+                s->nchanges -= n;
+        }
+        (void)pthread_mutex_unlock(&s->lock);
+        return n;
+}
+
+static cJSON *route_status(const struct route *r)
+{
+        const struct route_stats *st = &r->stats;
+        cJSON *o = cJSON_CreateObject();
+
+        if (cJSON_AddStringToObject(o, "type", config_receiver_type_name(r->cfg->type)) == NULL ||
+            cJSON_AddNumberToObject(o, "queued", (double)st->queued) == NULL ||
+            cJSON_AddNumberToObject(o, "in_flight", (double)st->in_flight) == NULL ||
+            cJSON_AddNumberToObject(o, "spooled", (double)st->spooled) == NULL ||
+            cJSON_AddNumberToObject(o, "delivered", (double)st->delivered) == NULL ||
+            cJSON_AddNumberToObject(o, "failed", (double)st->failed) == NULL ||
+            cJSON_AddNumberToObject(o, "retried", (double)st->retried) == NULL ||
+            cJSON_AddBoolToObject(o, "failing", st->failing) == NULL ||
+            cJSON_AddStringToObject(o, "last_problem", st->last_problem) == NULL) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
+int alert_sender_status_json(struct alert_sender *s, cJSON *status)
+{
+        cJSON *all = cJSON_CreateObject(), *o;
+        size_t i;
+        int rc = 0;
+
+        if (all == NULL)
+                return -1;
+        (void)pthread_mutex_lock(&s->lock);
+        for (i = 0; i < s->nroutes && rc == 0; i++) {
+                if ((o = route_status(&s->routes[i])) == NULL ||
+                    !cJSON_AddItemToObject(all, s->routes[i].cfg->name, o)) {
+                        cJSON_Delete(o);
+                        rc = -1;
+                }
+        }
+        (void)pthread_mutex_unlock(&s->lock);
+        if (rc != 0 || !cJSON_AddItemToObject(status, "alert_routes", all)) {
+                cJSON_Delete(all);
+                return -1;
+        }
+        return 0;
+}
+
+int alert_send_once(const struct config *cfg, const struct config_alert_route *route,
+                    const struct alert *a, long *status, char *answer, size_t cap,
+                    struct rwerr *err)
+{
+        struct attempt t;
+        struct result res;
+        int rc;
+
+        *status = 0;
+        if (cap > 0)
+                answer[0] = '\0';
+        if ((rc = curl_ready(err)) != RW_OK || (rc = attempt_open(&t, cfg, route, a, err)) != RW_OK)
+                return rc;
+        attempt_result(&t, route, curl_easy_perform(t.curl), &res);
+        attempt_close(&t);
+        *status = res.status;
+        if (cap > 0)
+                (void)snprintf(answer, cap, "%s", res.answer); /* escaped already */
+        if (res.outcome == RECEIVER_DELIVERED)
+                return RW_OK;
+        return rwerr_set(err, res.transport_rc != RW_OK ? res.transport_rc : RW_ERR_REMOTE, "%s",
+                         res.why);
+}
