@@ -17,6 +17,7 @@
 #include "halt_state.h"
 #include "heartbeat.h"
 #include "rwclock.h"
+#include "silence.h"
 
 #define STATUS_FILE_MAX ((size_t)4 << 20)
 #define PROBLEMS_MAX 32
@@ -30,6 +31,8 @@ static const char help[] =
         "ok, endpoint health), the heartbeat, the relayer's consumers and any\n"
         "problem with the halt path. Reads STATE_DIR/status.json and\n"
         "STATE_DIR/" HALT_STATE_FILE " and asks Redis; verifies every signed message.\n"
+        "Lists the silences in force (`relaywatch silence`); they never change the\n"
+        "exit status.\n"
         "\n"
         "  -c, --config FILE  the configuration (default: $RELAYWATCH_CONFIG, then\n"
         "                     " CONFIG_DEFAULT_PATH ")\n"
@@ -81,6 +84,9 @@ struct view {
         long long hb_pttl_ms;
         const char *hb_role;
         char hb_error[RWERR_MSG_MAX + HALT_PUBLISH_KEY_MAX + 128];
+        /* STATE_DIR/silences.json: shown, never weighed in the exit status */
+        struct silence_set *silences; /* NULL when it could not be read */
+        char silences_error[RWERR_MSG_MAX];
         /* verdict */
         int halted;
         size_t nproblems;
@@ -248,6 +254,22 @@ static void read_state_file(struct view *v)
                 return;
         }
         v->state_ok = 1;
+}
+
+/* The silences; one that cannot be read is said, not counted as a problem. */
+static void read_silences(struct view *v)
+{
+        struct rwerr err = {{0}};
+
+        if ((v->silences = calloc(1, sizeof *v->silences)) == NULL) {
+                (void)snprintf(v->silences_error, sizeof v->silences_error, "out of memory");
+                return;
+        }
+        if (silence_load(v->cfg->state_dir, v->silences, &err) != RW_OK) {
+                (void)snprintf(v->silences_error, sizeof v->silences_error, "%s", err.msg);
+                free(v->silences);
+                v->silences = NULL;
+        }
 }
 
 static void read_heartbeat(struct view *v, redisContext *ctx)
@@ -632,6 +654,31 @@ static void print_incidents(const struct view *v, FILE *out)
         }
 }
 
+/* The silences in force: they hold pages, never a HALT. */
+static void print_silences(const struct view *v, FILE *out)
+{
+        size_t i, shown = 0;
+
+        if (v->silences == NULL) {
+                fprintf(out, "silences: cannot be read (they are not shown): %s\n",
+                        v->silences_error);
+                return;
+        }
+        for (i = 0; i < v->silences->n; i++) {
+                const struct silence *s = &v->silences->items[i];
+                char ends[RWCLOCK_UTC_SIZE];
+
+                if (s->ends_ms <= v->now_ms)
+                        continue;
+                if (shown++ == 0)
+                        fprintf(out, "silences in force (pages held, never a HALT):\n");
+                (void)rwclock_format_utc(s->ends_ms, ends, NULL);
+                fprintf(out, "  %s %s%s%s until %s, by %s: %s\n", s->id, s->name,
+                        s->subject[0] != '\0' ? ":" : " (every subject)", s->subject, ends,
+                        s->created_by, s->reason);
+        }
+}
+
 static void print_text(const struct view *v, FILE *out)
 {
         size_t i;
@@ -641,6 +688,7 @@ static void print_text(const struct view *v, FILE *out)
         print_health(v, out);
         print_cycle(v, out);
         print_incidents(v, out);
+        print_silences(v, out);
         if (v->nproblems > 0) {
                 fprintf(out, "\nproblems:\n");
                 for (i = 0; i < v->nproblems; i++)
@@ -765,6 +813,12 @@ static int print_json(struct view *v, FILE *out)
                         }
                 }
         }
+        if (ok && v->silences != NULL) {
+                ok = add(root, "silences", silence_list_json(v->silences, v->now_ms));
+        } else if (ok) {
+                ok = cJSON_AddNullToObject(root, "silences") != NULL &&
+                     cJSON_AddStringToObject(root, "silences_error", v->silences_error) != NULL;
+        }
         if (ok && (list = cJSON_AddArrayToObject(root, "problems")) != NULL) {
                 for (i = 0; i < v->nproblems; i++)
                         cJSON_AddItemToArray(list, cJSON_CreateString(v->problems[i]));
@@ -814,6 +868,7 @@ int cmd_status(int argc, char **argv, FILE *out, FILE *errout)
                 problem(v, "%s", err.msg);
         read_state_file(v);
         read_status_file(v);
+        read_silences(v);
         read_redis(v, &s);
         code = exit_code(v);
         if (json) {
@@ -833,6 +888,7 @@ done:
                 for (k = 0; k < v->nopen; k++)
                         seen_free(&v->open[k].msg);
                 free(v->open);
+                free(v->silences);
                 cJSON_Delete(v->status);
         }
         free(v);
