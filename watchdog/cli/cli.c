@@ -3,13 +3,16 @@
 #include <string.h>
 
 #include "cli_args.h"
+#include "cmd_alert.h"
 #include "cmd_check_config.h"
 #include "cmd_control.h"
 #include "cmd_db.h"
 #include "cmd_halt.h"
 #include "cmd_keygen.h"
+#include "cmd_report.h"
 #include "cmd_resume.h"
 #include "cmd_run.h"
+#include "cmd_silence.h"
 #include "cmd_status.h"
 #include "cmd_validate.h"
 #include "version.h"
@@ -29,7 +32,8 @@ static const struct cli_command *const cli_commands[] = {
         &help_command,        &version_command,      &cmd_db_command,
         &cmd_run_command,     &cmd_status_command,   &cmd_halt_command,
         &cmd_resume_command,  &cmd_validate_command, &cmd_check_config_command,
-        &cmd_control_command, &cmd_keygen_command,
+        &cmd_control_command, &cmd_keygen_command,   &cmd_silence_command,
+        &cmd_report_command,  &cmd_alert_command,
 };
 
 #define CLI_NCOMMANDS (sizeof cli_commands / sizeof cli_commands[0])
