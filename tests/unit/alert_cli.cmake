@@ -5,9 +5,6 @@
 relaywatch_test(test_silence unit unit/test_silence.c rw_alert PkgConfig::CJSON)
 relaywatch_test(test_alert_history unit unit/test_alert_history.c rw_alert PkgConfig::CJSON)
 
-# test_cli's `alert test` cases talk to a stand-in receiver on loopback.
-target_link_libraries(test_cli PRIVATE testsupport)
-
 # The fuzz target of the silence file and the history lines compiled in every
 # build, not only with RELAYWATCH_FUZZ: it keeps up with the headers, and
 # scripts/lint finds its compile command.

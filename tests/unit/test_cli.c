@@ -3,6 +3,10 @@
  * paging commands (silence, report, alert test) run against a state
  * directory of their own and a stand-in receiver on loopback.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -20,7 +27,6 @@
 #include "alert_history.h"
 #include "cli.h"
 #include "cli_run.h"
-#include "fake_http.h"
 #include "rwclock.h"
 #include "silence.h"
 #include "version.h"
@@ -889,25 +895,154 @@ static void alert_test_without_routes(void **state)
         state_remove(&t);
 }
 
+/*
+ * A receiver on loopback for `alert test`: every request is read whole
+ * (headers and Content-Length body) and answered with one status and body,
+ * then the connection is closed.
+ */
+struct receiver {
+        int fd;
+        uint16_t port;
+        pthread_t thread;
+        pthread_mutex_t lock;
+        int status;
+        char body[512];
+        unsigned requests;
+};
+
+/* The value of header `name` ("content-length") in the head `buf`, or NULL. */
+static const char *header(const char *buf, const char *name)
+{
+        const char *line = strstr(buf, "\r\n");
+
+        for (; line != NULL && line[2] != '\r'; line = strstr(line + 2, "\r\n")) {
+                if (strncasecmp(line + 2, name, strlen(name)) == 0 && line[2 + strlen(name)] == ':')
+                        return line + 3 + strlen(name);
+        }
+        return NULL;
+}
+
+/* Reads one request from c; 0, or -1 when the peer went away first. */
+static int read_request(int c)
+{
+        char buf[16384], *end;
+        const char *expect, *cl;
+        size_t n = 0, want;
+        ssize_t r;
+
+        for (;;) {
+                if (n + 1 >= sizeof buf || (r = read(c, buf + n, sizeof buf - 1 - n)) <= 0)
+                        return -1;
+                n += (size_t)r;
+                buf[n] = '\0';
+                if ((end = strstr(buf, "\r\n\r\n")) != NULL)
+                        break;
+        }
+        if ((expect = header(buf, "expect")) != NULL && strstr(expect, "100") != NULL &&
+            write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
+                return -1;
+        cl = header(buf, "content-length");
+        want = (size_t)(end + 4 - buf) + (cl != NULL ? strtoul(cl, NULL, 10) : 0);
+        while (n < want) {
+                r = read(c, buf, sizeof buf < want - n ? sizeof buf : want - n);
+                if (r <= 0)
+                        return -1;
+                n += (size_t)r;
+        }
+        return 0;
+}
+
+static void *receiver_main(void *arg)
+{
+        struct receiver *rv = arg;
+        struct timeval tv = {5, 0};
+        char answer[768];
+        int c, len;
+
+        while ((c = accept(rv->fd, NULL, NULL)) >= 0 || errno == EINTR) {
+                if (c < 0)
+                        continue;
+                (void)setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+                if (read_request(c) == 0) {
+                        pthread_mutex_lock(&rv->lock);
+                        rv->requests++;
+                        len = snprintf(answer, sizeof answer,
+                                       "HTTP/1.1 %d X\r\nContent-Type: text/plain\r\n"
+                                       "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+                                       rv->status, strlen(rv->body), rv->body);
+                        pthread_mutex_unlock(&rv->lock);
+                        if (write(c, answer, (size_t)len) != len)
+                                fprintf(stderr, "test receiver: the answer was cut short\n");
+                }
+                close(c);
+        }
+        return NULL; /* the socket was shut down */
+}
+
+static void receiver_start(struct receiver *rv)
+{
+        struct sockaddr_in a;
+        socklen_t alen = sizeof a;
+
+        memset(rv, 0, sizeof *rv);
+        assert_int_equal(pthread_mutex_init(&rv->lock, NULL), 0);
+        rv->fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(rv->fd >= 0);
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        assert_int_equal(bind(rv->fd, (struct sockaddr *)&a, sizeof a), 0);
+        assert_int_equal(listen(rv->fd, 8), 0);
+        assert_int_equal(getsockname(rv->fd, (struct sockaddr *)&a, &alen), 0);
+        rv->port = ntohs(a.sin_port);
+        assert_int_equal(pthread_create(&rv->thread, NULL, receiver_main, rv), 0);
+}
+
+static void receiver_answer(struct receiver *rv, int status, const char *body)
+{
+        pthread_mutex_lock(&rv->lock);
+        rv->status = status;
+        (void)snprintf(rv->body, sizeof rv->body, "%s", body);
+        pthread_mutex_unlock(&rv->lock);
+}
+
+static unsigned receiver_requests(struct receiver *rv)
+{
+        unsigned n;
+
+        pthread_mutex_lock(&rv->lock);
+        n = rv->requests;
+        pthread_mutex_unlock(&rv->lock);
+        return n;
+}
+
+static void receiver_stop(struct receiver *rv)
+{
+        (void)shutdown(rv->fd, SHUT_RDWR);
+        assert_int_equal(pthread_join(rv->thread, NULL), 0);
+        close(rv->fd);
+        pthread_mutex_destroy(&rv->lock);
+}
+
 static void alert_test_through_routes(void **state)
 {
-        struct fake_http *f = fake_http_start(1);
+        struct receiver f;
         struct paging_state t;
         char routes[512], long_answer[301];
         struct cli_run r;
 
         (void)state;
-        assert_non_null(f);
+        receiver_start(&f);
         memset(long_answer, 'x', 250);
         memset(long_answer + 250, 'y', 50);
         long_answer[300] = '\0';
-        fake_http_set(f, FAKE_HTTP_REPLY, 200, "ok");
+        receiver_answer(&f, 200, "ok");
         /* a Slack route that answers, and a webhook where nothing listens (port 1) */
         (void)snprintf(routes, sizeof routes,
-                       "[alert team]\ntype = slack\nurl = %shook\n"
+                       "[alert team]\ntype = slack\nurl = http://127.0.0.1:%u/hook\n"
                        "[alert hooks]\ntype = webhook\nurl = http://127.0.0.1:1/x\n"
                        "secret = 0123456789abcdef0123\n",
-                       fake_http_url(f));
+                       (unsigned)f.port);
         state_make(&t, routes);
         {
                 char *all[] = {"relaywatch", "alert", "test", "-c", t.conf, NULL};
@@ -919,12 +1054,12 @@ static void alert_test_through_routes(void **state)
                 assert_int_equal(r.code, 1);
                 assert_has(r.out, "team             slack        delivered 200 \"ok\"\n");
                 assert_has(r.out, "hooks            webhook      FAILED      0 \"\": ");
-                assert_int_equal(fake_http_requests(f), 1);
+                assert_int_equal(receiver_requests(&f), 1);
                 cli_run_free(&r);
                 r = run_words(one);
                 assert_int_equal(r.code, CLI_EXIT_OK);
                 assert_string_equal(r.out, "team             slack        delivered 200 \"ok\"\n");
-                assert_int_equal(fake_http_requests(f), 2);
+                assert_int_equal(receiver_requests(&f), 2);
                 cli_run_free(&r);
                 r = run_words(unknown);
                 assert_int_equal(r.code, CLI_EXIT_USAGE);
@@ -933,16 +1068,16 @@ static void alert_test_through_routes(void **state)
                                "are: team, hooks\n",
                                t.conf);
                 assert_has(r.err, want);
-                assert_int_equal(fake_http_requests(f), 2);
+                assert_int_equal(receiver_requests(&f), 2);
                 cli_run_free(&r);
                 /* an answer that is not plain stays on one line, escaped; a long one is cut */
-                fake_http_set(f, FAKE_HTTP_REPLY, 500, "oops\n\"\x1b[2J");
+                receiver_answer(&f, 500, "oops\n\"\x1b[2J");
                 r = run_words(one);
                 assert_int_equal(r.code, 1);
                 assert_has(r.out, "team             slack        FAILED    500 "
                                   "\"oops\\x0a\\x22\\x1b[2J\": alert route team (slack): ");
                 cli_run_free(&r);
-                fake_http_set(f, FAKE_HTTP_REPLY, 500, long_answer);
+                receiver_answer(&f, 500, long_answer);
                 r = run_words(one);
                 assert_int_equal(r.code, 1);
                 assert_has(r.out, "FAILED    500 \"xxxxxxxxxx");
@@ -950,7 +1085,7 @@ static void alert_test_through_routes(void **state)
                 assert_lacks(r.out, "yyy");
                 cli_run_free(&r);
         }
-        fake_http_stop(f);
+        receiver_stop(&f);
         state_remove(&t);
 }
 
