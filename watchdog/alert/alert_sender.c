@@ -894,22 +894,21 @@ static int spool_load(struct alert_sender *s, struct rwerr *err)
 
 /*
  * KEYS[1] the claim, ARGV[1] "open" or "resolve", ARGV[2] the opening
- * number, ARGV[3] the TTL in ms. 1: won (send), 0: lost (another replica
- * sent it).
+ * number (kept in the value for people reading Redis; replicas number
+ * their openings apart, so it decides nothing), ARGV[3] the TTL in ms.
+ * An alert that is firing is not opened again, one that is resolved is
+ * not resolved again, whichever replica did it. 1: won (send), 0: lost
+ * (another replica sent it).
  */
 static const char claim_script[] =
         "local v = redis.call('GET', KEYS[1])\n"
-        "local firing = 'firing:' .. ARGV[2]\n"
         "if ARGV[1] == 'open' then\n"
-        "  if v == firing then return 0 end\n"
-        "  redis.call('SET', KEYS[1], firing, 'PX', ARGV[3])\n"
+        "  if v and string.sub(v, 1, 7) == 'firing:' then return 0 end\n"
+        "  redis.call('SET', KEYS[1], 'firing:' .. ARGV[2], 'PX', ARGV[3])\n"
         "  return 1\n"
         "end\n"
-        "if v == firing then\n"
-        "  redis.call('SET', KEYS[1], 'resolved:' .. ARGV[2], 'PX', ARGV[3])\n"
-        "  return 1\n"
-        "end\n"
-        "if v == 'resolved:' .. ARGV[2] then return 0 end\n"
+        "if v and string.sub(v, 1, 9) == 'resolved:' then return 0 end\n"
+        "redis.call('SET', KEYS[1], 'resolved:' .. ARGV[2], 'PX', ARGV[3])\n"
         "return 1\n";
 
 enum claim {

@@ -21,10 +21,12 @@
  * sender claims the event in Redis, on the sender thread, with one Lua
  * script on the key cfg->claim_prefix + dedup key, so two replicas
  * watching one bridge page once: an opening is lost when the key already
- * holds "firing:SEQ" for its opening number, else it sets that (7 days)
- * and is won; a resolve is won when the key holds "firing:SEQ" (it then
- * sets "resolved:SEQ", 7 days) or holds neither (expired, never claimed),
- * and lost when it holds "resolved:SEQ". A lost claim is logged
+ * holds "firing:…" (whichever replica opened it), else it sets
+ * "firing:SEQ" (7 days) and is won; a resolve is lost when the key holds
+ * "resolved:…", else it sets "resolved:SEQ" (7 days) and is won. SEQ is
+ * the replica's own opening number, kept for people reading Redis: two
+ * replicas number their openings apart, so it decides nothing. A lost
+ * claim is logged
  * (alert_claimed_elsewhere) and nothing is sent. When Redis cannot be
  * reached, answers an error or no redis_url is configured the event is
  * sent anyway (a duplicate page beats a missing one), logged once per

@@ -64,6 +64,9 @@ static int add_custom_details(cJSON *payload, const struct config_alert_route *r
         }
         if (a->purpose == ALERT_TEST && cJSON_AddTrueToObject(cd, "test") == NULL)
                 return rcv_fail(err, RW_ERR_NOMEM, route, "out of memory for custom_details");
+        /* a re-page or a new figure of an alert already paged: the same incident */
+        if (a->update && cJSON_AddTrueToObject(cd, "update") == NULL)
+                return rcv_fail(err, RW_ERR_NOMEM, route, "out of memory for custom_details");
         return RW_OK;
 }
 

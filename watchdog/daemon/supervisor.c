@@ -27,6 +27,8 @@
 #include "record_queue.h"
 #include "rwclock.h"
 #include "sdnotify.h"
+#include "alert_sender.h"
+#include "alert_tracker.h"
 #include "status_file.h"
 #include "version.h"
 
@@ -35,11 +37,14 @@
 #define TICK_MIN_MS 50      /* and at least (a very short heartbeat TTL) */
 #define OUTBOX_RETRY_MS 100 /* while a HALT waits in the outbox */
 #define STOP_GRACE_MS 800   /* for the cycle thread to end after SIGTERM */
+#define ALERT_GRACE_MS 300  /* for alerts in flight at a stop; the rest goes to the spool */
 
 struct supervisor {
         const struct supervisor_options *opt;
         struct config *cfg; /* the loop's; the cycle thread may still use the one before */
         struct halt_control *hc;
+        struct alert_sender *sender;  /* NULL when it could not start: alerts are logged only */
+        struct alert_tracker *alerts; /* a finding sink of the journal */
         struct finding_journal journal;
         struct record_queue *records;
         struct cycle_worker *worker;
@@ -93,6 +98,8 @@ static void write_status(struct supervisor *sv)
         struct rwerr err;
 
         if (st == NULL || halt_control_status_json(sv->hc, st) != 0 ||
+            alert_tracker_status_json(sv->alerts, st) != 0 ||
+            (sv->sender != NULL && alert_sender_status_json(sv->sender, st) != 0) ||
             (findings = finding_journal_recent_json(&sv->journal)) == NULL ||
             !cJSON_AddItemToObject(st, "findings", findings)) {
                 cJSON_Delete(findings);
@@ -128,6 +135,23 @@ static void on_outbox(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------ reports */
 
+/* Paging, after the halt: the alerts the result calls for, with the HALTs in force. */
+static void observe_alerts(struct supervisor *sv, const struct cycle_result *r)
+{
+        const struct halt_state *hs = halt_control_state(sv->hc);
+        struct alert_halt_ref refs[HALT_STATE_MAX];
+        size_t i, n = 0;
+
+        for (i = 0; hs != NULL && i < hs->n && n < HALT_STATE_MAX; i++) {
+                if (hs->incidents[i].phase == INCIDENT_RESUMED)
+                        continue; /* a RESUME forced over it: no HALT stands */
+                refs[n].invariant = hs->incidents[i].invariant;
+                refs[n].halt_id = hs->incidents[i].id;
+                n++;
+        }
+        alert_tracker_observe(sv->alerts, r, refs, n, r->snapshot.correlation_id);
+}
+
 static void take_report(struct supervisor *sv, struct cycle_report *rep)
 {
         uint64_t now = rwclock_mono_ms();
@@ -139,6 +163,7 @@ static void take_report(struct supervisor *sv, struct cycle_report *rep)
                 halt_control_act(sv->hc, &rep->r); /* the halt before anything else */
                 cycle_log_result(&sv->log, &rep->r, rep->full_sweep, now);
                 halt_control_observe(sv->hc, &rep->r);
+                observe_alerts(sv, &rep->r);
         }
         cycle_report_release(&sv->last);
         sv->last = *rep;
@@ -197,6 +222,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         (void)fd;
         (void)what;
         halt_control_tick(sv->hc);
+        alert_tracker_tick(sv->alerts);
         write_status(sv);
         arm_outbox_retry(sv);
         if (now - cycle_worker_progress_ms(sv->worker) <= sv->cfg->blind_limit_ms)
@@ -272,6 +298,29 @@ static void log_refused(const char *event, const char *path, const char *msg, co
         jsonlog_emit(line);
 }
 
+/*
+ * The alert sender for `cfg`, started; NULL (logged) when it cannot start:
+ * the watchdog goes on watching and halting, and its alerts are logged.
+ */
+static struct alert_sender *start_sender(const struct config *cfg)
+{
+        struct rwerr err;
+        struct alert_sender *s = alert_sender_new(cfg, &err);
+
+        if (s == NULL) {
+                jsonlog_message(JSONLOG_ERROR, "alert_sender_failed", NULL,
+                                "alerts cannot be sent, only logged: %s", err.msg);
+                return NULL;
+        }
+        if (alert_sender_start(s) != RW_OK) {
+                jsonlog_message(JSONLOG_ERROR, "alert_sender_failed", NULL,
+                                "the alert thread could not start: alerts are only logged");
+                alert_sender_free(s, 0);
+                return NULL;
+        }
+        return s;
+}
+
 /* SIGHUP: the new config replaces the running one only when all of it works. */
 static void reload(struct supervisor *sv)
 {
@@ -297,6 +346,10 @@ static void reload(struct supervisor *sv)
         halt_control_free(sv->hc);
         sv->hc = hc;
         sv->cfg = cfg;
+        /* what the old sender holds goes to the spool, which the new one reads */
+        alert_sender_free(sv->sender, 0);
+        sv->sender = start_sender(cfg);
+        alert_tracker_reconfigure(sv->alerts, cfg, sv->sender);
         cycle_worker_reload(sv->worker, cfg, obs); /* it hands the old config back when done */
         if (arm_tick(sv) != RW_OK)
                 jsonlog_message(JSONLOG_ERROR, "reload_tick_failed", NULL,
@@ -386,6 +439,14 @@ static int start(struct supervisor *sv, struct rwerr *err)
         }
         if ((obs = observer_new(sv->cfg, err)) == NULL)
                 return 2;
+        /* paging listens to the journal before halt control can report anything */
+        sv->sender = start_sender(sv->cfg);
+        if ((sv->alerts = alert_tracker_new(sv->cfg, sv->sender, err)) == NULL ||
+            finding_journal_add_sink(&sv->journal,
+                                     &(struct finding_sink){alert_tracker_sink, sv->alerts}) != 0) {
+                observer_free(obs);
+                return 1;
+        }
         if ((sv->hc = halt_control_new(sv->cfg, &sv->journal, sv->records, err)) == NULL) {
                 observer_free(obs);
                 return 2;
@@ -430,6 +491,10 @@ static void stop(struct supervisor *sv)
                 event_base_free(sv->base);
         }
         halt_control_free(sv->hc);
+        alert_sender_free(sv->sender, ALERT_GRACE_MS); /* before the config it borrows */
+        sv->sender = NULL;
+        alert_tracker_free(sv->alerts);
+        sv->alerts = NULL;
         cycle_report_release(&sv->last);
         if (sv->worker == NULL) {
                 config_free(sv->cfg); /* the worker never took it */
