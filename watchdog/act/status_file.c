@@ -1,5 +1,6 @@
 #include "status_file.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -63,6 +64,11 @@ static int add_verdicts(cJSON *verdicts, const struct cycle_result *r)
                 cJSON_AddStringToObject(o, "status", verdict_status_name(v->status));
                 cJSON_AddStringToObject(o, "mode", invariant_mode_name(v->mode));
                 cJSON_AddStringToObject(o, "summary", v->summary);
+                if (v->has_value && isfinite(v->value)) { /* Tier 3: the figure, for the report */
+                        cJSON_AddNumberToObject(o, "value", v->value);
+                        if (v->unit != NULL)
+                                cJSON_AddStringToObject(o, "unit", v->unit);
+                }
         }
         return 0;
 }
