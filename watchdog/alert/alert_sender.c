@@ -1,12 +1,13 @@
 /*
  * alert_sender: the thread that delivers alert events (alert_sender.h).
  *
- * In the order of this file: the attempt (one curl easy handle with what it
- * sends and what it captures, shared by the thread and alert_send_once),
- * the routes (a FIFO of deliveries each, at most one attempt in flight),
- * the failure changes and the counters, the spool
- * (STATE_DIR/alert-spool.jsonl), the claims (Redis), the intake and the
- * routing, the thread, and the public functions.
+ * In the order of this file: the routes (a FIFO of deliveries each, at
+ * most one attempt in flight), the failure changes and the counters, the
+ * spool's hooks (the spool, alert_spool.h, writes and reads the file; the
+ * messages it lists and loads are the routes' deliveries), the claims
+ * (Redis), the intake and the routing, the outcomes, the thread, and the
+ * public functions. One attempt, the curl transfer shared by the thread
+ * and alert_send_once, is alert_attempt.h's.
  *
  * Only the sender thread touches the routes, their deliveries and the
  * spool once the thread runs (before alert_sender_start and after it has
@@ -17,30 +18,23 @@
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "alert_sender.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <sodium.h>
 
-#include "fileio.h"
+#include "alert_attempt.h"
+#include "alert_spool.h"
 #include "jsonlog.h"
 #include "receiver.h"
 #include "redisconn.h"
 #include "rwclock.h"
 
-#define SPOOL_NAME "alert-spool.jsonl"
-#define UNREADABLE_NAME "alert-spool.unreadable"
-#define SPOOL_FILE_MAX (64u << 20)                  /* a spool larger than this is refused */
 #define ROUTE_BACKLOG_MAX 10000                     /* deliveries waiting on one route */
 #define CHANGES_MAX ((size_t)4 * CONFIG_ROUTES_MAX) /* failure changes not taken yet */
 #define CLAIM_TTL_MS 604800000ULL                   /* 7 days */
@@ -49,304 +43,8 @@
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 300000
 #define RETRY_AFTER_MAX_MS 3600000
-#define ATTEMPT_DEFAULT_TIMEOUT_MS 10000L             /* a route whose timeout_ms is unset */
-#define SPOOL_WRITE_RETRY_MS 1000                     /* after a spool rewrite failed */
-#define IDLE_WAIT_MS 5000                             /* the longest poll when nothing is due */
-#define ANSWER_TEXT_MAX (4 * RECEIVER_ANSWER_MAX + 1) /* an answer with every byte escaped */
+#define IDLE_WAIT_MS 5000 /* the longest poll when nothing is due */
 #define BACKOFF_SCALE_ENV "RELAYWATCH_ALERT_BACKOFF_SCALE"
-
-/* ================================================================ the attempt */
-
-/* One delivery attempt: the request, the easy handle, what came back. */
-struct attempt {
-        CURL *curl;
-        struct receiver_request req;
-        struct curl_slist *rcpt; /* email: the recipients */
-        size_t sent;             /* email: bytes of the message handed to libcurl */
-        int email;
-        char answer[RECEIVER_ANSWER_MAX];
-        size_t answer_len;
-        char retry_after[64]; /* the Retry-After header's value, or "" */
-        uint64_t started_ms;  /* monotonic */
-};
-
-/* What an attempt came to. */
-struct result {
-        enum receiver_outcome outcome;
-        int transport_rc;       /* RW_OK when an answer came, else the transfer's error */
-        long status;            /* HTTP status or SMTP code; 0 when none came */
-        int64_t retry_after_ms; /* -1: none asked */
-        uint64_t ms;            /* how long the attempt took */
-        char why[RWERR_MSG_MAX];
-        char answer[ANSWER_TEXT_MAX]; /* escaped: untrusted text */
-};
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_init_rc = -1;
-
-static void curl_init_once(void)
-{
-        curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
-static int curl_ready(struct rwerr *err)
-{
-        (void)pthread_once(&curl_once, curl_init_once);
-        if (curl_init_rc != 0)
-                return rwerr_set(err, RW_ERR_IO, "libcurl initialisation failed");
-        return RW_OK;
-}
-
-/* Keeps the first RECEIVER_ANSWER_MAX bytes of the answer; the rest is read and dropped. */
-static size_t on_answer(char *data, size_t size, size_t n, void *arg)
-{
-        struct attempt *t = arg;
-        size_t len = size * n, room = sizeof t->answer - t->answer_len;
-        size_t take = len < room ? len : room;
-
-        memcpy(t->answer + t->answer_len, data, take);
-        t->answer_len += take;
-        return len; /* the transfer itself is bounded by the route's timeout */
-}
-
-/* Notes the Retry-After header of the last response (a 100 Continue starts over). */
-static size_t on_header(char *line, size_t size, size_t n, void *arg)
-{
-        static const char name[] = "retry-after:";
-        struct attempt *t = arg;
-        size_t len = size * n, i, o = 0;
-
-        if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-                t->retry_after[0] = '\0';
-        } else if (len >= sizeof name - 1 && strncasecmp(line, name, sizeof name - 1) == 0) {
-                for (i = sizeof name - 1; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
-                        ;
-                for (;
-                     i < len && line[i] != '\r' && line[i] != '\n' && o + 1 < sizeof t->retry_after;
-                     i++)
-                        t->retry_after[o++] = line[i];
-                t->retry_after[o] = '\0';
-        }
-        return len;
-}
-
-/* Hands the email message to libcurl (which dot-stuffs it). */
-static size_t on_upload(char *buf, size_t size, size_t n, void *arg)
-{
-        struct attempt *t = arg;
-        size_t room = size * n, left = t->req.body_len - t->sent;
-        size_t take = left < room ? left : room;
-
-        memcpy(buf, t->req.body + t->sent, take);
-        t->sent += take;
-        return take;
-}
-
-static int host_is_loopback(const char *host)
-{
-        struct in_addr v4;
-
-        if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
-                return 1;
-        return inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
-}
-
-/* 1 when `url` is smtp:// (not smtps://) to 127.x, ::1 or localhost: no TLS needed. */
-static int smtp_to_loopback(const char *url)
-{
-        CURLU *u = curl_url();
-        char *scheme = NULL, *host = NULL;
-        int yes = 0;
-
-        if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
-                yes = strcasecmp(scheme, "smtp") == 0 && host_is_loopback(host);
-        curl_free(scheme);
-        curl_free(host);
-        curl_url_cleanup(u);
-        return yes;
-}
-
-static int setup_email(struct attempt *t, const struct config_alert_route *route, struct rwerr *err)
-{
-        size_t i;
-
-        for (i = 0; i < route->nmail_to; i++) {
-                struct curl_slist *next = curl_slist_append(t->rcpt, route->mail_to[i]);
-
-                if (next == NULL)
-                        return rwerr_set(err, RW_ERR_NOMEM, "route %s: out of memory", route->name);
-                t->rcpt = next;
-        }
-        curl_easy_setopt(t->curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-        curl_easy_setopt(t->curl, CURLOPT_MAIL_FROM, route->mail_from);
-        curl_easy_setopt(t->curl, CURLOPT_MAIL_RCPT, t->rcpt);
-        curl_easy_setopt(t->curl, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(t->curl, CURLOPT_READFUNCTION, on_upload);
-        curl_easy_setopt(t->curl, CURLOPT_READDATA, t);
-        curl_easy_setopt(t->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)t->req.body_len);
-        curl_easy_setopt(t->curl, CURLOPT_USE_SSL,
-                         smtp_to_loopback(t->req.url) ? (long)CURLUSESSL_NONE
-                                                      : (long)CURLUSESSL_ALL);
-        if (route->username != NULL)
-                curl_easy_setopt(t->curl, CURLOPT_USERNAME, route->username);
-        if (route->password != NULL)
-                curl_easy_setopt(t->curl, CURLOPT_PASSWORD, route->password);
-        return RW_OK;
-}
-
-/* The headers (an empty "Expect:" among them) are the receiver's (receiver.h). */
-static void setup_http(struct attempt *t)
-{
-        curl_easy_setopt(t->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->req.headers);
-        curl_easy_setopt(t->curl, CURLOPT_POST, 1L);
-        curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, t->req.body);
-        curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->req.body_len);
-}
-
-static void attempt_close(struct attempt *t)
-{
-        if (t->curl != NULL)
-                curl_easy_cleanup(t->curl);
-        curl_slist_free_all(t->rcpt);
-        receiver_request_release(&t->req);
-        memset(t, 0, sizeof *t);
-}
-
-/*
- * Builds the request delivering `a` through `route` and an easy handle
- * ready to send it: the one curl setup of the thread and of
- * alert_send_once. On failure everything is released.
- */
-static int attempt_open(struct attempt *t, const struct config *cfg,
-                        const struct config_alert_route *route, const struct alert *a,
-                        struct rwerr *err)
-{
-        long timeout_ms = route->timeout_ms > 0 ? route->timeout_ms : ATTEMPT_DEFAULT_TIMEOUT_MS;
-        int rc;
-
-        memset(t, 0, sizeof *t);
-        if ((rc = receiver_build(cfg, route, a, rwclock_wall_ms(), &t->req, err)) != RW_OK)
-                return rc;
-        if ((t->curl = curl_easy_init()) == NULL) {
-                attempt_close(t);
-                return rwerr_set(err, RW_ERR_NOMEM, "route %s: out of memory for a transfer",
-                                 route->name);
-        }
-        t->email = route->type == RECEIVER_EMAIL;
-        curl_easy_setopt(t->curl, CURLOPT_URL, t->req.url);
-        curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-        curl_easy_setopt(t->curl, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(t->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(t->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-        curl_easy_setopt(t->curl, CURLOPT_WRITEFUNCTION, on_answer);
-        curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, t);
-        curl_easy_setopt(t->curl, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(t->curl, CURLOPT_HEADERDATA, t);
-        if (t->email && (rc = setup_email(t, route, err)) != RW_OK) {
-                attempt_close(t);
-                return rc;
-        }
-        if (!t->email)
-                setup_http(t);
-        t->started_ms = rwclock_mono_ms();
-        return RW_OK;
-}
-
-/* Untrusted text for a log line: control bytes, DEL and '\' as \xNN, cut to fit. */
-static void escape_text(const char *in, size_t len, char *out, size_t cap)
-{
-        size_t i, o = 0;
-
-        if (cap == 0)
-                return;
-        for (i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)in[i];
-
-                if (c >= 0x20 && c != 0x7f && c != '\\') {
-                        if (o + 1 >= cap)
-                                break;
-                        out[o++] = (char)c;
-                } else {
-                        if (o + 4 >= cap)
-                                break;
-                        (void)snprintf(out + o, cap - o, "\\x%02x", c);
-                        o += 4;
-                }
-        }
-        out[o] = '\0';
-}
-
-/*
- * Replaces each copy of one of the route's secrets (url, routing_key,
- * secret, password) in `text` by "<redacted>": an answer may echo what it
- * was sent. Cut at the secret when the mark does not fit.
- */
-static void redact_secrets(const struct config_alert_route *route, char *text, size_t cap)
-{
-        static const char mark[] = "<redacted>";
-        const char *secrets[] = {route->url, route->routing_key, route->secret, route->password};
-        size_t k, slen, rest, at;
-        char *p, *from;
-
-        for (k = 0; k < sizeof secrets / sizeof secrets[0]; k++) {
-                if (secrets[k] == NULL || (slen = strlen(secrets[k])) == 0)
-                        continue;
-                for (from = text; (p = strstr(from, secrets[k])) != NULL;
-                     from = p + sizeof mark - 1) {
-                        at = (size_t)(p - text);
-                        rest = strlen(p + slen);
-                        if (at + sizeof mark - 1 + rest >= cap) {
-                                *p = '\0';
-                                break;
-                        }
-                        memmove(p + sizeof mark - 1, p + slen, rest + 1);
-                        memcpy(p, mark, sizeof mark - 1);
-                }
-        }
-}
-
-/*
- * The transfer's error as a code for receiver_judge: RW_OK when an answer
- * arrived. An SMTP server that refused a step (a 4xx or 5xx reply) did
- * answer: its code is judged. `*status` gets the code libcurl saw.
- */
-static int transport_code(const struct attempt *t, CURLcode cc, long *status)
-{
-        long code = 0;
-
-        (void)curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
-        *status = code;
-        if (cc == CURLE_OK || (t->email && code >= 400))
-                return RW_OK;
-        *status = 0;
-        return cc == CURLE_OPERATION_TIMEDOUT ? RW_ERR_TIMEOUT : RW_ERR_IO;
-}
-
-/* Judges a finished attempt into `res`. */
-static void attempt_result(const struct attempt *t, const struct config_alert_route *route,
-                           CURLcode cc, struct result *res)
-{
-        size_t used;
-
-        res->transport_rc = transport_code(t, cc, &res->status);
-        res->ms = rwclock_mono_ms() - t->started_ms;
-        res->outcome = receiver_judge(route, res->transport_rc, res->status, t->answer,
-                                      t->answer_len, res->why, sizeof res->why);
-        if (res->transport_rc != RW_OK) {
-                used = strlen(res->why);
-                (void)snprintf(res->why + used, sizeof res->why - used, " (%s)",
-                               curl_easy_strerror(cc)); /* libcurl's words name no URL */
-        }
-        res->retry_after_ms = t->retry_after[0] != '\0'
-                                      ? receiver_retry_after_ms(t->retry_after, rwclock_wall_ms())
-                                      : -1;
-        escape_text(t->answer, t->answer_len, res->answer, sizeof res->answer);
-        redact_secrets(route, res->answer, sizeof res->answer);
-}
 
 /* ================================================================ the routes */
 
@@ -372,7 +70,7 @@ struct route {
         struct delivery *head, *tail; /* waiting, oldest first */
         size_t waiting;
         struct delivery *current; /* in flight, or NULL */
-        struct attempt att;       /* current's */
+        struct alert_attempt att; /* current's */
         uint64_t not_before_ms;   /* monotonic: no attempt starts before */
         int failing;              /* a message reached the spool or was rejected */
         uint64_t delivered, failed, retried;
@@ -384,12 +82,6 @@ struct intake {
         struct intake *next;
         struct alert alert;
         char route[SNAP_NAME_MAX]; /* "" for the routing by severity */
-};
-
-/* A spool line of a route the configuration no longer has: kept as it was. */
-struct orphan {
-        struct orphan *next;
-        char *line;
 };
 
 struct alert_sender {
@@ -412,10 +104,7 @@ struct alert_sender {
         /* the thread's own */
         struct route *routes;
         size_t nroutes;
-        struct orphan *orphans, *orphans_tail;
-        int spool_dirty;
-        uint64_t spool_retry_at_ms; /* after a failed rewrite */
-        int spool_write_failing;
+        struct alert_spool spool; /* the messages it lists are the routes' */
         int claim_down; /* claims failed and that was logged; logged again when they work */
 };
 
@@ -563,7 +252,7 @@ static cJSON *log_delivery(enum jsonlog_level level, const char *event, const st
 }
 
 static void log_outcome(enum jsonlog_level level, const char *event, const struct route *r,
-                        const struct delivery *d, const struct result *res)
+                        const struct delivery *d, const struct alert_attempt_result *res)
 {
         cJSON *line = log_delivery(level, event, r, d);
 
@@ -580,164 +269,38 @@ static void log_outcome(enum jsonlog_level level, const char *event, const struc
         jsonlog_emit(line);
 }
 
-/* ================================================================ the spool */
+/* ================================================================ the spool's hooks */
 
-/* One spool line (no newline) for delivery `d` of the route named `route`; caller frees. */
-static char *spool_line(const char *route, const struct delivery *d)
+/* Hands delivery `d` of `r` to the spool being written, when it belongs there. */
+static void spool_put_delivery(const struct route *r, const struct delivery *d,
+                               alert_spool_put_fn *put, void *sink)
 {
-        cJSON *o = cJSON_CreateObject(), *a = alert_to_json(&d->alert);
-        char *text = NULL;
-
-        if (o != NULL && a != NULL && cJSON_AddStringToObject(o, "route", route) != NULL &&
-            cJSON_AddItemToObject(o, "alert", a)) {
-                a = NULL; /* o owns it now */
-                if (cJSON_AddNumberToObject(o, "attempts", d->attempts) != NULL &&
-                    cJSON_AddStringToObject(o, "last_problem", d->problem) != NULL)
-                        text = cJSON_PrintUnformatted(o);
-        }
-        cJSON_Delete(a);
-        cJSON_Delete(o);
-        return text;
-}
-
-/* A growing text buffer for the spool's new contents. */
-struct text {
-        char *p;
-        size_t len, cap;
-        int nomem;
-};
-
-static void text_add(struct text *t, const char *s)
-{
-        size_t n = strlen(s);
-        char *p;
-
-        if (t->nomem)
-                return;
-        if (t->len + n + 2 > t->cap) {
-                size_t cap = (t->cap == 0 ? 4096 : t->cap * 2) + n;
-
-                if ((p = realloc(t->p, cap)) == NULL) {
-                        t->nomem = 1;
-                        return;
-                }
-                t->p = p;
-                t->cap = cap;
-        }
-        memcpy(t->p + t->len, s, n);
-        t->len += n;
-        t->p[t->len++] = '\n';
-        t->p[t->len] = '\0';
-}
-
-static void text_add_delivery(struct text *t, const struct route *r, const struct delivery *d)
-{
-        char *line;
+        struct alert_spool_msg m;
 
         if (!d->spooled)
                 return;
-        if ((line = spool_line(r->cfg->name, d)) == NULL) {
-                t->nomem = 1;
-                return;
-        }
-        text_add(t, line);
-        free(line);
+        m.route = r->cfg->name;
+        m.alert = &d->alert;
+        m.attempts = d->attempts;
+        m.problem = d->problem;
+        put(sink, &m);
 }
 
-/* The spool as it should be now: each route's spooled deliveries in order, then the orphans. */
-static int spool_text(const struct alert_sender *s, struct text *t)
+/* alert_spool_hooks.list: each route's spooled deliveries, in flight first, in order. */
+static void spool_list(void *ctx, alert_spool_put_fn *put, void *sink)
 {
+        const struct alert_sender *s = ctx;
         const struct delivery *d;
-        const struct orphan *o;
         size_t i;
 
-        memset(t, 0, sizeof *t);
         for (i = 0; i < s->nroutes; i++) {
                 const struct route *r = &s->routes[i];
 
                 if (r->current != NULL)
-                        text_add_delivery(t, r, r->current);
+                        spool_put_delivery(r, r->current, put, sink);
                 for (d = r->head; d != NULL; d = d->next)
-                        text_add_delivery(t, r, d);
+                        spool_put_delivery(r, d, put, sink);
         }
-        for (o = s->orphans; o != NULL; o = o->next)
-                text_add(t, o->line);
-        if (t->nomem) {
-                free(t->p);
-                memset(t, 0, sizeof *t);
-                return RW_ERR_NOMEM;
-        }
-        return RW_OK;
-}
-
-/* Rewrites the spool atomically (temp, fsync, rename) when it changed. */
-static void spool_flush(struct alert_sender *s, int force)
-{
-        struct rwerr err;
-        struct text t;
-        int rc;
-
-        if (!s->spool_dirty || (!force && rwclock_mono_ms() < s->spool_retry_at_ms))
-                return;
-        rc = spool_text(s, &t);
-        if (rc != RW_OK)
-                (void)rwerr_set(&err, rc, "out of memory writing the alert spool");
-        else
-                rc = fileio_replace(s->cfg->state_dir, SPOOL_NAME, t.p != NULL ? t.p : "", t.len,
-                                    0600, 1, &err);
-        free(t.p);
-        if (rc == RW_OK) {
-                s->spool_dirty = 0;
-                if (s->spool_write_failing)
-                        jsonlog_message(JSONLOG_INFO, "alert_spool_written", NULL,
-                                        "the alert spool is written again");
-                s->spool_write_failing = 0;
-                return;
-        }
-        s->spool_retry_at_ms = rwclock_mono_ms() + SPOOL_WRITE_RETRY_MS;
-        if (!s->spool_write_failing)
-                jsonlog_message(JSONLOG_ERROR, "alert_spool_write_failed", NULL,
-                                "%s; undelivered alerts are kept in memory and the write is "
-                                "tried again",
-                                err.msg);
-        s->spool_write_failing = 1;
-}
-
-/* Appends an unreadable spool line (`len` bytes) to alert-spool.unreadable (fsync'd). */
-static int spool_set_aside(const struct alert_sender *s, const char *line, size_t len,
-                           struct rwerr *err)
-{
-        char path[PATH_MAX];
-        int fd, rc = RW_OK;
-
-        if (snprintf(path, sizeof path, "%s/%s", s->cfg->state_dir, UNREADABLE_NAME) >=
-            (int)sizeof path)
-                return rwerr_set(err, RW_ERR_RANGE, "the path of %s is too long", UNREADABLE_NAME);
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return rwerr_set(err, RW_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-        if (fileio_write_all(fd, line, len) != 0 || fileio_write_all(fd, "\n", 1) != 0 ||
-            fsync(fd) != 0)
-                rc = rwerr_set(err, RW_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-        if (close(fd) != 0 && rc == RW_OK)
-                rc = rwerr_set(err, RW_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-        return rc;
-}
-
-static int orphan_add(struct alert_sender *s, const char *line)
-{
-        struct orphan *o = calloc(1, sizeof *o);
-
-        if (o == NULL || (o->line = strdup(line)) == NULL) {
-                free(o);
-                return RW_ERR_NOMEM;
-        }
-        if (s->orphans_tail != NULL)
-                s->orphans_tail->next = o;
-        else
-                s->orphans = o;
-        s->orphans_tail = o;
-        return RW_OK;
 }
 
 static struct route *route_by_name(struct alert_sender *s, const char *name)
@@ -751,142 +314,40 @@ static struct route *route_by_name(struct alert_sender *s, const char *name)
         return NULL;
 }
 
-/* Reads one spool line into a delivery and the name of its route. */
-static int spool_parse(const char *line, struct delivery *d, char *route, size_t cap,
-                       struct rwerr *err)
+/* alert_spool_hooks.take: a loaded message goes behind its route's, spooled. */
+static int spool_take(void *ctx, const char *route, struct alert *alert, unsigned attempts,
+                      const char *problem)
 {
-        cJSON *o = cJSON_Parse(line);
-        const cJSON *rn, *at, *lp;
-        int rc = RW_OK;
+        struct alert_sender *s = ctx;
+        struct route *r = route_by_name(s, route);
+        struct delivery *d;
 
-        if (o == NULL)
-                return rwerr_set(err, RW_ERR_INVALID, "not JSON");
-        rn = cJSON_GetObjectItemCaseSensitive(o, "route");
-        at = cJSON_GetObjectItemCaseSensitive(o, "attempts");
-        lp = cJSON_GetObjectItemCaseSensitive(o, "last_problem");
-        if (!cJSON_IsString(rn) || rn->valuestring[0] == '\0' || strlen(rn->valuestring) >= cap)
-                rc = rwerr_set(err, RW_ERR_INVALID, "\"route\" is missing or not a route name");
-        else if (!cJSON_IsNumber(at) || at->valuedouble < 0 || at->valuedouble > 1e9)
-                rc = rwerr_set(err, RW_ERR_INVALID, "\"attempts\" is missing or out of range");
-        else if (lp != NULL && !cJSON_IsString(lp))
-                rc = rwerr_set(err, RW_ERR_INVALID, "\"last_problem\" is not a string");
-        else
-                rc = alert_from_json(cJSON_GetObjectItemCaseSensitive(o, "alert"), &d->alert, err);
-        if (rc == RW_OK) {
-                (void)snprintf(route, cap, "%s", rn->valuestring);
-                d->attempts = (unsigned)at->valuedouble;
-                (void)snprintf(d->problem, sizeof d->problem, "%s",
-                               lp != NULL ? lp->valuestring : "");
-        } else {
-                alert_release(&d->alert);
-        }
-        cJSON_Delete(o);
-        return rc;
-}
-
-/* A line that cannot be read: set aside, or kept in the spool when even that fails. */
-static int spool_unreadable(struct alert_sender *s, const char *line, size_t len, unsigned lineno,
-                            const struct rwerr *why)
-{
-        struct rwerr err;
-        cJSON *log = jsonlog_begin(JSONLOG_ERROR, "alert_spool_unreadable", NULL);
-
-        cJSON_AddNumberToObject(log, "line", lineno);
-        cJSON_AddStringToObject(log, "problem", why->msg);
-        if (spool_set_aside(s, line, len, &err) == RW_OK) {
-                cJSON_AddStringToObject(log, "kept_in", UNREADABLE_NAME);
-                jsonlog_emit(log);
-                s->spool_dirty = 1; /* the spool is rewritten without it */
-                return RW_OK;
-        }
-        cJSON_AddStringToObject(log, "kept_in", SPOOL_NAME);
-        cJSON_AddStringToObject(log, "set_aside_failed", err.msg);
-        jsonlog_emit(log);
-        return orphan_add(s, line);
-}
-
-/*
- * One line of the spool, `len` bytes with a NUL after them (no newline),
- * into its route, or kept aside.
- */
-static int spool_load_line(struct alert_sender *s, const char *line, size_t len, unsigned lineno)
-{
-        struct delivery *d = calloc(1, sizeof *d);
-        char name[SNAP_NAME_MAX];
-        struct rwerr why;
-        struct route *r;
-
-        if (d == NULL)
+        if (r == NULL)
+                return ALERT_SPOOL_NO_ROUTE;
+        if ((d = calloc(1, sizeof *d)) == NULL)
                 return RW_ERR_NOMEM;
-        if (memchr(line, '\0', len) != NULL)
-                (void)rwerr_set(&why, RW_ERR_INVALID, "the line holds a NUL byte");
-        else if (spool_parse(line, d, name, sizeof name, &why) == RW_OK)
-                why.msg[0] = '\0';
-        if (why.msg[0] != '\0') {
-                free(d);
-                return spool_unreadable(s, line, len, lineno, &why);
-        }
-        if ((r = route_by_name(s, name)) == NULL) {
-                cJSON *log = jsonlog_begin(JSONLOG_WARN, "alert_spool_route_unknown", NULL);
-
-                cJSON_AddStringToObject(log, "route", name);
-                cJSON_AddNumberToObject(log, "line", lineno);
-                cJSON_AddStringToObject(log, "message",
-                                        "the configuration has no such route: the line is kept "
-                                        "in the spool, not sent");
-                jsonlog_emit(log);
-                delivery_free(d);
-                return orphan_add(s, line);
-        }
+        d->alert = *alert; /* moved: the spool forgets it */
+        d->attempts = attempts;
+        (void)snprintf(d->problem, sizeof d->problem, "%s", problem);
         d->spooled = 1;
         route_push_tail(r, d);
         r->failing = 1; /* works again when its spool empties (alert_sender.h) */
         return RW_OK;
 }
 
-static int line_is_blank(const char *line, size_t len)
+/* Loads the spool into the routes; a start retries it at once. */
+static int load_spool(struct alert_sender *s, struct rwerr *err)
 {
         size_t i;
-
-        for (i = 0; i < len; i++) {
-                if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
-                        return 0;
-        }
-        return 1;
-}
-
-/* Loads STATE_DIR/alert-spool.jsonl; a missing file is an empty spool. */
-static int spool_load(struct alert_sender *s, struct rwerr *err)
-{
-        char path[PATH_MAX], *text = NULL, *line, *nl;
-        unsigned lineno = 0;
-        size_t len = 0, i;
         int rc;
 
-        if (snprintf(path, sizeof path, "%s/%s", s->cfg->state_dir, SPOOL_NAME) >= (int)sizeof path)
-                return rwerr_set(err, RW_ERR_RANGE, "the path of the alert spool is too long");
-        rc = fileio_read(path, SPOOL_FILE_MAX, &text, &len, err);
-        if (rc == RW_ERR_IO && errno == ENOENT)
-                return RW_OK;
-        if (rc != RW_OK)
-                return rwerr_prefix(err, rc, "the alert spool");
-        for (line = text; rc == RW_OK && line < text + len; line = nl + 1) {
-                lineno++;
-                nl = memchr(line, '\n', (size_t)(text + len - line));
-                if (nl == NULL)
-                        nl = text + len; /* the last line without its newline */
-                *nl = '\0';
-                if (!line_is_blank(line, (size_t)(nl - line)))
-                        rc = spool_load_line(s, line, (size_t)(nl - line), lineno);
-        }
-        free(text);
-        if (rc != RW_OK)
-                return rwerr_set(err, rc, "out of memory loading the alert spool");
+        if ((rc = alert_spool_load(&s->spool, err)) != RW_OK)
+                return rc;
         for (i = 0; i < s->nroutes; i++) {
                 s->routes[i].not_before_ms = 0; /* a start retries the spool at once */
                 route_publish(s, &s->routes[i]);
         }
-        spool_flush(s, 1);
+        alert_spool_flush(&s->spool, 1);
         return RW_OK;
 }
 
@@ -1029,10 +490,10 @@ static void route_enqueue(struct alert_sender *s, struct route *r, struct delive
         }
         if (route_spooled(r) > 0) {
                 d->spooled = 1; /* the route fails: what waits behind the spool is kept on disk */
-                s->spool_dirty = 1;
+                alert_spool_mark(&s->spool);
         }
         route_push_tail(r, d);
-        spool_flush(s, 0);
+        alert_spool_flush(&s->spool, 0);
         route_publish(s, r);
 }
 
@@ -1115,11 +576,11 @@ static void schedule(struct route *r, uint64_t at_ms)
 }
 
 static void on_delivered(struct alert_sender *s, struct route *r, struct delivery *d,
-                         const struct result *res)
+                         const struct alert_attempt_result *res)
 {
         log_outcome(JSONLOG_INFO, "alert_delivered", r, d, res);
         if (d->spooled)
-                s->spool_dirty = 1;
+                alert_spool_mark(&s->spool);
         route_count(r, &r->delivered, NULL);
         delivery_free(d);
         if (r->failing && route_spooled(r) == 0)
@@ -1127,11 +588,11 @@ static void on_delivered(struct alert_sender *s, struct route *r, struct deliver
 }
 
 static void on_rejected(struct alert_sender *s, struct route *r, struct delivery *d,
-                        const struct result *res)
+                        const struct alert_attempt_result *res)
 {
         log_outcome(JSONLOG_ERROR, "alert_rejected", r, d, res);
         if (d->spooled)
-                s->spool_dirty = 1;
+                alert_spool_mark(&s->spool);
         route_count(r, &r->failed, res->why);
         delivery_free(d);
         route_set_failing(s, r, 1, res->why);
@@ -1139,7 +600,7 @@ static void on_rejected(struct alert_sender *s, struct route *r, struct delivery
 
 /* `d` failed for the last time before the spool: it and all behind it go there. */
 static void to_spool(struct alert_sender *s, struct route *r, struct delivery *d,
-                     const struct result *res, uint64_t now)
+                     const struct alert_attempt_result *res, uint64_t now)
 {
         struct delivery *w;
         cJSON *line = log_delivery(JSONLOG_ERROR, "alert_spooled", r, d);
@@ -1151,14 +612,14 @@ static void to_spool(struct alert_sender *s, struct route *r, struct delivery *d
         for (w = r->head; w != NULL; w = w->next)
                 w->spooled = 1;
         route_push_head(r, d);
-        s->spool_dirty = 1;
+        alert_spool_mark(&s->spool);
         schedule(r, now + spool_retry_ms(s));
         route_count(r, &r->failed, res->why);
         route_set_failing(s, r, 1, res->why);
 }
 
 static void on_retry(struct alert_sender *s, struct route *r, struct delivery *d,
-                     const struct result *res, uint64_t now)
+                     const struct alert_attempt_result *res, uint64_t now)
 {
         uint64_t wait;
         cJSON *line;
@@ -1170,7 +631,7 @@ static void on_retry(struct alert_sender *s, struct route *r, struct delivery *d
         }
         if (d->spooled) {
                 wait = spool_retry_ms(s);
-                s->spool_dirty = 1; /* its attempts changed */
+                alert_spool_mark(&s->spool); /* its attempts changed */
         } else {
                 wait = backoff_ms(s, d->attempts);
         }
@@ -1191,7 +652,7 @@ static void on_retry(struct alert_sender *s, struct route *r, struct delivery *d
 
 /* Settles delivery `d` of `r` after an attempt. */
 static void settle(struct alert_sender *s, struct route *r, struct delivery *d,
-                   const struct result *res)
+                   const struct alert_attempt_result *res)
 {
         uint64_t now = rwclock_mono_ms();
 
@@ -1207,12 +668,12 @@ static void settle(struct alert_sender *s, struct route *r, struct delivery *d,
                 on_retry(s, r, d, res, now);
                 break;
         }
-        spool_flush(s, 0); /* on disk before the counters say "spooled" */
+        alert_spool_flush(&s->spool, 0); /* on disk before the counters say "spooled" */
         route_publish(s, r);
 }
 
 /* A result that never reached a receiver (the request could not be made). */
-static void local_result(struct result *res, int rc, const char *why)
+static void local_result(struct alert_attempt_result *res, int rc, const char *why)
 {
         memset(res, 0, sizeof *res);
         /* a message that cannot be built never will be; out of memory may pass */
@@ -1226,7 +687,7 @@ static void local_result(struct result *res, int rc, const char *why)
 static void route_start(struct alert_sender *s, struct route *r, uint64_t now)
 {
         struct delivery *d;
-        struct result res;
+        struct alert_attempt_result res;
         struct rwerr err;
         CURLMcode mc;
         int rc;
@@ -1236,14 +697,14 @@ static void route_start(struct alert_sender *s, struct route *r, uint64_t now)
         d = route_pop(r);
         d->attempts++;
         r->not_before_ms = now + route_min_interval(r);
-        if ((rc = attempt_open(&r->att, s->cfg, r->cfg, &d->alert, &err)) != RW_OK) {
+        if ((rc = alert_attempt_open(&r->att, s->cfg, r->cfg, &d->alert, &err)) != RW_OK) {
                 local_result(&res, rc, err.msg);
                 settle(s, r, d, &res);
                 return;
         }
         curl_easy_setopt(r->att.curl, CURLOPT_PRIVATE, (void *)r);
         if ((mc = curl_multi_add_handle(s->multi, r->att.curl)) != CURLM_OK) {
-                attempt_close(&r->att);
+                alert_attempt_close(&r->att);
                 (void)rwerr_set(&err, RW_ERR_IO, "route %s: libcurl: %s", r->cfg->name,
                                 curl_multi_strerror(mc));
                 local_result(&res, RW_ERR_NOMEM, err.msg); /* retried */
@@ -1258,11 +719,11 @@ static void route_start(struct alert_sender *s, struct route *r, uint64_t now)
 static void route_finished(struct alert_sender *s, struct route *r, CURLcode cc)
 {
         struct delivery *d = r->current;
-        struct result res;
+        struct alert_attempt_result res;
 
         (void)curl_multi_remove_handle(s->multi, r->att.curl);
-        attempt_result(&r->att, r->cfg, cc, &res);
-        attempt_close(&r->att);
+        alert_attempt_result(&r->att, r->cfg, cc, &res);
+        alert_attempt_close(&r->att);
         r->current = NULL;
         settle(s, r, d, &res);
 }
@@ -1309,7 +770,7 @@ static uint64_t wait_until(uint64_t wait, uint64_t now, uint64_t at_ms)
 /* How long the thread may sleep: until the next route is due, at most IDLE_WAIT_MS. */
 static int wait_budget(const struct alert_sender *s, uint64_t now)
 {
-        uint64_t wait = IDLE_WAIT_MS;
+        uint64_t wait = IDLE_WAIT_MS, at_ms;
         size_t i;
 
         for (i = 0; i < s->nroutes; i++) {
@@ -1318,8 +779,8 @@ static int wait_budget(const struct alert_sender *s, uint64_t now)
                 if (r->current == NULL && r->head != NULL)
                         wait = wait_until(wait, now, r->not_before_ms);
         }
-        if (s->spool_dirty)
-                wait = wait_until(wait, now, s->spool_retry_at_ms);
+        if (alert_spool_pending(&s->spool, &at_ms))
+                wait = wait_until(wait, now, at_ms);
         return (int)wait;
 }
 
@@ -1357,7 +818,7 @@ static void drain(struct alert_sender *s, uint64_t grace_ms)
                 if (d == NULL)
                         continue;
                 (void)curl_multi_remove_handle(s->multi, r->att.curl);
-                attempt_close(&r->att);
+                alert_attempt_close(&r->att);
                 r->current = NULL;
                 (void)snprintf(d->problem, sizeof d->problem,
                                "route %s: the attempt was cut short by a shutdown", r->cfg->name);
@@ -1374,13 +835,14 @@ static void finish(struct alert_sender *s)
         take_intake(s);
         for (i = 0; i < s->nroutes; i++) {
                 for (d = s->routes[i].head; d != NULL; d = d->next) {
-                        s->spool_dirty |= !d->spooled;
+                        if (!d->spooled)
+                                alert_spool_mark(&s->spool);
                         d->spooled = 1;
                         n++;
                 }
                 route_publish(s, &s->routes[i]);
         }
-        spool_flush(s, 1);
+        alert_spool_flush(&s->spool, 1);
         if (n > 0)
                 jsonlog_message(JSONLOG_INFO, "alert_spool_saved", NULL,
                                 "%zu undelivered alert message%s kept in the spool for the "
@@ -1402,7 +864,7 @@ static void *sender_main(void *arg)
                 for (i = 0; i < s->nroutes; i++)
                         route_start(s, &s->routes[i], now);
                 pump(s);
-                spool_flush(s, 0);
+                alert_spool_flush(&s->spool, 0);
                 (void)curl_multi_poll(s->multi, NULL, 0, wait_budget(s, rwclock_mono_ms()), NULL);
         }
         (void)stop_requested(s, &grace_ms);
@@ -1449,7 +911,7 @@ static void free_routes(struct alert_sender *s)
                 while ((d = route_pop(r)) != NULL)
                         delivery_free(d);
                 if (r->current != NULL) {
-                        attempt_close(&r->att);
+                        alert_attempt_close(&r->att);
                         delivery_free(r->current);
                 }
         }
@@ -1459,7 +921,6 @@ static void free_routes(struct alert_sender *s)
 static void free_sender(struct alert_sender *s)
 {
         struct intake *in, *next;
-        struct orphan *o, *onext;
 
         free_routes(s);
         for (in = s->in_head; in != NULL; in = next) {
@@ -1467,11 +928,7 @@ static void free_sender(struct alert_sender *s)
                 alert_release(&in->alert);
                 free(in);
         }
-        for (o = s->orphans; o != NULL; o = onext) {
-                onext = o->next;
-                free(o->line);
-                free(o);
-        }
+        alert_spool_release(&s->spool);
         if (s->multi != NULL)
                 curl_multi_cleanup(s->multi);
         redisconn_free(s->redis);
@@ -1485,7 +942,7 @@ static int sender_parts(struct alert_sender *s, struct rwerr *err)
         struct redisconn_options ro;
         size_t i;
 
-        if (curl_ready(err) != RW_OK)
+        if (alert_attempt_ready(err) != RW_OK)
                 return RW_ERR_IO;
         if (s->cfg->nroutes > 0 && (s->routes = calloc(s->cfg->nroutes, sizeof *s->routes)) == NULL)
                 return rwerr_set(err, RW_ERR_NOMEM, "out of memory for the alert routes");
@@ -1504,6 +961,7 @@ static int sender_parts(struct alert_sender *s, struct rwerr *err)
 
 struct alert_sender *alert_sender_new(const struct config *cfg, struct rwerr *err)
 {
+        struct alert_spool_hooks hooks = {.list = spool_list, .take = spool_take};
         struct alert_sender *s;
 
         if (cfg->state_dir == NULL) {
@@ -1526,7 +984,9 @@ struct alert_sender *alert_sender_new(const struct config *cfg, struct rwerr *er
         s->cfg = cfg;
         s->backoff_scale = backoff_scale();
         set_claim_prefix(s);
-        if (sender_parts(s, err) != RW_OK || spool_load(s, err) != RW_OK) {
+        hooks.ctx = s;
+        alert_spool_init(&s->spool, cfg->state_dir, &hooks);
+        if (sender_parts(s, err) != RW_OK || load_spool(s, err) != RW_OK) {
                 free_sender(s);
                 return NULL;
         }
@@ -1669,17 +1129,18 @@ int alert_send_once(const struct config *cfg, const struct config_alert_route *r
                     const struct alert *a, long *status, char *answer, size_t cap,
                     struct rwerr *err)
 {
-        struct attempt t;
-        struct result res;
+        struct alert_attempt t;
+        struct alert_attempt_result res;
         int rc;
 
         *status = 0;
         if (cap > 0)
                 answer[0] = '\0';
-        if ((rc = curl_ready(err)) != RW_OK || (rc = attempt_open(&t, cfg, route, a, err)) != RW_OK)
+        if ((rc = alert_attempt_ready(err)) != RW_OK ||
+            (rc = alert_attempt_open(&t, cfg, route, a, err)) != RW_OK)
                 return rc;
-        attempt_result(&t, route, curl_easy_perform(t.curl), &res);
-        attempt_close(&t);
+        alert_attempt_result(&t, route, curl_easy_perform(t.curl), &res);
+        alert_attempt_close(&t);
         *status = res.status;
         if (cap > 0)
                 (void)snprintf(answer, cap, "%s", res.answer); /* escaped already */
