@@ -759,14 +759,14 @@ static void delivery_changes(struct alert_tracker *t)
                 struct finding f;
 
                 memset(&f, 0, sizeof f);
-                (void)snprintf(subject, sizeof subject, "route %s", c[i].route);
+                (void)snprintf(subject, sizeof subject, "route %.100s", c[i].route);
                 f.kind = "ALERT_DELIVERY_FAILED";
                 f.subject = subject;
                 f.correlation_id = t->last_cid;
                 if (c[i].failing) {
                         (void)snprintf(summary, sizeof summary,
-                                       "alerts to route %s are not delivered (kept on disk and "
-                                       "retried): %s",
+                                       "alerts to route %.100s are not delivered (kept on disk "
+                                       "and retried): %.800s",
                                        c[i].route, c[i].problem);
                         f.severity = FINDING_ERROR;
                         f.summary = summary;
