@@ -1407,10 +1407,10 @@ static void test_line_and_quote(void **state)
         (void)snprintf(r.name, sizeof r.name, "x");
         r.type = RECEIVER_WEBHOOK;
         r.url = "https://h.example/hook/abcdefgh";
-        rcv_quote(&r, "x https://h.example/hook/abcdefgh y /hook/abcdefgh z\x01", 53, out,
-                  sizeof out);
+        receiver_quote_answer(&r, "x https://h.example/hook/abcdefgh y /hook/abcdefgh z\x01", 53,
+                              out, sizeof out);
         assert_string_equal(out, "x <redacted> y <redacted> z?");
-        rcv_quote(&r, "0123456789", 10, out, 5);
+        receiver_quote_answer(&r, "0123456789", 10, out, 5);
         assert_string_equal(out, "0123");
 }
 

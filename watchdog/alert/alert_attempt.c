@@ -4,7 +4,7 @@
  * In the order of this file: libcurl's one initialisation, the callbacks
  * (answer, headers, the email's upload), the setup (HTTP or SMTP, the
  * loopback test that lets smtp:// go without STARTTLS), open and close,
- * and the result: the transport code, the receiver's answer escaped and
+ * and the result: the transport code, the receiver's answer quoted and
  * redacted, the judgement.
  */
 #include "alert_attempt.h"
@@ -195,59 +195,6 @@ int alert_attempt_open(struct alert_attempt *t, const struct config *cfg,
         return RW_OK;
 }
 
-/* Untrusted text for a log line: control bytes, DEL and '\' as \xNN, cut to fit. */
-static void escape_text(const char *in, size_t len, char *out, size_t cap)
-{
-        size_t i, o = 0;
-
-        if (cap == 0)
-                return;
-        for (i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)in[i];
-
-                if (c >= 0x20 && c != 0x7f && c != '\\') {
-                        if (o + 1 >= cap)
-                                break;
-                        out[o++] = (char)c;
-                } else {
-                        if (o + 4 >= cap)
-                                break;
-                        (void)snprintf(out + o, cap - o, "\\x%02x", c);
-                        o += 4;
-                }
-        }
-        out[o] = '\0';
-}
-
-/*
- * Replaces each copy of one of the route's secrets (url, routing_key,
- * secret, password) in `text` by "<redacted>": an answer may echo what it
- * was sent. Cut at the secret when the mark does not fit.
- */
-static void redact_secrets(const struct config_alert_route *route, char *text, size_t cap)
-{
-        static const char mark[] = "<redacted>";
-        const char *secrets[] = {route->url, route->routing_key, route->secret, route->password};
-        size_t k, slen, rest, at;
-        char *p, *from;
-
-        for (k = 0; k < sizeof secrets / sizeof secrets[0]; k++) {
-                if (secrets[k] == NULL || (slen = strlen(secrets[k])) == 0)
-                        continue;
-                for (from = text; (p = strstr(from, secrets[k])) != NULL;
-                     from = p + sizeof mark - 1) {
-                        at = (size_t)(p - text);
-                        rest = strlen(p + slen);
-                        if (at + sizeof mark - 1 + rest >= cap) {
-                                *p = '\0';
-                                break;
-                        }
-                        memmove(p + sizeof mark - 1, p + slen, rest + 1);
-                        memcpy(p, mark, sizeof mark - 1);
-                }
-        }
-}
-
 /*
  * The transfer's error as a code for receiver_judge: RW_OK when an answer
  * arrived. An SMTP server that refused a step (a 4xx or 5xx reply) did
@@ -283,6 +230,5 @@ void alert_attempt_result(const struct alert_attempt *t, const struct config_ale
         res->retry_after_ms = t->retry_after[0] != '\0'
                                       ? receiver_retry_after_ms(t->retry_after, rwclock_wall_ms())
                                       : -1;
-        escape_text(t->answer, t->answer_len, res->answer, sizeof res->answer);
-        redact_secrets(route, res->answer, sizeof res->answer);
+        receiver_quote_answer(route, t->answer, t->answer_len, res->answer, sizeof res->answer);
 }

@@ -14,9 +14,10 @@
  * The one transfer setup of the sender thread and of alert_send_once
  * (alert_sender.h): `relaywatch alert test` sends what the thread sends.
  *
- * What a result holds of the receiver's answer is untrusted text: control
- * bytes, DEL and '\' escaped as \xNN, and any copy of the route's url,
- * routing_key, secret or password made "<redacted>". Nothing here logs.
+ * What a result holds of the receiver's answer is untrusted text, made safe
+ * by receiver_quote_answer: printable ASCII only, and any copy of the
+ * route's url (or its path), routing_key, secret or password made
+ * "<redacted>". Nothing here logs.
  */
 #ifndef RELAYWATCH_ALERT_ATTEMPT_H
 #define RELAYWATCH_ALERT_ATTEMPT_H
@@ -31,7 +32,7 @@
 #include "receiver.h"
 #include "rwerr.h"
 
-#define ALERT_ANSWER_TEXT_MAX (4 * RECEIVER_ANSWER_MAX + 1) /* an answer with every byte escaped */
+#define ALERT_ANSWER_TEXT_MAX (RECEIVER_ANSWER_MAX + 1) /* the quoted start of an answer */
 
 /*
  * One attempt: the request, the easy handle, what came back. Owned by
@@ -59,7 +60,7 @@ struct alert_attempt_result {
         int64_t retry_after_ms; /* -1: none asked */
         uint64_t ms;            /* how long the attempt took */
         char why[RWERR_MSG_MAX];
-        char answer[ALERT_ANSWER_TEXT_MAX]; /* escaped and redacted: untrusted text */
+        char answer[ALERT_ANSWER_TEXT_MAX]; /* quoted and redacted: untrusted text */
 };
 
 /*
@@ -93,7 +94,7 @@ void alert_attempt_close(struct alert_attempt *t);
  * Judges the attempt `t` (opened for `route`) whose transfer ended with
  * `cc` into `res` (the caller's): the status, the outcome and its reason
  * (libcurl's words for a transfer error added; they name no URL), the
- * Retry-After asked, how long it took, and the answer escaped and
+ * Retry-After asked, how long it took, and the answer quoted and
  * redacted. Call it before alert_attempt_close.
  */
 void alert_attempt_result(const struct alert_attempt *t, const struct config_alert_route *route,

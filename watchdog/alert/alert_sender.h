@@ -45,7 +45,7 @@
  * messages always go before the route's newer ones, so order holds across
  * failures and restarts. A route whose messages go to the spool, or whose
  * message is rejected, now fails (alert_sender_take_failures), and the
- * tracker raises ALERT_DELIVERY_FAILED through the other routes; it works
+ * tracker raises ALERT_DELIVERY_FAILED (an ERROR, routed as any); it works
  * again at its next delivery that leaves its spool empty. 4xx other than
  * 408 and 429 is rejected: logged with the receiver's answer (control
  * characters escaped), not retried, not spooled, and counted as a failure.

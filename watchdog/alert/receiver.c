@@ -482,7 +482,7 @@ static char printable(char c)
         return '?';
 }
 
-/* The secrets an answer might echo, for rcv_quote. */
+/* The secrets an answer might echo, for receiver_quote_answer. */
 static size_t route_secrets(const struct config_alert_route *route, const char *s[5], size_t n[5])
 {
         const char *list[4] = {route->url, route->routing_key, route->secret, route->password};
@@ -507,8 +507,8 @@ static size_t route_secrets(const struct config_alert_route *route, const char *
         return k;
 }
 
-void rcv_quote(const struct config_alert_route *route, const char *body, size_t len, char *out,
-               size_t cap)
+void receiver_quote_answer(const struct config_alert_route *route, const char *body, size_t len,
+                           char *out, size_t cap)
 {
         const char *secret[5];
         size_t slen[5], nsecrets = route_secrets(route, secret, slen), i = 0, pos = 0, k;
@@ -539,7 +539,7 @@ enum receiver_outcome rcv_judge_http(const struct config_alert_route *route, lon
 {
         char answer[RECEIVER_ANSWER_MAX];
 
-        rcv_quote(route, body, len, answer, sizeof answer);
+        receiver_quote_answer(route, body, len, answer, sizeof answer);
         if (status == 408 || status == 429 || (status >= 500 && status <= 599))
                 return rcv_why(RECEIVER_RETRY, route, why, cap, "HTTP %ld, will retry: %s", status,
                                answer[0] ? answer : "(no answer text)");

@@ -103,6 +103,17 @@ enum receiver_outcome receiver_judge(const struct config_alert_route *route, int
                                      size_t cap);
 
 /*
+ * The start of a receiver's answer fit for a log line: printable ASCII only
+ * (anything else '?'), at most cap - 1 bytes, and every secret of the route
+ * it might echo (the URL and its path, the routing key, the secret, the
+ * password) made "<redacted>". The one place answers are made safe: the
+ * judgement's `why`, the sender's log lines and `relaywatch alert test` all
+ * quote through it.
+ */
+void receiver_quote_answer(const struct config_alert_route *route, const char *body, size_t len,
+                           char *out, size_t cap);
+
+/*
  * The delay a Retry-After header asks for, in ms: delta-seconds or an
  * HTTP-date in its IMF-fixdate form, "Sun, 06 Nov 1994 08:49:37 GMT"
  * (relative to `now_ms`, wall clock; 0 when already past). -1 when absent

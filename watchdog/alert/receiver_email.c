@@ -344,7 +344,7 @@ enum receiver_outcome rcv_email_judge(const struct config_alert_route *route, in
 {
         char answer[RECEIVER_ANSWER_MAX];
 
-        rcv_quote(route, body, len, answer, sizeof answer);
+        receiver_quote_answer(route, body, len, answer, sizeof answer);
         /* libcurl fails the transfer on a 4xx or 5xx reply: the code still decides */
         if (status >= 400 && status <= 499)
                 return rcv_why(RECEIVER_RETRY, route, why, cap, "SMTP %ld, will retry%s%s", status,

@@ -153,14 +153,6 @@ enum receiver_outcome rcv_why(enum receiver_outcome o, const struct config_alert
         __attribute__((format(printf, 5, 6)));
 
 /*
- * The start of an answer fit for a log line: printable ASCII only, at most
- * cap - 1 bytes, and every secret of the route it might echo (the URL and
- * its path, the routing key, the secret, the password) made "<redacted>".
- */
-void rcv_quote(const struct config_alert_route *route, const char *body, size_t len, char *out,
-               size_t cap);
-
-/*
  * The HTTP statuses every receiver judges alike: 408, 429 and 5xx are
  * retried, any other 4xx rejected (quoting the answer), anything else
  * (1xx, 3xx, no status) retried as unexpected. Not for 2xx.

@@ -178,7 +178,7 @@ static void refusal_text(const struct config_alert_route *route, const char *bod
 
         if (!cJSON_IsString(message)) {
                 cJSON_Delete(o);
-                rcv_quote(route, body, len, out, cap);
+                receiver_quote_answer(route, body, len, out, cap);
                 return;
         }
         rcv_buf_puts(&b, message->valuestring);
@@ -189,9 +189,9 @@ static void refusal_text(const struct config_alert_route *route, const char *bod
         }
         cJSON_Delete(o);
         if (b.failed)
-                rcv_quote(route, body, len, out, cap);
+                receiver_quote_answer(route, body, len, out, cap);
         else
-                rcv_quote(route, b.p, b.len, out, cap);
+                receiver_quote_answer(route, b.p, b.len, out, cap);
         rcv_buf_free(&b);
 }
 
@@ -204,7 +204,7 @@ enum receiver_outcome rcv_pagerduty_judge(const struct config_alert_route *route
                 if (says_success(body, len))
                         return rcv_why(RECEIVER_DELIVERED, route, why, cap,
                                        "HTTP %ld, event processed", status);
-                rcv_quote(route, body, len, answer, sizeof answer);
+                receiver_quote_answer(route, body, len, answer, sizeof answer);
                 return rcv_why(RECEIVER_RETRY, route, why, cap,
                                "HTTP %ld without \"status\":\"success\", will retry: %s", status,
                                answer[0] ? answer : "(no answer text)");

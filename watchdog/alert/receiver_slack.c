@@ -380,7 +380,7 @@ enum receiver_outcome rcv_slack_judge(const struct config_alert_route *route, lo
         if (status >= 200 && status <= 299) {
                 if (body != NULL && len == 2 && memcmp(body, "ok", 2) == 0)
                         return rcv_why(RECEIVER_DELIVERED, route, why, cap, "HTTP %ld, ok", status);
-                rcv_quote(route, body, len, answer, sizeof answer);
+                receiver_quote_answer(route, body, len, answer, sizeof answer);
                 return rcv_why(RECEIVER_RETRY, route, why, cap,
                                "HTTP %ld but the answer is not \"ok\", will retry: %s", status,
                                answer[0] ? answer : "(no answer text)");
