@@ -411,6 +411,36 @@ static void silence_holds_the_page(void **state)
         assert_string_equal(sent[0].dedup_key, "QUEUE_BUILDUP/stream_a");
 }
 
+/* A silence never holds the re-page that says the relayer may not have stopped. */
+static void silence_never_holds_a_repage(void **state)
+{
+        struct fixture *f = *state;
+        struct silence_set set;
+        struct silence s;
+        struct finding fd;
+
+        memset(&set, 0, sizeof set);
+        assert_int_equal(silence_add(&set, "SUPPLY_MISMATCH", "", "maintenance", "tester", wall_now,
+                                     3600000, &s, NULL),
+                         RW_OK);
+        assert_int_equal(silence_save(f->dir, &set, NULL), RW_OK);
+        advance(1000);
+        alert_tracker_tick(f->t);
+        observe(f, "SUPPLY_MISMATCH", VERDICT_TIER_HALT, VERDICT_VIOLATED, "SIGIL: 5 minted",
+                "asset SIGIL", "h-9");
+        assert_int_equal(nsent, 0); /* the page is held */
+        memset(&fd, 0, sizeof fd);
+        fd.kind = "HALT_NOT_ACKNOWLEDGED";
+        fd.severity = FINDING_CRITICAL;
+        fd.summary = "the relayer has not acknowledged HALT h-9";
+        fd.correlation_id = "rw-x";
+        fd.halt_id = "h-9";
+        alert_tracker_sink(f->t, &fd);
+        assert_int_equal(nsent, 1); /* the re-page is not */
+        assert_string_equal(sent[0].dedup_key, "SUPPLY_MISMATCH/asset_SIGIL");
+        assert_non_null(strstr(sent[0].summary, "HALT_NOT_ACKNOWLEDGED"));
+}
+
 /* A route that fails raises ALERT_DELIVERY_FAILED; its recovery resolves it. */
 static void delivery_failure(void **state)
 {
@@ -497,10 +527,10 @@ static void daily_report_once_a_day(void **state)
 {
         struct fixture *f = *state;
 
-        advance(8 * 3600 * 1000); /* 08:00 on the day relaywatch started */
+        advance(8ull * 3600 * 1000); /* 08:00 on the day relaywatch started */
         alert_tracker_tick(f->t);
         assert_int_equal(nsent, 0);
-        advance(24 * 3600 * 1000 - 60000); /* 07:59 the next day */
+        advance(24ull * 3600 * 1000 - 60000); /* 07:59 the next day */
         alert_tracker_tick(f->t);
         assert_int_equal(nsent, 0);
         advance(60000);
@@ -510,7 +540,7 @@ static void daily_report_once_a_day(void **state)
         assert_int_equal(sent[0].severity, FINDING_INFO);
         assert_non_null(sent[0].details_json);
         assert_non_null(strstr(sent[0].details_json, "\"text\""));
-        advance(3600 * 1000);
+        advance(3600ull * 1000);
         alert_tracker_tick(f->t);
         assert_int_equal(nsent, 1);
         /* a restart the same day does not send it again */
@@ -552,6 +582,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(halt_not_acknowledged_repages, setup, teardown),
                 cmocka_unit_test_setup_teardown(finding_open_and_clear, setup, teardown),
                 cmocka_unit_test_setup_teardown(silence_holds_the_page, setup, teardown),
+                cmocka_unit_test_setup_teardown(silence_never_holds_a_repage, setup, teardown),
                 cmocka_unit_test_setup_teardown(delivery_failure, setup, teardown),
                 cmocka_unit_test_setup_teardown(full_queue_waits, setup, teardown),
                 cmocka_unit_test_setup_teardown(alertmanager_resend, setup, teardown),

@@ -26,8 +26,13 @@ static int key_char(char c)
 /* Appends `s` to out[*n], with characters outside key_char made '_'. */
 static void append_key_text(char *out, size_t *n, const char *s, size_t max)
 {
-        for (; *s != '\0' && *n < max; s++)
-                out[(*n)++] = key_char(*s) ? *s : '_';
+        for (; *s != '\0' && *n < max; s++) {
+                char c = *s;
+
+                if (!key_char(c))
+                        c = '_';
+                out[(*n)++] = c;
+        }
 }
 
 void alert_dedup_key(const char *name, const char *subject, char out[ALERT_DEDUP_MAX])
@@ -125,8 +130,8 @@ static int get_text(const cJSON *o, const char *key, char *out, size_t cap, stru
                 return rwerr_set(err, RW_ERR_INVALID, "alert: \"%s\" is missing or not a string",
                                  key);
         if (strlen(v->valuestring) >= cap)
-                return rwerr_set(err, RW_ERR_RANGE, "alert: \"%s\" is longer than %zu bytes",
-                                 key, cap - 1);
+                return rwerr_set(err, RW_ERR_RANGE, "alert: \"%s\" is longer than %zu bytes", key,
+                                 cap - 1);
         memcpy(out, v->valuestring, strlen(v->valuestring) + 1);
         return RW_OK;
 }
@@ -162,7 +167,7 @@ int alert_from_json(const cJSON *o, struct alert *out, struct rwerr *err)
 {
         char severity[16], state[16], purpose[16];
         const cJSON *update, *details;
-        int64_t tier, seq;
+        int64_t tier = 0, seq = 0;
         int rc;
 
         memset(out, 0, sizeof *out);
@@ -207,14 +212,16 @@ int alert_from_json(const cJSON *o, struct alert *out, struct rwerr *err)
                                  "alert: \"purpose\" is not incident, test or report");
         update = cJSON_GetObjectItemCaseSensitive(o, "update");
         if (!cJSON_IsBool(update))
-                return rwerr_set(err, RW_ERR_INVALID, "alert: \"update\" is missing or not a boolean");
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "alert: \"update\" is missing or not a boolean");
         out->update = cJSON_IsTrue(update);
         out->tier = (int)tier;
         out->seq = (uint64_t)seq;
         details = cJSON_GetObjectItemCaseSensitive(o, "details");
         if (details != NULL) {
                 if (!cJSON_IsObject(details))
-                        return rwerr_set(err, RW_ERR_INVALID, "alert: \"details\" is not an object");
+                        return rwerr_set(err, RW_ERR_INVALID,
+                                         "alert: \"details\" is not an object");
                 if ((out->details_json = cJSON_PrintUnformatted(details)) == NULL)
                         return rwerr_set(err, RW_ERR_NOMEM, "alert: out of memory");
         }

@@ -28,7 +28,7 @@
 #include "silence.h"
 
 #define ALERTS_FILE "alerts.json"
-#define ALERTS_FILE_MAX (8u * 1024 * 1024)
+#define ALERTS_FILE_MAX ((size_t)8 * 1024 * 1024)
 #define TRACKED_MAX 4096     /* open alerts; past this a new one is logged, not tracked */
 #define BACKLOG_MAX 4096     /* events the sender's queue had no room for */
 #define UPDATE_MIN_MS 60000u /* an open alert's figure is re-sent at most this often */
@@ -326,10 +326,14 @@ static const struct silence *silenced(const struct alert_tracker *t, const struc
 
 /* ------------------------------------------------------------ events */
 
-/* Sends an alert's FIRING (or notes that a silence holds it). */
+/*
+ * Sends an alert's FIRING (or notes that a silence holds it). A re-page for
+ * a HALT that is not acknowledged or not effective goes out whatever is
+ * silenced: it says the relayer may not have stopped.
+ */
 static void send_firing(struct alert_tracker *t, struct tracked *x)
 {
-        const struct silence *s = silenced(t, &x->a);
+        const struct silence *s = x->escalated ? NULL : silenced(t, &x->a);
 
         x->last_sent_mono = rwclock_mono_ms();
         if (s != NULL) {
@@ -747,7 +751,21 @@ static void repeat_open(struct alert_tracker *t, uint64_t now)
         }
 }
 
-/* Routes that started or stopped failing: ALERT_DELIVERY_FAILED through the others. */
+/* A route that started failing, for the daily report's delivery failures. */
+static void delivery_failed_history(struct alert_tracker *t, const struct finding *f)
+{
+        struct observed o = {f->kind,    f->subject, f->severity,       0,
+                             f->summary, NULL,       f->correlation_id, NULL};
+        struct alert a;
+
+        memset(&a, 0, sizeof a);
+        fill_alert(t, &a, &o);
+        a.opened_ms = a.at_ms;
+        history(t, "delivery_failed", &a);
+        alert_release(&a);
+}
+
+/* Routes that started or stopped failing: ALERT_DELIVERY_FAILED, routed as any ERROR. */
 static void delivery_changes(struct alert_tracker *t)
 {
         struct alert_route_change c[8];
@@ -770,6 +788,7 @@ static void delivery_changes(struct alert_tracker *t)
                                        c[i].route, c[i].problem);
                         f.severity = FINDING_ERROR;
                         f.summary = summary;
+                        delivery_failed_history(t, &f);
                 } else {
                         f.severity = FINDING_INFO;
                         f.summary = "the route delivers again";

@@ -114,6 +114,7 @@ struct config_alert_route {
          * pagerduty and alertmanager routes may not have INFO.
          */
         unsigned severities;
+        unsigned max_attempts; /* before the message goes to the spool, 1..100; default 6 */
         /*
          * pagerduty: the Events API base, NULL when not given (the receiver
          * then uses https://events.pagerduty.com; /v2/enqueue is appended);
@@ -133,7 +134,6 @@ struct config_alert_route {
         char *password;           /* email: SMTP AUTH password, or NULL; secret */
         uint64_t min_interval_ms; /* between two messages, 0..3600000; default 1000 slack, else 0 */
         long timeout_ms;          /* one delivery attempt, 100..120000; default 10000 */
-        unsigned max_attempts;    /* before the message goes to the spool, 1..100; default 6 */
         uint64_t resend_s;        /* alertmanager: re-sent while firing, 10..3600; default 60 */
 };
 
