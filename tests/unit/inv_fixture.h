@@ -93,4 +93,16 @@ struct inv_fx *inv_fx_new(size_t nassets, size_t naccounts);
 int inv_fx_setup(void **state);
 int inv_fx_teardown(void **state);
 
+/*
+ * Fails unless v's evidence lists exactly want[0..n) as "subjects", in that
+ * order and not truncated; n == 0: no "subjects" at all. SUBJECTS(v, "a",
+ * "b") and NO_SUBJECTS(v) say it shorter.
+ */
+void inv_fixture_subjects_are(const struct verdict *v, const char *const *want, size_t n);
+#define SUBJECTS(v, ...)                                                                           \
+        inv_fixture_subjects_are((v), (const char *const[]){__VA_ARGS__},                          \
+                                 sizeof((const char *const[]){__VA_ARGS__}) /                      \
+                                         sizeof(const char *))
+#define NO_SUBJECTS(v) inv_fixture_subjects_are((v), NULL, 0)
+
 #endif

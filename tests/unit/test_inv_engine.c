@@ -19,40 +19,6 @@
 
 #define SUPPLY "SUPPLY_MISMATCH"
 
-/*
- * Fails unless v's evidence lists exactly want[0..n) as "subjects", in that
- * order and not truncated; n == 0: no "subjects" at all.
- */
-static void subjects_are(const struct verdict *v, const char *const *want, size_t n)
-{
-        const cJSON *got = inv_fixture_at(v->evidence, "subjects");
-        cJSON *expect = cJSON_CreateArray();
-        char *got_text, *want_text;
-        int same;
-        size_t i;
-
-        assert_non_null(expect);
-        for (i = 0; i < n; i++)
-                assert_true(cJSON_AddItemToArray(expect, cJSON_CreateString(want[i])));
-        same = n == 0 ? got == NULL : cJSON_Compare(got, expect, 1);
-        if (!same) {
-                got_text = got != NULL ? cJSON_PrintUnformatted(got) : NULL;
-                want_text = cJSON_PrintUnformatted(expect);
-                print_error("subjects %s, want %s\n", got_text != NULL ? got_text : "(none)",
-                            want_text != NULL ? want_text : "?");
-                free(got_text);
-                free(want_text);
-        }
-        cJSON_Delete(expect);
-        assert_true(same);
-        assert_null(inv_fixture_at(v->evidence, "subjects_truncated"));
-}
-
-#define SUBJECTS(v, ...)                                                                           \
-        subjects_are((v), (const char *const[]){__VA_ARGS__},                                      \
-                     sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
-#define NO_SUBJECTS(v) subjects_are((v), NULL, 0)
-
 static struct verdict *run(struct inv_fx *f, const char *name)
 {
         inv_fixture_release(f->out);
