@@ -654,6 +654,37 @@ static void print_incidents(const struct view *v, FILE *out)
         }
 }
 
+/* What paging has open (STATE_DIR/status.json "alerts") and the routes that fail. */
+static void print_alerts(const struct view *v, FILE *out)
+{
+        const cJSON *alerts = cJSON_GetObjectItemCaseSensitive(v->status, "alerts");
+        const cJSON *routes = cJSON_GetObjectItemCaseSensitive(v->status, "alert_routes");
+        const cJSON *a, *r;
+
+        if (cJSON_GetArraySize(alerts) > 0)
+                fprintf(out, "open alerts:\n");
+        cJSON_ArrayForEach(a, alerts)
+        {
+                const char *subject = json_str(a, "subject");
+
+                fprintf(out, "  %s %s%s%s%s%s: %s\n", json_str(a, "severity"), json_str(a, "name"),
+                        subject[0] != '\0' ? " " : "", subject,
+                        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "silenced"))
+                                ? " (silenced)"
+                                : "",
+                        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "clearing"))
+                                ? " (clearing)"
+                                : "",
+                        json_str(a, "summary"));
+        }
+        cJSON_ArrayForEach(r, routes)
+        {
+                if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "failing")))
+                        fprintf(out, "alert route %s FAILING (%.0f kept in the spool): %s\n",
+                                r->string, json_num(r, "spooled"), json_str(r, "last_problem"));
+        }
+}
+
 /* The silences in force: they hold pages, never a HALT. */
 static void print_silences(const struct view *v, FILE *out)
 {
@@ -688,6 +719,7 @@ static void print_text(const struct view *v, FILE *out)
         print_health(v, out);
         print_cycle(v, out);
         print_incidents(v, out);
+        print_alerts(v, out);
         print_silences(v, out);
         if (v->nproblems > 0) {
                 fprintf(out, "\nproblems:\n");
