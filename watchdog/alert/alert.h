@@ -29,7 +29,7 @@ struct config;
 
 #define ALERT_NAME_MAX 48
 #define ALERT_SUBJECT_MAX 128
-#define ALERT_DEDUP_MAX 200 /* under PagerDuty's 255 */
+#define ALERT_DEDUP_MAX 200    /* under PagerDuty's 255 */
 #define ALERT_SUMMARY_MAX 1024 /* PagerDuty's payload.summary limit */
 #define ALERT_URL_MAX 512
 
@@ -54,8 +54,8 @@ struct alert {
         enum finding_severity severity;
         enum alert_state state;
         enum alert_purpose purpose;
-        int update;    /* FIRING of an alert already open: a worse figure or a re-page */
-        int tier;      /* 1, 2 for verdicts; 0 for findings, tests and reports */
+        int update; /* FIRING of an alert already open: a worse figure or a re-page */
+        int tier;   /* 1, 2 for verdicts; 0 for findings, tests and reports */
         char summary[ALERT_SUMMARY_MAX]; /* one line; no secret */
         char correlation_id[64];         /* the cycle that saw it */
         char halt_id[48];                /* the HALT it caused or is about, or "" */
