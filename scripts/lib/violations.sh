@@ -116,7 +116,11 @@ inject_duplicate() {
         src_id=$(sql "SELECT chain_id FROM relayer.chains WHERE role = 'source'")
         nonce=$(sql "SELECT next_nonce FROM relayer.nonce_state WHERE chain_id = $src_id AND account = $acct")
         [ -n "$root" ] && [ -n "$nonce" ] || return 1
+        # the ledger's nonce first: a ledger ahead of the chain is within
+        # nonce_gap, a chain ahead of the ledger is NONCE_DESYNC
+        sql "UPDATE relayer.nonce_state SET next_nonce = next_nonce + 1 WHERE chain_id = $src_id AND account = $acct" || return 1
         "$cast" send --rpc-url "$SOURCE_RPC_URL" --private-key "$RELAYER_PRIVATE_KEY" --nonce "$nonce" \
-                "$ROOT_REGISTRY_ADDRESS" 'anchor(uint256,bytes32)' 999999 "$root" >/dev/null &&
-                sql "UPDATE relayer.nonce_state SET next_nonce = next_nonce + 1 WHERE chain_id = $src_id AND account = $acct"
+                "$ROOT_REGISTRY_ADDRESS" 'anchor(uint256,bytes32)' 999999 "$root" >/dev/null && return 0
+        sql "UPDATE relayer.nonce_state SET next_nonce = next_nonce - 1 WHERE chain_id = $src_id AND account = $acct"
+        return 1
 }

@@ -169,10 +169,13 @@ check "relaywatch run is cycling and healthy" wait_for 30 bash -c "'$RELAYWATCH_
 
 # --- alert test
 check "relaywatch alert test: every route delivers" bash -c "'$RELAYWATCH_BIN' alert test -c '$conf' >'$dir/alert-test.out' 2>&1"
-check "  PagerDuty, Slack, the webhook and the mail sink got the marked test" bash -c "
-        received | jq -e '[.[] | select(.valid and (.body | tostring | test(\"TEST|test alert\")))] | map(.kind) | unique | length == 3' >/dev/null &&
-        wait_for 10 mail_about 'relaywatch test alert'" 2>/dev/null
-control '{"reset_log": true}' 2>/dev/null || true
+test_received() {
+        received | jq -e '[.[] | select(.valid and (.body.payload.custom_details.test == true or
+                .body.purpose == "test" or ((.body.text // "") | startswith("[TEST]"))))] |
+                map(.kind) | unique | length == 3' >/dev/null &&
+                wait_for 10 mail_about 'relaywatch test alert'
+}
+check "  PagerDuty, Slack, the webhook and the mail sink got the marked test" test_received
 base_triggers=$(pd_count trigger "")
 
 # --- quiet traffic pages nobody
@@ -273,5 +276,10 @@ check "  and Alertmanager has it" wait_for 20 am_active DUPLICATE_BATCH
 control '{"path_prefix": "/slack/", "mode": "ok"}'
 
 check "every payload the receivers got was valid" none_invalid
+# In the sanitizer build relaywatch and its replica ran under ASan+UBSan: a
+# report (a leak at exit included) is in their logs even when it did not kill them.
+"$src/scripts/stack-service" "$dir" relaywatch stop >/dev/null
+no_sanitizer_reports() { ! cat "$dir"/logs/relaywatch.log "$dir"/logs/replica2.log 2>/dev/null | grep -q 'Sanitizer\|runtime error:'; }
+check "no sanitizer report in the logs of relaywatch or its replica" no_sanitizer_reports
 check "no secret in relaywatch's log" bash -c "! grep -q '$PD_KEY\|$WEBHOOK_SECRET' '$log' '$dir/state/'*.json* 2>/dev/null"
 finish

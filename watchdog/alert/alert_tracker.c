@@ -555,6 +555,7 @@ void alert_tracker_observe(struct alert_tracker *t, const struct cycle_result *r
         size_t i;
 
         copy_text(t->last_cid, sizeof t->last_cid, correlation_id);
+        reload_silences(t); /* a silence added a moment ago holds this cycle's pages too */
         for (i = 0; i < r->nverdicts; i++) {
                 const struct verdict *v = &r->verdicts[i];
 
@@ -669,6 +670,7 @@ void alert_tracker_sink(void *tracker, const struct finding *f)
                 clear_finding(t, f);
                 return;
         }
+        reload_silences(t);
         if (f->severity == FINDING_INFO) {
                 info_event(t, f);
                 return;
