@@ -1084,7 +1084,7 @@ static void free_secret(char *s)
         }
 }
 
-/* Frees a list of endpoint URLs, wiping them (they carry API keys). */
+/* Frees a list of strings such as endpoint URLs, wiping them (those carry API keys). */
 static void free_urls(char **urls, size_t n)
 {
         size_t i;
@@ -1098,8 +1098,11 @@ static void free_urls(char **urls, size_t n)
         }
 }
 
-/* One RPC endpoint, checked without ever being quoted. */
-static bool url_ok(struct loader *ld, const struct section *sec, size_t index, const char *s,
+/*
+ * One RPC endpoint, checked without ever being quoted. `what` names it in
+ * messages ("endpoints: endpoint 2").
+ */
+static bool url_ok(struct loader *ld, const struct section *sec, const char *what, const char *s,
                    size_t len)
 {
         char redacted[256], *copy;
@@ -1107,25 +1110,23 @@ static bool url_ok(struct loader *ld, const struct section *sec, size_t index, c
         int rc;
 
         if (len == 0) {
-                problem(ld, ld->line, "%s endpoints: endpoint %zu is empty", sec->label, index);
+                problem(ld, ld->line, "%s %s is empty", sec->label, what);
                 return false;
         }
         if (!(has_prefix(s, len, "http://") && len > 7) &&
             !(has_prefix(s, len, "https://") && len > 8)) {
                 problem(ld, ld->line,
-                        "%s endpoints: endpoint %zu is not an http:// or https:// URL (the value "
-                        "is not shown: it may hold an API key)",
-                        sec->label, index);
+                        "%s %s is not an http:// or https:// URL (the value is not shown: it "
+                        "may hold an API key)",
+                        sec->label, what);
                 return false;
         }
         for (i = 0; i < len; i++) {
                 unsigned char c = (unsigned char)s[i];
 
                 if (c <= 0x20 || c == 0x7f) {
-                        problem(ld, ld->line,
-                                "%s endpoints: endpoint %zu contains whitespace or a control "
-                                "character",
-                                sec->label, index);
+                        problem(ld, ld->line, "%s %s contains whitespace or a control character",
+                                sec->label, what);
                         return false;
                 }
         }
@@ -1139,34 +1140,61 @@ static bool url_ok(struct loader *ld, const struct section *sec, size_t index, c
         free(copy);
         if (rc != RW_OK) {
                 problem(ld, ld->line,
-                        "%s endpoints: endpoint %zu is not a valid URL (the value is not shown: "
-                        "it may hold an API key)",
-                        sec->label, index);
+                        "%s %s is not a valid URL (the value is not shown: it may hold an API key)",
+                        sec->label, what);
                 return false;
         }
         return true;
 }
 
-/* A comma-separated list of endpoint URLs; like set_addresses, never quoting one. */
-static bool set_urls(struct loader *ld, const struct section *sec, const struct key_def *kd,
-                     const char *v)
+/*
+ * What set_list needs to know of one kind of list: how its items are named
+ * in messages, checked and compared.
+ */
+struct list_kind {
+        const char *items; /* "more than 16 endpoints" */
+        const char *sep;   /* after the key: "endpoints: endpoint 2", "mail_to entry 2" */
+        const char *item;  /* "endpoint", "entry": "... repeats entry 1" */
+        /* reports what is wrong with item `what`, s[0..len); true when nothing is */
+        bool (*check)(struct loader *ld, const struct section *sec, const char *what, const char *s,
+                      size_t len);
+        int (*cmp)(const char *a, const char *b); /* 0: a repeat (strcmp, strcasecmp) */
+};
+
+static const struct list_kind endpoint_list = {"endpoints", ": ", "endpoint", url_ok, strcmp};
+
+#define LIST_MAX CONFIG_ENDPOINTS_MAX /* the longest list set_list reads */
+_Static_assert(CONFIG_MAIL_TO_MAX <= LIST_MAX, "set_list reads mail_to too");
+
+/*
+ * A comma-separated list of strings (KEY_URLS, KEY_MAILS) into a field of
+ * char *[kd->max] and its count: each item trimmed, checked, none the same
+ * as an earlier one, at most kd->max. Every bad item is reported; the field
+ * gets the copies (the config's to free) only when all are good, else they
+ * are wiped (endpoints carry API keys) and freed. Never quotes an item.
+ */
+static bool set_list(struct loader *ld, const struct section *sec, const struct key_def *kd,
+                     const char *v, const struct list_kind *kind)
 {
-        char **urls = (char **)((char *)sec->target + kd->offset);
+        char **list = (char **)((char *)sec->target + kd->offset);
         size_t *count = (size_t *)((char *)sec->target + kd->count_offset);
-        char *parsed[CONFIG_ENDPOINTS_MAX] = {NULL};
+        char *parsed[LIST_MAX] = {NULL};
+        char what[64];
         size_t n = 0, i, len;
         bool ok = true;
         struct list_iter it = {v, false};
         const char *item;
 
         while (list_next(&it, &item, &len)) {
-                if (n >= kd->max) {
-                        problem(ld, ld->line, "%s %s: more than %llu endpoints", sec->label,
-                                kd->name, (unsigned long long)kd->max);
+                if (n >= kd->max || n >= LIST_MAX) {
+                        problem(ld, ld->line, "%s %s: more than %llu %s", sec->label, kd->name,
+                                (unsigned long long)kd->max, kind->items);
                         ok = false;
                         break;
                 }
-                if (url_ok(ld, sec, n + 1, item, len)) {
+                (void)snprintf(what, sizeof what, "%s%s%s %zu", kd->name, kind->sep, kind->item,
+                               n + 1);
+                if (kind->check(ld, sec, what, item, len)) {
                         parsed[n] = strndup(item, len);
                         if (parsed[n] == NULL) {
                                 ld->nomem = true;
@@ -1174,10 +1202,9 @@ static bool set_urls(struct loader *ld, const struct section *sec, const struct 
                                 break;
                         }
                         for (i = 0; i < n; i++) {
-                                if (parsed[i] != NULL && strcmp(parsed[i], parsed[n]) == 0) {
-                                        problem(ld, ld->line,
-                                                "%s endpoints: endpoint %zu repeats endpoint %zu",
-                                                sec->label, n + 1, i + 1);
+                                if (parsed[i] != NULL && kind->cmp(parsed[i], parsed[n]) == 0) {
+                                        problem(ld, ld->line, "%s %s repeats %s %zu", sec->label,
+                                                what, kind->item, i + 1);
                                         ok = false;
                                         break;
                                 }
@@ -1188,10 +1215,10 @@ static bool set_urls(struct loader *ld, const struct section *sec, const struct 
                 n++;
         }
         if (!ok) {
-                free_urls(parsed, CONFIG_ENDPOINTS_MAX);
+                free_urls(parsed, LIST_MAX);
                 return false;
         }
-        memcpy(urls, parsed, n * sizeof *urls);
+        memcpy(list, parsed, n * sizeof *list);
         *count = n;
         return true;
 }
@@ -1618,55 +1645,7 @@ static bool set_mail(struct loader *ld, const struct section *sec, const struct 
         return true;
 }
 
-/* A comma-separated list of addresses, none repeated; every bad one is reported. */
-static bool set_mails(struct loader *ld, const struct section *sec, const struct key_def *kd,
-                      const char *v)
-{
-        char **list = (char **)((char *)sec->target + kd->offset);
-        size_t *count = (size_t *)((char *)sec->target + kd->count_offset);
-        char *parsed[CONFIG_MAIL_TO_MAX] = {NULL};
-        char what[64];
-        size_t n = 0, i, len;
-        bool ok = true;
-        struct list_iter it = {v, false};
-        const char *item;
-
-        while (list_next(&it, &item, &len)) {
-                if (n >= kd->max || n >= CONFIG_MAIL_TO_MAX) {
-                        problem(ld, ld->line, "%s %s: more than %llu addresses", sec->label,
-                                kd->name, (unsigned long long)kd->max);
-                        ok = false;
-                        break;
-                }
-                (void)snprintf(what, sizeof what, "%s entry %zu", kd->name, n + 1);
-                if (mail_ok(ld, sec, what, item, len)) {
-                        parsed[n] = strndup(item, len);
-                        if (parsed[n] == NULL) {
-                                ld->nomem = true;
-                                ok = false;
-                                break;
-                        }
-                        for (i = 0; i < n; i++) {
-                                if (parsed[i] != NULL && strcasecmp(parsed[i], parsed[n]) == 0) {
-                                        problem(ld, ld->line, "%s %s repeats entry %zu", sec->label,
-                                                what, i + 1);
-                                        ok = false;
-                                        break;
-                                }
-                        }
-                } else {
-                        ok = false;
-                }
-                n++;
-        }
-        if (!ok) {
-                free_strings(parsed, CONFIG_MAIL_TO_MAX);
-                return false;
-        }
-        memcpy(list, parsed, n * sizeof *list);
-        *count = n;
-        return true;
-}
+static const struct list_kind mail_list = {"addresses", " ", "entry", mail_ok, strcasecmp};
 
 static bool set_value(struct loader *ld, const struct section *sec, const struct key_def *kd,
                       const char *v)
@@ -1686,7 +1665,7 @@ static bool set_value(struct loader *ld, const struct section *sec, const struct
         case KEY_ADDRESSES:
                 return set_addresses(ld, sec, kd, v);
         case KEY_URLS:
-                return set_urls(ld, sec, kd, v);
+                return set_list(ld, sec, kd, v, &endpoint_list);
         case KEY_PATHS:
                 return set_paths(ld, sec, kd, v);
         case KEY_RUNBOOK_URL:
@@ -1706,7 +1685,7 @@ static bool set_value(struct loader *ld, const struct section *sec, const struct
         case KEY_MAIL:
                 return set_mail(ld, sec, kd, v);
         case KEY_MAILS:
-                return set_mails(ld, sec, kd, v);
+                return set_list(ld, sec, kd, v, &mail_list);
         case KEY_RUN_MODE:
                 if (strcmp(v, "interval") == 0 || strcmp(v, "block") == 0) {
                         *(enum config_run_mode *)((char *)sec->target + kd->offset) =
