@@ -217,6 +217,25 @@ int cli_args_next(struct cli_args *a)
         return o->key;
 }
 
+int cli_args_next_around_word(struct cli_args *a)
+{
+        int opt;
+
+        for (;;) {
+                a->max_positional = (size_t)a->argc; /* the words are judged here */
+                opt = cli_args_next(a);
+                if (opt != CLI_ARGS_END || a->next >= a->argc)
+                        return opt;
+                if (a->word != NULL)
+                        return refuse(a, "unexpected argument '%s'", a->argv[a->next]);
+                a->word = a->argv[a->next];
+                /* on after the word as if it were the command's name; a->given stays */
+                a->argv += a->next;
+                a->argc -= a->next;
+                a->started = 0;
+        }
+}
+
 int cli_args_number(struct cli_args *a, uint64_t min, uint64_t max, uint64_t *out)
 {
         const char *s = a->value;

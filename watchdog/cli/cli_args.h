@@ -82,6 +82,7 @@ struct cli_args {
         const char *typed;     /* the option's name as a user writes it: "-c", "--config" */
         int exit_code;         /* after CLI_ARGS_EXIT */
         int next;              /* after CLI_ARGS_END: the first positional argument */
+        const char *word;      /* after CLI_ARGS_END of cli_args_next_around_word: the WORD */
         size_t max_positional; /* positional arguments allowed (set after init); default 0 */
         /* the parser's own */
         const struct cli_command *cmd;
@@ -115,6 +116,19 @@ void cli_args_init(struct cli_args *a, const struct cli_command *cmd,
  * argument are usage errors.
  */
 int cli_args_next(struct cli_args *a);
+
+/*
+ * cli_args_next for a command that takes one positional WORD (a NAME, an
+ * ID, a ROUTE) and lets it stand before, between or after the options:
+ * "silence expire ID -c FILE" and "silence expire -c FILE ID" are one. The
+ * options on both sides are read as one command line, so a value given on
+ * each side is given twice. After CLI_ARGS_END, a.word is the WORD, or NULL
+ * when none was given (the command says whether it needs one); a second
+ * word is the usage error "unexpected argument 'Y'". a.word points into
+ * argv, borrowed like every a.value. It reads on past the word by moving
+ * a.argv and a.argc up to it, so a.next and max_positional mean nothing here.
+ */
+int cli_args_next_around_word(struct cli_args *a);
 
 /*
  * a.value as a number in [min, max] into *out: 0, or the usage error

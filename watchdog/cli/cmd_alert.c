@@ -243,56 +243,24 @@ static int run_tests(const struct config *cfg, const char *only, FILE *out, FILE
 
 /* ------------------------------------------------------------ the command */
 
-/*
- * Reads -c and the one ROUTE wherever it stands among the options
- * ("alert test oncall -c FILE", "alert test -c FILE oncall"): cli_args
- * reads the options up to the word and again after it, as if they were
- * written together. -1 to go on, else the exit status (0 after --help, 64:
- * reported).
- */
-static int parse_test(int argc, char **argv, const char **config, const char **route, FILE *out,
-                      FILE *errout)
-{
-        static const struct cli_option options[] = {CLI_OPTION_CONFIG};
-        int start = 0, opt;
-
-        *config = *route = NULL;
-        for (;;) {
-                struct cli_args a;
-
-                cli_args_init(&a, &test_command, options, CLI_NOPTIONS(options), argc - start,
-                              argv + start, out, errout);
-                a.max_positional = (size_t)argc;
-                while ((opt = cli_args_next(&a)) > 0) {
-                        if (*config != NULL) /* one -c before ROUTE, one after */
-                                return cli_usage_error(&test_command, errout,
-                                                       "%s: the file is given twice", a.typed);
-                        *config = a.value;
-                }
-                if (opt == CLI_ARGS_EXIT)
-                        return a.exit_code;
-                if (start + a.next >= argc)
-                        return -1;
-                if (*route != NULL)
-                        return cli_usage_error(&test_command, errout, "unexpected argument '%s'",
-                                               argv[start + a.next]);
-                *route = argv[start + a.next];
-                start += a.next; /* the word stands where the command's name stood */
-        }
-}
-
 static int cmd_test(int argc, char **argv, FILE *out, FILE *errout)
 {
-        const char *config, *only;
+        static const struct cli_option options[] = {CLI_OPTION_CONFIG};
+        const char *config = NULL;
         struct cli_setup s;
-        int code;
+        struct cli_args a;
+        int code, opt;
 
-        if ((code = parse_test(argc, argv, &config, &only, out, errout)) >= 0)
-                return code;
+        /* "alert test oncall -c FILE" and "alert test -c FILE oncall" are one */
+        cli_args_init(&a, &test_command, options, CLI_NOPTIONS(options), argc, argv, out, errout);
+        while ((opt = cli_args_next_around_word(&a)) > 0)
+                config = a.value;
+        if (opt == CLI_ARGS_EXIT)
+                return a.exit_code;
         cli_setup_init(&s, &test_command, errout);
         if (cli_setup_config(&s, config) != RW_OK)
                 return EXIT_CANNOT;
-        code = run_tests(s.cfg, only, out, errout);
+        code = run_tests(s.cfg, a.word, out, errout);
         cli_setup_release(&s);
         return code;
 }

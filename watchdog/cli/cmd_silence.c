@@ -69,69 +69,6 @@ static const char *const finding_names[] = {
 
 /* ------------------------------------------------------------ shared by the subcommands */
 
-/* "file" for FILE: how a message names an option's value, as cli_args does. */
-static void value_noun(const char *value, char *out, size_t cap)
-{
-        size_t i;
-
-        for (i = 0; value[i] != '\0' && i + 1 < cap; i++)
-                out[i] = (char)(value[i] >= 'A' && value[i] <= 'Z' ? value[i] - 'A' + 'a'
-                                                                   : value[i]);
-        out[i] = '\0';
-}
-
-/*
- * Reads the options of `cmd` and the one WORD it takes (a NAME, an ID)
- * wherever the word stands among them: cli_args reads the options up to
- * the word and again after it, as if they were written together, and a
- * value given on both sides is given twice. `take` gets each option.
- * Returns -1 to go on (*word NULL when none was given), else the exit
- * status (0 after --help, 64: reported).
- */
-static int parse_around_word(const struct cli_command *cmd, const struct cli_option *options,
-                             size_t n, int argc, char **argv, FILE *out, FILE *errout,
-                             void (*take)(void *ctx, int key, const char *value), void *ctx,
-                             const char **word)
-{
-        unsigned char given[CLI_OPTIONS_MAX] = {0};
-        char noun[32];
-        int start = 0, opt;
-        size_t i;
-
-        *word = NULL;
-        for (;;) {
-                struct cli_args a;
-
-                cli_args_init(&a, cmd, options, n, argc - start, argv + start, out, errout);
-                a.max_positional = (size_t)argc;
-                while ((opt = cli_args_next(&a)) > 0) {
-                        for (i = 0; i < n && options[i].key != opt; i++)
-                                ;
-                        if (i < n && options[i].value != NULL && given[i]++ > 0) {
-                                value_noun(options[i].value, noun, sizeof noun);
-                                return cli_usage_error(cmd, errout, "%s: the %s is given twice",
-                                                       a.typed, noun);
-                        }
-                        take(ctx, opt, a.value);
-                }
-                if (opt == CLI_ARGS_EXIT)
-                        return a.exit_code;
-                if (start + a.next >= argc)
-                        return -1;
-                if (*word != NULL)
-                        return cli_usage_error(cmd, errout, "unexpected argument '%s'",
-                                               argv[start + a.next]);
-                *word = argv[start + a.next];
-                start += a.next; /* the word stands where the command's name stood */
-        }
-}
-
-static void take_config(void *ctx, int key, const char *value)
-{
-        (void)key;
-        *(const char **)ctx = value;
-}
-
 /* Who is adding or ending a silence: $USER, else $LOGNAME, else "unknown". */
 static const char *user_name(void)
 {
@@ -294,18 +231,6 @@ static int check_add(struct add_args *x, FILE *errout)
         return cli_usage_error(&add_command, errout, "%s", err.msg);
 }
 
-static void take_add_option(void *ctx, int key, const char *value)
-{
-        struct add_args *x = ctx;
-
-        if (key == 'c')
-                x->config = value;
-        else if (key == OPT_FOR)
-                x->duration = value;
-        else
-                x->reason = value;
-}
-
 /* -1 to go on, else the exit status (0 after --help, 64: reported). */
 static int parse_add(int argc, char **argv, struct add_args *x, FILE *out, FILE *errout)
 {
@@ -314,13 +239,22 @@ static int parse_add(int argc, char **argv, struct add_args *x, FILE *out, FILE 
                 {"for", OPT_FOR, "DURATION"},
                 {"reason", OPT_REASON, "TEXT"},
         };
-        int code;
+        struct cli_args a;
+        int opt;
 
         memset(x, 0, sizeof *x);
-        code = parse_around_word(&add_command, options, CLI_NOPTIONS(options), argc, argv, out,
-                                 errout, take_add_option, x, &x->target);
-        if (code >= 0)
-                return code;
+        cli_args_init(&a, &add_command, options, CLI_NOPTIONS(options), argc, argv, out, errout);
+        while ((opt = cli_args_next_around_word(&a)) > 0) {
+                if (opt == 'c')
+                        x->config = a.value;
+                else if (opt == OPT_FOR)
+                        x->duration = a.value;
+                else
+                        x->reason = a.value;
+        }
+        if (opt == CLI_ARGS_EXIT)
+                return a.exit_code;
+        x->target = a.word;
         if (x->target == NULL)
                 return cli_usage_error(&add_command, errout,
                                        "NAME is required: the alert to silence (NAME or "
@@ -529,13 +463,16 @@ static int cmd_expire(int argc, char **argv, FILE *out, FILE *errout)
         const struct cli_command *cmd = &expire_command;
         struct silence_set *set = NULL;
         struct cli_setup setup;
+        struct cli_args a;
         const char *config = NULL, *id;
-        int code;
+        int code, opt;
 
-        code = parse_around_word(cmd, options, CLI_NOPTIONS(options), argc, argv, out, errout,
-                                 take_config, &config, &id);
-        if (code >= 0)
-                return code;
+        cli_args_init(&a, cmd, options, CLI_NOPTIONS(options), argc, argv, out, errout);
+        while ((opt = cli_args_next_around_word(&a)) > 0)
+                config = a.value;
+        if (opt == CLI_ARGS_EXIT)
+                return a.exit_code;
+        id = a.word;
         if (id == NULL)
                 return cli_usage_error(cmd, errout,
                                        "ID is required: the silence to end (see `relaywatch "
