@@ -1137,7 +1137,7 @@ static void smtp_session(struct smtp_stub *m, int fd)
 {
         char line[1024], reply[64];
 
-        smtp_say(fd, "220 stub ESMTP\r\n");
+        smtp_say(fd, "220 relaywatch-test ESMTP\r\n");
         while (smtp_line(m, fd, line, sizeof line)) {
                 if (strncasecmp(line, "EHLO", 4) == 0 || strncasecmp(line, "HELO", 4) == 0 ||
                     strncasecmp(line, "MAIL FROM", 9) == 0 || strncasecmp(line, "RSET", 4) == 0 ||
