@@ -182,6 +182,7 @@ struct resume_msg {
         size_t msg_len;
         struct control_height from[SNAP_NCHAINS];
         size_t nfrom;
+        const char *lifts[CONTROL_LIFTS_MAX];
 };
 
 static int build_resume(const struct config *cfg, const struct signing_key *key,
@@ -212,6 +213,10 @@ static int build_resume(const struct config *cfg, const struct signing_key *key,
         }
         control_resume_id(m->id);
         memset(&f, 0, sizeof f);
+        for (i = 0; i < nopen && i < CONTROL_LIFTS_MAX; i++)
+                m->lifts[i] = open[i].halt_id;
+        f.lifts = m->lifts;
+        f.nlifts = i;
         f.type = CONTROL_RESUME;
         f.id = m->id;
         f.invariant = "*";
@@ -307,6 +312,7 @@ int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
         struct halt_publish_open *open = NULL;
         struct cycle_result result;
         struct resume_msg m;
+        struct halt_publish_resume_result res;
         redisContext *ctx = NULL;
         char entry[HALT_PUBLISH_ENTRY_ID_SIZE], names[512];
         struct rwerr err = {{0}};
@@ -384,8 +390,8 @@ int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
                 cli_error(cmd, errout, "building the RESUME: %s", err.msg);
                 goto done;
         }
-        if ((rc = halt_publish_resume(ctx, &keys, m.id, m.msg, m.msg_len, m.sig, forced, &published,
-                                      entry, &err)) != RW_OK) {
+        if ((rc = halt_publish_resume(ctx, &keys, m.id, m.msg, m.msg_len, m.sig, forced, m.lifts,
+                                      nopen, &res, &err)) != RW_OK) {
                 cli_error(cmd, errout,
                           "%s\nThe RESUME is NOT published (a RESUME is never queued); the "
                           "relayer stays halted. Run this again.",
@@ -393,6 +399,8 @@ int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
                 code = rc == RW_ERR_IO ? EXIT_REDIS : CLI_EXIT_FAILURE;
                 goto done;
         }
+        published = res.outcome == HALT_RESUME_PUBLISHED;
+        (void)snprintf(entry, sizeof entry, "%s", res.entry_id);
         if (!published) {
                 cli_error(cmd, errout, "RESUME %s was already published", m.id);
                 goto done;

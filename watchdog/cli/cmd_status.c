@@ -406,8 +406,8 @@ static void read_redis(struct view *v, struct cli_setup *s)
                         problem(v, "open halt %s (%s): %s", o->o.halt_id, o->o.field, o->msg.error);
                 if (group_missing)
                         continue;
-                rc = halt_publish_acked(ctx, &v->keys, c->consumer_group, o->o.entry_id, &o->acked,
-                                        &err);
+                rc = halt_publish_acks(ctx, &v->keys, o->o.halt_id,
+                                       (const char *const *)c->consumer_groups, 1, &o->acked, &err);
                 if (rc == RW_ERR_IO)
                         goto lost;
                 if (rc == RW_ERR_REFUSED)
@@ -418,7 +418,7 @@ static void read_redis(struct view *v, struct cli_setup *s)
                         o->acked = -1;
         }
         /* the relayer's consumers */
-        rc = halt_publish_live_consumers(ctx, &v->keys, c->consumer_group, c->consumer_idle_ms,
+        rc = halt_publish_live_consumers(ctx, &v->keys, c->consumer_groups[0], c->consumer_idle_ms,
                                          &v->live, &v->total, &err);
         if (rc == RW_ERR_IO)
                 goto lost;
@@ -430,7 +430,7 @@ static void read_redis(struct view *v, struct cli_setup *s)
                 problem(v,
                         "halt path down: no live consumer in group %s on %s (%zu consumer%s, "
                         "none active in the last %" PRIu64 " ms)",
-                        c->consumer_group, v->keys.stream, v->total, v->total == 1 ? "" : "s",
+                        c->consumer_groups[0], v->keys.stream, v->total, v->total == 1 ? "" : "s",
                         c->consumer_idle_ms);
         v->consumers_known = rc == RW_OK;
         read_heartbeat(v, ctx);
@@ -526,10 +526,10 @@ static void print_headline(const struct view *v, FILE *out)
         }
         if (acked < 0)
                 fprintf(out, "  acknowledgement unknown (group %s; see the problems below)\n",
-                        v->cfg->consumer_group);
+                        v->cfg->consumer_groups[0]);
         else
                 fprintf(out, "  %s by the relayer (group %s)\n", ack_word(acked),
-                        v->cfg->consumer_group);
+                        v->cfg->consumer_groups[0]);
 }
 
 static void print_halts(const struct view *v, FILE *out)
@@ -572,7 +572,7 @@ static void print_health(const struct view *v, FILE *out)
                 fprintf(out,
                         "relayer consumers: %zu live of %zu in group %s (active in the last "
                         "%" PRIu64 " ms)\n",
-                        v->live, v->total, c->consumer_group, c->consumer_idle_ms);
+                        v->live, v->total, c->consumer_groups[0], c->consumer_idle_ms);
         if (v->hb_verified)
                 fprintf(out,
                         "heartbeat: verified (%s key), issued %" PRId64 " ms ago, ttl %" PRId64
@@ -799,7 +799,7 @@ static int print_json(struct view *v, FILE *out)
                 }
                 ok = ok && list != NULL;
                 if (ok && (o = cJSON_AddObjectToObject(root, "consumers")) != NULL) {
-                        cJSON_AddStringToObject(o, "group", v->cfg->consumer_group);
+                        cJSON_AddStringToObject(o, "group", v->cfg->consumer_groups[0]);
                         if (v->consumers_known) {
                                 cJSON_AddNumberToObject(o, "live", (double)v->live);
                                 cJSON_AddNumberToObject(o, "total", (double)v->total);

@@ -71,6 +71,7 @@ static const char *const chain_names[SNAP_NCHAINS] = {"source", "execution"};
 
 enum key_type {
         KEY_IDENT,       /* char *: letters, digits and "._:-", length min..max */
+        KEY_GROUPS,      /* char *[max]: comma-separated Redis names, as KEY_IDENT, none twice */
         KEY_PATH,        /* char *: an absolute path */
         KEY_PG_URL,      /* char *: a libpq connection string; secret */
         KEY_REDIS_URL,   /* char *: redis://, rediss:// or unix://; secret */
@@ -182,7 +183,8 @@ static const struct key_def control_keys[] = {
         {"stream", KEY_IDENT, 0, CFG(control_stream), 0, 1, 200},
         {"halt_key", KEY_IDENT, 0, CFG(halt_key), 0, 1, 200},
         {"heartbeat_key", KEY_IDENT, 0, CFG(heartbeat_key), 0, 1, 200},
-        {"consumer_group", KEY_IDENT, 0, CFG(consumer_group), 0, 1, 200},
+        {"consumer_group", KEY_GROUPS, 0, CFG(consumer_groups), CFG(nconsumer_groups), 1,
+         CONFIG_GROUPS_MAX},
         {"signing_key", KEY_PATH, 0, CFG(signing_key), 0, 0, 0},
         {"watchdog_keys", KEY_PATHS, 0, CFG(watchdog_pubkeys), CFG(nwatchdog_pubkeys), 1,
          CONFIG_KEYS_MAX},
@@ -1165,6 +1167,7 @@ static const struct list_kind endpoint_list = {"endpoints", ": ", "endpoint", ur
 
 #define LIST_MAX CONFIG_ENDPOINTS_MAX /* the longest list set_list reads */
 _Static_assert(CONFIG_MAIL_TO_MAX <= LIST_MAX, "set_list reads mail_to too");
+_Static_assert(CONFIG_GROUPS_MAX <= LIST_MAX, "set_list reads consumer_group too");
 
 /*
  * A comma-separated list of strings (KEY_URLS, KEY_MAILS) into a field of
@@ -1647,6 +1650,26 @@ static bool set_mail(struct loader *ld, const struct section *sec, const struct 
 
 static const struct list_kind mail_list = {"addresses", " ", "entry", mail_ok, strcasecmp};
 
+/* One relayer instance's consumer group: a Redis name of 1 to 200 characters ._:- */
+static bool group_ok(struct loader *ld, const struct section *sec, const char *what, const char *s,
+                     size_t len)
+{
+        char buf[SHOWN_MAX + 4];
+        size_t i;
+
+        for (i = 0; i < len && is_ident_char(s[i]); i++)
+                ;
+        if (len >= 1 && len <= 200 && i == len)
+                return true;
+        problem(ld, ld->line,
+                "%s %s: '%s' is not a group name (1 to 200 letters, digits and the characters "
+                "._:-)",
+                sec->label, what, shown(s, len, buf));
+        return false;
+}
+
+static const struct list_kind group_list = {"groups", " ", "group", group_ok, strcmp};
+
 static bool set_value(struct loader *ld, const struct section *sec, const struct key_def *kd,
                       const char *v)
 {
@@ -1686,6 +1709,8 @@ static bool set_value(struct loader *ld, const struct section *sec, const struct
                 return set_mail(ld, sec, kd, v);
         case KEY_MAILS:
                 return set_list(ld, sec, kd, v, &mail_list);
+        case KEY_GROUPS:
+                return set_list(ld, sec, kd, v, &group_list);
         case KEY_RUN_MODE:
                 if (strcmp(v, "interval") == 0 || strcmp(v, "block") == 0) {
                         *(enum config_run_mode *)((char *)sec->target + kd->offset) =
@@ -2087,7 +2112,12 @@ static void check_control(struct loader *ld)
         default_string(ld, &c->control_stream, "relayer:control");
         default_string(ld, &c->halt_key, "relayer:halt");
         default_string(ld, &c->heartbeat_key, "relayer:watchdog:heartbeat");
-        default_string(ld, &c->consumer_group, "relayer");
+        if (c->nconsumer_groups == 0) {
+                if ((c->consumer_groups[0] = strdup("relayer")) == NULL)
+                        ld->nomem = true;
+                else
+                        c->nconsumer_groups = 1;
+        }
         if (ld->control.line == 0)
                 return;
         if (c->redis_url == NULL)
@@ -2582,7 +2612,7 @@ void config_free(struct config *c)
         free(c->control_stream);
         free(c->halt_key);
         free(c->heartbeat_key);
-        free(c->consumer_group);
+        free_strings(c->consumer_groups, c->nconsumer_groups);
         free(c->signing_key);
         free_strings(c->watchdog_pubkeys, c->nwatchdog_pubkeys);
         free_strings(c->operator_pubkeys, c->noperator_pubkeys);

@@ -93,6 +93,7 @@ const char *config_receiver_type_name(enum config_receiver_type t);
 
 #define CONFIG_ROUTES_MAX 16
 #define CONFIG_MAIL_TO_MAX 8
+#define CONFIG_GROUPS_MAX 16 /* relayer instances (consumer groups) on one control stream */
 #define CONFIG_PD_ROUTING_KEY_LEN 32 /* PagerDuty integration keys are 32 characters */
 
 /*
@@ -181,7 +182,13 @@ struct config {
         char *control_stream;     /* default relayer:control */
         char *halt_key;           /* default relayer:halt */
         char *heartbeat_key;      /* default relayer:watchdog:heartbeat */
-        char *consumer_group;     /* the relayer's group on the control stream; default relayer */
+        /*
+         * The relayer instances' consumer groups on the control stream, one
+         * group per instance ([control] consumer_group, a list); default
+         * one group, "relayer".
+         */
+        char *consumer_groups[CONFIG_GROUPS_MAX];
+        size_t nconsumer_groups;
         char *signing_key;        /* the watchdog's secret key file; NULL when not given */
         size_t nwatchdog_pubkeys; /* watchdog_keys; default signing_key + ".pub" */
         char *watchdog_pubkeys[CONFIG_KEYS_MAX];

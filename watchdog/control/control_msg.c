@@ -1,5 +1,6 @@
 #include "control_msg.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "json_strict.h"
 #include "rwclock.h"
 
 #define B64_VARIANT sodium_base64_VARIANT_ORIGINAL
@@ -195,6 +197,27 @@ static int check_heights(const char *field, const struct control_height *h, size
         return RW_OK;
 }
 
+static int check_lifts(const char *const *lifts, size_t n, struct rwerr *err)
+{
+        size_t i, j;
+
+        if (n == 0 || n > CONTROL_LIFTS_MAX)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "lifts: a RESUME lifts 1 to %d HALT ids, not %zu",
+                                 CONTROL_LIFTS_MAX, n);
+        for (i = 0; i < n; i++) {
+                if (lifts[i] == NULL || !valid_id(CONTROL_HALT, lifts[i]))
+                        return rwerr_set(err, RW_ERR_INVALID, "lifts[%zu]: a HALT id is %s", i,
+                                         id_rule(CONTROL_HALT));
+                for (j = 0; j < i; j++) {
+                        if (strcmp(lifts[i], lifts[j]) == 0)
+                                return rwerr_set(err, RW_ERR_INVALID,
+                                                 "lifts: %s is given twice", lifts[i]);
+                }
+        }
+        return RW_OK;
+}
+
 static int check_fields(const struct control_msg_fields *f, struct rwerr *err)
 {
         const struct {
@@ -227,13 +250,16 @@ static int check_fields(const struct control_msg_fields *f, struct rwerr *err)
         if ((rc = check_heights("heights", f->heights, f->nheights, err)) != RW_OK)
                 return rc;
         if (f->type == CONTROL_RESUME) {
+                if ((rc = check_lifts(f->lifts, f->nlifts, err)) != RW_OK)
+                        return rc;
                 if (f->nresume_from == 0)
                         return rwerr_set(err, RW_ERR_INVALID,
                                          "resume_from: a RESUME needs at least one chain height");
                 return check_heights("resume_from", f->resume_from, f->nresume_from, err);
         }
-        if (f->nresume_from != 0)
-                return rwerr_set(err, RW_ERR_INVALID, "resume_from: only a RESUME carries it");
+        if (f->nresume_from != 0 || f->nlifts != 0)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "resume_from, lifts: only a RESUME carries them");
         return RW_OK;
 }
 
@@ -298,7 +324,9 @@ int control_msg_build(const struct control_msg_fields *f, char **out, size_t *ou
                                           : cJSON_CreateObject()) &&
              add_item(root, "heights", heights_object(f->heights, f->nheights)) &&
              (f->type != CONTROL_RESUME ||
-              add_item(root, "resume_from", heights_object(f->resume_from, f->nresume_from))) &&
+              (add_item(root, "lifts",
+                        cJSON_CreateStringArray((const char *const *)f->lifts, (int)f->nlifts)) &&
+               add_item(root, "resume_from", heights_object(f->resume_from, f->nresume_from)))) &&
              cJSON_AddStringToObject(root, "issued_at", when) != NULL &&
              cJSON_AddStringToObject(root, "watchdog_id", f->watchdog_id) != NULL &&
              cJSON_AddStringToObject(root, "correlation_id", f->correlation_id) != NULL &&
@@ -358,93 +386,153 @@ int control_msg_verify(const struct verify_key *keys, size_t nkeys, const char *
 
 /* ---- parsing ---- */
 
-/* Top-level fields whose duplicates are refused (and which parse looks up). */
-static const char *const known_fields[] = {
-        "v",           "type",           "id",      "invariant",   "severity",
-        "reason",      "evidence",       "heights", "resume_from", "issued_at",
-        "watchdog_id", "correlation_id", "key_id",
+const char *control_reject_name(enum control_reject r)
+{
+        switch (r) {
+        case CONTROL_ACCEPTED:
+                return "accepted";
+        case CONTROL_BAD_ENTRY:
+                return "bad_entry";
+        case CONTROL_TOO_LONG:
+                return "too_long";
+        case CONTROL_BAD_SIGNATURE:
+                return "bad_signature";
+        case CONTROL_NOT_UTF8:
+                return "not_utf8";
+        case CONTROL_BAD_JSON:
+                return "bad_json";
+        case CONTROL_DUPLICATE_KEY:
+                return "duplicate_key";
+        case CONTROL_UNKNOWN_VERSION:
+                return "unknown_version";
+        case CONTROL_MISSING_FIELD:
+                return "missing_field";
+        case CONTROL_BAD_FIELD:
+                return "bad_field";
+        case CONTROL_KEY_ID_MISMATCH:
+                return "key_id_mismatch";
+        case CONTROL_RESUME_BY_WATCHDOG_KEY:
+                return "resume_by_watchdog_key";
+        case CONTROL_REPLAY:
+                return "replay";
+        case CONTROL_NO_MEMORY:
+                return "no_memory";
+        }
+        return "unknown";
+}
+
+const char *control_role_name(enum control_role role)
+{
+        switch (role) {
+        case CONTROL_ROLE_WATCHDOG:
+                return "watchdog";
+        case CONTROL_ROLE_OPERATOR:
+                return "operator";
+        case CONTROL_ROLE_NONE:
+                break;
+        }
+        return "none";
+}
+
+/*
+ * The fields every message needs, in the order of PROTOCOL.md section 4
+ * (lifts and resume_from, a RESUME's, come after heights).
+ */
+static const char *const common_fields[] = {
+        "v",         "type",        "id",             "invariant", "severity", "reason", "evidence",
+        "heights",   "issued_at",   "watchdog_id",    "correlation_id",        "key_id",
 };
 
-#define NKNOWN (sizeof known_fields / sizeof known_fields[0])
+#define NCOMMON (sizeof common_fields / sizeof common_fields[0])
 
-static int find_duplicate(const cJSON *root, struct rwerr *err)
+/* A field error: the code into *why, the text into err. */
+static int field_error(enum control_reject *why, enum control_reject code, struct rwerr *err,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int field_error(enum control_reject *why, enum control_reject code, struct rwerr *err,
+                       const char *fmt, ...)
 {
-        unsigned count[NKNOWN] = {0};
-        const cJSON *c;
+        char text[RWERR_MSG_MAX];
+        va_list ap;
+
+        *why = code;
+        va_start(ap, fmt);
+        (void)vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        return rwerr_set(err, code == CONTROL_NO_MEMORY ? RW_ERR_NOMEM : RW_ERR_INVALID, "%s",
+                         text);
+}
+
+/* Step 8: every required field present; a RESUME's own two when type is the string "RESUME". */
+static int check_presence(const cJSON *root, enum control_reject *why, struct rwerr *err)
+{
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
         size_t i;
 
-        for (c = root->child; c != NULL; c = c->next) {
-                for (i = 0; i < NKNOWN; i++) {
-                        if (c->string != NULL && strcmp(c->string, known_fields[i]) == 0 &&
-                            ++count[i] > 1)
-                                return rwerr_set(err, RW_ERR_INVALID, "%s: given twice",
-                                                 known_fields[i]);
-                }
+        for (i = 0; i < NCOMMON; i++) {
+                if (cJSON_GetObjectItemCaseSensitive(root, common_fields[i]) == NULL)
+                        return field_error(why, CONTROL_MISSING_FIELD, err, "%s: missing",
+                                           common_fields[i]);
+        }
+        if (cJSON_IsString(type) && strcmp(type->valuestring, "RESUME") == 0) {
+                if (cJSON_GetObjectItemCaseSensitive(root, "lifts") == NULL)
+                        return field_error(why, CONTROL_MISSING_FIELD, err,
+                                           "lifts: missing (a RESUME names the HALTs it lifts)");
+                if (cJSON_GetObjectItemCaseSensitive(root, "resume_from") == NULL)
+                        return field_error(why, CONTROL_MISSING_FIELD, err,
+                                           "resume_from: missing");
         }
         return RW_OK;
 }
 
-/* (void)rwerr_set, then the code: clang-tidy cannot see that rwerr_set returns it. */
-static int get_string(const cJSON *root, const char *name, const char **out, struct rwerr *err)
+static int get_string(const cJSON *root, const char *name, const char **out,
+                      enum control_reject *why, struct rwerr *err)
 {
         const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, name);
 
         *out = NULL;
-        if (it == NULL) {
-                (void)rwerr_set(err, RW_ERR_INVALID, "%s: missing", name);
-                return RW_ERR_INVALID;
-        }
-        if (!cJSON_IsString(it) || it->valuestring == NULL) {
-                (void)rwerr_set(err, RW_ERR_INVALID, "%s: must be a string", name);
-                return RW_ERR_INVALID;
-        }
-        if (it->valuestring[0] == '\0') {
-                (void)rwerr_set(err, RW_ERR_INVALID, "%s: must not be empty", name);
-                return RW_ERR_INVALID;
-        }
+        if (!cJSON_IsString(it) || it->valuestring == NULL)
+                return field_error(why, CONTROL_BAD_FIELD, err, "%s: must be a string", name);
+        if (it->valuestring[0] == '\0')
+                return field_error(why, CONTROL_BAD_FIELD, err, "%s: must not be empty", name);
         *out = it->valuestring;
         return RW_OK;
 }
 
 static int get_heights(const cJSON *root, const char *name, int required_nonempty,
-                       struct control_height **out, size_t *n, struct rwerr *err)
+                       struct control_height **out, size_t *n, enum control_reject *why,
+                       struct rwerr *err)
 {
-        const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, name), *c, *d;
+        const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, name), *c;
         size_t count = 0, i;
 
         *out = NULL;
         *n = 0;
-        if (obj == NULL)
-                return rwerr_set(err, RW_ERR_INVALID, "%s: missing", name);
         if (!cJSON_IsObject(obj))
-                return rwerr_set(err, RW_ERR_INVALID,
-                                 "%s: must be an object of chain name to block number", name);
+                return field_error(why, CONTROL_BAD_FIELD, err,
+                                   "%s: must be an object of chain name to block number", name);
         for (c = obj->child; c != NULL; c = c->next) {
                 if (++count > HEIGHTS_MAX)
-                        return rwerr_set(err, RW_ERR_RANGE, "%s: more than %d chains", name,
-                                         HEIGHTS_MAX);
+                        return field_error(why, CONTROL_BAD_FIELD, err,
+                                           "%s: more than %d chains", name, HEIGHTS_MAX);
                 if (c->string == NULL || c->string[0] == '\0')
-                        return rwerr_set(err, RW_ERR_INVALID, "%s: a chain name is empty", name);
+                        return field_error(why, CONTROL_BAD_FIELD, err,
+                                           "%s: a chain name is empty", name);
                 if (!cJSON_IsNumber(c) || c->valuedouble < 0 ||
                     c->valuedouble > (double)CONTROL_HEIGHT_MAX ||
                     (double)(uint64_t)c->valuedouble != c->valuedouble)
-                        return rwerr_set(err, RW_ERR_INVALID,
-                                         "%s.%.64s: must be a block number (an integer from 0 "
-                                         "to 2^53-1)",
-                                         name, c->string);
-                for (d = obj->child; d != c; d = d->next) {
-                        if (strcmp(d->string, c->string) == 0)
-                                return rwerr_set(err, RW_ERR_INVALID, "%s.%.64s: given twice", name,
-                                                 c->string);
-                }
+                        return field_error(why, CONTROL_BAD_FIELD, err,
+                                           "%s: a value is not a block number (an integer from "
+                                           "0 to 2^53-1)",
+                                           name);
         }
         if (count == 0 && required_nonempty)
-                return rwerr_set(err, RW_ERR_INVALID, "%s: must name at least one chain", name);
+                return field_error(why, CONTROL_BAD_FIELD, err,
+                                   "%s: must name at least one chain", name);
         if (count == 0)
                 return RW_OK;
-        *out = calloc(count, sizeof **out);
-        if (*out == NULL)
-                return rwerr_set(err, RW_ERR_NOMEM, "%s: out of memory", name);
+        if ((*out = calloc(count, sizeof **out)) == NULL)
+                return field_error(why, CONTROL_NO_MEMORY, err, "%s: out of memory", name);
         for (c = obj->child, i = 0; c != NULL; c = c->next, i++) {
                 (*out)[i].chain = c->string;
                 (*out)[i].block = (uint64_t)c->valuedouble;
@@ -453,126 +541,281 @@ static int get_heights(const cJSON *root, const char *name, int required_nonempt
         return RW_OK;
 }
 
-static int parse_fields(struct control_msg *m, struct rwerr *err)
+static int get_lifts(const cJSON *root, struct control_msg *m, enum control_reject *why,
+                     struct rwerr *err)
+{
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "lifts"), *c;
+        size_t n, i = 0, j;
+
+        if (!cJSON_IsArray(arr))
+                return field_error(why, CONTROL_BAD_FIELD, err,
+                                   "lifts: must be an array of HALT ids");
+        n = (size_t)cJSON_GetArraySize(arr);
+        if (n == 0 || n > CONTROL_LIFTS_MAX)
+                return field_error(why, CONTROL_BAD_FIELD, err,
+                                   "lifts: a RESUME lifts 1 to %d HALT ids, not %zu",
+                                   CONTROL_LIFTS_MAX, n);
+        if ((m->lifts = calloc(n, sizeof *m->lifts)) == NULL)
+                return field_error(why, CONTROL_NO_MEMORY, err, "lifts: out of memory");
+        cJSON_ArrayForEach(c, arr)
+        {
+                if (!cJSON_IsString(c) || !valid_id(CONTROL_HALT, c->valuestring))
+                        return field_error(why, CONTROL_BAD_FIELD, err,
+                                           "lifts[%zu]: a HALT id is %s", i,
+                                           id_rule(CONTROL_HALT));
+                for (j = 0; j < i; j++) {
+                        if (strcmp(m->lifts[j], c->valuestring) == 0)
+                                return field_error(why, CONTROL_BAD_FIELD, err,
+                                                   "lifts: %s is given twice", c->valuestring);
+                }
+                m->lifts[i++] = c->valuestring;
+        }
+        m->nlifts = n;
+        return RW_OK;
+}
+
+/* Step 9: each field's rule, in the order of the tables. */
+static int check_rules(struct control_msg *m, enum control_reject *why, struct rwerr *err)
 {
         const cJSON *root = m->root, *it;
         const char *type = NULL;
         int rc;
 
-        if ((rc = find_duplicate(root, err)) != RW_OK)
-                return rc;
-        it = cJSON_GetObjectItemCaseSensitive(root, "v");
-        if (it == NULL)
-                return rwerr_set(err, RW_ERR_INVALID, "v: missing");
-        if (!cJSON_IsNumber(it) || it->valuedouble != CONTROL_MSG_VERSION)
-                return rwerr_set(err, RW_ERR_INVALID, "v: must be the number %d",
-                                 CONTROL_MSG_VERSION);
-        if ((rc = get_string(root, "type", &type, err)) != RW_OK)
+        if ((rc = get_string(root, "type", &type, why, err)) != RW_OK)
                 return rc;
         if (strcmp(type, "HALT") == 0)
                 m->type = CONTROL_HALT;
         else if (strcmp(type, "RESUME") == 0)
                 m->type = CONTROL_RESUME;
         else
-                return rwerr_set(err, RW_ERR_INVALID, "type: must be \"HALT\" or \"RESUME\"");
-        if ((rc = get_string(root, "id", &m->id, err)) != RW_OK)
+                return field_error(why, CONTROL_BAD_FIELD, err,
+                                   "type: must be \"HALT\" or \"RESUME\"");
+        if ((rc = get_string(root, "id", &m->id, why, err)) != RW_OK)
                 return rc;
         if (!valid_id(m->type, m->id))
-                return rwerr_set(err, RW_ERR_INVALID, "id: a %s id is %s", type, id_rule(m->type));
-        if ((rc = get_string(root, "invariant", &m->invariant, err)) != RW_OK ||
-            (rc = get_string(root, "severity", &m->severity, err)) != RW_OK ||
-            (rc = get_string(root, "reason", &m->reason, err)) != RW_OK)
+                return field_error(why, CONTROL_BAD_FIELD, err, "id: a %s id is %s", type,
+                                   id_rule(m->type));
+        if ((rc = get_string(root, "invariant", &m->invariant, why, err)) != RW_OK ||
+            (rc = get_string(root, "severity", &m->severity, why, err)) != RW_OK ||
+            (rc = get_string(root, "reason", &m->reason, why, err)) != RW_OK)
                 return rc;
         it = cJSON_GetObjectItemCaseSensitive(root, "evidence");
-        if (it == NULL)
-                return rwerr_set(err, RW_ERR_INVALID, "evidence: missing");
         if (!cJSON_IsObject(it))
-                return rwerr_set(err, RW_ERR_INVALID, "evidence: must be an object");
+                return field_error(why, CONTROL_BAD_FIELD, err, "evidence: must be an object");
         m->evidence = it;
-        if ((rc = get_heights(root, "heights", 0, &m->heights, &m->nheights, err)) != RW_OK)
+        if ((rc = get_heights(root, "heights", 0, &m->heights, &m->nheights, why, err)) != RW_OK)
                 return rc;
         if (m->type == CONTROL_RESUME) {
-                rc = get_heights(root, "resume_from", 1, &m->resume_from, &m->nresume_from, err);
-                if (rc != RW_OK)
+                if ((rc = get_lifts(root, m, why, err)) != RW_OK ||
+                    (rc = get_heights(root, "resume_from", 1, &m->resume_from, &m->nresume_from,
+                                      why, err)) != RW_OK)
                         return rc;
-        } else if (cJSON_GetObjectItemCaseSensitive(root, "resume_from") != NULL) {
-                return rwerr_set(err, RW_ERR_INVALID, "resume_from: only a RESUME carries it");
+        } else if (cJSON_GetObjectItemCaseSensitive(root, "lifts") != NULL ||
+                   cJSON_GetObjectItemCaseSensitive(root, "resume_from") != NULL) {
+                return field_error(why, CONTROL_BAD_FIELD, err,
+                                   "lifts, resume_from: only a RESUME carries them");
         }
-        if ((rc = get_string(root, "issued_at", &m->issued_at, err)) != RW_OK)
+        if ((rc = get_string(root, "issued_at", &m->issued_at, why, err)) != RW_OK)
                 return rc;
         if (!parse_time(m->issued_at, &m->issued_at_ms))
-                return rwerr_set(err, RW_ERR_INVALID,
-                                 "issued_at: must be UTC as YYYY-MM-DDTHH:MM:SS.mmmZ "
-                                 "(a real date, 1970 or later)");
-        if ((rc = get_string(root, "watchdog_id", &m->watchdog_id, err)) != RW_OK ||
-            (rc = get_string(root, "correlation_id", &m->correlation_id, err)) != RW_OK ||
-            (rc = get_string(root, "key_id", &m->key_id, err)) != RW_OK)
+                return field_error(why, CONTROL_BAD_FIELD, err,
+                                   "issued_at: must be UTC as YYYY-MM-DDTHH:MM:SS.mmmZ "
+                                   "(a real date, 1970 or later)");
+        if ((rc = get_string(root, "watchdog_id", &m->watchdog_id, why, err)) != RW_OK ||
+            (rc = get_string(root, "correlation_id", &m->correlation_id, why, err)) != RW_OK ||
+            (rc = get_string(root, "key_id", &m->key_id, why, err)) != RW_OK)
                 return rc;
         if (!valid_key_id(m->key_id))
-                return rwerr_set(err, RW_ERR_INVALID, "key_id: must be %d lowercase hex digits",
-                                 SIGNING_KEY_ID_LEN);
+                return field_error(why, CONTROL_BAD_FIELD, err,
+                                   "key_id: must be %d lowercase hex digits", SIGNING_KEY_ID_LEN);
         return RW_OK;
 }
 
-int control_msg_parse(const char *msg, size_t len, struct control_msg *out, struct rwerr *err)
+int control_msg_parse_why(const char *msg, size_t len, struct control_msg *out,
+                          enum control_reject *why, struct rwerr *err)
 {
-        const char *end = NULL;
+        enum control_reject ignored = CONTROL_ACCEPTED;
+        char detail[RWERR_MSG_MAX];
+        const cJSON *v;
         int rc;
 
         memset(out, 0, sizeof *out);
+        if (why == NULL)
+                why = &ignored;
+        *why = CONTROL_ACCEPTED;
         if (len > CONTROL_MSG_MAX)
-                return rwerr_set(err, RW_ERR_RANGE, "msg: %zu bytes, at most %d", len,
-                                 CONTROL_MSG_MAX);
-        if (memchr(msg, '\0', len) != NULL)
-                return rwerr_set(err, RW_ERR_INVALID, "msg: contains a NUL byte");
-        out->root = cJSON_ParseWithLengthOpts(msg, len, &end, 0);
-        if (out->root == NULL) {
-                size_t at = end != NULL && end >= msg && end <= msg + len ? (size_t)(end - msg) : 0;
-                return rwerr_set(err, RW_ERR_INVALID, "msg: not valid JSON (near byte %zu)", at);
+                return field_error(why, CONTROL_TOO_LONG, err, "msg: %zu bytes, at most %d", len,
+                                   CONTROL_MSG_MAX);
+        switch (json_strict_check(msg, len, detail, sizeof detail)) {
+        case JSON_STRICT_OK:
+                break;
+        case JSON_STRICT_NOT_UTF8:
+                return field_error(why, CONTROL_NOT_UTF8, err, "msg: %s", detail);
+        case JSON_STRICT_BAD_JSON:
+                return field_error(why, CONTROL_BAD_JSON, err, "msg: not strict JSON: %s",
+                                   detail);
+        case JSON_STRICT_DUPLICATE_KEY:
+                return field_error(why, CONTROL_DUPLICATE_KEY, err, "msg: %s", detail);
+        case JSON_STRICT_NO_MEMORY:
+                return field_error(why, CONTROL_NO_MEMORY, err, "msg: out of memory");
         }
-        if (end != msg + len)
-                rc = rwerr_set(err, RW_ERR_INVALID, "msg: %zu bytes after the JSON object",
-                               (size_t)(msg + len - end));
-        else if (!cJSON_IsObject(out->root))
-                rc = rwerr_set(err, RW_ERR_INVALID, "msg: must be a JSON object");
-        else
-                rc = parse_fields(out, err);
+        /* json_strict proved it is one object with nothing after it */
+        if ((out->root = cJSON_ParseWithLength(msg, len)) == NULL || !cJSON_IsObject(out->root)) {
+                control_msg_free(out);
+                return field_error(why, CONTROL_NO_MEMORY, err, "msg: out of memory parsing it");
+        }
+        v = cJSON_GetObjectItemCaseSensitive(out->root, "v");
+        if (v != NULL && (!cJSON_IsNumber(v) || v->valuedouble != CONTROL_MSG_VERSION))
+                rc = field_error(why, CONTROL_UNKNOWN_VERSION, err,
+                                 "v: version %s is not one this reader implements (%d)",
+                                 cJSON_IsNumber(v) ? "other than 1" : "that is not a number",
+                                 CONTROL_MSG_VERSION);
+        else if ((rc = check_presence(out->root, why, err)) == RW_OK)
+                rc = check_rules(out, why, err);
         if (rc != RW_OK)
                 control_msg_free(out);
         return rc;
 }
 
+int control_msg_parse(const char *msg, size_t len, struct control_msg *out, struct rwerr *err)
+{
+        return control_msg_parse_why(msg, len, out, NULL, err);
+}
+
+/* Step 3: the first key of a role that verifies, or -1. */
+static int find_signer(const struct verify_key *keys, size_t n, const char *msg, size_t len,
+                       const char *sig)
+{
+        struct rwerr ignored;
+
+        return n > 0 ? verify_key_find(keys, n, msg, len, sig, &ignored) : -1;
+}
+
+static enum control_reject judged(struct control_judgement *j, enum control_reject r,
+                                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static enum control_reject judged(struct control_judgement *j, enum control_reject r,
+                                  const char *fmt, ...)
+{
+        va_list ap;
+
+        j->reject = r;
+        va_start(ap, fmt);
+        (void)vsnprintf(j->detail, sizeof j->detail, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+enum control_reject control_msg_judge(const struct control_keys *keys, const char *msg,
+                                      size_t len, const char *sig, size_t sig_len,
+                                      struct control_msg *out, struct control_judgement *j)
+{
+        char sigtext[CONTROL_SIG_B64_SIZE];
+        enum control_reject why = CONTROL_ACCEPTED;
+        struct rwerr err;
+        int w, o;
+
+        memset(out, 0, sizeof *out);
+        memset(j, 0, sizeof *j);
+        if (len > CONTROL_MSG_MAX)
+                return judged(j, CONTROL_TOO_LONG, "msg: %zu bytes, at most %d", len,
+                              CONTROL_MSG_MAX);
+        if (sig_len != CONTROL_SIG_B64_SIZE - 1 || memchr(sig, '\0', sig_len) != NULL)
+                return judged(j, CONTROL_BAD_SIGNATURE,
+                              "sig: %zu bytes, expected %d base64 characters", sig_len,
+                              CONTROL_SIG_B64_SIZE - 1);
+        memcpy(sigtext, sig, sig_len);
+        sigtext[sig_len] = '\0';
+        w = find_signer(keys->watchdog, keys->nwatchdog, msg, len, sigtext);
+        o = find_signer(keys->operator, keys->noperator, msg, len, sigtext);
+        if (w < 0 && o < 0) {
+                struct verify_key none;
+                int rc;
+
+                memset(&none, 0, sizeof none);
+                rc = verify_key_find(&none, 1, msg, len, sigtext, &err);
+                return judged(j, CONTROL_BAD_SIGNATURE, "%s",
+                              rc == RW_ERR_INVALID
+                                      ? err.msg
+                                      : "no configured watchdog or operator key verifies the "
+                                        "signature");
+        }
+        /* a RESUME counts as the operator's when an operator key verifies it too */
+        j->role = w >= 0 ? CONTROL_ROLE_WATCHDOG : CONTROL_ROLE_OPERATOR;
+        j->key = w >= 0 ? &keys->watchdog[w] : &keys->operator[o];
+        if (control_msg_parse_why(msg, len, out, &why, &err) != RW_OK)
+                return judged(j, why, "%s", err.msg);
+        if (out->type == CONTROL_RESUME && o >= 0) {
+                j->role = CONTROL_ROLE_OPERATOR;
+                j->key = &keys->operator[o];
+        }
+        if (strcmp(out->key_id, j->key->key_id) != 0) {
+                judged(j, CONTROL_KEY_ID_MISMATCH, "key_id: the msg names key %s but key %s signed it",
+                       out->key_id, j->key->key_id);
+                control_msg_free(out);
+                return j->reject;
+        }
+        if (out->type == CONTROL_RESUME && j->role != CONTROL_ROLE_OPERATOR) {
+                judged(j, CONTROL_RESUME_BY_WATCHDOG_KEY,
+                       "a RESUME signed with watchdog key %s: only an operator key may sign a "
+                       "RESUME",
+                       j->key->key_id);
+                control_msg_free(out);
+                return j->reject;
+        }
+        j->reject = CONTROL_ACCEPTED;
+        return CONTROL_ACCEPTED;
+}
+
 int control_msg_check(const struct verify_key *keys, size_t nkeys, unsigned allow, const char *msg,
                       size_t len, const char *sig_b64, struct control_msg *out, struct rwerr *err)
 {
-        int idx, rc;
+        struct control_keys k = {NULL, 0, NULL, 0};
+        struct control_judgement j;
+        int rc;
 
-        memset(out, 0, sizeof *out);
-        if (len > CONTROL_MSG_MAX)
-                return rwerr_set(err, RW_ERR_RANGE, "msg: %zu bytes, at most %d", len,
-                                 CONTROL_MSG_MAX);
-        idx = control_msg_verify(keys, nkeys, msg, len, sig_b64, err);
-        if (idx < 0)
-                return idx;
-        if ((rc = control_msg_parse(msg, len, out, err)) != RW_OK)
-                return rwerr_prefix(err, rc, "signed msg");
-        if (strcmp(out->key_id, keys[idx].key_id) != 0) {
-                rc = rwerr_set(err, RW_ERR_REFUSED,
-                               "key_id: the msg names key %s but key %s signed it", out->key_id,
-                               keys[idx].key_id);
-                control_msg_free(out);
-                return rc;
+        /* keys allowed a RESUME are operator keys; the others watchdog keys */
+        if (allow & CONTROL_ALLOW_RESUME) {
+                k.operator = keys;
+                k.noperator = nkeys;
+        } else {
+                k.watchdog = keys;
+                k.nwatchdog = nkeys;
+        }
+        if (nkeys == 0) {
+                memset(out, 0, sizeof *out);
+                return rwerr_set(err, RW_ERR_INVALID, "no public key configured to verify with");
+        }
+        switch (control_msg_judge(&k, msg, len, sig_b64, sig_b64 != NULL ? strlen(sig_b64) : 0,
+                                  out, &j)) {
+        case CONTROL_ACCEPTED:
+                break;
+        case CONTROL_TOO_LONG:
+                return rwerr_set(err, RW_ERR_RANGE, "%s", j.detail);
+        case CONTROL_NO_MEMORY:
+                return rwerr_set(err, RW_ERR_NOMEM, "%s", j.detail);
+        case CONTROL_BAD_SIGNATURE:
+                /* judge says "sig: ..." for a malformed signature, else that none verified */
+                return rwerr_set(err,
+                                 strncmp(j.detail, "sig: ", 5) == 0 ? RW_ERR_INVALID
+                                                                    : RW_ERR_REFUSED,
+                                 "%s", j.detail);
+        case CONTROL_KEY_ID_MISMATCH:
+        case CONTROL_RESUME_BY_WATCHDOG_KEY:
+                return rwerr_set(err, RW_ERR_REFUSED, "%s", j.detail);
+        default:
+                return rwerr_set(err, RW_ERR_INVALID, "signed msg: %s", j.detail);
         }
         if ((allow & (1u << out->type)) == 0) {
                 rc = rwerr_set(err, RW_ERR_REFUSED,
                                "type: a %s signed by key %s, which is not configured to sign "
                                "a %s",
-                               control_type_name(out->type), keys[idx].key_id,
+                               control_type_name(out->type), j.key->key_id,
                                control_type_name(out->type));
                 control_msg_free(out);
                 return rc;
         }
-        return idx;
+        return (int)(j.key - keys);
 }
 
 void control_msg_free(struct control_msg *msg)
@@ -582,5 +825,6 @@ void control_msg_free(struct control_msg *msg)
         cJSON_Delete(msg->root);
         free(msg->heights);
         free(msg->resume_from);
+        free(msg->lifts);
         memset(msg, 0, sizeof *msg);
 }

@@ -1,39 +1,42 @@
 /*
- * control_msg: the signed messages relaywatch writes to the relayer's
- * control stream (the README's "The control-stream protocol, for relayer
- * authors", version 1).
+ * control_msg: the signed messages of the relayer's control stream, as
+ * docs/PROTOCOL.md (version 1) defines them: building and signing them
+ * (relaywatch's side) and judging them (a relayer's side, and relaywatch's
+ * own reading of the stream).
  *
  * A stream entry has two fields: `msg`, a JSON object (unformatted text),
  * and `sig`, the Ed25519 detached signature (libsodium crypto_sign_detached)
  * of exactly the bytes of `msg`, base64 with the original alphabet and
  * padding (88 characters). There is no canonical form: the signature covers
- * the bytes shipped, and a consumer verifies those bytes BEFORE it parses them.
+ * the bytes shipped, and a reader verifies those bytes BEFORE it parses them.
  *
- * `msg` v1, every field required unless noted:
+ * `msg` v1, every field required unless noted (PROTOCOL.md section 4):
  *
  *   v               number, 1
  *   type            "HALT" or "RESUME"
  *   id              HALT: "halt-" + 32 lowercase hex digits (control_halt_id);
  *                   RESUME: "resume-" + 32 lowercase hex digits
- *   invariant       non-empty string: the invariant that broke (RESUME: the one lifted, or "*")
+ *   invariant       non-empty string: the invariant that broke (RESUME: "*")
  *   severity        non-empty string ("CRITICAL" for a Tier 1 halt)
  *   reason          non-empty string, for humans
  *   evidence        object: the numbers that broke (amounts as decimal strings)
  *   heights         object: chain name -> block number (integer, 0 .. 2^53-1)
+ *   lifts           RESUME only (and required there): array of 1 to
+ *                   CONTROL_LIFTS_MAX distinct HALT ids it lifts
  *   resume_from     RESUME only (and required there), non-empty, same shape as heights
  *   issued_at       "YYYY-MM-DDTHH:MM:SS.mmmZ" (RFC 3339, UTC, milliseconds)
  *   watchdog_id     non-empty string: which relaywatch issued it
  *   correlation_id  non-empty string: the cycle (or command) that issued it
  *   key_id          16 lowercase hex digits: the key that signed it (signing_key.h)
  *
- * Unknown extra fields are allowed (later v1 additions); duplicate fields
- * are not. A consumer must use control_msg_check, which verifies the
- * signature, parses strictly and checks that `key_id` names the key that
- * verified. Whom to trust, as relaywatch and the reference consumer do: a
- * HALT verified with a watchdog key or an operator key (an operator may halt
- * by hand), a RESUME only with an operator key, never a watchdog's (the
- * `allow` argument: CONTROL_ALLOW_HALT | CONTROL_ALLOW_RESUME for operator
- * keys, CONTROL_ALLOW_HALT alone for watchdog keys).
+ * Unknown extra fields are allowed (later v1 additions); the text must pass
+ * json_strict (UTF-8, strict grammar, no duplicate names at any depth).
+ *
+ * control_msg_judge runs the protocol's checks in its order (section 6.1,
+ * steps 2 to 11) and names the first that fails with an enum control_reject,
+ * whose names (control_reject_name) are the ones of the conformance vectors.
+ * Whom to trust: a HALT verified with a watchdog key or an operator key (an
+ * operator may halt by hand), a RESUME only with an operator key.
  */
 #ifndef RELAYWATCH_CONTROL_MSG_H
 #define RELAYWATCH_CONTROL_MSG_H
@@ -52,10 +55,61 @@ struct cJSON;
 #define CONTROL_SIG_B64_SIZE 89                /* 88 base64 characters + NUL */
 #define CONTROL_ISSUED_AT_SIZE 25              /* "2024-01-02T03:04:05.678Z" + NUL */
 #define CONTROL_HEIGHT_MAX 9007199254740991ULL /* 2^53 - 1: exact in every JSON reader */
+#define CONTROL_LIFTS_MAX 256                  /* HALT ids one RESUME may lift */
 
 enum control_type {
         CONTROL_HALT = 1,
         CONTROL_RESUME = 2,
+};
+
+/*
+ * Why an entry is rejected: the steps of PROTOCOL.md section 6.1, in their
+ * order. CONTROL_ACCEPTED (0) is no rejection.
+ */
+enum control_reject {
+        CONTROL_ACCEPTED = 0,
+        CONTROL_BAD_ENTRY,              /* not exactly one msg and one sig field */
+        CONTROL_TOO_LONG,               /* msg over CONTROL_MSG_MAX bytes */
+        CONTROL_BAD_SIGNATURE,          /* sig malformed, or no trusted key verifies it */
+        CONTROL_NOT_UTF8,               /* msg is not well-formed UTF-8 (or holds a NUL) */
+        CONTROL_BAD_JSON,               /* not exactly one strict JSON object */
+        CONTROL_DUPLICATE_KEY,          /* a name twice in one object */
+        CONTROL_UNKNOWN_VERSION,        /* v is not 1 */
+        CONTROL_MISSING_FIELD,          /* a required field is absent */
+        CONTROL_BAD_FIELD,              /* a field breaks its rule */
+        CONTROL_KEY_ID_MISMATCH,        /* key_id is not the key that verified */
+        CONTROL_RESUME_BY_WATCHDOG_KEY, /* a RESUME verified only by a watchdog key */
+        CONTROL_REPLAY,                 /* an id accepted before, or a RESUME lifting nothing */
+        CONTROL_NO_MEMORY,              /* the reader ran out of memory: judge again later */
+};
+
+/* The rejection's name in PROTOCOL.md and the vectors: "bad_signature", ...; "accepted" for 0. */
+const char *control_reject_name(enum control_reject r);
+
+/* Which trusted role verified a message. */
+enum control_role {
+        CONTROL_ROLE_NONE = 0,
+        CONTROL_ROLE_WATCHDOG = 1, /* may sign a HALT (and the heartbeat) */
+        CONTROL_ROLE_OPERATOR = 2, /* may sign a HALT or a RESUME */
+};
+
+/* "watchdog", "operator" or "none". */
+const char *control_role_name(enum control_role role);
+
+/* The trusted public keys by role; borrowed. */
+struct control_keys {
+        const struct verify_key *watchdog;
+        size_t nwatchdog;
+        const struct verify_key *operator;
+        size_t noperator;
+};
+
+/* What control_msg_judge found. */
+struct control_judgement {
+        enum control_reject reject;   /* CONTROL_ACCEPTED when the msg passed */
+        enum control_role role;       /* of the key that verified; NONE when none did */
+        const struct verify_key *key; /* that key (points into the keys given), or NULL */
+        char detail[RWERR_MSG_MAX];   /* on a rejection, what failed; safe to log (escaped) */
 };
 
 /* Bits for control_msg_check's `allow`. */
@@ -78,6 +132,8 @@ struct control_msg_fields {
         const struct cJSON *evidence; /* an object, copied; NULL for {} */
         const struct control_height *heights;
         size_t nheights;
+        const char *const *lifts; /* RESUME only: the HALT ids it lifts */
+        size_t nlifts;
         const struct control_height *resume_from; /* RESUME only */
         size_t nresume_from;
         int64_t issued_at_ms; /* unix time in milliseconds */
@@ -97,6 +153,8 @@ struct control_msg {
         const struct cJSON *evidence;
         struct control_height *heights; /* malloc'd array, chain names point into root */
         size_t nheights;
+        const char **lifts; /* RESUME only (malloc'd array into root), else NULL */
+        size_t nlifts;
         struct control_height *resume_from; /* RESUME only, else NULL */
         size_t nresume_from;
         const char *issued_at;
@@ -149,12 +207,30 @@ int control_msg_verify(const struct verify_key *keys, size_t nkeys, const char *
                        const char *sig_b64, struct rwerr *err) __attribute__((warn_unused_result));
 
 /*
- * Parses a msg strictly (see the field list above). Call it only on bytes
- * that verified. On success fills *out (free with control_msg_free); on
- * failure *out is zeroed and the message names the field.
+ * Parses a msg strictly (json_strict, then the field list above). Call it
+ * only on bytes that verified. On success fills *out (free with
+ * control_msg_free); on failure *out is zeroed and the message names the
+ * field. control_msg_parse_why also says which rejection it is (why may
+ * be NULL): CONTROL_TOO_LONG, CONTROL_NOT_UTF8 .. CONTROL_BAD_FIELD, or
+ * CONTROL_NO_MEMORY.
  */
 int control_msg_parse(const char *msg, size_t len, struct control_msg *out, struct rwerr *err)
         __attribute__((warn_unused_result));
+int control_msg_parse_why(const char *msg, size_t len, struct control_msg *out,
+                          enum control_reject *why, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/*
+ * Judges one msg/sig pair as PROTOCOL.md section 6.1 steps 2 to 11 do
+ * (step 1, the entry's fields, and step 12, replays, need the entry and
+ * the reader's state: control_state.h). `sig` is sig_len bytes (not
+ * necessarily NUL-terminated; a NUL inside is a bad signature). Returns
+ * j->reject; when it is CONTROL_ACCEPTED *out holds the parsed msg (free
+ * with control_msg_free), else *out is zeroed and j->detail says why.
+ */
+enum control_reject control_msg_judge(const struct control_keys *keys, const char *msg,
+                                      size_t len, const char *sig, size_t sig_len,
+                                      struct control_msg *out, struct control_judgement *j);
 
 /*
  * What a consumer calls for each stream entry: refuses a msg longer than

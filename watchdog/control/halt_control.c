@@ -12,9 +12,12 @@
 #include <hiredis/hiredis.h>
 
 #include "control_msg.h"
+#include "control_read.h"
+#include "control_state.h"
 #include "halt_publish.h"
 #include "heartbeat.h"
 #include "jsonlog.h"
+#include "keyring.h"
 #include "outbox.h"
 #include "record_queue.h"
 #include "redisconn.h"
@@ -48,6 +51,18 @@ struct halt_control {
         char problems[PATH_PROBLEMS_MAX][PROBLEM_MAX];
         int path_down_reported;
         uint64_t path_down_reported_mono_ms;
+
+        /*
+         * The control stream as a relayer reads it (PROTOCOL.md section 6):
+         * read whole once, then entry by entry; what fails the checks after
+         * the state's stream_cursor is CONTROL_STREAM_FORGERY.
+         */
+        struct keyring ring;
+        char ring_problem[PROBLEM_MAX];
+        struct control_state *stream;
+        int stream_loaded;
+        char stream_last[CONTROL_ENTRY_ID_SIZE]; /* the last entry judged */
+        char halt_key_reported[CONTROL_SIG_B64_SIZE]; /* sig of the bad halt key last reported */
 
         uint64_t last_evaluated_mono_ms; /* the last cycle that evaluated Tier 1 (or the start) */
         int blind_reported;
@@ -107,6 +122,29 @@ static void ensure_dir(const char *dir, struct rwerr *err, int *ok)
         }
 }
 
+/* The public keys a relayer trusts, to read the stream as it does. */
+static void load_ring(struct halt_control *hc)
+{
+        struct control_keys keys;
+        struct keyring_paths p;
+        struct rwerr e;
+
+        memset(&p, 0, sizeof p);
+        p.watchdog_keys = hc->cfg->watchdog_pubkeys;
+        p.nwatchdog = hc->cfg->nwatchdog_pubkeys;
+        p.operator_keys = hc->cfg->operator_pubkeys;
+        p.noperator = hc->cfg->noperator_pubkeys;
+        if (keyring_load(&hc->ring, &p, NULL, NULL, &e) != RW_OK) {
+                (void)snprintf(hc->ring_problem, sizeof hc->ring_problem,
+                               "the control stream cannot be checked for forgeries: %s", e.msg);
+                return;
+        }
+        control_keys_from_keyring(&keys, &hc->ring);
+        if ((hc->stream = control_state_new(&keys)) == NULL)
+                (void)snprintf(hc->ring_problem, sizeof hc->ring_problem,
+                               "out of memory for the control stream's state");
+}
+
 struct halt_control *halt_control_new(const struct config *cfg, struct finding_journal *journal,
                                       struct record_queue *records, struct rwerr *err)
 {
@@ -141,6 +179,7 @@ struct halt_control *halt_control_new(const struct config *cfg, struct finding_j
                 return NULL;
         }
 
+        load_ring(hc);
         if (cfg->signing_key == NULL)
                 (void)snprintf(hc->key_problem, sizeof hc->key_problem,
                                "[control] signing_key is not set: no HALT can be signed");
@@ -170,6 +209,8 @@ void halt_control_free(struct halt_control *hc)
         if (hc == NULL)
                 return;
         redisconn_free(hc->redis);
+        control_state_free(hc->stream);
+        keyring_free(&hc->ring);
         signing_key_free(hc->key);
         outbox_close(hc->outbox);
         free(hc);
@@ -574,27 +615,44 @@ static int check_effect(struct halt_control *hc, struct incident *inc, const str
 }
 
 /*
- * The acknowledgement of one published halt, and its deadline, timed on the
- * monotonic clock from when this run started waiting. 1 when the state changed.
+ * The acknowledgement of one published halt (PROTOCOL.md section 8: each
+ * relayer instance's group names the HALT id in STREAM:ack:HALT_ID), and
+ * its deadline, timed on the monotonic clock from when this run started
+ * waiting. 1 when the state changed.
  */
 static int check_ack(struct halt_control *hc, redisContext *ctx, struct incident *inc,
                      uint64_t now_mono)
 {
+        const struct config *c = hc->cfg;
+        int acked[CONFIG_GROUPS_MAX] = {0};
+        char missing[FINDING_TEXT_MAX / 2] = "";
+        size_t i, used = 0, nmissing = 0;
         struct rwerr err;
         uint64_t waited;
-        int acked = 0, rc;
+        int rc;
 
         if (inc->acked_at_ms != 0 || inc->entry_id[0] == '\0')
                 return 0;
         if (inc->ack_wait_from_mono_ms == 0)
                 inc->ack_wait_from_mono_ms = now_mono; /* loaded from disk: wait from now */
-        rc = halt_publish_acked(ctx, &hc->keys, hc->cfg->consumer_group, inc->entry_id, &acked,
-                                &err);
-        if (rc != RW_OK && rc != RW_ERR_REFUSED) {
+        rc = halt_publish_acks(ctx, &hc->keys, inc->id, (const char *const *)c->consumer_groups,
+                               c->nconsumer_groups, acked, &err);
+        if (rc != RW_OK) {
                 redis_failed(hc, rc, &err);
                 return 0;
         }
-        if (acked) {
+        for (i = 0; i < c->nconsumer_groups; i++) {
+                int w;
+
+                if (acked[i])
+                        continue;
+                nmissing++;
+                w = snprintf(missing + used, sizeof missing - used, "%s%s", used ? ", " : "",
+                             c->consumer_groups[i]);
+                if (w > 0 && (size_t)w < sizeof missing - used)
+                        used += (size_t)w;
+        }
+        if (nmissing == 0) {
                 inc->acked_at_ms = rwclock_wall_ms();
                 inc->acked_mono_ms = now_mono;
                 log_halt("halt_acknowledged", JSONLOG_INFO, inc, NULL, -1);
@@ -609,15 +667,15 @@ static int check_ack(struct halt_control *hc, redisContext *ctx, struct incident
                 return 1;
         }
         waited = now_mono - inc->ack_wait_from_mono_ms;
-        if (!inc->not_acked_reported && waited > hc->cfg->ack_timeout_ms) {
+        if (!inc->not_acked_reported && waited > c->ack_timeout_ms) {
                 report(hc, "HALT_NOT_ACKNOWLEDGED", FINDING_CRITICAL, inc->correlation_id, inc->id,
                        NULL,
                        "the relayer has not acknowledged HALT %s (%s) after %llu ms (limit %llu "
-                       "ms; group %s on %s%s%s): make sure it stopped",
+                       "ms): no acknowledgement from group%s %s in %s:ack:%s; make sure it "
+                       "stopped",
                        inc->id, inc->invariant, (unsigned long long)waited,
-                       (unsigned long long)hc->cfg->ack_timeout_ms, hc->cfg->consumer_group,
-                       hc->cfg->control_stream, rc == RW_ERR_REFUSED ? "; " : "",
-                       rc == RW_ERR_REFUSED ? err.msg : "");
+                       (unsigned long long)c->ack_timeout_ms, nmissing == 1 ? "" : "s", missing,
+                       c->control_stream, inc->id);
                 inc->not_acked_reported = 1;
                 return 1;
         }
@@ -742,24 +800,196 @@ static void add_problem(struct halt_control *hc, const char *fmt, ...)
         va_end(ap);
 }
 
-/* Is there a live consumer in the relayer's group? */
+/*
+ * Each relayer instance's group (PROTOCOL.md section 8): it exists, has
+ * exactly one consumer, that consumer is alive, and the instance reads the
+ * protocol version relaywatch writes.
+ */
 static void check_consumers(struct halt_control *hc, redisContext *ctx)
 {
-        size_t live = 0, total = 0;
+        const struct config *c = hc->cfg;
+        char versions[HALT_PUBLISH_VERSIONS_SIZE];
         struct rwerr err;
-        int rc = halt_publish_live_consumers(ctx, &hc->keys, hc->cfg->consumer_group,
-                                             hc->cfg->consumer_idle_ms, &live, &total, &err);
+        size_t i;
 
-        if (rc == RW_ERR_REFUSED)
-                add_problem(hc, "%s: the relayer is not reading the control stream", err.msg);
-        else if (rc != RW_OK)
+        for (i = 0; i < c->nconsumer_groups && (ctx = redis_get(hc)) != NULL; i++) {
+                const char *g = c->consumer_groups[i];
+                size_t live = 0, total = 0;
+                int rc = halt_publish_live_consumers(ctx, &hc->keys, g, c->consumer_idle_ms, &live,
+                                                     &total, &err);
+
+                if (rc == RW_ERR_REFUSED) {
+                        add_problem(hc, "%s: relayer instance %s is not reading the control stream",
+                                    err.msg, g);
+                        continue;
+                }
+                if (rc != RW_OK) {
+                        redis_failed(hc, rc, &err);
+                        return;
+                }
+                if (total > 1)
+                        add_problem(hc,
+                                    "group %s on %s has %zu consumers: a HALT reaches only one of "
+                                    "them; give each relayer instance a group of its own",
+                                    g, c->control_stream, total);
+                else if (live == 0)
+                        add_problem(hc,
+                                    "no live consumer in group %s on %s (%zu consumer%s, none "
+                                    "active in the last %llu ms): a HALT would not be read",
+                                    g, c->control_stream, total, total == 1 ? "" : "s",
+                                    (unsigned long long)c->consumer_idle_ms);
+                rc = halt_publish_client_versions(ctx, &hc->keys, g, versions, &err);
+                if (rc == RW_ERR_IO) {
+                        redis_failed(hc, rc, &err);
+                        return;
+                }
+                if (rc != RW_OK)
+                        add_problem(hc, "relayer instance %s: %s", g, err.msg);
+                else if (versions[0] != '\0' &&
+                         !halt_publish_versions_include(versions, CONTROL_MSG_VERSION))
+                        add_problem(hc,
+                                    "relayer instance %s reads control protocol version%s %s, "
+                                    "not %d, which relaywatch writes: it could not read a HALT",
+                                    g, strchr(versions, ',') != NULL ? "s" : "", versions,
+                                    CONTROL_MSG_VERSION);
+        }
+}
+
+/* ------------------------------------------------------------ the stream watch */
+
+/* CONTROL_STREAM_FORGERY for one entry (or the halt key: entry_id ""). */
+static void report_forgery(struct halt_control *hc, const char *entry_id,
+                           const struct control_outcome *out)
+{
+        const char *where = entry_id[0] != '\0' ? entry_id : CONTROL_FROM_HALT_KEY;
+        cJSON *ev = cJSON_CreateObject();
+        char subject[CONTROL_ENTRY_ID_SIZE + 16];
+        struct finding f;
+        char summary[FINDING_TEXT_MAX];
+
+        if (ev != NULL) {
+                cJSON_AddStringToObject(ev, "stream", hc->cfg->control_stream);
+                cJSON_AddStringToObject(ev, entry_id[0] != '\0' ? "entry_id" : "halt_key",
+                                        entry_id[0] != '\0' ? entry_id : hc->cfg->halt_key);
+                cJSON_AddStringToObject(ev, "rejection", control_reject_name(out->reject));
+                cJSON_AddStringToObject(ev, "detail", out->detail);
+                if (out->key_id[0] != '\0') {
+                        cJSON_AddStringToObject(ev, "key_id", out->key_id);
+                        cJSON_AddStringToObject(ev, "key_role", control_role_name(out->role));
+                }
+                if (out->msg_id[0] != '\0')
+                        cJSON_AddStringToObject(ev, "message_id", out->msg_id);
+        }
+        (void)snprintf(subject, sizeof subject, "%s", where);
+        (void)snprintf(summary, sizeof summary,
+                       "%s %s on the control stream %s fails the protocol's checks (%s: %s): "
+                       "relaywatch did not write it; someone else can write to the stream",
+                       entry_id[0] != '\0' ? "entry" : "the halt key", entry_id[0] != '\0' ? entry_id : hc->cfg->halt_key,
+                       hc->cfg->control_stream, control_reject_name(out->reject), out->detail);
+        f.kind = "CONTROL_STREAM_FORGERY";
+        f.severity = FINDING_CRITICAL;
+        f.summary = summary;
+        f.evidence = ev;
+        f.correlation_id = hc->last_cid;
+        f.halt_id = NULL;
+        f.subject = subject;
+        f.cleared = 0;
+        finding_report(hc->journal, &f);
+        cJSON_Delete(ev);
+}
+
+/* What control_read tells of each entry: rejections after the cursor are forgeries. */
+static void judged_entry(void *arg, const char *entry_id, const struct control_field *fields,
+                         size_t nfields, const struct control_outcome *out)
+{
+        struct halt_control *hc = arg;
+        int cmp = 1;
+        struct rwerr err;
+
+        (void)fields;
+        (void)nfields;
+        (void)snprintf(hc->stream_last, sizeof hc->stream_last, "%s", entry_id);
+        if (out->reject == CONTROL_ACCEPTED || out->reject == CONTROL_NO_MEMORY)
+                return;
+        if (hc->state.stream_cursor[0] != '\0' &&
+            halt_publish_entry_id_cmp(entry_id, hc->state.stream_cursor, &cmp, &err) != RW_OK)
+                cmp = 1;
+        if (cmp > 0)
+                report_forgery(hc, entry_id, out);
+}
+
+/* The halt key, judged on its own each tick: reported once per distinct bad content. */
+static void judged_halt_key(void *arg, const char *entry_id, const struct control_field *fields,
+                            size_t nfields, const struct control_outcome *out)
+{
+        struct halt_control *hc = arg;
+        char sig[CONTROL_SIG_B64_SIZE] = "-";
+        size_t i;
+
+        (void)entry_id;
+        if (out->reject == CONTROL_ACCEPTED || out->reject == CONTROL_NO_MEMORY ||
+            out->reject == CONTROL_REPLAY)
+                return;
+        for (i = 0; i < nfields; i++) {
+                if (fields[i].name_len == 3 && memcmp(fields[i].name, "sig", 3) == 0)
+                        (void)snprintf(sig, sizeof sig, "%.*s",
+                                       (int)(fields[i].value_len < sizeof sig - 1
+                                                     ? fields[i].value_len
+                                                     : sizeof sig - 1),
+                                       fields[i].value);
+        }
+        if (strcmp(sig, hc->halt_key_reported) == 0)
+                return;
+        (void)snprintf(hc->halt_key_reported, sizeof hc->halt_key_reported, "%s", sig);
+        report_forgery(hc, "", out);
+}
+
+/*
+ * Judges what is new on the stream, as a relayer would. The first time the
+ * whole stream is read; entries up to the saved cursor were reported by an
+ * earlier run. 1 when the cursor moved (the state is to be saved).
+ */
+static int watch_stream(struct halt_control *hc, redisContext *ctx)
+{
+        struct control_keys keys;
+        struct control_state *scratch;
+        struct rwerr err;
+        int rc, present = 0;
+
+        if (hc->stream == NULL)
+                return 0;
+        if (!hc->stream_loaded) {
+                control_state_reset(hc->stream);
+                (void)snprintf(hc->stream_last, sizeof hc->stream_last, "0-0");
+                rc = control_read_halt_key(ctx, hc->cfg->halt_key, hc->stream, &present, NULL,
+                                           NULL, &err);
+                if (rc != RW_OK) {
+                        redis_failed(hc, rc, &err);
+                        return 0;
+                }
+                hc->stream_loaded = 1;
+        }
+        rc = control_read_stream(ctx, hc->cfg->control_stream, hc->stream_last, hc->stream, NULL,
+                                 judged_entry, hc, &err);
+        if (rc != RW_OK) {
                 redis_failed(hc, rc, &err);
-        else if (live == 0)
-                add_problem(hc,
-                            "no live consumer in group %s on %s (%zu consumer%s, none active in "
-                            "the last %llu ms): a HALT would not be read",
-                            hc->cfg->consumer_group, hc->cfg->control_stream, total,
-                            total == 1 ? "" : "s", (unsigned long long)hc->cfg->consumer_idle_ms);
+                return 0;
+        }
+        /* the halt key as it is now, judged alone (a fresh state: no history) */
+        control_keys_from_keyring(&keys, &hc->ring);
+        if ((scratch = control_state_new(&keys)) != NULL) {
+                rc = control_read_halt_key(ctx, hc->cfg->halt_key, scratch, &present,
+                                           judged_halt_key, hc, &err);
+                control_state_free(scratch);
+                if (rc != RW_OK)
+                        redis_failed(hc, rc, &err);
+        }
+        if (strcmp(hc->stream_last, "0-0") == 0 ||
+            strcmp(hc->stream_last, hc->state.stream_cursor) == 0)
+                return 0;
+        (void)snprintf(hc->state.stream_cursor, sizeof hc->state.stream_cursor, "%s",
+                       hc->stream_last);
+        return 1;
 }
 
 static void set_heartbeat(struct halt_control *hc, redisContext *ctx)
@@ -860,6 +1090,10 @@ void halt_control_tick(struct halt_control *hc)
         }
         if ((ctx = redis_get(hc)) != NULL)
                 check_consumers(hc, ctx);
+        if ((ctx = redis_get(hc)) != NULL)
+                changed |= watch_stream(hc, ctx);
+        if (hc->ring_problem[0] != '\0')
+                add_problem(hc, "%s", hc->ring_problem);
 
         blind = check_blind(hc, now);
         ctx = redis_get(hc);

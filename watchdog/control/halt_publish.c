@@ -32,13 +32,24 @@ static const char publish_script[] =
 /*
  * KEYS[1] marker, KEYS[2] stream, KEYS[3] incidents, KEYS[4] resumed,
  * KEYS[5] halt key ("" for none); ARGV[1] msg, ARGV[2] sig, ARGV[3] "1"
- * when forced. Returns the entry id, or false when the marker existed.
+ * when forced, ARGV[4] the ack key prefix, ARGV[5..] the HALT ids the
+ * RESUME lifts. Returns {1, entry id}; {0} when the marker existed; {2,
+ * halt id} when a HALT in `incidents` is not among those lifted (it came
+ * in force after the RESUME was signed: nothing is written).
  */
 static const char resume_script[] =
-        "if not redis.call('SET', KEYS[1], '1', 'NX') then return false end\n"
+        "local lifts = {}\n"
+        "for i = 5, #ARGV do lifts[ARGV[i]] = true end\n"
+        "local all = redis.call('HGETALL', KEYS[3])\n"
+        "for i = 1, #all, 2 do\n"
+        "  local v = all[i + 1]\n"
+        "  local sp = string.find(v, ' ', 1, true)\n"
+        "  if sp then v = string.sub(v, 1, sp - 1) end\n"
+        "  if not lifts[v] then return {2, v} end\n"
+        "end\n"
+        "if not redis.call('SET', KEYS[1], '1', 'NX') then return {0} end\n"
         "local e = redis.call('XADD', KEYS[2], '*', 'msg', ARGV[1], 'sig', ARGV[2])\n"
         "if ARGV[3] == '1' then\n"
-        "  local all = redis.call('HGETALL', KEYS[3])\n"
         "  for i = 1, #all, 2 do\n"
         "    if all[i] ~= 'MANUAL' then\n"
         "      local v = all[i + 1]\n"
@@ -50,13 +61,16 @@ static const char resume_script[] =
         "end\n"
         "redis.call('DEL', KEYS[3])\n"
         "if KEYS[5] ~= '' then redis.call('DEL', KEYS[5]) end\n"
-        "return e\n";
+        "for i = 5, #ARGV do redis.call('DEL', ARGV[4] .. ARGV[i]) end\n"
+        "return {1, e}\n";
 
 /* The names every call needs, explicit or derived from the stream. */
 struct names {
         char marker_base[HALT_PUBLISH_KEY_MAX];
         char incidents[HALT_PUBLISH_KEY_MAX];
         char resumed[HALT_PUBLISH_KEY_MAX];
+        char ack_prefix[HALT_PUBLISH_KEY_MAX]; /* STREAM:ack: */
+        char clients[HALT_PUBLISH_KEY_MAX];    /* STREAM:clients */
 };
 
 static int name_or_derived(const char *given, const char *stream, const char *suffix, char *out,
@@ -82,7 +96,9 @@ static int names_get(const struct halt_publish_keys *k, struct names *n, struct 
                     RW_OK ||
             (rc = name_or_derived(k->incidents, k->stream, "incidents", n->incidents, err)) !=
                     RW_OK ||
-            (rc = name_or_derived(k->resumed, k->stream, "resumed", n->resumed, err)) != RW_OK)
+            (rc = name_or_derived(k->resumed, k->stream, "resumed", n->resumed, err)) != RW_OK ||
+            (rc = name_or_derived(NULL, k->stream, "ack:", n->ack_prefix, err)) != RW_OK ||
+            (rc = name_or_derived(NULL, k->stream, "clients", n->clients, err)) != RW_OK)
                 return rc;
         return RW_OK;
 }
@@ -276,38 +292,72 @@ out:
 
 int halt_publish_resume(redisContext *ctx, const struct halt_publish_keys *k, const char *id,
                         const char *msg, size_t msg_len, const char *sig, int forced,
-                        int *published, char entry_id[HALT_PUBLISH_ENTRY_ID_SIZE],
-                        struct rwerr *err)
+                        const char *const *lifts, size_t nlifts,
+                        struct halt_publish_resume_result *res, struct rwerr *err)
 {
         char marker[HALT_PUBLISH_KEY_MAX + CONTROL_ID_SIZE], what[HALT_PUBLISH_KEY_MAX + 96];
         const char *halt_key = k->halt_key != NULL ? k->halt_key : "";
+        const char **argv = NULL;
+        size_t *argl = NULL, i, argc = 12 + nlifts;
         struct names n;
-        redisReply *r;
+        redisReply *r = NULL;
         int rc;
 
-        *published = 0;
-        entry_id[0] = '\0';
+        memset(res, 0, sizeof *res);
         if ((rc = names_get(k, &n, err)) != RW_OK)
                 return rc;
         if (snprintf(marker, sizeof marker, "%s:%s", n.marker_base, id) >= (int)sizeof marker)
                 return rwerr_set(err, RW_ERR_RANGE, "message id %s makes a marker key too long",
                                  id);
         (void)snprintf(what, sizeof what, "publishing RESUME %s on stream %s", id, k->stream);
-        r = redisCommand(ctx, "EVAL %s 5 %s %s %s %s %s %b %s %s", resume_script, marker, k->stream,
-                         n.incidents, n.resumed, halt_key, msg, msg_len, sig, forced ? "1" : "0");
+        argv = calloc(argc, sizeof *argv);
+        argl = calloc(argc, sizeof *argl);
+        if (argv == NULL || argl == NULL) {
+                rc = rwerr_set(err, RW_ERR_NOMEM, "%s: out of memory", what);
+                goto out;
+        }
+        argv[0] = "EVAL";
+        argv[1] = resume_script;
+        argv[2] = "5";
+        argv[3] = marker;
+        argv[4] = k->stream;
+        argv[5] = n.incidents;
+        argv[6] = n.resumed;
+        argv[7] = halt_key;
+        argv[8] = msg;
+        argv[9] = sig;
+        argv[10] = forced ? "1" : "0";
+        argv[11] = n.ack_prefix;
+        for (i = 0; i < nlifts; i++)
+                argv[12 + i] = lifts[i];
+        for (i = 0; i < argc; i++)
+                argl[i] = i == 8 ? msg_len : strlen(argv[i]);
+        r = redisCommandArgv(ctx, (int)argc, argv, argl);
         if ((rc = reply_check(ctx, r, what, err)) != RW_OK)
                 goto out;
-        if (r->type == REDIS_REPLY_STRING) {
-                if (!copy_str(r, entry_id, HALT_PUBLISH_ENTRY_ID_SIZE)) {
-                        rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: the entry id is too long", what);
-                        goto out;
-                }
-                *published = 1;
-        } else if (r->type != REDIS_REPLY_NIL) {
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+            r->element[0]->type != REDIS_REPLY_INTEGER ||
+            (r->element[0]->integer != 0 && r->elements != 2)) {
                 rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: the script returned %s", what,
                                redisconn_reply_type_name(r->type));
+                goto out;
         }
+        res->outcome = (int)r->element[0]->integer;
+        if (res->outcome == HALT_RESUME_PUBLISHED &&
+            !copy_str(r->element[1], res->entry_id, sizeof res->entry_id))
+                rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: the entry id is too long", what);
+        else if (res->outcome == HALT_RESUME_NOT_LISTED &&
+                 !copy_str(r->element[1], res->halt_id, sizeof res->halt_id))
+                rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: the halt id is too long", what);
+        else if (res->outcome != HALT_RESUME_PUBLISHED && res->outcome != HALT_RESUME_NOT_LISTED &&
+                 res->outcome != HALT_RESUME_ALREADY_SENT)
+                rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: the script returned outcome %d", what,
+                               res->outcome);
 out:
+        if (rc != RW_OK)
+                memset(res, 0, sizeof *res);
+        free(argv);
+        free(argl);
         freeReplyObject(r);
         return rc;
 }
@@ -421,80 +471,101 @@ static int no_group_error(const redisReply *r)
                (strncmp(r->str, "NOGROUP", 7) == 0 || strstr(r->str, "no such key") != NULL);
 }
 
-int halt_publish_acked(redisContext *ctx, const struct halt_publish_keys *k, const char *group,
-                       const char *entry_id, int *acked, struct rwerr *err)
+int halt_publish_acks(redisContext *ctx, const struct halt_publish_keys *k, const char *halt_id,
+                      const char *const *groups, size_t ngroups, int *acked, struct rwerr *err)
 {
-        char what[HALT_PUBLISH_KEY_MAX + 128];
-        struct redisconn_group *groups = NULL;
-        const struct redisconn_group *g = NULL;
+        char key[2 * HALT_PUBLISH_KEY_MAX], what[2 * HALT_PUBLISH_KEY_MAX + 32];
+        const char **argv = NULL;
+        struct names n;
         redisReply *r = NULL;
-        size_t i, n = 0;
-        int rc, cmp = 0;
+        size_t i;
+        int rc;
 
-        *acked = 0;
-        if ((rc = halt_publish_entry_id_cmp(entry_id, entry_id, &cmp, err)) != RW_OK)
+        for (i = 0; i < ngroups; i++)
+                acked[i] = 0;
+        if ((rc = names_get(k, &n, err)) != RW_OK)
                 return rc;
-        (void)snprintf(what, sizeof what, "checking the ack of %s (XINFO GROUPS %s)", entry_id,
-                       k->stream);
-        r = redisCommand(ctx, "XINFO GROUPS %s", k->stream);
-        if (no_group_error(r)) {
-                rc = rwerr_set(err, RW_ERR_REFUSED,
-                               "no consumer group %s on %s (the stream does not exist)", group,
-                               k->stream);
+        (void)snprintf(key, sizeof key, "%s%s", n.ack_prefix, halt_id);
+        (void)snprintf(what, sizeof what, "reading the acknowledgements %s", key);
+        if (ngroups == 0)
+                return RW_OK;
+        if ((argv = calloc(ngroups + 2, sizeof *argv)) == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "%s: out of memory", what);
+        argv[0] = "HMGET";
+        argv[1] = key;
+        for (i = 0; i < ngroups; i++)
+                argv[2 + i] = groups[i];
+        r = redisCommandArgv(ctx, (int)(ngroups + 2), argv, NULL);
+        free(argv);
+        if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "WRONGTYPE", 9) == 0) {
+                rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: not a hash", what);
                 goto out;
         }
         if ((rc = reply_check(ctx, r, what, err)) != RW_OK)
                 goto out;
-        if ((rc = redisconn_xinfo_groups(r, &groups, &n, err)) != RW_OK) {
-                (void)rwerr_prefix(err, rc, what);
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != ngroups) {
+                rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: unexpected reply", what);
                 goto out;
         }
-        for (i = 0; i < n && g == NULL; i++) {
-                if (strcmp(groups[i].name, group) == 0)
-                        g = &groups[i];
-        }
-        if (g == NULL) {
-                rc = rwerr_set(err, RW_ERR_REFUSED, "no consumer group %s on %s", group, k->stream);
-                goto out;
-        }
-        if ((rc = halt_publish_entry_id_cmp(g->last_delivered_id, entry_id, &cmp, err)) != RW_OK) {
-                (void)rwerr_prefix(err, rc, what);
-                goto out;
-        }
-        if (cmp < 0) /* not even delivered yet */
-                goto out;
-        freeReplyObject(r);
-        (void)snprintf(what, sizeof what, "checking the ack of %s (XPENDING %s %s)", entry_id,
-                       k->stream, group);
-        r = redisCommand(ctx, "XPENDING %s %s %s %s 1", k->stream, group, entry_id, entry_id);
-        if (no_group_error(r)) {
-                rc = rwerr_set(err, RW_ERR_REFUSED, "no consumer group %s on %s", group, k->stream);
-                goto out;
-        }
-        if ((rc = reply_check(ctx, r, what, err)) != RW_OK)
-                goto out;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements > 1) {
-                rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: Redis returned %s of %zu, not 0 or 1",
-                               what, redisconn_reply_type_name(r->type), r->elements);
-                goto out;
-        }
-        if (r->elements == 1) {
-                const redisReply *p = r->element[0];
-
-                if (p->type != REDIS_REPLY_ARRAY || p->elements < 1 ||
-                    !str_is(p->element[0], entry_id)) {
-                        rc = rwerr_set(err, RW_ERR_PROTOCOL,
-                                       "%s: the pending entry is not [%s, consumer, ...]", what,
-                                       entry_id);
-                        goto out;
-                }
-                goto out; /* delivered, not acknowledged */
-        }
-        *acked = 1;
+        for (i = 0; i < ngroups; i++)
+                acked[i] = r->element[i]->type == REDIS_REPLY_STRING;
 out:
-        free(groups);
         freeReplyObject(r);
         return rc;
+}
+
+int halt_publish_client_versions(redisContext *ctx, const struct halt_publish_keys *k,
+                                 const char *group, char versions[HALT_PUBLISH_VERSIONS_SIZE],
+                                 struct rwerr *err)
+{
+        char what[HALT_PUBLISH_KEY_MAX + 64];
+        struct names n;
+        redisReply *r;
+        int rc;
+
+        versions[0] = '\0';
+        if ((rc = names_get(k, &n, err)) != RW_OK)
+                return rc;
+        (void)snprintf(what, sizeof what, "HGET %s %s", n.clients, group);
+        r = redisCommand(ctx, "HGET %s %s", n.clients, group);
+        if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "WRONGTYPE", 9) == 0) {
+                freeReplyObject(r);
+                return rwerr_set(err, RW_ERR_PROTOCOL, "%s: not a hash", what);
+        }
+        if ((rc = reply_check(ctx, r, what, err)) != RW_OK) {
+                freeReplyObject(r);
+                return rc;
+        }
+        if (r->type == REDIS_REPLY_STRING) {
+                if (r->len >= HALT_PUBLISH_VERSIONS_SIZE || strlen(r->str) != r->len)
+                        rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: not a short list of versions",
+                                       what);
+                else
+                        memcpy(versions, r->str, r->len + 1);
+        } else if (r->type != REDIS_REPLY_NIL) {
+                rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: unexpected reply", what);
+        }
+        freeReplyObject(r);
+        return rc;
+}
+
+int halt_publish_versions_include(const char *versions, int version)
+{
+        const char *p = versions;
+
+        while (*p != '\0') {
+                char *end = NULL;
+                long v = strtol(p, &end, 10);
+
+                if (end == p)
+                        return 0;
+                if (v == version)
+                        return 1;
+                p = end;
+                while (*p == ' ' || *p == ',')
+                        p++;
+        }
+        return 0;
 }
 
 /* The value of `key` ("name", "idle") among the space-separated KEY=VALUE tokens of one line. */

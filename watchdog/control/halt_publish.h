@@ -97,17 +97,33 @@ int halt_publish(redisContext *ctx, const struct halt_publish_keys *k, const cha
                  struct halt_publish_result *res, struct rwerr *err)
         __attribute__((warn_unused_result));
 
+enum halt_resume_outcome {
+        HALT_RESUME_ALREADY_SENT = 0, /* the marker of this RESUME id existed: nothing written */
+        HALT_RESUME_PUBLISHED = 1,    /* on the stream */
+        HALT_RESUME_NOT_LISTED = 2,   /* a HALT in `incidents` is not in lifts: nothing written */
+};
+
+struct halt_publish_resume_result {
+        int outcome; /* enum halt_resume_outcome */
+        char entry_id[HALT_PUBLISH_ENTRY_ID_SIZE]; /* PUBLISHED */
+        char halt_id[CONTROL_ID_SIZE];             /* NOT_LISTED: the HALT it would leave */
+};
+
 /*
- * Publishes a signed RESUME with message id `id`, atomically: SET NX of
- * MARKER_BASE:ID (when it exists: *published = 0, nothing else happens),
- * XADD, and when `forced` copies each incidents field but MANUAL into
- * `resumed` (value: its halt id), then DEL incidents and DEL the halt key.
- * On RW_OK *published is 1 with entry_id set, or 0 with entry_id "".
+ * Publishes a signed RESUME with message id `id` that lifts the HALT ids
+ * lifts[0..nlifts) (the msg's `lifts`), atomically: when a HALT in force
+ * in `incidents` is not among them (it came after the RESUME was signed)
+ * nothing happens (NOT_LISTED: sign a new RESUME); when the marker
+ * MARKER_BASE:ID exists nothing happens (ALREADY_SENT); else XADD, and when
+ * `forced` copy each incidents field but MANUAL into `resumed` (value: its
+ * halt id), then DEL incidents, the halt key and the acknowledgement hash
+ * STREAM:ack:HALT_ID of every HALT lifted (PUBLISHED).
  */
 int halt_publish_resume(redisContext *ctx, const struct halt_publish_keys *k, const char *id,
                         const char *msg, size_t msg_len, const char *sig, int forced,
-                        int *published, char entry_id[HALT_PUBLISH_ENTRY_ID_SIZE],
-                        struct rwerr *err) __attribute__((warn_unused_result));
+                        const char *const *lifts, size_t nlifts,
+                        struct halt_publish_resume_result *res, struct rwerr *err)
+        __attribute__((warn_unused_result));
 
 /* HDELs `resumed` fields invariants[0..n): those that evaluated ok. n == 0 sends nothing. */
 int halt_publish_clear_resumed(redisContext *ctx, const struct halt_publish_keys *k,
@@ -132,15 +148,27 @@ int halt_publish_open_halts(redisContext *ctx, const struct halt_publish_keys *k
         __attribute__((warn_unused_result));
 
 /*
- * Whether consumer group `group` acknowledged stream entry `entry_id`: the
- * group's last-delivered-id is at or past it (XINFO GROUPS; entry ids
- * compare as two numbers, ms then seq) and it is not in the group's pending
- * entries list (XPENDING). RW_ERR_REFUSED "no consumer group GROUP on
- * STREAM" when the group (or the stream) does not exist. *acked is 0 on failure.
+ * Which of the relayer instances' groups[0..ngroups) acknowledged HALT
+ * `halt_id` (PROTOCOL.md section 8): HMGET STREAM:ack:HALT_ID GROUP...;
+ * acked[i] is 1 when groups[i] has a field there. A missing hash is no
+ * acknowledgement; one of another type is RW_ERR_PROTOCOL.
  */
-int halt_publish_acked(redisContext *ctx, const struct halt_publish_keys *k, const char *group,
-                       const char *entry_id, int *acked, struct rwerr *err)
+int halt_publish_acks(redisContext *ctx, const struct halt_publish_keys *k, const char *halt_id,
+                      const char *const *groups, size_t ngroups, int *acked, struct rwerr *err)
         __attribute__((warn_unused_result));
+
+#define HALT_PUBLISH_VERSIONS_SIZE 64
+
+/*
+ * The protocol versions relayer group `group` announced (HGET
+ * STREAM:clients GROUP, e.g. "1" or "1,2"); "" when it announced none.
+ */
+int halt_publish_client_versions(redisContext *ctx, const struct halt_publish_keys *k,
+                                 const char *group, char versions[HALT_PUBLISH_VERSIONS_SIZE],
+                                 struct rwerr *err) __attribute__((warn_unused_result));
+
+/* 1 when the comma-separated list `versions` names `version`. */
+int halt_publish_versions_include(const char *versions, int version);
 
 /*
  * The consumers of `group` (XINFO CONSUMERS): *total of them, *live those

@@ -70,6 +70,12 @@ struct incident {
 struct halt_state {
         size_t n;
         struct incident incidents[HALT_STATE_MAX];
+        /*
+         * The last control-stream entry the supervisor has judged and
+         * reported on ("" before the first): entries after it that fail
+         * the protocol's checks are CONTROL_STREAM_FORGERY.
+         */
+        char stream_cursor[HALT_PUBLISH_ENTRY_ID_SIZE];
 };
 
 /*
