@@ -266,10 +266,10 @@ export function verifyHeartbeat(fields, keyring) {
  */
 export function heartbeatFreshAt(hb, nowMs) {
   if (nowMs - hb.issuedAtMs > hb.ttlMs + CLOCK_SKEW_MS) {
-    return { fresh: false, reason: 'stale', detail: `heartbeat issued ${nowMs - hb.issuedAtMs} ms ago, ttl ${hb.ttlMs} ms`, ...hb };
+    return { ...hb, fresh: false, reason: 'stale', detail: `heartbeat issued ${nowMs - hb.issuedAtMs} ms ago, ttl ${hb.ttlMs} ms` };
   }
   if (hb.issuedAtMs - nowMs > CLOCK_SKEW_MS) {
-    return { fresh: false, reason: 'from_future', detail: `heartbeat issued ${hb.issuedAtMs - nowMs} ms in the future`, ...hb };
+    return { ...hb, fresh: false, reason: 'from_future', detail: `heartbeat issued ${hb.issuedAtMs - nowMs} ms in the future` };
   }
   return { fresh: true, ...hb };
 }
