@@ -118,6 +118,10 @@ static void tkeys_cleanup(redisContext *ctx, const struct tkeys *t)
         freeReplyObject(r);
 }
 
+/* A RESUME lifts these (set by the test before signing one). */
+static const char *resume_lifts[4];
+static size_t resume_nlifts;
+
 /* A signed HALT (or RESUME) for `invariant` at `height`; msg is malloc'd. */
 static void signed_msg(const struct fx *f, enum control_type type, const char *invariant,
                        uint64_t height, char **msg, size_t *len, char sig[CONTROL_SIG_B64_SIZE],
@@ -142,6 +146,8 @@ static void signed_msg(const struct fx *f, enum control_type type, const char *i
         if (type == CONTROL_RESUME) {
                 m.resume_from = h;
                 m.nresume_from = 2;
+                m.lifts = resume_lifts;
+                m.nlifts = resume_nlifts;
         }
         m.issued_at_ms = 1795000000000;
         m.watchdog_id = "test";
@@ -445,14 +451,14 @@ static void a_forced_resume_holds_back_the_invariant_until_cleared(void **state)
 {
         struct fx *f = *state;
         char sig[CONTROL_SIG_B64_SIZE], rid[CONTROL_ID_SIZE], id[CONTROL_ID_SIZE];
-        char id_supply[CONTROL_ID_SIZE], value[128], entry[HALT_PUBLISH_ENTRY_ID_SIZE];
+        char id_supply[CONTROL_ID_SIZE], value[128];
         char *msg = NULL;
         size_t len = 0;
         struct halt_publish_result res;
+        struct halt_publish_resume_result rr;
         const char *ok_now[] = {"SUPPLY_MISMATCH"};
         struct tkeys t;
         struct rwerr err;
-        int published = -1;
         redisContext *ctx = connect_or_fail(f);
 
         tkeys_init(&t, "forced", 0);
@@ -460,12 +466,15 @@ static void a_forced_resume_holds_back_the_invariant_until_cleared(void **state)
         publish_expect(f, ctx, &t, "MANUAL", 501, HALT_PUBLISHED, &res, id);
         assert_int_equal(key_exists(ctx, t.halt_key), 1);
 
+        resume_lifts[0] = id_supply;
+        resume_lifts[1] = id;
+        resume_nlifts = 2;
         signed_msg(f, CONTROL_RESUME, "*", 502, &msg, &len, sig, rid);
-        assert_int_equal(
-                halt_publish_resume(ctx, &t.keys, rid, msg, len, sig, 1, &published, entry, &err),
-                RW_OK);
-        assert_int_equal(published, 1);
-        assert_true(strchr(entry, '-') != NULL);
+        assert_int_equal(halt_publish_resume(ctx, &t.keys, rid, msg, len, sig, 1, resume_lifts,
+                                             resume_nlifts, &rr, &err),
+                         RW_OK);
+        assert_int_equal(rr.outcome, HALT_RESUME_PUBLISHED);
+        assert_true(strchr(rr.entry_id, '-') != NULL);
         assert_int_equal(stream_length(ctx, t.stream), 3);
         assert_int_equal(key_exists(ctx, t.halt_key), 0);
         assert_int_equal(key_exists(ctx, t.keys.incidents), 0);
@@ -475,11 +484,11 @@ static void a_forced_resume_holds_back_the_invariant_until_cleared(void **state)
         hget(ctx, t.keys.resumed, "MANUAL", value, sizeof value);
         assert_string_equal(value, "");
         /* the same RESUME again publishes nothing */
-        assert_int_equal(
-                halt_publish_resume(ctx, &t.keys, rid, msg, len, sig, 1, &published, entry, &err),
-                RW_OK);
-        assert_int_equal(published, 0);
-        assert_string_equal(entry, "");
+        assert_int_equal(halt_publish_resume(ctx, &t.keys, rid, msg, len, sig, 1, resume_lifts,
+                                             resume_nlifts, &rr, &err),
+                         RW_OK);
+        assert_int_equal(rr.outcome, HALT_RESUME_ALREADY_SENT);
+        assert_string_equal(rr.entry_id, "");
         assert_int_equal(stream_length(ctx, t.stream), 3);
 
         /* the violation persists: a new HALT for it is held back, naming the lifted halt */
@@ -508,20 +517,22 @@ static void a_plain_resume_clears_the_incidents_and_the_halt_key(void **state)
 {
         struct fx *f = *state;
         char sig[CONTROL_SIG_B64_SIZE], rid[CONTROL_ID_SIZE], id[CONTROL_ID_SIZE];
-        char entry[HALT_PUBLISH_ENTRY_ID_SIZE];
+        char id_root[CONTROL_ID_SIZE], ack_key[256];
         char *msg = NULL;
         size_t len = 0;
         struct halt_publish_result res;
+        struct halt_publish_resume_result rr;
         struct halt_publish_open *open = NULL;
         size_t nopen = 99;
         struct tkeys t;
         struct rwerr err;
-        int published = -1;
         redisContext *ctx = connect_or_fail(f);
 
         tkeys_init(&t, "plain", 1);
-        publish_expect(f, ctx, &t, "ROOT_MISMATCH", 800, HALT_PUBLISHED, &res, id);
+        publish_expect(f, ctx, &t, "ROOT_MISMATCH", 800, HALT_PUBLISHED, &res, id_root);
         publish_expect(f, ctx, &t, "NONCE_DESYNC", 801, HALT_PUBLISHED, &res, id);
+        (void)snprintf(ack_key, sizeof ack_key, "%s:ack:%s", t.stream, id_root);
+        command_ok(ctx, "HSET %s relayer 2026-12-03T00:00:00.000Z", ack_key);
         assert_int_equal(halt_publish_open_halts(ctx, &t.keys, &open, &nopen, &err), RW_OK);
         assert_int_equal(nopen, 2);
         /* sorted by entry: the first published first */
@@ -529,11 +540,27 @@ static void a_plain_resume_clears_the_incidents_and_the_halt_key(void **state)
         assert_string_equal(open[1].field, "NONCE_DESYNC");
         free(open);
 
+        /* a RESUME that leaves a HALT in force out of its lifts writes nothing */
+        resume_lifts[0] = id_root;
+        resume_nlifts = 1;
         signed_msg(f, CONTROL_RESUME, "*", 802, &msg, &len, sig, rid);
-        assert_int_equal(
-                halt_publish_resume(ctx, &t.keys, rid, msg, len, sig, 0, &published, entry, &err),
-                RW_OK);
-        assert_int_equal(published, 1);
+        assert_int_equal(halt_publish_resume(ctx, &t.keys, rid, msg, len, sig, 0, resume_lifts,
+                                             resume_nlifts, &rr, &err),
+                         RW_OK);
+        assert_int_equal(rr.outcome, HALT_RESUME_NOT_LISTED);
+        assert_string_equal(rr.halt_id, id);
+        assert_int_equal(stream_length(ctx, t.stream), 2);
+        assert_int_equal(key_exists(ctx, t.halt_key), 1);
+        free(msg);
+        /* one that lists both is published, and takes the acknowledgements with it */
+        resume_lifts[1] = id;
+        resume_nlifts = 2;
+        signed_msg(f, CONTROL_RESUME, "*", 802, &msg, &len, sig, rid);
+        assert_int_equal(halt_publish_resume(ctx, &t.keys, rid, msg, len, sig, 0, resume_lifts,
+                                             resume_nlifts, &rr, &err),
+                         RW_OK);
+        assert_int_equal(rr.outcome, HALT_RESUME_PUBLISHED);
+        assert_int_equal(key_exists(ctx, ack_key), 0);
         assert_int_equal(key_exists(ctx, t.halt_key), 0);
         assert_int_equal(halt_publish_open_halts(ctx, &t.keys, &open, &nopen, &err), RW_OK);
         assert_int_equal(nopen, 0);
@@ -553,45 +580,70 @@ static void a_plain_resume_clears_the_incidents_and_the_halt_key(void **state)
         redisFree(ctx);
 }
 
-static void acked_follows_the_group(void **state)
+static void acks_name_the_halt_per_group(void **state)
 {
         struct fx *f = *state;
-        char id[CONTROL_ID_SIZE], entry[HALT_PUBLISH_ENTRY_ID_SIZE];
+        char id[CONTROL_ID_SIZE], ack_key[256];
+        const char *groups[] = {"relayer-a", "relayer-b"};
         struct halt_publish_result res;
         struct tkeys t;
         struct rwerr err;
-        int acked = -1;
+        int acked[2] = {-1, -1};
         redisContext *ctx = connect_or_fail(f);
 
         tkeys_init(&t, "acked", 1);
-        /* no stream yet: no group */
-        assert_int_equal(halt_publish_acked(ctx, &t.keys, "relayer", "1-0", &acked, &err),
-                         RW_ERR_REFUSED);
-        assert_int_equal(acked, 0);
-        assert_non_null(strstr(err.msg, "no consumer group relayer on"));
-        assert_non_null(strstr(err.msg, t.stream));
-
-        command_ok(ctx, "XGROUP CREATE %s relayer $ MKSTREAM", t.stream);
         publish_expect(f, ctx, &t, "SUPPLY_MISMATCH", 1000, HALT_PUBLISHED, &res, id);
-        (void)snprintf(entry, sizeof entry, "%s", res.entry_id);
-        /* not delivered yet */
-        assert_int_equal(halt_publish_acked(ctx, &t.keys, "relayer", entry, &acked, &err), RW_OK);
-        assert_int_equal(acked, 0);
-        /* delivered, pending */
-        command_ok(ctx, "XREADGROUP GROUP relayer r1 COUNT 10 STREAMS %s >", t.stream);
-        assert_int_equal(halt_publish_acked(ctx, &t.keys, "relayer", entry, &acked, &err), RW_OK);
-        assert_int_equal(acked, 0);
-        /* acknowledged */
-        command_ok(ctx, "XACK %s relayer %s", t.stream, entry);
-        assert_int_equal(halt_publish_acked(ctx, &t.keys, "relayer", entry, &acked, &err), RW_OK);
-        assert_int_equal(acked, 1);
-        /* another group on the same stream */
-        assert_int_equal(halt_publish_acked(ctx, &t.keys, "nobody", entry, &acked, &err),
-                         RW_ERR_REFUSED);
-        assert_non_null(strstr(err.msg, "no consumer group nobody on"));
-        assert_int_equal(acked, 0);
-        assert_int_equal(halt_publish_acked(ctx, &t.keys, "relayer", "x-1", &acked, &err),
-                         RW_ERR_INVALID);
+        (void)snprintf(ack_key, sizeof ack_key, "%s:ack:%s", t.stream, id);
+        /* nothing yet; an XACK of the entry is not an acknowledgement */
+        command_ok(ctx, "XGROUP CREATE %s relayer-a 0", t.stream);
+        command_ok(ctx, "XREADGROUP GROUP relayer-a r1 COUNT 10 STREAMS %s >", t.stream);
+        command_ok(ctx, "XACK %s relayer-a %s", t.stream, res.entry_id);
+        assert_int_equal(halt_publish_acks(ctx, &t.keys, id, groups, 2, acked, &err), RW_OK);
+        assert_int_equal(acked[0], 0);
+        assert_int_equal(acked[1], 0);
+        /* one instance acknowledged by naming the HALT */
+        command_ok(ctx, "HSET %s relayer-a 2026-12-03T10:00:00.000Z", ack_key);
+        assert_int_equal(halt_publish_acks(ctx, &t.keys, id, groups, 2, acked, &err), RW_OK);
+        assert_int_equal(acked[0], 1);
+        assert_int_equal(acked[1], 0);
+        command_ok(ctx, "HSET %s relayer-b 2026-12-03T10:00:01.000Z", ack_key);
+        assert_int_equal(halt_publish_acks(ctx, &t.keys, id, groups, 2, acked, &err), RW_OK);
+        assert_int_equal(acked[1], 1);
+        /* an ack key of another type is named */
+        command_ok(ctx, "DEL %s", ack_key);
+        command_ok(ctx, "SET %s x", ack_key);
+        assert_int_equal(halt_publish_acks(ctx, &t.keys, id, groups, 2, acked, &err),
+                         RW_ERR_PROTOCOL);
+        assert_non_null(strstr(err.msg, ack_key));
+        command_ok(ctx, "DEL %s", ack_key);
+
+        tkeys_cleanup(ctx, &t);
+        redisFree(ctx);
+}
+
+static void announced_versions_are_read(void **state)
+{
+        struct fx *f = *state;
+        char versions[HALT_PUBLISH_VERSIONS_SIZE], clients[256];
+        struct tkeys t;
+        struct rwerr err;
+        redisContext *ctx = connect_or_fail(f);
+
+        tkeys_init(&t, "clients", 1);
+        (void)snprintf(clients, sizeof clients, "%s:clients", t.stream);
+        assert_int_equal(halt_publish_client_versions(ctx, &t.keys, "relayer", versions, &err),
+                         RW_OK);
+        assert_string_equal(versions, "");
+        command_ok(ctx, "HSET %s relayer 1,2", clients);
+        assert_int_equal(halt_publish_client_versions(ctx, &t.keys, "relayer", versions, &err),
+                         RW_OK);
+        assert_string_equal(versions, "1,2");
+        assert_true(halt_publish_versions_include(versions, 1));
+        assert_true(halt_publish_versions_include(versions, 2));
+        assert_false(halt_publish_versions_include(versions, 3));
+        assert_false(halt_publish_versions_include("12", 1));
+        assert_false(halt_publish_versions_include("", 1));
+        command_ok(ctx, "DEL %s", clients);
 
         tkeys_cleanup(ctx, &t);
         redisFree(ctx);
@@ -727,7 +779,8 @@ int main(void)
                 cmocka_unit_test(a_second_replica_id_for_an_open_field_gets_the_first),
                 cmocka_unit_test(a_forced_resume_holds_back_the_invariant_until_cleared),
                 cmocka_unit_test(a_plain_resume_clears_the_incidents_and_the_halt_key),
-                cmocka_unit_test(acked_follows_the_group),
+                cmocka_unit_test(acks_name_the_halt_per_group),
+                cmocka_unit_test(announced_versions_are_read),
                 cmocka_unit_test(live_consumers_are_counted_by_idle_time),
                 cmocka_unit_test(entry_ids_compare_as_numbers),
                 cmocka_unit_test(bad_ids_and_fields_are_refused),

@@ -1130,7 +1130,8 @@ static void run_and_control_defaults(void **state)
         assert_string_equal(c->control_stream, "relayer:control");
         assert_string_equal(c->halt_key, "relayer:halt");
         assert_string_equal(c->heartbeat_key, "relayer:watchdog:heartbeat");
-        assert_string_equal(c->consumer_group, "relayer");
+        assert_int_equal(c->nconsumer_groups, 1);
+        assert_string_equal(c->consumer_groups[0], "relayer");
         assert_null(c->signing_key);
         assert_int_equal(c->nwatchdog_pubkeys, 0);
         assert_int_equal(c->heartbeat_ttl_ms, 30000);
@@ -1196,6 +1197,26 @@ static void control_problems(void **state)
         expect_problem(VALID "[redis]\nurl = redis://127.0.0.1/0\n[control]\nstream = a b\n",
                        "test.conf:20: [control] stream: 'a b' may only hold letters, digits and "
                        "the characters ._:-");
+        expect_problem(VALID "[redis]\nurl = redis://127.0.0.1/0\n[control]\n"
+                             "consumer_group = relayer-a, relayer-a\n",
+                       "test.conf:20: [control] consumer_group group 2 repeats group 1");
+        expect_problem(VALID "[redis]\nurl = redis://127.0.0.1/0\n[control]\n"
+                             "consumer_group = relayer-a, relayer b\n",
+                       "test.conf:20: [control] consumer_group group 2: 'relayer b' is not a "
+                       "group name (1 to 200 letters, digits and the characters ._:-)");
+}
+
+static void control_groups_are_a_list(void **state)
+{
+        struct load l = load_text(VALID "[redis]\nurl = redis://127.0.0.1/0\n[control]\n"
+                                        "consumer_group = relayer-a, relayer-b\n");
+
+        (void)state;
+        assert_non_null(l.cfg);
+        assert_int_equal(l.cfg->nconsumer_groups, 2);
+        assert_string_equal(l.cfg->consumer_groups[0], "relayer-a");
+        assert_string_equal(l.cfg->consumer_groups[1], "relayer-b");
+        load_free(&l);
 }
 
 /* ---------------------------------------------------------- [alerting] and [alert NAME] */
@@ -1889,6 +1910,7 @@ int main(void)
                 cmocka_unit_test(run_and_control_defaults),
                 cmocka_unit_test(control_section),
                 cmocka_unit_test(control_problems),
+                cmocka_unit_test(control_groups_are_a_list),
                 cmocka_unit_test(defaults),
                 cmocka_unit_test(tolerance_in_token_units),
                 cmocka_unit_test(unknown_key),
