@@ -79,6 +79,7 @@ export class ControlClient {
     this.needSetup = true;
     this.redisOk = false;
     this.redisProblem = 'not opened yet';
+    this.downReported = false;
     this.lastGoodPoll = null;
     this.lastSetupAttempt = 0;
     /** the heartbeat's verified content (no clock), or why it is not usable */
@@ -150,9 +151,8 @@ export class ControlClient {
   down(err) {
     const problem = err?.message ?? String(err);
     this.needSetup = true;
-    if (this.redisOk || this.redisProblem !== problem) {
-      this.emit('error', 'redis_down', { problem: escapeBytes(problem) });
-    }
+    if (!this.downReported) this.emit('error', 'redis_down', { problem: escapeBytes(problem) }); // once per outage
+    this.downReported = true;
     this.redisOk = false;
     this.redisProblem = problem;
   }
@@ -205,6 +205,7 @@ export class ControlClient {
       this.lastGoodPoll = this.options.now();
       if (!this.redisOk) this.emit('info', 'redis_up', {});
       this.redisOk = true;
+      this.downReported = false;
       this.redisProblem = null;
     } catch (err) {
       if (/^(NOGROUP|UNBLOCKED)/.test(err?.message ?? '')) this.emit('warn', 'group_missing', { problem: escapeBytes(err.message) });
