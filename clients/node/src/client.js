@@ -79,6 +79,7 @@ export class ControlClient {
     this.needSetup = true;
     this.redisOk = false;
     this.redisProblem = 'not opened yet';
+    this.hmgetOnly = false; // set when an ACL denies HGETALL
     this.downReported = false;
     this.lastGoodPoll = null;
     this.lastSetupAttempt = 0;
@@ -142,6 +143,7 @@ export class ControlClient {
     this.redis = null;
     this.redisOk = false;
     this.redisProblem = 'closed';
+    this.downReported = true;
     if (redis) {
       redis.removeAllListeners('close');
       redis.disconnect();
@@ -229,16 +231,38 @@ export class ControlClient {
     this.emit('info', 'ready', { stream, consumer, halts_in_force: this.state.haltsInForce() });
   }
 
+  /**
+   * The fields of a hash as [name, value] pairs ([] when it does not exist).
+   * HGETALL sees fields other than msg and sig (section 7); where an ACL
+   * grants only HGET/HMGET (section 2) it falls back to HMGET msg sig.
+   */
+  async readHash(key) {
+    if (!this.hmgetOnly) {
+      try {
+        return pairsFromFlat(await this.call(['HGETALL', key]));
+      } catch (err) {
+        if (!/^NOPERM/.test(err.message)) throw err;
+        this.hmgetOnly = true;
+        this.emit('warn', 'hgetall_denied', { detail: 'HGETALL is denied: reading msg and sig with HMGET, other fields of the halt and heartbeat keys go unseen' });
+      }
+    }
+    const [msg, sig] = await this.call(['HMGET', key, 'msg', 'sig']);
+    const pairs = [];
+    if (msg !== null) pairs.push([Buffer.from('msg'), msg]);
+    if (sig !== null) pairs.push([Buffer.from('sig'), sig]);
+    return pairs;
+  }
+
   async readHaltKey(haltKey) {
-    let flat;
+    let fields;
     try {
-      flat = await this.call(['HGETALL', haltKey]);
+      fields = await this.readHash(haltKey);
     } catch (err) {
       if (!/^WRONGTYPE/.test(err.message)) throw err;
       this.emit('warn', 'halt_key_ignored', { reason: 'not_a_hash', detail: 'the halt key is not a hash' });
       return;
     }
-    const verdict = this.state.applyHaltKey(pairsFromFlat(flat));
+    const verdict = this.state.applyHaltKey(fields);
     if (verdict.outcome === 'halt') {
       this.emit('error', 'halt', { source: 'halt_key', ...describe(verdict) });
     } else if (verdict.outcome === 'ignored') {
@@ -274,7 +298,14 @@ export class ControlClient {
     if (halt) return this.acknowledged.has(halt.id) ? this.xack([entryId]) : undefined; // acked once stopped
     const verdict = this.state.applyEntry(entryId, pairsFromFlat(flat));
     if (verdict.outcome === 'reject') {
-      this.emit('error', 'reject', { entry_id: safeId, reason: verdict.reason, detail: escapeBytes(verdict.detail) });
+      // The stream entry of the HALT read from the halt key at start is a
+      // replay by section 6.3; it is expected, so it is not logged as an error.
+      const fromHaltKey = verdict.reason === 'replay' && this.state.inForce.get(verdict.message.id)?.source === 'halt_key';
+      this.emit(fromHaltKey ? 'info' : 'error', 'reject', {
+        entry_id: safeId,
+        reason: verdict.reason,
+        detail: escapeBytes(fromHaltKey ? `${verdict.detail} (from the halt key, still in force)` : verdict.detail),
+      });
       return this.xack([entryId]); // "read", not "stopped"
     }
     if (verdict.outcome === 'halt') {
@@ -304,7 +335,7 @@ export class ControlClient {
     if (!this.options.requireHeartbeat) return;
     let fields;
     try {
-      fields = pairsFromFlat(await this.call(['HGETALL', this.options.heartbeatKey]));
+      fields = await this.readHash(this.options.heartbeatKey);
     } catch (err) {
       if (!/^WRONGTYPE/.test(err.message)) throw err;
       fields = [[Buffer.from('not a hash'), Buffer.alloc(0)]];

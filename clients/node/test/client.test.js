@@ -239,3 +239,22 @@ test('mayRun is false when the stream has not been read recently', { skip }, asy
     await c.close();
   }
 });
+
+test('a relayer user allowed HGET/HMGET but not HGETALL (section 2) still reads the halt key and heartbeat', { skip }, async () => {
+  await admin.flushall();
+  await admin.call('ACL', 'SETUSER', 'relayer', 'reset', 'on', '>pw', '~*', '&*', '+@all', '-hgetall');
+  await writeHeartbeat();
+  const hk = haltMsg(watchdog);
+  await admin.hset('relayer:halt', ...entry(watchdog, hk).flat());
+  const c = newClient('g-acl', { redisUrl: server.url.replace('redis://', 'redis://relayer:pw@') });
+  await c.open();
+  try {
+    await c.poll(0);
+    assert.deepEqual(c.haltsInForce(), [hk.id]);
+    assert.equal(c.heartbeatFresh().fresh, true);
+    assert.ok(c.events.some((e) => e.event === 'hgetall_denied'));
+  } finally {
+    await c.close();
+    await admin.call('ACL', 'DELUSER', 'relayer');
+  }
+});
