@@ -398,6 +398,7 @@ static void built_resume_and_refused_fields(void **state)
         static const struct control_height huge[] = {{"source", 9007199254740992ULL}};
         struct control_msg_fields f;
         char id[CONTROL_ID_SIZE], rid[CONTROL_ID_SIZE];
+        const char *lifts[1];
         struct control_msg m;
         struct rwerr err;
         char *text = NULL;
@@ -406,15 +407,21 @@ static void built_resume_and_refused_fields(void **state)
         (void)state;
         halt_fields(&f, id, NULL, "0123456789abcdef");
         control_resume_id(rid);
+        lifts[0] = id;
         f.type = CONTROL_RESUME;
         f.id = rid;
+        f.lifts = lifts;
+        f.nlifts = 1;
         f.resume_from = from;
         f.nresume_from = 1;
         assert_int_equal(control_msg_build(&f, &text, &len, &err), RW_OK);
         assert_non_null(strstr(text, "\"evidence\":{},"));
-        assert_non_null(strstr(text, "\"resume_from\":{\"source\":100},\"issued_at\""));
+        assert_non_null(strstr(text, "\"lifts\":[\"halt-f476e6452c69b31ffea35bfb7f3e81f6\"],"
+                                     "\"resume_from\":{\"source\":100},\"issued_at\""));
         assert_int_equal(control_msg_parse(text, len, &m, &err), RW_OK);
         assert_int_equal(m.type, CONTROL_RESUME);
+        assert_int_equal(m.nlifts, 1);
+        assert_string_equal(m.lifts[0], id);
         assert_int_equal(m.nresume_from, 1);
         assert_int_equal(m.resume_from[0].block, 100);
         control_msg_free(&m);
@@ -433,8 +440,14 @@ static void built_resume_and_refused_fields(void **state)
         f.resume_from = from;
         f.nresume_from = 1;
         assert_int_equal(control_msg_build(&f, &text, &len, &err), RW_ERR_INVALID);
-        assert_non_null(strstr(err.msg, "resume_from: only a RESUME"));
+        assert_non_null(strstr(err.msg, "only a RESUME carries them"));
         f.nresume_from = 0;
+        f.lifts = lifts; /* a HALT lifts nothing */
+        f.nlifts = 1;
+        assert_int_equal(control_msg_build(&f, &text, &len, &err), RW_ERR_INVALID);
+        assert_non_null(strstr(err.msg, "only a RESUME carries them"));
+        f.lifts = NULL;
+        f.nlifts = 0;
         f.reason = "";
         assert_int_equal(control_msg_build(&f, &text, &len, &err), RW_ERR_INVALID);
         assert_string_equal(err.msg, "reason: missing or empty");
@@ -669,9 +682,14 @@ static void node_signature_vector(void **state)
 
 /* ------------------------------------------------------------------ parsing */
 
-/* control_msg_parse on `text` must fail with a message containing `want`. */
-static void expect_parse_error(const char *text, size_t len, const char *want)
+/*
+ * control_msg_parse on `text` must fail with a message containing `want`,
+ * and control_msg_parse_why with the rejection `code`.
+ */
+static void expect_parse_error(const char *text, size_t len, enum control_reject code,
+                               const char *want)
 {
+        enum control_reject why = CONTROL_ACCEPTED;
         struct control_msg m;
         struct rwerr err;
         int rc = control_msg_parse(text, len, &m, &err);
@@ -681,10 +699,17 @@ static void expect_parse_error(const char *text, size_t len, const char *want)
                          rc == RW_OK ? "" : err.msg, want);
         assert_null(m.root);
         assert_null(m.heights);
+        assert_null(m.lifts);
+        assert_int_not_equal(control_msg_parse_why(text, len, &m, &why, &err), RW_OK);
+        if (why != code)
+                fail_msg("parse of %.200s: %s, wanted %s", text, control_reject_name(why),
+                         control_reject_name(code));
+        assert_null(m.root);
 }
 
 /* The valid HALT with field `name` replaced by `json` (NULL: removed). */
-static void expect_field_error(const char *name, const char *json, const char *want)
+static void expect_field_error(const char *name, const char *json, enum control_reject code,
+                               const char *want)
 {
         char base[1024];
         cJSON *root;
@@ -706,7 +731,15 @@ static void expect_field_error(const char *name, const char *json, const char *w
         }
         text = cJSON_PrintUnformatted(root);
         assert_non_null(text);
-        expect_parse_error(text, strlen(text), want);
+        if (code == CONTROL_ACCEPTED) {
+                struct control_msg m;
+                struct rwerr err;
+
+                assert_int_equal(control_msg_parse(text, strlen(text), &m, &err), RW_OK);
+                control_msg_free(&m);
+        } else {
+                expect_parse_error(text, strlen(text), code, want);
+        }
         cJSON_free(text);
         cJSON_Delete(root);
 }
@@ -722,41 +755,68 @@ static void parse_refuses_missing_and_mistyped_fields(void **state)
         (void)state;
         for (i = 0; i < sizeof strings / sizeof strings[0]; i++) {
                 (void)snprintf(want, sizeof want, "%s: missing", strings[i]);
-                expect_field_error(strings[i], NULL, want);
+                expect_field_error(strings[i], NULL, CONTROL_MISSING_FIELD, want);
                 (void)snprintf(want, sizeof want, "%s: must be a string", strings[i]);
-                expect_field_error(strings[i], "7", want);
-                expect_field_error(strings[i], "null", want);
+                expect_field_error(strings[i], "7", CONTROL_BAD_FIELD, want);
+                expect_field_error(strings[i], "null", CONTROL_BAD_FIELD, want);
                 (void)snprintf(want, sizeof want, "%s: must not be empty", strings[i]);
-                expect_field_error(strings[i], "\"\"", want);
+                expect_field_error(strings[i], "\"\"", CONTROL_BAD_FIELD, want);
         }
-        expect_field_error("v", NULL, "v: missing");
-        expect_field_error("v", "\"1\"", "v: must be the number 1");
-        expect_field_error("v", "2", "v: must be the number 1");
-        expect_field_error("evidence", NULL, "evidence: missing");
-        expect_field_error("evidence", "[1]", "evidence: must be an object");
-        expect_field_error("heights", NULL, "heights: missing");
-        expect_field_error("heights", "[12345]", "heights: must be an object");
-        expect_field_error("heights", "{\"source\":\"12345\"}", "heights.source: must be a block");
-        expect_field_error("heights", "{\"source\":-1}", "heights.source: must be a block");
-        expect_field_error("heights", "{\"source\":1.5}", "heights.source: must be a block");
-        expect_field_error("heights", "{\"source\":9007199254740992}", "heights.source: must");
-        expect_field_error("heights", "{\"\":1}", "heights: a chain name is empty");
-        expect_field_error("heights", "{\"a\":1,\"a\":2}", "heights.a: given twice");
-        expect_field_error("type", "\"STOP\"", "type: must be \"HALT\" or \"RESUME\"");
-        expect_field_error("type", "\"halt\"", "type: must be");
-        expect_field_error("id", "\"halt-F476E6452C69B31FFEA35BFB7F3E81F6\"", "id: a HALT id");
-        expect_field_error("id", "\"halt-f476e6452c69b31ffea35bfb7f3e81f\"", "id: a HALT id");
-        expect_field_error("id", "\"resume-f476e6452c69b31ffea35bfb7f3e81f6\"", "id: a HALT id");
-        expect_field_error("key_id", "\"0123456789abcde\"", "key_id: must be 16");
-        expect_field_error("key_id", "\"0123456789abcdeg\"", "key_id: must be 16");
-        expect_field_error("issued_at", "\"2024-01-02T03:04:05.678\"", "issued_at: must be UTC");
-        expect_field_error("issued_at", "\"2024-01-02T03:04:05Z\"", "issued_at: must be UTC");
-        expect_field_error("issued_at", "\"2024-01-02 03:04:05.678Z\"", "issued_at: must be UTC");
-        expect_field_error("issued_at", "\"2023-02-29T03:04:05.678Z\"", "issued_at: must be UTC");
-        expect_field_error("issued_at", "\"2024-13-02T03:04:05.678Z\"", "issued_at: must be UTC");
-        expect_field_error("issued_at", "\"2024-01-02T24:04:05.678Z\"", "issued_at: must be UTC");
-        expect_field_error("issued_at", "\"1969-12-31T23:59:59.999Z\"", "issued_at: must be UTC");
-        expect_field_error("resume_from", "{\"source\":1}", "resume_from: only a RESUME");
+        expect_field_error("v", NULL, CONTROL_MISSING_FIELD, "v: missing");
+        /* a v other than the number 1 is a version this reader does not implement */
+        expect_field_error("v", "\"1\"", CONTROL_UNKNOWN_VERSION,
+                           "v: version that is not a number is not one this reader implements");
+        expect_field_error("v", "2", CONTROL_UNKNOWN_VERSION,
+                           "v: version other than 1 is not one this reader implements");
+        expect_field_error("v", "1.5", CONTROL_UNKNOWN_VERSION, "v: version other than 1");
+        expect_field_error("v", "null", CONTROL_UNKNOWN_VERSION, "v: version that is not");
+        expect_field_error("evidence", NULL, CONTROL_MISSING_FIELD, "evidence: missing");
+        expect_field_error("evidence", "[1]", CONTROL_BAD_FIELD, "evidence: must be an object");
+        expect_field_error("heights", NULL, CONTROL_MISSING_FIELD, "heights: missing");
+        expect_field_error("heights", "[12345]", CONTROL_BAD_FIELD, "heights: must be an object");
+        /* the chain's name is not repeated: it is text from outside */
+        expect_field_error("heights", "{\"source\":\"12345\"}", CONTROL_BAD_FIELD,
+                           "heights: a value is not a block number");
+        expect_field_error("heights", "{\"source\":-1}", CONTROL_BAD_FIELD,
+                           "heights: a value is not a block number");
+        expect_field_error("heights", "{\"source\":1.5}", CONTROL_BAD_FIELD,
+                           "heights: a value is not a block number");
+        expect_field_error("heights", "{\"source\":9007199254740992}", CONTROL_BAD_FIELD,
+                           "heights: a value is not a block number");
+        expect_field_error("heights", "{\"source\":9007199254740991}", CONTROL_ACCEPTED, "");
+        expect_field_error("heights", "{\"\":1}", CONTROL_BAD_FIELD,
+                           "heights: a chain name is empty");
+        expect_field_error("heights", "{\"a\":1,\"a\":2}", CONTROL_DUPLICATE_KEY,
+                           "the name \"a\" is given twice in one object");
+        expect_field_error("type", "\"STOP\"", CONTROL_BAD_FIELD,
+                           "type: must be \"HALT\" or \"RESUME\"");
+        expect_field_error("type", "\"halt\"", CONTROL_BAD_FIELD, "type: must be");
+        expect_field_error("id", "\"halt-F476E6452C69B31FFEA35BFB7F3E81F6\"", CONTROL_BAD_FIELD,
+                           "id: a HALT id");
+        expect_field_error("id", "\"halt-f476e6452c69b31ffea35bfb7f3e81f\"", CONTROL_BAD_FIELD,
+                           "id: a HALT id");
+        expect_field_error("id", "\"resume-f476e6452c69b31ffea35bfb7f3e81f6\"", CONTROL_BAD_FIELD,
+                           "id: a HALT id");
+        expect_field_error("key_id", "\"0123456789abcde\"", CONTROL_BAD_FIELD, "key_id: must be 16");
+        expect_field_error("key_id", "\"0123456789abcdeg\"", CONTROL_BAD_FIELD, "key_id: must be 16");
+        expect_field_error("issued_at", "\"2024-01-02T03:04:05.678\"", CONTROL_BAD_FIELD,
+                           "issued_at: must be UTC");
+        expect_field_error("issued_at", "\"2024-01-02T03:04:05Z\"", CONTROL_BAD_FIELD,
+                           "issued_at: must be UTC");
+        expect_field_error("issued_at", "\"2024-01-02 03:04:05.678Z\"", CONTROL_BAD_FIELD,
+                           "issued_at: must be UTC");
+        expect_field_error("issued_at", "\"2023-02-29T03:04:05.678Z\"", CONTROL_BAD_FIELD,
+                           "issued_at: must be UTC");
+        expect_field_error("issued_at", "\"2024-13-02T03:04:05.678Z\"", CONTROL_BAD_FIELD,
+                           "issued_at: must be UTC");
+        expect_field_error("issued_at", "\"2024-01-02T24:04:05.678Z\"", CONTROL_BAD_FIELD,
+                           "issued_at: must be UTC");
+        expect_field_error("issued_at", "\"1969-12-31T23:59:59.999Z\"", CONTROL_BAD_FIELD,
+                           "issued_at: must be UTC");
+        expect_field_error("resume_from", "{\"source\":1}", CONTROL_BAD_FIELD,
+                           "lifts, resume_from: only a RESUME carries them");
+        expect_field_error("lifts", "[\"halt-f476e6452c69b31ffea35bfb7f3e81f6\"]", CONTROL_BAD_FIELD,
+                           "lifts, resume_from: only a RESUME carries them");
 }
 
 static void parse_refuses_malformed_text(void **state)
@@ -772,26 +832,35 @@ static void parse_refuses_malformed_text(void **state)
         assert_int_equal(control_msg_parse(base, n, &m, &err), RW_OK);
         control_msg_free(&m);
 
-        expect_parse_error("", 0, "msg: not valid JSON");
-        expect_parse_error("[1,2]", 5, "msg: must be a JSON object");
-        expect_parse_error("\"HALT\"", 6, "msg: must be a JSON object");
-        expect_parse_error(base, n - 1, "msg: not valid JSON");
+        expect_parse_error("", 0, CONTROL_BAD_JSON,
+                           "msg: not strict JSON: byte 0: the message must start with '{'");
+        expect_parse_error("[1,2]", 5, CONTROL_BAD_JSON, "the message must start with '{'");
+        expect_parse_error("\"HALT\"", 6, CONTROL_BAD_JSON, "the message must start with '{'");
+        expect_parse_error(base, n - 1, CONTROL_BAD_JSON, "msg: not strict JSON");
+        (void)snprintf(text, sizeof text, " %s", base);
+        expect_parse_error(text, n + 1, CONTROL_BAD_JSON, "the message must start with '{'");
         (void)snprintf(text, sizeof text, "%s ", base);
-        expect_parse_error(text, n + 1, "msg: 1 bytes after the JSON object");
+        expect_parse_error(text, n + 1, CONTROL_BAD_JSON, "1 bytes after the JSON object");
         (void)snprintf(text, sizeof text, "%s{}", base);
-        expect_parse_error(text, n + 2, "msg: 2 bytes after the JSON object");
+        expect_parse_error(text, n + 2, CONTROL_BAD_JSON, "2 bytes after the JSON object");
         memcpy(text, base, n);
         text[20] = '\0';
-        expect_parse_error(text, n, "msg: contains a NUL byte");
+        expect_parse_error(text, n, CONTROL_NOT_UTF8, "msg: byte 20: a NUL byte");
+        memcpy(text, base, n);
+        text[40] = (char)0xc0;
+        text[41] = (char)0x80;
+        expect_parse_error(text, n, CONTROL_NOT_UTF8, "msg: byte 40: not UTF-8 (byte 0xc0)");
         /* A duplicate field, first or second copy valid: refused either way. */
         (void)snprintf(text, sizeof text, "{\"reason\":\"x\",%s", base + 1);
-        expect_parse_error(text, strlen(text), "reason: given twice");
-        expect_parse_error(text, CONTROL_MSG_MAX + 1, "msg: 65537 bytes, at most 65536");
+        expect_parse_error(text, strlen(text), CONTROL_DUPLICATE_KEY,
+                           "the name \"reason\" is given twice in one object");
+        expect_parse_error(text, CONTROL_MSG_MAX + 1, CONTROL_TOO_LONG,
+                           "msg: 65537 bytes, at most 65536");
 
         /* An unknown type in an otherwise valid message. */
         (void)snprintf(text, sizeof text, "%s", base);
         memcpy(strstr(text, "\"HALT\""), "\"RSUM\"", 6);
-        expect_parse_error(text, n, "type: must be");
+        expect_parse_error(text, n, CONTROL_BAD_FIELD, "type: must be");
 }
 
 static void parse_resume_rules(void **state)
@@ -799,26 +868,289 @@ static void parse_resume_rules(void **state)
         static const char resume[] =
                 "{\"v\":1,\"type\":\"RESUME\",\"id\":\"resume-00112233445566778899aabbccddeeff\","
                 "\"invariant\":\"*\",\"severity\":\"INFO\",\"reason\":\"fixed\",\"evidence\":{},"
-                "\"heights\":{},%s\"issued_at\":\"2024-01-02T03:04:05.678Z\","
+                "\"heights\":{},%s%s\"issued_at\":\"2024-01-02T03:04:05.678Z\","
                 "\"watchdog_id\":\"op\",\"correlation_id\":\"c\",\"key_id\":\"0123456789abcdef\"}";
+        static const char lifts[] = "\"lifts\":[\"halt-00000000000000000000000000000001\","
+                                    "\"halt-00000000000000000000000000000002\"],";
         char text[1024];
         struct control_msg m;
         struct rwerr err;
 
         (void)state;
-        (void)snprintf(text, sizeof text, resume, "\"resume_from\":{\"source\":7},");
+        (void)snprintf(text, sizeof text, resume, lifts, "\"resume_from\":{\"source\":7},");
         assert_int_equal(control_msg_parse(text, strlen(text), &m, &err), RW_OK);
         assert_int_equal(m.type, CONTROL_RESUME);
         assert_int_equal(m.nheights, 0);
         assert_null(m.heights);
+        assert_int_equal(m.nlifts, 2);
+        assert_string_equal(m.lifts[0], "halt-00000000000000000000000000000001");
+        assert_string_equal(m.lifts[1], "halt-00000000000000000000000000000002");
         assert_int_equal(m.resume_from[0].block, 7);
         control_msg_free(&m);
-        (void)snprintf(text, sizeof text, resume, "");
-        expect_parse_error(text, strlen(text), "resume_from: missing");
-        (void)snprintf(text, sizeof text, resume, "\"resume_from\":{},");
-        expect_parse_error(text, strlen(text), "resume_from: must name at least one chain");
-        (void)snprintf(text, sizeof text, resume, "\"resume_from\":{\"source\":true},");
-        expect_parse_error(text, strlen(text), "resume_from.source: must be a block");
+        (void)snprintf(text, sizeof text, resume, lifts, "");
+        expect_parse_error(text, strlen(text), CONTROL_MISSING_FIELD, "resume_from: missing");
+        (void)snprintf(text, sizeof text, resume, "", "\"resume_from\":{\"source\":7},");
+        expect_parse_error(text, strlen(text), CONTROL_MISSING_FIELD,
+                           "lifts: missing (a RESUME names the HALTs it lifts)");
+        /* both missing: lifts comes first in the table */
+        (void)snprintf(text, sizeof text, resume, "", "");
+        expect_parse_error(text, strlen(text), CONTROL_MISSING_FIELD, "lifts: missing");
+        (void)snprintf(text, sizeof text, resume, lifts, "\"resume_from\":{},");
+        expect_parse_error(text, strlen(text), CONTROL_BAD_FIELD,
+                           "resume_from: must name at least one chain");
+        (void)snprintf(text, sizeof text, resume, lifts, "\"resume_from\":{\"source\":true},");
+        expect_parse_error(text, strlen(text), CONTROL_BAD_FIELD,
+                           "resume_from: a value is not a block number");
+        /* lifts: 1 to 256 distinct HALT ids */
+        (void)snprintf(text, sizeof text, resume, "\"lifts\":[],", "\"resume_from\":{\"s\":7},");
+        expect_parse_error(text, strlen(text), CONTROL_BAD_FIELD,
+                           "lifts: a RESUME lifts 1 to 256 HALT ids, not 0");
+        (void)snprintf(text, sizeof text, resume, "\"lifts\":\"halt-00000000000000000000000000000001\",",
+                       "\"resume_from\":{\"s\":7},");
+        expect_parse_error(text, strlen(text), CONTROL_BAD_FIELD,
+                           "lifts: must be an array of HALT ids");
+        (void)snprintf(text, sizeof text, resume,
+                       "\"lifts\":[\"halt-00000000000000000000000000000001\",null],",
+                       "\"resume_from\":{\"s\":7},");
+        expect_parse_error(text, strlen(text), CONTROL_BAD_FIELD,
+                           "lifts[1]: a HALT id is 'halt-' and 32 lowercase hex digits");
+        (void)snprintf(text, sizeof text, resume,
+                       "\"lifts\":[\"resume-00000000000000000000000000000001\"],",
+                       "\"resume_from\":{\"s\":7},");
+        expect_parse_error(text, strlen(text), CONTROL_BAD_FIELD, "lifts[0]: a HALT id is");
+        (void)snprintf(text, sizeof text, resume,
+                       "\"lifts\":[\"halt-00000000000000000000000000000001\","
+                       "\"halt-00000000000000000000000000000001\"],",
+                       "\"resume_from\":{\"s\":7},");
+        expect_parse_error(text, strlen(text), CONTROL_BAD_FIELD,
+                           "lifts: halt-00000000000000000000000000000001 is given twice");
+}
+
+/* --------------------------------------------------------------- judging */
+
+/* A RESUME lifting `lift` signed by `key`, naming key_id; *sig filled. Caller frees. */
+static char *signed_resume(const struct signing_key *key, const char *key_id, const char *lift,
+                           char sig[CONTROL_SIG_B64_SIZE], size_t *len)
+{
+        static const struct control_height from[] = {{"source", 100}};
+        struct control_msg_fields f;
+        char hid[CONTROL_ID_SIZE];
+        const char *lifts[1] = {lift};
+        struct rwerr err;
+        char *text = NULL;
+
+        halt_fields(&f, hid, NULL, key_id);
+        f.type = CONTROL_RESUME;
+        f.id = "resume-00112233445566778899aabbccddeeff";
+        f.lifts = lifts;
+        f.nlifts = 1;
+        f.resume_from = from;
+        f.nresume_from = 1;
+        assert_int_equal(control_msg_build(&f, &text, len, &err), RW_OK);
+        assert_int_equal(control_msg_sign(key, text, *len, sig, &err), RW_OK);
+        return text;
+}
+
+static void judge_whom_to_trust(void **state)
+{
+        struct dir *d = *state;
+        struct signing_key *w = new_key(d, "w.key"), *o = new_key(d, "o.key"),
+                           *x = new_key(d, "x.key");
+        struct control_keys keys = {&w->pub, 1, &o->pub, 1};
+        struct control_judgement j;
+        char sig[CONTROL_SIG_B64_SIZE];
+        struct control_msg m;
+        struct rwerr err;
+        size_t len = 0;
+        char *text;
+
+        /* a HALT of the watchdog's key */
+        text = build_halt(w->pub.key_id, &len);
+        assert_int_equal(control_msg_sign(w, text, len, sig, &err), RW_OK);
+        assert_int_equal(control_msg_judge(&keys, text, len, sig, strlen(sig), &m, &j),
+                         CONTROL_ACCEPTED);
+        assert_int_equal(j.reject, CONTROL_ACCEPTED);
+        assert_int_equal(j.role, CONTROL_ROLE_WATCHDOG);
+        assert_ptr_equal(j.key, &w->pub);
+        assert_int_equal(m.type, CONTROL_HALT);
+        control_msg_free(&m);
+        free(text);
+        /* a HALT of the operator's: an operator may halt by hand */
+        text = build_halt(o->pub.key_id, &len);
+        assert_int_equal(control_msg_sign(o, text, len, sig, &err), RW_OK);
+        assert_int_equal(control_msg_judge(&keys, text, len, sig, strlen(sig), &m, &j),
+                         CONTROL_ACCEPTED);
+        assert_int_equal(j.role, CONTROL_ROLE_OPERATOR);
+        assert_ptr_equal(j.key, &o->pub);
+        control_msg_free(&m);
+        free(text);
+        /* a HALT of nobody's: no role, no key, nothing parsed */
+        text = build_halt(x->pub.key_id, &len);
+        assert_int_equal(control_msg_sign(x, text, len, sig, &err), RW_OK);
+        assert_int_equal(control_msg_judge(&keys, text, len, sig, strlen(sig), &m, &j),
+                         CONTROL_BAD_SIGNATURE);
+        assert_int_equal(j.role, CONTROL_ROLE_NONE);
+        assert_null(j.key);
+        assert_null(m.root);
+        assert_string_equal(j.detail,
+                            "no configured watchdog or operator key verifies the signature");
+        free(text);
+
+        /* a RESUME of the operator's */
+        text = signed_resume(o, o->pub.key_id, "halt-f476e6452c69b31ffea35bfb7f3e81f6", sig, &len);
+        assert_int_equal(control_msg_judge(&keys, text, len, sig, strlen(sig), &m, &j),
+                         CONTROL_ACCEPTED);
+        assert_int_equal(j.role, CONTROL_ROLE_OPERATOR);
+        assert_int_equal(m.type, CONTROL_RESUME);
+        assert_int_equal(m.nlifts, 1);
+        control_msg_free(&m);
+        free(text);
+        /* a RESUME of the watchdog's: refused, after its key_id is checked */
+        text = signed_resume(w, w->pub.key_id, "halt-f476e6452c69b31ffea35bfb7f3e81f6", sig, &len);
+        assert_int_equal(control_msg_judge(&keys, text, len, sig, strlen(sig), &m, &j),
+                         CONTROL_RESUME_BY_WATCHDOG_KEY);
+        assert_int_equal(j.role, CONTROL_ROLE_WATCHDOG);
+        assert_ptr_equal(j.key, &w->pub);
+        assert_null(m.root);
+        assert_non_null(strstr(j.detail, w->pub.key_id));
+        free(text);
+        text = signed_resume(w, o->pub.key_id, "halt-f476e6452c69b31ffea35bfb7f3e81f6", sig, &len);
+        assert_int_equal(control_msg_judge(&keys, text, len, sig, strlen(sig), &m, &j),
+                         CONTROL_KEY_ID_MISMATCH);
+        assert_null(m.root);
+        free(text);
+
+        /* the same key in both roles (a configuration error): a RESUME is the operator's */
+        keys.operator = &w->pub;
+        text = signed_resume(w, w->pub.key_id, "halt-f476e6452c69b31ffea35bfb7f3e81f6", sig, &len);
+        assert_int_equal(control_msg_judge(&keys, text, len, sig, strlen(sig), &m, &j),
+                         CONTROL_ACCEPTED);
+        assert_int_equal(j.role, CONTROL_ROLE_OPERATOR);
+        control_msg_free(&m);
+        free(text);
+        text = build_halt(w->pub.key_id, &len);
+        assert_int_equal(control_msg_sign(w, text, len, sig, &err), RW_OK);
+        assert_int_equal(control_msg_judge(&keys, text, len, sig, strlen(sig), &m, &j),
+                         CONTROL_ACCEPTED);
+        assert_int_equal(j.role, CONTROL_ROLE_WATCHDOG);
+        control_msg_free(&m);
+
+        free(text);
+
+        /* watchdog keys only: a HALT passes, a RESUME never */
+        keys.noperator = 0;
+        text = signed_resume(w, w->pub.key_id, "halt-f476e6452c69b31ffea35bfb7f3e81f6", sig, &len);
+        assert_int_equal(control_msg_judge(&keys, text, len, sig, strlen(sig), &m, &j),
+                         CONTROL_RESUME_BY_WATCHDOG_KEY);
+        free(text);
+        signing_key_free(w);
+        signing_key_free(o);
+        signing_key_free(x);
+}
+
+static void judge_order_before_parsing(void **state)
+{
+        struct dir *d = *state;
+        struct signing_key *w = new_key(d, "w.key");
+        struct control_keys keys = {&w->pub, 1, NULL, 0};
+        struct control_judgement j;
+        char sig[CONTROL_SIG_B64_SIZE], withnul[CONTROL_SIG_B64_SIZE];
+        struct control_msg m;
+        struct rwerr err;
+        size_t len = 0;
+        char *text = build_halt(w->pub.key_id, &len), *big;
+
+        assert_int_equal(control_msg_sign(w, text, len, sig, &err), RW_OK);
+        /* the length comes first, whatever the signature */
+        big = calloc(1, CONTROL_MSG_MAX + 1);
+        assert_non_null(big);
+        assert_int_equal(control_msg_judge(&keys, big, CONTROL_MSG_MAX + 1, "x", 1, &m, &j),
+                         CONTROL_TOO_LONG);
+        assert_string_equal(j.detail, "msg: 65537 bytes, at most 65536");
+        free(big);
+        /* a signature of the wrong length, or with a NUL in it */
+        assert_int_equal(control_msg_judge(&keys, text, len, sig, 87, &m, &j),
+                         CONTROL_BAD_SIGNATURE);
+        assert_string_equal(j.detail, "sig: 87 bytes, expected 88 base64 characters");
+        memcpy(withnul, sig, sizeof withnul);
+        withnul[87] = '\0';
+        assert_int_equal(control_msg_judge(&keys, text, len, withnul, 88, &m, &j),
+                         CONTROL_BAD_SIGNATURE);
+        /* 88 characters that are not base64 */
+        memset(withnul, '*', 88);
+        withnul[88] = '\0';
+        assert_int_equal(control_msg_judge(&keys, text, len, withnul, 88, &m, &j),
+                         CONTROL_BAD_SIGNATURE);
+        assert_non_null(strstr(j.detail, "not valid base64"));
+        /* a signature that is not NUL-terminated is read as its 88 bytes */
+        memcpy(withnul, sig, 88);
+        withnul[88] = 'Z';
+        assert_int_equal(control_msg_judge(&keys, text, len, withnul, 88, &m, &j),
+                         CONTROL_ACCEPTED);
+        control_msg_free(&m);
+        /* no keys at all */
+        keys.nwatchdog = 0;
+        assert_int_equal(control_msg_judge(&keys, text, len, sig, 88, &m, &j),
+                         CONTROL_BAD_SIGNATURE);
+        free(text);
+        signing_key_free(w);
+}
+
+static void build_refuses_bad_lifts(void **state)
+{
+        static const struct control_height from[] = {{"source", 1}};
+        static char many[CONTROL_LIFTS_MAX + 1][CONTROL_ID_SIZE];
+        const char *lifts[CONTROL_LIFTS_MAX + 1];
+        struct control_msg_fields f;
+        char hid[CONTROL_ID_SIZE];
+        struct control_msg m;
+        struct rwerr err;
+        char *text = NULL;
+        size_t len = 0, i;
+
+        (void)state;
+        for (i = 0; i <= CONTROL_LIFTS_MAX; i++) {
+                (void)snprintf(many[i], sizeof many[i], "halt-%032zx", i);
+                lifts[i] = many[i];
+        }
+        halt_fields(&f, hid, NULL, "0123456789abcdef");
+        f.type = CONTROL_RESUME;
+        f.id = "resume-00112233445566778899aabbccddeeff";
+        f.resume_from = from;
+        f.nresume_from = 1;
+        f.lifts = lifts;
+        f.nlifts = 0;
+        assert_int_equal(control_msg_build(&f, &text, &len, &err), RW_ERR_INVALID);
+        assert_string_equal(err.msg, "lifts: a RESUME lifts 1 to 256 HALT ids, not 0");
+        assert_null(text);
+        f.nlifts = CONTROL_LIFTS_MAX + 1;
+        assert_int_equal(control_msg_build(&f, &text, &len, &err), RW_ERR_INVALID);
+        assert_string_equal(err.msg, "lifts: a RESUME lifts 1 to 256 HALT ids, not 257");
+        /* all 256: built, and read back in order */
+        f.nlifts = CONTROL_LIFTS_MAX;
+        assert_int_equal(control_msg_build(&f, &text, &len, &err), RW_OK);
+        assert_int_equal(control_msg_parse(text, len, &m, &err), RW_OK);
+        assert_int_equal(m.nlifts, CONTROL_LIFTS_MAX);
+        for (i = 0; i < CONTROL_LIFTS_MAX; i++)
+                assert_string_equal(m.lifts[i], many[i]);
+        control_msg_free(&m);
+        free(text);
+        text = NULL;
+        /* one given twice, one not a HALT id, one missing */
+        lifts[1] = many[0];
+        f.nlifts = 2;
+        assert_int_equal(control_msg_build(&f, &text, &len, &err), RW_ERR_INVALID);
+        assert_string_equal(err.msg, "lifts: halt-00000000000000000000000000000000 is given twice");
+        lifts[1] = "resume-00112233445566778899aabbccddeeff";
+        assert_int_equal(control_msg_build(&f, &text, &len, &err), RW_ERR_INVALID);
+        assert_string_equal(err.msg, "lifts[1]: a HALT id is 'halt-' and 32 lowercase hex digits");
+        lifts[1] = NULL;
+        assert_int_equal(control_msg_build(&f, &text, &len, &err), RW_ERR_INVALID);
+        assert_non_null(strstr(err.msg, "lifts[1]"));
+        f.lifts = NULL;
+        f.nlifts = 0;
+        assert_int_equal(control_msg_build(&f, &text, &len, &err), RW_ERR_INVALID);
+        assert_null(text);
 }
 
 /* ------------------------------------------------------------- the command */
@@ -888,6 +1220,9 @@ int main(void)
                 cmocka_unit_test(parse_refuses_missing_and_mistyped_fields),
                 cmocka_unit_test(parse_refuses_malformed_text),
                 cmocka_unit_test(parse_resume_rules),
+                DIR_TEST(judge_whom_to_trust),
+                DIR_TEST(judge_order_before_parsing),
+                cmocka_unit_test(build_refuses_bad_lifts),
                 DIR_TEST(keygen_command),
         };
 

@@ -158,6 +158,16 @@ static size_t put_utf8(unsigned char *out, uint32_t cp)
         return 4;
 }
 
+/* Bytes up to the closing quote of the string that starts at s (all of n when it is not closed). */
+static size_t escaped_len(const unsigned char *s, size_t n)
+{
+        size_t i = 0;
+
+        while (i < n && s[i] != '"')
+                i += s[i] == '\\' ? 2 : 1;
+        return i < n ? i : n;
+}
+
 /*
  * A string at r->at (the opening quote). With `name` non-NULL its unescaped
  * bytes are kept there (malloc'd; the unescaped form is never longer than
@@ -169,8 +179,13 @@ static void read_string(struct reader *r, struct name *name)
         unsigned char *out = NULL;
 
         if (name != NULL) {
-                /* the unescaped name is never longer than the rest of the input */
-                out = malloc(r->n - start + 1);
+                /*
+                 * The unescaped name is never longer than its escaped text: size
+                 * the copy by that text, not by the rest of the input: the
+                 * ~9000 names one 64 KiB object can hold, each kept with a copy
+                 * of the rest of the input, took hundreds of megabytes.
+                 */
+                out = malloc(escaped_len(r->s + start, r->n - start) + 1);
                 if (out == NULL) {
                         fail(r, JSON_STRICT_NO_MEMORY, "out of memory");
                         return;

@@ -463,18 +463,23 @@ static int field_error(enum control_reject *why, enum control_reject code, struc
                          text);
 }
 
-/* Step 8: every required field present; a RESUME's own two when type is the string "RESUME". */
+/*
+ * Step 8: every required field present, in the order of the tables (a
+ * RESUME's lifts and resume_from, when type is the string "RESUME", right
+ * after heights), so the first one missing is the one PROTOCOL.md names.
+ */
 static int check_presence(const cJSON *root, enum control_reject *why, struct rwerr *err)
 {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+        int resume = cJSON_IsString(type) && strcmp(type->valuestring, "RESUME") == 0;
         size_t i;
 
         for (i = 0; i < NCOMMON; i++) {
                 if (cJSON_GetObjectItemCaseSensitive(root, common_fields[i]) == NULL)
                         return field_error(why, CONTROL_MISSING_FIELD, err, "%s: missing",
                                            common_fields[i]);
-        }
-        if (cJSON_IsString(type) && strcmp(type->valuestring, "RESUME") == 0) {
+                if (!resume || strcmp(common_fields[i], "heights") != 0)
+                        continue;
                 if (cJSON_GetObjectItemCaseSensitive(root, "lifts") == NULL)
                         return field_error(why, CONTROL_MISSING_FIELD, err,
                                            "lifts: missing (a RESUME names the HALTs it lifts)");
