@@ -1,10 +1,14 @@
 /*
  * `relaywatch control tail` (watchdog/cmd_control) on the local stack's
  * Redis, run in-process with its output captured: a watchdog-signed HALT
- * and an operator-signed RESUME verify; a forged HALT (another key, the
- * watchdog's key_id), an altered HALT and a RESUME signed with the
- * watchdog's key are REJECTED with the reason; exit 0/1/2 as documented;
- * --json, --count and --follow (stopped by SIGTERM) do what they say.
+ * and an operator-signed RESUME that lifts it verify; a forged HALT
+ * (another key, the watchdog's key_id), an altered HALT and a RESUME signed
+ * with the watchdog's key are REJECTED with the rejection's name; a copy of
+ * an earlier entry is a REPLAY of it, also when only the copy is printed
+ * (the history is judged silently); exit 0/1/2 as documented; --json is
+ * valid UTF-8 JSON whatever the entry holds (msg only when it passed the
+ * strict checks, else msg_escaped); --count and --follow (stopped by
+ * SIGTERM) do what they say.
  *
  * Each test uses a control stream of its own (test:<pid>:<n>:control) and
  * keys made in a fresh temporary directory.
@@ -37,17 +41,22 @@
 #include "stack_env.h"
 #include "test_util.h"
 
-#define NENTRIES 5
+#define NENTRIES 12
 
 struct fx {
         char redis_url[512];
         char dir[64];
         char conf[128];
         char stream[96];
+        char halt_key[96];
         struct signing_key *watchdog, *operator_key, *forger;
         redisContext *ctx;
         char ids[NENTRIES][64]; /* stream entry ids of the entries added */
         size_t nids;
+        char last_halt[CONTROL_ID_SIZE]; /* the id of the last HALT built, for a RESUME's lifts */
+        char last_msg[4096];             /* the last entry built, to copy it */
+        size_t last_len;
+        char last_sig[CONTROL_SIG_B64_SIZE];
 };
 
 static unsigned stream_serial;
@@ -104,8 +113,9 @@ static void write_config(struct fx *f, const char *redis_url, const char *contro
                        "url = %s\n"
                        "[control]\n"
                        "stream = %s\n"
+                       "halt_key = %s\n"
                        "%s",
-                       redis_url, f->stream, control_lines);
+                       redis_url, f->stream, f->halt_key, control_lines);
         write_text(f->conf, text);
 }
 
@@ -151,6 +161,8 @@ static int setup(void **state)
         (void)snprintf(f->conf, sizeof f->conf, "%s/relaywatch.conf", f->dir);
         (void)snprintf(f->stream, sizeof f->stream, "test:%d:%u:control", (int)getpid(),
                        ++stream_serial);
+        (void)snprintf(f->halt_key, sizeof f->halt_key, "test:%d:%u:halt", (int)getpid(),
+                       stream_serial);
         f->watchdog = make_key(f, "watchdog.key");
         f->operator_key = make_key(f, "operator.key");
         f->forger = make_key(f, "forger.key");
@@ -173,6 +185,7 @@ static int teardown(void **state)
 
         if (f->ctx != NULL) {
                 freeReplyObject(redisCommand(f->ctx, "DEL %s", f->stream));
+                freeReplyObject(redisCommand(f->ctx, "DEL %s", f->halt_key));
                 redisFree(f->ctx);
         }
         signing_key_free(f->watchdog);
@@ -187,9 +200,40 @@ static int teardown(void **state)
         return 0;
 }
 
+/* XADDs msg[0..len) and sig as an entry; its id goes to f->ids. */
+static void xadd(struct fx *f, const char *msg, size_t len, const char *sig)
+{
+        redisReply *r = redisCommand(f->ctx, "XADD %s * msg %b sig %s", f->stream, msg, len, sig);
+
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_STRING);
+        assert_true(f->nids < NENTRIES);
+        (void)snprintf(f->ids[f->nids++], sizeof f->ids[0], "%s", r->str);
+        freeReplyObject(r);
+}
+
+/* Signs exactly msg[0..len) with `signer` and XADDs it. */
+static void add_signed(struct fx *f, const struct signing_key *signer, const char *msg, size_t len)
+{
+        char sig[CONTROL_SIG_B64_SIZE];
+        struct rwerr err;
+
+        if (control_msg_sign(signer, msg, len, sig, &err) != RW_OK)
+                fail_msg("%s", err.msg);
+        xadd(f, msg, len, sig);
+}
+
+/* XADDs the last entry built again, byte for byte: a replay. */
+static void add_copy(struct fx *f)
+{
+        assert_true(f->last_len > 0);
+        xadd(f, f->last_msg, f->last_len, f->last_sig);
+}
+
 /*
  * Builds a msg of `type` naming `claimed_key_id`, signs it with `signer`,
- * optionally changes one byte after signing, and XADDs it.
+ * optionally changes one byte after signing, and XADDs it. A RESUME lifts
+ * the last HALT built.
  */
 static void add_entry(struct fx *f, enum control_type type, const struct signing_key *signer,
                       const char *claimed_key_id, int alter, const char *reason)
@@ -198,19 +242,24 @@ static void add_entry(struct fx *f, enum control_type type, const struct signing
         struct control_height from[2] = {{"source", 1200}, {"execution", 5600}};
         struct control_msg_fields m;
         char id[CONTROL_ID_SIZE], sig[CONTROL_SIG_B64_SIZE];
+        const char *lifts[1] = {f->last_halt};
         struct rwerr err;
         char *msg = NULL, *p;
         size_t len = 0;
-        redisReply *r;
 
         memset(&m, 0, sizeof m);
         m.type = type;
         if (type == CONTROL_HALT) {
                 control_halt_id("SUPPLY_MISMATCH", "SIGIL", 1234 + f->nids, id);
+                (void)snprintf(f->last_halt, sizeof f->last_halt, "%s", id);
                 m.invariant = "SUPPLY_MISMATCH";
         } else {
+                if (f->last_halt[0] == '\0')
+                        control_halt_id("SUPPLY_MISMATCH", "SIGIL", 1, f->last_halt);
                 control_resume_id(id);
                 m.invariant = "*";
+                m.lifts = lifts;
+                m.nlifts = 1;
                 m.resume_from = from;
                 m.nresume_from = 2;
         }
@@ -231,12 +280,11 @@ static void add_entry(struct fx *f, enum control_type type, const struct signing
                 assert_non_null(p);
                 p[10] ^= 0x20; /* the reason's first letter changes case */
         }
-        r = redisCommand(f->ctx, "XADD %s * msg %b sig %s", f->stream, msg, len, sig);
-        assert_non_null(r);
-        assert_int_equal(r->type, REDIS_REPLY_STRING);
-        assert_true(f->nids < NENTRIES);
-        (void)snprintf(f->ids[f->nids++], sizeof f->ids[0], "%s", r->str);
-        freeReplyObject(r);
+        assert_true(len < sizeof f->last_msg);
+        memcpy(f->last_msg, msg, len);
+        f->last_len = len;
+        (void)snprintf(f->last_sig, sizeof f->last_sig, "%s", sig);
+        xadd(f, msg, len, sig);
         free(msg);
 }
 
@@ -313,86 +361,277 @@ static void tail_verifies_each_entry(void **state)
                         "2026-11-18T11:06:40.123Z");
         at = find_after(r.out, at, "reason: supply broke");
         at = find_after(r.out, at, "heights: source=1234 execution=5678");
-        (void)snprintf(want, sizeof want, "  verified: watchdog key %s\n", f->watchdog->pub.key_id);
+        (void)snprintf(want, sizeof want, "  verified: watchdog key %s, HALT in force\n",
+                       f->watchdog->pub.key_id);
         at = find_after(r.out, at, want);
 
         at = find_after(r.out, at, f->ids[1]);
         at = find_after(r.out, at, " RESUME resume-");
         at = find_after(r.out, at, "resume_from: source=1200 execution=5600");
-        (void)snprintf(want, sizeof want, "  verified: operator key %s\n",
+        at = find_after(r.out, at, "  lifts: halt-");
+        (void)snprintf(want, sizeof want, "  verified: operator key %s, RESUME lifted 1 HALT\n",
                        f->operator_key->pub.key_id);
         at = find_after(r.out, at, want);
 
         at = find_after(r.out, at, f->ids[2]);
         at = find_after(r.out, at, "reason: forged halt");
         at = find_after(r.out, at,
-                        "  REJECTED: signature does not verify with any configured key "
-                        "(1 watchdog, 1 operator)\n");
+                        "  REJECTED bad_signature: no configured watchdog or operator key "
+                        "verifies the signature\n");
 
         at = find_after(r.out, at, f->ids[3]);
         at = find_after(r.out, at, "reason: Altered halt");
-        at = find_after(r.out, at, "  REJECTED: signature does not verify");
+        at = find_after(r.out, at, "  REJECTED bad_signature: ");
 
         at = find_after(r.out, at, f->ids[4]);
         (void)snprintf(want, sizeof want,
-                       "  REJECTED: a RESUME signed with watchdog key %s: only an operator key "
-                       "may sign a RESUME\n",
+                       "  REJECTED resume_by_watchdog_key: a RESUME signed with watchdog key %s: "
+                       "only an operator key may sign a RESUME\n",
                        f->watchdog->pub.key_id);
         (void)find_after(r.out, at, want);
         run_free(&r);
 }
 
+static const cJSON *item(const cJSON *o, const char *name)
+{
+        const cJSON *i = cJSON_GetObjectItemCaseSensitive(o, name);
+
+        if (i == NULL)
+                fail_msg("no member %s", name);
+        return i;
+}
+
+/* Fails unless s[0..n) is well-formed UTF-8 (what a JSON reader requires). */
+static void assert_utf8(const char *text, size_t n)
+{
+        const unsigned char *s = (const unsigned char *)text;
+        size_t i = 0, len, k;
+
+        while (i < n) {
+                if (s[i] < 0x80) {
+                        i++;
+                        continue;
+                }
+                len = s[i] >= 0xf0 ? 4 : s[i] >= 0xe0 ? 3 : s[i] >= 0xc2 ? 2 : 0;
+                if (len == 0 || i + len > n)
+                        fail_msg("byte 0x%02x at %zu is not UTF-8:\n%s", s[i], i, text);
+                for (k = 1; k < len; k++) {
+                        if ((s[i + k] & 0xc0) != 0x80)
+                                fail_msg("byte 0x%02x at %zu is not UTF-8", s[i + k], i + k);
+                }
+                i += len;
+        }
+}
+
+/* The lines of r->out (at most `cap`), each parsed; the caller frees each with cJSON_Delete. */
+static size_t json_lines(const struct run *r, cJSON **lines, size_t cap)
+{
+        char *copy = strdup(r->out), *line, *save = NULL;
+        size_t n = 0;
+
+        assert_non_null(copy);
+        assert_utf8(r->out, r->out_len);
+        for (line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+                assert_true(n < cap);
+                if ((lines[n] = cJSON_Parse(line)) == NULL)
+                        fail_msg("line %zu is not JSON: %s", n + 1, line);
+                n++;
+        }
+        free(copy);
+        return n;
+}
+
 static void tail_json_is_one_object_per_entry(void **state)
 {
-        static const int verified[NENTRIES] = {1, 1, 0, 0, 0};
-        static const char *const roles[NENTRIES] = {"watchdog", "operator", NULL, NULL, NULL};
+        static const int verified[5] = {1, 1, 0, 0, 0};
+        static const char *const outcomes[5] = {"halt", "resume", "reject", "reject", "reject"};
+        static const char *const rejections[5] = {NULL, NULL, "bad_signature", "bad_signature",
+                                                  "resume_by_watchdog_key"};
+        static const char *const roles[5] = {"watchdog", "operator", NULL, NULL, "watchdog"};
         struct fx *f = *state;
         char *args[] = {"control", "tail", "--json", "-c", f->conf};
+        cJSON *lines[8] = {NULL};
         struct run r;
-        char *line, *save = NULL;
-        size_t i = 0;
+        size_t i, n;
 
         add_the_five(f);
         r = run_tail(args, 5);
         assert_int_equal(r.code, CMD_CONTROL_REJECTED);
-        for (line = strtok_r(r.out, "\n", &save); line != NULL;
-             line = strtok_r(NULL, "\n", &save), i++) {
-                cJSON *j = cJSON_Parse(line);
-                const cJSON *msg, *role, *error, *key_id;
+        n = json_lines(&r, lines, 8);
+        assert_int_equal(n, 5);
+        for (i = 0; i < n; i++) {
+                const cJSON *j = lines[i], *msg, *esc, *role, *error, *key_id, *rej;
 
-                if (j == NULL)
-                        fail_msg("line %zu is not JSON: %s", i + 1, line);
-                assert_true(i < NENTRIES);
-                assert_string_equal(cJSON_GetObjectItemCaseSensitive(j, "entry_id")->valuestring,
-                                    f->ids[i]);
-                assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "verified")),
-                                 verified[i]);
-                role = cJSON_GetObjectItemCaseSensitive(j, "key_role");
-                error = cJSON_GetObjectItemCaseSensitive(j, "error");
-                key_id = cJSON_GetObjectItemCaseSensitive(j, "key_id");
-                if (verified[i]) {
+                assert_string_equal(item(j, "entry_id")->valuestring, f->ids[i]);
+                assert_int_equal(cJSON_IsTrue(item(j, "verified")), verified[i]);
+                assert_string_equal(item(j, "outcome")->valuestring, outcomes[i]);
+                rej = item(j, "rejection");
+                role = item(j, "key_role");
+                error = item(j, "error");
+                key_id = item(j, "key_id");
+                if (rejections[i] == NULL)
+                        assert_true(cJSON_IsNull(rej) && cJSON_IsNull(error));
+                else
+                        assert_true(cJSON_IsString(rej) &&
+                                    strcmp(rej->valuestring, rejections[i]) == 0 &&
+                                    cJSON_IsString(error) && error->valuestring[0] != '\0');
+                if (roles[i] == NULL) {
+                        assert_true(cJSON_IsNull(role) && cJSON_IsNull(key_id));
+                } else {
                         assert_string_equal(role->valuestring, roles[i]);
                         assert_string_equal(key_id->valuestring,
-                                            i == 0 ? f->watchdog->pub.key_id
-                                                   : f->operator_key->pub.key_id);
-                        assert_true(cJSON_IsNull(error));
-                } else {
-                        assert_true(cJSON_IsNull(role));
-                        assert_true(cJSON_IsNull(key_id));
-                        assert_true(cJSON_IsString(error) && error->valuestring[0] != '\0');
+                                            strcmp(roles[i], "watchdog") == 0
+                                                    ? f->watchdog->pub.key_id
+                                                    : f->operator_key->pub.key_id);
                 }
-                /* the msg as an object, even a rejected one (what it claims) */
-                msg = cJSON_GetObjectItemCaseSensitive(j, "msg");
+                assert_true(cJSON_IsNull(item(j, "replay_of")));
+                if (i == 1)
+                        assert_int_equal(item(j, "lifted")->valueint, 1);
+                else
+                        assert_true(cJSON_IsNull(item(j, "lifted")));
+                msg = item(j, "msg");
+                esc = item(j, "msg_escaped");
+                if (i == 2 || i == 3) {
+                        /* never verified, so never checked as strict JSON: bytes only */
+                        assert_true(cJSON_IsNull(msg));
+                        assert_true(cJSON_IsString(esc));
+                        assert_non_null(strstr(esc->valuestring, "\"type\":\"HALT\""));
+                        continue;
+                }
+                /* passed the strict checks: the msg as an object */
+                assert_true(cJSON_IsNull(esc));
                 assert_true(cJSON_IsObject(msg));
-                assert_string_equal(cJSON_GetObjectItemCaseSensitive(msg, "type")->valuestring,
+                assert_string_equal(item(msg, "type")->valuestring,
                                     i == 1 || i == 4 ? "RESUME" : "HALT");
-                assert_int_equal(cJSON_GetObjectItemCaseSensitive(
-                                         cJSON_GetObjectItemCaseSensitive(msg, "heights"), "source")
-                                         ->valueint,
-                                 1234);
-                cJSON_Delete(j);
+                assert_int_equal(item(item(msg, "heights"), "source")->valueint, 1234);
         }
-        assert_int_equal(i, NENTRIES);
+        for (i = 0; i < n; i++)
+                cJSON_Delete(lines[i]);
+        run_free(&r);
+}
+
+/* A RESUME copied after it lifted its HALT, and a HALT copied after the RESUME. */
+static void replays_are_rejected_as_replays(void **state)
+{
+        struct fx *f = *state;
+        char *args[] = {"control", "tail", "-c", f->conf};
+        char *last[] = {"control", "tail", "-c", f->conf, "--count", "1"};
+        char *json[] = {"control", "tail", "-c", f->conf, "--json"};
+        char halt_msg[4096], halt_sig[CONTROL_SIG_B64_SIZE], want[256];
+        size_t halt_len, at;
+        cJSON *lines[8] = {NULL};
+        struct run r;
+
+        add_entry(f, CONTROL_HALT, f->watchdog, f->watchdog->pub.key_id, 0, "halt");
+        memcpy(halt_msg, f->last_msg, f->last_len);
+        halt_len = f->last_len;
+        (void)snprintf(halt_sig, sizeof halt_sig, "%s", f->last_sig);
+        add_entry(f, CONTROL_RESUME, f->operator_key, f->operator_key->pub.key_id, 0, "resume");
+        add_copy(f);                           /* ids[2]: the RESUME again */
+        xadd(f, halt_msg, halt_len, halt_sig); /* ids[3]: the HALT again */
+
+        r = run_tail(args, 4);
+        assert_int_equal(r.code, CMD_CONTROL_REJECTED);
+        at = find_after(r.out, 0, f->ids[2]);
+        (void)snprintf(want, sizeof want, "  REJECTED replay: REPLAY of entry %s: RESUME resume-",
+                       f->ids[1]);
+        at = find_after(r.out, at, want);
+        at = find_after(r.out, at, f->ids[3]);
+        (void)snprintf(want, sizeof want, "  REJECTED replay: REPLAY of entry %s: HALT halt-",
+                       f->ids[0]);
+        (void)find_after(r.out, at, want);
+        run_free(&r);
+
+        /* only the last printed: the history before it is judged all the same */
+        r = run_tail(last, 6);
+        assert_int_equal(r.code, CMD_CONTROL_REJECTED);
+        assert_null(strstr(r.out, f->ids[2]));
+        (void)find_after(r.out, find_after(r.out, 0, f->ids[3]), want);
+        run_free(&r);
+
+        r = run_tail(json, 5);
+        assert_int_equal(r.code, CMD_CONTROL_REJECTED);
+        assert_int_equal(json_lines(&r, lines, 8), 4);
+        assert_string_equal(item(lines[2], "rejection")->valuestring, "replay");
+        assert_string_equal(item(lines[2], "outcome")->valuestring, "reject");
+        assert_false(cJSON_IsTrue(item(lines[2], "verified")));
+        assert_string_equal(item(lines[2], "replay_of")->valuestring, f->ids[1]);
+        assert_string_equal(item(lines[2], "key_role")->valuestring, "operator");
+        assert_string_equal(item(item(lines[2], "msg"), "type")->valuestring, "RESUME");
+        assert_string_equal(item(lines[3], "replay_of")->valuestring, f->ids[0]);
+        for (at = 0; at < 4; at++)
+                cJSON_Delete(lines[at]);
+        run_free(&r);
+}
+
+/* A RESUME whose HALT is not in force (its entry trimmed, say) lifts nothing: a replay too. */
+static void a_resume_lifting_nothing_is_a_replay(void **state)
+{
+        struct fx *f = *state;
+        char *args[] = {"control", "tail", "-c", f->conf};
+        struct run r;
+
+        add_entry(f, CONTROL_RESUME, f->operator_key, f->operator_key->pub.key_id, 0, "orphan");
+        r = run_tail(args, 4);
+        assert_int_equal(r.code, CMD_CONTROL_REJECTED);
+        (void)find_after(r.out, 0, "  REJECTED replay: REPLAY: RESUME resume-");
+        (void)find_after(r.out, 0, "lifts no HALT in force");
+        run_free(&r);
+}
+
+/*
+ * Signed msgs that fail the strict checks: bytes that are not UTF-8 (and a
+ * backslash, a newline), a name twice. --json stays valid UTF-8 JSON with
+ * msg null and the bytes escaped.
+ */
+static void json_escapes_what_fails_the_strict_checks(void **state)
+{
+        static const char not_utf8[] = "{\"v\":1,\"type\":\"HALT\",\"reason\":\"\xff\xfe\\\n\"}";
+        static const char dup[] = "{\"v\":1,\"type\":\"HALT\",\"type\":\"RESUME\"}";
+        struct fx *f = *state;
+        char *json[] = {"control", "tail", "-c", f->conf, "--json"};
+        char *text[] = {"control", "tail", "-c", f->conf};
+        cJSON *lines[8] = {NULL};
+        struct run r;
+        size_t i, n;
+
+        add_signed(f, f->watchdog, not_utf8, sizeof not_utf8 - 1);
+        add_signed(f, f->watchdog, dup, sizeof dup - 1);
+        /* the same bytes, never signed by a configured key */
+        add_signed(f, f->forger, not_utf8, sizeof not_utf8 - 1);
+        r = run_tail(json, 5);
+        assert_int_equal(r.code, CMD_CONTROL_REJECTED);
+        n = json_lines(&r, lines, 8);
+        assert_int_equal(n, 3);
+        assert_string_equal(item(lines[0], "rejection")->valuestring, "not_utf8");
+        assert_string_equal(item(lines[0], "key_role")->valuestring, "watchdog");
+        assert_true(cJSON_IsNull(item(lines[0], "msg")));
+        assert_string_equal(item(lines[0], "msg_escaped")->valuestring,
+                            "{\"v\":1,\"type\":\"HALT\",\"reason\":\"\\xff\\xfe\\\\\\x0a\"}");
+        assert_string_equal(item(lines[1], "rejection")->valuestring, "duplicate_key");
+        assert_true(cJSON_IsNull(item(lines[1], "msg")));
+        assert_string_equal(item(lines[1], "msg_escaped")->valuestring, dup);
+        assert_non_null(strstr(item(lines[1], "error")->valuestring, "\"type\" is given twice"));
+        assert_string_equal(item(lines[2], "rejection")->valuestring, "bad_signature");
+        assert_true(cJSON_IsNull(item(lines[2], "key_role")));
+        assert_true(cJSON_IsNull(item(lines[2], "msg")));
+        assert_string_equal(item(lines[2], "msg_escaped")->valuestring,
+                            item(lines[0], "msg_escaped")->valuestring);
+        for (i = 0; i < n; i++)
+                cJSON_Delete(lines[i]);
+        /* the raw text has no byte that is not UTF-8, and no name twice in one object */
+        assert_null(strstr(r.out, "\xff"));
+        assert_null(strstr(r.out, "\"type\":\"HALT\",\"type\""));
+        run_free(&r);
+
+        /* text: the rejection named, the bytes escaped */
+        r = run_tail(text, 4);
+        assert_int_equal(r.code, CMD_CONTROL_REJECTED);
+        (void)find_after(r.out, 0, "  REJECTED not_utf8: ");
+        (void)find_after(r.out, 0,
+                         "  msg: {\"v\":1,\"type\":\"HALT\",\"reason\":\"\\xff\\xfe\\\\\\n\"}\n");
+        (void)find_after(r.out, 0, "  REJECTED duplicate_key: ");
+        assert_null(strstr(r.out, "\xff"));
         run_free(&r);
 }
 
@@ -449,9 +688,15 @@ static void malformed_and_hostile_entries_are_rejected(void **state)
                   "evil\x1b[2J\n  verified: watchdog key \\o/");
         r = run_tail(args, 4);
         assert_int_equal(r.code, CMD_CONTROL_REJECTED);
-        (void)find_after(r.out, 0, "REJECTED: the entry has 1 msg and 0 sig fields");
-        (void)find_after(r.out, 0, "REJECTED: the entry has 0 msg and 1 sig fields");
-        (void)find_after(r.out, 0, "REJECTED: sig: 3 bytes, expected 64");
+        (void)find_after(r.out, 0,
+                         "REJECTED bad_entry: the entry has 2 fields (1 msg, 0 sig); it must have "
+                         "exactly one msg and one sig");
+        (void)find_after(r.out, 0,
+                         "(no msg field)\n  REJECTED bad_entry: the entry has 1 field "
+                         "(0 msg, 1 sig)");
+        (void)find_after(r.out, 0,
+                         "  msg: hello\n  REJECTED bad_signature: sig: 4 bytes, "
+                         "expected 88 base64 characters");
         /* shown escaped, on its own line, not obeyed */
         (void)find_after(r.out, 0,
                          "reason: evil\\x1b[2J\\n  verified: watchdog key \\\\o/\n"
@@ -646,6 +891,11 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(tail_verifies_each_entry, setup, teardown),
                 cmocka_unit_test_setup_teardown(tail_json_is_one_object_per_entry, setup, teardown),
+                cmocka_unit_test_setup_teardown(replays_are_rejected_as_replays, setup, teardown),
+                cmocka_unit_test_setup_teardown(a_resume_lifting_nothing_is_a_replay, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(json_escapes_what_fails_the_strict_checks, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(count_takes_the_latest_in_order, setup, teardown),
                 cmocka_unit_test_setup_teardown(all_verified_exits_zero, setup, teardown),
                 cmocka_unit_test_setup_teardown(malformed_and_hostile_entries_are_rejected, setup,

@@ -3,6 +3,13 @@
  * `relaywatch status` on the shared local stack (its Redis, its chains, its
  * ledger, and its relayer simulator running).
  *
+ * status and resume judge the control stream as a relayer does: a HALT
+ * signed with the operator key and XADDed by hand is in force (status exit
+ * 1) and resume lifts it; a HALT that comes in force while resume validates
+ * makes it read again and lift that one too; rejected entries are problems;
+ * the acknowledgement is the hash STREAM:ack:HALT_ID per relayer group (an
+ * XACK is not one); a group with two consumers is a problem.
+ *
  * Each test writes a configuration of its own: the stack's, with the
  * [control] section replaced by one naming keys unique to this process
  * (test:PID:cmds:...), key pairs made in a fresh temporary directory, and
@@ -21,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +44,7 @@
 #include "config.h"
 #include "control_msg.h"
 #include "dbconn.h"
+#include "fake_http.h"
 #include "halt_publish.h"
 #include "heartbeat.h"
 #include "redisconn.h"
@@ -48,16 +58,17 @@ struct fx {
         char stack_config[1024];
         char dir[64];
         char state_dir[128];
-        char config[128];       /* the test's configuration */
-        char dead_config[128];  /* the same with Redis at a closed port */
-        char blind_config[128]; /* the same with the execution chain at a closed port */
-        char watchdog_key[128]; /* [control] signing_key */
-        char operator_key[128]; /* in [control] operator_keys */
-        char stranger_key[128]; /* in no list */
-        char base[64];          /* test:PID:cmds */
+        char config[128];        /* the test's configuration */
+        char dead_config[128];   /* the same with Redis at a closed port */
+        char blind_config[128];  /* the same with the execution chain at a closed port */
+        char groups_config[128]; /* the same with two relayer groups, relayer-a and relayer-b */
+        char watchdog_key[128];  /* [control] signing_key */
+        char operator_key[128];  /* in [control] operator_keys */
+        char stranger_key[128];  /* in no list */
+        char base[64];           /* test:PID:cmds */
         char stream[96], halt_key[96], heartbeat_key[96];
         struct halt_publish_keys keys;
-        struct signing_key *wkey;
+        struct signing_key *wkey, *okey;
         struct verify_key wpub, opub;
 };
 
@@ -139,10 +150,12 @@ static void write_text(const char *path, const char *text)
 
 /*
  * The stack's configuration with our state_dir, optionally another Redis
- * URL, and our [control] section instead of its own.
+ * URL and another execution endpoint (with a timeout of 1 s), and our
+ * [control] section instead of its own, naming `groups` as the relayer
+ * groups.
  */
-static void write_config(const struct fx *f, const char *path, const char *redis_url,
-                         int dead_execution)
+static void write_config_full(const struct fx *f, const char *path, const char *redis_url,
+                              const char *execution_url, const char *groups)
 {
         char *text = read_text(f->stack_config), *line, *save = NULL;
         char section[64] = "";
@@ -160,9 +173,9 @@ static void write_config(const struct fx *f, const char *path, const char *redis
                 else if (redis_url != NULL && strcmp(section, "[redis]") == 0 &&
                          strncmp(line, "url", 3) == 0)
                         fprintf(out, "url = %s\n", redis_url);
-                else if (dead_execution && strcmp(section, "[chain execution]") == 0 &&
+                else if (execution_url != NULL && strcmp(section, "[chain execution]") == 0 &&
                          strncmp(line, "endpoints", 9) == 0)
-                        fprintf(out, "endpoints = http://127.0.0.1:1\n");
+                        fprintf(out, "endpoints = %s\ntimeout_ms = 1000\n", execution_url);
                 else
                         fprintf(out, "%s\n", line);
         }
@@ -171,15 +184,22 @@ static void write_config(const struct fx *f, const char *path, const char *redis
                 "stream = %s\n"
                 "halt_key = %s\n"
                 "heartbeat_key = %s\n"
-                "consumer_group = relayer\n"
+                "consumer_group = %s\n"
                 "signing_key = %s\n"
                 "operator_keys = %s.pub\n"
                 "heartbeat_ttl_ms = 10000\n"
                 "consumer_idle_ms = 30000\n"
                 "redis_timeout_ms = 3000\n",
-                f->stream, f->halt_key, f->heartbeat_key, f->watchdog_key, f->operator_key);
+                f->stream, f->halt_key, f->heartbeat_key, groups, f->watchdog_key, f->operator_key);
         assert_int_equal(fclose(out), 0);
         free(text);
+}
+
+static void write_config(const struct fx *f, const char *path, const char *redis_url,
+                         int dead_execution)
+{
+        write_config_full(f, path, redis_url, dead_execution ? "http://127.0.0.1:1" : NULL,
+                          "relayer");
 }
 
 static redisContext *connect_or_fail(const struct fx *f)
@@ -251,6 +271,7 @@ static int setup(void **state)
         (void)snprintf(f.config, sizeof f.config, "%s/relaywatch.conf", f.dir);
         (void)snprintf(f.dead_config, sizeof f.dead_config, "%s/dead-redis.conf", f.dir);
         (void)snprintf(f.blind_config, sizeof f.blind_config, "%s/blind.conf", f.dir);
+        (void)snprintf(f.groups_config, sizeof f.groups_config, "%s/groups.conf", f.dir);
         (void)snprintf(f.watchdog_key, sizeof f.watchdog_key, "%s/watchdog.key", f.dir);
         (void)snprintf(f.operator_key, sizeof f.operator_key, "%s/operator.key", f.dir);
         (void)snprintf(f.stranger_key, sizeof f.stranger_key, "%s/stranger.key", f.dir);
@@ -258,6 +279,7 @@ static int setup(void **state)
         assert_int_equal(signing_key_generate(f.operator_key, &err), RW_OK);
         assert_int_equal(signing_key_generate(f.stranger_key, &err), RW_OK);
         assert_int_equal(signing_key_load(f.watchdog_key, &f.wkey, &err), RW_OK);
+        assert_int_equal(signing_key_load(f.operator_key, &f.okey, &err), RW_OK);
         f.wpub = f.wkey->pub;
         (void)snprintf(pub, sizeof pub, "%s.pub", f.operator_key);
         assert_int_equal(verify_key_load(pub, &f.opub, &err), RW_OK);
@@ -272,6 +294,7 @@ static int setup(void **state)
         /* port 1 on loopback: nothing listens there */
         write_config(&f, f.dead_config, "redis://127.0.0.1:1", 0);
         write_config(&f, f.blind_config, NULL, 1);
+        write_config_full(&f, f.groups_config, NULL, NULL, "relayer-a, relayer-b");
         (void)unsetenv(CMD_RESUME_KEY_ENV);
         *state = &f;
         return 0;
@@ -283,6 +306,7 @@ static int teardown(void **state)
 
         redis_cleanup(f);
         signing_key_free(f->wkey);
+        signing_key_free(f->okey);
         (void)nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
         return 0;
 }
@@ -631,6 +655,13 @@ static void resume_with_the_operator_key_lifts_the_halt(void **state)
         lifted = cJSON_GetObjectItemCaseSensitive(m.evidence, "lifted");
         assert_int_equal(cJSON_GetArraySize(lifted), 1);
         assert_string_equal(cJSON_GetArrayItem(lifted, 0)->valuestring, halt_msg.id);
+        /* lifts: the same ids, and the HALT was listed with its signer */
+        assert_int_equal(m.nlifts, 1);
+        assert_string_equal(m.lifts[0], halt_msg.id);
+        expect_in(r.out, "HALTs in force (the RESUME lifts every one):\n");
+        expect_in(r.out, halt_msg.id);
+        expect_in(r.out, " MANUAL, signed by watchdog key ");
+        expect_in(r.out, "lifted: halt-");
         /* resume_from: the heights the validate pinned */
         assert_int_equal(m.nresume_from, 2);
         for (i = 0; i < m.nresume_from; i++) {
@@ -722,6 +753,8 @@ static void resume_is_refused_while_tier1_is_blind_unless_forced(void **state)
         assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m.evidence, "forced")));
         assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m.evidence, "lifted")),
                          2);
+        assert_int_equal(m.nlifts, 2);
+        assert_true(strcmp(m.lifts[0], id) == 0 || strcmp(m.lifts[1], id) == 0);
         /* only the chain that was read gives a checkpoint */
         assert_int_equal(m.nresume_from, 1);
         assert_string_equal(m.resume_from[0].chain, "source");
@@ -744,6 +777,140 @@ static void resume_is_refused_while_tier1_is_blind_unless_forced(void **state)
         run_free(&h);
         run_free(&refused);
         run_free(&forced);
+}
+
+/* ------------------------------------------------------------ a HALT while resuming */
+
+struct resumer {
+        char *config, *key;
+        FILE *out, *errout;
+        char *err;
+        size_t err_len;
+        int code;
+};
+
+static void *resume_run(void *arg)
+{
+        struct resumer *rs = arg;
+        char *argv[] = {"resume", "-c",      rs->config, "--from-last-checkpoint", "--key",
+                        rs->key,  "--force", "--reason", "execution RPC hangs"};
+
+        rs->code = cmd_resume(9, argv, rs->out, rs->errout);
+        (void)fclose(rs->out); /* the reader sees end of file */
+        return NULL;
+}
+
+/* Reads from fd into buf until `needle` shows up; 60 s at most. */
+static void read_until(int fd, char *buf, size_t cap, size_t *len, const char *needle)
+{
+        struct timespec start, now;
+
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &start), 0);
+        while (strstr(buf, needle) == NULL) {
+                struct pollfd p = {fd, POLLIN, 0};
+                ssize_t n;
+
+                assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &now), 0);
+                if (now.tv_sec - start.tv_sec > 60)
+                        fail_msg("'%s' did not appear within 60 s; output so far:\n%s", needle,
+                                 buf);
+                if (poll(&p, 1, 1000) <= 0)
+                        continue;
+                n = read(fd, buf + *len, cap - 1 - *len);
+                if (n <= 0)
+                        fail_msg("output ended before '%s' appeared:\n%s", needle, buf);
+                *len += (size_t)n;
+                buf[*len] = '\0';
+        }
+}
+
+/*
+ * A supervisor's HALT comes in force while resume validates (the execution
+ * endpoint hangs, so the validate takes its time): the RESUME signed first
+ * does not list it, so Redis refuses it (NOT_LISTED); resume reads again
+ * and publishes one that lifts both.
+ */
+static void resume_reads_again_when_a_halt_comes_meanwhile(void **state)
+{
+        struct fx *f = *state;
+        struct fake_http *fake = fake_http_start(31338);
+        char hang_config[160], id[CONTROL_ID_SIZE], sig[CONTROL_SIG_B64_SIZE], buf[65536] = "";
+        struct halt_publish_result res;
+        struct control_msg_fields mf;
+        struct control_height hh = {"source", 11};
+        struct resumer rs;
+        struct control_msg m;
+        struct rwerr err;
+        struct run h;
+        redisContext *ctx;
+        pthread_t th;
+        char *msg = NULL;
+        size_t len = 0, got = 0;
+        int fds[2];
+
+        assert_non_null(fake);
+        fake_http_set(fake, FAKE_HTTP_HANG, 0, NULL);
+        (void)snprintf(hang_config, sizeof hang_config, "%s/hang.conf", f->dir);
+        write_config_full(f, hang_config, NULL, fake_http_url(fake), "relayer");
+        h = halt(f->config, "the first halt");
+        expect_code(&h, 0);
+
+        memset(&rs, 0, sizeof rs);
+        rs.config = hang_config;
+        rs.key = f->operator_key;
+        assert_int_equal(pipe(fds), 0);
+        rs.out = fdopen(fds[1], "w");
+        assert_non_null(rs.out);
+        rs.errout = open_memstream(&rs.err, &rs.err_len);
+        assert_non_null(rs.errout);
+        assert_int_equal(pthread_create(&th, NULL, resume_run, &rs), 0);
+        read_until(fds[0], buf, sizeof buf, &got, "validating before the resume");
+
+        /* the supervisor halts for an invariant meanwhile */
+        control_halt_id("SUPPLY_MISMATCH", "SIGIL", 11, id);
+        memset(&mf, 0, sizeof mf);
+        mf.type = CONTROL_HALT;
+        mf.id = id;
+        mf.invariant = "SUPPLY_MISMATCH";
+        mf.severity = "CRITICAL";
+        mf.reason = "minted while resuming";
+        mf.heights = &hh;
+        mf.nheights = 1;
+        mf.issued_at_ms = rwclock_wall_ms();
+        mf.watchdog_id = "test";
+        mf.correlation_id = "c0ffee";
+        mf.key_id = f->wpub.key_id;
+        assert_int_equal(control_msg_build(&mf, &msg, &len, &err), RW_OK);
+        assert_int_equal(control_msg_sign(f->wkey, msg, len, sig, &err), RW_OK);
+        ctx = connect_or_fail(f);
+        assert_int_equal(
+                halt_publish(ctx, &f->keys, id, "SUPPLY_MISMATCH", msg, len, sig, &res, &err),
+                RW_OK);
+        assert_int_equal(res.outcome, HALT_PUBLISHED);
+        redisFree(ctx);
+        free(msg);
+
+        read_until(fds[0], buf, sizeof buf, &got, "RESUME published");
+        assert_int_equal(pthread_join(th, NULL), 0);
+        (void)close(fds[0]);
+        assert_int_equal(fclose(rs.errout), 0);
+        if (rs.code != 0)
+                fail_msg("resume exited %d:\n%s\n%s", rs.code, buf, rs.err);
+        expect_in(buf, "came in force while the RESUME was being published (nothing was "
+                       "published); reading the stream again\n");
+        expect_in(buf, id);
+        expect_in(buf, " SUPPLY_MISMATCH, signed by watchdog key ");
+        /* one RESUME on the stream, lifting both */
+        assert_int_equal(stream_length(f), 3);
+        last_entry(f, &f->opub, 1, CONTROL_ALLOW_RESUME, &m);
+        assert_int_equal(m.nlifts, 2);
+        assert_string_equal(m.lifts[1], id);
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m.evidence, "lifted")),
+                         2);
+        control_msg_free(&m);
+        free(rs.err);
+        run_free(&h);
+        fake_http_stop(fake);
 }
 
 static void resume_without_redis_exits_2(void **state)
@@ -784,6 +951,16 @@ static void write_status(const struct fx *f, int64_t age_ms)
                 "\"summary\":\"no ack in 10 s\",\"correlation_id\":\"c0ffee\",\"at\":\"x\"}]}",
                 (long long)at, (long long)at);
         write_text(path, text);
+}
+
+/* The string member `name` of o, failing the test when it is not one. */
+static const char *json_s(const cJSON *o, const char *name)
+{
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, name);
+
+        if (!cJSON_IsString(s))
+                fail_msg("member %s is not a string", name);
+        return s->valuestring;
 }
 
 static struct run status(char *config, int json)
@@ -837,6 +1014,10 @@ static void status_shows_a_halt(void **state)
         expect_in(r.out, m.issued_at);
         expect_in(r.out, "halt key ");
         expect_in(r.out, "verified, watchdog key");
+        expect_in(r.out, "halts in force (1; ");
+        expect_in(r.out, " MANUAL, stream entry ");
+        expect_in(r.out, "    NOT acknowledged; waiting for relayer\n");
+        expect_in(r.out, "  relayer: MISSING (no such group on ");
         /* the relayer's group does not exist on our stream: said, not hidden */
         expect_in(r.err, "no consumer group relayer on");
         /* the last cycle's Tier 2 alert and the finding are shown */
@@ -856,6 +1037,30 @@ static void status_shows_a_halt(void **state)
                             m.id);
         assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(root, "halt_key"), "verified")));
+        assert_true(cJSON_IsTrue(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(open, 0), "in_force")));
+        {
+                const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "halts_in_force");
+                const cJSON *hv = cJSON_GetArrayItem(list, 0);
+                const cJSON *groups = cJSON_GetObjectItemCaseSensitive(root, "groups");
+
+                assert_int_equal(cJSON_GetArraySize(list), 1);
+                assert_string_equal(json_s(hv, "halt_id"), m.id);
+                assert_string_equal(json_s(hv, "invariant"), "MANUAL");
+                assert_string_equal(json_s(hv, "reason"), "status shows this");
+                assert_string_equal(json_s(hv, "key_role"), "watchdog");
+                assert_string_equal(json_s(hv, "key_id"), f->wpub.key_id);
+                assert_string_equal(json_s(hv, "issued_at"), m.issued_at);
+                assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(hv, "entry_id")));
+                assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(hv, "acks"), "relayer")));
+                assert_int_equal(cJSON_GetArraySize(groups), 1);
+                assert_string_equal(json_s(cJSON_GetArrayItem(groups, 0), "name"), "relayer");
+                assert_true(cJSON_IsFalse(
+                        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(groups, 0), "exists")));
+                assert_int_equal(cJSON_GetObjectItemCaseSensitive(root, "rejected_total")->valueint,
+                                 0);
+        }
         cJSON_Delete(root);
         control_msg_free(&m);
         run_free(&h);
@@ -876,42 +1081,303 @@ static void redis_do(const struct fx *f, const char *fmt, const char *arg1, cons
         redisFree(ctx);
 }
 
+/* The HALT id a `relaywatch halt` printed ("HALT published: halt-..."). */
+static void published_id(const struct run *h, char id[CONTROL_ID_SIZE])
+{
+        const char *p = strstr(h->out, "HALT published: ");
+        size_t n;
+
+        assert_non_null(p);
+        p += strlen("HALT published: ");
+        n = strcspn(p, "\n");
+        assert_true(n > 0 && n < CONTROL_ID_SIZE);
+        memcpy(id, p, n);
+        id[n] = '\0';
+}
+
+/*
+ * Two relayer instances, two groups: the acknowledgement is the hash
+ * STREAM:ack:HALT_ID, one field per group (PROTOCOL.md section 8). An XACK
+ * says "read", not "stopped", and counts for nothing.
+ */
 static void status_follows_the_acknowledgement(void **state)
 {
         struct fx *f = *state;
+        char id[CONTROL_ID_SIZE], ack[192];
         struct run h, r;
-        char entry[HALT_PUBLISH_ENTRY_ID_SIZE];
-        const char *p;
-        size_t n;
+        cJSON *root, *acks;
 
-        redis_do(f, "XGROUP CREATE %s %s $ MKSTREAM", f->stream, "relayer");
-        h = halt(f->config, "ack me");
+        redis_do(f, "XGROUP CREATE %s %s $ MKSTREAM", f->stream, "relayer-a");
+        redis_do(f, "XGROUP CREATE %s %s $ MKSTREAM", f->stream, "relayer-b");
+        redis_do(f, "XGROUP CREATECONSUMER %s relayer-a %s", f->stream, "a1");
+        redis_do(f, "XGROUP CREATECONSUMER %s relayer-b %s", f->stream, "b1");
+        h = halt(f->groups_config, "ack me");
         expect_code(&h, 0);
-        p = strstr(h.out, " entry ");
-        assert_non_null(p);
-        p += strlen(" entry ");
-        n = strcspn(p, ", \n");
-        assert_true(n > 0 && n < sizeof entry);
-        memcpy(entry, p, n);
-        entry[n] = '\0';
+        published_id(&h, id);
+        (void)snprintf(ack, sizeof ack, "%s:ack:%s", f->stream, id);
+        write_status(f, 0);
+        r = status(f->groups_config, 0);
+        expect_code(&r, 1);
+        expect_in(r.out, "    NOT acknowledged; waiting for relayer-a, relayer-b\n");
+        expect_in(r.out, "  relayer-a: 1 consumer, 1 live; announced no versions (taken as 1)\n");
+        expect_in(r.out, "  relayer-b: 1 consumer, 1 live; ");
+        run_free(&r);
+        /* relayer-b reads it and XACKs it: that is not an acknowledgement */
+        redis_do(f, "XREADGROUP GROUP relayer-b b1 COUNT 10 STREAMS %s %s", f->stream, ">");
+        {
+                char entry[HALT_PUBLISH_ENTRY_ID_SIZE];
+                const char *p = strstr(h.out, " entry ");
+                size_t n;
+
+                assert_non_null(p);
+                p += strlen(" entry ");
+                n = strcspn(p, ", \n");
+                assert_true(n > 0 && n < sizeof entry);
+                memcpy(entry, p, n);
+                entry[n] = '\0';
+                redis_do(f, "XACK %s relayer-b %s", f->stream, entry);
+        }
+        /* relayer-a stopped and says so */
+        redis_do(f, "HSET %s relayer-a %s", ack, "2026-12-03T09:00:00.000Z");
+        r = status(f->groups_config, 0);
+        expect_code(&r, 1);
+        expect_in(r.out, "    acknowledged by relayer-a; waiting for relayer-b\n");
+        run_free(&r);
+        r = status(f->groups_config, 1);
+        expect_code(&r, 1);
+        root = cJSON_Parse(r.out);
+        assert_non_null(root);
+        acks = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "halts_in_force"), 0),
+                "acks");
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(acks, "relayer-a")));
+        assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(acks, "relayer-b")));
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "groups")), 2);
+        cJSON_Delete(root);
+        run_free(&r);
+        /* and relayer-b too */
+        redis_do(f, "HSET %s relayer-b %s", ack, "2026-12-03T09:00:01.000Z");
+        r = status(f->groups_config, 0);
+        expect_code(&r, 1);
+        expect_in(r.out, "    acknowledged by relayer-a, relayer-b\n");
+        run_free(&r);
+        run_free(&h);
+}
+
+/* A group with two consumers: a HALT reaches only one of them. Versions announced. */
+static void status_sees_two_consumers_and_versions(void **state)
+{
+        struct fx *f = *state;
+        char clients[160];
+        struct run r;
+        cJSON *root;
+        const cJSON *g;
+
+        redis_do(f, "XGROUP CREATE %s %s $ MKSTREAM", f->stream, "relayer-a");
+        redis_do(f, "XGROUP CREATE %s %s $ MKSTREAM", f->stream, "relayer-b");
+        redis_do(f, "XGROUP CREATECONSUMER %s relayer-a %s", f->stream, "a1");
+        redis_do(f, "XGROUP CREATECONSUMER %s relayer-a %s", f->stream, "a2");
+        redis_do(f, "XGROUP CREATECONSUMER %s relayer-b %s", f->stream, "b1");
+        (void)snprintf(clients, sizeof clients, "%s:clients", f->stream);
+        redis_do(f, "HSET %s relayer-a %s", clients, "1");
+        redis_do(f, "HSET %s relayer-b %s", clients, "2,3");
+        write_status(f, 0);
+        r = status(f->groups_config, 0);
+        expect_code(&r, 2);
+        assert_true(strncmp(r.out, "RUNNING: no halt in force, but not healthy", 42) == 0);
+        expect_in(r.out, "  relayer-a: 2 consumers, 2 live (MORE THAN ONE: a HALT reaches only "
+                         "one of them); announced versions 1\n");
+        expect_in(r.out, "  relayer-b: 1 consumer, 1 live; announced versions 2,3\n");
+        expect_in(r.err, "halt path down: group relayer-a on ");
+        expect_in(r.err, " has 2 consumers: a HALT reaches only one of them; give each relayer "
+                         "instance a group of its own");
+        expect_in(r.err, "halt path down: relayer instance relayer-b announced control protocol "
+                         "versions 2,3, not 1, which relaywatch writes: it could not read a HALT");
+        run_free(&r);
+        r = status(f->groups_config, 1);
+        expect_code(&r, 2);
+        root = cJSON_Parse(r.out);
+        assert_non_null(root);
+        g = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "groups"), 0);
+        assert_string_equal(json_s(g, "name"), "relayer-a");
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "exists")));
+        assert_int_equal(cJSON_GetObjectItemCaseSensitive(g, "consumers")->valueint, 2);
+        assert_int_equal(cJSON_GetObjectItemCaseSensitive(g, "live")->valueint, 2);
+        assert_string_equal(json_s(g, "versions"), "1");
+        g = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "groups"), 1);
+        assert_string_equal(json_s(g, "versions"), "2,3");
+        cJSON_Delete(root);
+        run_free(&r);
+}
+
+/* Builds a HALT for `invariant`, signs it with `key` and XADDs it by hand (no bookkeeping). */
+static void xadd_halt(const struct fx *f, const struct signing_key *key, const char *invariant,
+                      const char *reason, char id[CONTROL_ID_SIZE], char *entry, size_t entry_cap)
+{
+        struct control_height hh = {"source", 7};
+        struct control_msg_fields mf;
+        char sig[CONTROL_SIG_B64_SIZE];
+        char *msg = NULL;
+        size_t len = 0;
+        struct rwerr err;
+        redisContext *ctx;
+        redisReply *rep;
+
+        control_halt_id(invariant, "by hand", (uint64_t)rwclock_wall_ms(), id);
+        memset(&mf, 0, sizeof mf);
+        mf.type = CONTROL_HALT;
+        mf.id = id;
+        mf.invariant = invariant;
+        mf.severity = "CRITICAL";
+        mf.reason = reason;
+        mf.heights = &hh;
+        mf.nheights = 1;
+        mf.issued_at_ms = rwclock_wall_ms();
+        mf.watchdog_id = "an operator's laptop";
+        mf.correlation_id = "by-hand-1";
+        mf.key_id = key->pub.key_id;
+        assert_int_equal(control_msg_build(&mf, &msg, &len, &err), RW_OK);
+        assert_int_equal(control_msg_sign(key, msg, len, sig, &err), RW_OK);
+        ctx = connect_or_fail(f);
+        rep = redisCommand(ctx, "XADD %s * msg %b sig %s", f->stream, msg, len, sig);
+        assert_non_null(rep);
+        assert_int_equal(rep->type, REDIS_REPLY_STRING);
+        (void)snprintf(entry, entry_cap, "%s", rep->str);
+        freeReplyObject(rep);
+        redisFree(ctx);
+        free(msg);
+}
+
+/*
+ * A HALT signed with the operator key and XADDed by hand, neither through
+ * relaywatch nor in its bookkeeping: a relayer halts on it, so status says
+ * HALTED, and resume lifts it.
+ */
+static void status_and_resume_see_a_halt_written_by_hand(void **state)
+{
+        struct fx *f = *state;
+        char id[CONTROL_ID_SIZE], entry[64], want[256];
+        struct control_msg m;
+        struct run r, res, j;
+        cJSON *root;
+        const cJSON *h;
+
+        xadd_halt(f, f->okey, "OPERATOR_TEST", "halted by hand", id, entry, sizeof entry);
         write_status(f, 0);
         r = status(f->config, 0);
         expect_code(&r, 1);
-        expect_in(r.out, "  NOT acknowledged by the relayer (group relayer)");
+        expect_in(r.out, ": OPERATOR_TEST (CRITICAL): halted by hand\n");
+        assert_true(strncmp(r.out, "HALTED since ", 13) == 0);
+        (void)snprintf(want, sizeof want,
+                       "  %s OPERATOR_TEST, stream entry %s, signed by operator key %s\n", id,
+                       entry, f->opub.key_id);
+        expect_in(r.out, want);
+        expect_in(r.out, "halt key ");
+        expect_in(r.out, ": not set\n");
         run_free(&r);
-        /* the relayer reads it and acknowledges it once stopped */
-        redis_do(f, "XREADGROUP GROUP relayer r1 COUNT 10 STREAMS %s %s", f->stream, ">");
+        j = status(f->config, 1);
+        expect_code(&j, 1);
+        root = cJSON_Parse(j.out);
+        assert_non_null(root);
+        assert_string_equal(json_s(root, "state"), "HALTED");
+        h = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "halts_in_force"), 0);
+        assert_string_equal(json_s(h, "halt_id"), id);
+        assert_string_equal(json_s(h, "entry_id"), entry);
+        assert_string_equal(json_s(h, "key_role"), "operator");
+        assert_string_equal(json_s(h, "key_id"), f->opub.key_id);
+        assert_string_equal(json_s(h, "invariant"), "OPERATOR_TEST");
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "open_halts")),
+                         0);
+        cJSON_Delete(root);
+        run_free(&j);
+
+        res = resume(f, f->operator_key, NULL, NULL);
+        expect_code(&res, 0);
+        (void)snprintf(want, sizeof want,
+                       "  %s OPERATOR_TEST, signed by operator key %s, stream entry %s\n", id,
+                       f->opub.key_id, entry);
+        expect_in(res.out, want);
+        (void)snprintf(want, sizeof want, "lifted: %s\n", id);
+        expect_in(res.out, want);
+        last_entry(f, &f->opub, 1, CONTROL_ALLOW_RESUME, &m);
+        assert_int_equal(m.nlifts, 1);
+        assert_string_equal(m.lifts[0], id);
+        assert_string_equal(
+                cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(m.evidence, "lifted"), 0)
+                        ->valuestring,
+                id);
+        control_msg_free(&m);
+        run_free(&res);
+        /* lifted: the stream holds no HALT in force any more */
         r = status(f->config, 0);
-        expect_code(&r, 1);
-        expect_in(r.out, "  NOT acknowledged by the relayer (group relayer)");
+        expect_code(&r, 2); /* the relayer's group is missing on our stream */
+        assert_true(strncmp(r.out, "RUNNING: no halt in force", 25) == 0);
         run_free(&r);
-        redis_do(f, "XACK %s relayer %s", f->stream, entry);
+        res = resume(f, f->operator_key, NULL, NULL);
+        expect_code(&res, 0);
+        expect_in(res.out, "not halted: nothing to resume");
+        run_free(&res);
+}
+
+/* Forged and copied entries are problems: the last five listed, all counted. */
+static void status_lists_rejected_entries(void **state)
+{
+        struct fx *f = *state;
+        char id[CONTROL_ID_SIZE], entry[64], ids[7][64], want[256];
+        redisContext *ctx = connect_or_fail(f);
+        struct run r;
+        cJSON *root;
+        const cJSON *list;
+        int i;
+
+        for (i = 0; i < 6; i++) {
+                redisReply *rep = redisCommand(ctx, "XADD %s * msg hello%d sig AAAA", f->stream, i);
+
+                assert_non_null(rep);
+                (void)snprintf(ids[i], sizeof ids[i], "%s", rep->str);
+                freeReplyObject(rep);
+        }
+        redisFree(ctx);
+        /* a stranger's HALT: not a key the relayer trusts */
+        {
+                struct signing_key *stranger = NULL;
+                struct rwerr err;
+
+                assert_int_equal(signing_key_load(f->stranger_key, &stranger, &err), RW_OK);
+                xadd_halt(f, stranger, "FORGED", "not trusted", id, entry, sizeof entry);
+                (void)snprintf(ids[6], sizeof ids[6], "%s", entry);
+                signing_key_free(stranger);
+        }
+        write_status(f, 0);
         r = status(f->config, 0);
-        expect_code(&r, 1);
-        expect_in(r.out, "  acknowledged by the relayer (group relayer)");
-        expect_in(r.out, "relayer consumers: 1 live of 1 in group relayer");
+        expect_code(&r, 2);
+        assert_true(strncmp(r.out, "RUNNING: no halt in force, but not healthy", 42) == 0);
+        expect_in(r.out, ": 7 entries judged, 7 rejected\n");
+        expect_in(r.err, ": 7 entries rejected (forged, altered or replayed): a relayer ignores "
+                         "them, but someone other than relaywatch can write to the stream (the "
+                         "last 5 are listed)");
+        (void)snprintf(want, sizeof want, "entry %s REJECTED bad_signature: no configured", ids[6]);
+        expect_in(r.err, want);
+        (void)snprintf(want, sizeof want, "entry %s REJECTED bad_signature: sig: 4 bytes", ids[2]);
+        expect_in(r.err, want);
+        (void)snprintf(want, sizeof want, "entry %s REJECTED", ids[1]);
+        assert_null(strstr(r.err, want));
         run_free(&r);
-        run_free(&h);
+        r = status(f->config, 1);
+        root = cJSON_Parse(r.out);
+        assert_non_null(root);
+        assert_int_equal(cJSON_GetObjectItemCaseSensitive(root, "rejected_total")->valueint, 7);
+        list = cJSON_GetObjectItemCaseSensitive(root, "rejected_entries");
+        assert_int_equal(cJSON_GetArraySize(list), 5);
+        for (i = 0; i < 5; i++) {
+                const cJSON *e = cJSON_GetArrayItem(list, i);
+
+                assert_string_equal(json_s(e, "entry_id"), ids[i + 2]);
+                assert_string_equal(json_s(e, "rejection"), "bad_signature");
+                assert_true(json_s(e, "detail")[0] != '\0');
+        }
+        cJSON_Delete(root);
+        run_free(&r);
 }
 
 static void status_refuses_a_halt_key_that_does_not_verify(void **state)
@@ -927,8 +1393,10 @@ static void status_refuses_a_halt_key_that_does_not_verify(void **state)
         write_status(f, 0);
         r = status(f->config, 0);
         expect_code(&r, 2);
-        expect_in(r.err, "does not verify (a relayer ignores it)");
-        expect_in(r.out, "NOT VERIFIED");
+        expect_in(r.err, " is rejected, bad_signature: sig: 4 bytes, expected 88 base64 "
+                         "characters. A relayer ignores it (it halts no one)");
+        expect_in(r.out, ": REJECTED bad_signature (a relayer ignores it)\n");
+        assert_true(strncmp(r.out, "RUNNING: no halt in force, but not healthy", 42) == 0);
         run_free(&r);
 }
 
@@ -976,11 +1444,9 @@ static void status_is_healthy_with_heartbeat_and_consumer(void **state)
         rep = redisCommand(ctx, "XGROUP CREATE %s relayer $ MKSTREAM", f->stream);
         assert_non_null(rep);
         freeReplyObject(rep);
-        rep = redisCommand(ctx, "XADD %s * msg x sig y", f->stream);
+        rep = redisCommand(ctx, "XGROUP CREATECONSUMER %s relayer r1", f->stream);
         assert_non_null(rep);
-        freeReplyObject(rep);
-        rep = redisCommand(ctx, "XREADGROUP GROUP relayer r1 COUNT 1 STREAMS %s >", f->stream);
-        assert_non_null(rep);
+        assert_int_equal(rep->type, REDIS_REPLY_INTEGER);
         freeReplyObject(rep);
         assert_int_equal(heartbeat_build("test", rwclock_wall_ms(), 10000, f->wpub.key_id, msg,
                                          sizeof msg, &len, &err),
@@ -993,7 +1459,8 @@ static void status_is_healthy_with_heartbeat_and_consumer(void **state)
         r = status(f->config, 0);
         expect_code(&r, 0);
         assert_true(strncmp(r.out, "RUNNING: no halt in force\n", 26) == 0);
-        expect_in(r.out, "relayer consumers: 1 live of 1 in group relayer");
+        expect_in(r.out, "  relayer: 1 consumer, 1 live; announced no versions (taken as 1)\n");
+        expect_in(r.out, ": 0 entries judged, 0 rejected\n");
         expect_in(r.out, "heartbeat: verified (watchdog key)");
         assert_string_equal(r.err, "");
         run_free(&r);
@@ -1020,11 +1487,15 @@ int main(void)
                 cmocka_unit_test_setup(resume_with_the_operator_key_lifts_the_halt, before),
                 cmocka_unit_test_setup(resume_is_refused_while_tier1_is_blind_unless_forced,
                                        before),
+                cmocka_unit_test_setup(resume_reads_again_when_a_halt_comes_meanwhile, before),
                 cmocka_unit_test_setup(resume_without_redis_exits_2, before),
                 cmocka_unit_test_setup(status_without_status_json_cannot_tell, before),
                 cmocka_unit_test_setup(status_with_a_stale_status_json_cannot_tell, before),
                 cmocka_unit_test_setup(status_shows_a_halt, before),
                 cmocka_unit_test_setup(status_follows_the_acknowledgement, before),
+                cmocka_unit_test_setup(status_sees_two_consumers_and_versions, before),
+                cmocka_unit_test_setup(status_and_resume_see_a_halt_written_by_hand, before),
+                cmocka_unit_test_setup(status_lists_rejected_entries, before),
                 cmocka_unit_test_setup(status_refuses_a_halt_key_that_does_not_verify, before),
                 cmocka_unit_test_setup(status_with_a_corrupt_halt_state_cannot_tell, before),
                 cmocka_unit_test_setup(status_with_redis_unreachable_cannot_tell, before),

@@ -11,35 +11,49 @@
 #include <hiredis/hiredis.h>
 
 #include "cli.h"
+#include "cli_setup.h"
 #include "config.h"
 #include "control_msg.h"
-#include "cli_setup.h"
-#include "rwerr.h"
+#include "control_read.h"
+#include "control_state.h"
+#include "halt_publish.h"
 #include "keyring.h"
+#include "rwerr.h"
 
 static const char help[] =
         "Prints the last COUNT entries of the relayer's control stream ([control] stream),\n"
-        "oldest first, each verified as a relayer verifies it: a HALT signed by a\n"
-        "watchdog key or an operator key, a RESUME only by an operator key. Entries\n"
-        "that do not verify are shown as REJECTED with the reason; what they claim is\n"
-        "shown but not trusted.\n"
+        "oldest first, each judged exactly as a relayer that read the whole stream judges\n"
+        "it (docs/PROTOCOL.md section 6): the halt key and every earlier entry are read\n"
+        "first, silently, so a copy of an old entry shows as a REPLAY. A HALT may be\n"
+        "signed by a watchdog key or an operator key, a RESUME only by an operator key.\n"
+        "Each entry ends with its outcome:\n"
+        "\n"
+        "  verified: KEY_ROLE key KEY_ID, HALT in force | RESUME lifted N HALTs\n"
+        "  REJECTED REJECTION: what failed     (the names of PROTOCOL.md section 6.1)\n"
+        "  REJECTED replay: REPLAY of entry ID (a copy of an entry accepted before)\n"
+        "\n"
+        "What a rejected entry claims is shown, never trusted; bytes that are not\n"
+        "printable are shown escaped (\\xNN).\n"
         "\n"
         "  -c, --config FILE  the configuration (default: $RELAYWATCH_CONFIG, then\n"
         "                     " CONFIG_DEFAULT_PATH ")\n"
         "  -n, --count COUNT  how many of the latest entries to print (1-10000, default 20)\n"
         "  -f, --follow       then wait for new entries and print them, until SIGINT/SIGTERM\n"
         "  --json             one JSON object per entry per line: entry_id, verified,\n"
-        "                     key_role, key_id, error, msg\n"
+        "                     outcome (halt, resume, reject), rejection, key_role, key_id,\n"
+        "                     error, replay_of, lifted, msg (the msg parsed, only when it\n"
+        "                     passed the strict JSON checks) and msg_escaped (otherwise:\n"
+        "                     its bytes, every one that is not printable ASCII as \\xNN)\n"
         "\n"
-        "Exit status: 0 every entry printed verified, 1 an entry was rejected,\n"
-        "2 Redis or the configuration could not be used.\n";
+        "Exit status: 0 every entry printed verified, 1 an entry printed was rejected\n"
+        "(a replay too), 2 Redis or the configuration could not be used.\n";
 
 #define TAIL_COUNT_DEFAULT 20
 #define TAIL_COUNT_MAX 10000
-#define TAIL_BLOCK_MS 500     /* one XREAD BLOCK; the stop flag is checked between them */
-#define TAIL_READ_COUNT 100   /* entries per XREAD */
-#define TAIL_ENTRY_ID_SIZE 64 /* "<ms>-<seq>": two 64-bit numbers and a dash */
-#define TAIL_SHOWN_MAX 512    /* bytes of one claimed field shown in text mode */
+#define TAIL_BLOCK_MS 500   /* one XREAD BLOCK; the stop flag is checked between them */
+#define TAIL_READ_COUNT 100 /* entries per XREAD */
+#define TAIL_SHOWN_MAX 512  /* bytes of one claimed field shown in text mode */
+#define TAIL_FIELDS_MAX 16  /* fields of one entry looked at; more is a bad_entry all the same */
 
 struct tail_options {
         const char *config;
@@ -52,23 +66,17 @@ struct tail {
         FILE *out, *errout;
         const struct tail_options *opt;
         const char *stream;
+        const char *halt_key;
         const char *server; /* "redis://HOST:PORT/DB", no password (the link's) */
         redisContext *ctx;
-        const struct keyring *ring;
-        char last_id[TAIL_ENTRY_ID_SIZE]; /* newest entry printed; "0-0" before any */
+        struct control_state *st;
+        /* entries before this id are judged silently; "" prints every one */
+        char first_shown[CONTROL_ENTRY_ID_SIZE];
+        int showing;
+        char last_id[CONTROL_ENTRY_ID_SIZE]; /* newest entry judged; "0-0" before any */
         size_t printed;
         size_t rejected;
-};
-
-/* What one entry turned out to be. */
-struct entry_result {
-        int verified;
-        const char *key_role; /* "watchdog" or "operator" when verified */
-        const char *key_id;   /* of the key that verified it */
-        char error[RWERR_MSG_MAX];
-        struct control_msg m; /* parsed (verified, or only claimed when rejected) */
-        int parsed;
-        char parse_error[RWERR_MSG_MAX];
+        int rc; /* RW_OK, or the exit status once printing failed */
 };
 
 static volatile sig_atomic_t tail_stop;
@@ -83,8 +91,9 @@ static int cmd_tail(int argc, char **argv, FILE *out, FILE *errout);
 
 #define TAIL_USAGE "relaywatch control tail [-c FILE] [--count COUNT] [--follow] [--json]"
 #define TAIL_SUMMARY                                                                               \
-        "print the control stream's messages, each verified against the configured keys; exit 0 "  \
-        "all verified, 1 one rejected, 2 Redis or the configuration could not be used"
+        "print the control stream's entries, each judged as a relayer judges it (verified, "       \
+        "REJECTED, REPLAY); exit 0 all verified, 1 one rejected, 2 Redis or the configuration "    \
+        "could not be used"
 
 const struct cli_command cmd_control_command = {"control", TAIL_USAGE, TAIL_SUMMARY, help,
                                                 cmd_control};
@@ -106,7 +115,7 @@ static int unusable(const struct tail *t, const char *fmt, ...)
         return CMD_CONTROL_UNUSABLE;
 }
 
-/* ------------------------------------------------------------ text output */
+/* ------------------------------------------------------------ escaping */
 
 /* Length of the printable UTF-8 sequence at s[0..n), or 0 (a control or invalid byte). */
 static size_t printable_sequence(const unsigned char *s, size_t n)
@@ -137,6 +146,44 @@ static size_t printable_sequence(const unsigned char *s, size_t n)
                 return 0;
         return len;
 }
+
+/*
+ * text[0..n) as a malloc'd NUL-terminated string safe in any output: a
+ * backslash doubled, every other byte that is not printable ASCII as \xNN
+ * (with keep_utf8, printable UTF-8 sequences are kept as they are). At
+ * most `max` bytes of the input, then "...". NULL when out of memory.
+ */
+static char *escaped(const char *text, size_t n, size_t max, int keep_utf8)
+{
+        const unsigned char *s = (const unsigned char *)text;
+        size_t shown = n < max ? n : max, i = 0, used = 0, len;
+        char *out = malloc(4 * shown + 4);
+
+        if (out == NULL)
+                return NULL;
+        while (i < shown) {
+                len = keep_utf8 ? printable_sequence(s + i, n - i) : s[i] >= 0x20 && s[i] < 0x7f;
+                if (len == 0 || i + len > shown) {
+                        (void)snprintf(out + used, 5, "\\x%02x", s[i]);
+                        used += 4;
+                        i++;
+                        continue;
+                }
+                if (s[i] == '\\')
+                        out[used++] = '\\';
+                memcpy(out + used, s + i, len);
+                used += len;
+                i += len;
+        }
+        if (shown < n) {
+                memcpy(out + used, "...", 3);
+                used += 3;
+        }
+        out[used] = '\0';
+        return out;
+}
+
+/* ------------------------------------------------------------ text output */
 
 /*
  * Prints `n` bytes of `s` for a terminal: newline, return and tab as \n \r \t,
@@ -190,217 +237,259 @@ static void print_heights(FILE *out, const char *label, const struct control_hei
         fputc('\n', out);
 }
 
-static void print_text(const struct tail *t, const char *entry_id, const struct entry_result *r)
+/* What the msg says (verified or only claimed: the verdict line below tells which). */
+static void print_claims(FILE *out, const struct control_msg *m)
 {
-        const struct control_msg *m = &r->m;
+        size_t i;
+
+        fprintf(out, " %s ", control_type_name(m->type));
+        print_str(out, m->id);
+        fputs("\n  invariant ", out);
+        print_str(out, m->invariant);
+        fputs(", severity ", out);
+        print_str(out, m->severity);
+        fputs(", issued_at ", out);
+        print_str(out, m->issued_at);
+        fputs("\n  reason: ", out);
+        print_str(out, m->reason);
+        fputc('\n', out);
+        print_heights(out, "heights", m->heights, m->nheights);
+        if (m->type == CONTROL_RESUME) {
+                print_heights(out, "resume_from", m->resume_from, m->nresume_from);
+                fputs("  lifts:", out);
+                for (i = 0; i < m->nlifts; i++) {
+                        fputc(' ', out);
+                        print_str(out, m->lifts[i]);
+                }
+                fputc('\n', out);
+        }
+        fputs("  from watchdog_id ", out);
+        print_str(out, m->watchdog_id);
+        fputs(", correlation_id ", out);
+        print_str(out, m->correlation_id);
+        fputc('\n', out);
+}
+
+/* The verdict line of an entry. */
+static void print_outcome(FILE *out, const struct control_outcome *o, const struct control_msg *m,
+                          int parsed)
+{
+        if (o->reject == CONTROL_ACCEPTED && o->type == CONTROL_HALT) {
+                fprintf(out, "  verified: %s key %s, HALT in force%s\n", control_role_name(o->role),
+                        o->key_id, o->known ? " (the halt key holds it too)" : "");
+                return;
+        }
+        if (o->reject == CONTROL_ACCEPTED) {
+                size_t listed = parsed ? m->nlifts : o->nlifted;
+
+                fprintf(out, "  verified: %s key %s, RESUME lifted %zu HALT%s",
+                        control_role_name(o->role), o->key_id, o->nlifted,
+                        o->nlifted == 1 ? "" : "s");
+                if (listed > o->nlifted)
+                        fprintf(out, " (it lists %zu; the others were not in force)", listed);
+                fputc('\n', out);
+                return;
+        }
+        fprintf(out, "  REJECTED %s: ", control_reject_name(o->reject));
+        if (o->reject == CONTROL_REPLAY)
+                fprintf(out, "REPLAY%s%s: ", o->first_seen[0] != '\0' ? " of entry " : "",
+                        o->first_seen);
+        print_str(out, o->detail);
+        fputc('\n', out);
+}
+
+static void print_text(const struct tail *t, const char *entry_id, const char *msg, size_t len,
+                       int has_msg, const struct control_outcome *o)
+{
+        struct control_msg m;
+        struct rwerr err = {""};
         FILE *out = t->out;
+        int parsed;
+
+        memset(&m, 0, sizeof m);
+        parsed = has_msg && control_msg_parse(msg, len, &m, &err) == RW_OK;
 
         print_str(out, entry_id);
-        if (r->parsed) {
-                fprintf(out, " %s ", control_type_name(m->type));
-                print_str(out, m->id);
-                fputs("\n  invariant ", out);
-                print_str(out, m->invariant);
-                fputs(", severity ", out);
-                print_str(out, m->severity);
-                fputs(", issued_at ", out);
-                print_str(out, m->issued_at);
-                fputs("\n  reason: ", out);
-                print_str(out, m->reason);
-                fputc('\n', out);
-                print_heights(out, "heights", m->heights, m->nheights);
-                if (m->type == CONTROL_RESUME)
-                        print_heights(out, "resume_from", m->resume_from, m->nresume_from);
-                fputs("  from watchdog_id ", out);
-                print_str(out, m->watchdog_id);
-                fputs(", correlation_id ", out);
-                print_str(out, m->correlation_id);
+        if (parsed) {
+                print_claims(out, &m);
+        } else if (has_msg) {
+                fputs(" (msg not readable: ", out);
+                print_str(out, err.msg);
+                fputs(")\n  msg: ", out);
+                print_safe(out, msg, len);
                 fputc('\n', out);
         } else {
-                fputs(" (msg not readable: ", out);
-                print_str(out, r->parse_error);
-                fputs(")\n", out);
+                fputs(" (no msg field)\n", out);
         }
-        if (r->verified)
-                fprintf(out, "  verified: %s key %s\n", r->key_role, r->key_id);
-        else {
-                fputs("  REJECTED: ", out);
-                print_str(out, r->error);
-                fputc('\n', out);
-        }
+        print_outcome(out, o, &m, parsed);
+        if (parsed)
+                control_msg_free(&m);
 }
 
 /* ------------------------------------------------------------ JSON output */
 
-static int print_json(const struct tail *t, const char *entry_id, const struct entry_result *r,
-                      const char *msg, size_t len)
+/* Whether the msg passed PROTOCOL.md section 5.2 (steps 4 to 6 of the judgement). */
+static int strict_json_passed(enum control_reject r)
 {
-        cJSON *o = cJSON_CreateObject();
-        cJSON *parsed = NULL;
-        char *text = NULL;
-        int rc = CMD_CONTROL_UNUSABLE;
-
-        if (o == NULL)
-                goto out;
-        if (r->verified)
-                parsed = cJSON_Duplicate(r->m.root, 1);
-        else if (len <= CONTROL_MSG_MAX)
-                parsed = cJSON_ParseWithLength(msg, len);
-        if (parsed != NULL && !cJSON_IsObject(parsed)) {
-                cJSON_Delete(parsed);
-                parsed = NULL;
-        }
-        if (cJSON_AddStringToObject(o, "entry_id", entry_id) == NULL ||
-            cJSON_AddBoolToObject(o, "verified", r->verified) == NULL ||
-            (r->verified ? cJSON_AddStringToObject(o, "key_role", r->key_role)
-                         : cJSON_AddNullToObject(o, "key_role")) == NULL ||
-            (r->verified ? cJSON_AddStringToObject(o, "key_id", r->key_id)
-                         : cJSON_AddNullToObject(o, "key_id")) == NULL ||
-            (r->verified ? cJSON_AddNullToObject(o, "error")
-                         : cJSON_AddStringToObject(o, "error", r->error)) == NULL)
-                goto out;
-        if (parsed != NULL) {
-                cJSON_AddItemToObject(o, "msg", parsed);
-                parsed = NULL;
-        } else if (cJSON_AddNullToObject(o, "msg") == NULL) {
-                goto out;
-        }
-        if ((text = cJSON_PrintUnformatted(o)) == NULL)
-                goto out;
-        fprintf(t->out, "%s\n", text);
-        rc = RW_OK;
-out:
-        if (rc != RW_OK)
-                fprintf(t->errout, "relaywatch control tail: out of memory printing entry %s\n",
-                        entry_id);
-        free(text);
-        cJSON_Delete(parsed);
-        cJSON_Delete(o);
-        return rc;
+        return r == CONTROL_ACCEPTED ||
+               (r > CONTROL_DUPLICATE_KEY && r <= CONTROL_REPLAY && r != CONTROL_NO_MEMORY);
 }
 
-/* ------------------------------------------------------------ verification */
+static cJSON *string_or_null(const char *s)
+{
+        return s != NULL && s[0] != '\0' ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+/* Adds item to o (taken over in every case); 0 when item is NULL or adding failed. */
+static int add(cJSON *o, const char *name, cJSON *item)
+{
+        if (item == NULL)
+                return 0;
+        if (!cJSON_AddItemToObject(o, name, item)) {
+                cJSON_Delete(item);
+                return 0;
+        }
+        return 1;
+}
+
+/* An escaped copy of text[0..n) as a JSON string (NULL text: null). */
+static cJSON *escaped_json(const char *text, size_t n, size_t max, int keep_utf8)
+{
+        char *e;
+        cJSON *s;
+
+        if (text == NULL)
+                return cJSON_CreateNull();
+        if ((e = escaped(text, n, max, keep_utf8)) == NULL)
+                return NULL;
+        s = cJSON_CreateString(e);
+        free(e);
+        return s;
+}
 
 /*
- * Checks msg/sig as a consumer does: the watchdog keys may sign a HALT, the
- * operator keys a HALT or a RESUME. When neither verifies, says why, from
- * the point of view of the key that did sign it, if any.
+ * One line of JSON. Every string in it is valid UTF-8: the msg is there as
+ * an object only when its bytes passed the strict checks (UTF-8, grammar,
+ * no duplicate name), else its bytes are in msg_escaped.
  */
-static void verify_entry(const struct tail *t, const char *msg, size_t len, const char *sig,
-                         struct entry_result *r)
+static int print_json(struct tail *t, const char *entry_id, const char *msg, size_t len,
+                      int has_msg, const struct control_outcome *o)
 {
-        const struct keyring *ring = t->ring;
-        const struct verify_key *signer = NULL;
-        enum keyring_role role = KEYRING_NONE;
-        struct rwerr ew = {""}, eo = {""}, ev = {""};
-        int idx;
+        cJSON *obj = cJSON_CreateObject(), *parsed = NULL;
+        int accepted = o->reject == CONTROL_ACCEPTED,
+            verified_by_key = o->role != CONTROL_ROLE_NONE;
+        const char *outcome = !accepted ? "reject" : o->type == CONTROL_HALT ? "halt" : "resume";
+        char *text = NULL;
+        int ok;
 
-        if (len > CONTROL_MSG_MAX) {
-                (void)snprintf(r->error, sizeof r->error, "msg: %zu bytes, at most %d", len,
-                               CONTROL_MSG_MAX);
-                (void)snprintf(r->parse_error, sizeof r->parse_error, "%s", r->error);
-                return;
-        }
-        if (ring->nwatchdog > 0 &&
-            (idx = control_msg_check(ring->watchdog, ring->nwatchdog, CONTROL_ALLOW_HALT, msg, len,
-                                     sig, &r->m, &ew)) >= 0) {
-                r->verified = r->parsed = 1;
-                r->key_role = keyring_role_name(KEYRING_WATCHDOG);
-                r->key_id = ring->watchdog[idx].key_id;
-                return;
-        }
-        if (ring->noperator > 0 &&
-            (idx = control_msg_check(ring->operator, ring->noperator,
-                                     CONTROL_ALLOW_HALT | CONTROL_ALLOW_RESUME, msg, len, sig,
-                                     &r->m, &eo)) >= 0) {
-                r->verified = r->parsed = 1;
-                r->key_role = keyring_role_name(KEYRING_OPERATOR);
-                r->key_id = ring->operator[idx].key_id;
-                return;
-        }
-
-        /* Rejected. Parse what it claims, for display only, and say who signed it. */
-        r->parsed = control_msg_parse(msg, len, &r->m, &ev) == RW_OK;
-        if (!r->parsed)
-                (void)snprintf(r->parse_error, sizeof r->parse_error, "%s", ev.msg);
-        if (keyring_signer(ring, KEYRING_ANY, msg, len, sig, &signer, &role, &ev) != RW_OK)
-                (void)snprintf(r->error, sizeof r->error, "%s", ev.msg);
-        else if (role == KEYRING_OPERATOR)
-                (void)snprintf(r->error, sizeof r->error, "signed by operator key %s, but %.200s",
-                               signer->key_id, eo.msg);
-        else if (r->parsed && r->m.type == CONTROL_RESUME)
-                (void)snprintf(r->error, sizeof r->error,
-                               "a RESUME signed with watchdog key %s: only an operator key may "
-                               "sign a RESUME",
-                               signer->key_id);
-        else
-                (void)snprintf(r->error, sizeof r->error, "signed by watchdog key %s, but %.200s",
-                               signer->key_id, ew.msg);
-}
-
-/* ------------------------------------------------------------ stream entries */
-
-static int is_string(const redisReply *r)
-{
-        return r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS);
-}
-
-/* One entry of an XRANGE/XREAD reply: [id, [field, value, ...]]. */
-static int handle_entry(struct tail *t, const redisReply *e)
-{
-        const redisReply *fields, *msg = NULL, *sig = NULL;
-        struct entry_result r;
-        char entry_id[TAIL_ENTRY_ID_SIZE];
-        size_t i, nmsg = 0, nsig = 0;
-        int rc = RW_OK;
-
-        if (e == NULL || e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-            !is_string(e->element[0]) || e->element[0]->len >= sizeof entry_id)
-                return unusable(t, "Redis %s: stream %s: an entry that is not [id, fields]",
-                                t->server, t->stream);
-        memcpy(entry_id, e->element[0]->str, e->element[0]->len);
-        entry_id[e->element[0]->len] = '\0';
-        fields = e->element[1];
-        memset(&r, 0, sizeof r);
-        if (fields != NULL && fields->type == REDIS_REPLY_ARRAY) {
-                for (i = 0; i + 1 < fields->elements; i += 2) {
-                        const redisReply *name = fields->element[i];
-
-                        if (!is_string(name) || !is_string(fields->element[i + 1]))
-                                continue;
-                        if (name->len == 3 && memcmp(name->str, "msg", 3) == 0) {
-                                msg = fields->element[i + 1];
-                                nmsg++;
-                        } else if (name->len == 3 && memcmp(name->str, "sig", 3) == 0) {
-                                sig = fields->element[i + 1];
-                                nsig++;
-                        }
+        if (has_msg && strict_json_passed(o->reject)) {
+                parsed = cJSON_ParseWithLength(msg, len);
+                if (parsed != NULL && !cJSON_IsObject(parsed)) {
+                        cJSON_Delete(parsed);
+                        parsed = NULL;
                 }
         }
-        if (nmsg != 1 || nsig != 1) {
-                (void)snprintf(r.error, sizeof r.error,
-                               "the entry has %zu msg and %zu sig fields, expected one of each",
-                               nmsg, nsig);
-                (void)snprintf(r.parse_error, sizeof r.parse_error, "%s",
-                               nmsg == 0 ? "no msg field" : "not one msg field");
-        } else if (strlen(sig->str) != sig->len) {
-                (void)snprintf(r.error, sizeof r.error, "sig: contains a NUL byte");
-                (void)snprintf(r.parse_error, sizeof r.parse_error, "not verified");
-        } else {
-                verify_entry(t, msg->str, msg->len, sig->str, &r);
+        ok = obj != NULL && add(obj, "entry_id", cJSON_CreateString(entry_id)) &&
+             add(obj, "verified", cJSON_CreateBool(accepted)) &&
+             add(obj, "outcome", cJSON_CreateString(outcome)) &&
+             add(obj, "rejection",
+                 accepted ? cJSON_CreateNull()
+                          : cJSON_CreateString(control_reject_name(o->reject))) &&
+             add(obj, "key_role",
+                 verified_by_key ? cJSON_CreateString(control_role_name(o->role))
+                                 : cJSON_CreateNull()) &&
+             add(obj, "key_id", string_or_null(verified_by_key ? o->key_id : NULL)) &&
+             add(obj, "error",
+                 accepted ? cJSON_CreateNull()
+                          : escaped_json(o->detail, strlen(o->detail), sizeof o->detail, 1)) &&
+             add(obj, "replay_of",
+                 string_or_null(o->reject == CONTROL_REPLAY ? o->first_seen : NULL)) &&
+             add(obj, "lifted",
+                 accepted && o->type == CONTROL_RESUME ? cJSON_CreateNumber((double)o->nlifted)
+                                                       : cJSON_CreateNull());
+        if (ok && parsed != NULL) {
+                ok = add(obj, "msg", parsed) && add(obj, "msg_escaped", cJSON_CreateNull());
+                parsed = NULL;
+        } else if (ok) {
+                ok = add(obj, "msg", cJSON_CreateNull()) &&
+                     add(obj, "msg_escaped",
+                         escaped_json(has_msg ? msg : NULL, len, CONTROL_MSG_MAX, 0));
+        }
+        if (ok && (text = cJSON_PrintUnformatted(obj)) != NULL)
+                fprintf(t->out, "%s\n", text);
+        else
+                ok = 0;
+        free(text);
+        cJSON_Delete(parsed);
+        cJSON_Delete(obj);
+        return ok ? RW_OK : unusable(t, "out of memory printing entry %s", entry_id);
+}
+
+/* ------------------------------------------------------------ entries */
+
+/* The first field named msg, if any. */
+static int msg_field(const struct control_field *fields, size_t n, const char **msg, size_t *len)
+{
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+                if (fields[i].name_len == 3 && memcmp(fields[i].name, "msg", 3) == 0) {
+                        *msg = fields[i].value;
+                        *len = fields[i].value_len;
+                        return 1;
+                }
+        }
+        *msg = NULL;
+        *len = 0;
+        return 0;
+}
+
+/* Prints one judged entry and counts it. */
+static void show(struct tail *t, const char *entry_id, const struct control_field *fields, size_t n,
+                 const struct control_outcome *o)
+{
+        const char *msg;
+        size_t len;
+        int has_msg = msg_field(fields, n, &msg, &len);
+
+        if (t->rc != RW_OK)
+                return;
+        if (o->reject == CONTROL_NO_MEMORY) {
+                t->rc = unusable(t, "out of memory judging entry %s of stream %s", entry_id,
+                                 t->stream);
+                return;
         }
         if (t->opt->json)
-                rc = print_json(t, entry_id, &r, nmsg == 1 ? msg->str : "",
-                                nmsg == 1 ? msg->len : 0);
+                t->rc = print_json(t, entry_id, msg, len, has_msg, o);
         else
-                print_text(t, entry_id, &r);
+                print_text(t, entry_id, msg, len, has_msg, o);
         (void)fflush(t->out);
-        control_msg_free(&r.m);
         t->printed++;
-        if (!r.verified)
+        if (o->reject != CONTROL_ACCEPTED)
                 t->rejected++;
-        (void)snprintf(t->last_id, sizeof t->last_id, "%s", entry_id);
-        return rc;
+}
+
+/* control_read's callback: the entries before the last COUNT are judged, not printed. */
+static void judged(void *arg, const char *entry_id, const struct control_field *fields,
+                   size_t nfields, const struct control_outcome *o)
+{
+        struct tail *t = arg;
+        struct rwerr err;
+        int cmp = 0;
+
+        if (entry_id[0] == '\0') /* the halt key: state, not an entry of the stream */
+                return;
+        if (!t->showing) {
+                if (halt_publish_entry_id_cmp(entry_id, t->first_shown, &cmp, &err) != RW_OK) {
+                        if (t->rc == RW_OK)
+                                t->rc = unusable(t, "stream %s: %s", t->stream, err.msg);
+                        return;
+                }
+                if (cmp < 0)
+                        return;
+                t->showing = 1;
+        }
+        show(t, entry_id, fields, nfields, o);
 }
 
 /* A NULL reply or an error reply from `what`: exit 2, naming Redis and the stream. */
@@ -416,11 +505,12 @@ static int redis_failed(const struct tail *t, const redisReply *reply, const cha
                         what, t->stream, reply->type);
 }
 
-static int print_latest(struct tail *t)
+/* The id of the oldest of the last COUNT entries into t->first_shown ("" when there are none). */
+static int find_first_shown(struct tail *t)
 {
         redisReply *reply =
                 redisCommand(t->ctx, "XREVRANGE %s + - COUNT %ld", t->stream, t->opt->count);
-        size_t i;
+        const redisReply *e;
         int rc = RW_OK;
 
         if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
@@ -428,13 +518,60 @@ static int print_latest(struct tail *t)
                 freeReplyObject(reply);
                 return rc;
         }
-        if (reply->elements == 0 && !t->opt->json)
+        t->first_shown[0] = '\0';
+        t->showing = reply->elements == 0;
+        if (reply->elements > 0) {
+                e = reply->element[reply->elements - 1];
+                if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+                    e->element[0]->type != REDIS_REPLY_STRING ||
+                    e->element[0]->len >= sizeof t->first_shown)
+                        rc = unusable(t, "Redis %s: stream %s: an entry that is not [id, fields]",
+                                      t->server, t->stream);
+                else
+                        memcpy(t->first_shown, e->element[0]->str, e->element[0]->len + 1);
+        } else if (!t->opt->json) {
                 fprintf(t->out, "stream %s: no entries%s\n", t->stream,
                         t->opt->follow ? "; waiting for new ones" : "");
-        for (i = reply->elements; i > 0 && rc == RW_OK; i--)
-                rc = handle_entry(t, reply->element[i - 1]);
+        }
         freeReplyObject(reply);
         return rc;
+}
+
+/* The halt key, then the whole stream, judged in order; the last COUNT entries printed. */
+static int print_latest(struct tail *t)
+{
+        struct rwerr err;
+        int rc, present = 0;
+
+        if ((rc = find_first_shown(t)) != RW_OK)
+                return rc;
+        if (control_read_halt_key(t->ctx, t->halt_key, t->st, &present, NULL, NULL, &err) != RW_OK)
+                return unusable(t, "Redis %s: %s", t->server, err.msg);
+        if (control_read_stream(t->ctx, t->stream, "0-0", t->st, t->last_id, judged, t, &err) !=
+            RW_OK) {
+                if (t->rc != RW_OK)
+                        return t->rc;
+                return unusable(t, "Redis %s: reading stream %s: %s", t->server, t->stream,
+                                err.msg);
+        }
+        return t->rc;
+}
+
+/* One entry of an XREAD reply, judged after everything before it. */
+static int follow_entry(struct tail *t, const redisReply *e)
+{
+        struct control_field fields[TAIL_FIELDS_MAX];
+        struct control_outcome o;
+        char entry_id[CONTROL_ENTRY_ID_SIZE];
+        int n = control_read_entry_fields(e, entry_id, fields, TAIL_FIELDS_MAX);
+
+        if (n < 0)
+                return unusable(t, "Redis %s: stream %s: an entry that is not [id, fields]",
+                                t->server, t->stream);
+        (void)control_state_entry(t->st, entry_id, fields, (size_t)n, NULL, &o);
+        show(t, entry_id, fields, (size_t)n, &o);
+        (void)snprintf(t->last_id, sizeof t->last_id, "%s", entry_id);
+        return t->rc;
 }
 
 /* XREAD BLOCK in short slices until a signal sets tail_stop. */
@@ -467,26 +604,29 @@ static int follow(struct tail *t, long redis_timeout_ms)
                 }
                 entries = reply->element[0]->element[1];
                 for (i = 0; i < entries->elements && rc == RW_OK; i++)
-                        rc = handle_entry(t, entries->element[i]);
+                        rc = follow_entry(t, entries->element[i]);
                 freeReplyObject(reply);
         }
         return rc;
 }
 
-/* The public keys named by the configuration: all of them, or the command cannot verify. */
+/* The public keys named by the configuration: all of them, or the command cannot judge. */
 static int load_keys(struct tail *t, struct cli_setup *s)
 {
         const struct config *cfg = s->cfg;
+        struct control_keys keys;
         struct rwerr err;
 
         if (cli_setup_keys(s, NULL, NULL, NULL, &err) != RW_OK)
                 return unusable(t, "configuration %s: [control] %s", cfg->path, err.msg);
-        t->ring = &s->keys;
-        if (t->ring->nwatchdog + t->ring->noperator == 0)
+        if (s->keys.nwatchdog + s->keys.noperator == 0)
                 return unusable(t,
                                 "configuration %s: no public key to verify with: set [control] "
                                 "signing_key, watchdog_keys or operator_keys",
                                 cfg->path);
+        control_keys_from_keyring(&keys, &s->keys);
+        if ((t->st = control_state_new(&keys)) == NULL)
+                return unusable(t, "out of memory");
         return RW_OK;
 }
 
@@ -509,6 +649,7 @@ static int tail_run(const struct tail_options *opt, FILE *out, FILE *errout)
         if (cli_setup_config(&s, opt->config) != RW_OK)
                 return CMD_CONTROL_UNUSABLE;
         t.stream = s.cfg->control_stream;
+        t.halt_key = s.cfg->halt_key;
         if (cli_setup_require_redis(&s) != RW_OK) {
                 rc = CMD_CONTROL_UNUSABLE;
                 goto out;
@@ -540,6 +681,7 @@ out:
                 (void)sigaction(SIGINT, &old_int, NULL);
                 (void)sigaction(SIGTERM, &old_term, NULL);
         }
+        control_state_free(t.st);
         cli_setup_release(&s);
         return rc;
 }

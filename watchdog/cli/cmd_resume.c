@@ -11,19 +11,27 @@
 #include "cli_setup.h"
 #include "config.h"
 #include "control_msg.h"
+#include "control_read.h"
+#include "control_state.h"
 #include "cycle.h"
 #include "halt_publish.h"
 #include "rwclock.h"
 
 #define REASON_MAX 1024
-#define EXIT_REDIS 2 /* Redis could not be reached: a RESUME is never queued */
+#define EXIT_REDIS 2        /* Redis could not be reached: a RESUME is never queued */
+#define INVARIANT_SHOWN 128 /* bytes of a HALT's invariant kept for the listing */
 
 static const char help[] =
-        "Lifts a halt: runs one full validate cycle (the checks of `relaywatch\n"
-        "validate`, table printed) and, when every Tier 1 check is valid, publishes\n"
-        "a RESUME signed with the operator key. The RESUME carries the heights that\n"
-        "validate pinned, the last checkpoint the relayer resumes from.\n"
-        "Publishes nothing when no halt is open.\n"
+        "Lifts a halt: reads the control stream as a relayer does (the halt key, then\n"
+        "every entry) and lists every HALT in force, whoever signed it (a watchdog or\n"
+        "an operator key) and whoever wrote it, with the open halts relaywatch keeps\n"
+        "in STREAM:incidents; runs one full validate cycle (the checks of `relaywatch\n"
+        "validate`, table printed) and, when every Tier 1 check is valid, publishes a\n"
+        "RESUME signed with the operator key that lifts every one of them (its\n"
+        "`lifts`). The RESUME carries the heights that validate pinned, the last\n"
+        "checkpoint the relayer resumes from. When a HALT comes in force while it is\n"
+        "being published, it reads again and tries once more. Publishes nothing when\n"
+        "no HALT is in force.\n"
         "\n"
         "  -c, --config FILE       the configuration (default: $RELAYWATCH_CONFIG, then\n"
         "                          " CONFIG_DEFAULT_PATH ")\n"
@@ -175,6 +183,25 @@ static const char *validate_word(enum verdict_status s)
         return s == VERDICT_OK ? "valid" : s == VERDICT_VIOLATED ? "violated" : "not evaluated";
 }
 
+/* One HALT the RESUME lifts. */
+struct lift {
+        char halt_id[CONTROL_ID_SIZE];
+        char invariant[INVARIANT_SHOWN];
+        char entry_id[CONTROL_ENTRY_ID_SIZE]; /* "" when known from the halt key only */
+        enum control_role role;               /* of its signer; NONE when not in force */
+        char key_id[SIGNING_KEY_ID_SIZE];
+        int in_force; /* 0: listed in STREAM:incidents only */
+};
+
+/* What is halted now: every HALT in force, and the open halts of STREAM:incidents. */
+struct halted {
+        struct lift lifts[CONTROL_LIFTS_MAX];
+        size_t n;
+        int halt_key_present;
+        struct control_outcome halt_key; /* its outcome, when present */
+        int no_memory;
+};
+
 struct resume_msg {
         char id[CONTROL_ID_SIZE];
         char sig[CONTROL_SIG_B64_SIZE];
@@ -183,18 +210,20 @@ struct resume_msg {
         struct control_height from[SNAP_NCHAINS];
         size_t nfrom;
         const char *lifts[CONTROL_LIFTS_MAX];
+        size_t nlifts;
 };
 
 static int build_resume(const struct config *cfg, const struct signing_key *key,
                         const struct cycle_result *r, const char *reason, int forced,
-                        const struct halt_publish_open *open, size_t nopen, struct resume_msg *m,
-                        struct rwerr *err)
+                        const struct halted *h, struct resume_msg *m, struct rwerr *err)
 {
         struct control_msg_fields f;
         cJSON *evidence = cJSON_CreateObject(), *lifted = NULL;
         size_t i;
         int rc = RW_OK;
 
+        free(m->msg);
+        m->msg = NULL;
         if (evidence == NULL ||
             cJSON_AddStringToObject(evidence, "validate", validate_word(r->tier1)) == NULL ||
             cJSON_AddBoolToObject(evidence, "forced", forced) == NULL ||
@@ -202,21 +231,22 @@ static int build_resume(const struct config *cfg, const struct signing_key *key,
                 rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory for the evidence");
                 goto out;
         }
-        for (i = 0; i < nopen; i++) {
-                cJSON *s = cJSON_CreateString(open[i].halt_id);
+        /* evidence.lifted: the same ids as lifts */
+        for (i = 0; i < h->n; i++) {
+                cJSON *s = cJSON_CreateString(h->lifts[i].halt_id);
 
                 if (s == NULL || !cJSON_AddItemToArray(lifted, s)) {
                         cJSON_Delete(s);
                         rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory for the evidence");
                         goto out;
                 }
+                m->lifts[i] = h->lifts[i].halt_id;
         }
+        m->nlifts = h->n;
         control_resume_id(m->id);
         memset(&f, 0, sizeof f);
-        for (i = 0; i < nopen && i < CONTROL_LIFTS_MAX; i++)
-                m->lifts[i] = open[i].halt_id;
         f.lifts = m->lifts;
-        f.nlifts = i;
+        f.nlifts = m->nlifts;
         f.type = CONTROL_RESUME;
         f.id = m->id;
         f.invariant = "*";
@@ -239,40 +269,163 @@ out:
         return rc;
 }
 
-/*
- * Whether anything is halted: the open halts (into *open, *nopen) and the
- * halt key. RW_OK, or the Redis error (reported by the caller).
- */
-static int halted_now(redisContext *ctx, const struct halt_publish_keys *keys,
-                      struct halt_publish_open **open, size_t *nopen, int *halt_key, FILE *errout,
-                      struct rwerr *err)
+/* control_read's callback: the halt key's outcome; running out of memory. */
+static void judged(void *arg, const char *entry_id, const struct control_field *fields,
+                   size_t nfields, const struct control_outcome *out)
 {
-        char sig[CONTROL_SIG_B64_SIZE];
-        char *msg = NULL;
-        size_t len = 0;
-        int rc;
+        struct halted *h = arg;
 
-        *halt_key = 0;
-        if ((rc = halt_publish_open_halts(ctx, keys, open, nopen, err)) != RW_OK)
-                return rc;
-        rc = halt_publish_read_halt_key(ctx, keys, halt_key, &msg, &len, sig, err);
-        free(msg);
-        if (rc == RW_ERR_PROTOCOL) {
-                /* something is in the halt key; the RESUME clears it */
-                fprintf(errout, "relaywatch resume: warning: %s\n", err->msg);
-                *halt_key = 1;
-                rc = RW_OK;
+        (void)fields;
+        (void)nfields;
+        if (out->reject == CONTROL_NO_MEMORY)
+                h->no_memory = 1;
+        if (entry_id[0] == '\0') {
+                h->halt_key_present = 1;
+                h->halt_key = *out;
         }
-        return rc;
+}
+
+static struct lift *lift_find(struct halted *h, const char *halt_id)
+{
+        size_t i;
+
+        for (i = 0; i < h->n; i++) {
+                if (strcmp(h->lifts[i].halt_id, halt_id) == 0)
+                        return &h->lifts[i];
+        }
+        return NULL;
+}
+
+static int too_many(const struct halt_publish_keys *keys, struct rwerr *err)
+{
+        return rwerr_set(err, RW_ERR_RANGE,
+                         "more than %d HALTs are in force on %s: one RESUME lifts at most %d. "
+                         "Nothing published; lift them with a RESUME built by hand, or look at "
+                         "who is writing to the stream (`relaywatch control tail`)",
+                         CONTROL_LIFTS_MAX, keys->stream, CONTROL_LIFTS_MAX);
+}
+
+/* The HALTs in force in `st` (the stream read) into h, oldest first. */
+static int lifts_in_force(const struct control_state *st, const struct halt_publish_keys *keys,
+                          struct halted *h, struct rwerr *err)
+{
+        const struct control_in_force *list;
+        size_t n = control_state_in_force(st, &list), i;
+
+        for (i = 0; i < n; i++) {
+                struct lift *l = &h->lifts[h->n];
+                struct control_msg m;
+                struct rwerr perr;
+
+                if (h->n == CONTROL_LIFTS_MAX)
+                        return too_many(keys, err);
+                memset(l, 0, sizeof *l);
+                (void)snprintf(l->halt_id, sizeof l->halt_id, "%s", list[i].halt_id);
+                (void)snprintf(l->entry_id, sizeof l->entry_id, "%s", list[i].entry_id);
+                (void)snprintf(l->key_id, sizeof l->key_id, "%s", list[i].key_id);
+                l->role = list[i].role;
+                l->in_force = 1;
+                if (control_msg_parse(list[i].msg, list[i].msg_len, &m, &perr) != RW_OK)
+                        return rwerr_set(err, RW_ERR_NOMEM, "reading HALT %s again: %s",
+                                         list[i].halt_id, perr.msg);
+                (void)snprintf(l->invariant, sizeof l->invariant, "%s", m.invariant);
+                control_msg_free(&m);
+                h->n++;
+        }
+        return RW_OK;
 }
 
 /*
- * The configuration, the operator key checked against the configured keys,
- * and Redis. 0, or the exit status (reported).
+ * What is halted now, as a relayer sees it: the halt key, then every entry
+ * of the stream, judged into `st` (reset first); then the open halts of
+ * STREAM:incidents that are not in force already. RW_OK, or the Redis error
+ * (RW_ERR_RANGE: more HALTs than one RESUME lifts; RW_ERR_NOMEM).
  */
-static int set_up(struct cli_setup *s, const struct args *a, FILE *errout)
+static int read_halted(redisContext *ctx, const struct halt_publish_keys *keys,
+                       struct control_state *st, struct halted *h, struct rwerr *err)
+{
+        struct halt_publish_open *open = NULL;
+        size_t nopen = 0, i;
+        int rc, present = 0;
+
+        memset(h, 0, sizeof *h);
+        control_state_reset(st);
+        if ((rc = control_read_halt_key(ctx, keys->halt_key, st, &present, judged, h, err)) !=
+                    RW_OK ||
+            (rc = control_read_stream(ctx, keys->stream, "0-0", st, NULL, judged, h, err)) != RW_OK)
+                return rc;
+        if (h->no_memory)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory judging the stream %s",
+                                 keys->stream);
+        if ((rc = lifts_in_force(st, keys, h, err)) != RW_OK)
+                return rc;
+        if ((rc = halt_publish_open_halts(ctx, keys, &open, &nopen, err)) != RW_OK)
+                return rc;
+        for (i = 0; i < nopen && rc == RW_OK; i++) {
+                struct lift *l = &h->lifts[h->n];
+
+                if (lift_find(h, open[i].halt_id) != NULL)
+                        continue;
+                if (h->n == CONTROL_LIFTS_MAX) {
+                        rc = too_many(keys, err);
+                        break;
+                }
+                memset(l, 0, sizeof *l);
+                (void)snprintf(l->halt_id, sizeof l->halt_id, "%s", open[i].halt_id);
+                (void)snprintf(l->invariant, sizeof l->invariant, "%s", open[i].field);
+                (void)snprintf(l->entry_id, sizeof l->entry_id, "%s", open[i].entry_id);
+                h->n++;
+        }
+        free(open);
+        return rc;
+}
+
+/* The HALTs the RESUME lifts, each with its signer and invariant. */
+static void print_lifts(const struct halt_publish_keys *keys, const struct halted *h, FILE *out)
+{
+        size_t i;
+
+        fprintf(out, "HALTs in force (the RESUME lifts every one):\n");
+        for (i = 0; i < h->n; i++) {
+                const struct lift *l = &h->lifts[i];
+
+                fprintf(out, "  %s %s, ", l->halt_id, l->invariant);
+                if (!l->in_force)
+                        fprintf(out,
+                                "open in %s:incidents (entry %s) but not in force on the "
+                                "stream: cleared too\n",
+                                keys->stream, l->entry_id);
+                else if (l->entry_id[0] == '\0')
+                        fprintf(out, "signed by %s key %s, from the halt key %s\n",
+                                control_role_name(l->role), l->key_id, keys->halt_key);
+                else
+                        fprintf(out, "signed by %s key %s, stream entry %s\n",
+                                control_role_name(l->role), l->key_id, l->entry_id);
+        }
+}
+
+/* A halt key a relayer ignores: said, never lifted (nothing is in force because of it). */
+static void warn_halt_key(const struct halt_publish_keys *keys, const struct halted *h,
+                          FILE *errout)
+{
+        if (!h->halt_key_present || h->halt_key.reject == CONTROL_ACCEPTED)
+                return;
+        cli_error(&cmd_resume_command, errout,
+                  "warning: the halt key %s is rejected, %s: %s. A relayer ignores it; "
+                  "`relaywatch status` reports it",
+                  keys->halt_key, control_reject_name(h->halt_key.reject), h->halt_key.detail);
+}
+
+/*
+ * The configuration, the key ring (the state that judges the stream trusts
+ * the configured keys, as a relayer does), the operator key checked against
+ * them, and Redis. 0, or the exit status (reported).
+ */
+static int set_up(struct cli_setup *s, const struct args *a, struct control_state **st,
+                  FILE *errout)
 {
         const struct cli_command *cmd = &cmd_resume_command;
+        struct control_keys keys;
         struct rwerr err;
 
         if (cli_setup_config(s, a->given) != RW_OK || cli_setup_require_redis(s) != RW_OK)
@@ -281,13 +434,17 @@ static int set_up(struct cli_setup *s, const struct args *a, FILE *errout)
                 cli_error(cmd, errout, "%s", err.msg); /* names the role and the file */
                 return CLI_EXIT_FAILURE;
         }
+        control_keys_from_keyring(&keys, &s->keys);
+        if ((*st = control_state_new(&keys)) == NULL) {
+                cli_error(cmd, errout, "out of memory");
+                return CLI_EXIT_FAILURE;
+        }
         return check_operator_key(s, a->key_path, errout);
 }
 
 /* What a published RESUME says, on `out`. */
 static void print_published(const struct cli_setup *s, const struct halt_publish_keys *keys,
-                            const struct resume_msg *m, const char *entry,
-                            const struct halt_publish_open *open, size_t nopen, FILE *out)
+                            const struct resume_msg *m, const char *entry, FILE *out)
 {
         size_t i;
 
@@ -297,10 +454,100 @@ static void print_published(const struct cli_setup *s, const struct halt_publish
         fprintf(out, "resume_from:");
         for (i = 0; i < m->nfrom; i++)
                 fprintf(out, "%s %s %" PRIu64, i ? "," : "", m->from[i].chain, m->from[i].block);
-        fprintf(out, "\nlifted:%s", nopen == 0 ? " the halt key" : "");
-        for (i = 0; i < nopen; i++)
-                fprintf(out, "%s %s", i ? "," : "", open[i].halt_id);
+        fprintf(out, "\nlifted:");
+        for (i = 0; i < m->nlifts; i++)
+                fprintf(out, "%s %s", i ? "," : "", m->lifts[i]);
         fprintf(out, "\n");
+}
+
+/* A Redis failure before anything was published: exit 2 (or 1 for what Redis is not to blame). */
+static int read_failed(int rc, const struct rwerr *err, FILE *errout)
+{
+        cli_error(&cmd_resume_command, errout,
+                  "%s\nNothing published: a RESUME is never queued; run this again%s.", err->msg,
+                  rc == RW_ERR_RANGE || rc == RW_ERR_NOMEM ? "" : " when Redis answers");
+        return rc == RW_ERR_RANGE || rc == RW_ERR_NOMEM ? CLI_EXIT_FAILURE : EXIT_REDIS;
+}
+
+/* The chains' pinned heights of the validate, into m->from. */
+static void checkpoint(const struct cycle_result *result, struct resume_msg *m)
+{
+        size_t role;
+
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                const struct snap_chain *ch = &result->snapshot.chains[role];
+
+                if (!ch->ok || ch->pinned > CONTROL_HEIGHT_MAX)
+                        continue;
+                m->from[m->nfrom].chain = snap_chain_role_name((enum snap_chain_role)role);
+                m->from[m->nfrom].block = ch->pinned;
+                m->nfrom++;
+        }
+}
+
+/*
+ * Signs a RESUME lifting everything in h and publishes it. When a HALT came
+ * in force meanwhile (NOT_LISTED), reads again into h and tries once more.
+ * 0 published; else the exit status (reported). *nothing 1 when, read
+ * again, nothing was halted any more.
+ */
+static int publish(struct cli_setup *s, redisContext *ctx, const struct halt_publish_keys *keys,
+                   struct control_state *st, const struct cycle_result *result, const char *reason,
+                   int forced, struct halted *h, struct resume_msg *m, int *nothing, FILE *out,
+                   FILE *errout)
+{
+        const struct cli_command *cmd = &cmd_resume_command;
+        struct halt_publish_resume_result res;
+        struct rwerr err;
+        int attempt, rc;
+
+        *nothing = 0;
+        for (attempt = 1;; attempt++) {
+                if (build_resume(s->cfg, s->keys.signing, result, reason, forced, h, m, &err) !=
+                    RW_OK) {
+                        cli_error(cmd, errout, "building the RESUME: %s", err.msg);
+                        return CLI_EXIT_FAILURE;
+                }
+                if ((rc = halt_publish_resume(ctx, keys, m->id, m->msg, m->msg_len, m->sig, forced,
+                                              m->lifts, m->nlifts, &res, &err)) != RW_OK) {
+                        cli_error(cmd, errout,
+                                  "%s\nThe RESUME is NOT published (a RESUME is never queued); "
+                                  "the relayer stays halted. Run this again.",
+                                  err.msg);
+                        return rc == RW_ERR_IO ? EXIT_REDIS : CLI_EXIT_FAILURE;
+                }
+                if (res.outcome == HALT_RESUME_PUBLISHED) {
+                        print_published(s, keys, m, res.entry_id, out);
+                        return 0;
+                }
+                if (res.outcome != HALT_RESUME_NOT_LISTED) {
+                        cli_error(cmd, errout, "RESUME %s was already published", m->id);
+                        return CLI_EXIT_FAILURE;
+                }
+                if (attempt == 2) {
+                        cli_error(cmd, errout,
+                                  "refused: HALT %s came in force while the RESUME was being "
+                                  "published, again. Nothing published; the relayer stays "
+                                  "halted. Something keeps halting it: look at `relaywatch "
+                                  "status` and `relaywatch control tail` before you run this "
+                                  "again.",
+                                  res.halt_id);
+                        return CLI_EXIT_FAILURE;
+                }
+                fprintf(out,
+                        "\nHALT %s came in force while the RESUME was being published (nothing "
+                        "was published); reading the stream again\n",
+                        res.halt_id);
+                if ((rc = read_halted(ctx, keys, st, h, &err)) != RW_OK)
+                        return read_failed(rc, &err, errout);
+                if (h->n == 0) {
+                        fprintf(out, "not halted any more: nothing to resume (someone else "
+                                     "lifted every HALT)\n");
+                        *nothing = 1;
+                        return 0;
+                }
+                print_lifts(keys, h, out);
+        }
 }
 
 int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
@@ -309,46 +556,46 @@ int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
         struct args a;
         struct cli_setup s;
         struct halt_publish_keys keys;
-        struct halt_publish_open *open = NULL;
+        struct control_state *st = NULL;
+        struct halted *h = NULL;
         struct cycle_result result;
         struct resume_msg m;
-        struct halt_publish_resume_result res;
         redisContext *ctx = NULL;
-        char entry[HALT_PUBLISH_ENTRY_ID_SIZE], names[512];
+        char names[512];
         struct rwerr err = {{0}};
-        size_t nopen = 0, i, role;
-        int code, rc, halt_key = 0, forced, published = 0;
+        int code, rc, forced, nothing = 0;
 
         memset(&result, 0, sizeof result);
         memset(&m, 0, sizeof m);
         if ((code = parse_args(argc, argv, &a, out, errout)) >= 0)
                 return code;
         cli_setup_init(&s, cmd, errout);
-        if ((code = set_up(&s, &a, errout)) != 0)
+        if ((code = set_up(&s, &a, &st, errout)) != 0)
                 goto done;
         code = CLI_EXIT_FAILURE;
         halt_publish_keys_from_config(&keys, s.cfg);
-        if ((ctx = cli_setup_redis(&s, &err)) == NULL ||
-            halted_now(ctx, &keys, &open, &nopen, &halt_key, errout, &err) != RW_OK) {
-                cli_error(cmd, errout,
-                          "%s\nNothing published: a RESUME is never queued; run this again when "
-                          "Redis answers.",
-                          err.msg);
-                code = EXIT_REDIS;
+        if ((h = calloc(1, sizeof *h)) == NULL) {
+                cli_error(cmd, errout, "out of memory");
                 goto done;
         }
-        if (nopen == 0 && !halt_key) {
+        if ((ctx = cli_setup_redis(&s, &err)) == NULL) {
+                code = read_failed(RW_ERR_IO, &err, errout);
+                goto done;
+        }
+        if ((rc = read_halted(ctx, &keys, st, h, &err)) != RW_OK) {
+                code = read_failed(rc, &err, errout);
+                goto done;
+        }
+        warn_halt_key(&keys, h, errout);
+        if (h->n == 0) {
                 fprintf(out,
-                        "not halted: nothing to resume (no open halt in %s:incidents, no "
-                        "halt key %s)\n",
-                        keys.stream, keys.halt_key);
+                        "not halted: nothing to resume (no HALT in force on %s or in the halt "
+                        "key %s, none open in %s:incidents)\n",
+                        keys.stream, keys.halt_key, keys.stream);
                 code = CLI_EXIT_OK;
                 goto done;
         }
-        fprintf(out, "open halts:%s\n", nopen == 0 ? " none listed (the halt key is set)" : "");
-        for (i = 0; i < nopen; i++)
-                fprintf(out, "  %-24s %s (stream entry %s)\n", open[i].field, open[i].halt_id,
-                        open[i].entry_id);
+        print_lifts(&keys, h, out);
         fprintf(out, "\nvalidating before the resume:\n");
         fflush(out);
         if (cycle_validate(s.cfg, &result, &err) != RW_OK) {
@@ -369,52 +616,27 @@ int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
         }
         if (!forced && a.force)
                 fprintf(out, "validate passed: --force was not needed (your reason is kept)\n");
-        for (role = 0; role < SNAP_NCHAINS; role++) {
-                const struct snap_chain *ch = &result.snapshot.chains[role];
-
-                if (!ch->ok || ch->pinned > CONTROL_HEIGHT_MAX)
-                        continue;
-                m.from[m.nfrom].chain = snap_chain_role_name((enum snap_chain_role)role);
-                m.from[m.nfrom].block = ch->pinned;
-                m.nfrom++;
-        }
+        checkpoint(&result, &m);
         if (m.nfrom == 0) {
                 cli_error(cmd, errout,
                           "refused: no chain could be read, so there is no "
                           "checkpoint to resume from. Nothing published.");
                 goto done;
         }
-        if (build_resume(s.cfg, s.keys.signing, &result,
-                         a.reason != NULL ? a.reason : "validate passed", forced, open, nopen, &m,
-                         &err) != RW_OK) {
-                cli_error(cmd, errout, "building the RESUME: %s", err.msg);
+        if ((code = publish(&s, ctx, &keys, st, &result,
+                            a.reason != NULL ? a.reason : "validate passed", forced, h, &m,
+                            &nothing, out, errout)) != 0)
                 goto done;
-        }
-        if ((rc = halt_publish_resume(ctx, &keys, m.id, m.msg, m.msg_len, m.sig, forced, m.lifts,
-                                      nopen, &res, &err)) != RW_OK) {
-                cli_error(cmd, errout,
-                          "%s\nThe RESUME is NOT published (a RESUME is never queued); the "
-                          "relayer stays halted. Run this again.",
-                          err.msg);
-                code = rc == RW_ERR_IO ? EXIT_REDIS : CLI_EXIT_FAILURE;
-                goto done;
-        }
-        published = res.outcome == HALT_RESUME_PUBLISHED;
-        (void)snprintf(entry, sizeof entry, "%s", res.entry_id);
-        if (!published) {
-                cli_error(cmd, errout, "RESUME %s was already published", m.id);
-                goto done;
-        }
-        print_published(&s, &keys, &m, entry, open, nopen, out);
-        if (forced)
+        if (forced && !nothing)
                 fprintf(out,
                         "FORCED: Tier 1 was %s. The supervisor does not halt again for the "
                         "lifted invariants until it has seen each of them ok.\n",
                         validate_word(result.tier1));
         code = CLI_EXIT_OK;
 done:
-        free(open);
+        free(h);
         free(m.msg);
+        control_state_free(st);
         cycle_result_release(&result);
         cli_setup_release(&s);
         return code;

@@ -12,6 +12,8 @@
 #include "cli_setup.h"
 #include "config.h"
 #include "control_msg.h"
+#include "control_read.h"
+#include "control_state.h"
 #include "fileio.h"
 #include "halt_publish.h"
 #include "halt_state.h"
@@ -20,41 +22,67 @@
 #include "silence.h"
 
 #define STATUS_FILE_MAX ((size_t)4 << 20)
-#define PROBLEMS_MAX 32
+#define PROBLEMS_MAX 48
 #define PROBLEM_MAX 768
+#define REJECTED_SHOWN 5 /* the last rejected entries listed; the others only counted */
+#define TO_TEXT_(x) #x
+#define TO_TEXT(x) TO_TEXT_(x)
 #define EXIT_HALTED 1
 #define EXIT_CANNOT_TELL 2
 
 static const char help[] =
-        "Says whether the relayer is halted (why, since when, acknowledged or not),\n"
-        "what the last cycle of `relaywatch run` saw (Tier 1 verdicts, anything not\n"
-        "ok, endpoint health), the heartbeat, the relayer's consumers and any\n"
-        "problem with the halt path. Reads STATE_DIR/status.json and\n"
-        "STATE_DIR/" HALT_STATE_FILE " and asks Redis; verifies every signed message.\n"
-        "Lists the silences in force (`relaywatch silence`); they never change the\n"
-        "exit status.\n"
+        "Says whether the relayer is halted (why, since when, acknowledged by which\n"
+        "relayer instance), what the last cycle of `relaywatch run` saw (Tier 1\n"
+        "verdicts, anything not ok, endpoint health), the heartbeat, the relayer\n"
+        "groups and any problem with the halt path.\n"
+        "\n"
+        "The control stream is judged as a relayer judges it (docs/PROTOCOL.md): the\n"
+        "halt key, then every entry in order. Any valid HALT in force is shown, whoever\n"
+        "signed it (a watchdog or an operator key) and whoever wrote it; entries that\n"
+        "are rejected (forged, altered, replayed) are problems. Each group of\n"
+        "[control] consumer_group is checked: it exists, has exactly one consumer, that\n"
+        "consumer is live, and the protocol versions it announced; each HALT in force\n"
+        "shows which groups acknowledged it.\n"
+        "\n"
+        "Also reads STATE_DIR/status.json and STATE_DIR/" HALT_STATE_FILE ", and lists\n"
+        "the silences in force (`relaywatch silence`); they never change the exit\n"
+        "status.\n"
         "\n"
         "  -c, --config FILE  the configuration (default: $RELAYWATCH_CONFIG, then\n"
         "                     " CONFIG_DEFAULT_PATH ")\n"
-        "  --json             one JSON object instead of text\n"
+        "  --json             one JSON object instead of text (halts_in_force, groups,\n"
+        "                     rejected_entries, rejected_total, problems, ...)\n"
         "\n"
         "Exit status: 0 not halted and healthy; 1 halted; 2 cannot tell or not\n"
         "healthy (a state file unreadable, status.json missing or stale, Redis\n"
-        "unreachable, the halt path down: the problems are listed); 64 a usage error.\n";
+        "unreachable, no key to verify with, a rejected entry on the stream, the halt\n"
+        "path down: the problems are listed); 64 a usage error.\n";
 
-/* A verified (or not) control message read from Redis. */
-struct seen_msg {
-        int found;    /* there was something to read */
-        int verified; /* its signature verified with a configured key */
-        const char *role;
-        char error[RWERR_MSG_MAX];
-        struct control_msg m; /* when verified */
+/* A HALT in force, as the stream and the halt key put it there. */
+struct halt_view {
+        const struct control_in_force *f; /* borrowed from the view's control_state */
+        struct control_msg m;             /* parsed from f->msg (verified bytes) */
+        int parsed;
+        int acks_known;
+        int acked[CONFIG_GROUPS_MAX]; /* per configured group, when acks_known */
 };
 
-struct open_view {
-        struct halt_publish_open o;
-        int acked; /* 1, 0, or -1 unknown */
-        struct seen_msg msg;
+/* One configured relayer group (one relayer instance). */
+struct group_view {
+        const char *name;
+        int known; /* the consumers could be listed (or the group is missing) */
+        int exists;
+        size_t consumers, live;
+        int versions_known;
+        char versions[HALT_PUBLISH_VERSIONS_SIZE]; /* "" when it announced none */
+};
+
+/* A rejected stream entry. */
+struct rejected_entry {
+        char entry_id[CONTROL_ENTRY_ID_SIZE];
+        enum control_reject reject;
+        char first_seen[CONTROL_ENTRY_ID_SIZE]; /* a replay: the entry it copies */
+        char detail[RWERR_MSG_MAX];
 };
 
 struct view {
@@ -73,11 +101,23 @@ struct view {
         /* Redis */
         struct halt_publish_keys keys;
         int redis_ok;
-        struct seen_msg halt;
-        struct open_view *open;
+        /* the control stream, judged (judged 0: no key to verify with, or Redis failed) */
+        int judged;
+        struct control_state *cs;
+        size_t nentries;
+        int hk_present;
+        struct control_outcome hk; /* the halt key's outcome, when present */
+        struct halt_view *halts;   /* the HALTs in force, oldest first */
+        size_t nhalts;
+        struct rejected_entry rejected[REJECTED_SHOWN]; /* a ring: the last ones */
+        size_t rejected_total;
+        int no_memory; /* judging ran out of memory: the view is not whole */
+        /* relaywatch's bookkeeping of open halts (STREAM:incidents) */
+        struct halt_publish_open *open;
         size_t nopen;
-        int consumers_known;
-        size_t live, total;
+        /* the relayer instances' groups */
+        struct group_view groups[CONFIG_GROUPS_MAX];
+        size_t ngroups;
         /* heartbeat */
         int hb_found, hb_verified;
         int64_t hb_issued_ms, hb_ttl_ms;
@@ -95,8 +135,8 @@ struct view {
 
 const struct cli_command cmd_status_command = {
         "status", "relaywatch status [-c FILE] [--json]",
-        "halted or running, why and since when, acknowledged or not, the last cycle's verdicts, "
-        "endpoints, heartbeat; exit 0 running, 1 halted, 2 cannot tell",
+        "halted or running, which HALTs are in force and who acknowledged them, the last cycle's "
+        "verdicts, relayer groups, heartbeat; exit 0 running, 1 halted, 2 cannot tell",
         help, cmd_status};
 
 static void problem(struct view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -113,44 +153,10 @@ static void problem(struct view *v, const char *fmt, ...)
         v->nproblems++;
 }
 
-static void seen_free(struct seen_msg *s)
-{
-        control_msg_free(&s->m);
-}
-
 /* keyring_load's skip: a key file that cannot be read is a problem, not the end. */
 static void key_problem(void *arg, const struct rwerr *err)
 {
         problem(arg, "%s", err->msg);
-}
-
-/* Verifies a HALT as a relayer does: watchdog keys, then operator keys. */
-static void verify_halt(struct view *v, const char *msg, size_t len, const char *sig,
-                        struct seen_msg *s)
-{
-        struct rwerr err = {{0}};
-
-        s->found = 1;
-        if (v->ring->nwatchdog == 0 && v->ring->noperator == 0) {
-                (void)snprintf(s->error, sizeof s->error,
-                               "not verified: no watchdog_keys or operator_keys configured");
-                return;
-        }
-        if (v->ring->nwatchdog > 0 &&
-            (control_msg_check(v->ring->watchdog, v->ring->nwatchdog, CONTROL_ALLOW_HALT, msg, len,
-                               sig, &s->m, &err)) >= 0) {
-                s->verified = 1;
-                s->role = "watchdog";
-                return;
-        }
-        if (v->ring->noperator > 0 &&
-            (control_msg_check(v->ring->operator, v->ring->noperator, CONTROL_ALLOW_HALT, msg, len,
-                               sig, &s->m, &err)) >= 0) {
-                s->verified = 1;
-                s->role = "operator";
-                return;
-        }
-        (void)snprintf(s->error, sizeof s->error, "%s", err.msg);
 }
 
 /*
@@ -336,17 +342,235 @@ out:
                 problem(v, "%s", v->hb_error);
 }
 
+/* ------------------------------------------------------------ the control stream */
+
+/* control_read's callback: the halt key's outcome, and the rejected entries. */
+static void judged_entry(void *arg, const char *entry_id, const struct control_field *fields,
+                         size_t nfields, const struct control_outcome *out)
+{
+        struct view *v = arg;
+        struct rejected_entry *r;
+
+        (void)fields;
+        (void)nfields;
+        if (out->reject == CONTROL_NO_MEMORY)
+                v->no_memory = 1;
+        if (entry_id[0] == '\0') {
+                v->hk_present = 1;
+                v->hk = *out;
+                return;
+        }
+        v->nentries++;
+        if (out->reject == CONTROL_ACCEPTED || out->reject == CONTROL_NO_MEMORY)
+                return;
+        r = &v->rejected[v->rejected_total % REJECTED_SHOWN];
+        v->rejected_total++;
+        (void)snprintf(r->entry_id, sizeof r->entry_id, "%s", entry_id);
+        r->reject = out->reject;
+        (void)snprintf(r->first_seen, sizeof r->first_seen, "%s", out->first_seen);
+        (void)snprintf(r->detail, sizeof r->detail, "%s", out->detail);
+}
+
+/*
+ * The halt key, then every entry of the stream, into v->cs. RW_OK, or the
+ * Redis error (RW_ERR_IO: the connection is lost); a problem said.
+ */
+static int judge_stream(struct view *v, redisContext *ctx)
+{
+        struct control_keys keys;
+        struct rwerr err;
+        int rc;
+
+        if (v->ring->nwatchdog + v->ring->noperator == 0) {
+                problem(v,
+                        "no key to verify the control stream with ([control] signing_key, "
+                        "watchdog_keys, operator_keys of %s): whether a HALT is in force cannot "
+                        "be told",
+                        v->cfg->path);
+                return RW_OK;
+        }
+        control_keys_from_keyring(&keys, v->ring);
+        if ((v->cs = control_state_new(&keys)) == NULL) {
+                problem(v, "out of memory judging the control stream");
+                return RW_OK;
+        }
+        rc = control_read_halt_key(ctx, v->keys.halt_key, v->cs, &v->hk_present, judged_entry, v,
+                                   &err);
+        if (rc == RW_OK)
+                rc = control_read_stream(ctx, v->keys.stream, "0-0", v->cs, NULL, judged_entry, v,
+                                         &err);
+        if (rc != RW_OK) {
+                if (rc != RW_ERR_IO)
+                        problem(v, "the control stream cannot be judged: %s", err.msg);
+                return rc;
+        }
+        if (v->no_memory) {
+                problem(v, "out of memory judging the control stream: what follows is not whole");
+                return RW_OK;
+        }
+        v->judged = 1;
+        return RW_OK;
+}
+
+/* Each HALT in force, parsed, with its acknowledgements per group. RW_ERR_IO: lost. */
+static int read_halts(struct view *v, redisContext *ctx)
+{
+        const struct control_in_force *list;
+        struct rwerr err;
+        size_t n = control_state_in_force(v->cs, &list), i;
+        int rc;
+
+        if (n == 0)
+                return RW_OK;
+        if ((v->halts = calloc(n, sizeof *v->halts)) == NULL) {
+                problem(v, "out of memory for %zu HALTs in force", n);
+                return RW_OK;
+        }
+        v->nhalts = n;
+        for (i = 0; i < n; i++) {
+                struct halt_view *h = &v->halts[i];
+
+                h->f = &list[i];
+                h->parsed = control_msg_parse(h->f->msg, h->f->msg_len, &h->m, &err) == RW_OK;
+                if (!h->parsed)
+                        problem(v, "HALT %s in force: %s", h->f->halt_id, err.msg);
+                rc = halt_publish_acks(ctx, &v->keys, h->f->halt_id,
+                                       (const char *const *)v->cfg->consumer_groups, v->ngroups,
+                                       h->acked, &err);
+                if (rc == RW_ERR_IO)
+                        return rc;
+                if (rc != RW_OK)
+                        problem(v, "the acknowledgements of HALT %s cannot be read: %s",
+                                h->f->halt_id, err.msg);
+                h->acks_known = rc == RW_OK;
+        }
+        return RW_OK;
+}
+
+static const struct halt_view *halt_in_force(const struct view *v, const char *halt_id)
+{
+        size_t i;
+
+        for (i = 0; i < v->nhalts; i++) {
+                if (strcmp(v->halts[i].f->halt_id, halt_id) == 0)
+                        return &v->halts[i];
+        }
+        return NULL;
+}
+
+/* What the judging found wrong: the halt key, rejected entries, bookkeeping that disagrees. */
+static void stream_problems(struct view *v)
+{
+        size_t i, shown, first;
+
+        if (v->hk_present && v->hk.reject != CONTROL_ACCEPTED)
+                problem(v,
+                        "halt key %s is rejected, %s: %s. A relayer ignores it (it halts no one); "
+                        "relaywatch never writes one like it: find who else can write to Redis",
+                        v->keys.halt_key, control_reject_name(v->hk.reject), v->hk.detail);
+        if (v->rejected_total > 0) {
+                shown = v->rejected_total < REJECTED_SHOWN ? v->rejected_total : REJECTED_SHOWN;
+                problem(v,
+                        "control stream %s: %zu entr%s rejected (forged, altered or replayed): a "
+                        "relayer ignores %s, but someone other than relaywatch can write to the "
+                        "stream%s; `relaywatch control tail` shows each",
+                        v->keys.stream, v->rejected_total, v->rejected_total == 1 ? "y" : "ies",
+                        v->rejected_total == 1 ? "it" : "them",
+                        v->rejected_total > shown
+                                ? " (the last " TO_TEXT(REJECTED_SHOWN) " are listed)"
+                                : "");
+                first = v->rejected_total > REJECTED_SHOWN ? v->rejected_total % REJECTED_SHOWN : 0;
+                for (i = 0; i < shown; i++) {
+                        const struct rejected_entry *r = &v->rejected[(first + i) % REJECTED_SHOWN];
+
+                        problem(v, "control stream %s entry %s REJECTED %s: %s%s%s%s%s",
+                                v->keys.stream, r->entry_id, control_reject_name(r->reject),
+                                r->reject == CONTROL_REPLAY ? "REPLAY" : "",
+                                r->first_seen[0] != '\0' ? " of entry " : "", r->first_seen,
+                                r->reject == CONTROL_REPLAY ? ": " : "", r->detail);
+                }
+        }
+        for (i = 0; i < v->nopen; i++) {
+                const struct halt_publish_open *o = &v->open[i];
+
+                if (halt_in_force(v, o->halt_id) == NULL)
+                        problem(v,
+                                "%s:incidents lists HALT %s (%s, entry %s) as open, but it is not "
+                                "in force on the stream (trimmed, rejected or lifted): "
+                                "relaywatch's "
+                                "bookkeeping and the stream disagree; `relaywatch resume` clears "
+                                "it",
+                                v->keys.stream, o->halt_id, o->field, o->entry_id);
+        }
+}
+
+/* ------------------------------------------------------------ the relayer groups */
+
+/* One group: exists, one consumer, live, versions. RW_ERR_IO: lost. */
+static int read_group(struct view *v, redisContext *ctx, struct group_view *g)
+{
+        const struct config *c = v->cfg;
+        struct rwerr err;
+        int rc = halt_publish_live_consumers(ctx, &v->keys, g->name, c->consumer_idle_ms, &g->live,
+                                             &g->consumers, &err);
+
+        if (rc == RW_ERR_IO)
+                return rc;
+        if (rc == RW_ERR_REFUSED) {
+                g->known = 1;
+                problem(v,
+                        "halt path down: %s: relayer instance %s is not reading the control "
+                        "stream; a HALT would not reach it",
+                        err.msg, g->name);
+        } else if (rc != RW_OK) {
+                problem(v, "relayer group %s: %s", g->name, err.msg);
+        } else {
+                g->known = g->exists = 1;
+                if (g->consumers > 1)
+                        problem(v,
+                                "halt path down: group %s on %s has %zu consumers: a HALT reaches "
+                                "only one of them; give each relayer instance a group of its own "
+                                "([control] consumer_group lists them)",
+                                g->name, v->keys.stream, g->consumers);
+                else if (g->live == 0)
+                        problem(v,
+                                "halt path down: no live consumer in group %s on %s (%zu "
+                                "consumer%s, none active in the last %" PRIu64
+                                " ms): a HALT would not be read",
+                                g->name, v->keys.stream, g->consumers, g->consumers == 1 ? "" : "s",
+                                c->consumer_idle_ms);
+        }
+        rc = halt_publish_client_versions(ctx, &v->keys, g->name, g->versions, &err);
+        if (rc == RW_ERR_IO)
+                return rc;
+        if (rc != RW_OK) {
+                problem(v, "relayer instance %s: %s", g->name, err.msg);
+                return RW_OK;
+        }
+        g->versions_known = 1;
+        if (g->versions[0] != '\0' &&
+            !halt_publish_versions_include(g->versions, CONTROL_MSG_VERSION))
+                problem(v,
+                        "halt path down: relayer instance %s announced control protocol "
+                        "version%s %s, not %d, which relaywatch writes: it could not read a HALT",
+                        g->name, strchr(g->versions, ',') != NULL ? "s" : "", g->versions,
+                        CONTROL_MSG_VERSION);
+        return RW_OK;
+}
+
 static void read_redis(struct view *v, struct cli_setup *s)
 {
         const struct config *c = v->cfg;
-        struct halt_publish_open *open = NULL;
         redisContext *ctx;
-        char *msg = NULL, sig[CONTROL_SIG_B64_SIZE];
-        size_t len = 0, i;
-        struct rwerr err;
-        int found = 0, rc, group_missing = 0;
+        struct rwerr err = {""};
+        size_t i;
+        int rc;
 
         halt_publish_keys_from_config(&v->keys, c);
+        v->ngroups =
+                c->nconsumer_groups < CONFIG_GROUPS_MAX ? c->nconsumer_groups : CONFIG_GROUPS_MAX;
+        for (i = 0; i < v->ngroups; i++)
+                v->groups[i].name = c->consumer_groups[i];
         if ((ctx = cli_setup_redis(s, &err)) == NULL) {
                 if (c->redis_url == NULL)
                         problem(v, "%s", err.msg);
@@ -357,94 +581,31 @@ static void read_redis(struct view *v, struct cli_setup *s)
                                 err.msg);
                 return;
         }
-        /* the durable halt key */
-        rc = halt_publish_read_halt_key(ctx, &v->keys, &found, &msg, &len, sig, &err);
+        if (judge_stream(v, ctx) == RW_ERR_IO)
+                goto lost;
+        if (v->judged && read_halts(v, ctx) == RW_ERR_IO)
+                goto lost;
+        /* relaywatch's bookkeeping, checked against the stream */
+        rc = halt_publish_open_halts(ctx, &v->keys, &v->open, &v->nopen, &err);
         if (rc == RW_ERR_IO)
                 goto lost;
-        if (rc != RW_OK) {
-                v->halt.found = 1;
-                (void)snprintf(v->halt.error, sizeof v->halt.error, "%s", err.msg);
-        } else if (found) {
-                verify_halt(v, msg, len, sig, &v->halt);
-        }
-        free(msg);
-        msg = NULL;
-        if (v->halt.found && !v->halt.verified)
-                problem(v,
-                        "halt key %s holds a HALT that does not verify (a relayer ignores it): %s",
-                        v->keys.halt_key, v->halt.error);
-        /* the open halts, each read back from the stream and verified */
-        if ((rc = halt_publish_open_halts(ctx, &v->keys, &open, &v->nopen, &err)) != RW_OK) {
-                if (rc == RW_ERR_IO)
-                        goto lost;
+        if (rc != RW_OK)
                 problem(v, "%s", err.msg);
-        }
-        if (v->nopen > 0 && (v->open = calloc(v->nopen, sizeof *v->open)) == NULL) {
-                problem(v, "out of memory for %zu open halts", v->nopen);
-                v->nopen = 0;
-        }
-        for (i = 0; i < v->nopen; i++) {
-                struct open_view *o = &v->open[i];
-
-                o->o = open[i];
-                o->acked = -1;
-                rc = halt_publish_read_entry(ctx, &v->keys, o->o.entry_id, &found, &msg, &len, sig,
-                                             &err);
-                if (rc == RW_ERR_IO)
+        if (v->judged)
+                stream_problems(v);
+        for (i = 0; i < v->ngroups; i++) {
+                if (read_group(v, ctx, &v->groups[i]) == RW_ERR_IO)
                         goto lost;
-                if (rc != RW_OK)
-                        (void)snprintf(o->msg.error, sizeof o->msg.error, "%s", err.msg);
-                else if (!found)
-                        (void)snprintf(o->msg.error, sizeof o->msg.error,
-                                       "entry %s is no longer in %s (trimmed?)", o->o.entry_id,
-                                       v->keys.stream);
-                else
-                        verify_halt(v, msg, len, sig, &o->msg);
-                free(msg);
-                msg = NULL;
-                if (!o->msg.verified)
-                        problem(v, "open halt %s (%s): %s", o->o.halt_id, o->o.field, o->msg.error);
-                if (group_missing)
-                        continue;
-                rc = halt_publish_acks(ctx, &v->keys, o->o.halt_id,
-                                       (const char *const *)c->consumer_groups, 1, &o->acked, &err);
-                if (rc == RW_ERR_IO)
-                        goto lost;
-                if (rc == RW_ERR_REFUSED)
-                        group_missing = 1; /* said once, by the consumer check below */
-                else if (rc != RW_OK)
-                        problem(v, "acknowledgement of %s: %s", o->o.halt_id, err.msg);
-                if (rc != RW_OK)
-                        o->acked = -1;
         }
-        /* the relayer's consumers */
-        rc = halt_publish_live_consumers(ctx, &v->keys, c->consumer_groups[0], c->consumer_idle_ms,
-                                         &v->live, &v->total, &err);
-        if (rc == RW_ERR_IO)
-                goto lost;
-        if (rc == RW_ERR_REFUSED)
-                problem(v, "halt path down: %s: no relayer reads the control stream", err.msg);
-        else if (rc != RW_OK)
-                problem(v, "%s", err.msg);
-        else if (v->live == 0)
-                problem(v,
-                        "halt path down: no live consumer in group %s on %s (%zu consumer%s, "
-                        "none active in the last %" PRIu64 " ms)",
-                        c->consumer_groups[0], v->keys.stream, v->total, v->total == 1 ? "" : "s",
-                        c->consumer_idle_ms);
-        v->consumers_known = rc == RW_OK;
         read_heartbeat(v, ctx);
         if (ctx->err != 0)
                 goto lost;
         v->redis_ok = 1;
-        v->halted = (v->halt.found && v->halt.verified) || v->nopen > 0;
-        goto out;
+        v->halted = v->judged && control_state_halted(v->cs);
+        return;
 lost:
         problem(v, "Redis connection lost while reading the halt state: %s",
                 ctx->errstr[0] ? ctx->errstr : err.msg);
-out:
-        free(msg);
-        free(open);
 }
 
 static int exit_code(const struct view *v)
@@ -453,12 +614,16 @@ static int exit_code(const struct view *v)
                 return EXIT_CANNOT_TELL;
         if (v->halted)
                 return EXIT_HALTED;
+        if (!v->judged)
+                return EXIT_CANNOT_TELL;
         return v->nproblems > 0 ? EXIT_CANNOT_TELL : CLI_EXIT_OK;
 }
 
 static const char *state_word(const struct view *v)
 {
-        return !v->redis_ok ? "UNKNOWN" : v->halted ? "HALTED" : "RUNNING";
+        return !v->redis_ok || (!v->judged && !v->halted) ? "UNKNOWN"
+               : v->halted                                ? "HALTED"
+                                                          : "RUNNING";
 }
 
 static const char *json_str(const cJSON *o, const char *name)
@@ -475,35 +640,53 @@ static double json_num(const cJSON *o, const char *name)
         return cJSON_IsNumber(n) ? n->valuedouble : 0;
 }
 
-static const char *ack_word(int acked)
+/* "acknowledged by A; waiting for B", or why it is not known. */
+static void print_acks(const struct view *v, const struct halt_view *h, FILE *out)
 {
-        return acked == 1   ? "acknowledged"
-               : acked == 0 ? "NOT acknowledged"
-                            : "acknowledgement unknown";
-}
+        size_t i, nacked = 0, nwaiting;
+        int first;
 
-/* The primary halt: the halt key when it verified, else the first open halt that did. */
-static const struct control_msg *primary_halt(const struct view *v)
-{
-        size_t i;
-
-        if (v->halt.verified)
-                return &v->halt.m;
-        for (i = 0; i < v->nopen; i++) {
-                if (v->open[i].msg.verified)
-                        return &v->open[i].msg.m;
+        if (!h->acks_known) {
+                fprintf(out, "acknowledgement unknown (see the problems below)\n");
+                return;
         }
-        return NULL;
+        for (i = 0; i < v->ngroups; i++)
+                nacked += h->acked[i] != 0;
+        nwaiting = v->ngroups - nacked;
+        if (nacked > 0) {
+                fprintf(out, "acknowledged by");
+                for (i = 0, first = 1; i < v->ngroups; i++) {
+                        if (h->acked[i]) {
+                                fprintf(out, "%s %s", first ? "" : ",", v->groups[i].name);
+                                first = 0;
+                        }
+                }
+        } else {
+                fprintf(out, "NOT acknowledged");
+        }
+        if (nwaiting > 0) {
+                fprintf(out, "; waiting for");
+                for (i = 0, first = 1; i < v->ngroups; i++) {
+                        if (!h->acked[i]) {
+                                fprintf(out, "%s %s", first ? "" : ",", v->groups[i].name);
+                                first = 0;
+                        }
+                }
+        }
+        fputc('\n', out);
 }
 
 static void print_headline(const struct view *v, FILE *out)
 {
-        const struct control_msg *h = primary_halt(v);
-        size_t i;
-        int acked = -1;
+        const struct halt_view *h = v->nhalts > 0 ? &v->halts[0] : NULL;
 
         if (!v->redis_ok) {
                 fprintf(out, "UNKNOWN: whether the relayer is halted cannot be told (Redis)\n");
+                return;
+        }
+        if (!v->judged) {
+                fprintf(out, "UNKNOWN: whether the relayer is halted cannot be told: the control "
+                             "stream could not be judged (problems below)\n");
                 return;
         }
         if (!v->halted) {
@@ -511,25 +694,32 @@ static void print_headline(const struct view *v, FILE *out)
                         v->nproblems > 0 ? ", but not healthy (problems below)" : "");
                 return;
         }
-        if (h == NULL) {
-                fprintf(out, "HALTED: %zu open halt%s (none of them verifies)\n", v->nopen,
-                        v->nopen == 1 ? "" : "s");
+        if (h == NULL || !h->parsed) {
+                fprintf(out, "HALTED: %zu HALT%s in force\n", v->nhalts, v->nhalts == 1 ? "" : "s");
                 return;
         }
-        fprintf(out, "HALTED since %s: %s (%s): %s\n", h->issued_at, h->invariant, h->severity,
-                h->reason);
-        fprintf(out, "  halt %s, issued by %s, correlation id %s\n", h->id, h->watchdog_id,
-                h->correlation_id);
-        for (i = 0; i < v->nopen; i++) {
-                if (strcmp(v->open[i].o.halt_id, h->id) == 0)
-                        acked = v->open[i].acked;
-        }
-        if (acked < 0)
-                fprintf(out, "  acknowledgement unknown (group %s; see the problems below)\n",
-                        v->cfg->consumer_groups[0]);
+        fprintf(out, "HALTED since %s: %s (%s): %s\n", h->m.issued_at, h->m.invariant,
+                h->m.severity, h->m.reason);
+        if (v->nhalts > 1)
+                fprintf(out, "  and %zu more HALT%s in force: a RESUME must lift every one\n",
+                        v->nhalts - 1, v->nhalts == 2 ? "" : "s");
+}
+
+static void print_halt(const struct view *v, const struct halt_view *h, FILE *out)
+{
+        const struct control_in_force *f = h->f;
+
+        fprintf(out, "  %s %s, ", f->halt_id, h->parsed ? h->m.invariant : "?");
+        if (f->entry_id[0] != '\0')
+                fprintf(out, "stream entry %s", f->entry_id);
         else
-                fprintf(out, "  %s by the relayer (group %s)\n", ack_word(acked),
-                        v->cfg->consumer_groups[0]);
+                fprintf(out, "from the halt key only (its stream entry is gone)");
+        fprintf(out, ", signed by %s key %s\n", control_role_name(f->role), f->key_id);
+        if (h->parsed)
+                fprintf(out, "    issued %s by %s, correlation id %s: %s\n", h->m.issued_at,
+                        h->m.watchdog_id, h->m.correlation_id, h->m.reason);
+        fprintf(out, "    ");
+        print_acks(v, h, out);
 }
 
 static void print_halts(const struct view *v, FILE *out)
@@ -538,41 +728,62 @@ static void print_halts(const struct view *v, FILE *out)
 
         if (!v->redis_ok)
                 return;
-        if (v->halt.found)
-                fprintf(out, "halt key %s: %s%s%s%s\n", v->keys.halt_key,
-                        v->halt.verified ? "verified, " : "NOT VERIFIED: ",
-                        v->halt.verified ? v->halt.role : v->halt.error,
-                        v->halt.verified ? " key " : "", v->halt.verified ? v->halt.m.key_id : "");
-        else
+        if (v->cs == NULL)
+                fprintf(out, "halt key %s: not judged (no key to verify with)\n", v->keys.halt_key);
+        else if (!v->hk_present)
                 fprintf(out, "halt key %s: not set\n", v->keys.halt_key);
-        if (v->nopen == 0)
+        else if (v->hk.reject == CONTROL_ACCEPTED)
+                fprintf(out, "halt key %s: HALT %s, verified, %s key %s\n", v->keys.halt_key,
+                        v->hk.msg_id, control_role_name(v->hk.role), v->hk.key_id);
+        else
+                fprintf(out, "halt key %s: REJECTED %s (a relayer ignores it)\n", v->keys.halt_key,
+                        control_reject_name(v->hk.reject));
+        if (!v->judged)
                 return;
-        fprintf(out, "open halts:\n");
-        for (i = 0; i < v->nopen; i++) {
-                const struct open_view *o = &v->open[i];
+        fprintf(out, "control stream %s: %zu entr%s judged, %zu rejected\n", v->keys.stream,
+                v->nentries, v->nentries == 1 ? "y" : "ies", v->rejected_total);
+        if (v->nhalts == 0)
+                return;
+        fprintf(out,
+                "halts in force (%zu; the relayer stays halted until a RESUME lifts every "
+                "one):\n",
+                v->nhalts);
+        for (i = 0; i < v->nhalts; i++)
+                print_halt(v, &v->halts[i], out);
+}
 
-                fprintf(out, "  %-24s %s entry %s, %s\n", o->o.field, o->o.halt_id, o->o.entry_id,
-                        ack_word(o->acked));
-                if (o->msg.verified)
-                        fprintf(out, "  %-24s issued %s by %s (%s key %s): %s\n", "",
-                                o->msg.m.issued_at, o->msg.m.watchdog_id, o->msg.role,
-                                o->msg.m.key_id, o->msg.m.reason);
-                else
-                        fprintf(out, "  %-24s NOT VERIFIED: %s\n", "", o->msg.error);
-        }
+static void print_group(const struct view *v, const struct group_view *g, FILE *out)
+{
+        fprintf(out, "  %s: ", g->name);
+        if (!g->known)
+                fprintf(out, "consumers unknown");
+        else if (!g->exists)
+                fprintf(out, "MISSING (no such group on %s)", v->keys.stream);
+        else
+                fprintf(out, "%zu consumer%s, %zu live%s", g->consumers,
+                        g->consumers == 1 ? "" : "s", g->live,
+                        g->consumers > 1 ? " (MORE THAN ONE: a HALT reaches only one of them)"
+                                         : "");
+        if (!g->versions_known)
+                fprintf(out, "; versions unknown\n");
+        else if (g->versions[0] == '\0')
+                fprintf(out, "; announced no versions (taken as 1)\n");
+        else
+                fprintf(out, "; announced versions %s\n", g->versions);
 }
 
 static void print_health(const struct view *v, FILE *out)
 {
-        const struct config *c = v->cfg;
+        size_t i;
 
         if (!v->redis_ok)
                 return;
-        if (v->consumers_known)
-                fprintf(out,
-                        "relayer consumers: %zu live of %zu in group %s (active in the last "
-                        "%" PRIu64 " ms)\n",
-                        v->live, v->total, c->consumer_groups[0], c->consumer_idle_ms);
+        fprintf(out,
+                "relayer groups on %s (one per relayer instance; live: active in the last "
+                "%" PRIu64 " ms):\n",
+                v->keys.stream, v->cfg->consumer_idle_ms);
+        for (i = 0; i < v->ngroups; i++)
+                print_group(v, &v->groups[i], out);
         if (v->hb_verified)
                 fprintf(out,
                         "heartbeat: verified (%s key), issued %" PRId64 " ms ago, ttl %" PRId64
@@ -581,7 +792,6 @@ static void print_health(const struct view *v, FILE *out)
         else
                 fprintf(out, "heartbeat: %s\n", v->hb_error);
 }
-
 static void print_cycle(const struct view *v, FILE *out)
 {
         const cJSON *cyc, *verdicts, *vd, *eps, *ep, *heights, *h, *findings, *f;
@@ -709,7 +919,6 @@ static void print_silences(const struct view *v, FILE *out)
                         s->created_by, s->reason);
         }
 }
-
 static void print_text(const struct view *v, FILE *out)
 {
         size_t i;
@@ -728,29 +937,9 @@ static void print_text(const struct view *v, FILE *out)
         }
 }
 
-static cJSON *msg_json(const struct seen_msg *s)
-{
-        cJSON *o = cJSON_CreateObject();
+/* ------------------------------------------------------------ JSON */
 
-        if (o == NULL)
-                return NULL;
-        cJSON_AddBoolToObject(o, "verified", s->verified);
-        if (!s->verified) {
-                cJSON_AddStringToObject(o, "error", s->error);
-                return o;
-        }
-        cJSON_AddStringToObject(o, "key_role", s->role);
-        cJSON_AddStringToObject(o, "key_id", s->m.key_id);
-        cJSON_AddStringToObject(o, "id", s->m.id);
-        cJSON_AddStringToObject(o, "invariant", s->m.invariant);
-        cJSON_AddStringToObject(o, "severity", s->m.severity);
-        cJSON_AddStringToObject(o, "reason", s->m.reason);
-        cJSON_AddStringToObject(o, "issued_at", s->m.issued_at);
-        cJSON_AddStringToObject(o, "watchdog_id", s->m.watchdog_id);
-        cJSON_AddStringToObject(o, "correlation_id", s->m.correlation_id);
-        return o;
-}
-
+/* Adds item to parent (taken over in every case); 0 when item is NULL or adding failed. */
 static int add(cJSON *parent, const char *name, cJSON *item)
 {
         if (item == NULL)
@@ -760,6 +949,170 @@ static int add(cJSON *parent, const char *name, cJSON *item)
                 return 0;
         }
         return 1;
+}
+
+/* Appends item to the array (taken over in every case); 0 when that failed. */
+static int append(cJSON *array, cJSON *item)
+{
+        if (item == NULL)
+                return 0;
+        if (!cJSON_AddItemToArray(array, item)) {
+                cJSON_Delete(item);
+                return 0;
+        }
+        return 1;
+}
+
+static cJSON *str_or_null(const char *s)
+{
+        return s != NULL && s[0] != '\0' ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static cJSON *halt_key_json(const struct view *v)
+{
+        cJSON *o = cJSON_CreateObject();
+        int judged = v->cs != NULL && v->hk_present, accepted = judged && v->hk.reject == 0;
+
+        if (o == NULL)
+                return NULL;
+        if (add(o, "key", cJSON_CreateString(v->keys.halt_key)) &&
+            add(o, "present",
+                v->cs != NULL ? cJSON_CreateBool(v->hk_present) : cJSON_CreateNull()) &&
+            add(o, "verified", cJSON_CreateBool(accepted)) &&
+            add(o, "halt_id", str_or_null(accepted ? v->hk.msg_id : NULL)) &&
+            add(o, "key_role",
+                accepted ? cJSON_CreateString(control_role_name(v->hk.role))
+                         : cJSON_CreateNull()) &&
+            add(o, "key_id", str_or_null(accepted ? v->hk.key_id : NULL)) &&
+            add(o, "rejection",
+                judged && !accepted ? cJSON_CreateString(control_reject_name(v->hk.reject))
+                                    : cJSON_CreateNull()) &&
+            add(o, "detail", str_or_null(judged && !accepted ? v->hk.detail : NULL)))
+                return o;
+        cJSON_Delete(o);
+        return NULL;
+}
+
+static cJSON *halt_json(const struct view *v, const struct halt_view *h)
+{
+        const struct control_msg *m = h->parsed ? &h->m : NULL;
+        cJSON *o = cJSON_CreateObject(), *acks = NULL;
+        size_t i;
+        int ok;
+
+        if (o == NULL)
+                return NULL;
+        ok = add(o, "halt_id", cJSON_CreateString(h->f->halt_id)) &&
+             add(o, "entry_id", str_or_null(h->f->entry_id)) &&
+             add(o, "invariant", str_or_null(m != NULL ? m->invariant : NULL)) &&
+             add(o, "severity", str_or_null(m != NULL ? m->severity : NULL)) &&
+             add(o, "reason", str_or_null(m != NULL ? m->reason : NULL)) &&
+             add(o, "key_role", cJSON_CreateString(control_role_name(h->f->role))) &&
+             add(o, "key_id", cJSON_CreateString(h->f->key_id)) &&
+             add(o, "issued_at", str_or_null(m != NULL ? m->issued_at : NULL)) &&
+             add(o, "watchdog_id", str_or_null(m != NULL ? m->watchdog_id : NULL)) &&
+             add(o, "correlation_id", str_or_null(m != NULL ? m->correlation_id : NULL));
+        if (ok && h->acks_known) {
+                ok = add(o, "acks", acks = cJSON_CreateObject());
+                for (i = 0; ok && i < v->ngroups; i++)
+                        ok = add(acks, v->groups[i].name, cJSON_CreateBool(h->acked[i]));
+        } else if (ok) {
+                ok = add(o, "acks", cJSON_CreateNull());
+        }
+        if (ok)
+                return o;
+        cJSON_Delete(o);
+        return NULL;
+}
+
+static cJSON *group_json(const struct group_view *g)
+{
+        cJSON *o = cJSON_CreateObject();
+
+        if (o == NULL)
+                return NULL;
+        if (add(o, "name", cJSON_CreateString(g->name)) &&
+            add(o, "exists", g->known ? cJSON_CreateBool(g->exists) : cJSON_CreateNull()) &&
+            add(o, "consumers",
+                g->exists ? cJSON_CreateNumber((double)g->consumers) : cJSON_CreateNull()) &&
+            add(o, "live", g->exists ? cJSON_CreateNumber((double)g->live) : cJSON_CreateNull()) &&
+            add(o, "versions", str_or_null(g->versions_known ? g->versions : NULL)))
+                return o;
+        cJSON_Delete(o);
+        return NULL;
+}
+
+static cJSON *rejected_json(const struct rejected_entry *r)
+{
+        cJSON *o = cJSON_CreateObject();
+
+        if (o == NULL)
+                return NULL;
+        if (add(o, "entry_id", cJSON_CreateString(r->entry_id)) &&
+            add(o, "rejection", cJSON_CreateString(control_reject_name(r->reject))) &&
+            add(o, "detail", cJSON_CreateString(r->detail)) &&
+            add(o, "replay_of", str_or_null(r->first_seen)))
+                return o;
+        cJSON_Delete(o);
+        return NULL;
+}
+
+static cJSON *open_json(const struct view *v, const struct halt_publish_open *op)
+{
+        cJSON *o = cJSON_CreateObject();
+
+        if (o == NULL)
+                return NULL;
+        if (add(o, "invariant", cJSON_CreateString(op->field)) &&
+            add(o, "halt_id", cJSON_CreateString(op->halt_id)) &&
+            add(o, "entry_id", cJSON_CreateString(op->entry_id)) &&
+            add(o, "in_force",
+                v->judged ? cJSON_CreateBool(halt_in_force(v, op->halt_id) != NULL)
+                          : cJSON_CreateNull()))
+                return o;
+        cJSON_Delete(o);
+        return NULL;
+}
+
+/* The Redis side: the halt key, the HALTs in force, rejected entries, groups, heartbeat. */
+static int redis_json(const struct view *v, cJSON *root)
+{
+        size_t i, first, shown;
+        cJSON *list, *o;
+        int ok = add(root, "halt_key", halt_key_json(v)) &&
+                 (o = cJSON_AddObjectToObject(root, "stream")) != NULL &&
+                 add(o, "key", cJSON_CreateString(v->keys.stream)) &&
+                 add(o, "judged", cJSON_CreateBool(v->judged)) &&
+                 add(o, "entries", cJSON_CreateNumber((double)v->nentries));
+
+        ok = ok && (list = cJSON_AddArrayToObject(root, "halts_in_force")) != NULL;
+        for (i = 0; ok && i < v->nhalts; i++)
+                ok = append(list, halt_json(v, &v->halts[i]));
+        ok = ok && (list = cJSON_AddArrayToObject(root, "rejected_entries")) != NULL;
+        shown = v->rejected_total < REJECTED_SHOWN ? v->rejected_total : REJECTED_SHOWN;
+        first = v->rejected_total > REJECTED_SHOWN ? v->rejected_total % REJECTED_SHOWN : 0;
+        for (i = 0; ok && i < shown; i++)
+                ok = append(list, rejected_json(&v->rejected[(first + i) % REJECTED_SHOWN]));
+        ok = ok && add(root, "rejected_total", cJSON_CreateNumber((double)v->rejected_total));
+        ok = ok && (list = cJSON_AddArrayToObject(root, "open_halts")) != NULL;
+        for (i = 0; ok && i < v->nopen; i++)
+                ok = append(list, open_json(v, &v->open[i]));
+        ok = ok && (list = cJSON_AddArrayToObject(root, "groups")) != NULL;
+        for (i = 0; ok && i < v->ngroups; i++)
+                ok = append(list, group_json(&v->groups[i]));
+        if (ok && (o = cJSON_AddObjectToObject(root, "heartbeat")) != NULL) {
+                cJSON_AddStringToObject(o, "key", v->cfg->heartbeat_key);
+                cJSON_AddBoolToObject(o, "present", v->hb_found);
+                cJSON_AddBoolToObject(o, "verified", v->hb_verified);
+                if (v->hb_verified) {
+                        cJSON_AddNumberToObject(o, "age_ms", (double)(v->now_ms - v->hb_issued_ms));
+                        cJSON_AddNumberToObject(o, "ttl_ms", (double)v->hb_ttl_ms);
+                } else {
+                        cJSON_AddStringToObject(o, "error", v->hb_error);
+                }
+                cJSON_AddNumberToObject(o, "pttl_ms", (double)v->hb_pttl_ms);
+        }
+        return ok;
 }
 
 static int print_json(struct view *v, FILE *out)
@@ -773,52 +1126,10 @@ static int print_json(struct view *v, FILE *out)
                 return RW_ERR_NOMEM;
         cJSON_AddStringToObject(root, "state", state_word(v));
         cJSON_AddBoolToObject(root, "halted", v->halted);
-        cJSON_AddBoolToObject(root, "healthy", v->redis_ok && v->nproblems == 0);
+        cJSON_AddBoolToObject(root, "healthy", v->redis_ok && v->judged && v->nproblems == 0);
         cJSON_AddNumberToObject(root, "exit_code", exit_code(v));
-        if (v->redis_ok) {
-                o = v->halt.found ? msg_json(&v->halt) : cJSON_CreateNull();
-                ok = ok && add(root, "halt_key", o);
-                list = cJSON_AddArrayToObject(root, "open_halts");
-                for (i = 0; ok && list != NULL && i < v->nopen; i++) {
-                        const struct open_view *ov = &v->open[i];
-                        cJSON *e = cJSON_CreateObject();
-
-                        ok = e != NULL && cJSON_AddItemToArray(list, e);
-                        if (!ok) {
-                                cJSON_Delete(e);
-                                break;
-                        }
-                        cJSON_AddStringToObject(e, "invariant", ov->o.field);
-                        cJSON_AddStringToObject(e, "halt_id", ov->o.halt_id);
-                        cJSON_AddStringToObject(e, "entry_id", ov->o.entry_id);
-                        if (ov->acked < 0)
-                                cJSON_AddNullToObject(e, "acknowledged");
-                        else
-                                cJSON_AddBoolToObject(e, "acknowledged", ov->acked);
-                        ok = add(e, "msg", msg_json(&ov->msg));
-                }
-                ok = ok && list != NULL;
-                if (ok && (o = cJSON_AddObjectToObject(root, "consumers")) != NULL) {
-                        cJSON_AddStringToObject(o, "group", v->cfg->consumer_groups[0]);
-                        if (v->consumers_known) {
-                                cJSON_AddNumberToObject(o, "live", (double)v->live);
-                                cJSON_AddNumberToObject(o, "total", (double)v->total);
-                        }
-                }
-                if (ok && (o = cJSON_AddObjectToObject(root, "heartbeat")) != NULL) {
-                        cJSON_AddStringToObject(o, "key", v->cfg->heartbeat_key);
-                        cJSON_AddBoolToObject(o, "present", v->hb_found);
-                        cJSON_AddBoolToObject(o, "verified", v->hb_verified);
-                        if (v->hb_verified) {
-                                cJSON_AddNumberToObject(o, "age_ms",
-                                                        (double)(v->now_ms - v->hb_issued_ms));
-                                cJSON_AddNumberToObject(o, "ttl_ms", (double)v->hb_ttl_ms);
-                        } else {
-                                cJSON_AddStringToObject(o, "error", v->hb_error);
-                        }
-                        cJSON_AddNumberToObject(o, "pttl_ms", (double)v->hb_pttl_ms);
-                }
-        }
+        if (v->redis_ok)
+                ok = redis_json(v, root);
         if (ok && (o = cJSON_AddObjectToObject(root, "status_file")) != NULL) {
                 cJSON_AddStringToObject(o, "path", v->status_path);
                 cJSON_AddBoolToObject(o, "read", v->status != NULL);
@@ -916,10 +1227,11 @@ int cmd_status(int argc, char **argv, FILE *out, FILE *errout)
                 cli_error(cmd, errout, "%s", v->problems[k]);
 done:
         if (v != NULL) {
-                seen_free(&v->halt);
-                for (k = 0; k < v->nopen; k++)
-                        seen_free(&v->open[k].msg);
+                for (k = 0; k < v->nhalts; k++)
+                        control_msg_free(&v->halts[k].m);
+                free(v->halts);
                 free(v->open);
+                control_state_free(v->cs);
                 free(v->silences);
                 cJSON_Delete(v->status);
         }
