@@ -265,7 +265,7 @@ export class ControlClient {
     const verdict = this.state.applyHaltKey(fields);
     if (verdict.outcome === 'halt') {
       this.emit('error', 'halt', { source: 'halt_key', ...describe(verdict) });
-    } else if (verdict.outcome === 'ignored') {
+    } else if (verdict.outcome === 'reject') {
       this.emit('warn', 'halt_key_ignored', { reason: verdict.reason, detail: verdict.detail });
     }
   }
@@ -298,17 +298,15 @@ export class ControlClient {
     if (halt) return this.acknowledged.has(halt.id) ? this.xack([entryId]) : undefined; // acked once stopped
     const verdict = this.state.applyEntry(entryId, pairsFromFlat(flat));
     if (verdict.outcome === 'reject') {
-      // The stream entry of the HALT read from the halt key at start is a
-      // replay by section 6.3; it is expected, so it is not logged as an error.
-      const fromHaltKey = verdict.reason === 'replay' && this.state.inForce.get(verdict.message.id)?.source === 'halt_key';
-      this.emit(fromHaltKey ? 'info' : 'error', 'reject', {
-        entry_id: safeId,
-        reason: verdict.reason,
-        detail: escapeBytes(fromHaltKey ? `${verdict.detail} (from the halt key, still in force)` : verdict.detail),
-      });
+      this.emit('error', 'reject', { entry_id: safeId, reason: verdict.reason, detail: escapeBytes(verdict.detail) });
       return this.xack([entryId]); // "read", not "stopped"
     }
     if (verdict.outcome === 'halt') {
+      if (verdict.known) {
+        // the stream entry of the HALT read from the halt key: acked with it
+        this.emit('info', 'halt_entry', { entry_id: safeId, id: verdict.message.id, detail: 'the stream entry of the HALT in force from the halt key' });
+        return this.acknowledged.has(verdict.message.id) ? this.xack([entryId]) : undefined;
+      }
       this.emit('error', 'halt', { source: 'stream', entry_id: safeId, ...describe(verdict) });
       return;
     }

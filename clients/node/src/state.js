@@ -44,6 +44,15 @@ export class ControlState {
     if (verdict.outcome === 'reject') return verdict;
     const m = verdict.message;
 
+    // The stream entry of the HALT read from the halt key: the same HALT,
+    // known, not a replay (vector halt_key_then_its_entry). It is bound to
+    // the HALT so that it is XACKed once the relayer has stopped.
+    const fromHaltKey = m.type === 'HALT' ? this.inForce.get(m.id) : undefined;
+    if (fromHaltKey && fromHaltKey.source === 'halt_key' && fromHaltKey.entryId === null) {
+      fromHaltKey.entryId = entryId;
+      return { ...verdict, known: true };
+    }
+
     // 12. replays (section 6.3)
     if (this.accepted.has(m.id)) {
       return { ...verdict, outcome: 'reject', reason: 'replay', detail: `message id ${m.id} was already accepted` };
@@ -73,17 +82,18 @@ export class ControlState {
    * The halt key's hash (section 7): steps 2 to 11 as for an entry; a valid
    * HALT there is in force. A hash with other fields, or without both,
    * something that does not verify, or a message that is not a HALT is
-   * ignored (outcome 'ignored', with the reason to log). A HALT already
-   * accepted (the halt key read again after a reconnect) changes nothing.
+   * ignored: outcome 'reject' with the rejection name (a RESUME there is
+   * bad_field), to log. A HALT already accepted (the halt key read again
+   * after a reconnect) changes nothing: outcome 'known'.
    * @param {Array<[Uint8Array, Uint8Array]> | null} fields  null or [] when the key does not exist
-   * @returns {{outcome: 'none'|'halt'|'known'|'ignored', reason?: string, detail?: string, message?: object, key?: object}}
+   * @returns {{outcome: 'none'|'halt'|'known'|'reject', reason?: string, detail?: string, message?: object, key?: object}}
    */
   applyHaltKey(fields) {
     if (!fields || fields.length === 0) return { outcome: 'none' };
     const verdict = judgeMessage(fields, this.keyring);
-    if (verdict.outcome === 'reject') return { ...verdict, outcome: 'ignored' };
+    if (verdict.outcome === 'reject') return verdict;
     const m = verdict.message;
-    if (m.type !== 'HALT') return { ...verdict, outcome: 'ignored', reason: 'not_a_halt', detail: `the halt key holds a ${m.type}` };
+    if (m.type !== 'HALT') return { ...verdict, outcome: 'reject', reason: 'bad_field', detail: `the halt key holds a ${m.type}, not a HALT` };
     if (this.accepted.has(m.id)) return { ...verdict, outcome: 'known' };
     this.accepted.add(m.id);
     this.inForce.set(m.id, { id: m.id, source: 'halt_key', entryId: null, message: m });

@@ -258,3 +258,24 @@ test('a relayer user allowed HGET/HMGET but not HGETALL (section 2) still reads 
     await admin.call('ACL', 'DELUSER', 'relayer');
   }
 });
+
+test('the halt key and its own stream entry: one HALT, its entry XACKed once stopped', { skip }, async () => {
+  await admin.flushall();
+  await writeHeartbeat();
+  const h = haltMsg(watchdog);
+  await admin.hset('relayer:halt', ...entry(watchdog, h).flat());
+  await xadd(watchdog, h);
+  const c = newClient('g-hk-entry');
+  await c.open();
+  try {
+    await c.poll(0);
+    assert.deepEqual(c.haltsInForce(), [h.id]);
+    assert.equal(c.events.filter((e) => e.event === 'reject').length, 0);
+    assert.ok(c.events.some((e) => e.event === 'halt_entry'));
+    assert.equal(await pendingCount('g-hk-entry'), 1);
+    await c.confirmStopped();
+    assert.equal(await pendingCount('g-hk-entry'), 0);
+  } finally {
+    await c.close();
+  }
+});

@@ -246,20 +246,28 @@ test('state: the halt key', () => {
   const s = new ControlState(keyring);
   const h = haltMsg(watchdog);
   assert.equal(s.applyHaltKey(null).outcome, 'none');
-  assert.equal(s.applyHaltKey(entry(stranger, haltMsg(stranger))).outcome, 'ignored');
-  assert.equal(s.applyHaltKey([...entry(watchdog, h), [Buffer.from('x'), Buffer.from('y')]]).outcome, 'ignored');
-  assert.equal(s.applyHaltKey(entry(operator, resumeMsg(operator, [h.id]))).reason, 'not_a_halt');
+  assert.equal(s.applyHaltKey(entry(stranger, haltMsg(stranger))).reason, 'bad_signature');
+  assert.equal(s.applyHaltKey([...entry(watchdog, h), [Buffer.from('x'), Buffer.from('y')]]).reason, 'bad_entry');
+  const r = s.applyHaltKey(entry(operator, resumeMsg(operator, [h.id])));
+  assert.equal(r.outcome, 'reject');
+  assert.equal(r.reason, 'bad_field');
   assert.equal(s.halted(), false);
   assert.equal(s.applyHaltKey(entry(watchdog, h)).outcome, 'halt');
   assert.deepEqual(s.haltsInForce(), [h.id]);
   assert.equal(s.applyHaltKey(entry(watchdog, h)).outcome, 'known');
-  // The stream entry of the same HALT is then a replay; a RESUME lifts it.
-  assert.equal(s.applyEntry('1-0', entry(watchdog, h)).reason, 'replay');
-  assert.equal(s.applyEntry('2-0', entry(operator, resumeMsg(operator, [h.id]))).outcome, 'resume');
+  // Its stream entry is the same HALT, known (bound to it), not a replay; a second copy is.
+  const first = s.applyEntry('1-0', entry(watchdog, h));
+  assert.equal(first.outcome, 'halt');
+  assert.equal(first.known, true);
+  assert.equal(s.inForce.get(h.id).entryId, '1-0');
+  assert.equal(s.applyEntry('2-0', entry(watchdog, h)).reason, 'replay');
+  assert.equal(s.applyEntry('3-0', entry(operator, resumeMsg(operator, [h.id]))).outcome, 'resume');
   assert.equal(s.halted(), false);
   // Reading the halt key again (a reconnect) does not bring a lifted HALT back.
   assert.equal(s.applyHaltKey(entry(watchdog, h)).outcome, 'known');
   assert.equal(s.halted(), false);
+  // Nor does its stream entry once lifted.
+  assert.equal(s.applyEntry('4-0', entry(watchdog, h)).reason, 'replay');
 });
 
 test('heartbeat: fresh, stale, from the future, forged', () => {

@@ -60,7 +60,12 @@ test('vectors: every key\'s file line, BLAKE2b-256 digest, key_id and seed', { s
 for (const c of vectors?.cases ?? []) {
   test(`case ${c.name}`, () => {
     const state = new ControlState(keyringOf(vectors));
-    if (c.halt_key) state.applyHaltKey(fieldsOf(c.halt_key.fields));
+    if (c.halt_key) {
+      const v = state.applyHaltKey(fieldsOf(c.halt_key.fields));
+      const label = `${c.name}, halt key: ${v.detail ?? ''}`;
+      if (c.halt_key_expect !== undefined) assert.equal(v.outcome, c.halt_key_expect, label);
+      if (c.halt_key_expect === 'reject') assert.equal(v.reason, c.halt_key_reason, label);
+    }
     c.entries.forEach((e, i) => {
       const v = state.applyEntry(e.entry_id ?? `${i + 1}-0`, fieldsOf(e.fields));
       const label = `${c.name}, entry ${i} (${e.entry_id}): ${v.detail ?? ''}`;
