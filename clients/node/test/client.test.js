@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import Redis from 'ioredis';
 import { ControlClient } from '../src/client.js';
 import { Keyring } from '../src/keys.js';
-import { PrivateRedis, redisServerPath } from './redis-helpers.js';
-import { newKeyPair, entry, haltMsg, resumeMsg, heartbeatMsg, signB64 } from './helpers.js';
+import { PrivateRedis, redisServerPath } from '../testing/redis-helpers.js';
+import { newKeyPair, entry, haltMsg, resumeMsg, heartbeatMsg, signB64 } from '../testing/helpers.js';
 
 const skip = redisServerPath() ? false : 'redis-server is not on PATH';
 const watchdog = newKeyPair();

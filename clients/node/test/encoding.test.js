@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { decodeBase64Strict } from '../src/base64.js';
 import { blake2b } from '../src/blake2b.js';
 import { keyIdOf, parsePublicKeyLine, readPublicKeyFile, Keyring } from '../src/keys.js';
-import { newKeyPair } from './helpers.js';
+import { newKeyPair } from '../testing/helpers.js';
 
 test('base64: the standard alphabet with padding decodes', () => {
   assert.deepEqual(decodeBase64Strict('Zm9vYmFy'), Buffer.from('foobar'));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Keyring } from '../src/keys.js';
 import { ControlState } from '../src/state.js';
 import { judgeMessage, judgeHeartbeat } from '../src/message.js';
-import { newKeyPair, entry, signB64, haltMsg, resumeMsg, heartbeatMsg, hex32 } from './helpers.js';
+import { newKeyPair, entry, signB64, haltMsg, resumeMsg, heartbeatMsg, hex32 } from '../testing/helpers.js';
 
 const watchdog = newKeyPair();
 const operator = newKeyPair();

@@ -14,7 +14,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Redis from 'ioredis';
 import { ControlClient, DEFAULTS } from '../src/client.js';
-import { readSecretKeyFile, newKeyPair, signB64, haltMsg, resumeMsg } from './helpers.js';
+import { readSecretKeyFile, newKeyPair, signB64, haltMsg, resumeMsg } from '../testing/helpers.js';
 
 const DIR = process.env.RELAYWATCH_STACK_DIR;
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -11,7 +11,7 @@ import { Keyring, keyIdOf, parsePublicKeyLine } from '../src/keys.js';
 import { ControlState } from '../src/state.js';
 import { judgeHeartbeat } from '../src/message.js';
 import { blake2b } from '../src/blake2b.js';
-import { privateKeyFromSeed } from './helpers.js';
+import { privateKeyFromSeed } from '../testing/helpers.js';
 
 const VECTORS = fileURLToPath(new URL('../../../docs/protocol-vectors/vectors.json', import.meta.url));
 const present = existsSync(VECTORS);
