@@ -1,7 +1,7 @@
 /*
  * control_consumer: the reference relayer side of the control stream.
- * The behaviour is documented in control_consumer.h; this file is meant
- * to be read top to bottom.
+ * The behaviour is documented in control_consumer.h and, normatively, in
+ * docs/PROTOCOL.md; this file is meant to be read top to bottom.
  */
 #include "control_consumer.h"
 
@@ -16,19 +16,39 @@
 #include <hiredis/hiredis.h>
 
 #include "control_msg.h"
+#include "control_read.h"
+#include "control_state.h"
 #include "heartbeat.h"
+#include "json_strict.h"
 #include "redisconn.h"
+#include "rwclock.h"
 
 #define READ_COUNT 64     /* entries per XREADGROUP */
+#define FIELDS_MAX 8      /* fields kept of one entry: more is a bad_entry all the same */
 #define RECONNECT_MS 1000 /* at most one connection attempt a second after a failure */
-#define ENTRY_ID_SIZE 48  /* "1700000000000-0"; Redis ids are at most 41 characters */
 #define REASON_SIZE 512
 #define DETAIL_SIZE 1024
+#define SHOWN_MAX 160     /* bytes of a message's text (reason, invariant) shown in a line */
+#define PROTOCOL_VERSIONS "1" /* what this consumer announces (PROTOCOL.md section 10) */
+
+/* A HALT in force, as the consumer tells it (the state machine has the rest). */
+struct halt_note {
+        char halt_id[CONTROL_ID_SIZE];
+        char what[REASON_SIZE]; /* "HALT_ID (INVARIANT, from WHERE): REASON", escaped */
+        int ack_written;        /* STREAM:ack:HALT_ID GROUP written */
+};
+
+/* An accepted HALT's stream entry, XACKed once the relayer has stopped (or it is lifted). */
+struct halt_entry {
+        char entry_id[CONTROL_ENTRY_ID_SIZE];
+        char halt_id[CONTROL_ID_SIZE];
+};
 
 struct control_consumer {
         /* the configuration, copied */
         char *redis_url, *stream, *group, *consumer, *halt_key, *heartbeat_key;
-        char server[REDISCONN_FIELD_MAX + 32]; /* redis://HOST:PORT/DB, for messages */
+        char *ack_prefix, *clients_key; /* STREAM:ack: and STREAM:clients */
+        char server[REDISCONN_SERVER_MAX]; /* redis://HOST:PORT/DB, for messages */
         struct verify_key *wkeys, *okeys;
         size_t nwkeys, nokeys;
         int require_heartbeat;
@@ -36,20 +56,23 @@ struct control_consumer {
         void (*log)(void *ctx, const char *level, const char *event, const char *detail);
         void *log_ctx;
 
-        redisContext *redis;  /* NULL while disconnected */
-        int64_t failed_at_ms; /* monotonic time of the last Redis failure, 0: none */
-        int started;          /* the halt key has been read (once, at the first connection) */
+        redisContext *redis;   /* NULL while disconnected */
+        uint64_t failed_at_ms; /* monotonic time of the last Redis failure, 0: none */
+        int started;           /* the halt key has been read (once, at the first connection) */
 
-        /* what decides may_run; the *_down flags are -1 until first known */
-        int halted;
-        int64_t halt_issued_ms; /* issued_at of the newest HALT in force */
-        int redis_down, heartbeat_down;
-        char halt_why[REASON_SIZE], redis_why[REASON_SIZE], heartbeat_why[REASON_SIZE];
-        char reason[3 * REASON_SIZE + 8];
-
-        /* HALT entries confirm_stopped will XACK */
-        char (*unacked)[ENTRY_ID_SIZE];
+        /* the protocol's state: the HALTs in force and the ids accepted */
+        struct control_state *st;
+        struct halt_note *notes; /* one per HALT in force, oldest first */
+        size_t nnotes, capnotes;
+        struct halt_entry *unacked; /* accepted HALT entries not yet XACKed */
         size_t nunacked, capunacked;
+        char (*to_ack)[CONTROL_ENTRY_ID_SIZE]; /* entries to XACK now (retried after a failure) */
+        size_t nto_ack, capto_ack;
+
+        /* what decides may_run besides the HALTs; the *_down flags are -1 until first known */
+        int redis_down, heartbeat_down;
+        char redis_why[REASON_SIZE], heartbeat_why[REASON_SIZE];
+        char reason[3 * REASON_SIZE + 64];
 };
 
 /* ---- small helpers ---- */
@@ -71,13 +94,46 @@ static void say(const struct control_consumer *c, const char *level, const char 
         c->log(c->log_ctx, level, event, detail);
 }
 
-static int64_t clock_ms(clockid_t which)
+/*
+ * Text from outside (a message's strings, an entry id, a Redis error) made
+ * safe for a log line: printable ASCII and well-formed UTF-8 stay; control
+ * characters (C0, DEL, C1), the line and paragraph separators and the
+ * bidirectional overrides, bytes that are not UTF-8, and '\' itself become
+ * \xNN. At most `max` bytes of s are shown, then "...". Returns out.
+ */
+static const char *esc(char *out, size_t cap, const char *s, size_t n, size_t max)
 {
-        struct timespec ts;
+        const unsigned char *u = (const unsigned char *)s;
+        size_t i = 0, used = 0;
 
-        clock_gettime(which, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        while (i < n && i < max && used + 8 < cap) {
+                size_t len = u[i] >= 0x80 ? utf8_sequence_len(u + i, n - i) : 1;
+                int plain = len == 1 ? u[i] >= 0x20 && u[i] < 0x7f && u[i] != '\\'
+                                     : len > 1 && !(u[i] == 0xc2 && u[i + 1] < 0xa0) &&
+                                               !(len == 3 && u[i] == 0xe2 && u[i + 1] == 0x80 &&
+                                                 u[i + 2] >= 0xa8 && u[i + 2] <= 0xae) &&
+                                               !(len == 3 && u[i] == 0xe2 && u[i + 1] == 0x81 &&
+                                                 u[i + 2] >= 0xa6 && u[i + 2] <= 0xa9);
+
+                if (plain) {
+                        memcpy(out + used, s + i, len);
+                        used += len;
+                        i += len;
+                } else {
+                        used += (size_t)snprintf(out + used, cap - used, "\\x%02x", u[i]);
+                        i++;
+                }
+        }
+        if (i < n && used + 4 <= cap) {
+                memcpy(out + used, "...", 3);
+                used += 3;
+        }
+        out[used < cap ? used : cap - 1] = '\0';
+        return out;
 }
+
+/* esc of a NUL-terminated string into a buffer of `size` named buf. */
+#define ESC(buf, s) esc(buf, sizeof buf, (s), strlen(s), SHOWN_MAX)
 
 static void sleep_ms(long ms)
 {
@@ -94,14 +150,38 @@ static struct timeval timeval_ms(long ms)
         return tv;
 }
 
+/* Grows *arr (of *cap elements of `size` bytes) to hold n + 1; 0, or -1 out of memory. */
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+        size_t ncap;
+        void *grown;
+
+        if (n < *cap)
+                return 0;
+        ncap = *cap ? 2 * *cap : 8;
+        if ((grown = realloc(*arr, ncap * size)) == NULL)
+                return -1;
+        *arr = grown;
+        *cap = ncap;
+        return 0;
+}
+
 /* Rebuilds the text control_consumer_reason returns. */
 static void update_reason(struct control_consumer *c)
 {
+        char halt_why[REASON_SIZE + 64];
         const char *parts[3] = {NULL, NULL, NULL};
         size_t n = 0, i, used = 0;
 
-        if (c->halted)
-                parts[n++] = c->halt_why;
+        if (c->nnotes > 0) {
+                if (c->nnotes == 1)
+                        (void)snprintf(halt_why, sizeof halt_why, "halted by %s", c->notes[0].what);
+                else
+                        (void)snprintf(halt_why, sizeof halt_why,
+                                       "halted by %zu HALTs in force, the first %.*s", c->nnotes,
+                                       (int)REASON_SIZE, c->notes[0].what);
+                parts[n++] = halt_why;
+        }
         if (c->redis_down != 0)
                 parts[n++] = c->redis_why;
         if (c->require_heartbeat && c->heartbeat_down != 0)
@@ -119,9 +199,11 @@ static void update_reason(struct control_consumer *c)
 /* Sets the Redis state (why: when down); logs only when it changes. */
 static void set_redis(struct control_consumer *c, int down, const char *why)
 {
+        char shown[REASON_SIZE];
+
         if (down)
-                (void)snprintf(c->redis_why, sizeof c->redis_why, "Redis unavailable: %.*s",
-                               (int)(sizeof c->redis_why - sizeof "Redis unavailable: "), why);
+                (void)snprintf(c->redis_why, sizeof c->redis_why, "Redis unavailable: %s",
+                               esc(shown, sizeof shown, why, strlen(why), REASON_SIZE / 2));
         if (down != c->redis_down) {
                 if (down)
                         say(c, "error", "redis_down", "fail safe: %s", c->redis_why);
@@ -136,9 +218,10 @@ static void set_redis(struct control_consumer *c, int down, const char *why)
 /* Sets the heartbeat state; logs only when it changes. */
 static void set_heartbeat(struct control_consumer *c, int down, const char *why)
 {
-        /* cut to fit: the reason is for a log line */
-        (void)snprintf(c->heartbeat_why, sizeof c->heartbeat_why, "heartbeat: %.*s",
-                       (int)(sizeof c->heartbeat_why - sizeof "heartbeat: "), why);
+        char shown[REASON_SIZE];
+
+        (void)snprintf(c->heartbeat_why, sizeof c->heartbeat_why, "heartbeat: %s",
+                       esc(shown, sizeof shown, why, strlen(why), REASON_SIZE / 2));
         if (down != c->heartbeat_down) {
                 if (down)
                         say(c, "error", "heartbeat_bad", "fail safe: %s", c->heartbeat_why);
@@ -163,7 +246,7 @@ static int check_reply(struct control_consumer *c, redisReply *r, const char *wh
                 return RW_ERR_IO;
         }
         if (r->type == REDIS_REPLY_ERROR) {
-                (void)rwerr_set(err, RW_ERR_REMOTE, "%s: %s: Redis says: %s", c->server, what,
+                (void)rwerr_set(err, RW_ERR_REMOTE, "%s: %s: Redis says: %.200s", c->server, what,
                                 r->str);
                 freeReplyObject(r);
                 return RW_ERR_REMOTE;
@@ -171,15 +254,19 @@ static int check_reply(struct control_consumer *c, redisReply *r, const char *wh
         return RW_OK;
 }
 
+/* ---- XACK ---- */
+
 /* XACKs ids[0..n) in one command (all or none). */
-static int ack(struct control_consumer *c, const char *const *ids, size_t n, struct rwerr *err)
+static int xack(struct control_consumer *c, const char *const *ids, size_t n, struct rwerr *err)
 {
-        const char **argv = calloc(n + 3, sizeof *argv);
+        const char **argv;
         redisReply *r;
         size_t i;
         int rc;
 
-        if (argv == NULL)
+        if (n == 0)
+                return RW_OK;
+        if ((argv = calloc(n + 3, sizeof *argv)) == NULL)
                 return rwerr_set(err, RW_ERR_NOMEM, "out of memory acking %zu entries", n);
         argv[0] = "XACK";
         argv[1] = c->stream;
@@ -194,208 +281,294 @@ static int ack(struct control_consumer *c, const char *const *ids, size_t n, str
         return RW_OK;
 }
 
-static int ack_one(struct control_consumer *c, const char *id, struct rwerr *err)
-{
-        return ack(c, &id, 1, err);
-}
-
-static void remember_unacked(struct control_consumer *c, const char *id)
+/* Queues entry `id` for the next flush_acks (an entry is queued at most once). */
+static int queue_ack(struct control_consumer *c, const char *id, struct rwerr *err)
 {
         size_t i;
 
-        for (i = 0; i < c->nunacked; i++) {
-                if (strcmp(c->unacked[i], id) == 0)
-                        return; /* re-read after a reconnect */
+        for (i = 0; i < c->nto_ack; i++) {
+                if (strcmp(c->to_ack[i], id) == 0)
+                        return RW_OK;
         }
-        if (c->nunacked == c->capunacked) {
-                size_t cap = c->capunacked ? 2 * c->capunacked : 8;
-                char(*grown)[ENTRY_ID_SIZE] = realloc(c->unacked, cap * sizeof *grown);
-
-                if (grown == NULL) {
-                        /* It stays pending in Redis: a restart re-reads it. */
-                        say(c, "error", "out_of_memory", "HALT entry %s will not be acked", id);
-                        return;
-                }
-                c->unacked = grown;
-                c->capunacked = cap;
-        }
-        (void)snprintf(c->unacked[c->nunacked++], ENTRY_ID_SIZE, "%s", id);
-}
-
-/* ---- judging a signed message ---- */
-
-/*
- * Checks msg/sig: with the watchdog keys it may be a HALT, with the operator
- * keys a HALT or (when operator_allow says so) a RESUME. 0 with *m filled and
- * *signer naming the key set, or -1 with `why` filled.
- */
-static int judge(const struct control_consumer *c, const char *msg, size_t len, const char *sig,
-                 unsigned operator_allow, struct control_msg *m, const char **signer, char *why,
-                 size_t cap)
-{
-        struct rwerr werr = {"no watchdog key configured"}, oerr = {"no operator key configured"};
-
-        *signer = "watchdog";
-        if (c->nwkeys > 0 && control_msg_check(c->wkeys, c->nwkeys, CONTROL_ALLOW_HALT, msg, len,
-                                               sig, m, &werr) >= 0)
-                return 0;
-        *signer = "operator";
-        if (c->nokeys > 0 &&
-            control_msg_check(c->okeys, c->nokeys, operator_allow, msg, len, sig, m, &oerr) >= 0)
-                return 0;
-        (void)snprintf(why, cap, "watchdog keys: %s; operator keys: %s", werr.msg, oerr.msg);
-        return -1;
-}
-
-static void apply_halt(struct control_consumer *c, const struct control_msg *m, const char *where)
-{
-        if (!c->halted || m->issued_at_ms > c->halt_issued_ms) {
-                c->halt_issued_ms = m->issued_at_ms;
-                (void)snprintf(c->halt_why, sizeof c->halt_why, "halted by %s (%s, %s): %s", m->id,
-                               m->invariant, where, m->reason);
-        }
-        c->halted = 1;
-        update_reason(c);
-}
-
-/* Reads the durable halt key: a HALT there that verifies halts from the start. */
-static int read_halt_key(struct control_consumer *c, struct rwerr *err)
-{
-        redisReply *r = redisCommand(c->redis, "HMGET %s msg sig", c->halt_key);
-        const redisReply *msg, *sig;
-        struct control_msg m;
-        const char *signer = "";
-        char why[DETAIL_SIZE];
-        int rc;
-
-        if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "WRONGTYPE", 9) == 0) {
-                /* not a hash: nothing that could verify */
-                say(c, "warn", "halt_key_rejected", "halt key %s ignored: %s", c->halt_key, r->str);
-                freeReplyObject(r);
-                return RW_OK;
-        }
-        if ((rc = check_reply(c, r, "HMGET of the halt key", err)) != RW_OK)
-                return rc;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-                freeReplyObject(r);
-                return rwerr_set(err, RW_ERR_PROTOCOL, "%s: HMGET %s: unexpected reply", c->server,
-                                 c->halt_key);
-        }
-        msg = r->element[0];
-        sig = r->element[1];
-        if (msg->type == REDIS_REPLY_NIL && sig->type == REDIS_REPLY_NIL) {
-                say(c, "info", "halt_key", "no halt in force at %s", c->halt_key);
-        } else if (msg->type != REDIS_REPLY_STRING || sig->type != REDIS_REPLY_STRING ||
-                   strlen(sig->str) != sig->len) {
-                say(c, "warn", "halt_key_rejected",
-                    "halt key %s ignored: it needs fields msg and sig", c->halt_key);
-        } else if (judge(c, msg->str, msg->len, sig->str, CONTROL_ALLOW_HALT, &m, &signer, why,
-                         sizeof why) != 0) {
-                say(c, "warn", "halt_key_rejected", "halt key %s ignored: %s", c->halt_key, why);
-        } else {
-                apply_halt(c, &m, "halt key");
-                say(c, "warn", "halt",
-                    "HALT %s from the halt key %s: invariant %s, signed by %s key "
-                    "%s: %s",
-                    m.id, c->halt_key, m.invariant, signer, m.key_id, m.reason);
-                control_msg_free(&m);
-        }
-        freeReplyObject(r);
+        if (grow((void **)&c->to_ack, &c->capto_ack, c->nto_ack, sizeof c->to_ack[0]) != 0)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory queueing the XACK of %s", id);
+        (void)snprintf(c->to_ack[c->nto_ack++], CONTROL_ENTRY_ID_SIZE, "%s", id);
         return RW_OK;
 }
 
-/* ---- stream entries ---- */
-
-static int reject(struct control_consumer *c, const char *id, const char *why, struct rwerr *err)
-{
-        say(c, "warn", "rejected", "entry %s rejected, acked, nothing changed: %s", id, why);
-        return ack_one(c, id, err);
-}
-
-/* A RESUME lifts the halt and is acked at once, with every HALT it lifts. */
-static int apply_resume(struct control_consumer *c, const char *id, const struct control_msg *m,
-                        struct rwerr *err)
+/* XACKs every queued entry; on a failure they stay queued for the next connection. */
+static int flush_acks(struct control_consumer *c, struct rwerr *err)
 {
         const char **ids;
         size_t i;
         int rc;
 
-        if (c->halted && m->issued_at_ms < c->halt_issued_ms) {
-                char why[REASON_SIZE];
-
-                (void)snprintf(why, sizeof why,
-                               "RESUME %s was issued at %s, before the HALT in force: a replay",
-                               m->id, m->issued_at);
-                return reject(c, id, why, err);
-        }
-        if ((ids = calloc(c->nunacked + 1, sizeof *ids)) == NULL)
-                return rwerr_set(err, RW_ERR_NOMEM, "out of memory acking RESUME %s", id);
-        ids[0] = id;
-        for (i = 0; i < c->nunacked; i++)
-                ids[i + 1] = c->unacked[i];
-        rc = ack(c, ids, c->nunacked + 1, err);
+        if (c->nto_ack == 0)
+                return RW_OK;
+        if ((ids = calloc(c->nto_ack, sizeof *ids)) == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory acking %zu entries",
+                                 c->nto_ack);
+        for (i = 0; i < c->nto_ack; i++)
+                ids[i] = c->to_ack[i];
+        rc = xack(c, ids, c->nto_ack, err);
         free(ids);
-        if (rc != RW_OK)
-                return rc;
-        say(c, "info", "resume", "RESUME %s (entry %s) by operator key %s: %s%s", m->id, id,
-            m->key_id, m->reason, c->halted ? "" : " (was not halted)");
-        c->nunacked = 0;
-        c->halted = 0;
-        c->halt_issued_ms = 0;
+        if (rc == RW_OK)
+                c->nto_ack = 0;
+        return rc;
+}
+
+/* 1 when entry `id` was handled by this consumer and still waits for its XACK. */
+static int handled_before(const struct control_consumer *c, const char *id)
+{
+        size_t i;
+
+        for (i = 0; i < c->nunacked; i++) {
+                if (strcmp(c->unacked[i].entry_id, id) == 0)
+                        return 1;
+        }
+        for (i = 0; i < c->nto_ack; i++) {
+                if (strcmp(c->to_ack[i], id) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+/* ---- the HALTs in force ---- */
+
+static struct halt_note *note_find(struct control_consumer *c, const char *halt_id)
+{
+        size_t i;
+
+        for (i = 0; i < c->nnotes; i++) {
+                if (strcmp(c->notes[i].halt_id, halt_id) == 0)
+                        return &c->notes[i];
+        }
+        return NULL;
+}
+
+/* Notes an accepted HALT (m), or says where it is from now when it was in force already. */
+static int note_halt(struct control_consumer *c, const struct control_msg *m, const char *where,
+                     struct rwerr *err)
+{
+        char inv[SHOWN_MAX * 4 + 8], reason[SHOWN_MAX * 4 + 8];
+        struct halt_note *n = note_find(c, m->id);
+
+        if (n == NULL) {
+                if (grow((void **)&c->notes, &c->capnotes, c->nnotes, sizeof c->notes[0]) != 0)
+                        return rwerr_set(err, RW_ERR_NOMEM, "out of memory noting HALT %s",
+                                         m->id);
+                n = &c->notes[c->nnotes++];
+                memset(n, 0, sizeof *n);
+                (void)snprintf(n->halt_id, sizeof n->halt_id, "%s", m->id);
+        }
+        (void)snprintf(n->what, sizeof n->what, "%s (%s, from %s): %s", m->id,
+                       ESC(inv, m->invariant), where, ESC(reason, m->reason));
         update_reason(c);
         return RW_OK;
 }
 
-/* One entry of an XREADGROUP reply: [id, [field, value, ...]] (fields nil once deleted). */
-static int handle_entry(struct control_consumer *c, const redisReply *e, struct rwerr *err)
+/* 1 when HALT `halt_id` is in force in the state machine. */
+static int in_force(const struct control_consumer *c, const char *halt_id)
 {
-        const redisReply *fields, *msg = NULL, *sig = NULL;
-        const char *id, *signer = "";
-        char why[DETAIL_SIZE];
-        struct control_msg m;
-        size_t i, nmsg = 0, nsig = 0;
+        const struct control_in_force *list;
+        size_t n = control_state_in_force(c->st, &list), i;
+
+        for (i = 0; i < n; i++) {
+                if (strcmp(list[i].halt_id, halt_id) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+/*
+ * After a RESUME: drops the notes of the HALTs it lifted and queues the
+ * XACK of their entries not yet acked.
+ */
+static int forget_lifted(struct control_consumer *c, struct rwerr *err)
+{
+        size_t i, kept = 0;
         int rc = RW_OK;
 
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-            e->element[0]->type != REDIS_REPLY_STRING || e->element[0]->len >= ENTRY_ID_SIZE)
-                return rwerr_set(err, RW_ERR_PROTOCOL, "%s: XREADGROUP: malformed entry",
-                                 c->server);
-        id = e->element[0]->str;
-        fields = e->element[1];
-        if (fields->type != REDIS_REPLY_ARRAY)
-                return reject(c, id, "the entry was deleted from the stream", err);
-        for (i = 0; i + 1 < fields->elements; i += 2) {
-                const redisReply *k = fields->element[i], *v = fields->element[i + 1];
-
-                if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-                        continue;
-                if (strcmp(k->str, "msg") == 0) {
-                        msg = v;
-                        nmsg++;
-                } else if (strcmp(k->str, "sig") == 0) {
-                        sig = v;
-                        nsig++;
-                }
+        for (i = 0; i < c->nnotes; i++) {
+                if (in_force(c, c->notes[i].halt_id))
+                        c->notes[kept++] = c->notes[i];
         }
-        if (msg == NULL || sig == NULL)
-                return reject(c, id, msg == NULL ? "no msg field" : "no sig field", err);
-        if (nmsg != 1 || nsig != 1)
-                return reject(c, id, "msg or sig given twice", err);
-        if (strlen(sig->str) != sig->len)
-                return reject(c, id, "sig contains a NUL byte", err);
-        if (judge(c, msg->str, msg->len, sig->str, CONTROL_ALLOW_HALT | CONTROL_ALLOW_RESUME, &m,
-                  &signer, why, sizeof why) != 0)
-                return reject(c, id, why, err);
-        if (m.type == CONTROL_HALT) {
-                apply_halt(c, &m, "control stream");
-                remember_unacked(c, id);
-                say(c, "warn", "halt", "HALT %s (entry %s): invariant %s, signed by %s key %s: %s",
-                    m.id, id, m.invariant, signer, m.key_id, m.reason);
-        } else {
-                rc = apply_resume(c, id, &m, err);
+        c->nnotes = kept;
+        for (i = 0, kept = 0; i < c->nunacked; i++) {
+                if (in_force(c, c->unacked[i].halt_id))
+                        c->unacked[kept++] = c->unacked[i];
+                else if (rc == RW_OK)
+                        rc = queue_ack(c, c->unacked[i].entry_id, err);
+        }
+        c->nunacked = kept;
+        update_reason(c);
+        return rc;
+}
+
+/* ---- the halt key ---- */
+
+/* control_read's callback for the halt key: log it, note its HALT. */
+static void halt_key_judged(void *arg, const char *entry_id, const struct control_field *fields,
+                            size_t nfields, const struct control_outcome *out)
+{
+        struct control_consumer *c = arg;
+        const struct control_in_force *list;
+        struct control_msg m;
+        struct rwerr err;
+        size_t n, i;
+
+        (void)entry_id;
+        (void)fields;
+        (void)nfields;
+        if (out->reject != CONTROL_ACCEPTED) {
+                /* details are escaped by control_state; nothing raw is copied */
+                say(c, "warn", "halt_key_rejected", "halt key %s ignored (%s): %s", c->halt_key,
+                    control_reject_name(out->reject), out->detail);
+                return;
+        }
+        /* the verified msg is kept by the state: read what to tell from it */
+        n = control_state_in_force(c->st, &list);
+        for (i = 0; i < n && strcmp(list[i].halt_id, out->msg_id) != 0; i++)
+                ;
+        if (i == n || control_msg_parse(list[i].msg, list[i].msg_len, &m, &err) != RW_OK) {
+                say(c, "error", "halt_key", "HALT %s from the halt key: cannot read it back",
+                    out->msg_id);
+                return;
+        }
+        if (note_halt(c, &m, "the halt key", &err) != RW_OK)
+                say(c, "error", "out_of_memory", "%s", err.msg);
+        {
+                char inv[SHOWN_MAX * 4 + 8], reason[SHOWN_MAX * 4 + 8], corr[SHOWN_MAX * 4 + 8];
+
+                say(c, "warn", "halt",
+                    "HALT %s from the halt key %s: invariant %s, signed by %s key %s, "
+                    "correlation %s: %s",
+                    m.id, c->halt_key, ESC(inv, m.invariant), control_role_name(out->role),
+                    out->key_id, ESC(corr, m.correlation_id), ESC(reason, m.reason));
         }
         control_msg_free(&m);
-        return rc;
+}
+
+static int read_halt_key(struct control_consumer *c, struct rwerr *err)
+{
+        int present = 0, rc;
+
+        if ((rc = control_read_halt_key(c->redis, c->halt_key, c->st, &present, halt_key_judged, c,
+                                        err)) != RW_OK)
+                return rc;
+        if (!present)
+                say(c, "info", "halt_key", "no halt in force at %s", c->halt_key);
+        return RW_OK;
+}
+
+/* ---- stream entries ---- */
+
+/* A rejected entry: logged with its id and rejection, XACKed at once, nothing changed. */
+static int rejected(struct control_consumer *c, const char *id, const struct control_outcome *out,
+                    struct rwerr *err)
+{
+        char by[64] = "";
+        int rc;
+
+        if (out->role != CONTROL_ROLE_NONE)
+                (void)snprintf(by, sizeof by, " (verified by %s key %s)",
+                               control_role_name(out->role), out->key_id);
+        say(c, "warn", "rejected", "entry %s: %s%s; acked, nothing changed: %s", id,
+            control_reject_name(out->reject), by, out->detail);
+        if ((rc = queue_ack(c, id, err)) != RW_OK)
+                return rc;
+        return flush_acks(c, err);
+}
+
+static int accepted_halt(struct control_consumer *c, const char *id,
+                         const struct control_outcome *out, const struct control_msg *m,
+                         struct rwerr *err)
+{
+        char where[CONTROL_ENTRY_ID_SIZE + 8], inv[SHOWN_MAX * 4 + 8], reason[SHOWN_MAX * 4 + 8],
+                corr[SHOWN_MAX * 4 + 8];
+        struct halt_entry *e;
+        int rc;
+
+        (void)snprintf(where, sizeof where, "entry %s", id);
+        if ((rc = note_halt(c, m, where, err)) != RW_OK)
+                return rc;
+        if (grow((void **)&c->unacked, &c->capunacked, c->nunacked, sizeof c->unacked[0]) != 0)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory keeping HALT entry %s", id);
+        e = &c->unacked[c->nunacked++];
+        (void)snprintf(e->entry_id, sizeof e->entry_id, "%s", id);
+        (void)snprintf(e->halt_id, sizeof e->halt_id, "%s", m->id);
+        say(c, "warn", "halt",
+            "HALT %s (entry %s)%s: invariant %s, signed by %s key %s, correlation %s: %s", m->id,
+            id, out->known ? ", in force already from the halt key" : "", ESC(inv, m->invariant),
+            control_role_name(out->role), out->key_id, ESC(corr, m->correlation_id),
+            ESC(reason, m->reason));
+        return RW_OK;
+}
+
+/* "chain=block, ..." of resume_from, escaped. */
+static void resume_from_text(const struct control_msg *m, char *out, size_t cap)
+{
+        char chain[SHOWN_MAX * 4 + 8];
+        size_t i, used = 0;
+
+        out[0] = '\0';
+        for (i = 0; i < m->nresume_from && used < cap; i++) {
+                int w = snprintf(out + used, cap - used, "%s%s=%llu", i ? ", " : "",
+                                 esc(chain, sizeof chain, m->resume_from[i].chain,
+                                     strlen(m->resume_from[i].chain), 64),
+                                 (unsigned long long)m->resume_from[i].block);
+
+                used += w > 0 ? (size_t)w : 0;
+        }
+}
+
+/* A RESUME is XACKed at once, with the entries of the HALTs it lifted that were not acked. */
+static int accepted_resume(struct control_consumer *c, const char *id,
+                           const struct control_outcome *out, const struct control_msg *m,
+                           struct rwerr *err)
+{
+        char reason[SHOWN_MAX * 4 + 8], from[DETAIL_SIZE / 2];
+        int rc;
+
+        if ((rc = forget_lifted(c, err)) != RW_OK || (rc = queue_ack(c, id, err)) != RW_OK)
+                return rc;
+        resume_from_text(m, from, sizeof from);
+        say(c, "info", "resume",
+            "RESUME %s (entry %s) by %s key %s lifted %zu of the %zu HALT(s) it lists; %s; "
+            "resume_from %s: %s",
+            m->id, id, control_role_name(out->role), out->key_id, out->nlifted, m->nlifts,
+            control_state_halted(c->st) ? "still halted by others" : "nothing in force", from,
+            ESC(reason, m->reason));
+        return flush_acks(c, err);
+}
+
+/* One entry of an XREADGROUP reply: [id, [field, value, ...]] (fields nil once deleted). */
+static int handle_entry(struct control_consumer *c, const redisReply *e, int pending,
+                        char id[CONTROL_ENTRY_ID_SIZE], struct rwerr *err)
+{
+        struct control_field fields[FIELDS_MAX];
+        struct control_outcome out;
+        struct control_msg m;
+        int n, rc;
+
+        if ((n = control_read_entry_fields(e, id, fields, FIELDS_MAX)) < 0)
+                return rwerr_set(err, RW_ERR_PROTOCOL, "%s: XREADGROUP: malformed entry",
+                                 c->server);
+        /* re-read after a reconnection: judged already, its XACK still to come */
+        if (pending && handled_before(c, id))
+                return RW_OK;
+        switch (control_state_entry(c->st, id, fields, (size_t)n, &m, &out)) {
+        case CONTROL_ACCEPTED:
+                rc = m.type == CONTROL_HALT ? accepted_halt(c, id, &out, &m, err)
+                                            : accepted_resume(c, id, &out, &m, err);
+                control_msg_free(&m);
+                return rc;
+        case CONTROL_NO_MEMORY:
+                /* the state is unchanged and the entry not acked: judged again later */
+                return rwerr_set(err, RW_ERR_NOMEM, "entry %s: %s", id, out.detail);
+        default:
+                return rejected(c, id, &out, err);
+        }
 }
 
 /*
@@ -405,7 +578,7 @@ static int handle_entry(struct control_consumer *c, const redisReply *e, struct 
 static int read_entries(struct control_consumer *c, const char *from, long block_ms,
                         struct rwerr *err)
 {
-        char next[ENTRY_ID_SIZE], blockarg[24], count[24];
+        char next[CONTROL_ENTRY_ID_SIZE], id[CONTROL_ENTRY_ID_SIZE], blockarg[24], count[24];
         int pending = strcmp(from, ">") != 0;
 
         (void)snprintf(next, sizeof next, "%s", from);
@@ -440,10 +613,9 @@ static int read_entries(struct control_consumer *c, const char *from, long block
                         entries = r->element[0]->element[1];
                         n = entries->elements;
                         for (i = 0; i < n && rc == RW_OK; i++) {
-                                rc = handle_entry(c, entries->element[i], err);
+                                rc = handle_entry(c, entries->element[i], pending, id, err);
                                 if (pending && rc == RW_OK)
-                                        (void)snprintf(next, sizeof next, "%s",
-                                                       entries->element[i]->element[0]->str);
+                                        (void)snprintf(next, sizeof next, "%s", id);
                         }
                 } else if (r->type != REDIS_REPLY_NIL) {
                         rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: XREADGROUP: unexpected reply",
@@ -487,7 +659,8 @@ static int check_heartbeat(struct control_consumer *c, struct rwerr *err)
                 (void)snprintf(why, sizeof why, "%s needs fields msg and sig", c->heartbeat_key);
                 set_heartbeat(c, 1, why);
         } else if (heartbeat_check(c->wkeys, c->nwkeys, msg->str, msg->len, sig->str,
-                                   clock_ms(CLOCK_REALTIME), &issued, &ttl, &herr) < 0) {
+                                   rwclock_wall_ms(), &issued, &ttl, &herr) < 0) {
+                /* (set_heartbeat escapes: the message may quote the heartbeat's text) */
                 (void)snprintf(why, sizeof why, "%s refused: %s", c->heartbeat_key, herr.msg);
                 set_heartbeat(c, 1, why);
         } else {
@@ -506,13 +679,34 @@ static void redis_failed(struct control_consumer *c, const char *why)
 {
         redisFree(c->redis);
         c->redis = NULL;
-        c->failed_at_ms = clock_ms(CLOCK_MONOTONIC);
+        c->failed_at_ms = rwclock_mono_ms();
+        if (c->failed_at_ms == 0)
+                c->failed_at_ms = 1;
         set_redis(c, 1, why);
 }
 
-/* Connects, makes sure the group exists, reads the halt key (first time) and pending entries. */
+/* Runs a command that must not fail (an error reply is a failure too); frees the reply. */
+static int command(struct control_consumer *c, const char *what, struct rwerr *err, int argc,
+                   const char **argv)
+{
+        redisReply *r = redisCommandArgv(c->redis, argc, argv, NULL);
+        int rc;
+
+        if ((rc = check_reply(c, r, what, err)) != RW_OK)
+                return rc;
+        freeReplyObject(r);
+        return RW_OK;
+}
+
+/*
+ * Connects and names the connection, makes sure the group exists,
+ * announces the protocol versions, XACKs what a failure left unacked, reads
+ * the halt key (the first time) and then this consumer's pending entries.
+ */
 static int connect_and_catch_up(struct control_consumer *c, struct rwerr *err)
 {
+        const char *setname[] = {"CLIENT", "SETNAME", c->consumer};
+        const char *announce[] = {"HSET", c->clients_key, c->group, PROTOCOL_VERSIONS};
         redisReply *r;
         int rc, exists;
 
@@ -523,15 +717,17 @@ static int connect_and_catch_up(struct control_consumer *c, struct rwerr *err)
          * blocked on a quiet stream looks idle in XINFO CONSUMERS, and relaywatch
          * then tells a live relayer by its connection (CLIENT LIST).
          */
-        r = redisCommand(c->redis, "CLIENT SETNAME %s", c->consumer);
-        if ((rc = check_reply(c, r, "CLIENT SETNAME", err)) != RW_OK)
+        if ((rc = command(c, "CLIENT SETNAME", err, 3, setname)) != RW_OK)
                 return rc;
-        freeReplyObject(r);
+        /* From 0, not $: a new group reads every HALT and RESUME on the stream, in order. */
         r = redisCommand(c->redis, "XGROUP CREATE %s %s 0 MKSTREAM", c->stream, c->group);
         exists = r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) == 0;
         if (!exists && (rc = check_reply(c, r, "XGROUP CREATE", err)) != RW_OK)
                 return rc;
         freeReplyObject(r);
+        if ((rc = command(c, "HSET of the versions announcement", err, 4, announce)) != RW_OK ||
+            (rc = flush_acks(c, err)) != RW_OK)
+                return rc;
         if (!c->started) {
                 if ((rc = read_halt_key(c, err)) != RW_OK)
                         return rc;
@@ -550,7 +746,7 @@ int control_consumer_poll(struct control_consumer *c, long block_ms, struct rwer
         if (block_ms > CONTROL_CONSUMER_BLOCK_MAX_MS)
                 block_ms = CONTROL_CONSUMER_BLOCK_MAX_MS;
         if (c->redis == NULL && c->failed_at_ms != 0 &&
-            clock_ms(CLOCK_MONOTONIC) - c->failed_at_ms < RECONNECT_MS) {
+            rwclock_mono_ms() - c->failed_at_ms < RECONNECT_MS) {
                 sleep_ms(block_ms); /* too soon to try again; never spin while Redis is away */
                 return rwerr_set(err, RW_ERR_IO, "%s", c->redis_why);
         }
@@ -569,37 +765,87 @@ int control_consumer_poll(struct control_consumer *c, long block_ms, struct rwer
         return RW_OK;
 }
 
-int control_consumer_confirm_stopped(struct control_consumer *c, struct rwerr *err)
+/*
+ * HSET STREAM:ack:HALT_ID GROUP STOPPED_AT for every HALT in force not
+ * acknowledged yet; their ids into `ids` (for the log line).
+ */
+static int write_acks(struct control_consumer *c, const char *stopped_at, size_t *written,
+                      char *ids, size_t cap, struct rwerr *err)
 {
-        const char **ids;
-        struct rwerr e;
-        size_t i, n = c->nunacked;
+        char key[CONTROL_ID_SIZE + 512];
+        const char *argv[4] = {"HSET", key, c->group, stopped_at};
+        size_t i, used = 0;
         int rc;
 
-        if (n == 0)
+        *written = 0;
+        ids[0] = '\0';
+        for (i = 0; i < c->nnotes; i++) {
+                if (c->notes[i].ack_written)
+                        continue;
+                (void)snprintf(key, sizeof key, "%s%s", c->ack_prefix, c->notes[i].halt_id);
+                if ((rc = command(c, "HSET of an acknowledgement", err, 4, argv)) != RW_OK)
+                        return rc;
+                c->notes[i].ack_written = 1;
+                (*written)++;
+                if (used < cap) {
+                        int w = snprintf(ids + used, cap - used, "%s%s", used ? " " : "",
+                                         c->notes[i].halt_id);
+
+                        used += w > 0 ? (size_t)w : 0;
+                }
+        }
+        return RW_OK;
+}
+
+int control_consumer_confirm_stopped(struct control_consumer *c, struct rwerr *err)
+{
+        char stopped_at[RWCLOCK_UTC_SIZE], written_ids[DETAIL_SIZE / 2];
+        size_t i, written = 0, acked = c->nunacked, pending_notes = 0;
+        const char **ids = NULL;
+        struct rwerr e;
+        int rc;
+
+        for (i = 0; i < c->nnotes; i++)
+                pending_notes += !c->notes[i].ack_written;
+        if (pending_notes == 0 && c->nunacked == 0)
                 return RW_OK;
         if (c->redis == NULL)
-                return rwerr_set(err, RW_ERR_IO, "%s: not connected: %zu HALT entries stay unacked",
-                                 c->server, n);
-        if ((ids = calloc(n, sizeof *ids)) == NULL)
-                return rwerr_set(err, RW_ERR_NOMEM, "out of memory acking %zu entries", n);
-        for (i = 0; i < n; i++)
-                ids[i] = c->unacked[i];
-        rc = ack(c, ids, n, &e);
-        free(ids);
-        if (rc != RW_OK) {
-                redis_failed(c, e.msg);
-                return rwerr_set(err, rc, "%s", c->redis_why);
+                return rwerr_set(err, RW_ERR_IO,
+                                 "%s: not connected: %zu acknowledgement(s) and %zu HALT "
+                                 "entr%s wait",
+                                 c->server, pending_notes, c->nunacked,
+                                 c->nunacked == 1 ? "y" : "ies");
+        if (rwclock_format_utc(rwclock_wall_ms(), stopped_at, &e) != RW_OK)
+                return rwerr_set(err, RW_ERR_RANGE, "the clock: %s", e.msg);
+        /* first the acknowledgements (they say "stopped"), then the XACKs (they say "read") */
+        rc = write_acks(c, stopped_at, &written, written_ids, sizeof written_ids, &e);
+        if (rc == RW_OK && c->nunacked > 0) {
+                if ((ids = calloc(c->nunacked, sizeof *ids)) == NULL) {
+                        rc = rwerr_set(&e, RW_ERR_NOMEM, "out of memory acking %zu entries",
+                                       c->nunacked);
+                } else {
+                        for (i = 0; i < c->nunacked; i++)
+                                ids[i] = c->unacked[i].entry_id;
+                        rc = xack(c, ids, c->nunacked, &e);
+                        free(ids);
+                }
         }
-        say(c, "info", "acked", "stopped: XACKed %zu HALT entr%s, the last %s", n,
-            n == 1 ? "y" : "ies", c->unacked[n - 1]);
+        if (rc != RW_OK) {
+                if (rc != RW_ERR_NOMEM)
+                        redis_failed(c, e.msg);
+                return rwerr_set(err, rc, "%s", rc == RW_ERR_NOMEM ? e.msg : c->redis_why);
+        }
         c->nunacked = 0;
+        say(c, "info", "acked",
+            "stopped at %s: acknowledged %zu HALT(s) as group %s (%s), XACKed %zu HALT entr%s",
+            stopped_at, written, c->group, written > 0 ? written_ids : "none new", acked,
+            acked == 1 ? "y" : "ies");
         return RW_OK;
 }
 
 int control_consumer_may_run(const struct control_consumer *c)
 {
-        return !c->halted && c->redis_down == 0 &&
+        return !control_state_halted(c->st) && c->redis_down == 0 &&
                (!c->require_heartbeat || c->heartbeat_down == 0);
 }
 
@@ -624,22 +870,32 @@ static struct verify_key *copy_keys(const struct verify_key *keys, size_t n)
         return out;
 }
 
+static char *key_of(const char *stream, const char *suffix)
+{
+        size_t n = strlen(stream) + strlen(suffix) + 1;
+        char *k = malloc(n);
+
+        if (k != NULL)
+                (void)snprintf(k, n, "%s%s", stream, suffix);
+        return k;
+}
+
 static int check_config(const struct control_consumer_config *cfg, struct rwerr *err)
 {
         const char *names[] = {cfg->stream, cfg->group, cfg->consumer, cfg->halt_key,
                                cfg->heartbeat_key};
         struct redisconn_target t;
-        size_t i;
+        size_t i, j;
         int rc;
 
         if ((rc = redisconn_parse_url(cfg->redis_url, &t, err)) != RW_OK)
                 return rc;
         memset(t.password, 0, sizeof t.password);
         for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-                if (names[i] != NULL && names[i][0] == '\0')
+                if (names[i] != NULL && (names[i][0] == '\0' || strlen(names[i]) > 256))
                         return rwerr_set(err, RW_ERR_INVALID,
                                          "control consumer: a stream, group, consumer or key "
-                                         "name is empty");
+                                         "name is empty or over 256 bytes");
         }
         if (cfg->nwatchdog_keys + cfg->noperator_keys == 0)
                 return rwerr_set(err, RW_ERR_INVALID,
@@ -648,6 +904,17 @@ static int check_config(const struct control_consumer_config *cfg, struct rwerr 
         if ((cfg->nwatchdog_keys > 0 && cfg->watchdog_keys == NULL) ||
             (cfg->noperator_keys > 0 && cfg->operator_keys == NULL))
                 return rwerr_set(err, RW_ERR_INVALID, "control consumer: a key count without keys");
+        /* PROTOCOL.md section 3: the same key MUST NOT be configured in both roles */
+        for (i = 0; i < cfg->nwatchdog_keys; i++) {
+                for (j = 0; j < cfg->noperator_keys; j++) {
+                        if (memcmp(cfg->watchdog_keys[i].pk, cfg->operator_keys[j].pk,
+                                   sizeof cfg->watchdog_keys[i].pk) == 0)
+                                return rwerr_set(err, RW_ERR_INVALID,
+                                                 "control consumer: key %s is configured both "
+                                                 "as a watchdog and as an operator key",
+                                                 cfg->watchdog_keys[i].key_id);
+                }
+        }
         if (cfg->require_heartbeat && cfg->nwatchdog_keys == 0)
                 return rwerr_set(err, RW_ERR_INVALID,
                                  "control consumer: a heartbeat is required but no watchdog "
@@ -662,6 +929,7 @@ struct control_consumer *control_consumer_open(const struct control_consumer_con
 {
         struct control_consumer *c;
         struct redisconn_target t;
+        struct control_keys keys;
 
         if (check_config(cfg, err) != RW_OK)
                 return NULL;
@@ -677,15 +945,25 @@ struct control_consumer *control_consumer_open(const struct control_consumer_con
         c->heartbeat_key = copy_name(cfg->heartbeat_key, CONTROL_CONSUMER_DEFAULT_HEARTBEAT_KEY);
         c->wkeys = copy_keys(cfg->watchdog_keys, cfg->nwatchdog_keys);
         c->okeys = copy_keys(cfg->operator_keys, cfg->noperator_keys);
+        c->nwkeys = cfg->nwatchdog_keys;
+        c->nokeys = cfg->noperator_keys;
+        if (c->stream != NULL) {
+                c->ack_prefix = key_of(c->stream, ":ack:");
+                c->clients_key = key_of(c->stream, ":clients");
+        }
+        keys.watchdog = c->wkeys;
+        keys.nwatchdog = c->nwkeys;
+        keys.operator = c->okeys;
+        keys.noperator = c->nokeys;
+        if (c->wkeys != NULL && c->okeys != NULL)
+                c->st = control_state_new(&keys);
         if (c->redis_url == NULL || c->stream == NULL || c->group == NULL || c->consumer == NULL ||
             c->halt_key == NULL || c->heartbeat_key == NULL || c->wkeys == NULL ||
-            c->okeys == NULL) {
+            c->okeys == NULL || c->ack_prefix == NULL || c->clients_key == NULL || c->st == NULL) {
                 control_consumer_close(c);
                 (void)rwerr_set(err, RW_ERR_NOMEM, "control consumer: out of memory");
                 return NULL;
         }
-        c->nwkeys = cfg->nwatchdog_keys;
-        c->nokeys = cfg->noperator_keys;
         c->require_heartbeat = cfg->require_heartbeat;
         c->timeout_ms = cfg->redis_timeout_ms > 0 ? cfg->redis_timeout_ms
                                                   : CONTROL_CONSUMER_DEFAULT_TIMEOUT_MS;
@@ -708,14 +986,19 @@ void control_consumer_close(struct control_consumer *c)
         if (c == NULL)
                 return;
         redisFree(c->redis);
+        control_state_free(c->st);
         free(c->redis_url);
         free(c->stream);
         free(c->group);
         free(c->consumer);
         free(c->halt_key);
         free(c->heartbeat_key);
+        free(c->ack_prefix);
+        free(c->clients_key);
         free(c->wkeys);
         free(c->okeys);
+        free(c->notes);
         free(c->unacked);
+        free(c->to_ack);
         free(c);
 }
