@@ -113,9 +113,10 @@ test('live: the Node client against relaywatch on the local stack', { timeout: 6
 
     let halt1;
     await t.test('(a) stops on the HALT relaywatch publishes for a supply violation, and acknowledges it', async () => {
+      const mark = events.length; // the stream's history, read from 0, came before
       script('inject', 'mint');
       await until('halted after inject mint', () => client.halted(), 90_000);
-      const ev = events.find((e) => e.event === 'halt');
+      const ev = events.slice(mark).find((e) => e.event === 'halt');
       t.diagnostic(`HALT ${ev.id} ${ev.invariant} from ${ev.source}, key ${ev.key_role} ${ev.key_id}, correlation ${ev.correlation_id}`);
       halt1 = ev;
       assert.equal(client.mayRun(), false);
@@ -152,10 +153,11 @@ test('live: the Node client against relaywatch on the local stack', { timeout: 6
 
     let resume1;
     await t.test('(c) resumes on the RESUME of relaywatch resume, once the violation is mended', async () => {
+      const mark = events.length;
       script('inject', 'mint', '--undo');
       resume();
       await until('running after relaywatch resume', () => client.mayRun(), 30_000);
-      resume1 = events.find((e) => e.event === 'resume');
+      resume1 = events.slice(mark).find((e) => e.event === 'resume');
       t.diagnostic(`RESUME ${resume1.id} lifted ${resume1.lifted} resume_from ${JSON.stringify(resume1.resume_from)}`);
       assert.deepEqual(resume1.lifted, [halt1.id]);
       assert.equal(resume1.key_role, 'operator');
@@ -173,7 +175,7 @@ test('live: the Node client against relaywatch on the local stack', { timeout: 6
       // copy the old entries, signatures and all
       const entries = await admin.xrangeBuffer(stream, '-', '+');
       const copy = async (messageId) => {
-        const [, flat] = entries.find(([, f]) => f && Buffer.concat(f).includes(Buffer.from(`"id":"${messageId}"`)));
+        const [, flat] = entries.findLast(([, f]) => f && Buffer.concat(f).includes(Buffer.from(`"id":"${messageId}"`)));
         return admin.xadd(stream, '*', ...flat);
       };
       const replayedResume = await copy(resume1.id);
