@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -114,4 +114,5 @@ test('public key files are read from disk, errors name the file', () => {
   const ring = Keyring.fromFiles({ watchdog: `${good}`, operator: [] });
   assert.equal(ring.watchdog.length, 1);
   assert.throws(() => Keyring.fromFiles({ watchdog: good, operator: good }), /same public key/);
+  rmSync(dir, { recursive: true, force: true });
 });
