@@ -6,7 +6,10 @@
 # consumer (tests/consumer) and requiring the watchdog's heartbeat:
 #   forged control messages (unknown key, altered msg)   -> rejected, the relayer goes on
 #   each Tier 1 violation                                 -> one verified HALT, the relayer
-#                                                            stops and acknowledges it
+#                                                            stops and acknowledges it (the
+#                                                            hash STREAM:ack:HALT_ID, which
+#                                                            `relaywatch status` shows per
+#                                                            relayer group; an XACK is not one)
 #   resume while the violation persists                   -> refused; after the fix: accepted
 #   a forged RESUME (not the operator's key)              -> rejected, the relayer stays halted
 #   Redis stopped before the violation                    -> outbox, delivered when it is back
@@ -40,13 +43,28 @@ rw_pid() { cat "$dir/run/relaywatch.pid"; }
 # The control stream as `relaywatch control tail --json` prints it.
 tail_json() { rw control tail -c "$conf" --json --count 10000 2>/dev/null; }
 
-# halts INVARIANT: HALT entries for INVARIANT on the stream (verified or not).
-halts() { tail_json | jq -s --arg i "$1" '[.[] | select(.verified and .msg.type == "HALT" and .msg.invariant == $i)] | length'; }
+# The signed HALT entries for INVARIANT on the stream: accepted, or a copy of one
+# accepted before (a replay): a HALT published twice counts twice.
+signed_halts='[.[] | select((.verified or .rejection == "replay") and .msg.type == "HALT" and .msg.invariant == $i)]'
+# halts INVARIANT: how many there are.
+halts() { tail_json | jq -s --arg i "$1" "$signed_halts | length"; }
 # halts_above INVARIANT N: more than N of them, the newest verified with the watchdog's key.
 halts_above() {
         tail_json | jq -se --arg i "$1" --argjson n "$2" \
-                '[.[] | select(.verified and .msg.type == "HALT" and .msg.invariant == $i)] |
-                 length > $n and (last | .key_role == "watchdog")' >/dev/null
+                "$signed_halts | length > \$n and (last | .verified and .key_role == \"watchdog\")" >/dev/null
+}
+# status_acked INVARIANT: `relaywatch status` shows its HALT in force, acknowledged by every
+# relayer group (the ack hash STREAM:ack:HALT_ID the relayer writes once stopped).
+status_acked() {
+        rw status -c "$conf" --json 2>/dev/null | jq -e --arg i "$1" \
+                '[.halts_in_force[] | select(.invariant == $i)] | length > 0 and
+                 all(.acks != null and (.acks | length > 0) and (.acks | all(.)))' >/dev/null
+}
+# last_resume_lifts N: the newest RESUME on the stream was accepted and lifted N HALTs.
+last_resume_lifts() {
+        tail_json | jq -se --argjson n "$1" \
+                '[.[] | select(.msg.type == "RESUME")] | last | .verified and .lifted == $n and
+                 (.msg.lifts | length) == $n and .msg.evidence.lifted == .msg.lifts' >/dev/null
 }
 # halt_count_is INVARIANT N
 halt_count_is() { [ "$(halts "$1")" -eq "$2" ]; }
@@ -92,6 +110,7 @@ halt_round() {
         check "$kind: a HALT for $inv on the stream, verified with the watchdog's key" wait_for 30 halts_above "$inv" "$n"
         check "  the simulated relayer stopped" wait_for 20 sim_event_after halted "$h"
         check "  the HALT was acknowledged by the relayer's group" wait_for 20 acked "$inv"
+        check "  relaywatch status shows the acknowledgement of every relayer group" status_acked "$inv"
         check "  and it took effect: no operation while halted" stands_still
         check "  relaywatch status says HALTED (exit 1)" bash -c "'$RELAYWATCH_BIN' status -c '$conf' >/dev/null 2>&1; [ \$? -eq 1 ]"
         check "  resume refused while $inv is violated" resume_refused
@@ -166,6 +185,7 @@ check "  resume refused while NONCE_DESYNC is violated" resume_refused
 undo_nonce
 r=$(sim_events resumed)
 check "  mended: resume accepted (lifting both halts)" resumed NONCE_DESYNC
+check "  the RESUME lists both in lifts (and in its evidence)" last_resume_lifts 2
 check "  the relayer resumed" wait_for 20 sim_event_after resumed "$r"
 check "  and works again" moves_on
 
