@@ -28,7 +28,7 @@
 #define RECONNECT_MS 1000 /* at most one connection attempt a second after a failure */
 #define REASON_SIZE 512
 #define DETAIL_SIZE 1024
-#define SHOWN_MAX 160     /* bytes of a message's text (reason, invariant) shown in a line */
+#define SHOWN_MAX 160         /* bytes of a message's text (reason, invariant) shown in a line */
 #define PROTOCOL_VERSIONS "1" /* what this consumer announces (PROTOCOL.md section 10) */
 
 /* A HALT in force, as the consumer tells it (the state machine has the rest). */
@@ -47,7 +47,7 @@ struct halt_entry {
 struct control_consumer {
         /* the configuration, copied */
         char *redis_url, *stream, *group, *consumer, *halt_key, *heartbeat_key;
-        char *ack_prefix, *clients_key; /* STREAM:ack: and STREAM:clients */
+        char *ack_prefix, *clients_key;    /* STREAM:ack: and STREAM:clients */
         char server[REDISCONN_SERVER_MAX]; /* redis://HOST:PORT/DB, for messages */
         struct verify_key *wkeys, *okeys;
         size_t nwkeys, nokeys;
@@ -133,7 +133,7 @@ static const char *esc(char *out, size_t cap, const char *s, size_t n, size_t ma
 }
 
 /* esc of a NUL-terminated string into a buffer of `size` named buf. */
-#define ESC(buf, s) esc(buf, sizeof buf, (s), strlen(s), SHOWN_MAX)
+#define ESC(buf, s) esc((buf), sizeof(buf), (s), strlen(s), SHOWN_MAX)
 
 static void sleep_ms(long ms)
 {
@@ -306,8 +306,7 @@ static int flush_acks(struct control_consumer *c, struct rwerr *err)
         if (c->nto_ack == 0)
                 return RW_OK;
         if ((ids = calloc(c->nto_ack, sizeof *ids)) == NULL)
-                return rwerr_set(err, RW_ERR_NOMEM, "out of memory acking %zu entries",
-                                 c->nto_ack);
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory acking %zu entries", c->nto_ack);
         for (i = 0; i < c->nto_ack; i++)
                 ids[i] = c->to_ack[i];
         rc = xack(c, ids, c->nto_ack, err);
@@ -355,8 +354,7 @@ static int note_halt(struct control_consumer *c, const struct control_msg *m, co
 
         if (n == NULL) {
                 if (grow((void **)&c->notes, &c->capnotes, c->nnotes, sizeof c->notes[0]) != 0)
-                        return rwerr_set(err, RW_ERR_NOMEM, "out of memory noting HALT %s",
-                                         m->id);
+                        return rwerr_set(err, RW_ERR_NOMEM, "out of memory noting HALT %s", m->id);
                 n = &c->notes[c->nnotes++];
                 memset(n, 0, sizeof *n);
                 (void)snprintf(n->halt_id, sizeof n->halt_id, "%s", m->id);
@@ -953,7 +951,7 @@ struct control_consumer *control_consumer_open(const struct control_consumer_con
         }
         keys.watchdog = c->wkeys;
         keys.nwatchdog = c->nwkeys;
-        keys.operator = c->okeys;
+        keys.operator= c->okeys;
         keys.noperator = c->nokeys;
         if (c->wkeys != NULL && c->okeys != NULL)
                 c->st = control_state_new(&keys);

@@ -250,8 +250,8 @@ static void publish(const struct fx *f, const struct signing_key *key, enum cont
         struct rwerr err;
         int rc, published = 0;
 
-        signed_msg(key, key->pub.key_id, type, invariant, issued_ms, lifts, nlifts, &msg, &len,
-                   sig, id);
+        signed_msg(key, key->pub.key_id, type, invariant, issued_ms, lifts, nlifts, &msg, &len, sig,
+                   id);
         if (type == CONTROL_HALT) {
                 rc = halt_publish(f->redis, &k, id, invariant, msg, len, sig, &res, &err);
                 published = rc == RW_OK && res.outcome == HALT_PUBLISHED;
@@ -386,8 +386,7 @@ static void kill_consumer_connection(const struct fx *f)
         assert_int_equal(r->type, REDIS_REPLY_STRING);
         for (line = r->str; line != NULL && *line != '\0'; line = p != NULL ? p + 1 : NULL) {
                 p = strchr(line, '\n');
-                if (strncmp(line, "id=", 3) == 0 &&
-                    strstr(line, " name=relayer-test ") != NULL &&
+                if (strncmp(line, "id=", 3) == 0 && strstr(line, " name=relayer-test ") != NULL &&
                     (p == NULL || strstr(line, " name=relayer-test ") < p))
                         id = strtoll(line + 3, NULL, 10);
         }
@@ -675,8 +674,8 @@ static void bad_bytes_are_rejected_and_never_logged_raw(void **state)
         redisReply *r;
 
         /* a 0xff byte in the reason, signed for real by the watchdog */
-        signed_msg(f->watchdog, f->watchdog->pub.key_id, CONTROL_HALT, "SUPPLY_MISMATCH",
-                   now_ms(), NULL, 0, &msg, &len, sig, id);
+        signed_msg(f->watchdog, f->watchdog->pub.key_id, CONTROL_HALT, "SUPPLY_MISMATCH", now_ms(),
+                   NULL, 0, &msg, &len, sig, id);
         at = strstr(msg, "locked total");
         assert_non_null(at);
         at[6] = (char)0xff;
@@ -703,19 +702,18 @@ static void bad_bytes_are_rejected_and_never_logged_raw(void **state)
                    NULL, 0, &msg, &len, sig, id);
         {
                 const char *from = "locked total is not minted total";
-                const char *to = "line\\nbreak \\u001b[31mred\\u001b[0m \\u202etxt \\u0085 ok \\u00e9";
-                char *edited = malloc(len + strlen(to) + 1);
-                size_t head;
+                const char *to =
+                        "line\\nbreak \\u001b[31mred\\u001b[0m \\u202etxt \\u0085 ok \\u00e9";
+                size_t n = len - strlen(from) + strlen(to);
+                char *edited = malloc(n + 1);
                 struct rwerr err;
 
                 assert_non_null(edited);
                 at = strstr(msg, from);
                 assert_non_null(at);
-                head = (size_t)(at - msg);
-                memcpy(edited, msg, head);
-                memcpy(edited + head, to, strlen(to));
-                memcpy(edited + head + strlen(to), at + strlen(from), len - head - strlen(from) + 1);
-                len = len - strlen(from) + strlen(to);
+                (void)snprintf(edited, n + 1, "%.*s%s%s", (int)(at - msg), msg, to,
+                               at + strlen(from));
+                len = n;
                 assert_int_equal(control_msg_sign(f->watchdog, edited, len, sig, &err), RW_OK);
                 xadd(f, edited, len, sig);
                 free(edited);
@@ -979,7 +977,6 @@ static void a_config_that_cannot_work_is_refused(void **state)
         control_consumer_close(NULL);
 }
 
-
 /* ---- the conformance vectors on a real stream ---- */
 
 /* base64 text of the vectors into bytes (malloc'd, NUL-terminated). */
@@ -1057,7 +1054,8 @@ static int logged_outcome(const struct fx *f, const char *id, const char *expect
         const char *p;
 
         if (strcmp(expect, "reject") != 0) {
-                (void)snprintf(needle, sizeof needle, " %s: %s ", expect, expect[0] == 'h' ? "HALT" : "RESUME");
+                (void)snprintf(needle, sizeof needle, " %s: %s ", expect,
+                               expect[0] == 'h' ? "HALT" : "RESUME");
                 for (p = f->log; (p = strstr(p, needle)) != NULL; p++) {
                         char entry[64];
                         const char *eol = strchr(p, '\n');
@@ -1141,8 +1139,8 @@ static int consumer_case(struct fx *f, const struct control_consumer_config *bas
                 fail_msg("case %s: %s", name, err.msg);
         cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(c, "final_in_force"))
         {
-                redisReply *r = redisCommand(f->redis, "HGET %s:ack:%s relayer", stream,
-                                             id->valuestring);
+                redisReply *r =
+                        redisCommand(f->redis, "HGET %s:ack:%s relayer", stream, id->valuestring);
 
                 assert_non_null(r);
                 if (r->type != REDIS_REPLY_STRING) {
@@ -1158,8 +1156,8 @@ static int consumer_case(struct fx *f, const struct control_consumer_config *bas
 
                 assert_non_null(r);
                 assert_non_null(p);
-                if (r->integer != cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
-                                          c, "final_in_force")) ||
+                if (r->integer != cJSON_GetArraySize(
+                                          cJSON_GetObjectItemCaseSensitive(c, "final_in_force")) ||
                     p->element[0]->integer != 0) {
                         fprintf(stderr, "case %s: %lld acknowledgements, %lld pending\n", name,
                                 r->integer, p->element[0]->integer);
@@ -1245,8 +1243,8 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(a_restart_rereads_its_unacked_halt, setup,
                                                 teardown),
-                cmocka_unit_test_setup_teardown(a_reconnection_does_not_judge_an_entry_twice,
-                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(a_reconnection_does_not_judge_an_entry_twice, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(a_required_heartbeat_must_be_fresh_and_signed,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(without_redis_it_may_not_run, setup, teardown),

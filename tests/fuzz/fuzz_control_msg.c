@@ -163,7 +163,9 @@ static void odd_entry(struct control_state *st, const uint8_t *data, size_t size
                 n++;
                 p = v + vl + (nul != NULL);
         }
-        check_outcome(&out, control_state_entry(st, "9-0", f, n, NULL, &out));
+        enum control_reject r = control_state_entry(st, "9-0", f, n, NULL, &out);
+
+        check_outcome(&out, r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -184,7 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_key_init(&op, 0x5b);
         keys.watchdog = &wd.pub;
         keys.nwatchdog = 1;
-        keys.operator = &op.pub;
+        keys.operator= & op.pub;
         keys.noperator = 1;
 
         /* 1. the parse, and its rejection */
@@ -218,17 +220,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         {
                 struct control_field f[2] = {{"msg", 3, msg, size}, {"sig", 3, osig, strlen(osig)}};
-                enum control_reject first = control_state_entry(st, "1-0", f, 2, NULL, &out);
+                enum control_reject first = control_state_entry(st, "1-0", f, 2, NULL, &out),
+                                    second;
 
                 check_outcome(&out, first);
                 if (first != ro && !(first == CONTROL_REPLAY && ro == CONTROL_ACCEPTED &&
                                      out.type == CONTROL_RESUME))
                         abort();
-                check_outcome(&out, control_state_entry(st, "2-0", f, 2, NULL, &out));
-                if (first == CONTROL_ACCEPTED && out.reject != CONTROL_REPLAY)
+                second = control_state_entry(st, "2-0", f, 2, NULL, &out);
+                check_outcome(&out, second);
+                if (first == CONTROL_ACCEPTED && second != CONTROL_REPLAY)
                         abort();
                 f[1].value = wsig;
-                check_outcome(&out, control_state_halt_key(st, f, 2, NULL, &out));
+                second = control_state_halt_key(st, f, 2, NULL, &out);
+                check_outcome(&out, second);
                 if (out.reject == CONTROL_ACCEPTED && !control_state_halted(st))
                         abort();
         }

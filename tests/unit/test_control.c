@@ -797,8 +797,10 @@ static void parse_refuses_missing_and_mistyped_fields(void **state)
                            "id: a HALT id");
         expect_field_error("id", "\"resume-f476e6452c69b31ffea35bfb7f3e81f6\"", CONTROL_BAD_FIELD,
                            "id: a HALT id");
-        expect_field_error("key_id", "\"0123456789abcde\"", CONTROL_BAD_FIELD, "key_id: must be 16");
-        expect_field_error("key_id", "\"0123456789abcdeg\"", CONTROL_BAD_FIELD, "key_id: must be 16");
+        expect_field_error("key_id", "\"0123456789abcde\"", CONTROL_BAD_FIELD,
+                           "key_id: must be 16");
+        expect_field_error("key_id", "\"0123456789abcdeg\"", CONTROL_BAD_FIELD,
+                           "key_id: must be 16");
         expect_field_error("issued_at", "\"2024-01-02T03:04:05.678\"", CONTROL_BAD_FIELD,
                            "issued_at: must be UTC");
         expect_field_error("issued_at", "\"2024-01-02T03:04:05Z\"", CONTROL_BAD_FIELD,
@@ -815,8 +817,8 @@ static void parse_refuses_missing_and_mistyped_fields(void **state)
                            "issued_at: must be UTC");
         expect_field_error("resume_from", "{\"source\":1}", CONTROL_BAD_FIELD,
                            "lifts, resume_from: only a RESUME carries them");
-        expect_field_error("lifts", "[\"halt-f476e6452c69b31ffea35bfb7f3e81f6\"]", CONTROL_BAD_FIELD,
-                           "lifts, resume_from: only a RESUME carries them");
+        expect_field_error("lifts", "[\"halt-f476e6452c69b31ffea35bfb7f3e81f6\"]",
+                           CONTROL_BAD_FIELD, "lifts, resume_from: only a RESUME carries them");
 }
 
 static void parse_refuses_malformed_text(void **state)
@@ -905,7 +907,8 @@ static void parse_resume_rules(void **state)
         (void)snprintf(text, sizeof text, resume, "\"lifts\":[],", "\"resume_from\":{\"s\":7},");
         expect_parse_error(text, strlen(text), CONTROL_BAD_FIELD,
                            "lifts: a RESUME lifts 1 to 256 HALT ids, not 0");
-        (void)snprintf(text, sizeof text, resume, "\"lifts\":\"halt-00000000000000000000000000000001\",",
+        (void)snprintf(text, sizeof text, resume,
+                       "\"lifts\":\"halt-00000000000000000000000000000001\",",
                        "\"resume_from\":{\"s\":7},");
         expect_parse_error(text, strlen(text), CONTROL_BAD_FIELD,
                            "lifts: must be an array of HALT ids");
@@ -1021,7 +1024,7 @@ static void judge_whom_to_trust(void **state)
         free(text);
 
         /* the same key in both roles (a configuration error): a RESUME is the operator's */
-        keys.operator = &w->pub;
+        keys.operator= & w->pub;
         text = signed_resume(w, w->pub.key_id, "halt-f476e6452c69b31ffea35bfb7f3e81f6", sig, &len);
         assert_int_equal(control_msg_judge(&keys, text, len, sig, strlen(sig), &m, &j),
                          CONTROL_ACCEPTED);

@@ -61,30 +61,30 @@ static void utf8_sequences(void **state)
         } cases[] = {
                 {"A", 1, 1},
                 {"\x7f", 1, 1},
-                {"\xc2\x80", 2, 2},             /* U+0080, the smallest 2-byte */
-                {"\xdf\xbf", 2, 2},             /* U+07FF */
-                {"\xe0\xa0\x80", 3, 3},         /* U+0800, the smallest 3-byte */
-                {"\xed\x9f\xbf", 3, 3},         /* U+D7FF, just below the surrogates */
-                {"\xee\x80\x80", 3, 3},         /* U+E000, just above them */
-                {"\xef\xbf\xbf", 3, 3},         /* U+FFFF */
-                {"\xf0\x90\x80\x80", 4, 4},     /* U+10000 */
-                {"\xf4\x8f\xbf\xbf", 4, 4},     /* U+10FFFF, the largest */
-                {"\xc0\x80", 2, 0},             /* overlong NUL */
-                {"\xc1\xbf", 2, 0},             /* overlong U+007F */
-                {"\xe0\x80\x80", 3, 0},         /* overlong NUL in 3 bytes */
-                {"\xe0\x9f\xbf", 3, 0},         /* overlong U+07FF */
-                {"\xf0\x80\x80\x80", 4, 0},     /* overlong NUL in 4 bytes */
-                {"\xf0\x8f\xbf\xbf", 4, 0},     /* overlong U+FFFF */
-                {"\xed\xa0\x80", 3, 0},         /* U+D800, a high surrogate */
-                {"\xed\xbf\xbf", 3, 0},         /* U+DFFF, a low surrogate */
-                {"\xf4\x90\x80\x80", 4, 0},     /* U+110000 */
-                {"\xf5\x80\x80\x80", 4, 0},     /* lead byte past U+10FFFF */
+                {"\xc2\x80", 2, 2},         /* U+0080, the smallest 2-byte */
+                {"\xdf\xbf", 2, 2},         /* U+07FF */
+                {"\xe0\xa0\x80", 3, 3},     /* U+0800, the smallest 3-byte */
+                {"\xed\x9f\xbf", 3, 3},     /* U+D7FF, just below the surrogates */
+                {"\xee\x80\x80", 3, 3},     /* U+E000, just above them */
+                {"\xef\xbf\xbf", 3, 3},     /* U+FFFF */
+                {"\xf0\x90\x80\x80", 4, 4}, /* U+10000 */
+                {"\xf4\x8f\xbf\xbf", 4, 4}, /* U+10FFFF, the largest */
+                {"\xc0\x80", 2, 0},         /* overlong NUL */
+                {"\xc1\xbf", 2, 0},         /* overlong U+007F */
+                {"\xe0\x80\x80", 3, 0},     /* overlong NUL in 3 bytes */
+                {"\xe0\x9f\xbf", 3, 0},     /* overlong U+07FF */
+                {"\xf0\x80\x80\x80", 4, 0}, /* overlong NUL in 4 bytes */
+                {"\xf0\x8f\xbf\xbf", 4, 0}, /* overlong U+FFFF */
+                {"\xed\xa0\x80", 3, 0},     /* U+D800, a high surrogate */
+                {"\xed\xbf\xbf", 3, 0},     /* U+DFFF, a low surrogate */
+                {"\xf4\x90\x80\x80", 4, 0}, /* U+110000 */
+                {"\xf5\x80\x80\x80", 4, 0}, /* lead byte past U+10FFFF */
                 {"\xff", 1, 0},
-                {"\x80", 1, 0},                 /* a stray continuation byte */
-                {"\xc2", 1, 0},                 /* cut short */
-                {"\xe2\x82", 2, 0},             /* cut short */
-                {"\xf0\x9f\x98", 3, 0},         /* cut short */
-                {"\xe2\x41\x82", 3, 0},         /* a continuation that is not one */
+                {"\x80", 1, 0},         /* a stray continuation byte */
+                {"\xc2", 1, 0},         /* cut short */
+                {"\xe2\x82", 2, 0},     /* cut short */
+                {"\xf0\x9f\x98", 3, 0}, /* cut short */
+                {"\xe2\x41\x82", 3, 0}, /* a continuation that is not one */
         };
         size_t i;
 
@@ -119,13 +119,18 @@ static void utf8_valid_says_where(void **state)
 static void not_utf8_comes_first(void **state)
 {
         static const char *const bad[] = {
-                "{\"a\":\"\xc0\x80\"}",         "{\"a\":\"\xe0\x80\x80\"}",
-                "{\"a\":\"\xf0\x80\x80\x80\"}", "{\"a\":\"\xed\xa0\x80\"}",
-                "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xc3\"}",
-                "{\"a\":\"\xe2\x82\"}",         "{\"a\":\"\x80\"}",
+                "{\"a\":\"\xc0\x80\"}",
+                "{\"a\":\"\xe0\x80\x80\"}",
+                "{\"a\":\"\xf0\x80\x80\x80\"}",
+                "{\"a\":\"\xed\xa0\x80\"}",
+                "{\"a\":\"\xf4\x90\x80\x80\"}",
+                "{\"a\":\"\xc3\"}",
+                "{\"a\":\"\xe2\x82\"}",
+                "{\"a\":\"\x80\"}",
                 "{\"a\":\"\xff\"}",
                 /* bad UTF-8 in what is bad JSON too: UTF-8 is step 1 */
-                " {\"a\":\"\xc0\x80\"",         "{\"a\xff\":1,\"a\xff\":2}",
+                " {\"a\":\"\xc0\x80\"",
+                "{\"a\xff\":1,\"a\xff\":2}",
         };
         char nul[] = "{\"a\":\"x\0y\"}";
         size_t i;

@@ -108,9 +108,9 @@ static void load_role(const cJSON *keys, const char *role, struct verify_key *ou
                                str(k, "public_key_b64"));
                 assert_string_equal(line, str(k, "public_file_line"));
                 /* the seed makes the key */
-                assert_int_equal(sodium_hex2bin(seed, sizeof seed, str(k, "seed_hex"), 64, NULL,
-                                                &len, NULL),
-                                 0);
+                assert_int_equal(
+                        sodium_hex2bin(seed, sizeof seed, str(k, "seed_hex"), 64, NULL, &len, NULL),
+                        0);
                 assert_int_equal(len, 32);
                 assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
                 assert_memory_equal(pk, raw, 32);
@@ -141,8 +141,8 @@ static int group_setup(void **state)
         }
         load_role(cJSON_GetObjectItemCaseSensitive(v.root, "keys"), "watchdog", v.watchdog,
                   &v.nwatchdog);
-        load_role(cJSON_GetObjectItemCaseSensitive(v.root, "keys"), "operator", v.operator,
-                  &v.noperator);
+        load_role(cJSON_GetObjectItemCaseSensitive(v.root, "keys"), "operator",
+                  v.operator, & v.noperator);
         {
                 struct verify_key stranger[KEYS_MAX];
 
@@ -252,7 +252,7 @@ static int final_matches(const char *name, const struct control_state *st, const
 /* Runs one case; 1 when every outcome is the expected one. */
 static int run_case(const struct vectors *v, const cJSON *c, size_t *nentries)
 {
-        struct control_keys keys = {v->watchdog, v->nwatchdog, v->operator, v->noperator};
+        struct control_keys keys = {v->watchdog, v->nwatchdog, v->operator, v->noperator };
         struct control_state *st = control_state_new(&keys);
         const char *name = str(c, "name");
         const cJSON *hk = cJSON_GetObjectItemCaseSensitive(c, "halt_key"), *e;

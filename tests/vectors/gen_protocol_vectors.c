@@ -125,7 +125,7 @@ struct key {
 };
 
 static struct key watchdog = {"watchdog-1", "watchdog", 0x11, {{0}, {{0}, ""}}};
-static struct key operator = {"operator-1", "operator", 0x22, {{0}, {{0}, ""}}};
+static struct key operator= {"operator-1", "operator", 0x22, {{0}, {{0}, ""}}};
 static struct key stranger = {"stranger", "stranger", 0x33, {{0}, {{0}, ""}}};
 
 static void key_init(struct key *k)
@@ -344,41 +344,44 @@ static void signed_entry(struct vcase *c, struct bytes msg, const struct key *by
         free(msg.p);
 }
 
-/* Ends the case: the HALT ids in force, NULL-terminated. */
-static void case_end(struct vcase *c, ...)
+/* Ends the case: the HALT in force at the end (NULL: none; no case needs two). */
+static void case_end(struct vcase *c, const char *in_force)
 {
         cJSON *final = need(cJSON_AddArrayToObject(c->obj, "final_in_force"));
-        const char *id;
-        va_list ap;
 
-        va_start(ap, c);
-        while ((id = va_arg(ap, const char *)) != NULL)
-                cJSON_AddItemToArray(final, need(cJSON_CreateString(id)));
-        va_end(ap);
+        if (in_force != NULL)
+                cJSON_AddItemToArray(final, need(cJSON_CreateString(in_force)));
         cJSON_AddItemToArray(cases, c->obj);
 }
 
-/*
- * A watchdog HALT with one or two edits (from2 NULL: one) applied before it
- * is signed by the watchdog key; rejected with `reason`.
- */
-static void forged_halt2(const char *name, const char *description, const char *from,
-                         const char *to, const char *from2, const char *to2, const char *reason)
+/* A case of one entry: m, signed by the watchdog key, rejected with `reason`. */
+static void forged(const char *name, const char *description, struct bytes m, const char *reason)
 {
         struct vcase c = case_begin(name, description);
-        const char *a = halt_id("SUPPLY_MISMATCH", 1200);
-        struct bytes m = edit(halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), from, to);
 
-        if (from2 != NULL)
-                m = edit(m, from2, to2);
         signed_entry(&c, m, &watchdog, "reject", reason);
         case_end(&c, NULL);
 }
 
-static void forged_halt(const char *name, const char *description, const char *from,
-                        const char *to, const char *reason)
+/* The watchdog's HALT of SUPPLY_MISMATCH, as relaywatch builds it. */
+static struct bytes the_halt(void)
 {
-        forged_halt2(name, description, from, to, NULL, NULL, reason);
+        return halt(halt_id("SUPPLY_MISMATCH", 1200), "SUPPLY_MISMATCH", T0,
+                    watchdog.sk.pub.key_id);
+}
+
+/* That HALT with one edit, signed by the watchdog; rejected with `reason`. */
+static void forged_halt(const char *name, const char *description, const char *from, const char *to,
+                        const char *reason)
+{
+        forged(name, description, edit(the_halt(), from, to), reason);
+}
+
+/* The same with two edits. */
+static void forged_halt2(const char *name, const char *description, const char *from,
+                         const char *to, const char *from2, const char *to2, const char *reason)
+{
+        forged(name, description, edit(edit(the_halt(), from, to), from2, to2), reason);
 }
 
 /* ------------------------------------------------------- the cases themselves */
@@ -391,47 +394,47 @@ static void valid_cases(void)
         struct vcase c;
 
         c = case_begin("halt_by_watchdog_key", "A HALT signed by a watchdog key halts.");
-        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog,
-                     "halt", NULL);
-        case_end(&c, a, NULL);
+        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
+                     NULL);
+        case_end(&c, a);
 
         c = case_begin("halt_by_operator_key",
                        "A HALT signed by an operator key halts: an operator may halt by hand.");
         signed_entry(&c, halt(a, "MANUAL", T0, operator.sk.pub.key_id), &operator, "halt", NULL);
-        case_end(&c, a, NULL);
+        case_end(&c, a);
 
         c = case_begin("halt_then_resume",
                        "A HALT, then the operator's RESUME that lifts it: nothing in force.");
-        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog,
-                     "halt", NULL);
-        signed_entry(&c, resume(resume_id(1), la, 1, T0 + 60000, operator.sk.pub.key_id),
-                     &operator, "resume", NULL);
+        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
+                     NULL);
+        signed_entry(&c, resume(resume_id(1), la, 1, T0 + 60000, operator.sk.pub.key_id), &operator,
+                     "resume", NULL);
         case_end(&c, NULL);
 
         c = case_begin("resume_lifts_two_of_three",
                        "Three HALTs; a RESUME lifts the two it lists and the third stays in "
                        "force: a relayer stays halted.");
-        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog,
-                     "halt", NULL);
+        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
+                     NULL);
         signed_entry(&c, halt(b, "NONCE_DESYNC", T0 + 1000, watchdog.sk.pub.key_id), &watchdog,
                      "halt", NULL);
         signed_entry(&c, halt(d, "DUPLICATE_ROOT", T0 + 2000, watchdog.sk.pub.key_id), &watchdog,
                      "halt", NULL);
         signed_entry(&c, resume(resume_id(2), lad, 2, T0 + 60000, operator.sk.pub.key_id),
                      &operator, "resume", NULL);
-        case_end(&c, b, NULL);
+        case_end(&c, b);
 
         c = case_begin("resume_does_not_lift_a_later_halt",
                        "A RESUME lifts what it lists, nothing else: a HALT after it stays in "
                        "force, whatever the issued_at values say.");
-        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog,
-                     "halt", NULL);
+        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
+                     NULL);
         signed_entry(&c, halt(b, "NONCE_DESYNC", T0 + 120000, watchdog.sk.pub.key_id), &watchdog,
                      "halt", NULL);
         /* signed (issued) after B, but lists only A */
         signed_entry(&c, resume(resume_id(3), la, 1, T0 + 180000, operator.sk.pub.key_id),
                      &operator, "resume", NULL);
-        case_end(&c, b, NULL);
+        case_end(&c, b);
 
         c = case_begin("unknown_fields_are_ignored",
                        "Fields a later revision of version 1 may add are ignored.");
@@ -439,7 +442,7 @@ static void valid_cases(void)
                      edit(halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), "\"v\":1,",
                           "\"v\":1,\"later\":{\"list\":[1,2.5,\"x\",null,true]},"),
                      &watchdog, "halt", NULL);
-        case_end(&c, a, NULL);
+        case_end(&c, a);
 
         c = case_begin("escapes_and_unicode",
                        "Escapes, a surrogate pair and non-ASCII UTF-8 in strings are fine.");
@@ -448,7 +451,7 @@ static void valid_cases(void)
                           "minted exceeds locked",
                           "minted \\u003e locked \\ud83d\\ude00 \\\"quoted\\\" \\n caf\xc3\xa9"),
                      &watchdog, "halt", NULL);
-        case_end(&c, a, NULL);
+        case_end(&c, a);
 }
 
 static void signature_cases(void)
@@ -568,8 +571,8 @@ static void json_cases(void)
 
         forged_halt("not_utf8", "A 0xff byte in reason; the signature over it is valid.",
                     "minted exceeds", "minted \xff exceeds", "not_utf8");
-        forged_halt("overlong_utf8", "An overlong form of '/' (c0 af) in reason.",
-                    "minted exceeds", "minted \xc0\xaf exceeds", "not_utf8");
+        forged_halt("overlong_utf8", "An overlong form of '/' (c0 af) in reason.", "minted exceeds",
+                    "minted \xc0\xaf exceeds", "not_utf8");
         forged_halt("surrogate_utf8", "A UTF-16 surrogate encoded as UTF-8 (ed a0 80) in reason.",
                     "minted exceeds", "minted \xed\xa0\x80 exceeds", "not_utf8");
         forged_halt("above_u10ffff", "A code point above U+10FFFF (f4 90 80 80) in reason.",
@@ -650,12 +653,12 @@ static void json_cases(void)
                         if (k == 30) {
                                 c = case_begin("depth_32", "Objects and arrays nested 32 deep "
                                                            "(the outer object counts): fine.");
-                                signed_entry(&c,
-                                             edit(halt(a, "SUPPLY_MISMATCH", T0,
-                                                       watchdog.sk.pub.key_id),
-                                                  "\"evidence\":{", to),
-                                             &watchdog, "halt", NULL);
-                                case_end(&c, a, NULL);
+                                signed_entry(
+                                        &c,
+                                        edit(halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id),
+                                             "\"evidence\":{", to),
+                                        &watchdog, "halt", NULL);
+                                case_end(&c, a);
                         } else {
                                 forged_halt("depth_33", "Objects and arrays nested 33 deep.",
                                             "\"evidence\":{", to, "bad_json");
@@ -688,18 +691,18 @@ static void size_and_field_cases(void)
 
         c = case_begin("max_length", "A HALT of exactly 65,536 bytes: fine.");
         signed_entry(&c, halt_of_size(a, CONTROL_MSG_MAX), &watchdog, "halt", NULL);
-        case_end(&c, a, NULL);
+        case_end(&c, a);
         c = case_begin("too_long", "A valid, signed HALT of 65,537 bytes.");
         signed_entry(&c, halt_of_size(a, CONTROL_MSG_MAX + 1), &watchdog, "reject", "too_long");
         case_end(&c, NULL);
 
-        forged_halt("version_2", "\"v\":2: a version this reader does not implement.",
-                    "\"v\":1", "\"v\":2", "unknown_version");
+        forged_halt("version_2", "\"v\":2: a version this reader does not implement.", "\"v\":1",
+                    "\"v\":2", "unknown_version");
         forged_halt("version_string", "\"v\":\"1\": a string is not the number 1.", "\"v\":1",
                     "\"v\":\"1\"", "unknown_version");
         forged_halt2("version_before_fields",
-                     "\"v\":2 and key_id absent: the version (step 7) is checked first.",
-                     "\"v\":1", "\"v\":2", ",\"key_id\":\"", ",\"kid\":\"", "unknown_version");
+                     "\"v\":2 and key_id absent: the version (step 7) is checked first.", "\"v\":1",
+                     "\"v\":2", ",\"key_id\":\"", ",\"kid\":\"", "unknown_version");
 
         forged_halt("missing_key_id", "key_id absent.", ",\"key_id\":\"", ",\"kid\":\"",
                     "missing_field");
@@ -715,8 +718,8 @@ static void size_and_field_cases(void)
                      "bad_field");
         c = case_begin("resume_without_lifts",
                        "A RESUME of the operator's without lifts: it could lift anything.");
-        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog,
-                     "halt", NULL);
+        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
+                     NULL);
         {
                 char from[64];
 
@@ -726,7 +729,7 @@ static void size_and_field_cases(void)
                                   from, ""),
                              &operator, "reject", "missing_field");
         }
-        case_end(&c, a, NULL);
+        case_end(&c, a);
 
         {
                 char to[96];
@@ -744,7 +747,7 @@ static void size_and_field_cases(void)
                 size_t i;
 
                 for (i = 0; a[i] != '\0'; i++)
-                        upper[i] = i >= 5 && a[i] >= 'a' && a[i] <= 'f' ? (char)(a[i] - 32) : a[i];
+                        upper[i] = (char)(i >= 5 && a[i] >= 'a' && a[i] <= 'f' ? a[i] - 32 : a[i]);
                 upper[i] = '\0';
                 if (strcmp(upper, a) == 0)
                         die("HALT id %s has no hex letter to put in uppercase", a);
@@ -766,7 +769,7 @@ static void size_and_field_cases(void)
                 for (i = 0; i < SIGNING_KEY_ID_SIZE; i++) {
                         char ch = watchdog.sk.pub.key_id[i];
 
-                        upper[i] = ch >= 'a' && ch <= 'f' ? (char)(ch - 32) : ch;
+                        upper[i] = (char)(ch >= 'a' && ch <= 'f' ? ch - 32 : ch);
                 }
                 forged_halt("key_id_uppercase",
                             "The watchdog's key_id in uppercase hex: its form is step 9.",
@@ -774,8 +777,8 @@ static void size_and_field_cases(void)
         }
         c = case_begin("resume_lifts_a_resume_id",
                        "A RESUME whose lifts names something that is not a HALT id.");
-        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog,
-                     "halt", NULL);
+        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
+                     NULL);
         {
                 char from[64], to[64];
 
@@ -786,7 +789,7 @@ static void size_and_field_cases(void)
                                   from, to),
                              &operator, "reject", "bad_field");
         }
-        case_end(&c, a, NULL);
+        case_end(&c, a);
 }
 
 static void key_cases(void)
@@ -810,20 +813,20 @@ static void key_cases(void)
         c = case_begin("resume_by_watchdog_key",
                        "A RESUME signed by the watchdog key, naming it: a watchdog cannot "
                        "resume what it halted.");
-        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog,
-                     "halt", NULL);
-        signed_entry(&c, resume(resume_id(6), la, 1, T0 + 60000, watchdog.sk.pub.key_id),
-                     &watchdog, "reject", "resume_by_watchdog_key");
-        case_end(&c, a, NULL);
+        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
+                     NULL);
+        signed_entry(&c, resume(resume_id(6), la, 1, T0 + 60000, watchdog.sk.pub.key_id), &watchdog,
+                     "reject", "resume_by_watchdog_key");
+        case_end(&c, a);
 
         c = case_begin("resume_by_watchdog_key_naming_operator",
                        "A RESUME signed by the watchdog key whose key_id names the operator "
                        "key: key_id (step 10) comes before who may resume (step 11).");
-        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog,
-                     "halt", NULL);
-        signed_entry(&c, resume(resume_id(6), la, 1, T0 + 60000, operator.sk.pub.key_id),
-                     &watchdog, "reject", "key_id_mismatch");
-        case_end(&c, a, NULL);
+        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
+                     NULL);
+        signed_entry(&c, resume(resume_id(6), la, 1, T0 + 60000, operator.sk.pub.key_id), &watchdog,
+                     "reject", "key_id_mismatch");
+        case_end(&c, a);
 }
 
 static void entry_cases(void)
@@ -870,7 +873,7 @@ static void entry_cases(void)
         cJSON_AddItemToArray(fields, field("sig", sig, strlen(sig)));
         cJSON_AddItemToArray(fields, field("msg", m.p, m.n));
         entry(&c, fields, "halt", NULL);
-        case_end(&c, a, NULL);
+        case_end(&c, a);
         free(m.p);
 }
 
@@ -886,8 +889,8 @@ static void replay_cases(void)
         c = case_begin("replayed_resume",
                        "HALT A, RESUME [A], HALT B, then a copy of the RESUME: it lifts no "
                        "HALT in force, and its id was accepted before.");
-        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog,
-                     "halt", NULL);
+        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
+                     NULL);
         r = resume(resume_id(7), la, 1, T0 + 60000, operator.sk.pub.key_id);
         (void)snprintf(rsig, sizeof rsig, "%s", sign(&operator, r));
         entry(&c, msg_sig(r, rsig, strlen(rsig)), "resume", NULL);
@@ -895,27 +898,27 @@ static void replay_cases(void)
                      "halt", NULL);
         entry(&c, msg_sig(r, rsig, strlen(rsig)), "reject", "replay");
         free(r.p);
-        case_end(&c, b, NULL);
+        case_end(&c, b);
 
         c = case_begin("replayed_resume_new_issued_at",
                        "A copy of an accepted RESUME's id, signed again with a later issued_at "
                        "(an operator's tool run twice): a replay all the same; no clock.");
-        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog,
-                     "halt", NULL);
+        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
+                     NULL);
         signed_entry(&c, halt(b, "NONCE_DESYNC", T0 + 1000, watchdog.sk.pub.key_id), &watchdog,
                      "halt", NULL);
-        signed_entry(&c, resume(resume_id(8), la, 1, T0 + 60000, operator.sk.pub.key_id),
-                     &operator, "resume", NULL);
-        signed_entry(&c, resume(resume_id(8), lb, 1, T0 + 90000, operator.sk.pub.key_id),
-                     &operator, "reject", "replay");
-        case_end(&c, b, NULL);
+        signed_entry(&c, resume(resume_id(8), la, 1, T0 + 60000, operator.sk.pub.key_id), &operator,
+                     "resume", NULL);
+        signed_entry(&c, resume(resume_id(8), lb, 1, T0 + 90000, operator.sk.pub.key_id), &operator,
+                     "reject", "replay");
+        case_end(&c, b);
 
         c = case_begin("same_halt_twice", "A copy of an accepted HALT on a second entry.");
         h = halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id);
         (void)snprintf(hsig, sizeof hsig, "%s", sign(&watchdog, h));
         entry(&c, msg_sig(h, hsig, strlen(hsig)), "halt", NULL);
         entry(&c, msg_sig(h, hsig, strlen(hsig)), "reject", "replay");
-        case_end(&c, a, NULL);
+        case_end(&c, a);
 
         c = case_begin("lifted_halt_replayed",
                        "HALT A, RESUME [A], then a copy of HALT A: it does not halt again.");
@@ -930,7 +933,7 @@ static void replay_cases(void)
         entry(&c, msg_sig(h, hsig, strlen(hsig)), "halt", NULL);
         signed_entry(&c, resume(resume_id(11), lb, 1, T0 + 60000, operator.sk.pub.key_id),
                      &operator, "reject", "replay");
-        case_end(&c, a, NULL);
+        case_end(&c, a);
 
         c = case_begin("resume_before_any_halt", "A RESUME on an empty stream.");
         signed_entry(&c, resume(resume_id(12), la, 1, T0 + 60000, operator.sk.pub.key_id),
@@ -943,7 +946,7 @@ static void replay_cases(void)
                        "HALT (known), not a replay.");
         case_halt_key(&c, msg_sig(h, hsig, strlen(hsig)), "halt", NULL);
         entry(&c, msg_sig(h, hsig, strlen(hsig)), "halt", NULL);
-        case_end(&c, a, NULL);
+        case_end(&c, a);
 
         c = case_begin("halt_key_then_resume",
                        "The halt key holds HALT A (its entry trimmed away); a RESUME lifts it.");
@@ -967,7 +970,7 @@ static void replay_cases(void)
         sig = sign(&operator, r);
         case_halt_key(&c, msg_sig(r, sig, strlen(sig)), "reject", "bad_field");
         free(r.p);
-        case_end(&c, a, NULL);
+        case_end(&c, a);
         free(h.p);
 }
 
@@ -1041,9 +1044,8 @@ static void heartbeat_cases(void)
         free(m.p);
         m = heartbeat(&watchdog, at);
         m = edit(m, watchdog.sk.pub.key_id, operator.sk.pub.key_id);
-        heartbeat_vector("key_id_mismatch",
-                         "Signed by the watchdog key, naming the operator key.", m,
-                         sign(&watchdog, m), at + 500, "reject");
+        heartbeat_vector("key_id_mismatch", "Signed by the watchdog key, naming the operator key.",
+                         m, sign(&watchdog, m), at + 500, "reject");
         free(m.p);
         m = heartbeat(&watchdog, at);
         m = edit(m, ".000Z", ".001Z");
@@ -1106,12 +1108,19 @@ int main(int argc, char **argv)
 
         json = need(cJSON_Print(root));
         cJSON_Delete(root);
-        out = strcmp(argv[1], "-") == 0 ? stdout : fopen(argv[1], "w");
-        if (out == NULL)
-                die("%s: cannot write", argv[1]);
-        if (fputs(json, out) == EOF || fputc('\n', out) == EOF ||
-            (out != stdout ? fclose(out) : fflush(out)) != 0)
-                die("%s: write failed", argv[1]);
+        if (strcmp(argv[1], "-") == 0) {
+                if (fputs(json, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+                        die("standard output: write failed");
+        } else {
+                if ((out = fopen(argv[1], "w")) == NULL)
+                        die("%s: cannot write", argv[1]);
+                if (fputs(json, out) == EOF || fputc('\n', out) == EOF) {
+                        (void)fclose(out);
+                        die("%s: write failed", argv[1]);
+                }
+                if (fclose(out) != 0)
+                        die("%s: write failed", argv[1]);
+        }
         free(json);
         return 0;
 }

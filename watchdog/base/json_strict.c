@@ -106,8 +106,8 @@ static int peek(const struct reader *r)
 
 static void skip_ws(struct reader *r)
 {
-        while (r->at < r->n && (r->s[r->at] == ' ' || r->s[r->at] == '\t' ||
-                                r->s[r->at] == '\n' || r->s[r->at] == '\r'))
+        while (r->at < r->n && (r->s[r->at] == ' ' || r->s[r->at] == '\t' || r->s[r->at] == '\n' ||
+                                r->s[r->at] == '\r'))
                 r->at++;
 }
 
@@ -187,6 +187,8 @@ static void read_string(struct reader *r, struct name *name)
                  */
                 out = malloc(escaped_len(r->s + start, r->n - start) + 1);
                 if (out == NULL) {
+                        name->text = NULL;
+                        name->len = 0;
                         fail(r, JSON_STRICT_NO_MEMORY, "out of memory");
                         return;
                 }
@@ -230,8 +232,7 @@ static void read_string(struct reader *r, struct name *name)
                         cp = hi;
                         if (hi >= 0xdc00 && hi <= 0xdfff) {
                                 fail(r, JSON_STRICT_BAD_JSON,
-                                     "\\u%04x is a low surrogate without a high one before it",
-                                     hi);
+                                     "\\u%04x is a low surrogate without a high one before it", hi);
                                 break;
                         }
                         if (hi >= 0xd800 && hi <= 0xdbff) {
@@ -349,7 +350,8 @@ static void check_duplicate(struct reader *r, struct name *names, size_t n, size
 
         for (i = 0; i + 1 < n; i++) {
                 if (names[i].len == names[n - 1].len &&
-                    memcmp(names[i].text, names[n - 1].text, names[i].len) == 0) {
+                    (names[i].len == 0 ||
+                     memcmp(names[i].text, names[n - 1].text, names[i].len) == 0)) {
                         if (r->result == JSON_STRICT_OK) {
                                 size_t at = r->at;
 

@@ -211,8 +211,8 @@ static int check_lifts(const char *const *lifts, size_t n, struct rwerr *err)
                                          id_rule(CONTROL_HALT));
                 for (j = 0; j < i; j++) {
                         if (strcmp(lifts[i], lifts[j]) == 0)
-                                return rwerr_set(err, RW_ERR_INVALID,
-                                                 "lifts: %s is given twice", lifts[i]);
+                                return rwerr_set(err, RW_ERR_INVALID, "lifts: %s is given twice",
+                                                 lifts[i]);
                 }
         }
         return RW_OK;
@@ -439,8 +439,8 @@ const char *control_role_name(enum control_role role)
  * (lifts and resume_from, a RESUME's, come after heights).
  */
 static const char *const common_fields[] = {
-        "v",         "type",        "id",             "invariant", "severity", "reason", "evidence",
-        "heights",   "issued_at",   "watchdog_id",    "correlation_id",        "key_id",
+        "v",        "type",    "id",        "invariant",   "severity",       "reason",
+        "evidence", "heights", "issued_at", "watchdog_id", "correlation_id", "key_id",
 };
 
 #define NCOMMON (sizeof common_fields / sizeof common_fields[0])
@@ -484,8 +484,7 @@ static int check_presence(const cJSON *root, enum control_reject *why, struct rw
                         return field_error(why, CONTROL_MISSING_FIELD, err,
                                            "lifts: missing (a RESUME names the HALTs it lifts)");
                 if (cJSON_GetObjectItemCaseSensitive(root, "resume_from") == NULL)
-                        return field_error(why, CONTROL_MISSING_FIELD, err,
-                                           "resume_from: missing");
+                        return field_error(why, CONTROL_MISSING_FIELD, err, "resume_from: missing");
         }
         return RW_OK;
 }
@@ -495,11 +494,16 @@ static int get_string(const cJSON *root, const char *name, const char **out,
 {
         const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, name);
 
+        /* (RW_ERR_INVALID returned here, not through field_error: the analyzer sees *out set) */
         *out = NULL;
-        if (!cJSON_IsString(it) || it->valuestring == NULL)
-                return field_error(why, CONTROL_BAD_FIELD, err, "%s: must be a string", name);
-        if (it->valuestring[0] == '\0')
-                return field_error(why, CONTROL_BAD_FIELD, err, "%s: must not be empty", name);
+        if (!cJSON_IsString(it) || it->valuestring == NULL) {
+                (void)field_error(why, CONTROL_BAD_FIELD, err, "%s: must be a string", name);
+                return RW_ERR_INVALID;
+        }
+        if (it->valuestring[0] == '\0') {
+                (void)field_error(why, CONTROL_BAD_FIELD, err, "%s: must not be empty", name);
+                return RW_ERR_INVALID;
+        }
         *out = it->valuestring;
         return RW_OK;
 }
@@ -518,11 +522,11 @@ static int get_heights(const cJSON *root, const char *name, int required_nonempt
                                    "%s: must be an object of chain name to block number", name);
         for (c = obj->child; c != NULL; c = c->next) {
                 if (++count > HEIGHTS_MAX)
-                        return field_error(why, CONTROL_BAD_FIELD, err,
-                                           "%s: more than %d chains", name, HEIGHTS_MAX);
+                        return field_error(why, CONTROL_BAD_FIELD, err, "%s: more than %d chains",
+                                           name, HEIGHTS_MAX);
                 if (c->string == NULL || c->string[0] == '\0')
-                        return field_error(why, CONTROL_BAD_FIELD, err,
-                                           "%s: a chain name is empty", name);
+                        return field_error(why, CONTROL_BAD_FIELD, err, "%s: a chain name is empty",
+                                           name);
                 if (!cJSON_IsNumber(c) || c->valuedouble < 0 ||
                     c->valuedouble > (double)CONTROL_HEIGHT_MAX ||
                     (double)(uint64_t)c->valuedouble != c->valuedouble)
@@ -532,8 +536,8 @@ static int get_heights(const cJSON *root, const char *name, int required_nonempt
                                            name);
         }
         if (count == 0 && required_nonempty)
-                return field_error(why, CONTROL_BAD_FIELD, err,
-                                   "%s: must name at least one chain", name);
+                return field_error(why, CONTROL_BAD_FIELD, err, "%s: must name at least one chain",
+                                   name);
         if (count == 0)
                 return RW_OK;
         if ((*out = calloc(count, sizeof **out)) == NULL)
@@ -566,8 +570,7 @@ static int get_lifts(const cJSON *root, struct control_msg *m, enum control_reje
         {
                 if (!cJSON_IsString(c) || !valid_id(CONTROL_HALT, c->valuestring))
                         return field_error(why, CONTROL_BAD_FIELD, err,
-                                           "lifts[%zu]: a HALT id is %s", i,
-                                           id_rule(CONTROL_HALT));
+                                           "lifts[%zu]: a HALT id is %s", i, id_rule(CONTROL_HALT));
                 for (j = 0; j < i; j++) {
                         if (strcmp(m->lifts[j], c->valuestring) == 0)
                                 return field_error(why, CONTROL_BAD_FIELD, err,
@@ -657,8 +660,7 @@ int control_msg_parse_why(const char *msg, size_t len, struct control_msg *out,
         case JSON_STRICT_NOT_UTF8:
                 return field_error(why, CONTROL_NOT_UTF8, err, "msg: %s", detail);
         case JSON_STRICT_BAD_JSON:
-                return field_error(why, CONTROL_BAD_JSON, err, "msg: not strict JSON: %s",
-                                   detail);
+                return field_error(why, CONTROL_BAD_JSON, err, "msg: not strict JSON: %s", detail);
         case JSON_STRICT_DUPLICATE_KEY:
                 return field_error(why, CONTROL_DUPLICATE_KEY, err, "msg: %s", detail);
         case JSON_STRICT_NO_MEMORY:
@@ -711,9 +713,9 @@ static enum control_reject judged(struct control_judgement *j, enum control_reje
         return r;
 }
 
-enum control_reject control_msg_judge(const struct control_keys *keys, const char *msg,
-                                      size_t len, const char *sig, size_t sig_len,
-                                      struct control_msg *out, struct control_judgement *j)
+enum control_reject control_msg_judge(const struct control_keys *keys, const char *msg, size_t len,
+                                      const char *sig, size_t sig_len, struct control_msg *out,
+                                      struct control_judgement *j)
 {
         char sigtext[CONTROL_SIG_B64_SIZE];
         enum control_reject why = CONTROL_ACCEPTED;
@@ -755,8 +757,9 @@ enum control_reject control_msg_judge(const struct control_keys *keys, const cha
                 j->key = &keys->operator[o];
         }
         if (strcmp(out->key_id, j->key->key_id) != 0) {
-                judged(j, CONTROL_KEY_ID_MISMATCH, "key_id: the msg names key %s but key %s signed it",
-                       out->key_id, j->key->key_id);
+                judged(j, CONTROL_KEY_ID_MISMATCH,
+                       "key_id: the msg names key %s but key %s signed it", out->key_id,
+                       j->key->key_id);
                 control_msg_free(out);
                 return j->reject;
         }
@@ -781,7 +784,7 @@ int control_msg_check(const struct verify_key *keys, size_t nkeys, unsigned allo
 
         /* keys allowed a RESUME are operator keys; the others watchdog keys */
         if (allow & CONTROL_ALLOW_RESUME) {
-                k.operator = keys;
+                k.operator= keys;
                 k.noperator = nkeys;
         } else {
                 k.watchdog = keys;
@@ -791,8 +794,8 @@ int control_msg_check(const struct verify_key *keys, size_t nkeys, unsigned allo
                 memset(out, 0, sizeof *out);
                 return rwerr_set(err, RW_ERR_INVALID, "no public key configured to verify with");
         }
-        switch (control_msg_judge(&k, msg, len, sig_b64, sig_b64 != NULL ? strlen(sig_b64) : 0,
-                                  out, &j)) {
+        switch (control_msg_judge(&k, msg, len, sig_b64, sig_b64 != NULL ? strlen(sig_b64) : 0, out,
+                                  &j)) {
         case CONTROL_ACCEPTED:
                 break;
         case CONTROL_TOO_LONG:
@@ -801,10 +804,9 @@ int control_msg_check(const struct verify_key *keys, size_t nkeys, unsigned allo
                 return rwerr_set(err, RW_ERR_NOMEM, "%s", j.detail);
         case CONTROL_BAD_SIGNATURE:
                 /* judge says "sig: ..." for a malformed signature, else that none verified */
-                return rwerr_set(err,
-                                 strncmp(j.detail, "sig: ", 5) == 0 ? RW_ERR_INVALID
-                                                                    : RW_ERR_REFUSED,
-                                 "%s", j.detail);
+                return rwerr_set(
+                        err, strncmp(j.detail, "sig: ", 5) == 0 ? RW_ERR_INVALID : RW_ERR_REFUSED,
+                        "%s", j.detail);
         case CONTROL_KEY_ID_MISMATCH:
         case CONTROL_RESUME_BY_WATCHDOG_KEY:
                 return rwerr_set(err, RW_ERR_REFUSED, "%s", j.detail);
