@@ -26,7 +26,7 @@ void control_keys_from_keyring(struct control_keys *k, const struct keyring *rin
 {
         k->watchdog = ring->watchdog;
         k->nwatchdog = ring->nwatchdog;
-        k->operator = ring->operator;
+        k->operator= ring->operator;
         k->noperator = ring->noperator;
 }
 
@@ -45,10 +45,10 @@ struct control_state *control_state_new(const struct control_keys *keys)
         if (keys->nwatchdog > 0)
                 memcpy(st->wkeys, keys->watchdog, keys->nwatchdog * sizeof *st->wkeys);
         if (keys->noperator > 0)
-                memcpy(st->okeys, keys->operator, keys->noperator * sizeof *st->okeys);
+                memcpy(st->okeys, keys->operator, keys->noperator * sizeof * st->okeys);
         st->keys.watchdog = st->wkeys;
         st->keys.nwatchdog = keys->nwatchdog;
-        st->keys.operator = st->okeys;
+        st->keys.operator= st->okeys;
         st->keys.noperator = keys->noperator;
         return st;
 }
