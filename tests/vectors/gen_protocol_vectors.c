@@ -125,7 +125,7 @@ struct key {
 };
 
 static struct key watchdog = {"watchdog-1", "watchdog", 0x11, {{0}, {{0}, ""}}};
-static struct key operator= {"operator-1", "operator", 0x22, {{0}, {{0}, ""}}};
+static struct key operator_key = {"operator-1", "operator", 0x22, {{0}, {{0}, ""}}};
 static struct key stranger = {"stranger", "stranger", 0x33, {{0}, {{0}, ""}}};
 
 static void key_init(struct key *k)
@@ -400,15 +400,16 @@ static void valid_cases(void)
 
         c = case_begin("halt_by_operator_key",
                        "A HALT signed by an operator key halts: an operator may halt by hand.");
-        signed_entry(&c, halt(a, "MANUAL", T0, operator.sk.pub.key_id), &operator, "halt", NULL);
+        signed_entry(&c, halt(a, "MANUAL", T0, operator_key.sk.pub.key_id), &operator_key, "halt",
+                     NULL);
         case_end(&c, a);
 
         c = case_begin("halt_then_resume",
                        "A HALT, then the operator's RESUME that lifts it: nothing in force.");
         signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
                      NULL);
-        signed_entry(&c, resume(resume_id(1), la, 1, T0 + 60000, operator.sk.pub.key_id), &operator,
-                     "resume", NULL);
+        signed_entry(&c, resume(resume_id(1), la, 1, T0 + 60000, operator_key.sk.pub.key_id),
+                     &operator_key, "resume", NULL);
         case_end(&c, NULL);
 
         c = case_begin("resume_lifts_two_of_three",
@@ -420,8 +421,8 @@ static void valid_cases(void)
                      "halt", NULL);
         signed_entry(&c, halt(d, "DUPLICATE_ROOT", T0 + 2000, watchdog.sk.pub.key_id), &watchdog,
                      "halt", NULL);
-        signed_entry(&c, resume(resume_id(2), lad, 2, T0 + 60000, operator.sk.pub.key_id),
-                     &operator, "resume", NULL);
+        signed_entry(&c, resume(resume_id(2), lad, 2, T0 + 60000, operator_key.sk.pub.key_id),
+                     &operator_key, "resume", NULL);
         case_end(&c, b);
 
         c = case_begin("resume_does_not_lift_a_later_halt",
@@ -432,8 +433,8 @@ static void valid_cases(void)
         signed_entry(&c, halt(b, "NONCE_DESYNC", T0 + 120000, watchdog.sk.pub.key_id), &watchdog,
                      "halt", NULL);
         /* signed (issued) after B, but lists only A */
-        signed_entry(&c, resume(resume_id(3), la, 1, T0 + 180000, operator.sk.pub.key_id),
-                     &operator, "resume", NULL);
+        signed_entry(&c, resume(resume_id(3), la, 1, T0 + 180000, operator_key.sk.pub.key_id),
+                     &operator_key, "resume", NULL);
         case_end(&c, b);
 
         c = case_begin("unknown_fields_are_ignored",
@@ -714,7 +715,7 @@ static void size_and_field_cases(void)
         forged_halt2("bad_field_before_key_id",
                      "type is \"PAUSE\" and key_id names the operator key: a bad field (step "
                      "9) comes before the key_id check (step 10).",
-                     "\"HALT\"", "\"PAUSE\"", watchdog.sk.pub.key_id, operator.sk.pub.key_id,
+                     "\"HALT\"", "\"PAUSE\"", watchdog.sk.pub.key_id, operator_key.sk.pub.key_id,
                      "bad_field");
         c = case_begin("resume_without_lifts",
                        "A RESUME of the operator's without lifts: it could lift anything.");
@@ -724,10 +725,11 @@ static void size_and_field_cases(void)
                 char from[64];
 
                 (void)snprintf(from, sizeof from, "\"lifts\":[\"%s\"],", a);
-                signed_entry(&c,
-                             edit(resume(resume_id(4), la, 1, T0 + 60000, operator.sk.pub.key_id),
-                                  from, ""),
-                             &operator, "reject", "missing_field");
+                signed_entry(
+                        &c,
+                        edit(resume(resume_id(4), la, 1, T0 + 60000, operator_key.sk.pub.key_id),
+                             from, ""),
+                        &operator_key, "reject", "missing_field");
         }
         case_end(&c, a);
 
@@ -784,10 +786,11 @@ static void size_and_field_cases(void)
 
                 (void)snprintf(from, sizeof from, "\"lifts\":[\"%s\"]", a);
                 (void)snprintf(to, sizeof to, "\"lifts\":[\"%s\"]", resume_id(9));
-                signed_entry(&c,
-                             edit(resume(resume_id(5), la, 1, T0 + 60000, operator.sk.pub.key_id),
-                                  from, to),
-                             &operator, "reject", "bad_field");
+                signed_entry(
+                        &c,
+                        edit(resume(resume_id(5), la, 1, T0 + 60000, operator_key.sk.pub.key_id),
+                             from, to),
+                        &operator_key, "reject", "bad_field");
         }
         case_end(&c, a);
 }
@@ -800,7 +803,7 @@ static void key_cases(void)
 
         c = case_begin("key_id_mismatch",
                        "A HALT signed by the watchdog key whose key_id names the operator key.");
-        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, operator.sk.pub.key_id), &watchdog,
+        signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, operator_key.sk.pub.key_id), &watchdog,
                      "reject", "key_id_mismatch");
         case_end(&c, NULL);
 
@@ -824,8 +827,8 @@ static void key_cases(void)
                        "key: key_id (step 10) comes before who may resume (step 11).");
         signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
                      NULL);
-        signed_entry(&c, resume(resume_id(6), la, 1, T0 + 60000, operator.sk.pub.key_id), &watchdog,
-                     "reject", "key_id_mismatch");
+        signed_entry(&c, resume(resume_id(6), la, 1, T0 + 60000, operator_key.sk.pub.key_id),
+                     &watchdog, "reject", "key_id_mismatch");
         case_end(&c, a);
 }
 
@@ -891,8 +894,8 @@ static void replay_cases(void)
                        "HALT in force, and its id was accepted before.");
         signed_entry(&c, halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), &watchdog, "halt",
                      NULL);
-        r = resume(resume_id(7), la, 1, T0 + 60000, operator.sk.pub.key_id);
-        (void)snprintf(rsig, sizeof rsig, "%s", sign(&operator, r));
+        r = resume(resume_id(7), la, 1, T0 + 60000, operator_key.sk.pub.key_id);
+        (void)snprintf(rsig, sizeof rsig, "%s", sign(&operator_key, r));
         entry(&c, msg_sig(r, rsig, strlen(rsig)), "resume", NULL);
         signed_entry(&c, halt(b, "NONCE_DESYNC", T0 + 120000, watchdog.sk.pub.key_id), &watchdog,
                      "halt", NULL);
@@ -907,10 +910,10 @@ static void replay_cases(void)
                      NULL);
         signed_entry(&c, halt(b, "NONCE_DESYNC", T0 + 1000, watchdog.sk.pub.key_id), &watchdog,
                      "halt", NULL);
-        signed_entry(&c, resume(resume_id(8), la, 1, T0 + 60000, operator.sk.pub.key_id), &operator,
-                     "resume", NULL);
-        signed_entry(&c, resume(resume_id(8), lb, 1, T0 + 90000, operator.sk.pub.key_id), &operator,
-                     "reject", "replay");
+        signed_entry(&c, resume(resume_id(8), la, 1, T0 + 60000, operator_key.sk.pub.key_id),
+                     &operator_key, "resume", NULL);
+        signed_entry(&c, resume(resume_id(8), lb, 1, T0 + 90000, operator_key.sk.pub.key_id),
+                     &operator_key, "reject", "replay");
         case_end(&c, b);
 
         c = case_begin("same_halt_twice", "A copy of an accepted HALT on a second entry.");
@@ -923,21 +926,21 @@ static void replay_cases(void)
         c = case_begin("lifted_halt_replayed",
                        "HALT A, RESUME [A], then a copy of HALT A: it does not halt again.");
         entry(&c, msg_sig(h, hsig, strlen(hsig)), "halt", NULL);
-        signed_entry(&c, resume(resume_id(10), la, 1, T0 + 60000, operator.sk.pub.key_id),
-                     &operator, "resume", NULL);
+        signed_entry(&c, resume(resume_id(10), la, 1, T0 + 60000, operator_key.sk.pub.key_id),
+                     &operator_key, "resume", NULL);
         entry(&c, msg_sig(h, hsig, strlen(hsig)), "reject", "replay");
         case_end(&c, NULL);
 
         c = case_begin("resume_lifting_nothing",
                        "HALT A, then a RESUME that lists only B, which is not in force.");
         entry(&c, msg_sig(h, hsig, strlen(hsig)), "halt", NULL);
-        signed_entry(&c, resume(resume_id(11), lb, 1, T0 + 60000, operator.sk.pub.key_id),
-                     &operator, "reject", "replay");
+        signed_entry(&c, resume(resume_id(11), lb, 1, T0 + 60000, operator_key.sk.pub.key_id),
+                     &operator_key, "reject", "replay");
         case_end(&c, a);
 
         c = case_begin("resume_before_any_halt", "A RESUME on an empty stream.");
-        signed_entry(&c, resume(resume_id(12), la, 1, T0 + 60000, operator.sk.pub.key_id),
-                     &operator, "reject", "replay");
+        signed_entry(&c, resume(resume_id(12), la, 1, T0 + 60000, operator_key.sk.pub.key_id),
+                     &operator_key, "reject", "replay");
         case_end(&c, NULL);
 
         /* the halt key */
@@ -951,8 +954,8 @@ static void replay_cases(void)
         c = case_begin("halt_key_then_resume",
                        "The halt key holds HALT A (its entry trimmed away); a RESUME lifts it.");
         case_halt_key(&c, msg_sig(h, hsig, strlen(hsig)), "halt", NULL);
-        signed_entry(&c, resume(resume_id(13), la, 1, T0 + 60000, operator.sk.pub.key_id),
-                     &operator, "resume", NULL);
+        signed_entry(&c, resume(resume_id(13), la, 1, T0 + 60000, operator_key.sk.pub.key_id),
+                     &operator_key, "resume", NULL);
         case_end(&c, NULL);
 
         c = case_begin("halt_key_forged",
@@ -966,8 +969,8 @@ static void replay_cases(void)
         c = case_begin("halt_key_holds_a_resume",
                        "The halt key holds a valid RESUME: only a HALT belongs there.");
         entry(&c, msg_sig(h, hsig, strlen(hsig)), "halt", NULL);
-        r = resume(resume_id(14), la, 1, T0 + 60000, operator.sk.pub.key_id);
-        sig = sign(&operator, r);
+        r = resume(resume_id(14), la, 1, T0 + 60000, operator_key.sk.pub.key_id);
+        sig = sign(&operator_key, r);
         case_halt_key(&c, msg_sig(r, sig, strlen(sig)), "reject", "bad_field");
         free(r.p);
         case_end(&c, a);
@@ -1032,18 +1035,18 @@ static void heartbeat_cases(void)
         free(t.p);
         free(m.p);
 
-        m = heartbeat(&operator, at);
+        m = heartbeat(&operator_key, at);
         heartbeat_vector("operator_key",
                          "Signed by the operator key, naming it: only a watchdog key may sign "
                          "the heartbeat.",
-                         m, sign(&operator, m), at + 500, "reject");
+                         m, sign(&operator_key, m), at + 500, "reject");
         free(m.p);
         m = heartbeat(&stranger, at);
         heartbeat_vector("stranger_key", "Signed by a key nobody configured.", m,
                          sign(&stranger, m), at + 500, "reject");
         free(m.p);
         m = heartbeat(&watchdog, at);
-        m = edit(m, watchdog.sk.pub.key_id, operator.sk.pub.key_id);
+        m = edit(m, watchdog.sk.pub.key_id, operator_key.sk.pub.key_id);
         heartbeat_vector("key_id_mismatch", "Signed by the watchdog key, naming the operator key.",
                          m, sign(&watchdog, m), at + 500, "reject");
         free(m.p);
@@ -1068,7 +1071,7 @@ int main(int argc, char **argv)
         if (sodium_init() < 0)
                 die("libsodium failed to initialise");
         key_init(&watchdog);
-        key_init(&operator);
+        key_init(&operator_key);
         key_init(&stranger);
 
         root = need(cJSON_CreateObject());
@@ -1090,7 +1093,7 @@ int main(int argc, char **argv)
         role = need(cJSON_AddArrayToObject(keys, "watchdog"));
         cJSON_AddItemToArray(role, key_json(&watchdog, key_ids));
         role = need(cJSON_AddArrayToObject(keys, "operator"));
-        cJSON_AddItemToArray(role, key_json(&operator, key_ids));
+        cJSON_AddItemToArray(role, key_json(&operator_key, key_ids));
         role = need(cJSON_AddArrayToObject(keys, "stranger"));
         cJSON_AddItemToArray(role, key_json(&stranger, key_ids));
         cJSON_AddItemToObject(root, "key_ids", key_ids);
