@@ -851,6 +851,78 @@ static void heartbeat(const struct fx *f, const struct signing_key *key, int64_t
                 fail_msg("%s", err.msg);
 }
 
+/* An ACL user with exactly the rights PROTOCOL.md section 2 lists for a relayer. */
+static void acl_user(const struct fx *f, const char *user, const char *password, int set)
+{
+        redisReply *r;
+
+        if (set)
+                r = redisCommand(f->redis,
+                                 "ACL SETUSER %s reset on >%s ~* &* -@all +xgroup|create "
+                                 "+xreadgroup +xack +hget +hmget +hset +client|setname",
+                                 user, password);
+        else
+                r = redisCommand(f->redis, "ACL DELUSER %s", user);
+        assert_non_null(r);
+        if (r->type == REDIS_REPLY_ERROR)
+                fail_msg("ACL: %s", r->str);
+        freeReplyObject(r);
+}
+
+static void the_rights_of_section_2_are_enough(void **state)
+{
+        struct fx *f = *state;
+        char user[64], url[600], sig[CONTROL_SIG_B64_SIZE], id[CONTROL_ID_SIZE],
+                rid[CONTROL_ID_SIZE];
+        const char *lifts[1] = {id};
+        struct redisconn_target t;
+        struct control_consumer *c;
+        struct rwerr err;
+        char *msg = NULL;
+        size_t len = 0;
+        redisReply *r;
+
+        assert_int_equal(redisconn_parse_url(f->redis_url, &t, &err), RW_OK);
+        (void)snprintf(user, sizeof user, "relayer-test-%d", (int)getpid());
+        (void)snprintf(url, sizeof url, "redis://%s:s3cret-%d@%s:%d/%d", user, (int)getpid(),
+                       t.host, t.port, t.db);
+        memset(t.password, 0, sizeof t.password);
+        {
+                char password[32];
+
+                (void)snprintf(password, sizeof password, "s3cret-%d", (int)getpid());
+                acl_user(f, user, password, 1);
+        }
+        f->cfg.redis_url = url;
+        f->cfg.require_heartbeat = 1;
+        /* a HALT in the halt key, before the relayer starts; and a heartbeat */
+        signed_msg(f->watchdog, f->watchdog->pub.key_id, CONTROL_HALT, "SUPPLY_MISMATCH", now_ms(),
+                   NULL, 0, &msg, &len, sig, id);
+        r = redisCommand(f->redis, "HSET %s msg %b sig %s", f->halt_key, msg, len, sig);
+        assert_non_null(r);
+        freeReplyObject(r);
+        free(msg);
+        heartbeat(f, f->watchdog, now_ms());
+
+        c = open_or_fail(f);
+        assert_int_equal(logged(f, "redis_down"), 0);
+        assert_non_null(strstr(f->log, "HGETALL is denied"));
+        assert_false(control_consumer_may_run(c));
+        assert_non_null(strstr(control_consumer_reason(c), id));
+        assert_int_equal(control_consumer_confirm_stopped(c, &err), RW_OK);
+        assert_utc(ack_of(f, id));
+        signed_msg(f->operator, f->operator->pub.key_id, CONTROL_RESUME, "*", now_ms(), lifts, 1,
+                   &msg, &len, sig, rid);
+        xadd(f, msg, len, sig);
+        free(msg);
+        poll_or_fail(c, 1000);
+        assert_true(control_consumer_may_run(c));
+        assert_int_equal(pending(f), 0);
+        assert_int_equal(logged(f, "redis_down"), 0);
+        control_consumer_close(c);
+        acl_user(f, user, NULL, 0);
+}
+
 static void a_required_heartbeat_must_be_fresh_and_signed(void **state)
 {
         struct fx *f = *state;
@@ -1247,6 +1319,8 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(a_required_heartbeat_must_be_fresh_and_signed,
                                                 setup, teardown),
+                cmocka_unit_test_setup_teardown(the_rights_of_section_2_are_enough, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(without_redis_it_may_not_run, setup, teardown),
                 cmocka_unit_test_setup_teardown(a_redis_error_fails_safe_until_it_is_gone, setup,
                                                 teardown),
