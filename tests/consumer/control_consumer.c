@@ -1009,9 +1009,9 @@ struct control_consumer *control_consumer_open(const struct control_consumer_con
                 c->ack_prefix = key_of(c->stream, ":ack:");
                 c->clients_key = key_of(c->stream, ":clients");
         }
-        keys.watchdog = c->wkeys;
+        keys.watchdog_keys = c->wkeys;
         keys.nwatchdog = c->nwkeys;
-        keys.operator= c->okeys;
+        keys.operator_keys = c->okeys;
         keys.noperator = c->nokeys;
         if (c->wkeys != NULL && c->okeys != NULL)
                 c->st = control_state_new(&keys);

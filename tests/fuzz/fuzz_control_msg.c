@@ -184,9 +184,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         fuzz_key_init(&wd, 0x5a);
         fuzz_key_init(&op, 0x5b);
-        keys.watchdog = &wd.pub;
+        keys.watchdog_keys = &wd.pub;
         keys.nwatchdog = 1;
-        keys.operator= & op.pub;
+        keys.operator_keys = &op.pub;
         keys.noperator = 1;
 
         /* 1. the parse, and its rejection */

@@ -31,7 +31,8 @@ rw() { "$RELAYWATCH_BIN" "$@"; }
 stream=relayer:control
 
 "$RELAYWATCH_BIN" keygen --out "$keys/stranger.key" >/dev/null
-# forge KIND [LIFTS]: XADDs a forged entry; prints its entry id.
+# forge KIND [LIFTS]: XADDs a forged entry (fields sig, then msg: redis-cli -x
+# appends the bytes it reads as the last argument); prints its entry id.
 forge() {
         local out msg_b64 sig
         out=$(node "$src/tests/support/forge_control.mjs" "$1" "$keys/watchdog.key" \
@@ -41,13 +42,14 @@ forge() {
         base64 -d <<<"$msg_b64" | redis -x XADD "$stream" '*' sig "$sig" msg
 }
 # forgery_reported ENTRY REJECTION: relaywatch's log has the finding.
+# (jq -s and any: jq 1.6's -e looks at the last input only)
 forgery_reported() {
         grep '"kind":"CONTROL_STREAM_FORGERY"' "$log" |
-                jq -e --arg e "$1" --arg r "$2" \
-                        'select(.subject == $e and .evidence.rejection == $r and .severity == "CRITICAL")' \
+                jq -se --arg e "$1" --arg r "$2" \
+                        'any(.[]; .subject == $e and .evidence.rejection == $r and .severity == "CRITICAL")' \
                         >/dev/null
 }
-forgeries() { grep -c '"kind":"CONTROL_STREAM_FORGERY"' "$log" || true; }
+forgeries() { grep -c '"event":"finding","[^}]*"kind":"CONTROL_STREAM_FORGERY"' "$log" || true; }
 sim_events() { grep -c "\"event\":\"$1\"" "$simlog" || true; }
 newest_op() { psql "$RELAYER_DATABASE_URL" -qAtc 'SELECT coalesce(max(op_id), 0) FROM relayer.operations'; }
 moves_on() {
@@ -87,8 +89,10 @@ expect[$id]=replay
 id=$(redis XADD "$stream" '*' msg '{"v":1}')
 expect[$id]=bad_entry
 
+sim_rejected() { grep -q "entry $1: $2" "$simlog"; } # the reference consumer's log line
 for id in "${!expect[@]}"; do
         check "entry $id (${expect[$id]}): CONTROL_STREAM_FORGERY" wait_for 20 forgery_reported "$id" "${expect[$id]}"
+        check "  and the relayer rejected it for the same reason" wait_for 20 sim_rejected "$id" "${expect[$id]}"
 done
 check "  the relayer rejected them all and did not stop" bash -c "sleep 2; [ $(sim_events halted) -eq $h ]"
 check "  and keeps working" moves_on
@@ -96,7 +100,7 @@ check "  and keeps working" moves_on
 # The halt key holding something that does not verify.
 redis HSET relayer:halt msg '{"v":1,"type":"HALT"}' sig "$(printf 'x%.0s' {1..86})==" >/dev/null
 halt_key_reported() {
-        grep '"kind":"CONTROL_STREAM_FORGERY"' "$log" | jq -e 'select(.evidence.halt_key == "relayer:halt")' >/dev/null
+        grep '"kind":"CONTROL_STREAM_FORGERY"' "$log" | jq -se 'any(.[]; .evidence.halt_key == "relayer:halt")' >/dev/null
 }
 check "a forged halt key: CONTROL_STREAM_FORGERY" wait_for 20 halt_key_reported
 redis DEL relayer:halt >/dev/null
@@ -104,7 +108,7 @@ redis DEL relayer:halt >/dev/null
 n=$(forgeries)
 "$src/scripts/stack-service" "$dir" relaywatch restart >/dev/null
 check "relaywatch restarted and healthy again" wait_for 60 bash -c "'$RELAYWATCH_BIN' status -c '$conf' >/dev/null 2>&1; [ \$? -ne 2 ]"
-check "  nothing reported twice after the restart" bash -c "sleep 3; [ \$(grep -c '\"kind\":\"CONTROL_STREAM_FORGERY\"' '$log') -eq $n ]"
+check "  nothing reported twice after the restart" bash -c "sleep 3; [ \$(grep -c '\"event\":\"finding\",[^}]*\"kind\":\"CONTROL_STREAM_FORGERY\"' '$log') -eq $n ]"
 
 # A HALT that relaywatch did not publish, signed with the operator key by hand.
 h=$(sim_events halted)
@@ -113,7 +117,7 @@ check "an operator's hand-signed HALT is no forgery" bash -c "sleep 3; ! grep '\
 check "  the relayer stopped" wait_for 20 bash -c "[ \$(grep -c '\"event\":\"halted\"' '$simlog') -gt $h ]"
 ack_for() { # the HALT id of the entry, and its acknowledgement by the relayer's group
         local hid
-        hid=$(redis XRANGE "$stream" "$op_halt" "$op_halt" | sed -n 3p | jq -r .id)
+        hid=$(redis XRANGE "$stream" "$op_halt" "$op_halt" | awk 'prev == "msg" { print; exit } { prev = $0 }' | jq -r .id)
         [ -n "$(redis HGET "$stream:ack:$hid" relayer)" ]
 }
 check "  and acknowledged it by name in $stream:ack:HALT_ID" wait_for 30 ack_for

@@ -1024,7 +1024,7 @@ static void judge_whom_to_trust(void **state)
         free(text);
 
         /* the same key in both roles (a configuration error): a RESUME is the operator's */
-        keys.operator= & w->pub;
+        keys.operator_keys = &w->pub;
         text = signed_resume(w, w->pub.key_id, "halt-f476e6452c69b31ffea35bfb7f3e81f6", sig, &len);
         assert_int_equal(control_msg_judge(&keys, text, len, sig, strlen(sig), &m, &j),
                          CONTROL_ACCEPTED);

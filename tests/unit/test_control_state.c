@@ -1025,9 +1025,9 @@ static void keys_from_a_keyring(void **state)
         ring.operator[1] = nobody.pub;
         ring.noperator = 2;
         control_keys_from_keyring(&k, &ring);
-        assert_ptr_equal(k.watchdog, ring.watchdog);
+        assert_ptr_equal(k.watchdog_keys, ring.watchdog);
         assert_int_equal(k.nwatchdog, 1);
-        assert_ptr_equal(k.operator, ring.operator);
+        assert_ptr_equal(k.operator_keys, ring.operator);
         assert_int_equal(k.noperator, 2);
 }
 

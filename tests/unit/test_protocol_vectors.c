@@ -31,7 +31,7 @@
 
 struct vectors {
         cJSON *root;
-        struct verify_key watchdog[KEYS_MAX], operator[KEYS_MAX];
+        struct verify_key watchdog[KEYS_MAX], operators[KEYS_MAX];
         size_t nwatchdog, noperator;
 };
 
@@ -141,8 +141,8 @@ static int group_setup(void **state)
         }
         load_role(cJSON_GetObjectItemCaseSensitive(v.root, "keys"), "watchdog", v.watchdog,
                   &v.nwatchdog);
-        load_role(cJSON_GetObjectItemCaseSensitive(v.root, "keys"), "operator",
-                  v.operator, & v.noperator);
+        load_role(cJSON_GetObjectItemCaseSensitive(v.root, "keys"), "operator", v.operators,
+                  &v.noperator);
         {
                 struct verify_key stranger[KEYS_MAX];
 
@@ -252,7 +252,7 @@ static int final_matches(const char *name, const struct control_state *st, const
 /* Runs one case; 1 when every outcome is the expected one. */
 static int run_case(const struct vectors *v, const cJSON *c, size_t *nentries)
 {
-        struct control_keys keys = {v->watchdog, v->nwatchdog, v->operator, v->noperator };
+        struct control_keys keys = {v->watchdog, v->nwatchdog, v->operators, v->noperator};
         struct control_state *st = control_state_new(&keys);
         const char *name = str(c, "name");
         const cJSON *hk = cJSON_GetObjectItemCaseSensitive(c, "halt_key"), *e;

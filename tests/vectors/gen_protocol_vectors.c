@@ -334,6 +334,16 @@ static void entry(struct vcase *c, cJSON *fields, const char *expect, const char
         cJSON_AddItemToArray(c->entries, e);
 }
 
+/* The last entry again, same entry id and fields (pending entries read after a reconnection). */
+static void entry_again(struct vcase *c, const char *expect)
+{
+        const cJSON *last = cJSON_GetArrayItem(c->entries, cJSON_GetArraySize(c->entries) - 1);
+        cJSON *e = need(cJSON_Duplicate(last, 1));
+
+        cJSON_ReplaceItemInObjectCaseSensitive(e, "expect", need(cJSON_CreateString(expect)));
+        cJSON_AddItemToArray(c->entries, e);
+}
+
 /* An entry {msg, sig} with msg signed by `by` (freed). */
 static void signed_entry(struct vcase *c, struct bytes msg, const struct key *by,
                          const char *expect, const char *reason)
@@ -634,6 +644,10 @@ static void json_cases(void)
         forged_halt("comment", "A comment.", "\"v\":1,", "\"v\":1,/* v1 */", "bad_json");
         forged_halt("bad_escape", "\\x41 is not a JSON escape.", "minted exceeds",
                     "minted \\x41 exceeds", "bad_json");
+        forged_halt("nul_escape",
+                    "\\u0000 in a name: readers of NUL-terminated strings would see \"id\" "
+                    "where others see another name.",
+                    "\"v\":1,", "\"v\":1,\"id\\u0000x\":\"halt-0\",", "bad_json");
 
         /* evidence is at depth 2: k arrays inside it make 2 + k */
         {
@@ -923,6 +937,13 @@ static void replay_cases(void)
         entry(&c, msg_sig(h, hsig, strlen(hsig)), "reject", "replay");
         case_end(&c, a);
 
+        c = case_begin("entry_read_again",
+                       "The same entry (same entry id) judged twice, as pending entries are after "
+                       "a reconnection: accepted again, changing nothing.");
+        entry(&c, msg_sig(h, hsig, strlen(hsig)), "halt", NULL);
+        entry_again(&c, "halt");
+        case_end(&c, a);
+
         c = case_begin("lifted_halt_replayed",
                        "HALT A, RESUME [A], then a copy of HALT A: it does not halt again.");
         entry(&c, msg_sig(h, hsig, strlen(hsig)), "halt", NULL);
@@ -1054,6 +1075,16 @@ static void heartbeat_cases(void)
         m = edit(m, ".000Z", ".001Z");
         heartbeat_vector("issued_at_disagrees",
                          "issued_at one millisecond away from issued_at_ms; signed.", m,
+                         sign(&watchdog, m), at + 500, "reject");
+        free(m.p);
+        m = heartbeat(&watchdog, at);
+        m = edit(m, "\"v\":1,", "\"v\":1,\"extra\":true,");
+        heartbeat_vector("extra_field", "A field a heartbeat does not have; signed.", m,
+                         sign(&watchdog, m), at + 500, "reject");
+        free(m.p);
+        m = heartbeat(&watchdog, at);
+        m = edit(m, "{\"v\"", " {\"v\"");
+        heartbeat_vector("leading_whitespace", "A space before the '{'; signed.", m,
                          sign(&watchdog, m), at + 500, "reject");
         free(m.p);
 }

@@ -230,6 +230,12 @@ static void read_string(struct reader *r, struct name *name)
                         }
                         r->at += 6;
                         cp = hi;
+                        if (hi == 0) {
+                                fail(r, JSON_STRICT_BAD_JSON,
+                                     "\\u0000 is not allowed (a NUL ends a string for some "
+                                     "readers and not for others)");
+                                break;
+                        }
                         if (hi >= 0xdc00 && hi <= 0xdfff) {
                                 fail(r, JSON_STRICT_BAD_JSON,
                                      "\\u%04x is a low surrogate without a high one before it", hi);

@@ -7,8 +7,9 @@
  *      nothing above U+10FFFF) and no NUL byte;
  *   2. exactly one JSON object (RFC 8259 grammar) and nothing else: no byte
  *      before the '{' or after the closing '}', not even whitespace; no \u
- *      escape that leaves a lone surrogate; arrays and objects nested at
- *      most JSON_STRICT_DEPTH_MAX deep;
+ *      escape that leaves a lone surrogate, and no \u0000 (cJSON, like
+ *      every reader of NUL-terminated strings, would cut a name there);
+ *      arrays and objects nested at most JSON_STRICT_DEPTH_MAX deep;
  *   3. no object, at any depth, with two members of the same name
  *      (compared after unescaping).
  *

@@ -227,7 +227,7 @@ static int build_halt(const struct config *cfg, const struct signing_key *key, c
                 }
                 cJSON_AddItemToArray(unread, cJSON_CreateString(name));
         }
-        control_halt_id(HALT_PUBLISH_MANUAL, reason, (uint64_t)now, h->id);
+        control_new_halt_id(h->id);
         cycle_new_correlation_id(h->correlation_id, sizeof h->correlation_id);
         memset(&f, 0, sizeof f);
         f.type = CONTROL_HALT;

@@ -200,6 +200,7 @@ struct halted {
         int halt_key_present;
         struct control_outcome halt_key; /* its outcome, when present */
         int no_memory;
+        char late_halt_id[CONTROL_ID_SIZE]; /* a HALT that came in force while publishing */
 };
 
 struct resume_msg {
@@ -485,69 +486,112 @@ static void checkpoint(const struct cycle_result *result, struct resume_msg *m)
         }
 }
 
+#define PUBLISH_AGAIN (-1) /* a HALT came in force meanwhile: read, validate and sign again */
+
 /*
- * Signs a RESUME lifting everything in h and publishes it. When a HALT came
- * in force meanwhile (NOT_LISTED), reads again into h and tries once more.
- * 0 published; else the exit status (reported). *nothing 1 when, read
- * again, nothing was halted any more.
+ * Signs a RESUME lifting everything in h and publishes it. 0 published;
+ * PUBLISH_AGAIN when a HALT came in force meanwhile (NOT_LISTED: nothing
+ * was published); else the exit status (reported).
  */
 static int publish(struct cli_setup *s, redisContext *ctx, const struct halt_publish_keys *keys,
-                   struct control_state *st, const struct cycle_result *result, const char *reason,
-                   int forced, struct halted *h, struct resume_msg *m, int *nothing, FILE *out,
-                   FILE *errout)
+                   const struct cycle_result *result, const char *reason, int forced,
+                   struct halted *h, struct resume_msg *m, FILE *out, FILE *errout)
 {
         const struct cli_command *cmd = &cmd_resume_command;
         struct halt_publish_resume_result res;
         struct rwerr err;
-        int attempt, rc;
+        int rc;
+
+        if (build_resume(s->cfg, s->keys.signing, result, reason, forced, h, m, &err) != RW_OK) {
+                cli_error(cmd, errout, "building the RESUME: %s", err.msg);
+                return CLI_EXIT_FAILURE;
+        }
+        if ((rc = halt_publish_resume(ctx, keys, m->id, m->msg, m->msg_len, m->sig, forced,
+                                      m->lifts, m->nlifts, &res, &err)) != RW_OK) {
+                cli_error(cmd, errout,
+                          "%s\nThe RESUME is NOT published (a RESUME is never queued); the "
+                          "relayer stays halted. Run this again.",
+                          err.msg);
+                return rc == RW_ERR_IO ? EXIT_REDIS : CLI_EXIT_FAILURE;
+        }
+        if (res.outcome == HALT_RESUME_PUBLISHED) {
+                print_published(s, keys, m, res.entry_id, out);
+                return 0;
+        }
+        if (res.outcome != HALT_RESUME_NOT_LISTED) {
+                cli_error(cmd, errout, "RESUME %s was already published", m->id);
+                return CLI_EXIT_FAILURE;
+        }
+        fprintf(out,
+                "\nHALT %s came in force while the RESUME was being prepared (nothing was "
+                "published)\n",
+                res.halt_id);
+        (void)snprintf(h->late_halt_id, sizeof h->late_halt_id, "%s", res.halt_id);
+        free(m->msg);
+        m->msg = NULL;
+        return PUBLISH_AGAIN;
+}
+
+/*
+ * One try: what is in force, a validate, and a RESUME lifting it all.
+ * 0 published (or nothing to resume: *nothing 1); PUBLISH_AGAIN; else the
+ * exit status (reported).
+ */
+static int try_resume(struct cli_setup *s, redisContext *ctx, const struct halt_publish_keys *keys,
+                      struct control_state *st, const struct args *a, struct halted *h,
+                      struct cycle_result *result, struct resume_msg *m, int *forced, int *nothing,
+                      FILE *out, FILE *errout)
+{
+        const struct cli_command *cmd = &cmd_resume_command;
+        char names[512];
+        struct rwerr err = {{0}};
+        int rc;
 
         *nothing = 0;
-        for (attempt = 1;; attempt++) {
-                if (build_resume(s->cfg, s->keys.signing, result, reason, forced, h, m, &err) !=
-                    RW_OK) {
-                        cli_error(cmd, errout, "building the RESUME: %s", err.msg);
-                        return CLI_EXIT_FAILURE;
-                }
-                if ((rc = halt_publish_resume(ctx, keys, m->id, m->msg, m->msg_len, m->sig, forced,
-                                              m->lifts, m->nlifts, &res, &err)) != RW_OK) {
-                        cli_error(cmd, errout,
-                                  "%s\nThe RESUME is NOT published (a RESUME is never queued); "
-                                  "the relayer stays halted. Run this again.",
-                                  err.msg);
-                        return rc == RW_ERR_IO ? EXIT_REDIS : CLI_EXIT_FAILURE;
-                }
-                if (res.outcome == HALT_RESUME_PUBLISHED) {
-                        print_published(s, keys, m, res.entry_id, out);
-                        return 0;
-                }
-                if (res.outcome != HALT_RESUME_NOT_LISTED) {
-                        cli_error(cmd, errout, "RESUME %s was already published", m->id);
-                        return CLI_EXIT_FAILURE;
-                }
-                if (attempt == 2) {
-                        cli_error(cmd, errout,
-                                  "refused: HALT %s came in force while the RESUME was being "
-                                  "published, again. Nothing published; the relayer stays "
-                                  "halted. Something keeps halting it: look at `relaywatch "
-                                  "status` and `relaywatch control tail` before you run this "
-                                  "again.",
-                                  res.halt_id);
-                        return CLI_EXIT_FAILURE;
-                }
+        if ((rc = read_halted(ctx, keys, st, h, &err)) != RW_OK)
+                return read_failed(rc, &err, errout);
+        warn_halt_key(keys, h, errout);
+        if (h->n == 0) {
                 fprintf(out,
-                        "\nHALT %s came in force while the RESUME was being published (nothing "
-                        "was published); reading the stream again\n",
-                        res.halt_id);
-                if ((rc = read_halted(ctx, keys, st, h, &err)) != RW_OK)
-                        return read_failed(rc, &err, errout);
-                if (h->n == 0) {
-                        fprintf(out, "not halted any more: nothing to resume (someone else "
-                                     "lifted every HALT)\n");
-                        *nothing = 1;
-                        return 0;
-                }
-                print_lifts(keys, h, out);
+                        "not halted: nothing to resume (no HALT in force on %s or in the halt "
+                        "key %s, none open in %s:incidents)\n",
+                        keys->stream, keys->halt_key, keys->stream);
+                *nothing = 1;
+                return 0;
         }
+        print_lifts(keys, h, out);
+        fprintf(out, "\nvalidating before the resume:\n");
+        fflush(out);
+        cycle_result_release(result);
+        memset(result, 0, sizeof *result);
+        if (cycle_validate(s->cfg, result, &err) != RW_OK) {
+                cli_error(cmd, errout, "the validate could not run: %s", err.msg);
+                return CLI_EXIT_FAILURE;
+        }
+        cli_report_table(result, out);
+        fprintf(out, "\n");
+        *forced = result->tier1 != VERDICT_OK;
+        if (*forced && !a->force) {
+                cli_report_tier1_names(result, result->tier1, names, sizeof names);
+                cli_error(cmd, errout,
+                          "refused: Tier 1 %s: %s. Nothing published. Fix it and run this again, "
+                          "or resume anyway with --force --reason TEXT.",
+                          result->tier1 == VERDICT_VIOLATED ? "violated" : "could not be evaluated",
+                          names);
+                return CLI_EXIT_FAILURE;
+        }
+        if (!*forced && a->force)
+                fprintf(out, "validate passed: --force was not needed (your reason is kept)\n");
+        m->nfrom = 0;
+        checkpoint(result, m);
+        if (m->nfrom == 0) {
+                cli_error(cmd, errout,
+                          "refused: no chain could be read, so there is no "
+                          "checkpoint to resume from. Nothing published.");
+                return CLI_EXIT_FAILURE;
+        }
+        return publish(s, ctx, keys, result, a->reason != NULL ? a->reason : "validate passed",
+                       *forced, h, m, out, errout);
 }
 
 int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
@@ -561,9 +605,8 @@ int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
         struct cycle_result result;
         struct resume_msg m;
         redisContext *ctx = NULL;
-        char names[512];
         struct rwerr err = {{0}};
-        int code, rc, forced, nothing = 0;
+        int code, attempt, forced = 0, nothing = 0;
 
         memset(&result, 0, sizeof result);
         memset(&m, 0, sizeof m);
@@ -582,57 +625,31 @@ int cmd_resume(int argc, char **argv, FILE *out, FILE *errout)
                 code = read_failed(RW_ERR_IO, &err, errout);
                 goto done;
         }
-        if ((rc = read_halted(ctx, &keys, st, h, &err)) != RW_OK) {
-                code = read_failed(rc, &err, errout);
-                goto done;
+        /* a HALT that comes in force meanwhile is read, validated and lifted on a second try */
+        for (attempt = 1; attempt <= 2; attempt++) {
+                code = try_resume(&s, ctx, &keys, st, &a, h, &result, &m, &forced, &nothing, out,
+                                  errout);
+                if (code != PUBLISH_AGAIN)
+                        break;
+                if (attempt == 1)
+                        fprintf(out, "reading the stream and validating again\n");
         }
-        warn_halt_key(&keys, h, errout);
-        if (h->n == 0) {
-                fprintf(out,
-                        "not halted: nothing to resume (no HALT in force on %s or in the halt "
-                        "key %s, none open in %s:incidents)\n",
-                        keys.stream, keys.halt_key, keys.stream);
-                code = CLI_EXIT_OK;
-                goto done;
-        }
-        print_lifts(&keys, h, out);
-        fprintf(out, "\nvalidating before the resume:\n");
-        fflush(out);
-        if (cycle_validate(s.cfg, &result, &err) != RW_OK) {
-                cli_error(cmd, errout, "the validate could not run: %s", err.msg);
-                goto done;
-        }
-        cli_report_table(&result, out);
-        fprintf(out, "\n");
-        forced = result.tier1 != VERDICT_OK;
-        if (forced && !a.force) {
-                cli_report_tier1_names(&result, result.tier1, names, sizeof names);
+        if (code == PUBLISH_AGAIN) {
                 cli_error(cmd, errout,
-                          "refused: Tier 1 %s: %s. Nothing published. Fix it and run this again, "
-                          "or resume anyway with --force --reason TEXT.",
-                          result.tier1 == VERDICT_VIOLATED ? "violated" : "could not be evaluated",
-                          names);
-                goto done;
+                          "refused: HALT %s came in force while the RESUME was being prepared, "
+                          "again. Nothing published; the relayer stays halted. Something keeps "
+                          "halting it: look at `relaywatch status` and `relaywatch control "
+                          "tail` before you run this again.",
+                          h->late_halt_id);
+                code = CLI_EXIT_FAILURE;
         }
-        if (!forced && a.force)
-                fprintf(out, "validate passed: --force was not needed (your reason is kept)\n");
-        checkpoint(&result, &m);
-        if (m.nfrom == 0) {
-                cli_error(cmd, errout,
-                          "refused: no chain could be read, so there is no "
-                          "checkpoint to resume from. Nothing published.");
-                goto done;
-        }
-        if ((code = publish(&s, ctx, &keys, st, &result,
-                            a.reason != NULL ? a.reason : "validate passed", forced, h, &m,
-                            &nothing, out, errout)) != 0)
-                goto done;
-        if (forced && !nothing)
+        if (code == 0 && forced && !nothing)
                 fprintf(out,
                         "FORCED: Tier 1 was %s. The supervisor does not halt again for the "
                         "lifted invariants until it has seen each of them ok.\n",
                         validate_word(result.tier1));
-        code = CLI_EXIT_OK;
+        if (code == 0)
+                code = CLI_EXIT_OK;
 done:
         free(h);
         free(m.msg);

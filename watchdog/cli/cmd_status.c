@@ -39,7 +39,9 @@ static const char help[] =
         "The control stream is judged as a relayer judges it (docs/PROTOCOL.md): the\n"
         "halt key, then every entry in order. Any valid HALT in force is shown, whoever\n"
         "signed it (a watchdog or an operator key) and whoever wrote it; entries that\n"
-        "are rejected (forged, altered, replayed) are problems. Each group of\n"
+        "are rejected (forged, altered, replayed) and a rejected halt key are listed\n"
+        "as notices: the supervisor pages each once (CONTROL_STREAM_FORGERY), and\n"
+        "they do not change the exit status. Each group of\n"
         "[control] consumer_group is checked: it exists, has exactly one consumer, that\n"
         "consumer is live, and the protocol versions it announced; each HALT in force\n"
         "shows which groups acknowledged it.\n"
@@ -51,12 +53,12 @@ static const char help[] =
         "  -c, --config FILE  the configuration (default: $RELAYWATCH_CONFIG, then\n"
         "                     " CONFIG_DEFAULT_PATH ")\n"
         "  --json             one JSON object instead of text (halts_in_force, groups,\n"
-        "                     rejected_entries, rejected_total, problems, ...)\n"
+        "                     rejected_entries, rejected_total, problems, notices, ...)\n"
         "\n"
         "Exit status: 0 not halted and healthy; 1 halted; 2 cannot tell or not\n"
         "healthy (a state file unreadable, status.json missing or stale, Redis\n"
-        "unreachable, no key to verify with, a rejected entry on the stream, the halt\n"
-        "path down: the problems are listed); 64 a usage error.\n";
+        "unreachable, no key to verify with, the halt path down: the problems are\n"
+        "listed); 64 a usage error.\n";
 
 /* A HALT in force, as the stream and the halt key put it there. */
 struct halt_view {
@@ -131,6 +133,9 @@ struct view {
         int halted;
         size_t nproblems;
         char problems[PROBLEMS_MAX][PROBLEM_MAX];
+        /* what the engineer should know but that does not make relaywatch unhealthy */
+        size_t nnotices;
+        char notices[PROBLEMS_MAX][PROBLEM_MAX];
 };
 
 const struct cli_command cmd_status_command = {
@@ -151,6 +156,26 @@ static void problem(struct view *v, const char *fmt, ...)
         (void)vsnprintf(v->problems[v->nproblems], PROBLEM_MAX, fmt, ap);
         va_end(ap);
         v->nproblems++;
+}
+
+static void notice(struct view *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Like problem, but not weighed in the exit status: rejected entries stay on
+ * the stream for good (each was paged once as CONTROL_STREAM_FORGERY by the
+ * supervisor), and a status that stayed "cannot tell" for ever would hide
+ * every later problem.
+ */
+static void notice(struct view *v, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (v->nnotices >= PROBLEMS_MAX)
+                return;
+        va_start(ap, fmt);
+        (void)vsnprintf(v->notices[v->nnotices], PROBLEM_MAX, fmt, ap);
+        va_end(ap);
+        v->nnotices++;
 }
 
 /* keyring_load's skip: a key file that cannot be read is a problem, not the end. */
@@ -458,36 +483,40 @@ static const struct halt_view *halt_in_force(const struct view *v, const char *h
         return NULL;
 }
 
-/* What the judging found wrong: the halt key, rejected entries, bookkeeping that disagrees. */
+/*
+ * What the judging found wrong: the halt key and rejected entries (notices:
+ * paged by the supervisor, never weighed here), bookkeeping that disagrees
+ * (a problem).
+ */
 static void stream_problems(struct view *v)
 {
         size_t i, shown, first;
 
         if (v->hk_present && v->hk.reject != CONTROL_ACCEPTED)
-                problem(v,
-                        "halt key %s is rejected, %s: %s. A relayer ignores it (it halts no one); "
-                        "relaywatch never writes one like it: find who else can write to Redis",
-                        v->keys.halt_key, control_reject_name(v->hk.reject), v->hk.detail);
+                notice(v,
+                       "halt key %s is rejected, %s: %s. A relayer ignores it (it halts no one); "
+                       "relaywatch never writes one like it: find who else can write to Redis",
+                       v->keys.halt_key, control_reject_name(v->hk.reject), v->hk.detail);
         if (v->rejected_total > 0) {
                 shown = v->rejected_total < REJECTED_SHOWN ? v->rejected_total : REJECTED_SHOWN;
-                problem(v,
-                        "control stream %s: %zu entr%s rejected (forged, altered or replayed): a "
-                        "relayer ignores %s, but someone other than relaywatch can write to the "
-                        "stream%s; `relaywatch control tail` shows each",
-                        v->keys.stream, v->rejected_total, v->rejected_total == 1 ? "y" : "ies",
-                        v->rejected_total == 1 ? "it" : "them",
-                        v->rejected_total > shown
-                                ? " (the last " TO_TEXT(REJECTED_SHOWN) " are listed)"
-                                : "");
+                notice(v,
+                       "control stream %s: %zu entr%s rejected (forged, altered or replayed): a "
+                       "relayer ignores %s, but someone other than relaywatch can write to the "
+                       "stream%s; `relaywatch control tail` shows each",
+                       v->keys.stream, v->rejected_total, v->rejected_total == 1 ? "y" : "ies",
+                       v->rejected_total == 1 ? "it" : "them",
+                       v->rejected_total > shown
+                               ? " (the last " TO_TEXT(REJECTED_SHOWN) " are listed)"
+                               : "");
                 first = v->rejected_total > REJECTED_SHOWN ? v->rejected_total % REJECTED_SHOWN : 0;
                 for (i = 0; i < shown; i++) {
                         const struct rejected_entry *r = &v->rejected[(first + i) % REJECTED_SHOWN];
 
-                        problem(v, "control stream %s entry %s REJECTED %s: %s%s%s%s%s",
-                                v->keys.stream, r->entry_id, control_reject_name(r->reject),
-                                r->reject == CONTROL_REPLAY ? "REPLAY" : "",
-                                r->first_seen[0] != '\0' ? " of entry " : "", r->first_seen,
-                                r->reject == CONTROL_REPLAY ? ": " : "", r->detail);
+                        notice(v, "control stream %s entry %s REJECTED %s: %s%s%s%s%s",
+                               v->keys.stream, r->entry_id, control_reject_name(r->reject),
+                               r->reject == CONTROL_REPLAY ? "REPLAY" : "",
+                               r->first_seen[0] != '\0' ? " of entry " : "", r->first_seen,
+                               r->reject == CONTROL_REPLAY ? ": " : "", r->detail);
                 }
         }
         for (i = 0; i < v->nopen; i++) {
@@ -935,6 +964,13 @@ static void print_text(const struct view *v, FILE *out)
                 for (i = 0; i < v->nproblems; i++)
                         fprintf(out, "  - %s\n", v->problems[i]);
         }
+        if (v->nnotices > 0) {
+                fprintf(out,
+                        "\nnotices (paged once by the supervisor as CONTROL_STREAM_FORGERY; not "
+                        "weighed in the exit status):\n");
+                for (i = 0; i < v->nnotices; i++)
+                        fprintf(out, "  - %s\n", v->notices[i]);
+        }
 }
 
 /* ------------------------------------------------------------ JSON */
@@ -1165,6 +1201,10 @@ static int print_json(struct view *v, FILE *out)
         if (ok && (list = cJSON_AddArrayToObject(root, "problems")) != NULL) {
                 for (i = 0; i < v->nproblems; i++)
                         cJSON_AddItemToArray(list, cJSON_CreateString(v->problems[i]));
+        }
+        if (ok && (list = cJSON_AddArrayToObject(root, "notices")) != NULL) {
+                for (i = 0; i < v->nnotices; i++)
+                        cJSON_AddItemToArray(list, cJSON_CreateString(v->notices[i]));
         }
         text = ok ? cJSON_PrintUnformatted(root) : NULL;
         cJSON_Delete(root);

@@ -93,7 +93,7 @@ const char *config_receiver_type_name(enum config_receiver_type t);
 
 #define CONFIG_ROUTES_MAX 16
 #define CONFIG_MAIL_TO_MAX 8
-#define CONFIG_GROUPS_MAX 16 /* relayer instances (consumer groups) on one control stream */
+#define CONFIG_GROUPS_MAX 16         /* relayer instances (consumer groups) on one control stream */
 #define CONFIG_PD_ROUTING_KEY_LEN 32 /* PagerDuty integration keys are 32 characters */
 
 /*
@@ -179,9 +179,9 @@ struct config {
         struct config_stream *streams;
         /* [control]; the key names have their defaults also without the section */
         int control_present;
-        char *control_stream;     /* default relayer:control */
-        char *halt_key;           /* default relayer:halt */
-        char *heartbeat_key;      /* default relayer:watchdog:heartbeat */
+        char *control_stream; /* default relayer:control */
+        char *halt_key;       /* default relayer:halt */
+        char *heartbeat_key;  /* default relayer:watchdog:heartbeat */
         /*
          * The relayer instances' consumer groups on the control stream, one
          * group per instance ([control] consumer_group, a list); default

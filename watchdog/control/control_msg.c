@@ -76,7 +76,8 @@ void control_halt_id(const char *invariant, const char *subject, uint64_t first_
         (void)snprintf(out, CONTROL_ID_SIZE, "halt-%s", hex);
 }
 
-void control_resume_id(char out[CONTROL_ID_SIZE])
+/* prefix + 32 hex digits of 16 random bytes. */
+static void random_id(const char *prefix, char out[CONTROL_ID_SIZE])
 {
         unsigned char r[ID_HASH_BYTES];
         char hex[2 * ID_HASH_BYTES + 1];
@@ -85,7 +86,17 @@ void control_resume_id(char out[CONTROL_ID_SIZE])
                 abort(); /* no random source at all: never issue a guessable id */
         randombytes_buf(r, sizeof r);
         hex_lower(r, sizeof r, hex);
-        (void)snprintf(out, CONTROL_ID_SIZE, "resume-%s", hex);
+        (void)snprintf(out, CONTROL_ID_SIZE, "%s%s", prefix, hex);
+}
+
+void control_new_halt_id(char out[CONTROL_ID_SIZE])
+{
+        random_id("halt-", out);
+}
+
+void control_resume_id(char out[CONTROL_ID_SIZE])
+{
+        random_id("resume-", out);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
@@ -733,8 +744,8 @@ enum control_reject control_msg_judge(const struct control_keys *keys, const cha
                               CONTROL_SIG_B64_SIZE - 1);
         memcpy(sigtext, sig, sig_len);
         sigtext[sig_len] = '\0';
-        w = find_signer(keys->watchdog, keys->nwatchdog, msg, len, sigtext);
-        o = find_signer(keys->operator, keys->noperator, msg, len, sigtext);
+        w = find_signer(keys->watchdog_keys, keys->nwatchdog, msg, len, sigtext);
+        o = find_signer(keys->operator_keys, keys->noperator, msg, len, sigtext);
         if (w < 0 && o < 0) {
                 struct verify_key none;
                 int rc;
@@ -749,12 +760,12 @@ enum control_reject control_msg_judge(const struct control_keys *keys, const cha
         }
         /* a RESUME counts as the operator's when an operator key verifies it too */
         j->role = w >= 0 ? CONTROL_ROLE_WATCHDOG : CONTROL_ROLE_OPERATOR;
-        j->key = w >= 0 ? &keys->watchdog[w] : &keys->operator[o];
+        j->key = w >= 0 ? &keys->watchdog_keys[w] : &keys->operator_keys[o];
         if (control_msg_parse_why(msg, len, out, &why, &err) != RW_OK)
                 return judged(j, why, "%s", err.msg);
         if (out->type == CONTROL_RESUME && o >= 0) {
                 j->role = CONTROL_ROLE_OPERATOR;
-                j->key = &keys->operator[o];
+                j->key = &keys->operator_keys[o];
         }
         if (strcmp(out->key_id, j->key->key_id) != 0) {
                 judged(j, CONTROL_KEY_ID_MISMATCH,
@@ -784,10 +795,10 @@ int control_msg_check(const struct verify_key *keys, size_t nkeys, unsigned allo
 
         /* keys allowed a RESUME are operator keys; the others watchdog keys */
         if (allow & CONTROL_ALLOW_RESUME) {
-                k.operator= keys;
+                k.operator_keys = keys;
                 k.noperator = nkeys;
         } else {
-                k.watchdog = keys;
+                k.watchdog_keys = keys;
                 k.nwatchdog = nkeys;
         }
         if (nkeys == 0) {

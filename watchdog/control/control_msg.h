@@ -14,7 +14,7 @@
  *
  *   v               number, 1
  *   type            "HALT" or "RESUME"
- *   id              HALT: "halt-" + 32 lowercase hex digits (control_halt_id);
+ *   id              HALT: "halt-" + 32 lowercase hex digits (control_new_halt_id);
  *                   RESUME: "resume-" + 32 lowercase hex digits
  *   invariant       non-empty string: the invariant that broke (RESUME: "*")
  *   severity        non-empty string ("CRITICAL" for a Tier 1 halt)
@@ -98,9 +98,9 @@ const char *control_role_name(enum control_role role);
 
 /* The trusted public keys by role; borrowed. */
 struct control_keys {
-        const struct verify_key *watchdog;
+        const struct verify_key *watchdog_keys;
         size_t nwatchdog;
-        const struct verify_key *operator;
+        const struct verify_key *operator_keys;
         size_t noperator;
 };
 
@@ -165,13 +165,20 @@ struct control_msg {
 };
 
 /*
- * The id of one incident: "halt-" followed by the 32 lowercase hex digits of
- * BLAKE2b with a 16-byte output (crypto_generichash(out, 16, ..., no key))
- * over the bytes  invariant NUL subject NUL height,  where height is the
- * first violating block in decimal without leading zeros. The same violation
- * seen on a later cycle, or by another replica, gets the same id, which
- * makes publishing it idempotent. `subject` is what broke (an asset or chain
- * name; "" when the invariant has none). `out` has CONTROL_ID_SIZE bytes.
+ * A fresh HALT id for a new incident: "halt-" + 32 hex digits of 16 random
+ * bytes. Drawn once when the incident opens and kept with it (the halt
+ * state, the outbox), so publishing it again is idempotent; a replica that
+ * finds a HALT in force for the same invariant adopts that one's id. Never
+ * derived from what broke: a new incident must never reuse an old id, or a
+ * reader that remembers the old one would take the new HALT for a copy.
+ */
+void control_new_halt_id(char out[CONTROL_ID_SIZE]);
+
+/*
+ * A reproducible HALT id, for tests and the conformance vectors: "halt-" and
+ * the 32 hex digits of BLAKE2b with a 16-byte output over the bytes
+ * invariant NUL subject NUL height (decimal). relaywatch's own HALTs use
+ * control_new_halt_id.
  */
 void control_halt_id(const char *invariant, const char *subject, uint64_t first_height,
                      char out[CONTROL_ID_SIZE]);
@@ -228,9 +235,9 @@ int control_msg_parse_why(const char *msg, size_t len, struct control_msg *out,
  * j->reject; when it is CONTROL_ACCEPTED *out holds the parsed msg (free
  * with control_msg_free), else *out is zeroed and j->detail says why.
  */
-enum control_reject control_msg_judge(const struct control_keys *keys, const char *msg,
-                                      size_t len, const char *sig, size_t sig_len,
-                                      struct control_msg *out, struct control_judgement *j);
+enum control_reject control_msg_judge(const struct control_keys *keys, const char *msg, size_t len,
+                                      const char *sig, size_t sig_len, struct control_msg *out,
+                                      struct control_judgement *j);
 
 /*
  * What a consumer calls for each stream entry: refuses a msg longer than

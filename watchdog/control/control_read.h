@@ -25,9 +25,8 @@
  * Called for each judged entry (entry_id "" for the halt key); `fields`
  * are the entry's, borrowed for the call. May be NULL.
  */
-typedef void (*control_read_fn)(void *arg, const char *entry_id,
-                                const struct control_field *fields, size_t nfields,
-                                const struct control_outcome *out);
+typedef void (*control_read_fn)(void *arg, const char *entry_id, const struct control_field *fields,
+                                size_t nfields, const struct control_outcome *out);
 
 /*
  * The fields of one entry of an XRANGE/XREAD reply ([id, [name, value, ...]])

@@ -24,9 +24,9 @@ struct control_state {
 
 void control_keys_from_keyring(struct control_keys *k, const struct keyring *ring)
 {
-        k->watchdog = ring->watchdog;
+        k->watchdog_keys = ring->watchdog;
         k->nwatchdog = ring->nwatchdog;
-        k->operator= ring->operator;
+        k->operator_keys = ring->operator;
         k->noperator = ring->noperator;
 }
 
@@ -43,12 +43,12 @@ struct control_state *control_state_new(const struct control_keys *keys)
                 return NULL;
         }
         if (keys->nwatchdog > 0)
-                memcpy(st->wkeys, keys->watchdog, keys->nwatchdog * sizeof *st->wkeys);
+                memcpy(st->wkeys, keys->watchdog_keys, keys->nwatchdog * sizeof *st->wkeys);
         if (keys->noperator > 0)
-                memcpy(st->okeys, keys->operator, keys->noperator * sizeof * st->okeys);
-        st->keys.watchdog = st->wkeys;
+                memcpy(st->okeys, keys->operator_keys, keys->noperator * sizeof *st->okeys);
+        st->keys.watchdog_keys = st->wkeys;
         st->keys.nwatchdog = keys->nwatchdog;
-        st->keys.operator= st->okeys;
+        st->keys.operator_keys = st->okeys;
         st->keys.noperator = keys->noperator;
         return st;
 }
@@ -293,6 +293,12 @@ enum control_reject control_state_entry(struct control_state *st, const char *en
                 return reject(out, CONTROL_NO_MEMORY, "out of memory keeping the stream's state");
         }
         at = seen_find(st, m.id, &found);
+        if (found && strcmp(st->seen[at].entry_id, entry_id) == 0) {
+                /* the same entry read again (pending entries after a reconnect): no change */
+                out->known = 1;
+                finish(&m, keep);
+                return CONTROL_ACCEPTED;
+        }
         if (found) {
                 (void)snprintf(out->first_seen, sizeof out->first_seen, "%s",
                                st->seen[at].entry_id);

@@ -8,6 +8,9 @@
  *                version, fields, key_id, who may sign a RESUME);
  *   step 12      not a replay: the id was not accepted from an earlier
  *                entry, and a RESUME lifts at least one HALT in force.
+ *                The same entry (same entry id) judged again — pending
+ *                entries read again after a reconnection — is accepted
+ *                and changes nothing (`known`).
  *
  * An accepted HALT adds its id to the HALTs in force; an accepted RESUME
  * removes the ids it lists in `lifts`. The halt key is read first
@@ -41,24 +44,25 @@ struct control_field {
 /* A HALT in force. */
 struct control_in_force {
         char halt_id[CONTROL_ID_SIZE];
-        char entry_id[CONTROL_ENTRY_ID_SIZE]; /* its stream entry; "" while known from the halt key only */
-        char key_id[SIGNING_KEY_ID_SIZE];     /* the key that signed it */
-        enum control_role role;               /* that key's role */
-        char *msg;                            /* the verified msg bytes (NUL-terminated copy) */
+        char entry_id
+                [CONTROL_ENTRY_ID_SIZE]; /* its stream entry; "" while known from the halt key only */
+        char key_id[SIGNING_KEY_ID_SIZE]; /* the key that signed it */
+        enum control_role role;           /* that key's role */
+        char *msg;                        /* the verified msg bytes (NUL-terminated copy) */
         size_t msg_len;
 };
 
 /* What became of one entry. */
 struct control_outcome {
-        enum control_reject reject;           /* CONTROL_ACCEPTED, or the first step that failed */
-        enum control_type type;               /* when accepted, or a replay */
-        enum control_role role;               /* of the verifying key; NONE when none verified */
-        char key_id[SIGNING_KEY_ID_SIZE];     /* of the verifying key; "" when none */
-        char msg_id[CONTROL_ID_SIZE];         /* when accepted, or a replay; else "" */
-        size_t nlifted;                       /* an accepted RESUME: HALTs it took out of force */
-        int known;                            /* an accepted HALT that was in force already */
+        enum control_reject reject;       /* CONTROL_ACCEPTED, or the first step that failed */
+        enum control_type type;           /* when accepted, or a replay */
+        enum control_role role;           /* of the verifying key; NONE when none verified */
+        char key_id[SIGNING_KEY_ID_SIZE]; /* of the verifying key; "" when none */
+        char msg_id[CONTROL_ID_SIZE];     /* when accepted, or a replay; else "" */
+        size_t nlifted;                   /* an accepted RESUME: HALTs it took out of force */
+        int known; /* accepted, changing nothing: a HALT in force already, or an entry read again */
         char first_seen[CONTROL_ENTRY_ID_SIZE]; /* a replay of an id: where it was accepted */
-        char detail[RWERR_MSG_MAX];           /* a rejection: what failed; escaped, safe to log */
+        char detail[RWERR_MSG_MAX];             /* a rejection: what failed; escaped, safe to log */
 };
 
 struct control_state;
@@ -96,8 +100,7 @@ enum control_reject control_state_halt_key(struct control_state *st,
 int control_state_halted(const struct control_state *st);
 
 /* The HALTs in force, oldest first: *list borrowed until the next call that changes st. */
-size_t control_state_in_force(const struct control_state *st,
-                              const struct control_in_force **list);
+size_t control_state_in_force(const struct control_state *st, const struct control_in_force **list);
 
 /* Forgets every HALT in force and every accepted id (keeps the keys). */
 void control_state_reset(struct control_state *st);

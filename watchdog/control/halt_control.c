@@ -28,6 +28,8 @@
 #define PROBLEM_MAX (RWERR_MSG_MAX + 128)        /* a reason with a prefix of ours */
 #define PATH_REMIND_MS ((int64_t)10 * 60 * 1000) /* HALT_PATH_DOWN again while it lasts */
 #define HALT_SEVERITY "CRITICAL"
+#define FORGERY_BUDGET 20                            /* entries paged one by one per window */
+#define FORGERY_WINDOW_MS ((uint64_t)10 * 60 * 1000) /* beyond the budget: one summary a window */
 
 struct halt_control {
         const struct config *cfg;
@@ -61,8 +63,12 @@ struct halt_control {
         char ring_problem[PROBLEM_MAX];
         struct control_state *stream;
         int stream_loaded;
-        char stream_last[CONTROL_ENTRY_ID_SIZE]; /* the last entry judged */
+        char stream_last[CONTROL_ENTRY_ID_SIZE];      /* the last entry judged */
         char halt_key_reported[CONTROL_SIG_B64_SIZE]; /* sig of the bad halt key last reported */
+        /* a flood of forged entries pages FORGERY_BUDGET of them, then one summary a window */
+        uint64_t forgery_window_mono_ms;
+        size_t forgeries_in_window, forgeries_held;
+        char forgery_first_held[CONTROL_ENTRY_ID_SIZE], forgery_last_held[CONTROL_ENTRY_ID_SIZE];
 
         uint64_t last_evaluated_mono_ms; /* the last cycle that evaluated Tier 1 (or the start) */
         int blind_reported;
@@ -357,17 +363,13 @@ static int halt_for(struct halt_control *hc, const struct verdict *v, const stru
         memset(&inc, 0, sizeof inc);
         (void)snprintf(inc.invariant, sizeof inc.invariant, "%s", v->invariant);
         subject_of(v, inc.subject, sizeof inc.subject);
-        /*
-         * The source chain's tip (head - confirmations): it moves with every
-         * block even when the ledger (and so the pinned height) stands still,
-         * so a violation that comes back after a resume is a new incident.
-         */
+        /* the source chain's tip (head - confirmations) when it was first seen */
         inc.first_height = s->chains[SNAP_SOURCE].tip;
         (void)snprintf(inc.correlation_id, sizeof inc.correlation_id, "%s", s->correlation_id);
         (void)snprintf(inc.severity, sizeof inc.severity, "%s", HALT_SEVERITY);
         (void)snprintf(inc.reason, sizeof inc.reason, "%s", v->summary);
         inc.detected_at_ms = s->taken_ms;
-        control_halt_id(inc.invariant, inc.subject, inc.first_height, inc.id);
+        control_new_halt_id(inc.id);
 
         if (hc->key == NULL) {
                 report(hc, "HALT_PATH_DOWN", FINDING_CRITICAL, s->correlation_id, inc.id,
@@ -884,8 +886,9 @@ static void report_forgery(struct halt_control *hc, const char *entry_id,
         (void)snprintf(summary, sizeof summary,
                        "%s %s on the control stream %s fails the protocol's checks (%s: %s): "
                        "relaywatch did not write it; someone else can write to the stream",
-                       entry_id[0] != '\0' ? "entry" : "the halt key", entry_id[0] != '\0' ? entry_id : hc->cfg->halt_key,
-                       hc->cfg->control_stream, control_reject_name(out->reject), out->detail);
+                       entry_id[0] != '\0' ? "entry" : "the halt key",
+                       entry_id[0] != '\0' ? entry_id : hc->cfg->halt_key, hc->cfg->control_stream,
+                       control_reject_name(out->reject), out->detail);
         f.kind = "CONTROL_STREAM_FORGERY";
         f.severity = FINDING_CRITICAL;
         f.summary = summary;
@@ -896,6 +899,56 @@ static void report_forgery(struct halt_control *hc, const char *entry_id,
         f.cleared = 0;
         finding_report(hc->journal, &f);
         cJSON_Delete(ev);
+        /* one entry is one event: paged once, resolved after the flap window */
+        finding_clear(hc->journal, "CONTROL_STREAM_FORGERY", subject, hc->last_cid,
+                      "reported; the entry stays on the stream, rejected by every reader");
+}
+
+/*
+ * Pages a forged entry, unless FORGERY_BUDGET of them were paged in this
+ * window already: then it is counted, and forgery_summary pages the count.
+ */
+static void forgery_seen(struct halt_control *hc, const char *entry_id,
+                         const struct control_outcome *out)
+{
+        uint64_t now = rwclock_mono_ms();
+
+        if (hc->forgery_window_mono_ms == 0 ||
+            now - hc->forgery_window_mono_ms >= FORGERY_WINDOW_MS) {
+                hc->forgery_window_mono_ms = now;
+                hc->forgeries_in_window = 0;
+        }
+        if (hc->forgeries_in_window++ < FORGERY_BUDGET) {
+                report_forgery(hc, entry_id, out);
+                return;
+        }
+        jsonlog_message(JSONLOG_CRITICAL, "control_stream_forgery_held", hc->last_cid,
+                        "entry %s fails the protocol's checks (%s); more than %d such entries in "
+                        "%llu s: counted in one summary",
+                        entry_id[0] != '\0' ? entry_id : CONTROL_FROM_HALT_KEY,
+                        control_reject_name(out->reject), FORGERY_BUDGET,
+                        (unsigned long long)(FORGERY_WINDOW_MS / 1000));
+        if (hc->forgeries_held++ == 0)
+                (void)snprintf(hc->forgery_first_held, sizeof hc->forgery_first_held, "%s",
+                               entry_id);
+        (void)snprintf(hc->forgery_last_held, sizeof hc->forgery_last_held, "%s", entry_id);
+}
+
+/* The held forgeries, as one finding, when the window that held them is over. */
+static void forgery_summary(struct halt_control *hc)
+{
+        if (hc->forgeries_held == 0 ||
+            rwclock_mono_ms() - hc->forgery_window_mono_ms < FORGERY_WINDOW_MS)
+                return;
+        report(hc, "CONTROL_STREAM_FORGERY", FINDING_CRITICAL, hc->last_cid, NULL, NULL,
+               "%zu more entries on the control stream %s failed the protocol's checks (entries "
+               "%s to %s), beyond the %d paged one by one: someone is writing to the stream; "
+               "see relaywatch control tail",
+               hc->forgeries_held, hc->cfg->control_stream, hc->forgery_first_held,
+               hc->forgery_last_held, FORGERY_BUDGET);
+        finding_clear(hc->journal, "CONTROL_STREAM_FORGERY", NULL, hc->last_cid,
+                      "the held entries were reported");
+        hc->forgeries_held = 0;
 }
 
 /* What control_read tells of each entry: rejections after the cursor are forgeries. */
@@ -915,7 +968,7 @@ static void judged_entry(void *arg, const char *entry_id, const struct control_f
             halt_publish_entry_id_cmp(entry_id, hc->state.stream_cursor, &cmp, &err) != RW_OK)
                 cmp = 1;
         if (cmp > 0)
-                report_forgery(hc, entry_id, out);
+                forgery_seen(hc, entry_id, out);
 }
 
 /* The halt key, judged on its own each tick: reported once per distinct bad content. */
@@ -941,7 +994,7 @@ static void judged_halt_key(void *arg, const char *entry_id, const struct contro
         if (strcmp(sig, hc->halt_key_reported) == 0)
                 return;
         (void)snprintf(hc->halt_key_reported, sizeof hc->halt_key_reported, "%s", sig);
-        report_forgery(hc, "", out);
+        forgery_seen(hc, "", out);
 }
 
 /*
@@ -961,8 +1014,8 @@ static int watch_stream(struct halt_control *hc, redisContext *ctx)
         if (!hc->stream_loaded) {
                 control_state_reset(hc->stream);
                 (void)snprintf(hc->stream_last, sizeof hc->stream_last, "0-0");
-                rc = control_read_halt_key(ctx, hc->cfg->halt_key, hc->stream, &present, NULL,
-                                           NULL, &err);
+                rc = control_read_halt_key(ctx, hc->cfg->halt_key, hc->stream, &present, NULL, NULL,
+                                           &err);
                 if (rc != RW_OK) {
                         redis_failed(hc, rc, &err);
                         return 0;
@@ -975,6 +1028,7 @@ static int watch_stream(struct halt_control *hc, redisContext *ctx)
                 redis_failed(hc, rc, &err);
                 return 0;
         }
+        forgery_summary(hc);
         /* the halt key as it is now, judged alone (a fresh state: no history) */
         control_keys_from_keyring(&keys, &hc->ring);
         if ((scratch = control_state_new(&keys)) != NULL) {

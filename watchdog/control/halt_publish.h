@@ -104,7 +104,7 @@ enum halt_resume_outcome {
 };
 
 struct halt_publish_resume_result {
-        int outcome; /* enum halt_resume_outcome */
+        int outcome;                               /* enum halt_resume_outcome */
         char entry_id[HALT_PUBLISH_ENTRY_ID_SIZE]; /* PUBLISHED */
         char halt_id[CONTROL_ID_SIZE];             /* NOT_LISTED: the HALT it would leave */
 };

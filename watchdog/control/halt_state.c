@@ -277,9 +277,10 @@ int halt_state_load(const char *state_dir, struct halt_state *out, struct rwerr 
                 goto out;
         }
         v = cJSON_GetObjectItemCaseSensitive(root, "stream_cursor"); /* optional: added later */
-        if (v != NULL && (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof out->stream_cursor)) {
-                rc = rwerr_set(err, RW_ERR_INVALID, "halt state %s: stream_cursor is not an entry id",
-                               path);
+        if (v != NULL &&
+            (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof out->stream_cursor)) {
+                rc = rwerr_set(err, RW_ERR_INVALID,
+                               "halt state %s: stream_cursor is not an entry id", path);
                 goto out;
         }
         if (v != NULL)
@@ -314,8 +315,8 @@ int halt_state_save(const char *state_dir, const struct halt_state *s, struct rw
         int rc;
 
         list = root != NULL && cJSON_AddNumberToObject(root, "v", HALT_STATE_VERSION) != NULL &&
-                               cJSON_AddStringToObject(root, "stream_cursor",
-                                                       s->stream_cursor) != NULL
+                               cJSON_AddStringToObject(root, "stream_cursor", s->stream_cursor) !=
+                                       NULL
                        ? cJSON_AddArrayToObject(root, "incidents")
                        : NULL;
         for (i = 0; list != NULL && i < s->n; i++) {

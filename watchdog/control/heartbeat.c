@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "control_msg.h"
+#include "json_strict.h"
 
 #define HEARTBEAT_VERSION 1
 #define HEARTBEAT_TYPE "HEARTBEAT"
@@ -122,19 +123,33 @@ static const char *get_string(const cJSON *root, const char *name, struct rwerr 
         return it->valuestring;
 }
 
-static int has_duplicate(const cJSON *root, struct rwerr *err)
-{
-        const cJSON *a, *b;
+/* The fields a heartbeat has: exactly these (PROTOCOL.md section 9), in any order. */
+static const char *const heartbeat_fields[] = {
+        "v", "type", "watchdog_id", "issued_at", "issued_at_ms", "ttl_ms", "key_id"};
 
-        for (a = root->child; a != NULL; a = a->next) {
-                for (b = a->next; b != NULL; b = b->next) {
-                        if (a->string != NULL && b->string != NULL &&
-                            strcmp(a->string, b->string) == 0) {
-                                (void)rwerr_set(err, RW_ERR_INVALID, "heartbeat %.32s: given twice",
-                                                a->string);
-                                return 1;
-                        }
+#define NHEARTBEAT_FIELDS (sizeof heartbeat_fields / sizeof heartbeat_fields[0])
+
+/* 1 when root has a member that is not a heartbeat field (the strict check refused duplicates). */
+static int has_extra_field(const cJSON *root, struct rwerr *err)
+{
+        const cJSON *a;
+        size_t i, n = 0;
+
+        for (a = root->child; a != NULL; a = a->next, n++) {
+                for (i = 0; i < NHEARTBEAT_FIELDS; i++) {
+                        if (strcmp(a->string, heartbeat_fields[i]) == 0)
+                                break;
                 }
+                if (i == NHEARTBEAT_FIELDS) {
+                        (void)rwerr_set(err, RW_ERR_INVALID,
+                                        "heartbeat msg: a field that is not a heartbeat's");
+                        return 1;
+                }
+        }
+        if (n != NHEARTBEAT_FIELDS) {
+                (void)rwerr_set(err, RW_ERR_INVALID, "heartbeat msg: %zu fields, expected %zu", n,
+                                NHEARTBEAT_FIELDS);
+                return 1;
         }
         return 0;
 }
@@ -143,18 +158,22 @@ static int has_duplicate(const cJSON *root, struct rwerr *err)
 static int parse(const char *msg, size_t len, const struct verify_key *key, int64_t *issued_ms,
                  int64_t *ttl_ms, struct rwerr *err)
 {
-        char when[CONTROL_ISSUED_AT_SIZE];
+        char when[CONTROL_ISSUED_AT_SIZE], why[RWERR_MSG_MAX] = "";
         const char *end = NULL, *type, *issued_at, *key_id;
         int64_t v = 0;
         cJSON *root;
         int rc = RW_ERR_INVALID;
 
-        root = cJSON_ParseWithLengthOpts(msg, len, &end, 0);
+        root = json_strict_check(msg, len, why, sizeof why) == JSON_STRICT_OK
+                       ? cJSON_ParseWithLengthOpts(msg, len, &end, 0)
+                       : NULL;
         if (root == NULL || end != msg + len || !cJSON_IsObject(root)) {
-                (void)rwerr_set(err, RW_ERR_INVALID, "heartbeat msg: not one JSON object");
+                (void)rwerr_set(err, RW_ERR_INVALID,
+                                "heartbeat msg: not one strict JSON object%s%s",
+                                why[0] != '\0' ? ": " : "", why);
                 goto out;
         }
-        if (has_duplicate(root, err) || !get_int(root, "v", 0, INT32_MAX, &v, err))
+        if (has_extra_field(root, err) || !get_int(root, "v", 0, INT32_MAX, &v, err))
                 goto out;
         if (v != HEARTBEAT_VERSION) {
                 (void)rwerr_set(err, RW_ERR_INVALID, "heartbeat v: %lld, expected %d", (long long)v,

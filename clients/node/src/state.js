@@ -20,6 +20,8 @@ export class ControlState {
     this.inForce = new Map();
     /** @type {Set<string>} ids of every HALT and RESUME accepted */
     this.accepted = new Set();
+    /** @type {Map<string, string>} message id -> the stream entry it was accepted from */
+    this.acceptedFrom = new Map();
   }
 
   /** Halted while any HALT is in force. */
@@ -53,6 +55,12 @@ export class ControlState {
       return { ...verdict, known: true };
     }
 
+    // The same entry judged again (pending entries read after a reconnection):
+    // accepted, changing nothing (vector entry_read_again).
+    if (this.acceptedFrom.get(m.id) === entryId) {
+      return { ...verdict, known: true };
+    }
+
     // 12. replays (section 6.3)
     if (this.accepted.has(m.id)) {
       return { ...verdict, outcome: 'reject', reason: 'replay', detail: `message id ${m.id} was already accepted` };
@@ -62,6 +70,7 @@ export class ControlState {
     }
 
     this.accepted.add(m.id);
+    this.acceptedFrom.set(m.id, entryId);
     if (m.type === 'HALT') {
       this.inForce.set(m.id, { id: m.id, source: 'stream', entryId, message: m });
       return verdict;

@@ -100,6 +100,8 @@ export function checkJsonText(text) {
       if (e !== 'u') fail('invalid escape');
       pos++;
       const unit = readHex4();
+      // a NUL would end a name or a string for readers of NUL-terminated text
+      if (unit === 0) fail('\\u0000 is not allowed');
       if (unit >= 0xdc00 && unit <= 0xdfff) fail('lone low surrogate escape');
       if (unit >= 0xd800 && unit <= 0xdbff) {
         if (text[pos] !== '\\' || text[pos + 1] !== 'u') fail('high surrogate escape without a low one');

@@ -19,7 +19,6 @@ test('strict JSON: well-formed objects pass and parse', () => {
     '{"a":"é😀"}',
     '{"a":1,"A":2}',
     '{"a":{"x":1},"b":{"x":1}}', // the same name in two objects is not a duplicate
-    '{"\\u0000":1}', // an escaped NUL is not a NUL byte
   ]) {
     assert.equal(judge(ok), 'ok', ok);
   }
@@ -56,6 +55,7 @@ test('strict JSON: grammar', () => {
     '1',
     '{"a":1,}', // trailing comma
     '{"a":[1,]}',
+    '{"\\u0000":1}', // an escaped NUL: a NUL-terminated reader would cut the name
     "{'a':1}", // single quotes
     '{a:1}',
     '{"a":NaN}',
