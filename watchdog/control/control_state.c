@@ -284,6 +284,7 @@ enum control_reject control_state_entry(struct control_state *st, const char *en
         int found = 0;
 
         memset(out, 0, sizeof *out);
+        memset(&m, 0, sizeof m);
         if (keep != NULL)
                 memset(keep, 0, sizeof *keep);
         if (judge_fields(st, fields, n, &m, out, &msg) != CONTROL_ACCEPTED)
@@ -341,6 +342,7 @@ enum control_reject control_state_halt_key(struct control_state *st,
         int found = 0;
 
         memset(out, 0, sizeof *out);
+        memset(&m, 0, sizeof m);
         if (keep != NULL)
                 memset(keep, 0, sizeof *keep);
         if (judge_fields(st, fields, n, &m, out, &msg) != CONTROL_ACCEPTED)

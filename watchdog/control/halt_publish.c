@@ -503,7 +503,7 @@ int halt_publish_acks(redisContext *ctx, const struct halt_publish_keys *k, cons
         }
         if ((rc = reply_check(ctx, r, what, err)) != RW_OK)
                 goto out;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != ngroups) {
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != ngroups) {
                 rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: unexpected reply", what);
                 goto out;
         }
@@ -532,7 +532,7 @@ int halt_publish_client_versions(redisContext *ctx, const struct halt_publish_ke
                 freeReplyObject(r);
                 return rwerr_set(err, RW_ERR_PROTOCOL, "%s: not a hash", what);
         }
-        if ((rc = reply_check(ctx, r, what, err)) != RW_OK) {
+        if ((rc = reply_check(ctx, r, what, err)) != RW_OK || r == NULL) {
                 freeReplyObject(r);
                 return rc;
         }
