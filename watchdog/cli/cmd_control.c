@@ -17,6 +17,7 @@
 #include "control_read.h"
 #include "control_state.h"
 #include "halt_publish.h"
+#include "json_strict.h"
 #include "keyring.h"
 #include "rwerr.h"
 
@@ -120,30 +121,12 @@ static int unusable(const struct tail *t, const char *fmt, ...)
 /* Length of the printable UTF-8 sequence at s[0..n), or 0 (a control or invalid byte). */
 static size_t printable_sequence(const unsigned char *s, size_t n)
 {
-        size_t len, i;
+        size_t len = utf8_sequence_len(s, n);
 
-        if (s[0] >= 0x20 && s[0] < 0x7f)
-                return 1;
-        if (s[0] >= 0xc2 && s[0] <= 0xdf)
-                len = 2;
-        else if (s[0] >= 0xe0 && s[0] <= 0xef)
-                len = 3;
-        else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-                len = 4;
-        else
-                return 0;
-        if (len > n)
-                return 0;
-        for (i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-        }
-        if ((s[0] == 0xc2 && s[1] < 0xa0) || /* C1 controls: terminal escapes */
-            (s[0] == 0xe0 && s[1] < 0xa0) || /* overlong */
-            (s[0] == 0xed && s[1] > 0x9f) || /* UTF-16 surrogates */
-            (s[0] == 0xf0 && s[1] < 0x90) || /* overlong */
-            (s[0] == 0xf4 && s[1] > 0x8f))   /* past U+10FFFF */
-                return 0;
+        if (len == 1 && (s[0] < 0x20 || s[0] == 0x7f))
+                return 0; /* C0 controls and DEL */
+        if (len == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+                return 0; /* C1 controls: terminal escapes */
         return len;
 }
 
