@@ -86,8 +86,13 @@ undo_proof() {
 
 # --- the relayer's key used behind the ledger's back (the relayer must be stopped
 # or halted, with its last transaction mined: wait_settled)
-nonce_of() { rpc "$EXEC_RPC_URL" eth_getTransactionCount "$RELAYER_ADDRESS" "$1" | tr -d '"'; }
-settled() { [ "$(nonce_of latest)" = "$(nonce_of pending)" ]; }
+# nonce_of BLOCK [RPC_URL]: the relayer account's nonce (default: the execution chain).
+nonce_of() { rpc "${2:-$EXEC_RPC_URL}" eth_getTransactionCount "$RELAYER_ADDRESS" "$1" | tr -d '"'; }
+# settled: nothing of the relayer's in flight on either chain (anchors go to the source chain)
+settled() {
+        [ "$(nonce_of latest)" = "$(nonce_of pending)" ] &&
+                [ "$(nonce_of latest "$SOURCE_RPC_URL")" = "$(nonce_of pending "$SOURCE_RPC_URL")" ]
+}
 wait_settled() {
         local deadline=$((SECONDS + 20))
         until settled; do

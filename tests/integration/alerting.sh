@@ -248,7 +248,13 @@ check "  and resolved" wait_for 40 pd_count_is resolve SUPPLY_MISMATCH 2
 # a root anchored twice (it cannot be undone: the relayer stays halted), with Slack hanging;
 # PagerDuty and the HALT do not wait for it (under a manual halt, as in
 # halt_control.sh, so the test's own transaction is not a nonce desync)
+h=$(grep -c '"event":"halted"' "$dir/logs/relayer-sim.log" || true)
 rw halt -c "$conf" --reason "alerting test: duplicate anchor" >/dev/null
+# the relayer stops at its next step: its anchor in flight must be mined
+# before the test sends one with its key, or one would replace the other. A
+# transaction of the relayer's that the nonce round's jump left unminable
+# holds its step for its receipt timeout (60 s, twice at most), hence 180 s.
+check "manual halt: the relayer stopped" wait_for 180 bash -c "[ \$(grep -c '\"event\":\"halted\"' '$dir/logs/relayer-sim.log') -gt $h ]"
 wait_settled
 control '{"path_prefix": "/slack/", "mode": "hang"}'
 n=$(halts DUPLICATE_BATCH)
