@@ -416,11 +416,12 @@ static void unknown_key(void **state)
 static void unknown_section(void **state)
 {
         (void)state;
-        expect_problem(VALID "\n[alerts]\nslack = x\n",
-                       "test.conf:18: unknown section [alerts]; expected [watchdog], [database], "
-                       "[redis], [chain source], [chain execution], [asset NAME], [relayer], "
-                       "[thresholds], [invariant NAME], [stream NAME], [control], [alerting] or "
-                       "[alert NAME]");
+        expect_problem(
+                VALID "\n[alerts]\nslack = x\n",
+                "test.conf:18: unknown section [alerts]; expected [watchdog], [database], "
+                "[redis], [chain source], [chain execution], [asset NAME], [relayer], "
+                "[thresholds], [invariant NAME], [stream NAME], [control], [alerting], [audit] or "
+                "[alert NAME]");
         expect_problem(VALID "[chain sidechain]\n",
                        "test.conf:17: unknown chain [chain sidechain]: expected [chain source] or "
                        "[chain execution]");
@@ -731,7 +732,8 @@ static void several_problems_in_one_load(void **state)
                 "digits)\n"
                 "test.conf:13: unknown section [nonsense]; expected [watchdog], [database], "
                 "[redis], [chain source], [chain execution], [asset NAME], [relayer], "
-                "[thresholds], [invariant NAME], [stream NAME], [control], [alerting] or [alert "
+                "[thresholds], [invariant NAME], [stream NAME], [control], [alerting], [audit] or "
+                "[alert "
                 "NAME]\n"
                 "test.conf:16: [thresholds] nonce_gap: 99999999 is out of range (0 to 1000000)\n"
                 "test.conf:16: missing section [chain execution] (with chain_id and endpoints)\n");

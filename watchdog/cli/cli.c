@@ -4,6 +4,7 @@
 
 #include "cli_args.h"
 #include "cmd_alert.h"
+#include "cmd_audit.h"
 #include "cmd_check_config.h"
 #include "cmd_control.h"
 #include "cmd_db.h"
@@ -33,7 +34,7 @@ static const struct cli_command *const cli_commands[] = {
         &cmd_run_command,     &cmd_status_command,   &cmd_halt_command,
         &cmd_resume_command,  &cmd_validate_command, &cmd_check_config_command,
         &cmd_control_command, &cmd_keygen_command,   &cmd_silence_command,
-        &cmd_report_command,  &cmd_alert_command,
+        &cmd_report_command,  &cmd_alert_command,    &cmd_audit_command,
 };
 
 #define CLI_NCOMMANDS (sizeof cli_commands / sizeof cli_commands[0])

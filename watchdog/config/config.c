@@ -208,6 +208,21 @@ static const struct key_def alerting_keys[] = {
         {"claim_prefix", KEY_IDENT, 0, CFG(claim_prefix), 0, 1, 200}, /* as [control]'s keys */
 };
 
+/* [audit]: the audit log (audit_log.h). */
+static const struct key_def audit_keys[] = {
+        {"dir", KEY_PATH, 0, CFG(audit_dir), 0, 0, 0},
+        {"origin", KEY_TEXT, 0, CFG(audit_origin), 0, 1, 200},
+        {"checkpoint_s", KEY_U64, 0, CFG(audit_checkpoint_s), 0, 1, 86400},
+        {"fsync_batch_ms", KEY_U64, 0, CFG(audit_fsync_batch_ms), 0, 0, 60000},
+        {"rotate_bytes", KEY_U64, 0, CFG(audit_rotate_bytes), 0, 0, 1ull << 40},
+        {"rotate_daily", KEY_BOOL, 0, CFG(audit_rotate_daily), 0, 0, 1},
+        {"key_epoch_s", KEY_U64, 0, CFG(audit_key_epoch_s), 0, 0, 31536000},
+        {"redis_key", KEY_IDENT, 0, CFG(audit_redis_key), 0, 1, 200},
+        {"witness_keys", KEY_PATHS, 0, CFG(audit_witness_keys), CFG(naudit_witness_keys), 1,
+         CONFIG_KEYS_MAX},
+        {"witness_max_age_s", KEY_U64, 0, CFG(audit_witness_max_age_s), 0, 0, 31536000},
+};
+
 static const struct key_def route_keys[] = {
         {"type", KEY_RECEIVER, KEY_REQUIRED, ROUTE(type), 0, 0, 0},
         {"severities", KEY_SEVERITIES, 0, ROUTE(severities), 0, 0, 0},
@@ -277,6 +292,7 @@ enum section_kind {
         SEC_STREAM,
         SEC_CONTROL,
         SEC_ALERTING,
+        SEC_AUDIT,
         SEC_ALERT,
 };
 
@@ -305,6 +321,7 @@ static const struct section_def section_defs[] = {
         SECTION("stream", SEC_STREAM, 1, stream_keys),
         SECTION("control", SEC_CONTROL, 0, control_keys),
         SECTION("alerting", SEC_ALERTING, 0, alerting_keys),
+        SECTION("audit", SEC_AUDIT, 0, audit_keys),
         SECTION("alert", SEC_ALERT, 1, route_keys),
 };
 #define NSECTION_DEFS (sizeof section_defs / sizeof section_defs[0])
@@ -324,8 +341,8 @@ _Static_assert(FINDING_CRITICAL < 8 * sizeof(unsigned), "severities are bits of 
 
 static const char sections_expected[] =
         "[watchdog], [database], [redis], [chain source], [chain execution], [asset NAME], "
-        "[relayer], [thresholds], [invariant NAME], [stream NAME], [control], [alerting] or "
-        "[alert NAME]";
+        "[relayer], [thresholds], [invariant NAME], [stream NAME], [control], [alerting], "
+        "[audit] or [alert NAME]";
 
 /* ------------------------------------------------------------ the loader */
 
@@ -381,7 +398,7 @@ struct loader {
         /* the section keys go to; NULL with skipping set: ignore them */
         struct section *cur;
         bool skipping;
-        struct section watchdog, database, redis, relayer, thresholds, control, alerting;
+        struct section watchdog, database, redis, relayer, thresholds, control, alerting, audit;
         struct section chains[SNAP_NCHAINS];
         struct named_asset *assets[CONFIG_ASSETS_MAX];
         size_t nassets;
@@ -737,6 +754,9 @@ static struct section *open_section(struct loader *ld, const struct section_def 
                 return name_ok(ld, "alert", name, strlen(name)) ? begin_route(ld, def, name) : NULL;
         case SEC_ALERTING:
                 sec = &ld->alerting;
+                break;
+        case SEC_AUDIT:
+                sec = &ld->audit;
                 break;
         case SEC_WATCHDOG:
                 sec = &ld->watchdog;
@@ -2156,6 +2176,42 @@ static void check_alerting(struct loader *ld)
         }
 }
 
+/* [audit]: the defaults that come from [watchdog]. */
+static void check_audit(struct loader *ld)
+{
+        struct config *c = ld->cfg;
+        size_t n;
+
+        if (c->state_dir == NULL || c->watchdog_id == NULL)
+                return;
+        if (c->audit_dir == NULL) {
+                n = strlen(c->state_dir) + sizeof "/audit";
+                if ((c->audit_dir = malloc(n)) == NULL) {
+                        ld->nomem = true;
+                        return;
+                }
+                (void)snprintf(c->audit_dir, n, "%s/audit", c->state_dir);
+        }
+        if (c->audit_origin == NULL) {
+                n = strlen(c->watchdog_id) + sizeof "relaywatch/";
+                if ((c->audit_origin = malloc(n)) == NULL) {
+                        ld->nomem = true;
+                        return;
+                }
+                (void)snprintf(c->audit_origin, n, "relaywatch/%s", c->watchdog_id);
+        }
+        if (c->audit_redis_key == NULL) {
+                n = strlen(c->watchdog_id) + sizeof "relaywatch:audit:";
+                if ((c->audit_redis_key = malloc(n)) == NULL) {
+                        ld->nomem = true;
+                        return;
+                }
+                (void)snprintf(c->audit_redis_key, n, "relaywatch:audit:%s", c->watchdog_id);
+        }
+        if (c->naudit_witness_keys > 0 && c->audit_witness_max_age_s == 0)
+                c->audit_witness_max_age_s = 600;
+}
+
 /* Whether `host` (as libcurl parsed it: IPv6 in brackets) is this machine. */
 static bool host_is_loopback(const char *host)
 {
@@ -2401,6 +2457,7 @@ static void finish(struct loader *ld)
                 ld->nomem = true;
         check_control(ld);
         check_alerting(ld);
+        check_audit(ld);
         check_routes(ld);
 
         c->modes = calloc(ld->nmodes + 1, sizeof *c->modes);
@@ -2452,6 +2509,11 @@ static void config_defaults(struct config *c)
         c->repage_s = 900;
         c->spool_retry_s = 60;
         c->report_minute = 8 * 60;
+        c->audit_checkpoint_s = 60;
+        c->audit_fsync_batch_ms = 1000;
+        c->audit_rotate_bytes = 64ull << 20;
+        c->audit_rotate_daily = 1;
+        c->audit_key_epoch_s = 86400;
 }
 
 static int problem_order(const void *a, const void *b)
@@ -2619,6 +2681,10 @@ void config_free(struct config *c)
         free(c->runbook_url);
         free(c->alert_source);
         free(c->claim_prefix);
+        free(c->audit_dir);
+        free(c->audit_origin);
+        free(c->audit_redis_key);
+        free_strings(c->audit_witness_keys, c->naudit_witness_keys);
         for (i = 0; i < c->nroutes; i++)
                 route_release(&c->routes[i]);
         free(c->routes);

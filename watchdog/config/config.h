@@ -30,6 +30,10 @@
  *   [alerting]            paging policy (optional): flap_window_s,
  *                         repage_s, spool_retry_s, runbook_url, source,
  *                         report_at, claim_prefix
+ *   [audit]               the audit log (optional): dir, origin,
+ *                         checkpoint_s, fsync_batch_ms, rotate_bytes,
+ *                         rotate_daily, key_epoch_s, redis_key,
+ *                         witness_keys, witness_max_age_s
  *   [alert NAME]          one receiver (a route): type = pagerduty | slack |
  *                         email | webhook | alertmanager, severities, url,
  *                         routing_key, secret, mail_from, mail_to,
@@ -218,6 +222,21 @@ struct config {
                                    after midnight (0..1439); default 08:00 = 480 */
         char *claim_prefix;     /* Redis keys claiming alerts between replicas; default
                                    the control stream + ":alert:" */
+        /* [audit]: the audit log (audit_log.h) */
+        char *audit_dir;                /* default STATE_DIR/audit */
+        char *audit_origin;             /* checkpoints' origin and key name; default
+                                           "relaywatch/" + the watchdog id */
+        uint64_t audit_checkpoint_s;    /* a checkpoint at least this often; 1..86400, default 60 */
+        uint64_t audit_fsync_batch_ms;  /* other records fsync'd within; 0..60000, default 1000 */
+        uint64_t audit_rotate_bytes;    /* a new file past this size; 0: never; default 64 MiB */
+        int audit_rotate_daily;         /* and on each new UTC day; default true */
+        uint64_t audit_key_epoch_s;     /* the audit key evolves this often; 0: never; default 86400 */
+        char *audit_redis_key;          /* where the latest checkpoint is published; default
+                                           "relaywatch:audit:" + the watchdog id */
+        char *audit_witness_keys[CONFIG_KEYS_MAX]; /* public key files of the witnesses */
+        size_t naudit_witness_keys;
+        uint64_t audit_witness_max_age_s; /* report when no witness cosigned for this long;
+                                             0: not checked; default 600 with witness_keys */
         /* [alert NAME] */
         size_t nroutes;
         struct config_alert_route *routes;

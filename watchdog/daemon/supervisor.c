@@ -29,6 +29,7 @@
 #include "sdnotify.h"
 #include "alert_sender.h"
 #include "alert_tracker.h"
+#include "audit_trail.h"
 #include "status_file.h"
 #include "version.h"
 
@@ -45,6 +46,7 @@ struct supervisor {
         struct halt_control *hc;
         struct alert_sender *sender;  /* NULL when it could not start: alerts are logged only */
         struct alert_tracker *alerts; /* a finding sink of the journal */
+        struct audit_trail *audit;    /* the audit log's writer */
         struct finding_journal journal;
         struct record_queue *records;
         struct cycle_worker *worker;
@@ -99,6 +101,7 @@ static void write_status(struct supervisor *sv)
 
         if (st == NULL || halt_control_status_json(sv->hc, st) != 0 ||
             alert_tracker_status_json(sv->alerts, st) != 0 ||
+            (audit_trail_status_json(sv->audit, st), 0) ||
             (sv->sender != NULL && alert_sender_status_json(sv->sender, st) != 0) ||
             (findings = finding_journal_recent_json(&sv->journal)) == NULL ||
             !cJSON_AddItemToObject(st, "findings", findings)) {
@@ -159,7 +162,11 @@ static void take_report(struct supervisor *sv, struct cycle_report *rep)
 
         if (rep->failed) {
                 cycle_log_failure(rep->r.snapshot.correlation_id, rep->number, rep->reason);
+                audit_trail_cycle_failed(sv->audit, rep->r.snapshot.correlation_id, rep->number,
+                                         rep->reason);
         } else {
+                /* what the halt rests on is written and signed first (a few ms, never a wait) */
+                audit_trail_cycle(sv->audit, &rep->r, rep->number, rep->full_sweep);
                 halt_control_act(sv->hc, &rep->r); /* the halt before anything else */
                 cycle_log_result(&sv->log, &rep->r, rep->full_sweep, now);
                 halt_control_observe(sv->hc, &rep->r);
@@ -223,6 +230,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         (void)what;
         halt_control_tick(sv->hc);
         alert_tracker_tick(sv->alerts);
+        audit_trail_tick(sv->audit);
         write_status(sv);
         arm_outbox_retry(sv);
         if (now - cycle_worker_progress_ms(sv->worker) <= sv->cfg->blind_limit_ms)
@@ -337,6 +345,7 @@ static void reload(struct supervisor *sv)
         if (hc == NULL) {
                 log_refused("reload_refused", sv->opt->config_path, err.msg, problems,
                             "still running on the configuration loaded before");
+                audit_trail_reload_refused(sv->audit, sv->opt->config_path, err.msg);
                 observer_free(obs);
                 config_free(cfg);
                 notify("READY=1", sdnotify_ready("reload refused; running on the old config", &err),
@@ -350,6 +359,8 @@ static void reload(struct supervisor *sv)
         alert_sender_free(sv->sender, 0);
         sv->sender = start_sender(cfg);
         alert_tracker_reconfigure(sv->alerts, cfg, sv->sender);
+        audit_trail_reconfigure(sv->audit, cfg);
+        audit_trail_config(sv->audit, "config_loaded", sv->opt->config_path);
         cycle_worker_reload(sv->worker, cfg, obs); /* it hands the old config back when done */
         if (arm_tick(sv) != RW_OK)
                 jsonlog_message(JSONLOG_ERROR, "reload_tick_failed", NULL,
@@ -452,6 +463,8 @@ static int start(struct supervisor *sv, struct rwerr *err)
                 return 2;
         }
         log_start(sv, "start");
+        sv->audit = audit_trail_open(sv->cfg, &sv->journal);
+        audit_trail_config(sv->audit, "start", sv->opt->config_path);
         /* What waited in the outbox from the last run goes out before anything new. */
         if (!halt_control_deliver(sv->hc, "start"))
                 jsonlog_message(JSONLOG_ERROR, "outbox_not_empty", NULL,
@@ -490,6 +503,8 @@ static void stop(struct supervisor *sv)
                         event_free(sv->signal_ev);
                 event_base_free(sv->base);
         }
+        audit_trail_close(sv->audit, "stopped");
+        sv->audit = NULL;
         halt_control_free(sv->hc);
         alert_sender_free(sv->sender, ALERT_GRACE_MS); /* before the config it borrows */
         sv->sender = NULL;
