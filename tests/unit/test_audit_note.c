@@ -99,18 +99,26 @@ static void parse_fails(const char *s, int code, const char *has)
 /* -------------------------------------------- Go's package documentation */
 
 static const char neumann_skey_b64[] = "AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
-static const char neumann_vkey[] = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+static const char neumann_vkey[] =
+        "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 static const char neumann_text[] = "If you think cryptography is the answer to your problem,\n"
                                    "then you don't know what your problem is.\n";
 static const char neumann_note[] =
         "If you think cryptography is the answer to your problem,\n"
         "then you don't know what your problem is.\n"
-        "\n" DASH "PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+        "\n" DASH "PeterNeumann "
+                  "x08go/ZJkuBS9UG/"
+                  "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 static const char neumann_enoch_note[] =
         "If you think cryptography is the answer to your problem,\n"
         "then you don't know what your problem is.\n"
-        "\n" DASH "PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n" DASH
-        "EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
+        "\n" DASH
+        "PeterNeumann "
+        "x08go/ZJkuBS9UG/"
+        "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n" DASH
+        "EnochRoot "
+        "rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/"
+        "5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
 
 static void neumann_keys(struct keys *k)
 {
@@ -190,24 +198,25 @@ static void go_doc_sign_and_open(void **state)
                        "VwBb/4MuNoszz6CwXws=\n"
 static const char go_vkey[] = GO_ORIGIN "+b387134f+AXm1Vi6P5lT5QHixEuipi6eQH4U65pW+1+DjkQutBJZk";
 static const char go_signed[] = GO_TEXT "\n" GO_LOG_SIG;
-static const char go_signed_ext[] =
-        GO_TEXT "extension line\n\n" DASH GO_ORIGIN
-                " s4cTT4c3lBXuvXEt8tRsGnOZT1m/O8ezIe9GDgCc1YBvwOKfSnqfpi0dwV0mVdOzLMqgfTUgyYXw5VfT26"
-                "uEsxF/qAA=\n";
-static const char go_cosigned[] =
-        GO_TEXT "\n" GO_LOG_SIG DASH GO_WITNESS
-                " XJF/9QAAAABrA7e1X2wERGMHVrtjPZZhNLnOKvgPgIxT1mqXdyspDt6TqRS7brmXkN8QJTc69WPwhoxGPN"
-                "CCFCSVKG2888TPHCeYDA==\n";
-static const char go_recosigned[] =
-        GO_TEXT "\n" GO_LOG_SIG DASH GO_WITNESS
-                " XJF/9QAAAABrA7fonsSk3daIn/DyOlQX1mbuI+xMRlHoB+QQV3uhR41MvyPe1gYEHQ72sxq2wraES26xgP"
-                "XnmsTERAVI7aeg5KNCDQ==\n";
+static const char go_signed_ext[] = GO_TEXT
+        "extension line\n\n" DASH GO_ORIGIN
+        " s4cTT4c3lBXuvXEt8tRsGnOZT1m/O8ezIe9GDgCc1YBvwOKfSnqfpi0dwV0mVdOzLMqgfTUgyYXw5VfT26"
+        "uEsxF/qAA=\n";
+static const char go_cosigned[] = GO_TEXT
+        "\n" GO_LOG_SIG DASH GO_WITNESS
+        " XJF/9QAAAABrA7e1X2wERGMHVrtjPZZhNLnOKvgPgIxT1mqXdyspDt6TqRS7brmXkN8QJTc69WPwhoxGPN"
+        "CCFCSVKG2888TPHCeYDA==\n";
+static const char go_recosigned[] = GO_TEXT
+        "\n" GO_LOG_SIG DASH GO_WITNESS
+        " XJF/9QAAAABrA7fonsSk3daIn/DyOlQX1mbuI+xMRlHoB+QQV3uhR41MvyPe1gYEHQ72sxq2wraES26xgP"
+        "XnmsTERAVI7aeg5KNCDQ==\n";
 #define GO_TIME1 UINT64_C(1795405749)
 #define GO_TIME2 UINT64_C(1795405800)
 
 static const unsigned char ct_root7[32] = {
-        0xdd, 0xb8, 0x9b, 0xe4, 0x03, 0x80, 0x9e, 0x32, 0x57, 0x50, 0xd3, 0xd2, 0x63, 0xcd, 0x78, 0x92,
-        0x9c, 0x29, 0x42, 0xb7, 0x94, 0x2a, 0x34, 0xb7, 0x7e, 0x12, 0x2c, 0x95, 0x94, 0xa7, 0x4c, 0x8c,
+        0xdd, 0xb8, 0x9b, 0xe4, 0x03, 0x80, 0x9e, 0x32, 0x57, 0x50, 0xd3,
+        0xd2, 0x63, 0xcd, 0x78, 0x92, 0x9c, 0x29, 0x42, 0xb7, 0x94, 0x2a,
+        0x34, 0xb7, 0x7e, 0x12, 0x2c, 0x95, 0x94, 0xa7, 0x4c, 0x8c,
 };
 
 static void go_vectors_sign(void **state)
@@ -233,9 +242,8 @@ static void go_vectors_sign(void **state)
         free(note);
         free(text);
 
-        assert_int_equal(audit_note_sign(GO_TEXT "extension line\n", GO_ORIGIN, log.sk, &note,
-                                         &err),
-                         RW_OK);
+        assert_int_equal(
+                audit_note_sign(GO_TEXT "extension line\n", GO_ORIGIN, log.sk, &note, &err), RW_OK);
         assert_string_equal(note, go_signed_ext);
         free(note);
 }
@@ -284,14 +292,14 @@ static void go_vectors_cosign(void **state)
         (void)state;
         key_from_seed(1, &log);
         key_from_seed(0x41, &w);
-        assert_int_equal(audit_note_cosign(go_signed, strlen(go_signed), GO_WITNESS, w.sk,
-                                           GO_TIME1, &once, &err),
+        assert_int_equal(audit_note_cosign(go_signed, strlen(go_signed), GO_WITNESS, w.sk, GO_TIME1,
+                                           &once, &err),
                          RW_OK);
         assert_string_equal(once, go_cosigned);
         /* Again, later: the witness's first cosignature is replaced, as note.Sign does. */
-        assert_int_equal(audit_note_cosign(once, strlen(once), GO_WITNESS, w.sk, GO_TIME2, &twice,
-                                           &err),
-                         RW_OK);
+        assert_int_equal(
+                audit_note_cosign(once, strlen(once), GO_WITNESS, w.sk, GO_TIME2, &twice, &err),
+                RW_OK);
         assert_string_equal(twice, go_recosigned);
 
         parse_ok(go_cosigned, &n);
@@ -321,7 +329,8 @@ static void published_cosignature_time(void **state)
 {
         static const char note[] =
                 "test\n123\nf+7CoKgXKE/tNys9TTXcr/ad6U/K3xvznmzew9y6SP0=\n\n" DASH
-                "w ZGhGuQAAAABm/qTPeyKXD+R2rzyQsxPiP8mXum7qq/iF0u4vanlqJyocWODBt97w9uL+8qT7S5gxEHWWOw"
+                "w "
+                "ZGhGuQAAAABm/qTPeyKXD+R2rzyQsxPiP8mXum7qq/iF0u4vanlqJyocWODBt97w9uL+8qT7S5gxEHWWOw"
                 "orDcFiEBYJXORmnFBOBA==\n";
         struct audit_note n;
         uint64_t t = 0;
@@ -393,9 +402,8 @@ static void cosign_round_trip(void **state)
         crypto_sign_keypair(w1.pk, w1.sk);
         crypto_sign_keypair(w2.pk, w2.sk);
         assert_int_equal(audit_note_sign(text, "example.com/log", log.sk, &note, &err), RW_OK);
-        assert_int_equal(audit_note_cosign(note, strlen(note), "w1.example", w1.sk, 1000, &c1,
-                                           &err),
-                         RW_OK);
+        assert_int_equal(
+                audit_note_cosign(note, strlen(note), "w1.example", w1.sk, 1000, &c1, &err), RW_OK);
         assert_int_equal(audit_note_cosign(c1, strlen(c1), "w2.example", w2.sk, 2000, &c2, &err),
                          RW_OK);
         /* w1 again: its old line goes, the new one comes last; w2's stays. */
@@ -485,7 +493,7 @@ static void reject_structure(void **state)
         parse_fails(GO_TEXT "\n" DASH GO_ORIGIN " s4cTT8BQ", RW_ERR_INVALID,
                     "does not end in a newline");
         parse_fails(GO_TEXT DASH GO_ORIGIN " s4cTT8BQ4TCsz1SadwshkOMK6+o/1gBK8pny/oaorGZFirwDg/OV"
-                            "9x5fgLrMU8S530LOA4bxVwBb/4MuNoszz6CwXws=\n",
+                                           "9x5fgLrMU8S530LOA4bxVwBb/4MuNoszz6CwXws=\n",
                     RW_ERR_INVALID, "no empty line between the text and the signatures");
         parse_fails(GO_TEXT "\n", RW_ERR_INVALID, "no signature line");
         parse_fails("\n\n" DASH "a AAAAAAA=\n", RW_ERR_INVALID, "line 1 is empty");
@@ -531,10 +539,12 @@ static void reject_signature_lines(void **state)
         parse_fails(GO_TEXT "\n" DASH "a not-base64!\n", RW_ERR_INVALID,
                     "line 5: the signature is not base64");
         /* Canonical base64 only: padding is needed, stray bits are not allowed. */
-        parse_fails(GO_TEXT "\n" DASH GO_ORIGIN " s4cTT8BQ4TCsz1SadwshkOMK6+o/1gBK8pny/oaorGZFirwDg/"
+        parse_fails(GO_TEXT "\n" DASH GO_ORIGIN
+                            " s4cTT8BQ4TCsz1SadwshkOMK6+o/1gBK8pny/oaorGZFirwDg/"
                             "OV9x5fgLrMU8S530LOA4bxVwBb/4MuNoszz6CwXws\n",
                     RW_ERR_INVALID, "not base64");
-        parse_fails(GO_TEXT "\n" DASH GO_ORIGIN " s4cTT8BQ4TCsz1SadwshkOMK6+o/1gBK8pny/oaorGZFirwDg/"
+        parse_fails(GO_TEXT "\n" DASH GO_ORIGIN
+                            " s4cTT8BQ4TCsz1SadwshkOMK6+o/1gBK8pny/oaorGZFirwDg/"
                             "OV9x5fgLrMU8S530LOA4bxVwBb/4MuNoszz6CwXwt=\n",
                     RW_ERR_INVALID, "not base64");
         parse_fails(GO_TEXT "\n" DASH "a AAAA AAAA\n", RW_ERR_INVALID, "not base64");
@@ -565,9 +575,10 @@ static void reject_signature_lines(void **state)
                        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
                        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
         parse_fails(line, RW_ERR_RANGE, "more than 72 bytes");
-        (void)snprintf(line, sizeof line, GO_TEXT "\n" DASH "a %.104s\n",
-                       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-                       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+        (void)snprintf(
+                line, sizeof line, GO_TEXT "\n" DASH "a %.104s\n",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
         parse_fails(line, RW_ERR_RANGE, "more than 72 bytes");
 }
 
@@ -702,10 +713,10 @@ static void checkpoint_rejections(void **state)
         checkpoint_parse_fails("o\n18446744073709551616\n" GO_ROOT7 "\n", RW_ERR_RANGE,
                                "above 2^64 - 1");
         /* The root: base64 of exactly 32 bytes. */
-        checkpoint_parse_fails("o\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n", RW_ERR_INVALID,
-                               "line 3: a root hash of 31 bytes, not 32");
-        checkpoint_parse_fails("o\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", RW_ERR_INVALID,
-                               "a root hash of 33 bytes");
+        checkpoint_parse_fails("o\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n",
+                               RW_ERR_INVALID, "line 3: a root hash of 31 bytes, not 32");
+        checkpoint_parse_fails("o\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
+                               RW_ERR_INVALID, "a root hash of 33 bytes");
         checkpoint_parse_fails("o\n7\n3bib5AOAnjJXUNPSY814kpwpQreUKjS3fhIslZSnTIw\n",
                                RW_ERR_INVALID, "not base64");
         checkpoint_parse_fails("o\n7\n3bib5AOAnjJXUNPSY814kpwpQreUKjS3fhIslZSnTIx=\n",

@@ -55,7 +55,13 @@ static void assert_has(const struct rwerr *err, const char *want)
 /* ------------------------------------------------------- the CT vectors */
 
 static const char *const ct_leaf_hex[8] = {
-        "", "00", "10", "2021", "3031", "40414243", "5051525354555657",
+        "",
+        "00",
+        "10",
+        "2021",
+        "3031",
+        "40414243",
+        "5051525354555657",
         "606162636465666768696a6b6c6d6e6f",
 };
 
@@ -78,16 +84,22 @@ struct ct_proof {
 
 /* verify_test.go lists leaves 1-based: {1, 8} there is index 0 here. */
 static const struct ct_proof ct_inclusion[] = {
-        {0, 8, 3,
+        {0,
+         8,
+         3,
          {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
           "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
           "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-        {5, 8, 3,
+        {5,
+         8,
+         3,
          {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
           "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
           "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
         {2, 3, 1, {"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"}},
-        {1, 5, 3,
+        {1,
+         5,
+         3,
          {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
           "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
           "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
@@ -95,18 +107,26 @@ static const struct ct_proof ct_inclusion[] = {
 
 static const struct ct_proof ct_consistency[] = {
         {1, 1, 0, {NULL}},
-        {1, 8, 3,
+        {1,
+         8,
+         3,
          {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
           "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
           "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-        {6, 8, 3,
+        {6,
+         8,
+         3,
          {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
           "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
           "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
-        {2, 5, 2,
+        {2,
+         5,
+         2,
          {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
           "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
-        {6, 7, 3,
+        {6,
+         7,
+         3,
          {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
           "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
           "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
@@ -210,19 +230,18 @@ static void ct_inclusion_proofs(void **state)
                 const struct ct_proof *v = &ct_inclusion[i];
 
                 n = 99;
-                assert_int_equal(audit_tree_inclusion_proof(audit_tree_range_leaves, &c->src,
-                                                            v->a, v->b, proof, &n, &err),
+                assert_int_equal(audit_tree_inclusion_proof(audit_tree_range_leaves, &c->src, v->a,
+                                                            v->b, proof, &n, &err),
                                  RW_OK);
                 assert_int_equal(n, v->n);
                 for (j = 0; j < n; j++) {
                         unhex(v->hex[j], want, H);
                         assert_memory_equal(proof[j], want, H);
                 }
-                assert_int_equal(audit_tree_verify_inclusion(c->leaf[v->a], v->a, v->b,
-                                                             c->root[v->b - 1],
-                                                             (const unsigned char(*)[H])proof, n,
-                                                             &err),
-                                 RW_OK);
+                assert_int_equal(
+                        audit_tree_verify_inclusion(c->leaf[v->a], v->a, v->b, c->root[v->b - 1],
+                                                    (const unsigned char(*)[H])proof, n, &err),
+                        RW_OK);
         }
 }
 
@@ -245,10 +264,9 @@ static void ct_consistency_proofs(void **state)
                         unhex(v->hex[j], want, H);
                         assert_memory_equal(proof[j], want, H);
                 }
-                assert_int_equal(audit_tree_verify_consistency(v->a, c->root[v->a - 1], v->b,
-                                                               c->root[v->b - 1],
-                                                               (const unsigned char(*)[H])proof,
-                                                               n, &err),
+                assert_int_equal(audit_tree_verify_consistency(
+                                         v->a, c->root[v->a - 1], v->b, c->root[v->b - 1],
+                                         (const unsigned char(*)[H])proof, n, &err),
                                  RW_OK);
         }
 }
@@ -350,14 +368,12 @@ static void incremental_equals_range(void **state)
                 unsigned char want[H];
 
                 assert_int_equal(audit_tree_range_leaves(&p->src, b, PROP_MAX, h, &err), RW_OK);
-                assert_int_equal(audit_tree_range_leaves(&sub, 0, PROP_MAX - b, want, &err),
-                                 RW_OK);
+                assert_int_equal(audit_tree_range_leaves(&sub, 0, PROP_MAX - b, want, &err), RW_OK);
                 assert_memory_equal(h, want, H);
         }
         assert_int_equal(audit_tree_range_leaves(&p->src, 3, 3, h, &err), RW_ERR_RANGE);
         assert_int_equal(audit_tree_range_leaves(&p->src, 4, 3, h, &err), RW_ERR_RANGE);
-        assert_int_equal(audit_tree_range_leaves(&p->src, 0, PROP_MAX + 1, h, &err),
-                         RW_ERR_RANGE);
+        assert_int_equal(audit_tree_range_leaves(&p->src, 0, PROP_MAX + 1, h, &err), RW_ERR_RANGE);
         assert_has(&err, "[0, 71)");
 }
 
@@ -368,8 +384,7 @@ static int incl_ok(const struct prop *p, uint64_t leaf, uint64_t index, uint64_t
         int rc;
 
         memset(&err, 0, sizeof err);
-        rc = audit_tree_verify_inclusion(p->leaf[leaf], index, size, p->root[size], proof, n,
-                                         &err);
+        rc = audit_tree_verify_inclusion(p->leaf[leaf], index, size, p->root[size], proof, n, &err);
         if (rc != RW_OK)
                 assert_true(err.msg[0] != '\0');
         return rc == RW_OK;
@@ -425,23 +440,23 @@ static void inclusion_properties(void **state)
                                 assert_false(incl_ok(p, i, i, size,
                                                      (const unsigned char(*)[H])proof, n - 1));
                         memcpy(proof[n], p->root[size], H);
-                        assert_false(incl_ok(p, i, i, size, (const unsigned char(*)[H])proof,
-                                             n + 1));
+                        assert_false(
+                                incl_ok(p, i, i, size, (const unsigned char(*)[H])proof, n + 1));
                         /* The first hash dropped, the root put in front. */
                         if (n > 0)
                                 assert_false(incl_ok(p, i, i, size,
                                                      (const unsigned char(*)[H])proof + 1, n));
                 }
                 /* The index must be in the tree. */
-                assert_int_equal(audit_tree_inclusion_proof(audit_tree_range_leaves, &p->src,
-                                                            size, size, proof, &n, &err),
+                assert_int_equal(audit_tree_inclusion_proof(audit_tree_range_leaves, &p->src, size,
+                                                            size, proof, &n, &err),
                                  RW_ERR_RANGE);
                 assert_false(incl_ok(p, 0, size, size, (const unsigned char(*)[H])proof, 0));
         }
 }
 
-static int cons_ok(const struct prop *p, uint64_t from, uint64_t to,
-                   const unsigned char proof[][H], size_t n)
+static int cons_ok(const struct prop *p, uint64_t from, uint64_t to, const unsigned char proof[][H],
+                   size_t n)
 {
         struct rwerr err;
         int rc;
@@ -464,8 +479,8 @@ static void consistency_properties(void **state)
         for (to = 1; to <= PROP_MAX; to++) {
                 for (from = 1; from <= to; from++) {
                         assert_int_equal(audit_tree_consistency_proof(audit_tree_range_leaves,
-                                                                      &p->src, from, to, proof,
-                                                                      &n, &err),
+                                                                      &p->src, from, to, proof, &n,
+                                                                      &err),
                                          RW_OK);
                         assert_true(cons_ok(p, from, to, (const unsigned char(*)[H])proof, n));
                         for (j = 0; j < n; j++) {
@@ -478,13 +493,11 @@ static void consistency_properties(void **state)
                         if (from < to) {
                                 assert_int_equal(audit_tree_verify_consistency(
                                                          from, p->root[to], to, p->root[from],
-                                                         (const unsigned char(*)[H])proof, n,
-                                                         &err),
+                                                         (const unsigned char(*)[H])proof, n, &err),
                                                  RW_ERR_INVALID);
                                 assert_int_equal(audit_tree_verify_consistency(
                                                          from, p->root[from], to, p->root[to - 1],
-                                                         (const unsigned char(*)[H])proof, n,
-                                                         &err),
+                                                         (const unsigned char(*)[H])proof, n, &err),
                                                  RW_ERR_INVALID);
                         }
                         /* Other sizes, with their own roots. */
@@ -502,8 +515,8 @@ static void consistency_properties(void **state)
                                                      (const unsigned char(*)[H])proof, n));
                         /* Truncated, extended, shifted. */
                         if (n > 0) {
-                                assert_false(cons_ok(p, from, to,
-                                                     (const unsigned char(*)[H])proof, n - 1));
+                                assert_false(cons_ok(p, from, to, (const unsigned char(*)[H])proof,
+                                                     n - 1));
                                 assert_false(cons_ok(p, from, to,
                                                      (const unsigned char(*)[H])proof + 1, n - 1));
                         }
@@ -520,8 +533,8 @@ static void messages(void **state)
         struct rwerr err;
         size_t n;
 
-        assert_int_equal(audit_tree_consistency_proof(audit_tree_range_leaves, &p->src, 5, 9,
-                                                      proof, &n, &err),
+        assert_int_equal(audit_tree_consistency_proof(audit_tree_range_leaves, &p->src, 5, 9, proof,
+                                                      &n, &err),
                          RW_OK);
         assert_int_equal(n, 5);
         assert_int_equal(audit_tree_verify_consistency(5, p->root[5], 9, p->root[9],
@@ -555,13 +568,13 @@ static void messages(void **state)
                                                        (const unsigned char(*)[H])proof, 1, &err),
                          RW_ERR_INVALID);
         assert_string_equal(err.msg, "consistency proof from 7 to 7: expected 0 hashes, got 1");
-        assert_int_equal(audit_tree_consistency_proof(audit_tree_range_leaves, &p->src, 0, 9,
-                                                      proof, &n, &err),
+        assert_int_equal(audit_tree_consistency_proof(audit_tree_range_leaves, &p->src, 0, 9, proof,
+                                                      &n, &err),
                          RW_ERR_RANGE);
 
-        assert_int_equal(audit_tree_inclusion_proof(audit_tree_range_leaves, &p->src, 4, 7, proof,
-                                                    &n, &err),
-                         RW_OK);
+        assert_int_equal(
+                audit_tree_inclusion_proof(audit_tree_range_leaves, &p->src, 4, 7, proof, &n, &err),
+                RW_OK);
         proof[1][0] ^= 1;
         assert_int_equal(audit_tree_verify_inclusion(p->leaf[4], 4, 7, p->root[7],
                                                      (const unsigned char(*)[H])proof, n, &err),
@@ -569,8 +582,7 @@ static void messages(void **state)
         assert_string_equal(err.msg, "inclusion proof of record 4 in a tree of 7: the root it "
                                      "leads to is not the checkpoint's root");
         assert_int_equal(audit_tree_verify_inclusion(p->leaf[4], 4, 7, p->root[7],
-                                                     (const unsigned char(*)[H])proof, n + 1,
-                                                     &err),
+                                                     (const unsigned char(*)[H])proof, n + 1, &err),
                          RW_ERR_INVALID);
         assert_string_equal(err.msg, "inclusion proof of record 4 in a tree of 7: expected 3 "
                                      "hashes, got 4");
@@ -617,9 +629,9 @@ static void range_source(void **state)
 
         for (size = 1; size <= PROP_MAX; size++) {
                 for (i = 0; i < size; i++) {
-                        assert_int_equal(audit_tree_inclusion_proof(spy_range, &s, i, size, proof,
-                                                                    &n, &err),
-                                         RW_OK);
+                        assert_int_equal(
+                                audit_tree_inclusion_proof(spy_range, &s, i, size, proof, &n, &err),
+                                RW_OK);
                         assert_int_equal(audit_tree_consistency_proof(spy_range, &s, i + 1, size,
                                                                       proof, &n, &err),
                                          RW_OK);
@@ -631,7 +643,8 @@ static void range_source(void **state)
         n = 1234;
         assert_int_equal(audit_tree_inclusion_proof(spy_range, &s, 4, 7, proof, &n, &err),
                          RW_ERR_IO);
-        assert_string_equal(err.msg, "inclusion proof of record 4 in a tree of 7: store unreadable");
+        assert_string_equal(err.msg,
+                            "inclusion proof of record 4 in a tree of 7: store unreadable");
         assert_int_equal(n, 1234);
         s.calls = 0;
         assert_int_equal(audit_tree_consistency_proof(spy_range, &s, 5, 9, proof, &n, &err),

@@ -249,9 +249,8 @@ int audit_note_vkey_parse(const char *vkey, char name[AUDIT_NOTE_NAME_MAX], unsi
                 want = (want << 4) | (uint32_t)d;
         }
         b64_len = strlen(plus2 + 1);
-        if (b64_len > 48 ||
-            sodium_base642bin(key, sizeof key, plus2 + 1, b64_len, NULL, &key_len, NULL,
-                              sodium_base64_VARIANT_ORIGINAL) != 0)
+        if (b64_len > 48 || sodium_base642bin(key, sizeof key, plus2 + 1, b64_len, NULL, &key_len,
+                                              NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
                 return rwerr_set(err, RW_ERR_INVALID, "verifier key: the key is not base64");
         if (key_len == 0)
                 return rwerr_set(err, RW_ERR_INVALID, "verifier key: the key is empty");
@@ -308,8 +307,9 @@ static int parse_size(const char *s, size_t len, uint64_t *out, struct rwerr *er
                                  "checkpoint line 2: the tree size has a leading zero");
         for (i = 0; i < len; i++) {
                 if (s[i] < '0' || s[i] > '9')
-                        return rwerr_set(err, RW_ERR_INVALID,
-                                         "checkpoint line 2: the tree size is not a decimal number");
+                        return rwerr_set(
+                                err, RW_ERR_INVALID,
+                                "checkpoint line 2: the tree size is not a decimal number");
                 d = (unsigned)(s[i] - '0');
                 if (v > (UINT64_MAX - d) / 10)
                         return rwerr_set(err, RW_ERR_RANGE,
@@ -354,9 +354,10 @@ int audit_checkpoint_parse(const char *text, size_t len, struct audit_checkpoint
                 return rwerr_set(err, RW_ERR_INVALID,
                                  "checkpoint: %zu line(s), not the 3 of origin, size and root", n);
         if (line_len[0] >= AUDIT_NOTE_NAME_MAX)
-                return rwerr_set(err, RW_ERR_RANGE,
-                                 "checkpoint line 1: an origin of %zu bytes: at most %d are allowed",
-                                 line_len[0], AUDIT_NOTE_NAME_MAX - 1);
+                return rwerr_set(
+                        err, RW_ERR_RANGE,
+                        "checkpoint line 1: an origin of %zu bytes: at most %d are allowed",
+                        line_len[0], AUDIT_NOTE_NAME_MAX - 1);
         if ((rc = parse_size(line[1], line_len[1], &size, err)) != RW_OK)
                 return rc;
         if (line_len[2] > 64 ||
@@ -580,8 +581,9 @@ int audit_note_verify(const struct audit_note *n, const char *name, const unsign
                 return rc;
         audit_note_key_hash(name, AUDIT_NOTE_ALG_ED25519, pk, kh);
         if ((s = find_sig(n, name, kh)) == NULL)
-                return rwerr_set(err, RW_ERR_REFUSED, "the note has no signature by %.64s+%08" PRIx32,
-                                 name, key_hash_u32(kh));
+                return rwerr_set(err, RW_ERR_REFUSED,
+                                 "the note has no signature by %.64s+%08" PRIx32, name,
+                                 key_hash_u32(kh));
         if (s->sig_len != ED25519_SIG_BYTES)
                 return rwerr_set(err, RW_ERR_REFUSED,
                                  "the signature by %.64s+%08" PRIx32
@@ -596,8 +598,7 @@ int audit_note_verify(const struct audit_note *n, const char *name, const unsign
 }
 
 /* The message a cosignature/v1 signs: header, time line, the checkpoint's text. malloc'd. */
-static unsigned char *cosig_message(const char *text, size_t text_len, uint64_t time_s,
-                                    size_t *len)
+static unsigned char *cosig_message(const char *text, size_t text_len, uint64_t time_s, size_t *len)
 {
         char head[64];
         unsigned char *m;

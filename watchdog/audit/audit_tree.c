@@ -395,14 +395,16 @@ int audit_tree_verify_consistency(uint64_t from, const unsigned char from_root[A
                                  ": too few hashes",
                                  from, to);
         if (sodium_memcmp(fr, from_root, AUDIT_HASH_BYTES) != 0)
-                return rwerr_set(err, RW_ERR_INVALID,
-                                 "consistency proof from %" PRIu64 " to %" PRIu64
-                                 ": the old root it leads to is not the root of the tree of %" PRIu64,
-                                 from, to, from);
+                return rwerr_set(
+                        err, RW_ERR_INVALID,
+                        "consistency proof from %" PRIu64 " to %" PRIu64
+                        ": the old root it leads to is not the root of the tree of %" PRIu64,
+                        from, to, from);
         if (sodium_memcmp(sr, to_root, AUDIT_HASH_BYTES) != 0)
-                return rwerr_set(err, RW_ERR_INVALID,
-                                 "consistency proof from %" PRIu64 " to %" PRIu64
-                                 ": the new root it leads to is not the root of the tree of %" PRIu64,
-                                 from, to, to);
+                return rwerr_set(
+                        err, RW_ERR_INVALID,
+                        "consistency proof from %" PRIu64 " to %" PRIu64
+                        ": the new root it leads to is not the root of the tree of %" PRIu64,
+                        from, to, to);
         return RW_OK;
 }
