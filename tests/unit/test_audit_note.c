@@ -107,13 +107,12 @@ static const char neumann_note[] =
         "If you think cryptography is the answer to your problem,\n"
         "then you don't know what your problem is.\n"
         "\n" DASH "PeterNeumann "
-                  "x08go/ZJkuBS9UG/"
-                  "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+        "x08go/ZJkuBS9UG/"
+        "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 static const char neumann_enoch_note[] =
         "If you think cryptography is the answer to your problem,\n"
         "then you don't know what your problem is.\n"
-        "\n" DASH
-        "PeterNeumann "
+        "\n" DASH "PeterNeumann "
         "x08go/ZJkuBS9UG/"
         "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n" DASH
         "EnochRoot "
@@ -328,8 +327,7 @@ static void go_vectors_cosign(void **state)
 static void published_cosignature_time(void **state)
 {
         static const char note[] =
-                "test\n123\nf+7CoKgXKE/tNys9TTXcr/ad6U/K3xvznmzew9y6SP0=\n\n" DASH
-                "w "
+                "test\n123\nf+7CoKgXKE/tNys9TTXcr/ad6U/K3xvznmzew9y6SP0=\n\n" DASH "w "
                 "ZGhGuQAAAABm/qTPeyKXD+R2rzyQsxPiP8mXum7qq/iF0u4vanlqJyocWODBt97w9uL+8qT7S5gxEHWWOw"
                 "orDcFiEBYJXORmnFBOBA==\n";
         struct audit_note n;
