@@ -223,15 +223,15 @@ struct config {
         char *claim_prefix;     /* Redis keys claiming alerts between replicas; default
                                    the control stream + ":alert:" */
         /* [audit]: the audit log (audit_log.h) */
-        char *audit_dir;                /* default STATE_DIR/audit */
-        char *audit_origin;             /* checkpoints' origin and key name; default
+        char *audit_dir;               /* default STATE_DIR/audit */
+        char *audit_origin;            /* checkpoints' origin and key name; default
                                            "relaywatch/" + the watchdog id */
-        uint64_t audit_checkpoint_s;    /* a checkpoint at least this often; 1..86400, default 60 */
-        uint64_t audit_fsync_batch_ms;  /* other records fsync'd within; 0..60000, default 1000 */
-        uint64_t audit_rotate_bytes;    /* a new file past this size; 0: never; default 64 MiB */
-        int audit_rotate_daily;         /* and on each new UTC day; default true */
-        uint64_t audit_key_epoch_s;     /* the audit key evolves this often; 0: never; default 86400 */
-        char *audit_redis_key;          /* where the latest checkpoint is published; default
+        uint64_t audit_checkpoint_s;   /* a checkpoint at least this often; 1..86400, default 60 */
+        uint64_t audit_fsync_batch_ms; /* other records fsync'd within; 0..60000, default 1000 */
+        uint64_t audit_rotate_bytes;   /* a new file past this size; 0: never; default 64 MiB */
+        int audit_rotate_daily;        /* and on each new UTC day; default true */
+        uint64_t audit_key_epoch_s; /* the audit key evolves this often; 0: never; default 86400 */
+        char *audit_redis_key;      /* where the latest checkpoint is published; default
                                            "relaywatch:audit:" + the watchdog id */
         char *audit_witness_keys[CONFIG_KEYS_MAX]; /* public key files of the witnesses */
         size_t naudit_witness_keys;
