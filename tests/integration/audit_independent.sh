@@ -163,7 +163,7 @@ for i in "${idx[@]}"; do
         prove_check "$i"
 done
 # the proof is against the last checkpoint, signed by the newest epoch's key
-jq -e --argjson s "$last" '.tree_size == $s' "$WORK/prove-0.json" >/dev/null \
+jq -e --argjson s "$last" '.tree_size == $s' "$WORK/prove-0.json" >/dev/null 2>&1 \
         && ok "proofs are against the last checkpoint ($last)" \
         || bad "prove's tree_size is $(jq .tree_size "$WORK/prove-0.json"), want the last checkpoint $last"
 
@@ -199,6 +199,10 @@ cons_check "${cps[0]}" "$mid"
 cons_check "$mid" "$mid"
 
 # ---- 5. tlogcheck is no rubber stamp ------------------------------------------------
+i=${idx[$((${#idx[@]} / 2))]}
+for f in "$WORK/prove-0.json" "$WORK/prove-$i.json" "$WORK/cons-1-last.json"; do
+        [[ -s $f ]] || die "no $f to change (relaywatch failed to make it, see above)"
+done
 cp -a "$LOG" "$WORK/tampered"
 f=$(ls "$WORK"/tampered/audit/audit-*.jsonl | sed -n 2p)
 n=$(grep -n '"kind":"test_event"' "$f" | sed -n '10p' | cut -d: -f1)
@@ -222,7 +226,6 @@ expect_fail "tlogcheck log: another genesis key pinned" "not the pinned --vkey" 
         "$TC" log --vkey "$vkey1" "$LOG/audit"
 expect_fail "tlogcheck prove: only the genesis key for a checkpoint of a later epoch" "signed by none of the keys given" \
         "$TC" prove --vkey "$vkey" "$WORK/prove-0.json"
-i=${idx[$((${#idx[@]} / 2))]}
 jq '.proof[0] |= (if startswith("A") then "B" else "A" end + .[1:])' "$WORK/prove-$i.json" >"$WORK/prove-bad.json"
 expect_fail "tlogcheck prove: one proof hash changed" "invalid transparency proof" \
         "$TC" prove --vkeys "$WORK/vkeys" "$WORK/prove-bad.json"
