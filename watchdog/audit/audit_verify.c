@@ -299,6 +299,19 @@ static void check_checkpoint(struct verifier *v, const struct audit_record *rec)
         free(v->r->last_note);
         v->r->last_note = strdup(note->valuestring);
         v->r->checkpoints++;
+        if (v->o->keep_leaves) {
+                struct audit_verified_checkpoint *grown =
+                        realloc(v->r->cps, (v->r->ncps + 1) * sizeof *grown);
+
+                if (grown == NULL || (grown[v->r->ncps].note = strdup(note->valuestring)) == NULL) {
+                        if (grown != NULL)
+                                v->r->cps = grown;
+                        verdict(v, AUDIT_CANNOT_TELL, "out of memory keeping checkpoints");
+                } else {
+                        v->r->cps = grown;
+                        grown[v->r->ncps++].size = size;
+                }
+        }
         audit_note_release(&n);
 }
 
@@ -550,7 +563,28 @@ void audit_verify_release(struct audit_verify_result *r)
         free(r->last_note);
         free(r->leaves);
         free(r->keys);
+        while (r->ncps > 0)
+                free(r->cps[--r->ncps].note);
+        free(r->cps);
+        r->cps = NULL;
         r->last_note = NULL;
         r->leaves = NULL;
         r->keys = NULL;
+}
+
+const char *audit_verify_note_at(const struct audit_verify_result *r, uint64_t size)
+{
+        size_t lo = 0, hi = r->ncps;
+
+        while (lo < hi) { /* sizes increase along the log */
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (r->cps[mid].size == size)
+                        return r->cps[mid].note;
+                if (r->cps[mid].size < size)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return NULL;
 }

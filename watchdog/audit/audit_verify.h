@@ -67,7 +67,16 @@ struct audit_verify_result {
         char *last_note;              /* its signed note (malloc'd) */
         unsigned char (*leaves)[AUDIT_HASH_BYTES]; /* with keep_leaves: records' leaf hashes */
         struct verify_key *keys; /* the key of each epoch, in order (malloc'd, `epochs` of them) */
+        /* with keep_leaves: every checkpoint verified, in order (size and signed note, malloc'd) */
+        struct audit_verified_checkpoint {
+                uint64_t size;
+                char *note;
+        } * cps;
+        size_t ncps;
 };
+
+/* The note of the verified checkpoint of exactly `size` records (keep_leaves), or NULL. */
+const char *audit_verify_note_at(const struct audit_verify_result *r, uint64_t size);
 
 /*
  * Verifies the log made of `files` (paths, in any order: they are put in

@@ -494,6 +494,7 @@ static int cmd_consistency(int argc, char **argv, FILE *out, FILE *errout)
         struct audit_tree_leaves src;
         unsigned char proof[AUDIT_PROOF_MAX][AUDIT_HASH_BYTES], from_root[32], to_root[32];
         char b64_from[48], b64_to[48];
+        const char *note;
         struct cli_args a;
         struct rwerr err;
         uint64_t to;
@@ -507,6 +508,15 @@ static int cmd_consistency(int argc, char **argv, FILE *out, FILE *errout)
         if ((rc = verify_for_proof(&o, &r, errout)) != CLI_EXIT_OK)
                 return rc;
         to = o.have_to ? o.to : r.last.size;
+        if ((note = audit_verify_note_at(&r, to)) == NULL) {
+                fprintf(errout,
+                        "relaywatch audit consistency: no checkpoint of the log covers "
+                        "exactly %" PRIu64 " records, so there is no signed root to prove "
+                        "against; give --to the size of a checkpoint (the last is %" PRIu64 ")\n",
+                        to, r.last.size);
+                audit_verify_release(&r);
+                return 2;
+        }
         if (o.from > to || to > r.records) {
                 fprintf(errout,
                         "relaywatch audit consistency: from %" PRIu64 " to %" PRIu64
@@ -534,8 +544,7 @@ static int cmd_consistency(int argc, char **argv, FILE *out, FILE *errout)
                 cJSON_AddStringToObject(j, "from_root", b64_from);
                 cJSON_AddNumberToObject(j, "to", (double)to);
                 cJSON_AddStringToObject(j, "to_root", b64_to);
-                if (to == r.last.size)
-                        cJSON_AddStringToObject(j, "checkpoint", r.last_note);
+                cJSON_AddStringToObject(j, "checkpoint", note);
                 cJSON_AddItemToObject(j, "proof", proof_array(proof, n));
                 print_json(j, out);
         } else {
@@ -547,8 +556,7 @@ static int cmd_consistency(int argc, char **argv, FILE *out, FILE *errout)
                         (void)sodium_bin2base64(b64, sizeof b64, proof[i], AUDIT_HASH_BYTES, B64);
                         fprintf(out, "proof %zu: %s\n", i, b64);
                 }
-                if (to == r.last.size)
-                        fprintf(out, "checkpoint:\n%s", r.last_note);
+                fprintf(out, "checkpoint:\n%s", note);
         }
         audit_verify_release(&r);
         return CLI_EXIT_OK;
