@@ -221,6 +221,10 @@ static const struct key_def audit_keys[] = {
         {"witness_keys", KEY_PATHS, 0, CFG(audit_witness_keys), CFG(naudit_witness_keys), 1,
          CONFIG_KEYS_MAX},
         {"witness_max_age_s", KEY_U64, 0, CFG(audit_witness_max_age_s), 0, 0, 31536000},
+        {"witness_log", KEY_IDENT, 0, CFG(witness_log), 0, 1, 200},
+        {"witness_log_pubkey", KEY_PATH, 0, CFG(witness_log_pubkey), 0, 0, 0},
+        {"witness_signing_key", KEY_PATH, 0, CFG(witness_signing_key), 0, 0, 0},
+        {"witness_state_dir", KEY_PATH, 0, CFG(witness_state_dir), 0, 0, 0},
 };
 
 static const struct key_def route_keys[] = {
@@ -2208,6 +2212,19 @@ static void check_audit(struct loader *ld)
                 }
                 (void)snprintf(c->audit_redis_key, n, "relaywatch:audit:%s", c->watchdog_id);
         }
+        if (c->witness_log != NULL &&
+            (c->witness_log_pubkey == NULL || c->witness_signing_key == NULL))
+                problem(ld, ld->audit.line,
+                        "[audit] witness_log needs witness_log_pubkey (the genesis public key of "
+                        "the log to witness) and witness_signing_key (the key to cosign with)");
+        if (c->witness_log != NULL && c->witness_state_dir == NULL) {
+                n = strlen(c->state_dir) + sizeof "/witness";
+                if ((c->witness_state_dir = malloc(n)) == NULL) {
+                        ld->nomem = true;
+                        return;
+                }
+                (void)snprintf(c->witness_state_dir, n, "%s/witness", c->state_dir);
+        }
         if (c->naudit_witness_keys > 0 && c->audit_witness_max_age_s == 0)
                 c->audit_witness_max_age_s = 600;
 }
@@ -2684,6 +2701,10 @@ void config_free(struct config *c)
         free(c->audit_dir);
         free(c->audit_origin);
         free(c->audit_redis_key);
+        free(c->witness_log);
+        free(c->witness_log_pubkey);
+        free(c->witness_signing_key);
+        free(c->witness_state_dir);
         free_strings(c->audit_witness_keys, c->naudit_witness_keys);
         for (i = 0; i < c->nroutes; i++)
                 route_release(&c->routes[i]);

@@ -33,7 +33,9 @@
  *   [audit]               the audit log (optional): dir, origin,
  *                         checkpoint_s, fsync_batch_ms, rotate_bytes,
  *                         rotate_daily, key_epoch_s, redis_key,
- *                         witness_keys, witness_max_age_s
+ *                         witness_keys, witness_max_age_s; witness_log,
+ *                         witness_log_pubkey, witness_signing_key,
+ *                         witness_state_dir (to witness another's log)
  *   [alert NAME]          one receiver (a route): type = pagerduty | slack |
  *                         email | webhook | alertmanager, severities, url,
  *                         routing_key, secret, mail_from, mail_to,
@@ -237,6 +239,17 @@ struct config {
         size_t naudit_witness_keys;
         uint64_t audit_witness_max_age_s; /* report when no witness cosigned for this long;
                                              0: not checked; default 600 with witness_keys */
+        /*
+         * [audit] witness_*: this watchdog also witnesses another's log
+         * (audit_witness.h): the Redis key it publishes under, its genesis
+         * public key, the key this one cosigns with, and where the last
+         * checkpoint accepted is kept (default STATE_DIR/witness). All NULL:
+         * no witnessing. witness_log needs the other two keys.
+         */
+        char *witness_log;
+        char *witness_log_pubkey;
+        char *witness_signing_key;
+        char *witness_state_dir;
         /* [alert NAME] */
         size_t nroutes;
         struct config_alert_route *routes;
