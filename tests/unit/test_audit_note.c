@@ -472,8 +472,8 @@ static void cosign_full_note(void **state)
         assert_non_null(note);
         len = (size_t)snprintf(note, AUDIT_NOTE_MAX + 1, "%s\n", GO_TEXT);
         for (i = 0; i < AUDIT_NOTE_SIGS_MAX; i++) {
-                memcpy(note + len, GO_LOG_SIG, strlen(GO_LOG_SIG));
-                len += strlen(GO_LOG_SIG);
+                memcpy(note + len, GO_LOG_SIG, sizeof GO_LOG_SIG - 1);
+                len += sizeof GO_LOG_SIG - 1;
         }
         assert_int_equal(audit_note_cosign(note, len, "w1.example", w.sk, 1, &out, &err),
                          RW_ERR_RANGE);
@@ -546,6 +546,8 @@ static void reject_signature_lines(void **state)
                             "OV9x5fgLrMU8S530LOA4bxVwBb/4MuNoszz6CwXwt=\n",
                     RW_ERR_INVALID, "not base64");
         parse_fails(GO_TEXT "\n" DASH "a AAAA AAAA\n", RW_ERR_INVALID, "not base64");
+        /* Bytes above 0x7f, which libsodium 1.0.18 alone would decode. */
+        parse_fails(GO_TEXT "\n" DASH "a AAAAA\xc3\xa9=\n", RW_ERR_INVALID, "not base64");
         parse_fails(GO_TEXT "\n" DASH "a \n", RW_ERR_INVALID, "0 bytes, too short");
         /* Names: no space (U+00A0, U+3000 too), no '+', not empty, not too long. */
         parse_fails(GO_TEXT "\n" DASH "na+me AAAAAAA=\n", RW_ERR_INVALID,
@@ -719,6 +721,8 @@ static void checkpoint_rejections(void **state)
                                RW_ERR_INVALID, "not base64");
         checkpoint_parse_fails("o\n7\n3bib5AOAnjJXUNPSY814kpwpQreUKjS3fhIslZSnTIx=\n",
                                RW_ERR_INVALID, "not base64");
+        checkpoint_parse_fails("o\n7\n3bib5AOAnjJXUNPSY81\xc8\x99\xd4\xbe++tAUKjS3fhIslZSnTIw=\n",
+                               RW_ERR_INVALID, "not base64");
         checkpoint_parse_fails("o\n7\n3bib5AOAnjJXUNPSY814kpwpQreUKjS3fhIslZSnTIw=x\n",
                                RW_ERR_INVALID, "not base64");
         checkpoint_parse_fails("o\n7\n3bib5AOAnjJXUNPSY814kpwpQreUKjS3fhIslZSnTIw= \n",
@@ -794,6 +798,11 @@ static void vkey_errors(void **state)
                                                name, pk, &err),
                          RW_ERR_INVALID);
         assert_has(&err, "the name holds a space");
+        assert_int_equal(audit_note_vkey_parse(GO_ORIGIN "+b387134f+AXm1Vi6P5lT5QHixEuipi6eQH4U65pW"
+                                                         "+1+DjkQutBJ\xc3\xa9",
+                                               name, pk, &err),
+                         RW_ERR_INVALID);
+        assert_has(&err, "not base64");
         /* transparency-dev/formats: a cosignature/v1 (0x04) verifier key is not Ed25519 here. */
         assert_int_equal(audit_note_vkey_parse("remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtV"
                                                "tNbZpXh34x7onlmtw2",

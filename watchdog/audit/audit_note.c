@@ -20,7 +20,8 @@
  *     last one; a checkpoint never has one), so the one empty line is the
  *     separator;
  *   - base64 is canonical (no stray bits in the last character, padding as
- *     RFC 4648 writes it), as libsodium decodes it;
+ *     RFC 4648 writes it), as libsodium decodes it, and of the base64
+ *     alphabet only (b64_decode);
  *   - a key name holds no control character (C0, DEL, C1) either;
  *   - a signature carries at most 72 bytes after its key hash (Ed25519 and
  *     cosignature/v1 need 64 and 72) and a note at most 32 signature lines.
@@ -29,7 +30,6 @@
  * (Go ignores the later ones too).
  */
 
-#define EM_DASH_SP "\xe2\x80\x94 " /* U+2014 and a space: the start of a signature line */
 #define EM_DASH_SP_LEN 4
 #define SIG_BYTES_MAX (AUDIT_NOTE_KEYHASH_BYTES + 72)
 #define SIG_B64_MAX 104 /* base64 of SIG_BYTES_MAX bytes */
@@ -39,6 +39,9 @@
 #define TIME_MAX UINT64_C(0x7fffffffffffffff)
 /* "— " name " " base64 "\n" at its longest. */
 #define SIG_LINE_MAX (EM_DASH_SP_LEN + AUDIT_NOTE_NAME_MAX + 1 + SIG_B64_MAX + 1)
+
+/* U+2014 (em dash) in UTF-8 and a space: the start of a signature line. */
+static const unsigned char em_dash_sp[EM_DASH_SP_LEN] = {0xe2, 0x80, 0x94, 0x20};
 
 static int sodium_ready(struct rwerr *err)
 {
@@ -169,6 +172,29 @@ static int check_text(const char *text, size_t len, struct rwerr *err)
         return RW_OK;
 }
 
+/*
+ * Strict base64 (RFC 4648 section 4, padded, canonical) of s[0..len) into
+ * out[0..cap): 0 with *out_len, or -1. libsodium 1.0.18's decoder takes
+ * bytes above 0x7f for base64 characters (its table works on a signed
+ * char), so the alphabet is checked here first.
+ */
+static int b64_decode(const char *s, size_t len, unsigned char *out, size_t cap, size_t *out_len)
+{
+        size_t i;
+        char c;
+
+        for (i = 0; i < len; i++) {
+                c = s[i];
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '+' || c == '/' || c == '='))
+                        return -1;
+        }
+        return sodium_base642bin(out, cap, s, len, NULL, out_len, NULL,
+                                 sodium_base64_VARIANT_ORIGINAL) == 0
+                       ? 0
+                       : -1;
+}
+
 static uint32_t key_hash_u32(const unsigned char kh[AUDIT_NOTE_KEYHASH_BYTES])
 {
         return ((uint32_t)kh[0] << 24) | ((uint32_t)kh[1] << 16) | ((uint32_t)kh[2] << 8) | kh[3];
@@ -249,8 +275,7 @@ int audit_note_vkey_parse(const char *vkey, char name[AUDIT_NOTE_NAME_MAX], unsi
                 want = (want << 4) | (uint32_t)d;
         }
         b64_len = strlen(plus2 + 1);
-        if (b64_len > 48 || sodium_base642bin(key, sizeof key, plus2 + 1, b64_len, NULL, &key_len,
-                                              NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+        if (b64_len > 48 || b64_decode(plus2 + 1, b64_len, key, sizeof key, &key_len) != 0)
                 return rwerr_set(err, RW_ERR_INVALID, "verifier key: the key is not base64");
         if (key_len == 0)
                 return rwerr_set(err, RW_ERR_INVALID, "verifier key: the key is empty");
@@ -360,9 +385,7 @@ int audit_checkpoint_parse(const char *text, size_t len, struct audit_checkpoint
                         line_len[0], AUDIT_NOTE_NAME_MAX - 1);
         if ((rc = parse_size(line[1], line_len[1], &size, err)) != RW_OK)
                 return rc;
-        if (line_len[2] > 64 ||
-            sodium_base642bin(root, sizeof root, line[2], line_len[2], NULL, &root_len, NULL,
-                              sodium_base64_VARIANT_ORIGINAL) != 0)
+        if (line_len[2] > 64 || b64_decode(line[2], line_len[2], root, sizeof root, &root_len) != 0)
                 return rwerr_set(err, RW_ERR_INVALID,
                                  "checkpoint line 3: the root hash is not base64 of 32 bytes");
         if (root_len != AUDIT_HASH_BYTES)
@@ -382,11 +405,11 @@ static void put_sig_line(char *buf, size_t *pos, const char *name,
                          size_t sig_len)
 {
         unsigned char raw[SIG_BYTES_MAX];
-        size_t name_len = strlen(name);
+        size_t name_len = strnlen(name, AUDIT_NOTE_NAME_MAX - 1); /* a checked name */
 
         memcpy(raw, kh, AUDIT_NOTE_KEYHASH_BYTES);
         memcpy(raw + AUDIT_NOTE_KEYHASH_BYTES, sig, sig_len);
-        memcpy(buf + *pos, EM_DASH_SP, EM_DASH_SP_LEN);
+        memcpy(buf + *pos, em_dash_sp, EM_DASH_SP_LEN);
         *pos += EM_DASH_SP_LEN;
         memcpy(buf + *pos, name, name_len);
         *pos += name_len;
@@ -440,7 +463,7 @@ static int parse_sig_line(const char *s, size_t len, size_t line, struct audit_n
         const char *sp, *why, *b64;
         size_t name_len, b64_len, raw_len;
 
-        if (len < EM_DASH_SP_LEN || memcmp(s, EM_DASH_SP, EM_DASH_SP_LEN) != 0)
+        if (len < EM_DASH_SP_LEN || memcmp(s, em_dash_sp, EM_DASH_SP_LEN) != 0)
                 return rwerr_set(err, RW_ERR_INVALID,
                                  "line %zu: a signature line starts with an em dash (U+2014) "
                                  "and a space",
@@ -459,8 +482,7 @@ static int parse_sig_line(const char *s, size_t len, size_t line, struct audit_n
                 return rwerr_set(err, RW_ERR_RANGE,
                                  "line %zu: a signature of more than %d bytes after the key hash",
                                  line, SIG_BYTES_MAX - AUDIT_NOTE_KEYHASH_BYTES);
-        if (sodium_base642bin(raw, sizeof raw, b64, b64_len, NULL, &raw_len, NULL,
-                              sodium_base64_VARIANT_ORIGINAL) != 0)
+        if (b64_decode(b64, b64_len, raw, sizeof raw, &raw_len) != 0)
                 return rwerr_set(err, RW_ERR_INVALID, "line %zu: the signature is not base64",
                                  line);
         if (raw_len <= AUDIT_NOTE_KEYHASH_BYTES)
@@ -543,9 +565,13 @@ int audit_note_parse(const char *note, size_t len, struct audit_note *out, struc
         int rc;
 
         memset(out, 0, sizeof *out);
-        if ((rc = parse_note(note, len, out, err)) != RW_OK)
+        rc = parse_note(note, len, out, err);
+        /* (parse_note sets text whenever it succeeds: said for the analyzer.) */
+        if (rc != RW_OK || out->text == NULL) {
                 memset(out, 0, sizeof *out);
-        return rc;
+                return rc != RW_OK ? rc : RW_ERR_NOMEM;
+        }
+        return RW_OK;
 }
 
 void audit_note_release(struct audit_note *n)
