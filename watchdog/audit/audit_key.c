@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "b64.h"
 #include "fileio.h"
 
 #define B64 sodium_base64_VARIANT_ORIGINAL
@@ -96,7 +97,6 @@ static int key_load(const char *dir, const char *name, struct audit_key **out, s
         struct stat st;
         unsigned long long epoch;
         long long started;
-        size_t binlen;
         ssize_t got;
         int fd, rc = RW_OK, used = 0;
 
@@ -145,9 +145,7 @@ static int key_load(const char *dir, const char *name, struct audit_key **out, s
                                path, AUDIT_KEY_HEADER);
                 goto done;
         }
-        if (sodium_base642bin(sk, SIGNING_KEY_SECRET_BYTES, t->b64, strlen(t->b64), NULL, &binlen,
-                              NULL, B64) != 0 ||
-            binlen != SIGNING_KEY_SECRET_BYTES) {
+        if (b64_decode_exact(t->b64, sk, SIGNING_KEY_SECRET_BYTES) != 0) {
                 rc = rwerr_set(err, RW_ERR_INVALID, "%s: the secret key is not 64 bytes of base64",
                                path);
                 goto done;

@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "b64.h"
 #include "audit_key.h"
 #include "audit_record.h"
 #include "fileio.h"
@@ -196,7 +197,6 @@ static int checkpoint_from_json(const cJSON *c, struct audit_log_checkpoint *out
         const cJSON *root = cJSON_GetObjectItemCaseSensitive(c, "root"),
                     *kid = cJSON_GetObjectItemCaseSensitive(c, "key_id"),
                     *note = cJSON_GetObjectItemCaseSensitive(c, "note");
-        size_t len;
         uint64_t ms = 0;
 
         memset(out, 0, sizeof *out);
@@ -204,9 +204,7 @@ static int checkpoint_from_json(const cJSON *c, struct audit_log_checkpoint *out
             !cJSON_IsString(root) || !cJSON_IsString(kid) || !cJSON_IsString(note) ||
             strlen(note->valuestring) >= sizeof out->note ||
             strlen(kid->valuestring) >= sizeof out->key_id ||
-            sodium_base642bin(out->root, sizeof out->root, root->valuestring,
-                              strlen(root->valuestring), NULL, &len, NULL, B64) != 0 ||
-            len != AUDIT_HASH_BYTES)
+            b64_decode_exact(root->valuestring, out->root, sizeof out->root) != 0)
                 return 0;
         snprintf(out->root_b64, sizeof out->root_b64, "%s", root->valuestring);
         snprintf(out->key_id, sizeof out->key_id, "%s", kid->valuestring);
@@ -253,9 +251,7 @@ static int state_load(struct audit_log *l, uint64_t *offset, struct rwerr *err)
                         continue;
                 h = cJSON_GetArrayItem(edge, (int)i++);
                 if (!cJSON_IsString(h) ||
-                    sodium_base642bin(l->tree.edge[level], AUDIT_HASH_BYTES, h->valuestring,
-                                      strlen(h->valuestring), NULL, &len, NULL, B64) != 0 ||
-                    len != AUDIT_HASH_BYTES)
+                    b64_decode_exact(h->valuestring, l->tree.edge[level], AUDIT_HASH_BYTES) != 0)
                         goto bad;
         }
         cJSON_Delete(st);
@@ -282,12 +278,9 @@ static void replay_note_record(struct audit_log *l, struct replay *rp, const str
         if (strcmp(r->kind, AUDIT_KIND_KEY_EPOCH) == 0) {
                 const cJSON *pk = cJSON_GetObjectItemCaseSensitive(r->content, "public_key");
                 uint64_t epoch;
-                size_t len;
 
                 if (cJSON_IsString(pk) && get_uint(r->content, "epoch", &epoch) &&
-                    sodium_base642bin(rp->epoch_pk, sizeof rp->epoch_pk, pk->valuestring,
-                                      strlen(pk->valuestring), NULL, &len, NULL, B64) == 0 &&
-                    len == SIGNING_KEY_PUBLIC_BYTES) {
+                    b64_decode_exact(pk->valuestring, rp->epoch_pk, sizeof rp->epoch_pk) == 0) {
                         rp->epoch = epoch;
                         rp->have_epoch = 1;
                 }

@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "b64.h"
 #include "json_strict.h"
 #include "rwerr.h"
 
@@ -170,29 +171,6 @@ static int check_text(const char *text, size_t len, struct rwerr *err)
                                          line_of(text, i + 1));
         }
         return RW_OK;
-}
-
-/*
- * Strict base64 (RFC 4648 section 4, padded, canonical) of s[0..len) into
- * out[0..cap): 0 with *out_len, or -1. libsodium 1.0.18's decoder takes
- * bytes above 0x7f for base64 characters (its table works on a signed
- * char), so the alphabet is checked here first.
- */
-static int b64_decode(const char *s, size_t len, unsigned char *out, size_t cap, size_t *out_len)
-{
-        size_t i;
-        char c;
-
-        for (i = 0; i < len; i++) {
-                c = s[i];
-                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                      c == '+' || c == '/' || c == '='))
-                        return -1;
-        }
-        return sodium_base642bin(out, cap, s, len, NULL, out_len, NULL,
-                                 sodium_base64_VARIANT_ORIGINAL) == 0
-                       ? 0
-                       : -1;
 }
 
 static uint32_t key_hash_u32(const unsigned char kh[AUDIT_NOTE_KEYHASH_BYTES])

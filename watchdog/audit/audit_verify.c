@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "b64.h"
 #include "audit_key.h"
 #include "audit_log.h"
 #include "audit_record.h"
@@ -85,12 +86,8 @@ static void notice(struct verifier *v, const char *fmt, ...)
 
 static int b64_32(const cJSON *item, unsigned char out[32])
 {
-        size_t len;
 
-        return cJSON_IsString(item) &&
-               sodium_base642bin(out, 32, item->valuestring, strlen(item->valuestring), NULL, &len,
-                                 NULL, B64) == 0 &&
-               len == 32;
+        return cJSON_IsString(item) && b64_decode_exact(item->valuestring, out, 32) == 0;
 }
 
 static int uint_of(const cJSON *o, const char *name, uint64_t *out)
@@ -140,7 +137,7 @@ static void check_key_epoch(struct verifier *v, const struct audit_record *rec)
         unsigned char pk[32], sig[64], vpk[32];
         char name[AUDIT_NOTE_NAME_MAX], msg[AUDIT_KEY_CERT_MAX];
         uint64_t epoch;
-        size_t mlen, len;
+        size_t mlen;
         struct rwerr err;
 
         if (!uint_of(c, "epoch", &epoch) ||
@@ -194,9 +191,7 @@ static void check_key_epoch(struct verifier *v, const struct audit_record *rec)
                 const cJSON *cert = cJSON_GetObjectItemCaseSensitive(c, "cert");
 
                 if (mlen == 0 || !cJSON_IsString(cert) ||
-                    sodium_base642bin(sig, sizeof sig, cert->valuestring, strlen(cert->valuestring),
-                                      NULL, &len, NULL, B64) != 0 ||
-                    len != 64 ||
+                    b64_decode_exact(cert->valuestring, sig, sizeof sig) != 0 ||
                     crypto_sign_verify_detached(sig, (const unsigned char *)msg, mlen, v->key.pk) !=
                             0) {
                         verdict(v, AUDIT_TAMPERED,

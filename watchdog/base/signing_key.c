@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "b64.h"
 #include "fileio.h"
 
 _Static_assert(SIGNING_KEY_SECRET_BYTES == crypto_sign_SECRETKEYBYTES, "secret key size");
@@ -239,7 +240,7 @@ static int parse_key_line(const char *path, const char *buf, size_t len, const c
                           const char *what, unsigned char *bin, size_t binlen, struct rwerr *err)
 {
         size_t hl = strlen(header), blen = 0;
-        const char *b64, *end = NULL;
+        const char *b64;
         const char *other = strcmp(header, SIGNING_KEY_SECRET_HEADER) == 0
                                     ? SIGNING_KEY_PUBLIC_HEADER
                                     : SIGNING_KEY_SECRET_HEADER;
@@ -262,9 +263,7 @@ static int parse_key_line(const char *path, const char *buf, size_t len, const c
         if (memchr(b64, '\0', len - hl - 1) != NULL)
                 return rwerr_set(err, RW_ERR_INVALID, "%s: the %s key is not valid base64", path,
                                  what);
-        if (sodium_base642bin(bin, binlen, b64, len - hl - 1, NULL, &blen, &end, B64_VARIANT) !=
-                    0 ||
-            end != buf + len) {
+        if (b64_decode(b64, len - hl - 1, bin, binlen, &blen) != 0) {
                 /* Too long for bin also ends here: tell the two apart by the text length. */
                 if (len - hl - 1 > sodium_base64_ENCODED_LEN(binlen, B64_VARIANT) - 1)
                         return rwerr_set(err, RW_ERR_INVALID,
@@ -362,7 +361,6 @@ int verify_key_find(const struct verify_key *keys, size_t nkeys, const char *msg
 {
         unsigned char sig[crypto_sign_BYTES + 32];
         size_t slen, blen = 0, i;
-        const char *end = NULL;
         int rc;
 
         if ((rc = init_sodium(err)) != RW_OK)
@@ -378,9 +376,7 @@ int verify_key_find(const struct verify_key *keys, size_t nkeys, const char *msg
                                  SIG_TEXT_MAX,
                                  (size_t)sodium_base64_ENCODED_LEN(crypto_sign_BYTES, B64_VARIANT) -
                                          1);
-        if (sodium_base642bin(sig, sizeof sig, sig_b64, slen, NULL, &blen, &end, B64_VARIANT) !=
-                    0 ||
-            end != sig_b64 + slen)
+        if (b64_decode(sig_b64, slen, sig, sizeof sig, &blen) != 0)
                 return rwerr_set(err, RW_ERR_INVALID,
                                  "sig: not valid base64 (original alphabet, padded)");
         if (blen != crypto_sign_BYTES)
