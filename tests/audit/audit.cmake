@@ -12,3 +12,7 @@ add_test(NAME audit_tamper
 set_tests_properties(audit_tamper PROPERTIES LABELS unit TIMEOUT 300)
 
 include(${CMAKE_CURRENT_LIST_DIR}/audit_go.cmake OPTIONAL)
+
+# The writer's leaf index against the tree recomputed from the files.
+relaywatch_test(test_audit_log unit unit/test_audit_log.c rw_audit PkgConfig::SODIUM
+                PkgConfig::CJSON)

@@ -16,6 +16,7 @@
 
 #include "b64.h"
 #include "audit_key.h"
+#include "audit_leaves.h"
 #include "audit_record.h"
 #include "fileio.h"
 
@@ -41,6 +42,10 @@ struct audit_log {
         int64_t dirty_since; /* wall ms of the first of them */
         int broken;          /* an append failed: appends fail until a retry works */
         char why[RWERR_MSG_MAX];
+
+        struct audit_leaves *leaves; /* for proofs; NULL when it could not be kept */
+        char leaves_problem[RWERR_MSG_MAX];
+        cJSON *keys; /* the content of every key_epoch record, in order */
 };
 
 /* ------------------------------------------------------------ small helpers */
@@ -142,6 +147,19 @@ void audit_log_files_free(char **v, size_t n)
         free(v);
 }
 
+/* ------------------------------------------------------------ the key chain */
+
+/* Keeps a key_epoch record's content (the published key chain). */
+static void note_key_epoch(struct audit_log *l, const cJSON *content)
+{
+        cJSON *copy;
+
+        if (l->keys == NULL && (l->keys = cJSON_CreateArray()) == NULL)
+                return;
+        if ((copy = cJSON_Duplicate(content, 1)) != NULL)
+                cJSON_AddItemToArray(l->keys, copy);
+}
+
 /* ------------------------------------------------------------ tree.state */
 
 static int state_save(struct audit_log *l, struct rwerr *err)
@@ -170,6 +188,8 @@ static int state_save(struct audit_log *l, struct rwerr *err)
         cJSON_AddStringToObject(cp, "key_id", l->last.key_id);
         cJSON_AddStringToObject(cp, "note", l->last.note);
         cJSON_AddNumberToObject(cp, "unix_ms", (double)l->last.unix_ms);
+        if (l->keys != NULL)
+                cJSON_AddItemToObject(st, "keys", cJSON_Duplicate(l->keys, 1));
         if ((text = cJSON_PrintUnformatted(st)) == NULL)
                 goto nomem;
         cJSON_Delete(st);
@@ -242,6 +262,9 @@ static int state_load(struct audit_log *l, uint64_t *offset, struct rwerr *err)
             !cJSON_IsObject(cp) || !checkpoint_from_json(cp, &l->last))
                 goto bad;
         snprintf(l->file, sizeof l->file, "%s", item->valuestring);
+        item = cJSON_GetObjectItemCaseSensitive(st, "keys");
+        cJSON_Delete(l->keys);
+        l->keys = cJSON_IsArray(item) ? cJSON_Duplicate(item, 1) : NULL;
         audit_tree_init(&l->tree);
         l->tree.size = size;
         for (level = 0; level < AUDIT_TREE_LEVELS; level++) {
@@ -279,6 +302,7 @@ static void replay_note_record(struct audit_log *l, struct replay *rp, const str
                 const cJSON *pk = cJSON_GetObjectItemCaseSensitive(r->content, "public_key");
                 uint64_t epoch;
 
+                note_key_epoch(l, r->content);
                 if (cJSON_IsString(pk) && get_uint(r->content, "epoch", &epoch) &&
                     b64_decode_exact(pk->valuestring, rp->epoch_pk, sizeof rp->epoch_pk) == 0) {
                         rp->epoch = epoch;
@@ -503,6 +527,14 @@ static int append_locked(struct audit_log *l, const char *kind, const char *corr
                 goto broken;
         }
         l->file_bytes += len + 1;
+        if (l->leaves != NULL && audit_leaves_append(l->leaves, leaf, err) != RW_OK) {
+                /* proofs for witnesses are lost until a restart rebuilds them; the log is fine */
+                snprintf(l->leaves_problem, sizeof l->leaves_problem, "%s", err->msg);
+                audit_leaves_close(l->leaves);
+                l->leaves = NULL;
+        }
+        if (strcmp(kind, AUDIT_KIND_KEY_EPOCH) == 0 && content != NULL)
+                note_key_epoch(l, content);
         if (seq != NULL)
                 *seq = l->tree.size - 1;
         if (durable) {
@@ -745,6 +777,8 @@ static int replay_log(struct audit_log *l, struct replay *rp, struct rwerr *err)
         } else {
                 audit_tree_init(&l->tree);
                 memset(&l->last, 0, sizeof l->last);
+                cJSON_Delete(l->keys);
+                l->keys = NULL;
         }
         for (i = start; i < n; i++) {
                 if (i > start) {
@@ -766,6 +800,58 @@ static int replay_log(struct audit_log *l, struct replay *rp, struct rwerr *err)
 done:
         audit_log_files_free(files, n);
         return rc;
+}
+
+/* Every record's leaf again, from the files (a leaf index that does not match the log). */
+static int rebuild_leaves(struct audit_log *l, struct rwerr *err)
+{
+        char **files = NULL, path[4096], *line = NULL;
+        size_t n = 0, i, cap = 0;
+        ssize_t got;
+        int rc = RW_OK;
+
+        if ((rc = audit_log_files(l->dir, &files, &n, err)) != RW_OK)
+                return rc;
+        for (i = 0; i < n && rc == RW_OK; i++) {
+                FILE *f;
+
+                snprintf(path, sizeof path, "%s/%s", l->dir, files[i]);
+                if ((f = fopen(path, "rb")) == NULL) {
+                        rc = rwerr_set(err, RW_ERR_IO, "%s: cannot open: %s", path,
+                                       strerror(errno));
+                        break;
+                }
+                while (rc == RW_OK && (got = getline(&line, &cap, f)) > 0 &&
+                       line[got - 1] == '\n') {
+                        unsigned char leaf[AUDIT_HASH_BYTES];
+
+                        audit_tree_leaf_hash(line, (size_t)got - 1, leaf);
+                        rc = audit_leaves_append(l->leaves, leaf, err);
+                }
+                (void)fclose(f);
+        }
+        free(line);
+        audit_log_files_free(files, n);
+        if (rc == RW_OK && audit_leaves_size(l->leaves) != l->tree.size)
+                rc = rwerr_set(err, RW_ERR_IO, "the leaf index holds %llu leaves, the log %llu",
+                               (unsigned long long)audit_leaves_size(l->leaves),
+                               (unsigned long long)l->tree.size);
+        return rc;
+}
+
+/* The leaf index for proofs; without it the log works and proofs say why they cannot. */
+static void open_leaves(struct audit_log *l)
+{
+        struct rwerr err;
+        int rebuild;
+
+        l->leaves = audit_leaves_open(l->dir, l->tree.size, &rebuild, &err);
+        if (l->leaves != NULL && rebuild && rebuild_leaves(l, &err) != RW_OK) {
+                audit_leaves_close(l->leaves);
+                l->leaves = NULL;
+        }
+        if (l->leaves == NULL)
+                snprintf(l->leaves_problem, sizeof l->leaves_problem, "%s", err.msg);
 }
 
 struct audit_log *audit_log_open(const struct audit_log_options *o, int64_t now_ms,
@@ -810,6 +896,7 @@ struct audit_log *audit_log_open(const struct audit_log_options *o, int64_t now_
                 goto fail;
         if (l->fd < 0 && open_new_file(l, now_ms, err) != RW_OK)
                 goto fail;
+        open_leaves(l);
         return l;
 fail:
         audit_log_close(l);
@@ -825,6 +912,8 @@ void audit_log_close(struct audit_log *l)
                 (void)close(l->fd);
         }
         audit_key_free(l->key);
+        audit_leaves_close(l->leaves);
+        cJSON_Delete(l->keys);
         free(l->dir);
         free(l->origin);
         (void)pthread_mutex_destroy(&l->lock);
@@ -965,4 +1054,52 @@ void audit_log_key(struct audit_log *l, struct verify_key *pub, uint64_t *epoch)
         if (epoch != NULL)
                 *epoch = l->key->epoch;
         unlock(l);
+}
+
+int audit_log_consistency_proof(struct audit_log *l, uint64_t from, uint64_t to,
+                                unsigned char proof[][AUDIT_HASH_BYTES], size_t *n,
+                                struct rwerr *err)
+{
+        int rc;
+
+        lock(l);
+        if (l->leaves == NULL)
+                rc = rwerr_set(err, RW_ERR_IO, "no leaf index for proofs: %s", l->leaves_problem);
+        else if (from == 0 || from > to || to > audit_leaves_size(l->leaves))
+                rc = rwerr_set(err, RW_ERR_RANGE,
+                               "a consistency proof from %llu to %llu: the log has %llu records",
+                               (unsigned long long)from, (unsigned long long)to,
+                               (unsigned long long)audit_leaves_size(l->leaves));
+        else
+                rc = audit_tree_consistency_proof(audit_leaves_range, l->leaves, from, to, proof, n,
+                                                  err);
+        unlock(l);
+        return rc;
+}
+
+int audit_log_root_at(struct audit_log *l, uint64_t size, unsigned char out[AUDIT_HASH_BYTES],
+                      struct rwerr *err)
+{
+        int rc;
+
+        lock(l);
+        if (l->leaves == NULL)
+                rc = rwerr_set(err, RW_ERR_IO, "no leaf index: %s", l->leaves_problem);
+        else if (size == 0 || size > audit_leaves_size(l->leaves))
+                rc = rwerr_set(err, RW_ERR_RANGE, "no tree of %llu records here",
+                               (unsigned long long)size);
+        else
+                rc = audit_leaves_range(l->leaves, 0, size, out, err);
+        unlock(l);
+        return rc;
+}
+
+char *audit_log_keys_json(struct audit_log *l)
+{
+        char *text;
+
+        lock(l);
+        text = l->keys != NULL ? cJSON_PrintUnformatted(l->keys) : NULL;
+        unlock(l);
+        return text;
 }

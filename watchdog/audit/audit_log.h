@@ -6,6 +6,9 @@
  *     audit-<first seq, 12 digits>.jsonl   the records (audit_record.h), in
  *                                          files rotated by size or by day;
  *                                          only the last is ever appended to
+ *     leaves.bin                           every record's leaf hash, for
+ *                                          proofs (audit_leaves.h; derived,
+ *                                          rebuilt when it disagrees)
  *     tree.state                           where the writer stands: tree
  *                                          size, right edge, file and offset
  *                                          (saved at every checkpoint)
@@ -132,6 +135,25 @@ void audit_log_files_free(char **names, size_t n);
 
 /* Whether `name` is a log file's name: audit-<12 digits>.jsonl. */
 int audit_log_is_file_name(const char *name);
+
+/*
+ * The consistency proof from the tree of `from` records to that of `to`
+ * (0 < from <= to <= records), from the leaf index (audit_leaves.h) in a
+ * few reads, for a witness. RW_ERR_IO when the index could not be kept.
+ */
+int audit_log_consistency_proof(struct audit_log *l, uint64_t from, uint64_t to,
+                                unsigned char proof[][AUDIT_HASH_BYTES], size_t *n,
+                                struct rwerr *err) __attribute__((warn_unused_result));
+
+/* The root of the tree of the first `size` records. */
+int audit_log_root_at(struct audit_log *l, uint64_t size, unsigned char out[AUDIT_HASH_BYTES],
+                      struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
+ * The key chain as published for witnesses: a JSON array of every
+ * key_epoch record's content, in order (malloc'd text; NULL on no memory).
+ */
+char *audit_log_keys_json(struct audit_log *l);
 
 /* The current epoch's public key and number. */
 void audit_log_key(struct audit_log *l, struct verify_key *pub, uint64_t *epoch);
