@@ -1,6 +1,7 @@
 #include "state.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,22 @@ const struct dbconn_statement state_statements[] = {
          "INSERT INTO relaywatch_state.findings (kind, severity, summary, evidence, "
          "correlation_id) VALUES ($1, $2, $3, $4::jsonb, $5)",
          5},
+        /* A row is never replaced: RETURNING says whether this one was written. */
+        {"state_audit_checkpoint_put",
+         "INSERT INTO relaywatch_state.audit_checkpoints (origin, size, root, note, epoch, key_id, "
+         "signed_at) VALUES ($1, $2::bigint, decode($3, 'hex'), $4, $5::bigint, $6, "
+         "timestamptz 'epoch' + $7::bigint * interval '1 millisecond') "
+         "ON CONFLICT (origin, size) DO NOTHING RETURNING 1",
+         7},
+        {"state_audit_checkpoint_root",
+         "SELECT '0x' || encode(root, 'hex') FROM relaywatch_state.audit_checkpoints "
+         "WHERE origin = $1 AND size = $2::bigint",
+         2},
+        {"state_audit_checkpoint_latest",
+         "SELECT size, '0x' || encode(root, 'hex'), note, epoch, key_id, "
+         "floor(extract(epoch FROM signed_at)::numeric * 1000)::bigint "
+         "FROM relaywatch_state.audit_checkpoints WHERE origin = $1 ORDER BY size DESC LIMIT 1",
+         1},
 };
 
 const size_t state_nstatements = sizeof state_statements / sizeof state_statements[0];
@@ -334,4 +351,177 @@ int state_finding_record(struct dbconn *c, const char *kind, const char *severit
         if ((rc = command(c, "state_finding_put", 5, params, err)) != RW_OK)
                 return rwerr_prefix(err, rc, what);
         return RW_OK;
+}
+
+/* ------------------------------------------------------------ audit checkpoints */
+
+static int check_count(const char *what, const char *field, uint64_t v, struct rwerr *err)
+{
+        if (v <= (uint64_t)INT64_MAX)
+                return RW_OK;
+        return rwerr_set(err, RW_ERR_RANGE, "%s: %s = %" PRIu64 " does not fit a bigint", what,
+                         field, v);
+}
+
+/* Whether the note begins with the checkpoint text of (origin, size, root). */
+static int check_note_claims(const char *what, const struct state_audit_checkpoint *cp,
+                             struct rwerr *err)
+{
+        char root[sodium_base64_ENCODED_LEN(STATE_ROOT_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+        const char *p = cp->note;
+        size_t n;
+        char size[24];
+
+        if (cp->origin == NULL || p == NULL || cp->root == NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "%s: origin, note and root are required",
+                                 what);
+        n = strlen(cp->origin);
+        (void)sodium_bin2base64(root, sizeof root, cp->root, STATE_ROOT_BYTES,
+                                sodium_base64_VARIANT_ORIGINAL);
+        (void)snprintf(size, sizeof size, "%" PRIu64, cp->size);
+        if (strncmp(p, cp->origin, n) == 0 && p[n] == '\n') {
+                p += n + 1;
+                n = strlen(size);
+                if (strncmp(p, size, n) == 0 && p[n] == '\n') {
+                        p += n + 1;
+                        n = strlen(root);
+                        if (strncmp(p, root, n) == 0 && p[n] == '\n')
+                                return RW_OK;
+                }
+        }
+        return rwerr_set(err, RW_ERR_INVALID,
+                         "%s: the note does not begin with this checkpoint's origin, size and "
+                         "root (%s)",
+                         what, root);
+}
+
+/* The root already recorded for (origin, size) into held; *found = 0 when none is. */
+static int stored_root(struct dbconn *c, const char *what, const char *origin, const char *size,
+                       unsigned char held[STATE_ROOT_BYTES], int *found, struct rwerr *err)
+{
+        const char *params[2] = {origin, size};
+        PGresult *res = dbconn_exec_prepared(c, "state_audit_checkpoint_root", 2, params,
+                                             PGRES_TUPLES_OK, err);
+        int rc = RW_OK;
+
+        if (res == NULL)
+                return rwerr_prefix(err, RW_ERR_IO, what);
+        *found = PQntuples(res) == 1;
+        if (*found)
+                rc = pgrow_hex(res, 0, 0, what, held, STATE_ROOT_BYTES, err);
+        PQclear(res);
+        return rc;
+}
+
+int state_audit_checkpoint_put(struct dbconn *c, const struct state_audit_checkpoint *cp,
+                               struct rwerr *err)
+{
+        char what[320], size[24], epoch[24], at[24], root[2 * STATE_ROOT_BYTES + 1];
+        char held_b64[48], sent_b64[48];
+        unsigned char held[STATE_ROOT_BYTES];
+        const char *params[7];
+        PGresult *res;
+        int rc, inserted, found = 0;
+
+        (void)snprintf(what, sizeof what, "recording checkpoint %" PRIu64 " of %.256s", cp->size,
+                       cp->origin != NULL ? cp->origin : "(no origin)");
+        if ((rc = check_text(what, "origin", cp->origin, STATE_NAME_MAX, err)) != RW_OK ||
+            (rc = check_count(what, "size", cp->size, err)) != RW_OK ||
+            (rc = check_text(what, "note", cp->note, STATE_NOTE_MAX, err)) != RW_OK ||
+            (rc = check_count(what, "epoch", cp->epoch, err)) != RW_OK ||
+            (rc = check_text(what, "key_id", cp->key_id, STATE_NAME_MAX, err)) != RW_OK ||
+            (rc = check_time(what, "signed_at_ms", cp->signed_at_ms, 0, err)) != RW_OK)
+                return rc;
+        if (cp->root == NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "%s: root is NULL, and it is required", what);
+        if ((rc = check_note_claims(what, cp, err)) != RW_OK ||
+            (rc = autocommit_only(c, what, err)) != RW_OK)
+                return rc;
+        (void)snprintf(size, sizeof size, "%" PRIu64, cp->size);
+        (void)snprintf(epoch, sizeof epoch, "%" PRIu64, cp->epoch);
+        (void)snprintf(at, sizeof at, "%" PRId64, cp->signed_at_ms);
+        (void)sodium_bin2hex(root, sizeof root, cp->root, STATE_ROOT_BYTES);
+        params[0] = cp->origin;
+        params[1] = size;
+        params[2] = root;
+        params[3] = cp->note;
+        params[4] = epoch;
+        params[5] = cp->key_id;
+        params[6] = at;
+        res = dbconn_exec_prepared(c, "state_audit_checkpoint_put", 7, params, PGRES_TUPLES_OK,
+                                   err);
+        if (res == NULL)
+                return rwerr_prefix(err, RW_ERR_IO, what);
+        inserted = PQntuples(res) == 1;
+        PQclear(res);
+        if (inserted)
+                return RW_OK;
+        /* (origin, size) was there already: the same root is a checkpoint sent again. */
+        if ((rc = stored_root(c, what, cp->origin, size, held, &found, err)) != RW_OK)
+                return rc;
+        if (!found)
+                return rwerr_set(err, RW_ERR_IO,
+                                 "%s: neither written nor found (removed meanwhile?)", what);
+        if (sodium_memcmp(held, cp->root, STATE_ROOT_BYTES) == 0)
+                return RW_OK;
+        (void)sodium_bin2base64(held_b64, sizeof held_b64, held, STATE_ROOT_BYTES,
+                                sodium_base64_VARIANT_ORIGINAL);
+        (void)sodium_bin2base64(sent_b64, sizeof sent_b64, cp->root, STATE_ROOT_BYTES,
+                                sodium_base64_VARIANT_ORIGINAL);
+        return rwerr_set(err, RW_ERR_REFUSED,
+                         "the database already holds another root for checkpoint %s of %.120s: "
+                         "the audit log was rewritten or forked (held %s, now %s)",
+                         size, cp->origin, held_b64, sent_b64);
+}
+
+int state_audit_checkpoint_latest(struct dbconn *c, const char *origin,
+                                  struct state_audit_checkpoint_row *out, int *found,
+                                  struct rwerr *err)
+{
+        struct state_audit_checkpoint_row row;
+        char what[320];
+        int64_t size = 0, epoch = 0;
+        PGresult *res;
+        size_t len;
+        int rc;
+
+        (void)snprintf(what, sizeof what, "the latest checkpoint of %.256s",
+                       origin != NULL ? origin : "(no origin)");
+        if ((rc = check_text(what, "origin", origin, STATE_NAME_MAX, err)) != RW_OK)
+                return rc;
+        res = dbconn_exec_prepared(c, "state_audit_checkpoint_latest", 1, &origin, PGRES_TUPLES_OK,
+                                   err);
+        if (res == NULL)
+                return rwerr_prefix(err, RW_ERR_IO, what);
+        if (PQntuples(res) == 0) {
+                PQclear(res);
+                *found = 0;
+                return RW_OK;
+        }
+        memset(&row, 0, sizeof row);
+        if ((rc = pgrow_i64(res, 0, 0, what, 0, INT64_MAX, &size, err)) != RW_OK ||
+            (rc = pgrow_hex(res, 0, 1, what, row.root, STATE_ROOT_BYTES, err)) != RW_OK ||
+            (rc = pgrow_i64(res, 0, 3, what, 0, INT64_MAX, &epoch, err)) != RW_OK ||
+            (rc = pgrow_text(res, 0, 4, what, row.key_id, sizeof row.key_id, err)) != RW_OK ||
+            (rc = pgrow_i64(res, 0, 5, what, 1, STATE_TIME_MAX_MS, &row.signed_at_ms, err)) !=
+                    RW_OK)
+                goto out;
+        if (PQgetisnull(res, 0, 2) || (len = (size_t)PQgetlength(res, 0, 2)) > STATE_NOTE_MAX) {
+                rc = rwerr_set(err, RW_ERR_PROTOCOL, "%s: the note is NULL or longer than %d bytes",
+                               what, STATE_NOTE_MAX);
+                goto out;
+        }
+        if ((row.note = malloc(len + 1)) == NULL) {
+                rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory reading %s", what);
+                goto out;
+        }
+        memcpy(row.note, PQgetvalue(res, 0, 2), len);
+        row.note[len] = '\0';
+        row.size = (uint64_t)size;
+        row.epoch = (uint64_t)epoch;
+        *out = row;
+        *found = 1;
+out:
+        PQclear(res);
+        return rc;
 }

@@ -3,7 +3,8 @@
  * (relaywatch_state): the running-totals checkpoints, so a restarted
  * watchdog resumes from them and checks them against a full sum first, and
  * the cursors of its incremental reads, every halt it published (with the
- * signed message) and the findings that are not halts.
+ * signed message), the findings that are not halts, and the audit log's
+ * signed checkpoints (an auditor's copy outside the log's files).
  *
  * Writes run in a transaction of their own, never inside a cycle's
  * read-only snapshot. Register the statements on the connection first:
@@ -110,5 +111,56 @@ int state_halt_times(struct dbconn *c, const char *halt_id, struct state_halt_ti
 int state_finding_record(struct dbconn *c, const char *kind, const char *severity,
                          const char *summary, const char *evidence_json, const char *correlation_id,
                          struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
+ * The audit log's signed checkpoints (relaywatch_state.audit_checkpoints,
+ * docs/AUDIT.md): append-only, one row per (origin, size).
+ */
+#define STATE_NOTE_MAX 16384 /* a whole signed note (AUDIT_NOTE_MAX) */
+#define STATE_ROOT_BYTES 32
+
+/* One checkpoint as signed. Nothing is taken over. */
+struct state_audit_checkpoint {
+        const char *origin;        /* the note's origin line and key name */
+        uint64_t size;             /* tree size, at most INT64_MAX */
+        const unsigned char *root; /* STATE_ROOT_BYTES bytes */
+        const char *note;          /* the exact signed note */
+        uint64_t epoch;            /* the signing key's epoch, at most INT64_MAX */
+        const char *key_id;        /* the signing key's id */
+        int64_t signed_at_ms;      /* > 0 */
+};
+
+/*
+ * Records a checkpoint, in autocommit like halts and findings, with the
+ * same checks (required strings, limits; RW_ERR_INVALID / RW_ERR_RANGE
+ * naming the field). The note must begin with the checkpoint it claims to
+ * sign ("ORIGIN\nSIZE\nBASE64 ROOT\n"; RW_ERR_INVALID otherwise).
+ *
+ * The same checkpoint sent again (after a restart) is RW_OK and changes
+ * nothing, whatever its note. Another root for an (origin, size) already
+ * recorded is RW_ERR_REFUSED ("the database already holds another root for
+ * checkpoint SIZE of ORIGIN: the audit log was rewritten or forked"), and
+ * the row first recorded stays.
+ */
+int state_audit_checkpoint_put(struct dbconn *c, const struct state_audit_checkpoint *cp,
+                               struct rwerr *err) __attribute__((warn_unused_result));
+
+/* A checkpoint read back. `note` is malloc'd: the caller frees it (free()). */
+struct state_audit_checkpoint_row {
+        uint64_t size;
+        unsigned char root[STATE_ROOT_BYTES];
+        uint64_t epoch;
+        char key_id[STATE_NAME_MAX + 1];
+        int64_t signed_at_ms;
+        char *note;
+};
+
+/*
+ * The newest checkpoint of `origin` (the largest size): *found = 1 and
+ * *out filled, or *found = 0 and *out untouched when none is recorded.
+ */
+int state_audit_checkpoint_latest(struct dbconn *c, const char *origin,
+                                  struct state_audit_checkpoint_row *out, int *found,
+                                  struct rwerr *err) __attribute__((warn_unused_result));
 
 #endif

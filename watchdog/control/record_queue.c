@@ -1,19 +1,23 @@
 #include "record_queue.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 
 #include "control_msg.h"
+#include "jsonlog.h"
 #include "state.h"
 
 enum record_kind {
         RECORD_HALT,
         RECORD_ACKNOWLEDGED,
         RECORD_FINDING,
+        RECORD_CHECKPOINT,
 };
 
 struct record {
@@ -29,6 +33,8 @@ struct record {
         char halt_id[CONTROL_ID_SIZE];
         /* RECORD_FINDING (its evidence_json owned) */
         struct finding_record finding;
+        /* RECORD_CHECKPOINT (its strings owned) */
+        struct record_checkpoint checkpoint;
 };
 
 struct record_queue {
@@ -36,6 +42,7 @@ struct record_queue {
         struct record *head, *tail;
         size_t n;
         size_t dropped;
+        size_t refused;
 };
 
 static void record_free(struct record *r)
@@ -44,6 +51,9 @@ static void record_free(struct record *r)
                 return;
         free(r->msg);
         free(r->finding.evidence_json);
+        free(r->checkpoint.origin);
+        free(r->checkpoint.note);
+        free(r->checkpoint.key_id);
         free(r);
 }
 
@@ -86,15 +96,27 @@ static void unlink_record(struct record_queue *q, struct record *prev, struct re
         q->n--;
 }
 
-/* Makes room for one more: the oldest finding goes first, else the oldest record. Under the lock. */
+/* The oldest record of `kind` (and its predecessor), or NULL. Under the lock. */
+static struct record *oldest_of(struct record_queue *q, enum record_kind kind, struct record **prev)
+{
+        struct record *r;
+
+        for (*prev = NULL, r = q->head; r != NULL && r->kind != kind; r = r->next)
+                *prev = r;
+        return r;
+}
+
+/*
+ * Makes room for one more: the oldest finding goes first, then the oldest
+ * checkpoint (a later one covers it), else the oldest record. Under the lock.
+ */
 static void make_room(struct record_queue *q)
 {
         struct record *prev = NULL, *r;
 
         while (q->n >= RECORD_QUEUE_MAX) {
-                for (prev = NULL, r = q->head; r != NULL && r->kind != RECORD_FINDING; r = r->next)
-                        prev = r;
-                if (r == NULL) {
+                if ((r = oldest_of(q, RECORD_FINDING, &prev)) == NULL &&
+                    (r = oldest_of(q, RECORD_CHECKPOINT, &prev)) == NULL) {
                         prev = NULL;
                         r = q->head;
                 }
@@ -152,6 +174,33 @@ int record_queue_add_acknowledged(struct record_queue *q, const char *halt_id, i
         return RW_OK;
 }
 
+int record_queue_add_checkpoint(struct record_queue *q, const char *origin, uint64_t size,
+                                const unsigned char *root32, const char *note, uint64_t epoch,
+                                const char *key_id, int64_t signed_at_ms)
+{
+        struct record *r;
+
+        if (origin == NULL || root32 == NULL || note == NULL || key_id == NULL)
+                return RW_ERR_INVALID;
+        if ((r = calloc(1, sizeof *r)) == NULL)
+                return RW_ERR_NOMEM;
+        r->kind = RECORD_CHECKPOINT;
+        r->checkpoint.origin = strdup(origin);
+        r->checkpoint.note = strdup(note);
+        r->checkpoint.key_id = strdup(key_id);
+        if (r->checkpoint.origin == NULL || r->checkpoint.note == NULL ||
+            r->checkpoint.key_id == NULL) {
+                record_free(r);
+                return RW_ERR_NOMEM;
+        }
+        r->checkpoint.size = size;
+        memcpy(r->checkpoint.root, root32, RECORD_ROOT_BYTES);
+        r->checkpoint.epoch = epoch;
+        r->checkpoint.signed_at_ms = signed_at_ms;
+        append(q, r);
+        return RW_OK;
+}
+
 void record_queue_take_findings(struct record_queue *q, struct finding_journal *j)
 {
         size_t i;
@@ -204,22 +253,67 @@ static int write_one(const struct record_writer *w, const struct record *r, stru
                 return w->acknowledged(w->ctx, r->halt_id, r->at_ms, err);
         case RECORD_FINDING:
                 return w->finding(w->ctx, &r->finding, err);
+        case RECORD_CHECKPOINT:
+                if (w->checkpoint == NULL)
+                        return rwerr_set(err, RW_ERR_INVALID,
+                                         "checkpoint %" PRIu64 " of %s: the writer takes no "
+                                         "checkpoints",
+                                         r->checkpoint.size, r->checkpoint.origin);
+                return w->checkpoint(w->ctx, &r->checkpoint, err);
         }
         return rwerr_set(err, RW_ERR_INVALID, "record of unknown kind %d", (int)r->kind);
+}
+
+/*
+ * A checkpoint the database will never take (another root is recorded for
+ * its size: the log was rewritten or forked). Said loudly, then dropped.
+ */
+static void refuse_checkpoint(struct record_queue *q, const struct record_checkpoint *cp,
+                              const struct rwerr *why)
+{
+        char root[sodium_base64_ENCODED_LEN(RECORD_ROOT_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+        cJSON *line = jsonlog_begin(JSONLOG_CRITICAL, "audit_checkpoint_refused", NULL);
+
+        (void)sodium_bin2base64(root, sizeof root, cp->root, RECORD_ROOT_BYTES,
+                                sodium_base64_VARIANT_ORIGINAL);
+        cJSON_AddStringToObject(line, "origin", cp->origin);
+        cJSON_AddNumberToObject(line, "size", (double)cp->size);
+        cJSON_AddStringToObject(line, "root", root);
+        cJSON_AddNumberToObject(line, "epoch", (double)cp->epoch);
+        cJSON_AddStringToObject(line, "key_id", cp->key_id);
+        cJSON_AddStringToObject(line, "note", cp->note);
+        cJSON_AddStringToObject(line, "message", why->msg);
+        cJSON_AddStringToObject(line, "action", "dropped from the record queue, not retried");
+        jsonlog_emit(line);
+        (void)pthread_mutex_lock(&q->lock);
+        q->refused++;
+        (void)pthread_mutex_unlock(&q->lock);
 }
 
 int record_queue_flush(struct record_queue *q, const struct record_writer *w, size_t *written,
                        struct rwerr *err)
 {
-        size_t limit, done = 0;
+        size_t limit, seen = 0, done = 0;
+        struct rwerr why;
         struct record *r;
         int rc = RW_OK;
 
         (void)pthread_mutex_lock(&q->lock);
         limit = q->n; /* what waited when the flush began */
         (void)pthread_mutex_unlock(&q->lock);
-        while (done < limit && (r = pop(q)) != NULL) {
-                if ((rc = write_one(w, r, err)) != RW_OK) {
+        while (seen < limit && (r = pop(q)) != NULL) {
+                seen++;
+                rc = write_one(w, r, &why);
+                if (rc == RW_ERR_REFUSED && r->kind == RECORD_CHECKPOINT) {
+                        /* Retrying would block the queue forever: log it and drop it. */
+                        refuse_checkpoint(q, &r->checkpoint, &why);
+                        record_free(r);
+                        rc = RW_OK;
+                        continue;
+                }
+                if (rc != RW_OK) {
+                        if (err != NULL)
+                                *err = why;
                         push_back(q, r);
                         break;
                 }
@@ -247,6 +341,16 @@ size_t record_queue_dropped(struct record_queue *q)
 
         (void)pthread_mutex_lock(&q->lock);
         n = q->dropped;
+        (void)pthread_mutex_unlock(&q->lock);
+        return n;
+}
+
+size_t record_queue_refused(struct record_queue *q)
+{
+        size_t n;
+
+        (void)pthread_mutex_lock(&q->lock);
+        n = q->refused;
         (void)pthread_mutex_unlock(&q->lock);
         return n;
 }
@@ -323,10 +427,26 @@ static int db_finding(void *ctx, const struct finding_record *f, struct rwerr *e
                                     f->evidence_json, f->correlation_id, err);
 }
 
+static int db_checkpoint(void *ctx, const struct record_checkpoint *cp, struct rwerr *err)
+{
+        struct state_audit_checkpoint s;
+
+        memset(&s, 0, sizeof s);
+        s.origin = cp->origin;
+        s.size = cp->size;
+        s.root = cp->root;
+        s.note = cp->note;
+        s.epoch = cp->epoch;
+        s.key_id = cp->key_id;
+        s.signed_at_ms = cp->signed_at_ms;
+        /* RW_ERR_REFUSED (another root held for this size) is dropped by the flush. */
+        return state_audit_checkpoint_put(ctx, &s, err);
+}
+
 int record_queue_flush_db(struct record_queue *q, struct dbconn *db, size_t *written,
                           struct rwerr *err)
 {
-        const struct record_writer w = {db_halt, db_acknowledged, db_finding, db};
+        const struct record_writer w = {db_halt, db_acknowledged, db_finding, db_checkpoint, db};
 
         return record_queue_flush(q, &w, written, err);
 }
