@@ -100,6 +100,23 @@ resume_ok() { rw resume -c "$conf" --from-last-checkpoint >"$dir/resume.out" 2>&
 closed() { ! jq -e --arg i "$1" '.incidents[] | select(.invariant == $i)' "$status" >/dev/null 2>&1; }
 resumed() { wait_for 40 resume_ok && wait_for 20 closed "$1"; }
 
+# The audit log: the HALT carries the checkpoint that covers its verdict, and
+# the log extends it, by relaywatch's verifier and by Go's sumdb note and tlog
+# (tests/audit/tlogcheck; TLOGCHECK is set by ctest).
+audit_dir() { echo "$(sed -n 's/^state_dir = //p' "$conf")/audit"; }
+halt_note() {
+        tail_json | jq -sj --arg i "$1" "$signed_halts | last | .msg.audit.checkpoint // empty" \
+                >"$dir/halt-$1.note"
+        [ -s "$dir/halt-$1.note" ]
+}
+audit_extends() { rw audit verify --dir "$(audit_dir)" --checkpoint "$dir/halt-$1.note" >/dev/null; }
+audit_vkey() { head -n 1 "$(audit_dir)/audit-000000000000.jsonl" | jq -r .content.vkey; }
+go_checks() {
+        "$TLOGCHECK" note --vkey "$(audit_vkey)" "$dir/halt-$1.note" >/dev/null &&
+                "$TLOGCHECK" log --vkey "$(audit_vkey)" "$(audit_dir)" >/dev/null
+}
+audit_recorded() { grep -q "\"kind\":\"$1\"" "$(audit_dir)"/audit-*.jsonl; }
+
 # A full round: inject, a verified HALT, the relayer stops and acknowledges,
 # resume refused, mend, resume accepted, the relayer works again.
 halt_round() {
@@ -110,6 +127,13 @@ halt_round() {
         check "$kind: a HALT for $inv on the stream, verified with the watchdog's key" wait_for 30 halts_above "$inv" "$n"
         check "  the simulated relayer stopped" wait_for 20 sim_event_after halted "$h"
         check "  the HALT was acknowledged by the relayer's group" wait_for 20 acked "$inv"
+        check "  the HALT carries the audit checkpoint of its verdict" halt_note "$inv"
+        check "  the audit log extends it (relaywatch audit verify)" audit_extends "$inv"
+        if [[ -n ${TLOGCHECK:-} ]]; then
+                check "  and by Go's sumdb note and tlog (tlogcheck)" go_checks "$inv"
+        fi
+        check "  the audit log records the halt" audit_recorded halt_published
+        check "  and its acknowledgement" audit_recorded halt_acknowledged
         check "  relaywatch status shows the acknowledgement of every relayer group" status_acked "$inv"
         check "  and it took effect: no operation while halted" stands_still
         check "  relaywatch status says HALTED (exit 1)" bash -c "'$RELAYWATCH_BIN' status -c '$conf' >/dev/null 2>&1; [ \$? -eq 1 ]"
@@ -117,6 +141,8 @@ halt_round() {
         "undo_$kind"
         r=$(sim_events resumed)
         check "  mended: resume accepted" resumed "$inv"
+        check "  the audit log records the RESUME (with the operator's key id)" \
+                wait_for 10 audit_recorded resume
         check "  the relayer resumed" wait_for 20 sim_event_after resumed "$r"
         check "  and works again" moves_on
         check "  exactly one HALT for this incident" halt_count_is "$inv" $((n + 1))
@@ -307,6 +333,14 @@ pid=$(rw_pid)
 kill -TERM "$pid"
 check "  SIGTERM: relaywatch finishes its cycle and stops cleanly" wait_for 10 gone "$pid"
 check "  with a stop line in its log" bash -c "tail -n 5 '$log' | grep -q '\"event\":\"stop\"'"
+audit_stopped() {
+        local f
+        f=$(ls "$(audit_dir)"/audit-*.jsonl | tail -n 1)
+        tail -n 2 "$f" | head -n 1 | grep -q '"kind":"stop"' &&
+                tail -n 1 "$f" | grep -q '"kind":"checkpoint"' &&
+                rw audit verify --dir "$(audit_dir)" >/dev/null
+}
+check "  its audit log ends in a stop record and a checkpoint, and verifies whole" audit_stopped
 
 # In the sanitizer build every process above ran under ASan+UBSan: a report
 # (a leak at exit included) is in its log even when it did not kill it.

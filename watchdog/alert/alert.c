@@ -113,6 +113,9 @@ cJSON *alert_to_json(const struct alert *a)
             cJSON_AddNumberToObject(o, "opened_ms", (double)a->opened_ms) == NULL ||
             cJSON_AddNumberToObject(o, "at_ms", (double)a->at_ms) == NULL ||
             cJSON_AddNumberToObject(o, "seq", (double)a->seq) == NULL ||
+            (a->audit_size > 0 &&
+             (cJSON_AddNumberToObject(o, "audit_size", (double)a->audit_size) == NULL ||
+              cJSON_AddStringToObject(o, "audit_root", a->audit_root) == NULL)) ||
             (details != NULL && !cJSON_AddItemToObject(o, "details", details))) {
                 cJSON_Delete(details);
                 cJSON_Delete(o);
@@ -190,6 +193,15 @@ int alert_from_json(const cJSON *o, struct alert *out, struct rwerr *err)
             (rc = get_int(o, "at_ms", 0, 9.0e15, &out->at_ms, err)) != RW_OK ||
             (rc = get_int(o, "seq", 0, 9.0e15, &seq, err)) != RW_OK)
                 return rc;
+        if (cJSON_GetObjectItemCaseSensitive(o, "audit_size") != NULL) { /* optional */
+                int64_t size = 0;
+
+                if ((rc = get_int(o, "audit_size", 1, 9.0e15, &size, err)) != RW_OK ||
+                    (rc = get_text(o, "audit_root", out->audit_root, sizeof out->audit_root,
+                                   err)) != RW_OK)
+                        return rc;
+                out->audit_size = (uint64_t)size;
+        }
         if (out->name[0] == '\0')
                 return rwerr_set(err, RW_ERR_INVALID, "alert: \"name\" is empty");
         if (parse_severity(severity, &out->severity) != 0)

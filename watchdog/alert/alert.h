@@ -64,6 +64,9 @@ struct alert {
         int64_t at_ms;                   /* wall clock: this event */
         uint64_t seq;                    /* opening number of this dedup key (1, 2, ...) */
         char *details_json; /* owned: a JSON object (evidence, heights, halt id), or NULL */
+        /* the audit log's checkpoint when it was raised (0 and "": none) */
+        uint64_t audit_size;
+        char audit_root[48];
 };
 
 /*

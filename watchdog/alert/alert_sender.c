@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "audit_sink.h"
 #include "alert_attempt.h"
 #include "alert_spool.h"
 #include "jsonlog.h"
@@ -86,6 +87,7 @@ struct intake {
 
 struct alert_sender {
         const struct config *cfg;
+        const struct audit_sink *audit; /* borrowed; records deliveries */
         CURLM *multi;
         struct redisconn *redis;
         char claim_prefix[256];
@@ -575,10 +577,37 @@ static void schedule(struct route *r, uint64_t at_ms)
                 r->not_before_ms = at_ms;
 }
 
+/* What became of one alert on one route, in the audit log: sent, rejected or spooled. */
+static void audit_delivery(struct alert_sender *s, const char *outcome, const struct route *r,
+                           const struct delivery *d, const struct alert_attempt_result *res)
+{
+        const struct alert *a = &d->alert;
+        cJSON *c;
+
+        if (s->audit == NULL || (c = cJSON_CreateObject()) == NULL)
+                return;
+        cJSON_AddStringToObject(c, "outcome", outcome);
+        cJSON_AddStringToObject(c, "route", r->cfg->name);
+        cJSON_AddStringToObject(c, "name", a->name);
+        cJSON_AddStringToObject(c, "dedup_key", a->dedup_key);
+        cJSON_AddStringToObject(c, "state", alert_state_name(a->state));
+        cJSON_AddNumberToObject(c, "attempt", d->attempts);
+        cJSON_AddNumberToObject(c, "status", (double)res->status);
+        if (res->outcome != RECEIVER_DELIVERED)
+                cJSON_AddStringToObject(c, "problem", res->why);
+        if (a->audit_size > 0) {
+                cJSON_AddNumberToObject(c, "audit_size", (double)a->audit_size);
+                cJSON_AddStringToObject(c, "audit_root", a->audit_root);
+        }
+        audit_sink_record(s->audit, "alert_delivery", a->correlation_id, c, 0);
+        cJSON_Delete(c);
+}
+
 static void on_delivered(struct alert_sender *s, struct route *r, struct delivery *d,
                          const struct alert_attempt_result *res)
 {
         log_outcome(JSONLOG_INFO, "alert_delivered", r, d, res);
+        audit_delivery(s, d->alert.state == ALERT_RESOLVED ? "resolve_sent" : "sent", r, d, res);
         if (d->spooled)
                 alert_spool_mark(&s->spool);
         route_count(r, &r->delivered, NULL);
@@ -591,6 +620,7 @@ static void on_rejected(struct alert_sender *s, struct route *r, struct delivery
                         const struct alert_attempt_result *res)
 {
         log_outcome(JSONLOG_ERROR, "alert_rejected", r, d, res);
+        audit_delivery(s, "rejected", r, d, res);
         if (d->spooled)
                 alert_spool_mark(&s->spool);
         route_count(r, &r->failed, res->why);
@@ -608,6 +638,7 @@ static void to_spool(struct alert_sender *s, struct route *r, struct delivery *d
         cJSON_AddStringToObject(line, "problem", res->why);
         cJSON_AddNumberToObject(line, "retry_in_ms", (double)spool_retry_ms(s));
         jsonlog_emit(line);
+        audit_delivery(s, "failed_spooled", r, d, res);
         d->spooled = 1;
         for (w = r->head; w != NULL; w = w->next)
                 w->spooled = 1;
@@ -1148,4 +1179,9 @@ int alert_send_once(const struct config *cfg, const struct config_alert_route *r
                 return RW_OK;
         return rwerr_set(err, res.transport_rc != RW_OK ? res.transport_rc : RW_ERR_REMOTE, "%s",
                          res.why);
+}
+
+void alert_sender_set_audit(struct alert_sender *s, const struct audit_sink *sink)
+{
+        s->audit = sink; /* before alert_sender_start: the thread reads it unlocked */
 }

@@ -87,6 +87,14 @@ struct alert_sender;
  */
 struct alert_sender *alert_sender_new(const struct config *cfg, struct rwerr *err);
 
+/*
+ * Lends the audit log (borrowed; call before alert_sender_start): each
+ * delivery's outcome per route (sent, resolve sent, rejected, spooled after
+ * its last attempt) is recorded there from the sender's thread.
+ */
+struct audit_sink;
+void alert_sender_set_audit(struct alert_sender *s, const struct audit_sink *sink);
+
 /* Starts the thread. RW_OK, or RW_ERR_NOMEM / RW_ERR_IO. */
 int alert_sender_start(struct alert_sender *s);
 

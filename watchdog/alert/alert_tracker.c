@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "audit_sink.h"
 #include "alert.h"
 #include "alert_history.h"
 #include "alert_sender.h"
@@ -59,6 +60,10 @@ struct alert_tracker {
         int silences_present;
         int64_t last_report_day; /* UTC day number of the last daily report */
         char last_cid[64];
+        const struct audit_sink *audit; /* borrowed; NULL: nothing recorded */
+        int silences_recorded;          /* the silences in force were recorded once */
+        char expired[SILENCE_MAX][20];  /* silences whose end was recorded */
+        size_t nexpired;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -91,7 +96,14 @@ static void drop(struct alert_tracker *t, struct tracked *x)
 static void history(struct alert_tracker *t, const char *event, const struct alert *a)
 {
         struct rwerr err;
+        cJSON *c;
 
+        if (t->audit != NULL && (c = cJSON_CreateObject()) != NULL) {
+                cJSON_AddStringToObject(c, "event", event);
+                cJSON_AddItemToObject(c, "alert", alert_to_json(a));
+                audit_sink_record(t->audit, "alert", a->correlation_id, c, 0);
+                cJSON_Delete(c);
+        }
         if (alert_history_append(t->cfg->state_dir, event, a, &err) != RW_OK)
                 jsonlog_message(JSONLOG_WARN, "alert_history_failed", a->correlation_id, "%s",
                                 err.msg);
@@ -293,9 +305,94 @@ static void load(struct alert_tracker *t)
 
 /* ------------------------------------------------------------ silences */
 
+static cJSON *silence_json(const struct silence *x)
+{
+        cJSON *c = cJSON_CreateObject();
+
+        if (c == NULL)
+                return NULL;
+        cJSON_AddStringToObject(c, "id", x->id);
+        cJSON_AddStringToObject(c, "name", x->name);
+        cJSON_AddStringToObject(c, "subject", x->subject);
+        cJSON_AddStringToObject(c, "reason", x->reason);
+        cJSON_AddStringToObject(c, "created_by", x->created_by);
+        cJSON_AddNumberToObject(c, "created_ms", (double)x->created_ms);
+        cJSON_AddNumberToObject(c, "ends_ms", (double)x->ends_ms);
+        return c;
+}
+
+static const struct silence *silence_by_id(const struct silence_set *set, const char *id)
+{
+        size_t i;
+
+        for (i = 0; i < set->n; i++)
+                if (strcmp(set->items[i].id, id) == 0)
+                        return &set->items[i];
+        return NULL;
+}
+
+static void record_silence(struct alert_tracker *t, const char *kind, const struct silence *x)
+{
+        cJSON *c = silence_json(x);
+
+        audit_sink_record(t->audit, kind, x->id, c, 0);
+        cJSON_Delete(c);
+}
+
+/* The audit records of a change of the silences file: added and removed ones. */
+static void record_silences(struct alert_tracker *t, const struct silence_set *before)
+{
+        size_t i;
+
+        if (t->audit == NULL)
+                return;
+        if (!t->silences_recorded) { /* the first read: what is in force, once per start */
+                cJSON *c = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(c, "silences");
+
+                for (i = 0; arr != NULL && i < t->silences.n; i++)
+                        cJSON_AddItemToArray(arr, silence_json(&t->silences.items[i]));
+                audit_sink_record(t->audit, "silences_in_force", "silences", c, 0);
+                cJSON_Delete(c);
+                t->silences_recorded = 1;
+                return;
+        }
+        for (i = 0; i < t->silences.n; i++)
+                if (silence_by_id(before, t->silences.items[i].id) == NULL)
+                        record_silence(t, "silence_added", &t->silences.items[i]);
+        for (i = 0; i < before->n; i++)
+                if (silence_by_id(&t->silences, before->items[i].id) == NULL)
+                        record_silence(t, "silence_removed", &before->items[i]);
+}
+
+/* A silence whose end has come is recorded once as expired. */
+static void record_expired(struct alert_tracker *t)
+{
+        int64_t now = rwclock_wall_ms();
+        size_t i, j;
+
+        for (i = 0; t->audit != NULL && i < t->silences.n; i++) {
+                const struct silence *x = &t->silences.items[i];
+
+                if (x->ends_ms > now)
+                        continue;
+                for (j = 0; j < t->nexpired && strcmp(t->expired[j], x->id) != 0; j++)
+                        ;
+                if (j < t->nexpired)
+                        continue;
+                record_silence(t, "silence_expired", x);
+                if (t->nexpired == SILENCE_MAX) /* the oldest note makes room */
+                        memmove(t->expired[0], t->expired[1],
+                                (SILENCE_MAX - 1) * sizeof t->expired[0]);
+                else
+                        t->nexpired++;
+                copy_text(t->expired[t->nexpired - 1], sizeof t->expired[0], x->id);
+        }
+}
+
 /* Reads STATE_DIR/silences.json again when it changed (or appeared, or went). */
 static void reload_silences(struct alert_tracker *t)
 {
+        struct silence_set before;
         char path[4096];
         struct stat st;
         struct rwerr err;
@@ -310,6 +407,7 @@ static void reload_silences(struct alert_tracker *t)
         t->silences_present = present;
         if (present)
                 t->silences_mtime = st.st_mtim;
+        before = t->silences;
         if (silence_load(t->cfg->state_dir, &t->silences, &err) != RW_OK) {
                 jsonlog_message(JSONLOG_ERROR, "silences_unreadable", t->last_cid,
                                 "%s; the silences read before stay in force", err.msg);
@@ -317,6 +415,7 @@ static void reload_silences(struct alert_tracker *t)
         }
         jsonlog_message(JSONLOG_INFO, "silences_loaded", t->last_cid, "%zu silence%s in %s",
                         t->silences.n, t->silences.n == 1 ? "" : "s", path);
+        record_silences(t, &before);
 }
 
 static const struct silence *silenced(const struct alert_tracker *t, const struct alert *a)
@@ -331,6 +430,17 @@ static const struct silence *silenced(const struct alert_tracker *t, const struc
  * a HALT that is not acknowledged or not effective goes out whatever is
  * silenced: it says the relayer may not have stopped.
  */
+/* The audit log's checkpoint that covers what raised `a` (written now if needed). */
+static void stamp_audit(struct alert_tracker *t, struct alert *a)
+{
+        struct audit_ref ref;
+
+        if (audit_sink_checkpoint(t->audit, a->correlation_id, &ref) != 0)
+                return;
+        a->audit_size = ref.size;
+        copy_text(a->audit_root, sizeof a->audit_root, ref.root);
+}
+
 static void send_firing(struct alert_tracker *t, struct tracked *x)
 {
         const struct silence *s = x->escalated ? NULL : silenced(t, &x->a);
@@ -346,6 +456,7 @@ static void send_firing(struct alert_tracker *t, struct tracked *x)
                 return;
         }
         x->held = 0;
+        stamp_audit(t, &x->a);
         log_event(x->a.update ? "alert_updated" : "alert_opened", &x->a);
         history(t, x->a.update ? "updated" : "opened", &x->a);
         submit(t, &x->a, NULL);
@@ -365,6 +476,7 @@ static void resolve(struct alert_tracker *t, struct tracked *x, const char *why)
         r.update = 0;
         r.at_ms = rwclock_wall_ms();
         copy_text(r.summary, sizeof r.summary, why);
+        stamp_audit(t, &r);
         log_event("alert_resolved", &r);
         history(t, "resolved", &r);
         if (!x->held)
@@ -848,6 +960,7 @@ void alert_tracker_tick(struct alert_tracker *t)
         uint64_t now = rwclock_mono_ms();
 
         reload_silences(t);
+        record_expired(t);
         if (t->sender != NULL) {
                 retry_backlog(t);
                 delivery_changes(t);
@@ -931,4 +1044,9 @@ int alert_tracker_status_json(const struct alert_tracker *t, cJSON *status)
                 return -1;
         }
         return 0;
+}
+
+void alert_tracker_set_audit(struct alert_tracker *t, const struct audit_sink *sink)
+{
+        t->audit = sink;
 }

@@ -67,6 +67,14 @@ void alert_tracker_free(struct alert_tracker *t);
 void alert_tracker_reconfigure(struct alert_tracker *t, const struct config *cfg,
                                struct alert_sender *sender);
 
+/*
+ * Lends the audit log (borrowed; NULL: none): every page carries its
+ * checkpoint (written when the alert opens or resolves), and alert events
+ * and silences added, removed and expired are recorded there.
+ */
+struct audit_sink;
+void alert_tracker_set_audit(struct alert_tracker *t, const struct audit_sink *sink);
+
 /* A HALT in force and the invariant that caused it (halt control knows them). */
 struct alert_halt_ref {
         const char *invariant;

@@ -51,6 +51,14 @@ static int add_annotations(cJSON *alert, const struct alert *a)
             rcv_add_line(n, "correlation_id", a->correlation_id) == NULL ||
             (a->halt_id[0] != '\0' && rcv_add_line(n, "halt_id", a->halt_id) == NULL))
                 return -1;
+        if (a->audit_size > 0) {
+                char size[24];
+
+                (void)snprintf(size, sizeof size, "%llu", (unsigned long long)a->audit_size);
+                if (cJSON_AddStringToObject(n, "audit_checkpoint_size", size) == NULL ||
+                    cJSON_AddStringToObject(n, "audit_checkpoint_root", a->audit_root) == NULL)
+                        return -1;
+        }
         return 0;
 }
 

@@ -214,6 +214,13 @@ static void add_facts(struct rcv_buf *b, const struct config *cfg, const struct 
         fact(b, "At:", at);
         fact(b, "Correlation id:", a->correlation_id);
         fact(b, "Halt id:", a->halt_id);
+        if (a->audit_size > 0) {
+                char cp[96];
+
+                (void)snprintf(cp, sizeof cp, "size %llu, root %s",
+                               (unsigned long long)a->audit_size, a->audit_root);
+                fact(b, "Audit checkpoint:", cp);
+        }
         fact(b, "Runbook:", a->runbook_url);
 }
 

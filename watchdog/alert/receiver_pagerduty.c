@@ -62,6 +62,15 @@ static int add_custom_details(cJSON *payload, const struct config_alert_route *r
                 cJSON_Delete(details);
                 return rcv_fail(err, RW_ERR_NOMEM, route, "out of memory for custom_details");
         }
+        if (a->audit_size > 0) {
+                cJSON *cp = cJSON_AddObjectToObject(cd, "audit_checkpoint");
+
+                if (cp == NULL ||
+                    cJSON_AddNumberToObject(cp, "size", (double)a->audit_size) == NULL ||
+                    cJSON_AddStringToObject(cp, "root", a->audit_root) == NULL)
+                        return rcv_fail(err, RW_ERR_NOMEM, route,
+                                        "out of memory for custom_details");
+        }
         if (a->purpose == ALERT_TEST && cJSON_AddTrueToObject(cd, "test") == NULL)
                 return rcv_fail(err, RW_ERR_NOMEM, route, "out of memory for custom_details");
         /* a re-page or a new figure of an alert already paged: the same incident */

@@ -88,6 +88,43 @@ static int key_save(const char *dir, const char *name, const struct audit_key *k
         return rc;
 }
 
+/* A decimal number of digits only (no sign, no space) at *p, which moves past it. */
+static int parse_digits(const char **p, unsigned long long *out)
+{
+        char *end;
+
+        if (**p < '0' || **p > '9')
+                return -1;
+        errno = 0;
+        *out = strtoull(*p, &end, 10);
+        if (errno != 0)
+                return -1;
+        *p = end;
+        return 0;
+}
+
+/* "HEADER EPOCH STARTED BASE64\n", exactly; b64 gets the base64 text. */
+static int parse_key_line(const char *line, unsigned long long *epoch, long long *started,
+                          char *b64, size_t cap)
+{
+        const char *p = line, *nl;
+        unsigned long long s;
+        size_t hl = strlen(AUDIT_KEY_HEADER);
+
+        if (strncmp(p, AUDIT_KEY_HEADER " ", hl + 1) != 0)
+                return -1;
+        p += hl + 1;
+        if (parse_digits(&p, epoch) != 0 || *p++ != ' ' || parse_digits(&p, &s) != 0 ||
+            s > (unsigned long long)INT64_MAX || *p++ != ' ')
+                return -1;
+        *started = (long long)s;
+        if ((nl = strchr(p, '\n')) == NULL || nl[1] != '\0' || (size_t)(nl - p) >= cap)
+                return -1;
+        memcpy(b64, p, (size_t)(nl - p));
+        b64[nl - p] = '\0';
+        return 0;
+}
+
 /* Reads dir/name; RW_ERR_IO with errno ENOENT when it is not there. */
 static int key_load(const char *dir, const char *name, struct audit_key **out, struct rwerr *err)
 {
@@ -98,7 +135,7 @@ static int key_load(const char *dir, const char *name, struct audit_key **out, s
         unsigned long long epoch;
         long long started;
         ssize_t got;
-        int fd, rc = RW_OK, used = 0;
+        int fd, rc = RW_OK;
 
         *out = NULL;
         if ((rc = path_of(path, sizeof path, dir, name, err)) != RW_OK)
@@ -135,10 +172,7 @@ static int key_load(const char *dir, const char *name, struct audit_key **out, s
                 goto done;
         }
         t->line[got] = '\0';
-        if (sscanf(t->line, AUDIT_KEY_HEADER " %llu %lld %100s%n", &epoch, &started, t->b64,
-                   &used) != 3 ||
-            strncmp(t->line, AUDIT_KEY_HEADER " ", sizeof AUDIT_KEY_HEADER) != 0 ||
-            strcmp(t->line + used, "\n") != 0) {
+        if (parse_key_line(t->line, &epoch, &started, t->b64, sizeof t->b64) != 0) {
                 rc = rwerr_set(err, RW_ERR_INVALID,
                                "%s: not an audit key file (expected one line \"%s EPOCH "
                                "STARTED BASE64\")",

@@ -22,7 +22,7 @@
 
 #define B64 sodium_base64_VARIANT_ORIGINAL
 #define NAME_MAX_LEN 64
-#define STATE_MAX (64 * 1024)
+#define STATE_MAX ((size_t)64 * 1024)
 #define MS_PER_DAY 86400000LL
 
 struct audit_log {

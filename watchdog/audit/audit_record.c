@@ -73,7 +73,7 @@ int audit_record_format(uint64_t seq, int64_t unix_ms, const char *kind, const c
                 free(cid);
                 free(body);
                 return rwerr_set(err, RW_ERR_RANGE,
-                                 "audit record %s is %zu bytes, more than the %d a record may be",
+                                 "audit record %s is %zu bytes, more than the %zu a record may be",
                                  kind, need, AUDIT_RECORD_MAX);
         }
         if ((out = malloc(need)) == NULL)

@@ -24,7 +24,7 @@
 
 struct cJSON;
 
-#define AUDIT_RECORD_MAX (1024 * 1024) /* bytes of one record line */
+#define AUDIT_RECORD_MAX ((size_t)1024 * 1024) /* bytes of one record line */
 #define AUDIT_KIND_MAX 64
 
 /* The kinds the log itself writes; the verifier gives these meaning. */

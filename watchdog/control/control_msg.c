@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "audit_sink.h"
 #include "json_strict.h"
 #include "rwclock.h"
 
@@ -306,6 +307,20 @@ static int add_item(cJSON *root, const char *name, cJSON *item)
         return 1;
 }
 
+/* {"size":N,"root":"…","checkpoint":"<signed note>"}: the audit log's state at the HALT. */
+static cJSON *audit_object(const struct audit_ref *a)
+{
+        cJSON *o = cJSON_CreateObject();
+
+        if (o == NULL || cJSON_AddNumberToObject(o, "size", (double)a->size) == NULL ||
+            cJSON_AddStringToObject(o, "root", a->root) == NULL ||
+            cJSON_AddStringToObject(o, "checkpoint", a->note) == NULL) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
 int control_msg_build(const struct control_msg_fields *f, char **out, size_t *outlen,
                       struct rwerr *err)
 {
@@ -341,7 +356,8 @@ int control_msg_build(const struct control_msg_fields *f, char **out, size_t *ou
              cJSON_AddStringToObject(root, "issued_at", when) != NULL &&
              cJSON_AddStringToObject(root, "watchdog_id", f->watchdog_id) != NULL &&
              cJSON_AddStringToObject(root, "correlation_id", f->correlation_id) != NULL &&
-             cJSON_AddStringToObject(root, "key_id", f->key_id) != NULL;
+             cJSON_AddStringToObject(root, "key_id", f->key_id) != NULL &&
+             (f->audit == NULL || add_item(root, "audit", audit_object(f->audit)));
         if (ok)
                 text = cJSON_PrintUnformatted(root);
         cJSON_Delete(root);

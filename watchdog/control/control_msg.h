@@ -48,6 +48,7 @@
 #include "signing_key.h"
 
 struct cJSON;
+struct audit_ref;
 
 #define CONTROL_MSG_VERSION 1
 #define CONTROL_MSG_MAX 65536                  /* a longer msg is refused before it is verified */
@@ -140,6 +141,8 @@ struct control_msg_fields {
         const char *watchdog_id;
         const char *correlation_id;
         const char *key_id;
+        /* the audit log's checkpoint covering what caused it (audit_sink.h); NULL: none */
+        const struct audit_ref *audit;
 };
 
 /* A parsed msg. Strings and evidence point into `root`; free with control_msg_free. */

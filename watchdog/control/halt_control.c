@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
 
+#include "audit_sink.h"
 #include "control_msg.h"
 #include "control_read.h"
 #include "control_state.h"
@@ -39,6 +40,7 @@ struct halt_control {
         struct redisconn *redis; /* reconnects with a backoff on the monotonic clock */
         size_t outbox_waiting;   /* messages in the outbox at the last look */
 
+        const struct audit_sink *audit; /* the audit log (borrowed; may be NULL) */
         struct signing_key *key;
         char key_problem[PROBLEM_MAX];
         struct outbox *outbox;
@@ -260,11 +262,37 @@ static void keep_record(struct halt_control *hc, const char *msg, size_t len, co
                                 "have it");
 }
 
-static void log_halt(const char *event, enum jsonlog_level level, const struct incident *inc,
-                     const char *detail, int64_t latency_ms)
+/* The incident's event as an audit record: durable for what changes whether the relayer runs. */
+static void audit_halt(struct halt_control *hc, const char *event, const struct incident *inc,
+                       const char *detail, int64_t latency_ms)
+{
+        cJSON *c;
+        int durable = strcmp(event, "halt_published") == 0 || strcmp(event, "halt_queued") == 0 ||
+                      strcmp(event, "halt_delivered") == 0 || strcmp(event, "halt_lifted") == 0;
+
+        if (hc->audit == NULL || (c = cJSON_CreateObject()) == NULL)
+                return;
+        cJSON_AddStringToObject(c, "halt_id", inc->id);
+        cJSON_AddStringToObject(c, "invariant", inc->invariant);
+        if (inc->entry_id[0] != '\0')
+                cJSON_AddStringToObject(c, "entry_id", inc->entry_id);
+        cJSON_AddStringToObject(c, "phase", incident_phase_name(inc->phase));
+        cJSON_AddBoolToObject(c, "ours", inc->ours);
+        if (latency_ms >= 0)
+                cJSON_AddNumberToObject(c, "detect_to_publish_ms", (double)latency_ms);
+        if (detail != NULL)
+                cJSON_AddStringToObject(c, "detail", detail);
+        cJSON_AddStringToObject(c, "reason", inc->reason);
+        audit_sink_record(hc->audit, event, inc->correlation_id, c, durable);
+        cJSON_Delete(c);
+}
+
+static void log_halt(struct halt_control *hc, const char *event, enum jsonlog_level level,
+                     const struct incident *inc, const char *detail, int64_t latency_ms)
 {
         cJSON *line = jsonlog_begin(level, event, inc->correlation_id);
 
+        audit_halt(hc, event, inc, detail, latency_ms);
         if (line == NULL)
                 return;
         cJSON_AddStringToObject(line, "halt_id", inc->id);
@@ -319,6 +347,7 @@ static int build_halt(struct halt_control *hc, const struct verdict *v, const st
 {
         struct control_height heights[SNAP_NCHAINS];
         struct control_msg_fields f;
+        struct audit_ref audit;
         int role, rc;
 
         memset(&f, 0, sizeof f);
@@ -338,6 +367,9 @@ static int build_halt(struct halt_control *hc, const struct verdict *v, const st
         f.watchdog_id = hc->cfg->watchdog_id;
         f.correlation_id = s->correlation_id;
         f.key_id = hc->key->pub.key_id;
+        /* the checkpoint that covers this verdict (written just before), when the log is up */
+        if (audit_sink_latest(hc->audit, &audit) == 0)
+                f.audit = &audit;
         if ((rc = control_msg_build(&f, msg, len, err)) != RW_OK)
                 return rc;
         if ((rc = control_msg_sign(hc->key, *msg, *len, sig, err)) != RW_OK) {
@@ -416,17 +448,34 @@ static int halt_for(struct halt_control *hc, const struct verdict *v, const stru
                 return 0; /* cannot happen: one incident per invariant */
         *slot = inc;
         if (inc.phase == INCIDENT_PENDING)
-                log_halt("halt_queued", JSONLOG_CRITICAL, slot, err.msg, -1);
+                log_halt(hc, "halt_queued", JSONLOG_CRITICAL, slot, err.msg, -1);
         else if (inc.phase == INCIDENT_PUBLISHED && inc.ours)
-                log_halt("halt_published", JSONLOG_CRITICAL, slot, NULL,
+                log_halt(hc, "halt_published", JSONLOG_CRITICAL, slot, NULL,
                          slot->published_at_ms - s->taken_ms);
         else if (inc.phase == INCIDENT_PUBLISHED)
-                log_halt("halt_joined", JSONLOG_CRITICAL, slot,
+                log_halt(hc, "halt_joined", JSONLOG_CRITICAL, slot,
                          "a HALT for this invariant was already in force", -1);
         else
-                log_halt("halt_not_repeated", JSONLOG_WARN, slot,
+                log_halt(hc, "halt_not_repeated", JSONLOG_WARN, slot,
                          "an operator resumed while this invariant was violated", -1);
         return 1;
+}
+
+/* Whether verdict `v` calls for a HALT that is not in force yet. */
+static int needs_halt(struct halt_control *hc, const struct verdict *v)
+{
+        return v->tier == VERDICT_TIER_HALT && v->mode == INVARIANT_ENFORCE &&
+               v->status == VERDICT_VIOLATED && halt_state_find(&hc->state, v->invariant) == NULL;
+}
+
+int halt_control_will_halt(struct halt_control *hc, const struct cycle_result *r)
+{
+        size_t i;
+
+        for (i = 0; i < r->nverdicts; i++)
+                if (needs_halt(hc, &r->verdicts[i]))
+                        return 1;
+        return 0;
 }
 
 void halt_control_act(struct halt_control *hc, const struct cycle_result *r)
@@ -437,10 +486,8 @@ void halt_control_act(struct halt_control *hc, const struct cycle_result *r)
         for (i = 0; i < r->nverdicts; i++) {
                 const struct verdict *v = &r->verdicts[i];
 
-                if (v->tier != VERDICT_TIER_HALT || v->mode != INVARIANT_ENFORCE ||
-                    v->status != VERDICT_VIOLATED || halt_state_find(&hc->state, v->invariant))
-                        continue;
-                changed |= halt_for(hc, v, &r->snapshot);
+                if (needs_halt(hc, v))
+                        changed |= halt_for(hc, v, &r->snapshot);
         }
         if (changed)
                 save_state(hc, r->snapshot.correlation_id);
@@ -509,7 +556,8 @@ int halt_control_deliver(struct halt_control *hc, const char *cid)
                 if (inc != NULL && strcmp(inc->id, e->id) == 0) {
                         apply_outcome(inc, &res, rwclock_wall_ms());
                         changed = 1;
-                        log_halt("halt_delivered", JSONLOG_CRITICAL, inc, "from the outbox", -1);
+                        log_halt(hc, "halt_delivered", JSONLOG_CRITICAL, inc, "from the outbox",
+                                 -1);
                 } else {
                         cJSON *line = jsonlog_begin(JSONLOG_CRITICAL, "halt_delivered", cid);
 
@@ -657,7 +705,7 @@ static int check_ack(struct halt_control *hc, redisContext *ctx, struct incident
         if (nmissing == 0) {
                 inc->acked_at_ms = rwclock_wall_ms();
                 inc->acked_mono_ms = now_mono;
-                log_halt("halt_acknowledged", JSONLOG_INFO, inc, NULL, -1);
+                log_halt(hc, "halt_acknowledged", JSONLOG_INFO, inc, NULL, -1);
                 if (inc->not_acked_reported)
                         finding_clear(hc->journal, "HALT_NOT_ACKNOWLEDGED", inc->id,
                                       inc->correlation_id, "the relayer acknowledged the HALT");
@@ -718,7 +766,7 @@ static int sync_lifted(struct halt_control *hc, redisContext *ctx)
                 struct incident *inc = &hc->state.incidents[i];
 
                 if (inc->phase == INCIDENT_PUBLISHED && !is_open(open, nopen, inc->invariant)) {
-                        log_halt("halt_lifted", JSONLOG_INFO, inc, NULL, -1);
+                        log_halt(hc, "halt_lifted", JSONLOG_INFO, inc, NULL, -1);
                         report(hc, "HALT_LIFTED", FINDING_INFO, inc->correlation_id, inc->id, NULL,
                                "HALT %s (%s) was lifted by an operator's RESUME", inc->id,
                                inc->invariant);
@@ -772,7 +820,7 @@ void halt_control_observe(struct halt_control *hc, const struct cycle_result *r)
 
                 if (inc->phase == INCIDENT_RESUMED && (v == NULL || v->status == VERDICT_OK)) {
                         /* forced over, and now passing (a manual halt has no verdict) */
-                        log_halt("incident_closed", JSONLOG_INFO, inc, NULL, -1);
+                        log_halt(hc, "incident_closed", JSONLOG_INFO, inc, NULL, -1);
                         halt_state_remove(&hc->state, i);
                         changed = 1;
                         continue;
@@ -952,6 +1000,63 @@ static void forgery_summary(struct halt_control *hc)
 }
 
 /* What control_read tells of each entry: rejections after the cursor are forgeries. */
+static int incident_with_id(const struct halt_state *st, const char *id)
+{
+        size_t i;
+
+        for (i = 0; i < st->n; i++)
+                if (strcmp(st->incidents[i].id, id) == 0)
+                        return 1;
+        return 0;
+}
+
+/*
+ * An accepted entry the stream brought: a RESUME (with the operator key that
+ * signed it), or a HALT relaywatch did not publish itself (a manual halt, or
+ * another replica's), as an audit record with the signed message itself.
+ */
+static void audit_entry(struct halt_control *hc, const char *entry_id,
+                        const struct control_field *fields, size_t nfields,
+                        const struct control_outcome *out)
+{
+        const char *kind;
+        cJSON *c;
+        size_t i;
+
+        if (out->known || hc->audit == NULL)
+                return;
+        if (out->type == CONTROL_RESUME)
+                kind = "resume";
+        else if (out->role == CONTROL_ROLE_OPERATOR)
+                kind = "manual_halt";
+        else if (!incident_with_id(&hc->state, out->msg_id))
+                kind = "halt_seen";
+        else
+                return; /* our own HALT: halt_published said it */
+        if ((c = cJSON_CreateObject()) == NULL)
+                return;
+        cJSON_AddStringToObject(c, "entry_id", entry_id);
+        cJSON_AddStringToObject(c, "id", out->msg_id);
+        cJSON_AddStringToObject(c, "key_id", out->key_id);
+        cJSON_AddStringToObject(c, "role", control_role_name(out->role));
+        if (out->type == CONTROL_RESUME)
+                cJSON_AddNumberToObject(c, "lifted", (double)out->nlifted);
+        for (i = 0; i < nfields; i++) {
+                char *text;
+
+                if (fields[i].name_len != 3 || memcmp(fields[i].name, "msg", 3) != 0 ||
+                    fields[i].value_len > CONTROL_MSG_MAX ||
+                    (text = malloc(fields[i].value_len + 1)) == NULL)
+                        continue;
+                memcpy(text, fields[i].value, fields[i].value_len);
+                text[fields[i].value_len] = '\0'; /* accepted: strict UTF-8, no NUL */
+                cJSON_AddStringToObject(c, "msg", text);
+                free(text);
+        }
+        audit_sink_record(hc->audit, kind, out->msg_id, c, 1);
+        cJSON_Delete(c);
+}
+
 static void judged_entry(void *arg, const char *entry_id, const struct control_field *fields,
                          size_t nfields, const struct control_outcome *out)
 {
@@ -959,15 +1064,17 @@ static void judged_entry(void *arg, const char *entry_id, const struct control_f
         int cmp = 1;
         struct rwerr err;
 
-        (void)fields;
-        (void)nfields;
         (void)snprintf(hc->stream_last, sizeof hc->stream_last, "%s", entry_id);
-        if (out->reject == CONTROL_ACCEPTED || out->reject == CONTROL_NO_MEMORY)
+        if (out->reject == CONTROL_NO_MEMORY)
                 return;
         if (hc->state.stream_cursor[0] != '\0' &&
             halt_publish_entry_id_cmp(entry_id, hc->state.stream_cursor, &cmp, &err) != RW_OK)
                 cmp = 1;
-        if (cmp > 0)
+        if (cmp <= 0)
+                return; /* an earlier run saw it */
+        if (out->reject == CONTROL_ACCEPTED)
+                audit_entry(hc, entry_id, fields, nfields, out);
+        else
                 forgery_seen(hc, entry_id, out);
 }
 
@@ -1211,4 +1318,9 @@ int halt_control_status_json(const struct halt_control *hc, cJSON *status)
                 }
         }
         return problems != NULL ? 0 : -1;
+}
+
+void halt_control_set_audit(struct halt_control *hc, const struct audit_sink *sink)
+{
+        hc->audit = sink;
 }

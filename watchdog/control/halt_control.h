@@ -59,7 +59,19 @@ struct halt_control *halt_control_new(const struct config *cfg, struct finding_j
                                       struct record_queue *records, struct rwerr *err);
 void halt_control_free(struct halt_control *hc);
 
+/*
+ * Lends the audit log (borrowed; it must outlive hc, or be set to NULL):
+ * every HALT carries its latest checkpoint, and what halt control does
+ * (halts published, queued, delivered, acknowledged, lifted; RESUMEs and
+ * HALTs by others seen on the stream) is recorded there.
+ */
+struct audit_sink;
+void halt_control_set_audit(struct halt_control *hc, const struct audit_sink *sink);
+
 /* Publishes what the cycle's verdicts call for (see above). */
+/* Whether halt_control_act would publish a new HALT for `r` (a violation with none in force). */
+int halt_control_will_halt(struct halt_control *hc, const struct cycle_result *r);
+
 void halt_control_act(struct halt_control *hc, const struct cycle_result *r);
 
 /* What the result says about the open incidents (see above); after halt_control_act. */

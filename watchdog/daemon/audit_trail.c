@@ -1,6 +1,7 @@
 #include "audit_trail.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,17 +11,29 @@
 #include <sodium.h>
 
 #include "audit_log.h"
+#include "audit_sink.h"
+#include "audit_publish.h"
 #include "fileio.h"
 #include "jsonlog.h"
+#include "record_queue.h"
 #include "rwclock.h"
 #include "version.h"
 
-#define CONFIG_FILE_MAX (4 * 1024 * 1024)
+#define CONFIG_FILE_MAX ((size_t)4 * 1024 * 1024)
 
 struct audit_trail {
+        /*
+         * Guards `log` (the pointer: it is set when a reopen works) for the
+         * sink's callers on other threads; the log locks itself for the rest.
+         */
+        pthread_mutex_t lock;
         const struct config *cfg; /* borrowed; replaced at a reload */
         struct finding_journal *journal;
-        struct audit_log *log; /* NULL while down */
+        struct audit_log *log;  /* NULL while down */
+        struct audit_sink sink; /* lent to halt control and paging */
+        struct audit_publish *publish;
+        struct record_queue *records;
+        char open_problem[RWERR_MSG_MAX]; /* why the log could not be opened */
         int down;
         uint64_t last_try_mono_ms;
         /* healthy cycles since the last summary */
@@ -70,6 +83,7 @@ static void went_up(struct audit_trail *t)
 
 static void try_open(struct audit_trail *t)
 {
+        struct audit_log *log;
         struct audit_log_options o;
         struct rwerr err;
 
@@ -81,36 +95,110 @@ static void try_open(struct audit_trail *t)
         o.fsync_batch_ms = t->cfg->audit_fsync_batch_ms;
         o.key_epoch_s = t->cfg->audit_key_epoch_s;
         t->last_try_mono_ms = rwclock_mono_ms();
-        t->log = audit_log_open(&o, wall_ms(), &err);
-        if (t->log == NULL) {
-                if (!t->down)
-                        report_down(t, err.msg);
+        log = audit_log_open(&o, wall_ms(), &err);
+        if (log == NULL) {
+                /* reported by the tick, once the journal's sinks (paging) listen */
+                snprintf(t->open_problem, sizeof t->open_problem, "%s", err.msg);
                 return;
         }
+        (void)pthread_mutex_lock(&t->lock);
+        t->log = log;
+        (void)pthread_mutex_unlock(&t->lock);
         went_up(t);
 }
 
-/* Appends; a failure reports AUDIT_LOG_DOWN once. */
+/*
+ * Appends (any thread). A failure marks the log broken, and the loop's tick
+ * reports AUDIT_LOG_DOWN: the finding journal belongs to the loop.
+ */
 static void append(struct audit_trail *t, const char *kind, const char *cid, const cJSON *c,
                    int durable)
 {
         struct rwerr err;
 
-        if (t->log == NULL)
-                return;
-        if (audit_log_append(t->log, kind, cid, c, durable, wall_ms(), NULL, &err) != RW_OK &&
-            audit_log_broken(t->log, NULL, 0) && !t->down)
-                report_down(t, err.msg);
+        (void)pthread_mutex_lock(&t->lock);
+        if (t->log != NULL &&
+            audit_log_append(t->log, kind, cid, c, durable, wall_ms(), NULL, &err) != RW_OK &&
+            !audit_log_broken(t->log, NULL, 0))
+                jsonlog_message(JSONLOG_ERROR, "audit_record_refused", cid, "%s", err.msg);
+        (void)pthread_mutex_unlock(&t->lock);
 }
 
-struct audit_trail *audit_trail_open(const struct config *cfg, struct finding_journal *journal)
+/* ------------------------------------------------------------ the sink */
+
+static void sink_record(void *ctx, const char *kind, const char *correlation_id,
+                        const cJSON *content, int durable)
+{
+        append(ctx, kind, correlation_id, content, durable);
+}
+
+static int ref_of(const struct audit_log_checkpoint *cp, struct audit_ref *out)
+{
+        if (cp->unix_ms == 0)
+                return -1;
+        out->size = cp->size;
+        snprintf(out->root, sizeof out->root, "%s", cp->root_b64);
+        snprintf(out->note, sizeof out->note, "%s", cp->note);
+        return 0;
+}
+
+static int sink_latest(void *ctx, struct audit_ref *out)
+{
+        struct audit_trail *t = ctx;
+        struct audit_log_checkpoint cp;
+        int rc = -1;
+
+        (void)pthread_mutex_lock(&t->lock);
+        if (t->log != NULL && !audit_log_broken(t->log, NULL, 0)) {
+                (void)audit_log_latest(t->log, &cp);
+                rc = ref_of(&cp, out);
+        }
+        (void)pthread_mutex_unlock(&t->lock);
+        return rc;
+}
+
+static int sink_checkpoint(void *ctx, const char *correlation_id, struct audit_ref *out)
+{
+        struct audit_trail *t = ctx;
+        struct audit_log_checkpoint cp;
+        struct rwerr err;
+        int rc = -1;
+
+        (void)pthread_mutex_lock(&t->lock);
+        if (t->log != NULL && !audit_log_broken(t->log, NULL, 0)) {
+                (void)audit_log_latest(t->log, &cp);
+                if ((cp.unix_ms == 0 || audit_log_size(t->log) > cp.size + 1) &&
+                    audit_log_checkpoint(t->log, correlation_id, wall_ms(), &cp, &err) != RW_OK)
+                        jsonlog_message(JSONLOG_ERROR, "audit_checkpoint_failed", correlation_id,
+                                        "the page goes out with the checkpoint before: %s",
+                                        err.msg);
+                rc = ref_of(&cp, out);
+        }
+        (void)pthread_mutex_unlock(&t->lock);
+        return rc;
+}
+
+const struct audit_sink *audit_trail_sink(struct audit_trail *t)
+{
+        return t != NULL ? &t->sink : NULL;
+}
+
+struct audit_trail *audit_trail_open(const struct config *cfg, struct finding_journal *journal,
+                                     struct record_queue *records)
 {
         struct audit_trail *t = calloc(1, sizeof *t);
 
         if (t == NULL)
                 return NULL;
+        (void)pthread_mutex_init(&t->lock, NULL);
         t->cfg = cfg;
         t->journal = journal;
+        t->sink.record = sink_record;
+        t->sink.latest = sink_latest;
+        t->sink.checkpoint = sink_checkpoint;
+        t->sink.ctx = t;
+        t->records = records;
+        t->publish = audit_publish_new(cfg, journal, records);
         try_open(t);
         return t;
 }
@@ -150,6 +238,8 @@ void audit_trail_close(struct audit_trail *t, const char *why)
         if (t->log != NULL && audit_log_checkpoint(t->log, "stop", wall_ms(), NULL, &err) != RW_OK)
                 jsonlog_message(JSONLOG_ERROR, "audit_checkpoint_failed", "stop", "%s", err.msg);
         audit_log_close(t->log);
+        audit_publish_free(t->publish);
+        (void)pthread_mutex_destroy(&t->lock);
         free(t);
 }
 
@@ -186,8 +276,15 @@ void audit_trail_config(struct audit_trail *t, const char *kind, const char *con
 
 void audit_trail_reconfigure(struct audit_trail *t, const struct config *cfg)
 {
-        if (t != NULL)
-                t->cfg = cfg;
+        struct audit_publish *p;
+
+        if (t == NULL)
+                return;
+        t->cfg = cfg;
+        /* the publisher keeps pointers into the config: a new one (it publishes again once) */
+        p = audit_publish_new(cfg, t->journal, t->records); /* NULL: out of memory, none */
+        audit_publish_free(t->publish);
+        t->publish = p;
 }
 
 void audit_trail_reload_refused(struct audit_trail *t, const char *config_path, const char *why)
@@ -233,10 +330,10 @@ static cJSON *heights_json(const struct snapshot *s)
 }
 
 void audit_trail_cycle(struct audit_trail *t, const struct cycle_result *r, uint64_t number,
-                       int full_sweep)
+                       int full_sweep, int halting)
 {
         const struct snapshot *s = &r->snapshot;
-        int healthy = 1, role, halting = r->tier1 == VERDICT_VIOLATED;
+        int healthy = 1, role;
         cJSON *c, *arr;
         struct rwerr err;
         size_t i;
@@ -286,9 +383,9 @@ void audit_trail_cycle(struct audit_trail *t, const struct cycle_result *r, uint
         cJSON_Delete(c);
         /* what caused a halt is signed before the halt goes out */
         if (halting && t->log != NULL &&
-            audit_log_checkpoint(t->log, s->correlation_id, wall_ms(), NULL, &err) != RW_OK &&
-            !t->down)
-                report_down(t, err.msg);
+            audit_log_checkpoint(t->log, s->correlation_id, wall_ms(), NULL, &err) != RW_OK)
+                jsonlog_message(JSONLOG_ERROR, "audit_checkpoint_failed", s->correlation_id,
+                                "the HALT goes out without a checkpoint: %s", err.msg);
 }
 
 void audit_trail_cycle_failed(struct audit_trail *t, const char *correlation_id, uint64_t number,
@@ -307,6 +404,7 @@ void audit_trail_cycle_failed(struct audit_trail *t, const char *correlation_id,
 
 void audit_trail_tick(struct audit_trail *t)
 {
+        char why[RWERR_MSG_MAX];
         struct audit_log_checkpoint last;
         uint64_t checkpoint_ms;
         struct rwerr err;
@@ -315,11 +413,15 @@ void audit_trail_tick(struct audit_trail *t)
         if (t == NULL)
                 return;
         if (t->log == NULL) {
+                if (!t->down)
+                        report_down(t, t->open_problem);
                 if (rwclock_mono_ms() - t->last_try_mono_ms >= AUDIT_TRAIL_RETRY_MS)
                         try_open(t);
                 return;
         }
-        if (audit_log_broken(t->log, NULL, 0)) {
+        if (audit_log_broken(t->log, why, sizeof why)) {
+                if (!t->down)
+                        report_down(t, why);
                 if (rwclock_mono_ms() - t->last_try_mono_ms >= AUDIT_TRAIL_RETRY_MS) {
                         t->last_try_mono_ms = rwclock_mono_ms();
                         if (audit_log_retry(t->log, wall_ms(), &err) == RW_OK)
@@ -334,6 +436,7 @@ void audit_trail_tick(struct audit_trail *t)
                 flush_summary(t);
         if (audit_log_tick(t->log, now, checkpoint_ms, NULL, &err) != RW_OK && !t->down)
                 report_down(t, err.msg);
+        audit_publish_tick(t->publish, t->log);
 }
 
 void audit_trail_status_json(struct audit_trail *t, cJSON *status)

@@ -29,8 +29,18 @@
 struct audit_trail;
 struct cJSON;
 
-/* Opens the log of cfg ([audit]); never NULL unless out of memory (a failure is reported). */
-struct audit_trail *audit_trail_open(const struct config *cfg, struct finding_journal *journal);
+/*
+ * Opens the log of cfg ([audit]); never NULL unless out of memory (a
+ * failure is reported). Checkpoints go to `records` (the database) and to
+ * Redis (audit_publish.h).
+ */
+struct record_queue;
+struct audit_trail *audit_trail_open(const struct config *cfg, struct finding_journal *journal,
+                                     struct record_queue *records);
+
+/* The sink to lend halt control and paging (audit_sink.h); valid until audit_trail_close. */
+struct audit_sink;
+const struct audit_sink *audit_trail_sink(struct audit_trail *t);
 
 /* Records the stop (durable) and closes. NULL ok. */
 void audit_trail_close(struct audit_trail *t, const char *why);
@@ -45,11 +55,12 @@ void audit_trail_config(struct audit_trail *t, const char *kind, const char *con
 void audit_trail_reload_refused(struct audit_trail *t, const char *config_path, const char *why);
 
 /*
- * One cycle's result; `number` its count. A violated Tier 1 is written
- * durably with a checkpoint right after it.
+ * One cycle's result; `number` its count. With `halting` (a new HALT is
+ * about to be published for it) it is written durably with a checkpoint
+ * right after it, so the HALT can carry that checkpoint.
  */
 void audit_trail_cycle(struct audit_trail *t, const struct cycle_result *r, uint64_t number,
-                       int full_sweep);
+                       int full_sweep, int halting);
 
 /* A cycle that could not run. */
 void audit_trail_cycle_failed(struct audit_trail *t, const char *correlation_id, uint64_t number,

@@ -166,7 +166,8 @@ static void take_report(struct supervisor *sv, struct cycle_report *rep)
                                          rep->reason);
         } else {
                 /* what the halt rests on is written and signed first (a few ms, never a wait) */
-                audit_trail_cycle(sv->audit, &rep->r, rep->number, rep->full_sweep);
+                audit_trail_cycle(sv->audit, &rep->r, rep->number, rep->full_sweep,
+                                  halt_control_will_halt(sv->hc, &rep->r));
                 halt_control_act(sv->hc, &rep->r); /* the halt before anything else */
                 cycle_log_result(&sv->log, &rep->r, rep->full_sweep, now);
                 halt_control_observe(sv->hc, &rep->r);
@@ -310,7 +311,7 @@ static void log_refused(const char *event, const char *path, const char *msg, co
  * The alert sender for `cfg`, started; NULL (logged) when it cannot start:
  * the watchdog goes on watching and halting, and its alerts are logged.
  */
-static struct alert_sender *start_sender(const struct config *cfg)
+static struct alert_sender *start_sender(const struct config *cfg, const struct audit_sink *audit)
 {
         struct rwerr err;
         struct alert_sender *s = alert_sender_new(cfg, &err);
@@ -320,6 +321,7 @@ static struct alert_sender *start_sender(const struct config *cfg)
                                 "alerts cannot be sent, only logged: %s", err.msg);
                 return NULL;
         }
+        alert_sender_set_audit(s, audit);
         if (alert_sender_start(s) != RW_OK) {
                 jsonlog_message(JSONLOG_ERROR, "alert_sender_failed", NULL,
                                 "the alert thread could not start: alerts are only logged");
@@ -355,9 +357,10 @@ static void reload(struct supervisor *sv)
         halt_control_free(sv->hc);
         sv->hc = hc;
         sv->cfg = cfg;
+        halt_control_set_audit(hc, audit_trail_sink(sv->audit));
         /* what the old sender holds goes to the spool, which the new one reads */
         alert_sender_free(sv->sender, 0);
-        sv->sender = start_sender(cfg);
+        sv->sender = start_sender(cfg, audit_trail_sink(sv->audit));
         alert_tracker_reconfigure(sv->alerts, cfg, sv->sender);
         audit_trail_reconfigure(sv->audit, cfg);
         audit_trail_config(sv->audit, "config_loaded", sv->opt->config_path);
@@ -450,8 +453,10 @@ static int start(struct supervisor *sv, struct rwerr *err)
         }
         if ((obs = observer_new(sv->cfg, err)) == NULL)
                 return 2;
+        /* the audit log first: the sender, paging and halt control record into it */
+        sv->audit = audit_trail_open(sv->cfg, &sv->journal, sv->records);
         /* paging listens to the journal before halt control can report anything */
-        sv->sender = start_sender(sv->cfg);
+        sv->sender = start_sender(sv->cfg, audit_trail_sink(sv->audit));
         if ((sv->alerts = alert_tracker_new(sv->cfg, sv->sender, err)) == NULL ||
             finding_journal_add_sink(&sv->journal,
                                      &(struct finding_sink){alert_tracker_sink, sv->alerts}) != 0) {
@@ -462,8 +467,9 @@ static int start(struct supervisor *sv, struct rwerr *err)
                 observer_free(obs);
                 return 2;
         }
+        alert_tracker_set_audit(sv->alerts, audit_trail_sink(sv->audit));
+        halt_control_set_audit(sv->hc, audit_trail_sink(sv->audit));
         log_start(sv, "start");
-        sv->audit = audit_trail_open(sv->cfg, &sv->journal);
         audit_trail_config(sv->audit, "start", sv->opt->config_path);
         /* What waited in the outbox from the last run goes out before anything new. */
         if (!halt_control_deliver(sv->hc, "start"))
@@ -503,13 +509,14 @@ static void stop(struct supervisor *sv)
                         event_free(sv->signal_ev);
                 event_base_free(sv->base);
         }
-        audit_trail_close(sv->audit, "stopped");
-        sv->audit = NULL;
         halt_control_free(sv->hc);
         alert_sender_free(sv->sender, ALERT_GRACE_MS); /* before the config it borrows */
         sv->sender = NULL;
         alert_tracker_free(sv->alerts);
         sv->alerts = NULL;
+        /* last of those that record into it */
+        audit_trail_close(sv->audit, "stopped");
+        sv->audit = NULL;
         cycle_report_release(&sv->last);
         if (sv->worker == NULL) {
                 config_free(sv->cfg); /* the worker never took it */
