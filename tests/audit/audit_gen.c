@@ -17,6 +17,12 @@
  *       the whole log signed with the audit key in KEYFILE (a copy of
  *       audit.key taken earlier: a stolen, expired key).
  *
+ *   audit_gen publish DIR
+ *       prints what a watchdog publishes for its witnesses (docs/AUDIT.md,
+ *       "Witnesses") about the log in DIR/audit, as one JSON object:
+ *       {"size": the last checkpoint's size, "checkpoint": its signed note,
+ *       "keys": [the content of every key_epoch record, in order]}.
+ *
  * Exit 0, or 1 with the reason on stderr.
  */
 #include <inttypes.h>
@@ -222,17 +228,83 @@ done:
         return rc;
 }
 
+/* Prints {"size", "checkpoint", "keys"} of the log in DIR/audit (see the top). */
+static int publish(const char *dir)
+{
+        char logdir[4096], path[4400], **files = NULL, *line = NULL, *text = NULL;
+        size_t nfiles = 0, cap = 0, i;
+        cJSON *out = cJSON_CreateObject(), *keys = cJSON_CreateArray(), *last = NULL;
+        struct rwerr err = {"out of memory"};
+        int rc = 1;
+
+        snprintf(logdir, sizeof logdir, "%s/audit", dir);
+        if (out == NULL || keys == NULL || audit_log_files(logdir, &files, &nfiles, &err) != RW_OK)
+                goto done;
+        for (i = 0; i < nfiles; i++) {
+                FILE *f;
+                ssize_t got;
+
+                snprintf(path, sizeof path, "%s/%s", logdir, files[i]);
+                if ((f = fopen(path, "rb")) == NULL) {
+                        rwerr_set(&err, RW_ERR_IO, "%s: cannot open", path);
+                        goto done;
+                }
+                while ((got = getline(&line, &cap, f)) > 0 && line[got - 1] == '\n') {
+                        struct audit_record rec;
+
+                        if (audit_record_parse(line, (size_t)got - 1, &rec, &err) != RW_OK) {
+                                fclose(f);
+                                goto done;
+                        }
+                        if (strcmp(rec.kind, AUDIT_KIND_KEY_EPOCH) == 0)
+                                cJSON_AddItemToArray(keys, cJSON_Duplicate(rec.content, 1));
+                        if (strcmp(rec.kind, AUDIT_KIND_CHECKPOINT) == 0) {
+                                cJSON_Delete(last);
+                                last = cJSON_Duplicate(rec.content, 1);
+                        }
+                        audit_record_release(&rec);
+                }
+                fclose(f);
+        }
+        if (last == NULL) {
+                rwerr_set(&err, RW_ERR_INVALID, "%s: no checkpoint record", logdir);
+                goto done;
+        }
+        cJSON_AddItemToObject(out, "size", cJSON_Duplicate(cJSON_GetObjectItem(last, "size"), 1));
+        cJSON_AddItemToObject(out, "checkpoint",
+                              cJSON_Duplicate(cJSON_GetObjectItem(last, "note"), 1));
+        cJSON_AddItemToObject(out, "keys", keys);
+        keys = NULL;
+        if ((text = cJSON_PrintUnformatted(out)) == NULL)
+                goto done;
+        printf("%s\n", text);
+        rc = 0;
+done:
+        if (rc != 0)
+                fail("publish", &err);
+        free(text);
+        free(line);
+        cJSON_Delete(last);
+        cJSON_Delete(keys);
+        cJSON_Delete(out);
+        audit_log_files_free(files, nfiles);
+        return rc;
+}
+
 int main(int argc, char **argv)
 {
         if (sodium_init() < 0)
                 return 1;
         if (argc >= 4 && strcmp(argv[1], "forge") == 0)
                 return forge(argv[2], argv[3]);
+        if (argc == 3 && strcmp(argv[1], "publish") == 0)
+                return publish(argv[2]);
         if (argc < 2 || argv[1][0] == '-') {
                 fprintf(stderr, "usage: audit_gen DIR [--records N] [--start-ms T] [--step-ms S] "
                                 "[--checkpoint-every C] [--epoch-s E] [--rotate-bytes B] "
                                 "[--fsync-batch-ms F] [--durable]\n"
-                                "       audit_gen forge DIR KEYFILE\n");
+                                "       audit_gen forge DIR KEYFILE\n"
+                                "       audit_gen publish DIR\n");
                 return 1;
         }
         return generate(argc, argv);

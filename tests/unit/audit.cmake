@@ -4,3 +4,4 @@
 # (Included from tests/CMakeLists.txt: paths are relative to tests/.)
 relaywatch_test(test_audit_tree unit unit/test_audit_tree.c rw_audit_core PkgConfig::SODIUM)
 relaywatch_test(test_audit_note unit unit/test_audit_note.c rw_audit_core PkgConfig::SODIUM)
+include(${CMAKE_CURRENT_LIST_DIR}/audit_witness.cmake)

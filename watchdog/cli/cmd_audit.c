@@ -12,6 +12,7 @@
 #include "audit_verify.h"
 #include "cli.h"
 #include "cli_setup.h"
+#include "cmd_audit_witness.h"
 #include "fileio.h"
 
 #define B64 sodium_base64_VARIANT_ORIGINAL
@@ -38,11 +39,14 @@ static const char help[] =
         "               2 cannot tell\n"
         "  prove        one record with its inclusion proof against the last checkpoint\n"
         "  consistency  a consistency proof from an older tree size to the last checkpoint\n"
+        "  witness      check another watchdog's published checkpoint is consistent with\n"
+        "               the last one accepted, and cosign it; exit 0 accepted,\n"
+        "               1 inconsistent, 2 cannot tell\n"
         "\n"
         "Run 'relaywatch audit SUBCOMMAND --help' for one.\n";
 
 const struct cli_command cmd_audit_command = {
-        "audit", "relaywatch audit verify|prove|consistency [OPTIONS]",
+        "audit", "relaywatch audit verify|prove|consistency|witness [OPTIONS]",
         "verify the signed audit log; inclusion and consistency proofs", help, cmd_audit};
 
 static const char verify_help[] =
@@ -568,18 +572,22 @@ int cmd_audit(int argc, char **argv, FILE *out, FILE *errout)
 
         if (argc < 2)
                 return cli_usage_error(cmd, errout,
-                                       "a subcommand is required: verify, prove or consistency");
+                                       "a subcommand is required: verify, prove, consistency "
+                                       "or witness");
         if (strcmp(argv[1], "verify") == 0)
                 return cmd_verify(argc - 1, argv + 1, out, errout);
         if (strcmp(argv[1], "prove") == 0)
                 return cmd_prove(argc - 1, argv + 1, out, errout);
         if (strcmp(argv[1], "consistency") == 0)
                 return cmd_consistency(argc - 1, argv + 1, out, errout);
+        if (strcmp(argv[1], "witness") == 0)
+                return cmd_audit_witness(argc - 1, argv + 1, out, errout);
         if (cli_is_help(argv[1])) {
                 cli_print_help(cmd, out);
                 return CLI_EXIT_OK;
         }
         return cli_usage_error(cmd, errout,
-                               "unknown subcommand '%s'; there are verify, prove and consistency",
+                               "unknown subcommand '%s'; there are verify, prove, consistency "
+                               "and witness",
                                argv[1]);
 }
