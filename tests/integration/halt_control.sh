@@ -282,6 +282,11 @@ check "  mended: resume accepted" resumed SUPPLY_MISMATCH
 replica=
 kill_replica() { [ -n "$replica" ] && kill -TERM "$replica" 2>/dev/null; replica=; }
 sed -e "s|^state_dir = .*|state_dir = $dir/state2|" -e "s|^id = .*|id = replica-2|" "$conf" >"$dir/replica2.conf"
+# the replica also witnesses the first one's audit log ([audit] witness_log)
+primary_id=$(sed -n 's/^id = //p' "$conf" | head -n 1)
+rw keygen --out "$dir/witness.key" >/dev/null
+printf '\n[audit]\nwitness_log = relaywatch:audit:%s\nwitness_log_pubkey = %s/audit.key.pub\nwitness_signing_key = %s\n' \
+        "$primary_id" "$(audit_dir)" "$dir/witness.key" >>"$dir/replica2.conf"
 chmod 600 "$dir/replica2.conf"
 "$RELAYWATCH_BIN" run -c "$dir/replica2.conf" 2>"$dir/logs/replica2.log" &
 replica=$!
@@ -296,6 +301,17 @@ check "two replicas: both detect the tampered proof" wait_for 30 both_saw
 check "  and the stream holds one HALT for the incident" halt_count_is PROOF_VERIFICATION_FAIL $((n + 1))
 undo_proof
 check "  mended: resume accepted" resumed PROOF_VERIFICATION_FAIL
+cosigned() {
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -a "$REDIS_PASSWORD" --no-auth-warning --raw \
+                HGET "relaywatch:audit:$primary_id:cosigned" relaywatch/replica-2 | head -c -1 \
+                >"$dir/cosigned.note"
+        [ "$(grep -c '^— ' "$dir/cosigned.note")" -eq 2 ]
+}
+check "  the replica witnesses the first one's audit log: a cosigned checkpoint in Redis" \
+        wait_for 20 cosigned
+check "  which the first one's log extends (relaywatch audit verify --checkpoint)" \
+        rw audit verify --dir "$(audit_dir)" --checkpoint "$dir/cosigned.note"
+check "  the witness keeps what it accepted" bash -c "ls '$dir'/state2/witness/witness-*.json"
 kill_replica
 
 # --- SIGHUP: a broken config is refused, the running one kept; a good one taken

@@ -12,12 +12,13 @@
 #include "audit_verify.h"
 #include "cli.h"
 #include "cli_setup.h"
+#include "cmd_audit_checkpoint.h"
 #include "cmd_audit_witness.h"
 #include "fileio.h"
 
 #define B64 sodium_base64_VARIANT_ORIGINAL
 #define FILES_MAX 100000
-#define NOTE_FILE_MAX (64 * 1024)
+#define NOTE_FILE_MAX ((size_t)64 * 1024)
 
 #define VERIFY_USAGE                                                                               \
         "relaywatch audit verify [-c FILE | --dir DIR] [--pubkey F] [--checkpoint NOTE] "          \
@@ -39,6 +40,8 @@ static const char help[] =
         "               2 cannot tell\n"
         "  prove        one record with its inclusion proof against the last checkpoint\n"
         "  consistency  a consistency proof from an older tree size to the last checkpoint\n"
+        "  checkpoint   print the latest checkpoint published to the database or Redis\n"
+        "               (to pass to verify --checkpoint)\n"
         "  witness      check another watchdog's published checkpoint is consistent with\n"
         "               the last one accepted, and cosign it; exit 0 accepted,\n"
         "               1 inconsistent, 2 cannot tell\n"
@@ -46,7 +49,7 @@ static const char help[] =
         "Run 'relaywatch audit SUBCOMMAND --help' for one.\n";
 
 const struct cli_command cmd_audit_command = {
-        "audit", "relaywatch audit verify|prove|consistency|witness [OPTIONS]",
+        "audit", "relaywatch audit verify|prove|consistency|checkpoint|witness [OPTIONS]",
         "verify the signed audit log; inclusion and consistency proofs", help, cmd_audit};
 
 static const char verify_help[] =
@@ -110,7 +113,8 @@ struct audit_opts {
         int json;
         uint64_t index, from, to;
         int have_index, have_from, have_to;
-        char **files; /* positional LOGFILEs, borrowed from argv */
+        char **files;              /* positional LOGFILEs, borrowed from argv */
+        char pubkey_default[4200]; /* DIR/audit.key.pub, when --pubkey is not given */
         size_t nfiles;
 };
 
@@ -186,7 +190,7 @@ static int run_verify(struct audit_opts *o, int keep_leaves, struct audit_verify
         struct verify_key pin;
         struct audit_verify_options vo;
         struct audit_external ext;
-        char dir[4096], pub[4200], *note = NULL;
+        char dir[4096], *note = NULL;
         char **paths = NULL;
         size_t npaths = 0, note_len = 0;
         struct rwerr err;
@@ -199,8 +203,9 @@ static int run_verify(struct audit_opts *o, int keep_leaves, struct audit_verify
         if (rc != CLI_EXIT_OK)
                 goto done;
         if (o->pubkey == NULL && dir[0] != '\0') {
-                snprintf(pub, sizeof pub, "%s/%s", dir, AUDIT_KEY_PUB_FILE);
-                o->pubkey = pub;
+                snprintf(o->pubkey_default, sizeof o->pubkey_default, "%s/%s", dir,
+                         AUDIT_KEY_PUB_FILE);
+                o->pubkey = o->pubkey_default;
         }
         if (o->pubkey != NULL) {
                 if (verify_key_load(o->pubkey, &pin, &err) != RW_OK) {
@@ -572,8 +577,8 @@ int cmd_audit(int argc, char **argv, FILE *out, FILE *errout)
 
         if (argc < 2)
                 return cli_usage_error(cmd, errout,
-                                       "a subcommand is required: verify, prove, consistency "
-                                       "or witness");
+                                       "a subcommand is required: verify, prove, consistency, "
+                                       "checkpoint or witness");
         if (strcmp(argv[1], "verify") == 0)
                 return cmd_verify(argc - 1, argv + 1, out, errout);
         if (strcmp(argv[1], "prove") == 0)
@@ -582,12 +587,14 @@ int cmd_audit(int argc, char **argv, FILE *out, FILE *errout)
                 return cmd_consistency(argc - 1, argv + 1, out, errout);
         if (strcmp(argv[1], "witness") == 0)
                 return cmd_audit_witness(argc - 1, argv + 1, out, errout);
+        if (strcmp(argv[1], "checkpoint") == 0)
+                return cmd_audit_checkpoint(argc - 1, argv + 1, out, errout);
         if (cli_is_help(argv[1])) {
                 cli_print_help(cmd, out);
                 return CLI_EXIT_OK;
         }
         return cli_usage_error(cmd, errout,
-                               "unknown subcommand '%s'; there are verify, prove, consistency "
-                               "and witness",
+                               "unknown subcommand '%s'; there are verify, prove, consistency, "
+                               "checkpoint and witness",
                                argv[1]);
 }

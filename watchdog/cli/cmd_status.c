@@ -204,7 +204,7 @@ static void read_status_file(struct view *v)
         const struct config *c = v->cfg;
         uint64_t interval = c->interval_ms > 1000 ? c->interval_ms : 1000;
         int64_t limit = (int64_t)(3 * interval + 10000);
-        const cJSON *ver, *upd, *cyc, *path;
+        const cJSON *ver, *upd, *cyc, *path, *audit;
         char *text = NULL;
         size_t len = 0;
         struct rwerr err;
@@ -252,6 +252,15 @@ static void read_status_file(struct view *v)
         } else {
                 problem(v, "%s records no cycle yet: `relaywatch run` has not finished its first",
                         v->status_path);
+        }
+        audit = cJSON_GetObjectItemCaseSensitive(v->status, "audit");
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(audit, "down"))) {
+                const cJSON *dir = cJSON_GetObjectItemCaseSensitive(audit, "dir");
+
+                problem(v,
+                        "the audit log (%s) cannot be written: AUDIT_LOG_DOWN; halts go on "
+                        "without it",
+                        cJSON_IsString(dir) ? dir->valuestring : "?");
         }
         path = cJSON_GetObjectItemCaseSensitive(v->status, "halt_path");
         if (cJSON_IsObject(path) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(path, "ok"))) {
@@ -948,6 +957,26 @@ static void print_silences(const struct view *v, FILE *out)
                         s->created_by, s->reason);
         }
 }
+/* The audit log as the last status file saw it: records and the last checkpoint. */
+static void print_audit(const struct view *v, FILE *out)
+{
+        const cJSON *a =
+                v->status != NULL ? cJSON_GetObjectItemCaseSensitive(v->status, "audit") : NULL;
+
+        if (!cJSON_IsObject(a))
+                return;
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "down"))) {
+                fprintf(out, "\naudit log: DOWN (%s): see AUDIT_LOG_DOWN\n", json_str(a, "dir"));
+                return;
+        }
+        fprintf(out, "\naudit log: %.0f records in %s", json_num(a, "records"), json_str(a, "dir"));
+        if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(a, "checkpoint_size")))
+                fprintf(out, "; last checkpoint %.0f records, root %s, key epoch %.0f",
+                        json_num(a, "checkpoint_size"), json_str(a, "checkpoint_root"),
+                        json_num(a, "epoch"));
+        fprintf(out, "\n");
+}
+
 static void print_text(const struct view *v, FILE *out)
 {
         size_t i;
@@ -956,6 +985,7 @@ static void print_text(const struct view *v, FILE *out)
         print_halts(v, out);
         print_health(v, out);
         print_cycle(v, out);
+        print_audit(v, out);
         print_incidents(v, out);
         print_alerts(v, out);
         print_silences(v, out);

@@ -202,6 +202,35 @@ static int publish_proofs(struct audit_publish *p, redisContext *ctx, struct aud
         return RW_OK;
 }
 
+/*
+ * The key chain up to the epoch that signed the checkpoint published with
+ * it: a witness takes a later key in the chain for the one that must sign
+ * (a rotation cut short by a failure would otherwise look like an expired
+ * key). Malloc'd JSON text, or NULL.
+ */
+static char *keys_up_to(struct audit_log *log, uint64_t epoch)
+{
+        char *text = audit_log_keys_json(log);
+        cJSON *chain = text != NULL ? cJSON_Parse(text) : NULL;
+        int i;
+
+        free(text);
+        if (!cJSON_IsArray(chain)) {
+                cJSON_Delete(chain);
+                return NULL;
+        }
+        for (i = cJSON_GetArraySize(chain) - 1; i >= 0; i--) {
+                const cJSON *e = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(chain, i),
+                                                                  "epoch");
+
+                if (cJSON_IsNumber(e) && e->valuedouble > (double)epoch)
+                        cJSON_DeleteItemFromArray(chain, i);
+        }
+        text = cJSON_PrintUnformatted(chain);
+        cJSON_Delete(chain);
+        return text;
+}
+
 /* HSET K checkpoint ... keys ... and the proofs; RW_OK when all of it is written. */
 static int publish_redis(struct audit_publish *p, struct audit_log *log,
                          const struct audit_log_checkpoint *last)
@@ -215,7 +244,7 @@ static int publish_redis(struct audit_publish *p, struct audit_log *log,
 
         if (ctx == NULL)
                 return RW_ERR_IO;
-        if ((keys = audit_log_keys_json(log)) == NULL)
+        if ((keys = keys_up_to(log, last->epoch)) == NULL)
                 return RW_ERR_NOMEM;
         snprintf(size, sizeof size, "%" PRIu64, last->size);
         argv[0] = "HSET";

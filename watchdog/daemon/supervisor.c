@@ -30,6 +30,7 @@
 #include "alert_sender.h"
 #include "alert_tracker.h"
 #include "audit_trail.h"
+#include "witness_mode.h"
 #include "status_file.h"
 #include "version.h"
 
@@ -47,6 +48,7 @@ struct supervisor {
         struct alert_sender *sender;  /* NULL when it could not start: alerts are logged only */
         struct alert_tracker *alerts; /* a finding sink of the journal */
         struct audit_trail *audit;    /* the audit log's writer */
+        struct witness_mode *witness; /* another watchdog's log witnessed; NULL: none */
         struct finding_journal journal;
         struct record_queue *records;
         struct cycle_worker *worker;
@@ -232,6 +234,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         halt_control_tick(sv->hc);
         alert_tracker_tick(sv->alerts);
         audit_trail_tick(sv->audit);
+        witness_mode_tick(sv->witness);
         write_status(sv);
         arm_outbox_retry(sv);
         if (now - cycle_worker_progress_ms(sv->worker) <= sv->cfg->blind_limit_ms)
@@ -363,6 +366,8 @@ static void reload(struct supervisor *sv)
         sv->sender = start_sender(cfg, audit_trail_sink(sv->audit));
         alert_tracker_reconfigure(sv->alerts, cfg, sv->sender);
         audit_trail_reconfigure(sv->audit, cfg);
+        witness_mode_free(sv->witness);
+        sv->witness = witness_mode_new(cfg, &sv->journal);
         audit_trail_config(sv->audit, "config_loaded", sv->opt->config_path);
         cycle_worker_reload(sv->worker, cfg, obs); /* it hands the old config back when done */
         if (arm_tick(sv) != RW_OK)
@@ -469,6 +474,7 @@ static int start(struct supervisor *sv, struct rwerr *err)
         }
         alert_tracker_set_audit(sv->alerts, audit_trail_sink(sv->audit));
         halt_control_set_audit(sv->hc, audit_trail_sink(sv->audit));
+        sv->witness = witness_mode_new(sv->cfg, &sv->journal);
         log_start(sv, "start");
         audit_trail_config(sv->audit, "start", sv->opt->config_path);
         /* What waited in the outbox from the last run goes out before anything new. */
@@ -514,6 +520,8 @@ static void stop(struct supervisor *sv)
         sv->sender = NULL;
         alert_tracker_free(sv->alerts);
         sv->alerts = NULL;
+        witness_mode_free(sv->witness);
+        sv->witness = NULL;
         /* last of those that record into it */
         audit_trail_close(sv->audit, "stopped");
         sv->audit = NULL;
