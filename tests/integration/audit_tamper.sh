@@ -147,6 +147,18 @@ grep -q '"kind":"recovered"' "$(newest "$WORK/crash")" && ok "a recovered record
         || bad "no recovered record"
 verify "after the restart" 0 "intact" "$WORK/crash"
 
+# 10b. a real SIGKILL while the writer appends: verifies up to the last complete record
+mkdir -p "$WORK/killed"
+"$GEN" "$WORK/killed" --start-ms 1700000000000 --records 2000000 --checkpoint-every 50 >/dev/null 2>&1 &
+gen=$!
+sleep 1
+kill -KILL "$gen" 2>/dev/null || true
+wait "$gen" 2>/dev/null || true
+cp "$WORK/killed/audit/audit.key.pub" "$WORK/killed/"
+verify "SIGKILL in the middle of writing" 0 "intact" "$WORK/killed"
+"$GEN" "$WORK/killed" --start-ms 1800000000000 --records 5 >/dev/null
+verify "  and after the writer opens it again" 0 "intact" "$WORK/killed"
+
 # 11. not an audit log, empty, missing key: cannot tell (2), naming the file and line
 mkdir -p "$WORK/junk/audit" && cp "$WORK/clean/audit.key.pub" "$WORK/junk/"
 echo 'hello, world' >"$WORK/junk/audit/audit-000000000000.jsonl"

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -184,11 +186,59 @@ static void proofs_from_the_index_match_the_files(void **state)
         audit_verify_release(&r);
 }
 
+/*
+ * A write that fails (the file size limit standing in for a full disk):
+ * the log is broken, every append fails fast naming the first error, no
+ * part of a record stays behind, and once writing works again a retry
+ * writes a `recovered` record (in a new file) and the log verifies.
+ */
+static void a_failed_write_breaks_the_log_until_a_retry_works(void **state)
+{
+        struct fixture *f = *state;
+        struct audit_verify_result r;
+        struct audit_log *l = open_log(f, T0);
+        struct rlimit old, small;
+        struct rwerr err;
+        char why[RWERR_MSG_MAX], big[8192];
+        cJSON *c = cJSON_CreateObject();
+        int i, failed = 0;
+
+        memset(big, 'x', sizeof big - 1);
+        big[sizeof big - 1] = '\0';
+        cJSON_AddStringToObject(c, "padding", big);
+        assert_int_equal(audit_log_checkpoint(l, "t", T0, NULL, &err), RW_OK);
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+        small = old;
+        small.rlim_cur = 64 * 1024;
+        assert_true(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+        for (i = 0; i < 20 && !failed; i++)
+                failed = audit_log_append(l, "test_event", "t", c, 0, T0 + i, NULL, &err) != RW_OK;
+        assert_true(failed);
+        assert_non_null(strstr(err.msg, "write failed"));
+        assert_true(audit_log_broken(l, why, sizeof why));
+        assert_int_equal(audit_log_append(l, "test_event", "t", NULL, 0, T0 + 100, NULL, &err),
+                         RW_ERR_IO);
+        assert_non_null(strstr(err.msg, "the audit log is down"));
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+        assert_int_equal(audit_log_retry(l, T0 + 300, &err), RW_OK);
+        assert_false(audit_log_broken(l, NULL, 0));
+        assert_int_equal(audit_log_append(l, "test_event", "t", NULL, 0, T0 + 400, NULL, &err),
+                         RW_OK);
+        assert_int_equal(audit_log_checkpoint(l, "t", T0 + 500, NULL, &err), RW_OK);
+        audit_log_close(l);
+        cJSON_Delete(c);
+        verify_all(f, &r); /* intact: nothing of the failed record stayed */
+        audit_verify_release(&r);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(proofs_from_the_index_match_the_files, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(a_failed_write_breaks_the_log_until_a_retry_works,
+                                                setup, teardown),
         };
 
         if (sodium_init() < 0)
