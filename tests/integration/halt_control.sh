@@ -357,6 +357,26 @@ audit_stopped() {
                 rw audit verify --dir "$(audit_dir)" >/dev/null
 }
 check "  its audit log ends in a stop record and a checkpoint, and verifies whole" audit_stopped
+# A copy of the log with its tail cut off verifies alone, and is caught
+# against every copy of a checkpoint kept away from the watchdog's disk.
+cut=$dir/audit-cut
+rm -rf "$cut" && cp -a "$(audit_dir)" "$cut"
+first=$(ls "$cut"/audit-*.jsonl | head -n 1)
+ls "$cut"/audit-*.jsonl | tail -n +2 | xargs -r rm -f
+head -n 3 "$first" >"$first.tmp" && mv "$first.tmp" "$first"
+rw audit checkpoint -c "$conf" --from db >"$dir/db.note" 2>/dev/null || true
+rw audit checkpoint -c "$conf" --from redis >"$dir/redis.note" 2>/dev/null || true
+cut_caught() {
+        local rc=0
+        rw audit verify --dir "$cut" --pubkey "$(audit_dir)/audit.key.pub" --checkpoint "$1" \
+                >/dev/null 2>&1 || rc=$?
+        [ "$rc" -eq 1 ]
+}
+check "the tail cut off a copy of the audit log: caught against the database's checkpoint" \
+        cut_caught "$dir/db.note"
+check "  against Redis's" cut_caught "$dir/redis.note"
+check "  against a HALT message's" cut_caught "$(ls "$dir"/halt-*.note | head -n 1)"
+check "  against the witness's cosigned one" cut_caught "$dir/cosigned.note"
 
 # In the sanitizer build every process above ran under ASan+UBSan: a report
 # (a leak at exit included) is in its log even when it did not kill it.

@@ -17,6 +17,7 @@
 #include "jsonlog.h"
 #include "record_queue.h"
 #include "rwclock.h"
+#include "signing_key.h"
 #include "version.h"
 
 #define CONFIG_FILE_MAX ((size_t)4 * 1024 * 1024)
@@ -243,6 +244,32 @@ void audit_trail_close(struct audit_trail *t, const char *why)
         free(t);
 }
 
+/* The keys the configuration loads, by key_id: the watchdog's signing key and the trusted ones. */
+static void add_keys(cJSON *c, const struct config *cfg)
+{
+        struct signing_key *key = NULL;
+        struct verify_key vk;
+        struct rwerr err;
+        cJSON *arr;
+        size_t i;
+
+        if (cfg->signing_key != NULL) {
+                if (signing_key_load(cfg->signing_key, &key, &err) == RW_OK)
+                        cJSON_AddStringToObject(c, "signing_key_id", key->pub.key_id);
+                else
+                        cJSON_AddStringToObject(c, "signing_key_problem", err.msg);
+                signing_key_free(key);
+        }
+        if ((arr = cJSON_AddArrayToObject(c, "operator_key_ids")) != NULL)
+                for (i = 0; i < cfg->noperator_pubkeys; i++)
+                        if (verify_key_load(cfg->operator_pubkeys[i], &vk, &err) == RW_OK)
+                                cJSON_AddItemToArray(arr, cJSON_CreateString(vk.key_id));
+        if ((arr = cJSON_AddArrayToObject(c, "watchdog_key_ids")) != NULL)
+                for (i = 0; i < cfg->nwatchdog_pubkeys; i++)
+                        if (verify_key_load(cfg->watchdog_pubkeys[i], &vk, &err) == RW_OK)
+                                cJSON_AddItemToArray(arr, cJSON_CreateString(vk.key_id));
+}
+
 void audit_trail_config(struct audit_trail *t, const char *kind, const char *config_path)
 {
         unsigned char hash[32];
@@ -266,6 +293,7 @@ void audit_trail_config(struct audit_trail *t, const char *kind, const char *con
         } else {
                 cJSON_AddStringToObject(c, "config_unreadable", err.msg);
         }
+        add_keys(c, t->cfg);
         audit_log_key(t->log, &pub, &epoch);
         cJSON_AddStringToObject(c, "audit_key_id", pub.key_id);
         cJSON_AddNumberToObject(c, "audit_epoch", (double)epoch);
