@@ -15,11 +15,18 @@
 #                        proofs verified by tlogcheck; gogen's fixtures by
 #                        relaywatch (tests/integration/audit_independent.sh)
 #
+# Both import what they share (BLAKE2b, key_ids, note keys, the key
+# certificate's and the cosignature's messages) from one package,
+# tests/audit/gocommon, import path relaywatch.test/auditcommon.
+#
 # Go builds in GOPATH mode (GO111MODULE=off, GOPATH=/usr/share/gocode where
 # Debian installs golang.org/x/mod): there is no module proxy, and GOPATH
 # mode builds a main package outside GOPATH that imports from GOPATH with no
-# go.mod. GOCACHE is under the build tree; GOFLAGS and the user's go env
-# file are ignored so the build does not depend on the machine.
+# go.mod. The shared package must be under a GOPATH src directory too: a
+# second GOPATH entry in the build tree, tests/audit/gopath, whose
+# src/relaywatch.test/auditcommon is a symbolic link (made at configure time)
+# to tests/audit/gocommon. GOCACHE is under the build tree; GOFLAGS and the
+# user's go env file are ignored so the build does not depend on the machine.
 #
 # Included from tests/audit/audit.cmake (itself included from
 # tests/CMakeLists.txt): CMAKE_CURRENT_SOURCE_DIR is tests/, this file's
@@ -45,25 +52,35 @@ endif()
 set(AUDIT_GO_OUT ${CMAKE_BINARY_DIR}/tests/audit)
 set(TLOGCHECK ${AUDIT_GO_OUT}/tlogcheck)
 set(AUDIT_GOGEN ${AUDIT_GO_OUT}/gogen)
-set(AUDIT_GO_ENV GO111MODULE=off GOPATH=${RELAYWATCH_GOPATH} GOCACHE=${AUDIT_GO_OUT}/go-cache
-    GOFLAGS= GOENV=off GOTOOLCHAIN=local CGO_ENABLED=0)
 
-file(GLOB TLOGCHECK_SOURCES CONFIGURE_DEPENDS ${AUDIT_GO_DIR}/tlogcheck/*.go)
-file(GLOB AUDIT_GOGEN_SOURCES CONFIGURE_DEPENDS ${AUDIT_GO_DIR}/gogen/*.go)
-add_custom_command(OUTPUT ${TLOGCHECK}
-  COMMAND ${CMAKE_COMMAND} -E env ${AUDIT_GO_ENV} ${GO_EXECUTABLE} build -o ${TLOGCHECK} .
-  WORKING_DIRECTORY ${AUDIT_GO_DIR}/tlogcheck
-  DEPENDS ${TLOGCHECK_SOURCES}
-  COMMENT "Building tlogcheck (Go, golang.org/x/mod/sumdb)"
-  VERBATIM)
-add_custom_command(OUTPUT ${AUDIT_GOGEN}
-  COMMAND ${CMAKE_COMMAND} -E env ${AUDIT_GO_ENV} ${GO_EXECUTABLE} build -o ${AUDIT_GOGEN} .
-  WORKING_DIRECTORY ${AUDIT_GO_DIR}/gogen
-  DEPENDS ${AUDIT_GOGEN_SOURCES}
-  COMMENT "Building gogen (Go, golang.org/x/mod/sumdb)"
-  VERBATIM)
-add_custom_target(tlogcheck ALL DEPENDS ${TLOGCHECK})
-add_custom_target(audit_gogen ALL DEPENDS ${AUDIT_GOGEN})
+# The GOPATH entry of the shared package (see above). The link is made anew
+# at every configure, so a build tree moved or pointed at another checkout
+# follows the sources it is configured from.
+set(AUDIT_GO_GOPATH ${AUDIT_GO_OUT}/gopath)
+set(AUDIT_GO_COMMON_LINK ${AUDIT_GO_GOPATH}/src/relaywatch.test/auditcommon)
+file(MAKE_DIRECTORY ${AUDIT_GO_GOPATH}/src/relaywatch.test)
+file(CREATE_LINK ${AUDIT_GO_DIR}/gocommon ${AUDIT_GO_COMMON_LINK} SYMBOLIC)
+
+set(AUDIT_GO_ENV GO111MODULE=off GOPATH=${RELAYWATCH_GOPATH}:${AUDIT_GO_GOPATH}
+    GOCACHE=${AUDIT_GO_OUT}/go-cache GOFLAGS= GOENV=off GOTOOLCHAIN=local CGO_ENABLED=0)
+
+file(GLOB AUDIT_GO_COMMON_SOURCES CONFIGURE_DEPENDS ${AUDIT_GO_DIR}/gocommon/*.go)
+
+# audit_go_program(TARGET DIR OUT): the Go main package in tests/audit/DIR
+# built into OUT by the target TARGET (in all), again when its sources or
+# the shared package's change.
+function(audit_go_program target dir out)
+  file(GLOB sources CONFIGURE_DEPENDS ${AUDIT_GO_DIR}/${dir}/*.go)
+  add_custom_command(OUTPUT ${out}
+    COMMAND ${CMAKE_COMMAND} -E env ${AUDIT_GO_ENV} ${GO_EXECUTABLE} build -o ${out} .
+    WORKING_DIRECTORY ${AUDIT_GO_DIR}/${dir}
+    DEPENDS ${sources} ${AUDIT_GO_COMMON_SOURCES}
+    COMMENT "Building ${dir} (Go, golang.org/x/mod/sumdb)"
+    VERBATIM)
+  add_custom_target(${target} ALL DEPENDS ${out})
+endfunction()
+audit_go_program(tlogcheck tlogcheck ${TLOGCHECK})
+audit_go_program(audit_gogen gogen ${AUDIT_GOGEN})
 
 add_test(NAME audit_tlogcheck_go
   COMMAND ${GO_EXECUTABLE} test -count=1 .

@@ -282,34 +282,27 @@ jq -j .checkpoint "$G/proofs/prove-000000-000010.json" >"$WORK/go-epoch0.note"
 expect_ok "relaywatch audit verify: Go's log extends Go's epoch 0 checkpoint of size 10" "$WORK/go-verify-10.out" \
         "$RW" audit verify --dir "$G/audit" --pubkey "$G/audit.key.pub" --checkpoint "$WORK/go-epoch0.note" || true
 glast=$(jq -r .tree_size "$G"/proofs/prove-000000-*.json | sort -n | tail -n 1)
-for p in "$G"/proofs/prove-*-"$(printf '%06d' "$glast")".json; do
-        i=$((10#$(basename "$p" | cut -d- -f2)))
-        f=$WORK/go-prove-$i.json
-        if ! "$RW" audit prove --dir "$G/audit" --pubkey "$G/audit.key.pub" --index "$i" --json >"$f" 2>"$f.err"; then
-                bad "relaywatch audit prove --index $i on Go's log: $(cat "$f.err")"
-                continue
-        fi
-        if cmp -s <(jq -c '[.index, .record, .tree_size, .root, .checkpoint, .proof]' "$f") \
-                <(jq -c '[.index, .record, .tree_size, .root, .checkpoint, .proof]' "$p"); then
-                ok "relaywatch's proof of record $i in Go's log is tlog.ProveRecord's"
-        else
-                bad "relaywatch's proof of record $i in Go's log differs from tlog.ProveRecord's: $(jq -c . "$f") vs $(jq -c . "$p")"
-        fi
-done
-for p in "$G"/proofs/consistency-*-"$(printf '%06d' "$glast")".json; do
-        m=$((10#$(basename "$p" | cut -d- -f2)))
-        f=$WORK/go-cons-$m.json
-        if ! "$RW" audit consistency --dir "$G/audit" --pubkey "$G/audit.key.pub" --from "$m" --json >"$f" 2>"$f.err"; then
-                bad "relaywatch audit consistency --from $m on Go's log: $(cat "$f.err")"
-                continue
-        fi
-        if cmp -s <(jq -c '[.from, .from_root, .to, .to_root, .checkpoint, .proof]' "$f") \
-                <(jq -c '[.from, .from_root, .to, .to_root, .checkpoint, .proof]' "$p"); then
-                ok "relaywatch's consistency proof from $m in Go's log is tlog.ProveTree's"
-        else
-                bad "relaywatch's consistency proof from $m in Go's log differs from tlog.ProveTree's: $(jq -c . "$f") vs $(jq -c . "$p")"
-        fi
-done
+# same_as_go CMD OPTION WHAT GOFUNC MEMBERS: for each proof Go wrote against
+# its last checkpoint, proofs/CMD-<N>-<last>.json, `relaywatch audit CMD
+# OPTION N --json` over Go's log gives the same MEMBERS (a jq array)
+same_as_go() {
+        local cmd=$1 opt=$2 what=$3 gofunc=$4 members=$5 p n f
+        for p in "$G"/proofs/"$cmd"-*-"$(printf '%06d' "$glast")".json; do
+                n=$((10#$(basename "$p" | cut -d- -f2)))
+                f=$WORK/go-$cmd-$n.json
+                if ! "$RW" audit "$cmd" --dir "$G/audit" --pubkey "$G/audit.key.pub" "$opt" "$n" --json >"$f" 2>"$f.err"; then
+                        bad "relaywatch audit $cmd $opt $n on Go's log: $(cat "$f.err")"
+                        continue
+                fi
+                if cmp -s <(jq -c "$members" "$f") <(jq -c "$members" "$p"); then
+                        ok "relaywatch's $what $n in Go's log is $gofunc's"
+                else
+                        bad "relaywatch's $what $n in Go's log differs from $gofunc's: $(jq -c . "$f") vs $(jq -c . "$p")"
+                fi
+        done
+}
+same_as_go prove --index "proof of record" tlog.ProveRecord '[.index, .record, .tree_size, .root, .checkpoint, .proof]'
+same_as_go consistency --from "consistency proof from" tlog.ProveTree '[.from, .from_root, .to, .to_root, .checkpoint, .proof]'
 
 echo "audit_independent: $pass passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -42,8 +42,11 @@
 //	tampered-record  one filler record has a byte changed after the log
 //	                 was written
 //
-// Build as tests/audit/tlogcheck says (GO111MODULE=off,
-// GOPATH=/usr/share/gocode).
+// BLAKE2b, the key_id, the note keys, the key certificate's and the
+// cosignature's messages are tests/audit/gocommon's (relaywatch.test/
+// auditcommon), which tlogcheck uses too. Build as tests/audit/audit_go.cmake
+// does: GO111MODULE=off, GOPATH=/usr/share/gocode:$BUILD/tests/audit/gopath
+// (where it links relaywatch.test/auditcommon to tests/audit/gocommon).
 package main
 
 import (
@@ -65,6 +68,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+	"relaywatch.test/auditcommon"
 )
 
 type config struct {
@@ -159,27 +163,10 @@ func newAuditKey(c config, epoch int64) (auditKey, error) {
 	k := auditKey{epoch: epoch, priv: seedKey("gogen key " + c.seed + " " + strconv.FormatInt(epoch, 10))}
 	k.pub = k.priv.Public().(ed25519.PublicKey)
 	k.pubB64 = base64.StdEncoding.EncodeToString(k.pub)
-	k.keyID = keyID(k.pub)
+	k.keyID = auditcommon.KeyID(k.pub)
 	var err error
-	if k.vkey, err = note.NewEd25519VerifierKey(c.origin, k.pub); err != nil {
-		return k, err
-	}
-	// note.NewSigner reads PRIVATE+KEY+<name>+<hash>+base64(0x01 || seed);
-	// the hash is the verifier key's.
-	hash := strings.Split(k.vkey, "+")[1]
-	skey := "PRIVATE+KEY+" + c.origin + "+" + hash + "+" +
-		base64.StdEncoding.EncodeToString(append([]byte{1}, k.priv.Seed()...))
-	if k.signer, err = note.NewSigner(skey); err != nil {
-		return k, err
-	}
-	return k, nil
-}
-
-// keyID is docs/PROTOCOL.md section 3.1: BLAKE2b-256 of the key, first 8
-// bytes, lowercase hex.
-func keyID(pk []byte) string {
-	d := blake2b256(pk)
-	return fmt.Sprintf("%x", d[:8])
+	k.vkey, k.signer, err = auditcommon.Ed25519NoteKey(c.origin, k.priv)
+	return k, err
 }
 
 // ---- the log ------------------------------------------------------------
@@ -272,13 +259,13 @@ func (w *logWriter) keyEpoch(epoch int64) error {
 	if epoch > 0 {
 		prev := w.keys[len(w.keys)-1]
 		content.PreviousKeyID = prev.keyID
-		msg := "relaywatch-audit-key/v1\n" + w.c.origin + "\n" + strconv.FormatInt(epoch, 10) + "\n" + k.pubB64 + "\n"
+		msg := auditcommon.KeyCertMessage(w.c.origin, epoch, k.pubB64)
 		by := prev.priv
 		if w.c.fault == "bad-cert" && epoch == 1 {
 			by = k.priv
 			w.faulted = true
 		}
-		content.Cert = base64.StdEncoding.EncodeToString(ed25519.Sign(by, []byte(msg)))
+		content.Cert = base64.StdEncoding.EncodeToString(ed25519.Sign(by, msg))
 	}
 	w.keys = append(w.keys, k)
 	return w.add("key_epoch", "audit-key-"+strconv.FormatInt(epoch, 10), content)
@@ -495,14 +482,10 @@ func (w *logWriter) cosign() (string, string, error) {
 	}
 	text := w.lastNote[:strings.Index(w.lastNote, "\n\n")+1]
 	t := uint64(baseTime.Unix()) + uint64(len(w.lines))
-	h := sha256.New()
-	h.Write([]byte(name + "\n"))
-	h.Write([]byte{0x04})
-	h.Write(pub)
 	sig := make([]byte, 0, 76)
-	sig = append(sig, h.Sum(nil)[:4]...)
+	sig = binary.BigEndian.AppendUint32(sig, auditcommon.CosignatureKeyHash(name, pub))
 	sig = binary.BigEndian.AppendUint64(sig, t)
-	sig = append(sig, ed25519.Sign(priv, []byte("cosignature/v1\ntime "+strconv.FormatUint(t, 10)+"\n"+text))...)
+	sig = append(sig, ed25519.Sign(priv, auditcommon.CosignatureMessage(t, text))...)
 	cosigned := w.lastNote + "— " + name + " " + base64.StdEncoding.EncodeToString(sig) + "\n"
 	return vkey, cosigned, nil
 }

@@ -45,9 +45,8 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+	"relaywatch.test/auditcommon"
 )
-
-const certContext = "relaywatch-audit-key/v1\n"
 
 var (
 	fileNameRE = regexp.MustCompile(`^audit-([0-9]{12,})\.jsonl$`)
@@ -348,7 +347,7 @@ func (l *logCheck) keyEpoch(seq int64, c *jsonObject) error {
 	if e.keyID, err = c.str("key_id"); err != nil {
 		return err
 	}
-	if id := keyID(pk); e.keyID != id {
+	if id := auditcommon.KeyID(pk); e.keyID != id {
 		return fmt.Errorf("key_id %q is not the key's (BLAKE2b-256 of public_key: %s)", e.keyID, id)
 	}
 	if e.vkey, err = c.str("vkey"); err != nil {
@@ -395,8 +394,7 @@ func (l *logCheck) keyEpoch(seq int64, c *jsonObject) error {
 	if err != nil {
 		return fmt.Errorf("cert: %v", err)
 	}
-	msg := certContext + l.origin + "\n" + strconv.FormatInt(epoch, 10) + "\n" + e.pkB64 + "\n"
-	if !ed25519.Verify(prev.pk, []byte(msg), cert) {
+	if !ed25519.Verify(prev.pk, auditcommon.KeyCertMessage(l.origin, epoch, e.pkB64), cert) {
 		return fmt.Errorf("cert does not verify under epoch %d's key %s", prev.epoch, prev.keyID)
 	}
 	l.epochs = append(l.epochs, e)

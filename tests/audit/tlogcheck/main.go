@@ -2,7 +2,9 @@
 // proofs with code that shares nothing with relaywatch: Go's
 // golang.org/x/mod/sumdb/tlog (the RFC 6962 tree, the proofs) and
 // golang.org/x/mod/sumdb/note (C2SP signed notes), crypto/ed25519 for the
-// key certificates and the witness cosignatures, and the standard library.
+// key certificates and the witness cosignatures, and the standard library;
+// BLAKE2b (for key_ids) and the format's messages are tests/audit/gocommon's
+// (relaywatch.test/auditcommon, which gogen uses too).
 //
 //	tlogcheck log --vkey VKEY [--vkeys-out F] [--roots-out F] FILE|DIR...
 //	tlogcheck prove [--vkey VKEY]... [--vkeys F] [--roots F] [FILE.json|-]
@@ -32,23 +34,22 @@
 // Build (GOPATH mode: Debian's golang-golang-x-mod-dev installs the
 // packages under /usr/share/gocode and there is no module proxy; GOPATH
 // mode builds a main package that lives outside GOPATH and imports from
-// GOPATH without a go.mod):
+// GOPATH without a go.mod). tests/audit/audit_go.cmake links
+// tests/audit/gocommon to $BUILD/tests/audit/gopath/src/relaywatch.test/
+// auditcommon and builds with
 //
-//	GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$BUILD/go-cache \
-//	  go build -o $BUILD/tlogcheck ./tests/audit/tlogcheck
+//	GO111MODULE=off GOPATH=/usr/share/gocode:$BUILD/tests/audit/gopath \
+//	  GOCACHE=$BUILD/tests/audit/go-cache go build -o $BUILD/tests/audit/tlogcheck .
 //
-// and its unit tests (RFC 7693 and PROTOCOL.md vectors, the fixtures in
-// tests/audit/fixtures):
-//
-//	cd tests/audit/tlogcheck && GO111MODULE=off GOPATH=/usr/share/gocode \
-//	  GOCACHE=$BUILD/go-cache go test .
+// in this directory, and runs its unit tests (RFC 7693 and PROTOCOL.md
+// vectors, the fixtures in tests/audit/fixtures) with `go test .` there
+// (ctest -R audit_tlogcheck_go).
 package main
 
 import (
 	"bufio"
 	"bytes"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -64,6 +65,7 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+	"relaywatch.test/auditcommon"
 )
 
 const usageText = `usage:
@@ -327,8 +329,6 @@ func openCheckpoint(text string, vers []note.Verifier) (*note.Note, checkpoint, 
 
 // ---- witness cosignatures (C2SP tlog-cosignature, cosignature/v1) ----------
 
-const algCosignatureV1 = 0x04
-
 // witnessKey is a witness's Ed25519 key, given as an Ed25519 verifier key.
 type witnessKey struct {
 	name    string
@@ -346,11 +346,7 @@ func parseWitness(vkey string) (witnessKey, error) {
 		return witnessKey{}, fmt.Errorf("witness key %q is not an Ed25519 key", vkey)
 	}
 	w := witnessKey{name: parts[0], pk: ed25519.PublicKey(raw[1:])}
-	h := sha256.New()
-	h.Write([]byte(w.name + "\n"))
-	h.Write([]byte{algCosignatureV1})
-	h.Write(w.pk)
-	w.cosHash = binary.BigEndian.Uint32(h.Sum(nil))
+	w.cosHash = auditcommon.CosignatureKeyHash(w.name, w.pk)
 	return w, nil
 }
 
@@ -369,8 +365,7 @@ func checkCosignature(n *note.Note, w witnessKey) (uint64, error) {
 				w.name, w.cosHash, len(raw))
 		}
 		t := binary.BigEndian.Uint64(raw[4:12])
-		msg := "cosignature/v1\ntime " + strconv.FormatUint(t, 10) + "\n" + n.Text
-		if !ed25519.Verify(w.pk, []byte(msg), raw[12:]) {
+		if !ed25519.Verify(w.pk, auditcommon.CosignatureMessage(t, n.Text), raw[12:]) {
 			return 0, fmt.Errorf("the cosignature by %s+%08x (time %d) does not verify", w.name, w.cosHash, t)
 		}
 		return t, nil

@@ -1,10 +1,11 @@
 package main
 
-// Unit tests: BLAKE2b against RFC 7693 and docs/PROTOCOL.md's key_ids, the
+// Unit tests: BLAKE2b against RFC 7693 and docs/PROTOCOL.md's key_ids (the
+// code of tests/audit/gocommon, which tlogcheck and gogen share), the
 // fixtures of tests/audit/fixtures (the good log and every proof in it
 // verify, each faulty log fails for its own reason), and that changing any
 // one thing in a good log, proof or note makes tlogcheck fail. Run as
-// main.go says (GO111MODULE=off GOPATH=/usr/share/gocode go test .).
+// main.go says (ctest -R audit_tlogcheck_go: go test . in GOPATH mode).
 
 import (
 	"bytes"
@@ -21,6 +22,7 @@ import (
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
+	"relaywatch.test/auditcommon"
 )
 
 const fixtures = "../fixtures"
@@ -28,7 +30,7 @@ const fixtures = "../fixtures"
 func TestBlake2b(t *testing.T) {
 	abc512 := "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1" +
 		"7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923" // RFC 7693 appendix A
-	if got := hex.EncodeToString(blake2b([]byte("abc"), 64)); got != abc512 {
+	if got := hex.EncodeToString(auditcommon.Blake2b([]byte("abc"), 64)); got != abc512 {
 		t.Fatalf("BLAKE2b-512(abc) = %s", got)
 	}
 	// BLAKE2b-256 of longer inputs (several blocks, an exact block), from
@@ -48,7 +50,7 @@ func TestBlake2b(t *testing.T) {
 		{long, "b8007121274217790e2923e0ad7027986e5a99d5531ef6ae7d294140fc81615d"},
 		{make([]byte, 128), "378d0caaaa3855f1b38693c1d6ef004fd118691c95c959d4efa950d6d6fcf7c1"},
 	} {
-		if got := hex.EncodeToString(blake2b(c.in, 32)); got != c.want {
+		if got := hex.EncodeToString(auditcommon.Blake2b(c.in, 32)); got != c.want {
 			t.Errorf("BLAKE2b-256 of %d bytes = %s, want %s", len(c.in), got, c.want)
 		}
 	}
@@ -74,13 +76,13 @@ func TestKeyIDVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := keyID(pk); got != want {
+		if got := auditcommon.KeyID(pk); got != want {
 			t.Errorf("key_id(%s) = %s, want %s", pkB64, got, want)
 		}
 	}
 	// PROTOCOL.md's worked example: the key of seed 32 bytes of 0x11.
 	pk := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{0x11}, 32)).Public().(ed25519.PublicKey)
-	if got := keyID(pk); got != "d3bd75fcd7676504" {
+	if got := auditcommon.KeyID(pk); got != "d3bd75fcd7676504" {
 		t.Errorf("key_id of the 0x11 seed's key = %s", got)
 	}
 }
@@ -325,11 +327,7 @@ func resign(t *testing.T, signed string) string {
 	t.Helper()
 	text := signed[:strings.Index(signed, "\n\n")+1]
 	seed := sha256.Sum256([]byte("not the log's key"))
-	priv := ed25519.NewKeyFromSeed(seed[:])
-	vkey, _ := note.NewEd25519VerifierKey("relaywatch.test/audit", priv.Public().(ed25519.PublicKey))
-	parts := strings.Split(vkey, "+")
-	s, err := note.NewSigner("PRIVATE+KEY+" + parts[0] + "+" + parts[1] + "+" +
-		base64.StdEncoding.EncodeToString(append([]byte{1}, priv.Seed()...)))
+	_, s, err := auditcommon.Ed25519NoteKey("relaywatch.test/audit", ed25519.NewKeyFromSeed(seed[:]))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -62,41 +63,112 @@ func (k knownRoots) check(what string, size int64, root tlog.Hash) error {
 	return nil
 }
 
-// proofInput reads the flags and the JSON object of prove and consistency.
-func proofInput(name string, args []string) (*jsonObject, []note.Verifier, knownRoots, string, error) {
-	fs := newFlags(name)
-	var vf verifierFlags
-	vf.register(fs)
-	rootsPath := fs.String("roots", "", "a file of \"SIZE ROOT\" lines (log --roots-out) the proof's roots must agree with")
-	if err := parseFlags(fs, args); err != nil {
-		return nil, nil, nil, "", err
+// keyedCommand is what prove, consistency, cosig and note share: the flags
+// --vkey and --vkeys (the keys a checkpoint may be signed by), flags of
+// their own on fs, and one input.
+type keyedCommand struct {
+	fs *flag.FlagSet
+	vf verifierFlags
+}
+
+func newKeyedCommand(name string) *keyedCommand {
+	c := &keyedCommand{fs: newFlags(name)}
+	c.vf.register(c.fs)
+	return c
+}
+
+// keys parses args and loads the verifier keys.
+func (c *keyedCommand) keys(args []string) ([]note.Verifier, error) {
+	if err := parseFlags(c.fs, args); err != nil {
+		return nil, err
 	}
-	vers, err := vf.load()
+	return c.vf.load()
+}
+
+// checkpoint reads the input, a checkpoint that must be signed by one of
+// vers; it returns the input's name too.
+func (c *keyedCommand) checkpoint(vers []note.Verifier) (*note.Note, checkpoint, string, error) {
+	data, src, err := oneInput(c.fs)
 	if err != nil {
-		return nil, nil, nil, "", err
+		return nil, checkpoint{}, "", err
+	}
+	n, cp, err := openCheckpoint(string(data), vers)
+	if err != nil {
+		return nil, checkpoint{}, "", errorf(err, "%s", src)
+	}
+	return n, cp, src, nil
+}
+
+// proofInput reads the flags and the JSON object of prove and consistency,
+// which must have exactly the members given.
+func proofInput(name string, args []string, members ...string) (*jsonObject, []note.Verifier, knownRoots, error) {
+	c := newKeyedCommand(name)
+	rootsPath := c.fs.String("roots", "", "a file of \"SIZE ROOT\" lines (log --roots-out) the proof's roots must agree with")
+	vers, err := c.keys(args)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	roots, err := loadRoots(*rootsPath)
 	if err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, err
 	}
-	data, src, err := oneInput(fs)
+	data, src, err := oneInput(c.fs)
 	if err != nil {
-		return nil, nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	o, err := parseObject(data)
-	if err != nil {
-		return nil, nil, nil, "", fmt.Errorf("%s: %v", src, err)
+	if err == nil {
+		err = o.wantKeys(false, members...)
 	}
-	return o, vers, roots, src, nil
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %v", src, err)
+	}
+	return o, vers, roots, nil
+}
+
+// signedTree is the tree a proof leads to: its size and root, the members
+// sizeName and rootName of the proof's JSON, with the proof's hashes and
+// the note of its member "checkpoint", which must be signed by one of vers
+// and be of that tree.
+type signedTree struct {
+	size  int64
+	root  tlog.Hash
+	proof []tlog.Hash
+	note  *note.Note
+}
+
+func readSignedTree(o *jsonObject, vers []note.Verifier, sizeName, rootName string) (signedTree, error) {
+	var t signedTree
+	var err error
+	if t.size, err = o.int(sizeName); err != nil {
+		return t, err
+	}
+	if t.root, err = o.hash(rootName); err != nil {
+		return t, err
+	}
+	text, err := o.str("checkpoint")
+	if err != nil {
+		return t, err
+	}
+	if t.proof, err = o.hashes("proof"); err != nil {
+		return t, err
+	}
+	n, cp, err := openCheckpoint(text, vers)
+	if err != nil {
+		return t, errorf(err, "checkpoint")
+	}
+	if cp.Size != t.size || cp.Root != t.root {
+		return t, fmt.Errorf("%s %d %s %s, but the checkpoint says size %d root %s",
+			sizeName, t.size, rootName, b64(t.root), cp.Size, b64(cp.Root))
+	}
+	t.note = n
+	return t, nil
 }
 
 func runProve(args []string, stdout io.Writer) error {
-	o, vers, roots, src, err := proofInput("prove", args)
+	o, vers, roots, err := proofInput("prove", args, "index", "record", "tree_size", "root", "checkpoint", "proof")
 	if err != nil {
 		return err
-	}
-	if err := o.wantKeys(false, "index", "record", "tree_size", "root", "checkpoint", "proof"); err != nil {
-		return fmt.Errorf("%s: %v", src, err)
 	}
 	index, err := o.int("index")
 	if err != nil {
@@ -106,31 +178,11 @@ func runProve(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	size, err := o.int("tree_size")
+	t, err := readSignedTree(o, vers, "tree_size", "root")
 	if err != nil {
 		return err
 	}
-	root, err := o.hash("root")
-	if err != nil {
-		return err
-	}
-	text, err := o.str("checkpoint")
-	if err != nil {
-		return err
-	}
-	proof, err := o.hashes("proof")
-	if err != nil {
-		return err
-	}
-
-	n, cp, err := openCheckpoint(text, vers)
-	if err != nil {
-		return errorf(err, "checkpoint")
-	}
-	if cp.Size != size || cp.Root != root {
-		return fmt.Errorf("tree_size %d root %s, but the checkpoint says size %d root %s",
-			size, b64(root), cp.Size, b64(cp.Root))
-	}
+	size, root, proof := t.size, t.root, t.proof
 	if index >= size {
 		return fmt.Errorf("index %d is not in a tree of size %d", index, size)
 	}
@@ -156,17 +208,14 @@ func runProve(args []string, stdout io.Writer) error {
 		return fmt.Errorf("inclusion proof of record %d in the tree of size %d (%d hashes): %v", index, size, len(proof), err)
 	}
 	fmt.Fprintf(stdout, "ok: record %d (%s) is in the tree of size %d root %s, signed by %s\n",
-		index, kind, size, b64(root), sigNames(n.Sigs))
+		index, kind, size, b64(root), sigNames(t.note.Sigs))
 	return nil
 }
 
 func runConsistency(args []string, stdout io.Writer) error {
-	o, vers, roots, src, err := proofInput("consistency", args)
+	o, vers, roots, err := proofInput("consistency", args, "from", "from_root", "to", "to_root", "checkpoint", "proof")
 	if err != nil {
 		return err
-	}
-	if err := o.wantKeys(false, "from", "from_root", "to", "to_root", "checkpoint", "proof"); err != nil {
-		return fmt.Errorf("%s: %v", src, err)
 	}
 	from, err := o.int("from")
 	if err != nil {
@@ -176,31 +225,11 @@ func runConsistency(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	to, err := o.int("to")
+	t, err := readSignedTree(o, vers, "to", "to_root")
 	if err != nil {
 		return err
 	}
-	toRoot, err := o.hash("to_root")
-	if err != nil {
-		return err
-	}
-	text, err := o.str("checkpoint")
-	if err != nil {
-		return err
-	}
-	proof, err := o.hashes("proof")
-	if err != nil {
-		return err
-	}
-
-	n, cp, err := openCheckpoint(text, vers)
-	if err != nil {
-		return errorf(err, "checkpoint")
-	}
-	if cp.Size != to || cp.Root != toRoot {
-		return fmt.Errorf("to %d to_root %s, but the checkpoint says size %d root %s",
-			to, b64(toRoot), cp.Size, b64(cp.Root))
-	}
+	to, toRoot, proof := t.size, t.root, t.proof
 	if from < 1 || from > to {
 		return fmt.Errorf("from %d: want 1 <= from <= to (%d)", from, to)
 	}
@@ -214,20 +243,15 @@ func runConsistency(args []string, stdout io.Writer) error {
 		return fmt.Errorf("consistency proof from size %d to %d (%d hashes): %v", from, to, len(proof), err)
 	}
 	fmt.Fprintf(stdout, "ok: the tree of size %d root %s is a prefix of the tree of size %d root %s, signed by %s\n",
-		from, b64(fromRoot), to, b64(toRoot), sigNames(n.Sigs))
+		from, b64(fromRoot), to, b64(toRoot), sigNames(t.note.Sigs))
 	return nil
 }
 
 func runCosig(args []string, stdout io.Writer) error {
-	fs := newFlags("cosig")
-	var vf verifierFlags
-	vf.register(fs)
+	c := newKeyedCommand("cosig")
 	var witnesses stringList
-	fs.Var(&witnesses, "witness", "a witness's Ed25519 verifier key whose cosignature/v1 must be there (repeatable)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	vers, err := vf.load()
+	c.fs.Var(&witnesses, "witness", "a witness's Ed25519 verifier key whose cosignature/v1 must be there (repeatable)")
+	vers, err := c.keys(args)
 	if err != nil {
 		return err
 	}
@@ -242,13 +266,9 @@ func runCosig(args []string, stdout io.Writer) error {
 		}
 		ws = append(ws, k)
 	}
-	data, src, err := oneInput(fs)
+	n, cp, src, err := c.checkpoint(vers)
 	if err != nil {
 		return err
-	}
-	n, cp, err := openCheckpoint(string(data), vers)
-	if err != nil {
-		return errorf(err, "%s", src)
 	}
 	for _, w := range ws {
 		t, err := checkCosignature(n, w)
@@ -262,23 +282,14 @@ func runCosig(args []string, stdout io.Writer) error {
 }
 
 func runNote(args []string, stdout io.Writer) error {
-	fs := newFlags("note")
-	var vf verifierFlags
-	vf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	vers, err := vf.load()
+	c := newKeyedCommand("note")
+	vers, err := c.keys(args)
 	if err != nil {
 		return err
 	}
-	data, src, err := oneInput(fs)
+	_, cp, _, err := c.checkpoint(vers)
 	if err != nil {
 		return err
-	}
-	_, cp, err := openCheckpoint(string(data), vers)
-	if err != nil {
-		return errorf(err, "%s", src)
 	}
 	fmt.Fprintf(stdout, "%s %d %s\n", cp.Origin, cp.Size, b64(cp.Root))
 	return nil

@@ -1,10 +1,11 @@
-package main
+package auditcommon
 
-// BLAKE2b (RFC 7693), unkeyed, for key_ids (docs/PROTOCOL.md section 3.1).
-// The standard library has none and gogen imports nothing else; this is
-// the same code as tests/audit/tlogcheck/blake2b.go (a main package cannot
-// be imported), which main_test.go there checks against RFC 7693 and the
-// key_ids of docs/protocol-vectors/vectors.json.
+// BLAKE2b (RFC 7693), unkeyed, no salt, no personalisation: what
+// docs/PROTOCOL.md section 3.1 derives a key_id from (KeyID). The standard
+// library has no BLAKE2b and these tools may import nothing but the standard
+// library and golang.org/x/mod/sumdb, so it is written out here from the RFC
+// (checked against RFC 7693 appendix A and the key_ids of
+// docs/protocol-vectors/vectors.json in tests/audit/tlogcheck/main_test.go).
 
 import (
 	"encoding/binary"
@@ -69,8 +70,8 @@ func blake2bCompress(h *[8]uint64, block []byte, t uint64, last bool) {
 	}
 }
 
-// blake2b returns the nn-byte (1..64) unkeyed BLAKE2b digest of data.
-func blake2b(data []byte, nn int) []byte {
+// Blake2b returns the nn-byte (1..64) unkeyed BLAKE2b digest of data.
+func Blake2b(data []byte, nn int) []byte {
 	h := blake2bIV
 	h[0] ^= 0x01010000 ^ uint64(nn)
 	var block [128]byte
@@ -91,5 +92,3 @@ func blake2b(data []byte, nn int) []byte {
 	}
 	return out[:nn]
 }
-
-func blake2b256(data []byte) []byte { return blake2b(data, 32) }
