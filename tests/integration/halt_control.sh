@@ -222,7 +222,7 @@ inject_mint
 check "relayer stopped, 1000 bSIGIL minted: a verified HALT all the same" wait_for 30 halts_above SUPPLY_MISMATCH "$n"
 not_acked() { grep -q '"kind":"HALT_NOT_ACKNOWLEDGED".*SUPPLY_MISMATCH' "$log"; }
 check "  no ack within ack_timeout_ms (10 s): HALT_NOT_ACKNOWLEDGED" wait_for 25 not_acked
-check "  relaywatch status lists the finding" \
+check "  relaywatch status lists the finding" wait_for 5 \
         bash -c "'$RELAYWATCH_BIN' status -c '$conf' 2>&1 | grep -q HALT_NOT_ACKNOWLEDGED"
 service relayer-sim start
 check "  the relayer, started again, reads the HALT it missed and acknowledges it" wait_for 30 acked SUPPLY_MISMATCH

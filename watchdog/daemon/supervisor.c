@@ -233,10 +233,11 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         (void)what;
         halt_control_tick(sv->hc);
         alert_tracker_tick(sv->alerts);
-        audit_trail_tick(sv->audit);
-        witness_mode_tick(sv->witness);
         write_status(sv);
         arm_outbox_retry(sv);
+        /* the audit log's housekeeping after what an operator or a relayer waits for */
+        audit_trail_tick(sv->audit);
+        witness_mode_tick(sv->witness);
         if (now - cycle_worker_progress_ms(sv->worker) <= sv->cfg->blind_limit_ms)
                 notify("WATCHDOG=1", sdnotify_watchdog(&err), &err);
         if ((retired = cycle_worker_retired_config(sv->worker)) != NULL)

@@ -7,13 +7,17 @@
  *     that owns halt control, the finding journal, the status file and
  *     the systemd notifications. It never waits for a cycle's reads. It
  *     wakes for
- *       - a cycle's report (cycle_worker.h): the halt first
+ *       - a cycle's report (cycle_worker.h): its audit record (with a
+ *         signed checkpoint when a new HALT follows, which the HALT then
+ *         carries: a few ms, never a wait), then the halt
  *         (halt_control_act), then the cycle's log lines, then what the
  *         result says about open incidents, then STATE_DIR/status.json and
  *         STATUS= for systemd;
  *       - the tick, every min(1 s, heartbeat_ttl_ms / 3): the outbox, the
  *         acknowledgements, RESUMEs, the halt path, WATCHDOG_BLIND and the
- *         signed heartbeat (halt_control_tick), the status file, and
+ *         signed heartbeat (halt_control_tick), the status file, the audit
+ *         log's batched fsync, checkpoints, key epochs and publication
+ *         (audit_trail.h), witnessing another log (witness_mode.h), and
  *         WATCHDOG=1 for systemd while the cycle thread makes progress;
  *       - the outbox retry, every 100 ms while a HALT waits for Redis;
  *       - signals, taken synchronously through a signalfd (no handler
