@@ -220,8 +220,8 @@ static char *keys_up_to(struct audit_log *log, uint64_t epoch)
                 return NULL;
         }
         for (i = cJSON_GetArraySize(chain) - 1; i >= 0; i--) {
-                const cJSON *e = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(chain, i),
-                                                                  "epoch");
+                const cJSON *e =
+                        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(chain, i), "epoch");
 
                 if (cJSON_IsNumber(e) && e->valuedouble > (double)epoch)
                         cJSON_DeleteItemFromArray(chain, i);
