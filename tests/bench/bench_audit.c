@@ -12,13 +12,14 @@
  *   2  the halt path: what a cycle that will HALT writes before the HALT is
  *      published, --halts times: (a) audit_log_append(durable) of the
  *      cycle_verdict then audit_log_checkpoint (Ed25519 signature, the
- *      record fsync'd, tree.state replaced and fsync'd); (b) the
- *      supervisor's own call, audit_trail_cycle(halting), which also builds
- *      the record from the cycle's result; (c) the signature alone; (d) a
- *      1 KB write + fsync of a plain file on the same disk (the disk's own
- *      latency); (e) a 1 KB file replaced durably, as tree.state is at every
- *      checkpoint (write, fsync, rename, directory fsync). Interleaved per
- *      iteration; p50/p95/p99/max.
+ *      record synced; tree.state is saved by the tick afterwards, off this
+ *      path); (b) the supervisor's own call, audit_trail_cycle(halting),
+ *      which builds the record from the cycle's result and writes it with
+ *      the checkpoint behind one sync; (c) the signature alone; (d) a 1 KB
+ *      write + fsync of a plain file on the same disk (the disk's own
+ *      latency); (e) a 1 KB file replaced durably, as tree.state is by the
+ *      tick (write, fsync, rename, directory fsync), for scale. Interleaved
+ *      per iteration; p50/p95/p99/max.
  *   3  the log's share of a cycle at the default policy (checkpoint_s 60,
  *      fsync_batch_ms 1000, the loop's tick every second):
  *      - in line, per cycle: audit_trail_cycle on a healthy result (it only
@@ -519,7 +520,7 @@ static void part_halt(const cJSON *content, struct trail *tr, const struct cycle
                 if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf || fsync(fd) != 0)
                         die("write + fsync", NULL);
                 add(&disk, mono_ns() - t0);
-                /* (e) what a checkpoint does to tree.state: a 1 KB file replaced durably */
+                /* (e) what the tick does to tree.state after a checkpoint: a 1 KB file replaced durably */
                 t0 = mono_ns();
                 if (fileio_replace(base, "state-probe", (const char *)buf, sizeof buf, 0600, 1,
                                    &err) != RW_OK)
@@ -530,7 +531,7 @@ static void part_halt(const cJSON *content, struct trail *tr, const struct cycle
         audit_log_close(l);
         print_header((size_t)halts);
         print_row("append cycle_verdict, durable (1 fsync)", &app);
-        print_row("checkpoint (sign, record + tree.state fsync)", &cp);
+        print_row("checkpoint (sign, record synced)", &cp);
         print_row("append + checkpoint", &both);
         print_row("audit_trail_cycle(halting): the supervisor", &trail);
         print_row("checkpoint text + Ed25519 signature alone", &sign);

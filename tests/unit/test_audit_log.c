@@ -145,7 +145,7 @@ static void proofs_from_the_index_match_the_files(void **state)
                 assert_int_equal(audit_log_tick(l, T0 + (int64_t)i * 1000, 30000, NULL, &err),
                                  RW_OK);
         }
-        assert_int_equal(audit_log_checkpoint(l, "t", T0 + RECORDS * 1000, NULL, &err), RW_OK);
+        assert_int_equal(audit_log_checkpoint(l, "t", T0 + RECORDS * 1000LL, NULL, &err), RW_OK);
         verify_all(f, &r);
         assert_true(r.epochs >= 4); /* 2600 s of simulated time, a key every 600 s */
         same_proofs(l, &r);
@@ -168,7 +168,7 @@ static void proofs_from_the_index_match_the_files(void **state)
         audit_log_close(l);
 
         /* reopened: the index is read back, the chain comes from tree.state */
-        l = open_log(f, T0 + RECORDS * 1000 + 1);
+        l = open_log(f, T0 + RECORDS * 1000LL + 1);
         same_proofs(l, &r);
         keys = audit_log_keys_json(l);
         chain = cJSON_Parse(keys);
@@ -180,7 +180,7 @@ static void proofs_from_the_index_match_the_files(void **state)
         /* the index lost: rebuilt from the records */
         snprintf(path, sizeof path, "%s/%s", f->logdir, AUDIT_LEAVES_FILE);
         assert_int_equal(unlink(path), 0);
-        l = open_log(f, T0 + RECORDS * 1000 + 2);
+        l = open_log(f, T0 + RECORDS * 1000LL + 2);
         same_proofs(l, &r);
         audit_log_close(l);
         audit_verify_release(&r);
@@ -209,7 +209,7 @@ static void a_failed_write_breaks_the_log_until_a_retry_works(void **state)
         assert_int_equal(audit_log_checkpoint(l, "t", T0, NULL, &err), RW_OK);
         assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
         small = old;
-        small.rlim_cur = 64 * 1024;
+        small.rlim_cur = (rlim_t)64 * 1024;
         assert_true(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
         assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
         for (i = 0; i < 20 && !failed; i++)

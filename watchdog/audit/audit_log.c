@@ -41,6 +41,7 @@ struct audit_log {
         int dirty;           /* records written and not fsync'd */
         int64_t dirty_since; /* wall ms of the first of them */
         int broken;          /* an append failed: appends fail until a retry works */
+        int state_dirty;     /* tree.state is behind: saved by the tick, off the halt path */
         char why[RWERR_MSG_MAX];
 
         struct audit_leaves *leaves; /* for proofs; NULL when it could not be kept */
@@ -456,9 +457,9 @@ static int open_new_file(struct audit_log *l, int64_t now_ms, struct rwerr *err)
         int fd;
 
         if (l->fd >= 0) {
-                if (fsync(l->fd) != 0)
-                        return rwerr_set(err, RW_ERR_IO, "%s/%s: fsync failed: %s", l->dir, l->file,
-                                         strerror(errno));
+                if (fdatasync(l->fd) != 0)
+                        return rwerr_set(err, RW_ERR_IO, "%s/%s: fdatasync failed: %s", l->dir,
+                                         l->file, strerror(errno));
                 (void)close(l->fd);
                 l->fd = -1;
                 l->dirty = 0;
@@ -538,9 +539,9 @@ static int append_locked(struct audit_log *l, const char *kind, const char *corr
         if (seq != NULL)
                 *seq = l->tree.size - 1;
         if (durable) {
-                if (fsync(l->fd) != 0) {
-                        rc = rwerr_set(err, RW_ERR_IO, "%s/%s: fsync failed: %s", l->dir, l->file,
-                                       strerror(errno));
+                if (fdatasync(l->fd) != 0) {
+                        rc = rwerr_set(err, RW_ERR_IO, "%s/%s: fdatasync failed: %s", l->dir,
+                                       l->file, strerror(errno));
                         goto broken;
                 }
                 l->dirty = 0;
@@ -595,8 +596,7 @@ static int checkpoint_locked(struct audit_log *l, const char *correlation_id, in
                                 err)) != RW_OK)
                 goto done;
         l->last = cp;
-        if ((rc = state_save(l, err)) != RW_OK)
-                mark_broken(l, err);
+        l->state_dirty = 1; /* the tick saves it: a checkpoint before a HALT pays one fsync */
         if (out != NULL)
                 *out = cp;
 done:
@@ -908,8 +908,13 @@ void audit_log_close(struct audit_log *l)
         if (l == NULL)
                 return;
         if (l->fd >= 0) {
-                (void)fsync(l->fd);
+                (void)fdatasync(l->fd);
                 (void)close(l->fd);
+        }
+        if (l->state_dirty && !l->broken) {
+                struct rwerr err;
+
+                (void)state_save(l, &err); /* the next open re-reads a little more without it */
         }
         audit_key_free(l->key);
         audit_leaves_close(l->leaves);
@@ -958,9 +963,9 @@ int audit_log_tick(struct audit_log *l, int64_t now_ms, uint64_t checkpoint_ms, 
                 goto done;
         }
         if (l->dirty && (uint64_t)(now_ms - l->dirty_since) >= l->opt.fsync_batch_ms) {
-                if (fsync(l->fd) != 0) {
-                        rc = rwerr_set(err, RW_ERR_IO, "%s/%s: fsync failed: %s", l->dir, l->file,
-                                       strerror(errno));
+                if (fdatasync(l->fd) != 0) {
+                        rc = rwerr_set(err, RW_ERR_IO, "%s/%s: fdatasync failed: %s", l->dir,
+                                       l->file, strerror(errno));
                         mark_broken(l, err);
                         goto done;
                 }
@@ -981,6 +986,14 @@ int audit_log_tick(struct audit_log *l, int64_t now_ms, uint64_t checkpoint_ms, 
                         *wrote = 1;
         }
 done:
+        if (!l->broken && l->state_dirty) {
+                struct rwerr serr;
+
+                if (state_save(l, &serr) == RW_OK)
+                        l->state_dirty = 0;
+                else if (rc == RW_OK)
+                        rc = rwerr_set(err, RW_ERR_IO, "%s", serr.msg);
+        }
         unlock(l);
         return rc;
 }

@@ -11,7 +11,8 @@
  *                                          rebuilt when it disagrees)
  *     tree.state                           where the writer stands: tree
  *                                          size, right edge, file and offset
- *                                          (saved at every checkpoint)
+ *                                          (saved by the tick after a
+ *                                          checkpoint, off the halt path)
  *     audit.key, audit.key.pub             the evolving key (audit_key.h)
  *     partial-<seq>.bin                    the bytes of a record a crash cut
  *                                          short, set aside at the next start
@@ -19,8 +20,9 @@
  * Records are appended with one write(2) on an O_APPEND descriptor. Each
  * record's leaf goes into the RFC 6962 tree (audit_tree.h) as it is
  * written, so the tree is always that of the records on disk. Durable
- * records (halts, resumes, checkpoints, key epochs) are fsync'd before the
- * append returns; the rest within `fsync_batch_ms` (audit_log_tick).
+ * records (halts, resumes, checkpoints, key epochs) are synced to disk
+ * (fdatasync) before the append returns; the rest within `fsync_batch_ms`
+ * (audit_log_tick).
  *
  * A checkpoint (audit_log_checkpoint) signs (origin, size, root) as a C2SP
  * checkpoint with the current epoch's key and writes it as a record whose
