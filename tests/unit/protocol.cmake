@@ -9,7 +9,7 @@ relaywatch_test(test_control_state unit unit/test_control_state.c rw_control Pkg
 # PROTOCOL.md section 12 names), a check that the checked-in file is its
 # output byte for byte, and the vectors run through control_state.
 add_executable(gen_protocol_vectors vectors/gen_protocol_vectors.c)
-target_link_libraries(gen_protocol_vectors PRIVATE rw_control PkgConfig::SODIUM PkgConfig::CJSON
+target_link_libraries(gen_protocol_vectors PRIVATE rw_control rw_audit_core PkgConfig::SODIUM PkgConfig::CJSON
                       relaywatch_flags)
 set_target_properties(gen_protocol_vectors PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/vectors)

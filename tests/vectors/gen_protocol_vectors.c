@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "audit_note.h"
 #include "control_msg.h"
 #include "heartbeat.h"
 #include "signing_key.h"
@@ -190,6 +191,48 @@ static const char *resume_id(unsigned n)
 }
 
 /* A HALT as relaywatch builds it, naming key_id. */
+/*
+ * m with the "audit" member relaywatch adds to a HALT (PROTOCOL.md section
+ * 4.1): a checkpoint of a tree of 42 records signed as a C2SP note by a
+ * fixed audit key (seed 0x44 x 32).
+ */
+static struct bytes with_audit(struct bytes m)
+{
+        unsigned char seed[32], pk[32], sk[64];
+        struct audit_checkpoint cp;
+        char *textp = NULL, *note = NULL, *root, *escaped, *member;
+        cJSON *str;
+        struct rwerr err;
+        size_t n;
+
+        memset(seed, 0x44, sizeof seed);
+        if (crypto_sign_seed_keypair(pk, sk, seed) != 0)
+                die("crypto_sign_seed_keypair failed");
+        memset(&cp, 0, sizeof cp);
+        snprintf(cp.origin, sizeof cp.origin, "relaywatch/watchdog-1");
+        cp.size = 42;
+        crypto_hash_sha256(cp.root, (const unsigned char *)"vectors", 7);
+        if (audit_checkpoint_format(&cp, &textp, &err) != RW_OK ||
+            audit_note_sign(textp, cp.origin, sk, &note, &err) != RW_OK)
+                die("audit note: %s", err.msg);
+        root = b64(cp.root, sizeof cp.root);
+        str = need(cJSON_CreateString(note));
+        escaped = need(cJSON_PrintUnformatted(str));
+        n = strlen(root) + strlen(escaped) + 96;
+        member = need(malloc(n));
+        snprintf(member, n, "\"v\":1,\"audit\":{\"size\":42,\"root\":\"%s\",\"checkpoint\":%s},",
+                 root, escaped);
+        m = edit(m, "\"v\":1,", member);
+        free(member);
+        free(escaped);
+        cJSON_Delete(str);
+        free(root);
+        free(textp);
+        free(note);
+        sodium_memzero(sk, sizeof sk);
+        return m;
+}
+
 static struct bytes halt(const char *id, const char *invariant, int64_t at, const char *key_id)
 {
         static const struct control_height heights[] = {{"source", 1200}, {"execution", 3400}};
@@ -452,6 +495,14 @@ static void valid_cases(void)
         signed_entry(&c,
                      edit(halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id), "\"v\":1,",
                           "\"v\":1,\"later\":{\"list\":[1,2.5,\"x\",null,true]},"),
+                     &watchdog, "halt", NULL);
+        case_end(&c, a);
+
+        c = case_begin(
+                "halt_with_audit_checkpoint",
+                "relaywatch's HALTs carry \"audit\": the audit log's checkpoint (size, root, "
+                "signed note); informational, not checked.");
+        signed_entry(&c, with_audit(halt(a, "SUPPLY_MISMATCH", T0, watchdog.sk.pub.key_id)),
                      &watchdog, "halt", NULL);
         case_end(&c, a);
 
