@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "b64.h"
+#include "hex.h"
 #include "json_strict.h"
 #include "rwerr.h"
 
@@ -216,17 +217,6 @@ int audit_note_vkey(const char *name, const unsigned char pk[32], char *out, siz
         return RW_OK;
 }
 
-static int hex_digit(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 int audit_note_vkey_parse(const char *vkey, char name[AUDIT_NOTE_NAME_MAX], unsigned char pk[32],
                           struct rwerr *err)
 {
@@ -247,7 +237,7 @@ int audit_note_vkey_parse(const char *vkey, char name[AUDIT_NOTE_NAME_MAX], unsi
                 return rwerr_set(err, RW_ERR_INVALID,
                                  "verifier key: the key hash is not 8 hex digits");
         for (i = 0; i < 8; i++) {
-                if ((d = hex_digit(plus1[1 + i])) < 0)
+                if ((d = hex_digit_value(plus1[1 + i])) < 0)
                         return rwerr_set(err, RW_ERR_INVALID,
                                          "verifier key: the key hash is not 8 hex digits");
                 want = (want << 4) | (uint32_t)d;
