@@ -76,6 +76,7 @@ struct verdict {
         int has_value; /* Tier 3: a measure */
         double value;
         const char *unit; /* static: "ms", "ratio", ... */
+        uint64_t eval_us; /* how long evaluating it took (all views), for metrics */
 };
 
 /*

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "abi.h"
+#include "latency_hist.h"
 #include "rwerr.h"
 #include "u256.h"
 
@@ -89,7 +90,8 @@ struct snap_endpoint_health {
         char endpoint[SNAP_ENDPOINT_MAX];
         uint64_t exchanges;
         uint64_t failures;
-        const char *breaker; /* static string: "closed", "open", ... */
+        const char *breaker;         /* static string: "closed", "open", ... */
+        struct latency_hist latency; /* attempt durations since the pool began (metrics) */
 };
 
 struct snap_chain {
@@ -210,6 +212,24 @@ struct snap_query_time {
         double ms;
 };
 
+/*
+ * The bridge's progress as the ledger counts it, for metrics and the
+ * on-call page (never for a verdict): totals through the snapshot's
+ * transaction. `known` is 0 when the contract lacks relaywatch.progress
+ * (an older contract) or the read failed; `problem` says which.
+ */
+struct snap_progress {
+        int known;
+        char problem[RWERR_MSG_MAX];
+        uint64_t deposits;            /* deposits indexed */
+        uint64_t deposits_pending;    /* indexed, not yet minted */
+        uint64_t batches_created;     /* settlement batches, any status */
+        uint64_t batches_anchored;    /* of those, anchored on the source chain */
+        uint64_t withdrawals;         /* withdrawals recorded (burns seen) */
+        uint64_t withdrawals_claimed; /* released on the source chain */
+        uint64_t withdrawals_pending; /* recorded, not yet released */
+};
+
 struct snap_ledger {
         int ok;                        /* every read below succeeded */
         char error[RWERR_MSG_MAX];     /* the first failure, naming query, row and column */
@@ -238,6 +258,7 @@ struct snap_ledger {
         uint64_t pending_operations;
         size_t nqueries;
         struct snap_query_time queries[SNAP_QUERIES_MAX];
+        struct snap_progress progress;
 };
 
 /* One consumer group of a relayer Redis stream, from XINFO GROUPS. */

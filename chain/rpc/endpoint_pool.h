@@ -71,6 +71,7 @@
 #include <stdint.h>
 
 #include "rpc.h"
+#include "latency_hist.h"
 #include "rwerr.h"
 
 struct endpoint_pool;
@@ -132,8 +133,9 @@ struct endpoint_health {
         char last_error[RWERR_MSG_MAX]; /* "" when the last attempt succeeded */
         uint64_t hedges;                /* attempts started as a hedge of a slower endpoint */
         uint64_t hedges_won;            /* of those, the ones that answered first */
-        uint64_t cancelled;   /* attempts cancelled without blame: another answered first */
-        uint64_t retry_at_ms; /* pool clock: not tried before (backoff or rest); 0: free */
+        uint64_t cancelled;          /* attempts cancelled without blame: another answered first */
+        uint64_t retry_at_ms;        /* pool clock: not tried before (backoff or rest); 0: free */
+        struct latency_hist latency; /* every finished attempt's duration, since the pool began */
 };
 
 /* What the latest endpoint_pool_send or endpoint_pool_send_to saw. */
