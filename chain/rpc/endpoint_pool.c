@@ -37,6 +37,7 @@ struct endpoint {
         enum attempt_phase phase;
         int hedge;
         uint64_t attempt_started_ms;
+        uint64_t attempt_started_us; /* the same instant, finer: for health.latency */
         uint64_t exchange_started_ms;
         struct endpoint_health health;
 };
@@ -319,8 +320,15 @@ static void raise_rpc_timeout(struct endpoint_pool *p, const char *fmt, ...)
         va_end(ap);
 }
 
+/*
+ * The attempt of `e` is over, counted as a success or a failure: its
+ * duration goes to last_duration_ms and, to the microsecond, into the
+ * latency histogram (see the header for which attempts count there).
+ */
 static void note_duration(struct endpoint_pool *p, struct endpoint *e, uint64_t ms, int answered)
 {
+        latency_hist_add(&e->health.latency,
+                         (double)(rwclock_mono_us() - e->attempt_started_us) / 1000.0);
         e->health.last_duration_ms = ms;
         if (ms <= p->slow_call_ms)
                 return;
@@ -493,6 +501,7 @@ static void attempt_start(struct race *r, uint64_t now)
         r->p->status.attempts++;
         e->health.exchanges++;
         e->attempt_started_ms = now;
+        e->attempt_started_us = rwclock_mono_us();
         r->inflight++;
         if ((rc = exchange_start(r, e, &why)) != RW_OK)
                 attempt_failed(r, e, rc, &why);

@@ -54,6 +54,17 @@
  * every 100 ms against dead endpoints makes about one request a second, and
  * in between its sends fail at once, without traffic.
  *
+ * Latency (endpoint_health.latency): every attempt that ends as a success
+ * or a failure of its endpoint adds its duration, from its start (the chain
+ * id check included when one was due) to its end, measured to the
+ * microsecond. That includes a hedge loser blamed for not answering within
+ * the hedge delay (its duration is how long it was waited for, a lower
+ * bound) and an attempt cut off at its timeout. Attempts that end blaming
+ * nobody are not counted, since they say nothing about the endpoint: a hedge
+ * cancelled sooner than its hedge delay (`cancelled`), a send interrupted or
+ * out of our own memory, and an endpoint refused for serving another chain.
+ * So latency.count is exchanges minus those.
+ *
  * RPC_TIMEOUT (Tier 2, docs/ARCHITECTURE.md) is raised on the pool's status when an
  * endpoint reaches `failure_threshold` consecutive failures or one attempt
  * takes longer than `slow_call_ms`. The pool only reports; the caller alerts.

@@ -26,6 +26,7 @@
 
 #include "endpoint_pool.h"
 #include "fake_http.h"
+#include "latency_hist.h"
 #include "rpc.h"
 #include "rwclock.h"
 #include "rwerr.h"
@@ -477,6 +478,79 @@ static void slow_primary_that_answers_first_keeps_its_record(void **state)
         assert_int_equal(h.retry_at_ms, 0);
 }
 
+/* Every bucket of `h` below index `from` is empty, and the buckets add up to its count. */
+static void assert_hist_from(const struct latency_hist *h, unsigned from)
+{
+        uint64_t total = 0;
+        unsigned i;
+
+        for (i = 0; i <= LATENCY_HIST_BOUNDS; i++) {
+                if (i < from && h->bucket[i] != 0)
+                        fail_msg("bucket %u (<= %g ms) holds %llu, expected nothing that fast", i,
+                                 latency_hist_bounds_ms[i], (unsigned long long)h->bucket[i]);
+                total += h->bucket[i];
+        }
+        assert_int_equal(total, h->count);
+}
+
+static void latency_histogram_counts_finished_attempts(void **state)
+{
+        struct fixture *fx = *state;
+        struct pool_opts o = {.timeout_ms = LONG_TIMEOUT_MS, .hedge_ms = 400};
+        struct endpoint_health h;
+        struct rwerr err;
+
+        pool_of_two(fx, &o);
+        h = health(fx, 0);
+        assert_int_equal(h.latency.count, 0);
+
+        /* Two successes, each answer 30 ms late; the first asks eth_chainId too (60 ms). */
+        fake_http_set_delay(fx->servers[0], 30);
+        assert_int_equal(send_ok(fx), 0);
+        h = health(fx, 0);
+        assert_int_equal(h.latency.count, 1);
+        assert_true(h.latency.sum_ms >= 60.0);
+        assert_hist_from(&h.latency, 6); /* bucket 6 is (50, 100] ms */
+        assert_int_equal(send_ok(fx), 0);
+        h = health(fx, 0);
+        assert_int_equal(h.latency.count, 2);
+        assert_true(h.latency.sum_ms >= 90.0);
+        assert_hist_from(&h.latency, 5); /* bucket 5 is (25, 50] ms */
+
+        /* A failure counts too; the secondary's success (chain id check and batch) is its one. */
+        fake_http_fail_next(fx->servers[0], 1, 503);
+        assert_int_equal(send_ok(fx), 1);
+        h = health(fx, 0);
+        assert_int_equal(h.failures, 1);
+        assert_int_equal(h.latency.count, 3);
+        assert_true(h.latency.sum_ms >= 120.0);
+        assert_hist_from(&h.latency, 5);
+        h = health(fx, 1);
+        assert_int_equal(h.latency.count, 1);
+        assert_hist_from(&h.latency, 0);
+
+        /*
+         * A hedge cancelled before its own hedge delay blames nobody and is not
+         * counted: the primary answers after 600 ms, the hedge started at 400 ms.
+         */
+        until_retry(fx, 0);
+        assert_int_equal(endpoint_pool_send_to(fx->pool, 1, fx->batch, &err), RW_OK);
+        fake_http_set_delay(fx->servers[0], 600);
+        fake_http_set_delay(fx->servers[1], 3000);
+        assert_int_equal(send_ok(fx), 0);
+        assert_int_equal(status(fx).hedges, 1);
+        h = health(fx, 0);
+        assert_int_equal(h.latency.count, 4);
+        assert_true(h.latency.sum_ms >= 720.0);
+        assert_hist_from(&h.latency, 5);
+        assert_int_equal(h.latency.count, h.exchanges);
+        h = health(fx, 1);
+        assert_int_equal(h.cancelled, 1);
+        assert_int_equal(h.failures, 0);
+        assert_int_equal(h.latency.count, 2); /* its success and the send_to, not the hedge */
+        assert_int_equal(h.latency.count, h.exchanges - h.cancelled);
+}
+
 static void automatic_hedge_delay_stays_within_bounds(void **state)
 {
         struct fixture *fx = *state;
@@ -920,6 +994,7 @@ int main(void)
                 T(two_hung_endpoints_are_hedged_in_turn),
                 T(fast_failures_fail_over_without_the_hedge_wait),
                 T(slow_primary_that_answers_first_keeps_its_record),
+                T(latency_histogram_counts_finished_attempts),
                 T(automatic_hedge_delay_stays_within_bounds),
                 T(backoff_is_time_based_and_never_slept),
                 T(three_failures_in_a_row_raise_rpc_timeout),

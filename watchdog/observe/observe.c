@@ -218,6 +218,7 @@ static void read_health(struct observer *o, struct snapshot *s)
                         ch->endpoints[i].exchanges = h.exchanges;
                         ch->endpoints[i].failures = h.failures;
                         ch->endpoints[i].breaker = endpoint_breaker_name(h.breaker);
+                        ch->endpoints[i].latency = h.latency;
                 }
         }
         dbconn_health(o->db, &dh);
