@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "checks.h"
+#include "rwclock.h"
 
 #define ENDPOINT_DISAGREEMENT "ENDPOINT_DISAGREEMENT"
 #define CHAIN_BIT(c) (1u << (unsigned)(c))
@@ -506,11 +507,19 @@ static void endpoint_disagreement(const struct verdict *v, size_t n, struct verd
                     count == 1 ? "" : "s", text);
 }
 
+/*
+ * Each verdict's eval_us is the time its check took on the monotonic clock:
+ * every weighed view and the weighing, for a check evaluated per view;
+ * ENDPOINT_DISAGREEMENT's is its own pass over the others. A verdict
+ * evaluated again (after a confirmation) carries the time of the
+ * evaluation it reports, not a sum.
+ */
 void invariants_evaluate(const struct snapshot *s, const struct invariant_params *p,
                          struct verdict *out)
 {
         struct invariant_params defaults;
         size_t i, none[SNAP_NCHAINS] = {0};
+        uint64_t t0;
 
         if (p == NULL) {
                 invariant_params_defaults(&defaults);
@@ -519,15 +528,19 @@ void invariants_evaluate(const struct snapshot *s, const struct invariant_params
         for (i = 0; i < invariant_count; i++) {
                 const struct invariant *inv = invariant_table[i];
 
+                t0 = rwclock_mono_us();
                 if (inv->weighs_views) {
                         evaluate_weighed(inv, s, p, &out[i]);
-                        continue;
+                } else {
+                        verdict_start(&out[i], inv->name, inv->tier, p);
+                        inv->evaluate(s, none, p, &out[i]);
                 }
-                verdict_start(&out[i], inv->name, inv->tier, p);
-                inv->evaluate(s, none, p, &out[i]);
+                out[i].eval_us = rwclock_mono_us() - t0;
         }
+        t0 = rwclock_mono_us();
         verdict_start(&out[invariant_count], ENDPOINT_DISAGREEMENT, VERDICT_TIER_ALERT, p);
         endpoint_disagreement(out, invariant_count, &out[invariant_count]);
+        out[invariant_count].eval_us = rwclock_mono_us() - t0;
 }
 
 int invariants_need_confirmation(const struct verdict *v, size_t n)

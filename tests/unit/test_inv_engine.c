@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "inv_fixture.h"
+#include "rwclock.h"
 
 #define SUPPLY "SUPPLY_MISMATCH"
 
@@ -366,6 +367,53 @@ static void tier1_status_combines_enforced_tier1_only(void **state)
         assert_true(invariants_need_confirmation(v, 3));
 }
 
+/*
+ * eval_us: each verdict carries how long its check took. DUPLICATE_BATCH
+ * over 20,000 batches with distinct roots, weighed over two source views,
+ * does measurable work; the times are the engine's own (they add up to no
+ * more than the whole evaluation took) and verdict_release clears them.
+ */
+static void eval_time_is_measured_per_check(void **state)
+{
+        struct inv_fx *f = *state;
+        const size_t nbatches = 20000;
+        struct verdict *v;
+        uint64_t t0, took, sum = 0;
+        size_t i;
+
+        inv_fixture_add_view(&f->s, SNAP_SOURCE, "src-b");
+        inv_fixture_batches(&f->s, nbatches, 1);
+        for (i = 0; i < nbatches; i++) {
+                uint8_t *root = f->s.ledger.batches[i].merkle_root;
+
+                root[0] = 0xab;
+                root[28] = (uint8_t)(i >> 24);
+                root[29] = (uint8_t)(i >> 16);
+                root[30] = (uint8_t)(i >> 8);
+                root[31] = (uint8_t)i;
+        }
+        inv_fixture_release(f->out);
+        t0 = rwclock_mono_us();
+        invariants_evaluate(&f->s, &f->p, f->out);
+        took = rwclock_mono_us() - t0;
+        v = &f->out[1];
+        assert_string_equal(v->invariant, "DUPLICATE_BATCH");
+        if (v->status != VERDICT_OK)
+                fail_msg("DUPLICATE_BATCH: %s", v->summary);
+        /* both views were weighed: the verdict is the weighed one, time and all */
+        assert_int_equal(cJSON_GetArraySize(inv_fixture_at(v->evidence, "views")), 2);
+        if (v->eval_us == 0)
+                fail_msg("DUPLICATE_BATCH over %zu batches and 2 views took 0 us", nbatches);
+        for (i = 0; i <= invariant_count; i++)
+                sum += f->out[i].eval_us;
+        if (sum > took)
+                fail_msg("the checks took %llu us in all, the evaluation %llu us",
+                         (unsigned long long)sum, (unsigned long long)took);
+        inv_fixture_release(f->out);
+        for (i = 0; i <= invariant_count; i++)
+                assert_int_equal(f->out[i].eval_us, 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -390,6 +438,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(violation_weighed_on_the_chains_it_rests_on,
                                                 inv_fx_setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(shadow_mode_never_counts_for_tier1, inv_fx_setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(eval_time_is_measured_per_check, inv_fx_setup,
                                                 inv_fx_teardown),
         };
 
