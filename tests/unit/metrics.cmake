@@ -1,9 +1,10 @@
 # Unit tests of watchdog/metrics/: the exposition format and the render, line
-# by line; and metrics_sample, a full exposition of a realistic state, checked
+# by line, and the same figures in status.json (watchdog/act/status_file); and metrics_sample, a full exposition of a realistic state, checked
 # by the real Prometheus linter (`promtool check metrics` prints every problem;
 # any output fails). (Included from tests/CMakeLists.txt: paths are relative
 # to tests/.)
-relaywatch_test(test_metrics unit unit/test_metrics.c rw_metrics inv_fixture PkgConfig::CJSON)
+relaywatch_test(test_metrics unit unit/test_metrics.c rw_metrics rw_act inv_fixture
+                PkgConfig::CJSON)
 
 add_executable(metrics_sample unit/metrics_sample.c)
 target_link_libraries(metrics_sample PRIVATE rw_metrics invariants chain PkgConfig::CJSON

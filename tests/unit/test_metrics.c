@@ -1,7 +1,9 @@
 /*
  * Unit tests of watchdog/metrics/: the exposition format piece by piece
  * (escaping, numbers, families once, histograms), and metrics_render over
- * a hand-built cycle result and status object, line by line.
+ * a hand-built cycle result and status object, line by line; and the
+ * same figures in status.json (status_file_json), which the on-call page
+ * and `relaywatch status --json` show beside the metrics.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -19,6 +21,7 @@
 #include "inv_fixture.h"
 #include "metrics.h"
 #include "prom_text.h"
+#include "status_file.h"
 
 #define NOW_MS 1767225600000LL
 
@@ -459,12 +462,102 @@ static void tier3_measures(void **state)
         metrics_free(m);
 }
 
+static void status_file_figures(void **state)
+{
+        struct cycle_result r;
+        struct status_file_info si = {.watchdog_id = "wd-1",
+                                      .interval_ms = 1000,
+                                      .healthy = 1,
+                                      .cycle_started_unix_ms = NOW_MS - 200,
+                                      .started_unix_ms = 1767225000500,
+                                      .cycles = 7,
+                                      .cycles_failed = 2,
+                                      .cycle_target_ms = 2000};
+        cJSON *st;
+
+        (void)state;
+        build_result(&r);
+        r.snapshot.ledger.assets[0].burnt = inv_fixture_units("0.25", 18);
+        si.r = &r;
+        st = status_file_json(&si);
+        assert_non_null(st);
+        assert_int_equal(inv_fixture_num(st, "started_at_ms"), 1767225000500);
+        assert_int_equal(inv_fixture_num(st, "cycles"), 7);
+        assert_int_equal(inv_fixture_num(st, "cycles_failed"), 2);
+        assert_int_equal(inv_fixture_num(st, "cycle_target_ms"), 2000);
+        assert_string_equal(inv_fixture_str(st, "cycle.correlation_id"), "test-cycle");
+        assert_int_equal(inv_fixture_num(st, "cycle.verdicts.0.eval_us"), 1500);
+
+        /* SIGIL: locked 7.5 in the ledger, 9 on chain: -1.5, over the tolerance (0) */
+        assert_string_equal(inv_fixture_str(st, "cycle.assets.0.asset"), "SIGIL");
+        assert_int_equal(inv_fixture_num(st, "cycle.assets.0.decimals"), 18);
+        assert_string_equal(inv_fixture_str(st, "cycle.assets.0.tolerance_units"), "0");
+        assert_true(cJSON_IsFalse(inv_fixture_at(st, "cycle.assets.0.ok")));
+        assert_string_equal(inv_fixture_str(st, "cycle.assets.0.locked.ledger.units"), "7.5");
+        assert_string_equal(inv_fixture_str(st, "cycle.assets.0.locked.ledger.base"),
+                            "7500000000000000000");
+        assert_string_equal(inv_fixture_str(st, "cycle.assets.0.locked.chain.units"), "9");
+        assert_string_equal(inv_fixture_str(st, "cycle.assets.0.locked.delta.units"), "-1.5");
+        assert_string_equal(inv_fixture_str(st, "cycle.assets.0.locked.delta.base"),
+                            "-1500000000000000000");
+        /* minted 7.5 - burnt 0.25 in the ledger; the execution chain was not read */
+        assert_string_equal(inv_fixture_str(st, "cycle.assets.0.minted.ledger.units"), "7.25");
+        assert_true(cJSON_IsNull(inv_fixture_at(st, "cycle.assets.0.minted.chain")));
+        assert_true(cJSON_IsNull(inv_fixture_at(st, "cycle.assets.0.minted.delta")));
+        /* USDX: locked agrees, minted unknown: ok unknown */
+        assert_string_equal(inv_fixture_str(st, "cycle.assets.1.locked.delta.units"), "0");
+        assert_string_equal(inv_fixture_str(st, "cycle.assets.1.locked.delta.base"), "0");
+        assert_true(cJSON_IsNull(inv_fixture_at(st, "cycle.assets.1.ok")));
+
+        assert_string_equal(inv_fixture_str(st, "cycle.chains.0.chain"), "source");
+        assert_int_equal(inv_fixture_num(st, "cycle.chains.0.chain_id"), 1);
+        assert_int_equal(inv_fixture_num(st, "cycle.chains.0.head"), 112);
+        assert_int_equal(inv_fixture_num(st, "cycle.chains.0.pinned"), 100);
+        assert_int_equal(inv_fixture_num(st, "cycle.chains.0.tip"), 100);
+        assert_int_equal(inv_fixture_num(st, "cycle.chains.0.confirmations"), 2);
+        assert_int_equal(inv_fixture_num(st, "cycle.chains.0.depth"), 12);
+        assert_true(cJSON_IsFalse(inv_fixture_at(st, "cycle.chains.1.ok")));
+
+        assert_true(cJSON_IsTrue(inv_fixture_at(st, "cycle.progress.known")));
+        assert_int_equal(inv_fixture_num(st, "cycle.progress.deposits"), 10);
+        assert_int_equal(inv_fixture_num(st, "cycle.progress.withdrawals_pending"), 2);
+        assert_null(inv_fixture_at(st, "cycle.progress.problem"));
+        /* the fields that were there before stay */
+        assert_int_equal(inv_fixture_num(st, "cycle.heights.source"), 100);
+        assert_string_equal(inv_fixture_str(st, "endpoints.0.endpoint"), "src-a");
+        cJSON_Delete(st);
+
+        /* progress not known: the problem, no figures */
+        r.snapshot.ledger.progress.known = 0;
+        snprintf(r.snapshot.ledger.progress.problem, sizeof r.snapshot.ledger.progress.problem,
+                 "relaywatch.progress is missing");
+        st = status_file_json(&si);
+        assert_non_null(st);
+        assert_string_equal(inv_fixture_str(st, "cycle.progress.problem"),
+                            "relaywatch.progress is missing");
+        assert_null(inv_fixture_at(st, "cycle.progress.deposits"));
+        cJSON_Delete(st);
+
+        /* before the first cycle: no "cycle" */
+        si.r = NULL;
+        st = status_file_json(&si);
+        assert_non_null(st);
+        assert_null(inv_fixture_at(st, "cycle"));
+        assert_int_equal(inv_fixture_num(st, "cycles"), 7);
+        cJSON_Delete(st);
+        cycle_result_release(&r);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(doubles),        cmocka_unit_test(samples_and_escaping),
-                cmocka_unit_test(histogram),      cmocka_unit_test(nothing_known_yet),
-                cmocka_unit_test(render_a_cycle), cmocka_unit_test(tier3_measures),
+                cmocka_unit_test(doubles),
+                cmocka_unit_test(samples_and_escaping),
+                cmocka_unit_test(histogram),
+                cmocka_unit_test(nothing_known_yet),
+                cmocka_unit_test(render_a_cycle),
+                cmocka_unit_test(tier3_measures),
+                cmocka_unit_test(status_file_figures),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

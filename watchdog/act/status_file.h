@@ -6,7 +6,10 @@
  * watchdog's identity, when it was written (wall clock, for people, and
  * the monotonic clock, which `relaywatch status` on the same host can
  * compare without trusting the wall clock), the cycle (correlation id,
- * duration, pinned heights, every verdict) and the endpoints. The daemon
+ * duration, pinned heights, every verdict with its evaluation time, each
+ * chain's heights, the bridge's progress and, per asset, the locked and
+ * minted figures of the ledger and the chains with their signed deltas)
+ * and the endpoints, and the process's own figures (start, cycles). The daemon
  * adds what other rooms know (the halt path, incidents, findings) before
  * status_file_write replaces the file atomically.
  */
@@ -30,7 +33,31 @@ struct status_file_info {
         const char *failure;           /* why that cycle could not run, or NULL */
         int full_sweep;                /* that cycle read everything from the deploy blocks */
         int64_t cycle_started_unix_ms; /* when it started, wall clock */
+        int64_t started_unix_ms;       /* when the process started ("started_at_ms") */
+        uint64_t cycles;               /* cycle reports so far, failed ones included */
+        uint64_t cycles_failed;        /* of those, cycles that could not run */
+        uint64_t cycle_target_ms;      /* the watchdog's own cycle: HIGH_LATENCY above this */
 };
+
+/*
+ * In "cycle" (when there is one), beside the existing fields:
+ *   "assets": [{"asset", "decimals", "tolerance_units", "ok",
+ *               "locked": {"ledger", "chain", "delta"}, "minted": {...}}]
+ *     each figure {"base": "<decimal>", "units": "<token units>"}, signed
+ *     ("-1.5"): ledger locked = deposited - released, ledger minted =
+ *     minted - burnt, chain = view 0's lockbox balance (source) or
+ *     totalSupply (execution), delta = ledger minus chain. A figure that
+ *     was not read (the ledger, or that chain) is null, and so is its
+ *     delta; "ok" is true when both deltas are within the tolerance, false
+ *     when one is not, null when a delta is unknown and the other is within.
+ *   "chains": [{"chain", "chain_id", "ok", "head", "pinned", "tip",
+ *               "confirmations", "depth"}]   (depth = head - pinned)
+ *   "progress": {"known", "problem" (when not known), and when known
+ *                "deposits", "deposits_pending", "batches_created",
+ *                "batches_anchored", "withdrawals", "withdrawals_claimed",
+ *                "withdrawals_pending"}
+ *   each verdict: "eval_us"
+ */
 
 /* A new status object (caller frees with cJSON_Delete), or NULL when out of memory. */
 struct cJSON *status_file_json(const struct status_file_info *info);
