@@ -416,12 +416,12 @@ static void unknown_key(void **state)
 static void unknown_section(void **state)
 {
         (void)state;
-        expect_problem(
-                VALID "\n[alerts]\nslack = x\n",
-                "test.conf:18: unknown section [alerts]; expected [watchdog], [database], "
-                "[redis], [chain source], [chain execution], [asset NAME], [relayer], "
-                "[thresholds], [invariant NAME], [stream NAME], [control], [alerting], [audit] or "
-                "[alert NAME]");
+        expect_problem(VALID "\n[alerts]\nslack = x\n",
+                       "test.conf:18: unknown section [alerts]; expected [watchdog], [database], "
+                       "[redis], [chain source], [chain execution], [asset NAME], [relayer], "
+                       "[thresholds], [invariant NAME], [stream NAME], [control], [alerting], "
+                       "[audit], [http] or "
+                       "[alert NAME]");
         expect_problem(VALID "[chain sidechain]\n",
                        "test.conf:17: unknown chain [chain sidechain]: expected [chain source] or "
                        "[chain execution]");
@@ -732,7 +732,8 @@ static void several_problems_in_one_load(void **state)
                 "digits)\n"
                 "test.conf:13: unknown section [nonsense]; expected [watchdog], [database], "
                 "[redis], [chain source], [chain execution], [asset NAME], [relayer], "
-                "[thresholds], [invariant NAME], [stream NAME], [control], [alerting], [audit] or "
+                "[thresholds], [invariant NAME], [stream NAME], [control], [alerting], [audit], "
+                "[http] or "
                 "[alert "
                 "NAME]\n"
                 "test.conf:16: [thresholds] nonce_gap: 99999999 is out of range (0 to 1000000)\n"
@@ -1835,6 +1836,58 @@ static void route_count_limit(void **state)
         load_free(&l);
 }
 
+/* [http]: on at 127.0.0.1:9464 by default; other machines only with a token. */
+static void http_listen_rules(void **state)
+{
+        struct load l;
+
+        (void)state;
+        l = load_text(VALID);
+        assert_non_null(l.cfg);
+        assert_true(l.cfg->http_enabled);
+        assert_string_equal(l.cfg->http_host, "127.0.0.1");
+        assert_int_equal(l.cfg->http_port, 9464);
+        assert_null(l.cfg->http_token);
+        assert_int_equal(l.cfg->http_max_connections, 64);
+        assert_int_equal(l.cfg->http_timeout_s, 10);
+        load_free(&l);
+        l = load_text(VALID "[http]\nlisten = off\n");
+        assert_non_null(l.cfg);
+        assert_false(l.cfg->http_enabled);
+        load_free(&l);
+        l = load_text(VALID "[http]\nlisten = [::1]:8080\nmax_connections = 8\n");
+        assert_non_null(l.cfg);
+        assert_string_equal(l.cfg->http_host, "[::1]");
+        assert_int_equal(l.cfg->http_port, 8080);
+        assert_int_equal(l.cfg->http_max_connections, 8);
+        load_free(&l);
+        l = load_text(VALID "[http]\nlisten = *:9464\ntoken = 0123456789abcdef0123\n");
+        assert_non_null(l.cfg);
+        assert_string_equal(l.cfg->http_host, "*");
+        assert_string_equal(l.cfg->http_token, "0123456789abcdef0123");
+        load_free(&l);
+        expect_problem(VALID "[http]\nlisten = *:9464\n",
+                       "test.conf:18: [http] listen = *:9464 can be reached from other machines: "
+                       "set [http] token (e.g. token = ${RELAYWATCH_HTTP_TOKEN}) or listen on "
+                       "127.0.0.1");
+        expect_problem(VALID "[http]\nlisten = 10.0.0.5:9464\n",
+                       "test.conf:18: [http] listen = 10.0.0.5:9464 can be reached from other "
+                       "machines: set [http] token (e.g. token = ${RELAYWATCH_HTTP_TOKEN}) or "
+                       "listen on 127.0.0.1");
+        expect_problem(VALID "[http]\nlisten = 127.0.0.1\n",
+                       "test.conf:18: [http] listen: \"127.0.0.1\" is not HOST:PORT (e.g. "
+                       "127.0.0.1:9464, [::1]:9464, *:9464) or off");
+        expect_problem(VALID "[http]\nlisten = 127.0.0.1:99999\n",
+                       "test.conf:18: [http] listen: \"127.0.0.1:99999\" is not HOST:PORT (e.g. "
+                       "127.0.0.1:9464, [::1]:9464, *:9464) or off");
+        expect_problem(VALID "[http]\nlisten = example.com:80\n",
+                       "test.conf:18: [http] listen: the host \"example.com\" is not an IPv4 "
+                       "address, [IPv6 address], localhost or *");
+        expect_problem(VALID "[http]\ntoken = short\n",
+                       "test.conf:18: [http] token must be 16 to 1024 bytes (the value is not "
+                       "shown: it is secret)");
+}
+
 static void check_config_shows_routes(void **state)
 {
         char path[64];
@@ -1949,6 +2002,7 @@ int main(void)
                 cmocka_unit_test(route_secrets_from_env),
                 cmocka_unit_test(route_count_limit),
                 cmocka_unit_test(check_config_shows_routes),
+                cmocka_unit_test(http_listen_rules),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -227,6 +227,14 @@ static const struct key_def audit_keys[] = {
         {"witness_state_dir", KEY_PATH, 0, CFG(witness_state_dir), 0, 0, 0},
 };
 
+/* [http]: the metrics, probes, status and on-call page (http_server.h). */
+static const struct key_def http_keys[] = {
+        {"listen", KEY_TEXT, 0, CFG(http_listen), 0, 1, 300},
+        {"token", KEY_SECRET, 0, CFG(http_token), 0, 16, 1024},
+        {"max_connections", KEY_UNSIGNED, 0, CFG(http_max_connections), 0, 1, 4096},
+        {"timeout_s", KEY_UNSIGNED, 0, CFG(http_timeout_s), 0, 1, 600},
+};
+
 static const struct key_def route_keys[] = {
         {"type", KEY_RECEIVER, KEY_REQUIRED, ROUTE(type), 0, 0, 0},
         {"severities", KEY_SEVERITIES, 0, ROUTE(severities), 0, 0, 0},
@@ -297,6 +305,7 @@ enum section_kind {
         SEC_CONTROL,
         SEC_ALERTING,
         SEC_AUDIT,
+        SEC_HTTP,
         SEC_ALERT,
 };
 
@@ -326,6 +335,7 @@ static const struct section_def section_defs[] = {
         SECTION("control", SEC_CONTROL, 0, control_keys),
         SECTION("alerting", SEC_ALERTING, 0, alerting_keys),
         SECTION("audit", SEC_AUDIT, 0, audit_keys),
+        SECTION("http", SEC_HTTP, 0, http_keys),
         SECTION("alert", SEC_ALERT, 1, route_keys),
 };
 #define NSECTION_DEFS (sizeof section_defs / sizeof section_defs[0])
@@ -346,7 +356,7 @@ _Static_assert(FINDING_CRITICAL < 8 * sizeof(unsigned), "severities are bits of 
 static const char sections_expected[] =
         "[watchdog], [database], [redis], [chain source], [chain execution], [asset NAME], "
         "[relayer], [thresholds], [invariant NAME], [stream NAME], [control], [alerting], "
-        "[audit] or [alert NAME]";
+        "[audit], [http] or [alert NAME]";
 
 /* ------------------------------------------------------------ the loader */
 
@@ -402,7 +412,8 @@ struct loader {
         /* the section keys go to; NULL with skipping set: ignore them */
         struct section *cur;
         bool skipping;
-        struct section watchdog, database, redis, relayer, thresholds, control, alerting, audit;
+        struct section watchdog, database, redis, relayer, thresholds, control, alerting, audit,
+                http;
         struct section chains[SNAP_NCHAINS];
         struct named_asset *assets[CONFIG_ASSETS_MAX];
         size_t nassets;
@@ -761,6 +772,9 @@ static struct section *open_section(struct loader *ld, const struct section_def 
                 break;
         case SEC_AUDIT:
                 sec = &ld->audit;
+                break;
+        case SEC_HTTP:
+                sec = &ld->http;
                 break;
         case SEC_WATCHDOG:
                 sec = &ld->watchdog;
@@ -2229,6 +2243,73 @@ static void check_audit(struct loader *ld)
                 c->audit_witness_max_age_s = 600;
 }
 
+static bool host_is_loopback(const char *host);
+
+/*
+ * [http] listen: "HOST:PORT" (an IPv4 address, "[IPv6]", "localhost" or
+ * "*" for every address) or "off"; the default 127.0.0.1:9464. A listener
+ * that other machines can reach needs [http] token.
+ */
+static void check_http(struct loader *ld)
+{
+        struct config *c = ld->cfg;
+        const char *listen = c->http_listen != NULL ? c->http_listen : CONFIG_HTTP_LISTEN_DEFAULT;
+        const char *colon = strrchr(listen, ':');
+        unsigned listen_line = ld->http.seen[0] != 0 ? ld->http.seen[0] : ld->http.line;
+        char host[sizeof c->http_host];
+        unsigned char addr[sizeof(struct in6_addr)];
+        size_t hlen;
+        char *end;
+        unsigned long port;
+
+        if (strcmp(listen, "off") == 0) {
+                c->http_enabled = 0;
+                return;
+        }
+        c->http_enabled = 1;
+        hlen = colon != NULL ? (size_t)(colon - listen) : 0;
+        errno = 0;
+        port = colon != NULL ? strtoul(colon + 1, &end, 10) : 0;
+        if (colon == NULL || hlen == 0 || hlen >= sizeof host || colon[1] == '\0' || *end != '\0' ||
+            errno != 0 || port == 0 || port > 65535 || !isdigit((unsigned char)colon[1])) {
+                problem(ld, listen_line,
+                        "[http] listen: \"%.*s\" is not HOST:PORT (e.g. 127.0.0.1:9464, "
+                        "[::1]:9464, *:9464) or off",
+                        SHOWN_MAX, listen);
+                return;
+        }
+        memcpy(host, listen, hlen);
+        host[hlen] = '\0';
+        if (strcmp(host, "*") != 0 && strcasecmp(host, "localhost") != 0 &&
+            inet_pton(AF_INET, host, addr) != 1) {
+                char v6[INET6_ADDRSTRLEN + 1];
+
+                if (hlen < 3 || host[0] != '[' || host[hlen - 1] != ']' || hlen - 2 >= sizeof v6) {
+                        problem(ld, listen_line,
+                                "[http] listen: the host \"%s\" is not an IPv4 address, "
+                                "[IPv6 address], localhost or *",
+                                host);
+                        return;
+                }
+                memcpy(v6, host + 1, hlen - 2);
+                v6[hlen - 2] = '\0';
+                if (inet_pton(AF_INET6, v6, addr) != 1) {
+                        problem(ld, listen_line, "[http] listen: \"%s\" is not an IPv6 address",
+                                v6);
+                        return;
+                }
+        }
+        if (!host_is_loopback(host) && c->http_token == NULL) {
+                problem(ld, listen_line,
+                        "[http] listen = %s can be reached from other machines: set [http] "
+                        "token (e.g. token = ${RELAYWATCH_HTTP_TOKEN}) or listen on 127.0.0.1",
+                        listen);
+                return;
+        }
+        memcpy(c->http_host, host, hlen + 1);
+        c->http_port = (unsigned)port;
+}
+
 /* Whether `host` (as libcurl parsed it: IPv6 in brackets) is this machine. */
 static bool host_is_loopback(const char *host)
 {
@@ -2475,6 +2556,7 @@ static void finish(struct loader *ld)
         check_control(ld);
         check_alerting(ld);
         check_audit(ld);
+        check_http(ld);
         check_routes(ld);
 
         c->modes = calloc(ld->nmodes + 1, sizeof *c->modes);
@@ -2531,6 +2613,8 @@ static void config_defaults(struct config *c)
         c->audit_rotate_bytes = 64ull << 20;
         c->audit_rotate_daily = 1;
         c->audit_key_epoch_s = 86400;
+        c->http_max_connections = 64;
+        c->http_timeout_s = 10;
 }
 
 static int problem_order(const void *a, const void *b)
@@ -2705,6 +2789,8 @@ void config_free(struct config *c)
         free(c->witness_log_pubkey);
         free(c->witness_signing_key);
         free(c->witness_state_dir);
+        free(c->http_listen);
+        free_secret(c->http_token);
         free_strings(c->audit_witness_keys, c->naudit_witness_keys);
         for (i = 0; i < c->nroutes; i++)
                 route_release(&c->routes[i]);

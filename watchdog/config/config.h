@@ -36,6 +36,9 @@
  *                         witness_keys, witness_max_age_s; witness_log,
  *                         witness_log_pubkey, witness_signing_key,
  *                         witness_state_dir (to witness another's log)
+ *   [http]                the HTTP endpoints (optional): listen (HOST:PORT
+ *                         or off; default 127.0.0.1:9464), token,
+ *                         max_connections, timeout_s
  *   [alert NAME]          one receiver (a route): type = pagerduty | slack |
  *                         email | webhook | alertmanager, severities, url,
  *                         routing_key, secret, mail_from, mail_to,
@@ -64,6 +67,7 @@
 #define CONFIG_ACCOUNTS_MAX 16
 #define CONFIG_KEYS_MAX 8
 #define CONFIG_DEFAULT_PATH "/etc/relaywatch/relaywatch.conf"
+#define CONFIG_HTTP_LISTEN_DEFAULT "127.0.0.1:9464"
 
 struct config_chain {
         int present;
@@ -250,6 +254,21 @@ struct config {
         char *witness_log_pubkey;
         char *witness_signing_key;
         char *witness_state_dir;
+
+        /*
+         * [http]: /metrics, the /health probes, /status and the on-call page
+         * (http_server.h). listen is "HOST:PORT" or "off" (default
+         * CONFIG_HTTP_LISTEN_DEFAULT); http_host and http_port are what it
+         * names ("*": every address; IPv6 in brackets). A host other
+         * machines can reach is refused without token.
+         */
+        char *http_listen;
+        int http_enabled;
+        char http_host[64];
+        unsigned http_port;
+        char *http_token;              /* bearer token for all but the probes; NULL: none */
+        unsigned http_max_connections; /* 1..4096, default 64 */
+        unsigned http_timeout_s;       /* an idle connection is closed after; default 10 */
         /* [alert NAME] */
         size_t nroutes;
         struct config_alert_route *routes;
