@@ -917,3 +917,163 @@ int ledger_latest_ids(struct dbconn *c, uint64_t *op_id, uint64_t *cycle_id, str
         *cycle_id = as_u64(cycle);
         return RW_OK;
 }
+
+/* ---------------------------------------------------------------- progress */
+
+#define PROGRESS_VIEW "relaywatch.progress"
+#define PROGRESS_SAVEPOINT "ledger_progress"
+
+/* Prepared on first use on each connection, not with ledger_statements (see ledger.h). */
+static const struct dbconn_statement progress_statement = {
+        "ledger_progress",
+        "SELECT deposits, deposits_pending, batches_created, batches_anchored, withdrawals, "
+        "withdrawals_claimed, withdrawals_pending FROM " PROGRESS_VIEW,
+        0,
+};
+
+/*
+ * The failure of `res` (NULL: no result at all) during `step`, naming the
+ * view and the server's message and SQLSTATE. Only the server's own text
+ * is used: it never holds the connection string.
+ */
+static int progress_failed(PGconn *pg, const PGresult *res, const char *step, struct rwerr *err)
+{
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+        char line[RWERR_MSG_MAX];
+        size_t n;
+
+        if (primary == NULL) {
+                (void)snprintf(line, sizeof line, "%s",
+                               pg && PQerrorMessage(pg)[0] ? PQerrorMessage(pg)
+                                                           : "no answer from the server");
+                n = strcspn(line, "\r\n");
+                line[n] = '\0';
+                primary = line;
+        }
+        if (state != NULL && strcmp(state, "42P01") == 0)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "%s: %s: %s (SQLSTATE 42P01: the ledger's contract predates "
+                                 "the view; `relaywatch db migrate` applies the current one)",
+                                 PROGRESS_VIEW, step, primary);
+        return rwerr_set(err, RW_ERR_IO, "%s: %s: %s%s%s%s", PROGRESS_VIEW, step, primary,
+                         state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
+}
+
+static int read_progress_row(const PGresult *res, struct ledger_progress_figures *out,
+                             struct rwerr *err)
+{
+        uint64_t *fields[] = {&out->deposits,           &out->deposits_pending,
+                              &out->batches_created,    &out->batches_anchored,
+                              &out->withdrawals,        &out->withdrawals_claimed,
+                              &out->withdrawals_pending};
+        const int nfields = (int)(sizeof fields / sizeof fields[0]);
+        int64_t v = 0;
+        int i, rc;
+
+        if (PQntuples(res) != 1)
+                return rwerr_set(err, RW_ERR_INVALID, "%s: %d rows where exactly 1 is expected",
+                                 PROGRESS_VIEW, PQntuples(res));
+        if (PQnfields(res) != nfields)
+                return rwerr_set(err, RW_ERR_INVALID, "%s: %d columns where %d are expected",
+                                 PROGRESS_VIEW, PQnfields(res), nfields);
+        for (i = 0; i < nfields; i++) {
+                if ((rc = pgrow_i64(res, 0, i, PROGRESS_VIEW, 0, INT64_MAX, &v, err)) != RW_OK)
+                        return rc;
+                *fields[i] = as_u64(v);
+        }
+        return RW_OK;
+}
+
+/* Prepares (when this connection has not) and runs the statement: the part under the savepoint. */
+static int progress_query(struct dbconn *c, struct ledger_progress_state *st,
+                          struct ledger_progress_figures *out, struct rwerr *err)
+{
+        PGconn *pg = dbconn_pg(c);
+        struct dbconn_health h;
+        PGresult *res;
+        int rc;
+
+        dbconn_health(c, &h);
+        if (st->prepared_on != h.connects) {
+                res = PQprepare(pg, progress_statement.name, progress_statement.sql,
+                                progress_statement.nparams, NULL);
+                if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+                        rc = progress_failed(pg, res, "preparing", err);
+                        PQclear(res);
+                        return rc;
+                }
+                PQclear(res);
+                st->prepared_on = h.connects;
+        }
+        res = PQexecPrepared(pg, progress_statement.name, 0, NULL, NULL, NULL, 0);
+        if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+                rc = progress_failed(pg, res, "reading", err);
+        else
+                rc = read_progress_row(res, out, err);
+        PQclear(res);
+        return rc;
+}
+
+/*
+ * Back to before the read. Should that fail (the connection died), the
+ * transaction stays as it is and the snapshot's end deals with it: the
+ * checks' rows are all read by then.
+ */
+static void progress_rollback(struct dbconn *c)
+{
+        struct rwerr ignored;
+
+        if (dbconn_command(c, "ROLLBACK TO SAVEPOINT " PROGRESS_SAVEPOINT, &ignored) != RW_OK)
+                return;
+        if (dbconn_command(c, "RELEASE SAVEPOINT " PROGRESS_SAVEPOINT, &ignored) != RW_OK)
+                return;
+}
+
+int ledger_progress_read(struct dbconn *c, struct ledger_progress_state *st,
+                         struct ledger_progress_figures *out, struct rwerr *err)
+{
+        PGconn *pg = dbconn_pg(c);
+        struct ledger_progress_figures f;
+        int rc;
+
+        if (pg == NULL || PQtransactionStatus(pg) != PQTRANS_INTRANS)
+                return rwerr_set(err, RW_ERR_INVALID,
+                                 "%s: not read: no healthy snapshot transaction is open",
+                                 PROGRESS_VIEW);
+        if (dbconn_command(c, "SAVEPOINT " PROGRESS_SAVEPOINT, err) != RW_OK) {
+                rwerr_prefix(err, RW_ERR_IO, PROGRESS_VIEW);
+                return RW_ERR_IO;
+        }
+        memset(&f, 0, sizeof f);
+        if ((rc = progress_query(c, st, &f, err)) != RW_OK) {
+                progress_rollback(c);
+                return rc;
+        }
+        if (dbconn_command(c, "RELEASE SAVEPOINT " PROGRESS_SAVEPOINT, err) != RW_OK) {
+                rwerr_prefix(err, RW_ERR_IO, PROGRESS_VIEW);
+                return RW_ERR_IO;
+        }
+        *out = f;
+        return RW_OK;
+}
+
+int ledger_progress_refresh(struct dbconn *c, struct ledger_progress_state *st, uint64_t now_ms)
+{
+        struct ledger_progress_figures f;
+        struct rwerr err;
+
+        if (st->attempted && now_ms - st->read_at_ms < LEDGER_PROGRESS_PERIOD_MS)
+                return 0;
+        st->attempted = 1;
+        st->read_at_ms = now_ms;
+        if (ledger_progress_read(c, st, &f, &err) != RW_OK) {
+                st->known = 0;
+                (void)snprintf(st->problem, sizeof st->problem, "%s", err.msg);
+                return 1;
+        }
+        st->known = 1;
+        st->problem[0] = '\0';
+        st->figures = f;
+        return 1;
+}

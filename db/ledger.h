@@ -265,4 +265,64 @@ int ledger_latest_ids(struct dbconn *c, uint64_t *op_id, uint64_t *cycle_id, str
 int ledger_pending_operations(struct dbconn *c, uint64_t *pending, struct rwerr *err)
         __attribute__((warn_unused_result));
 
+/*
+ * The bridge's progress in counts (relaywatch.progress), for metrics and
+ * the on-call page, never for a verdict.
+ *
+ * Counting every deposit and withdrawal is a scan of tables that grow for
+ * ever: on a ledger of a million rows it costs tens of milliseconds, too
+ * much for every cycle. So the figures are read at most every
+ * LEDGER_PROGRESS_PERIOD_MS and kept in a struct ledger_progress_state that
+ * the ledger's reader (the observer) owns; each snapshot gets the latest
+ * figures, up to that old.
+ *
+ * The read is the last of the snapshot transaction and runs under a
+ * SAVEPOINT: a contract older than the view (SQLSTATE 42P01), missing
+ * rights or any other failure of this one read is rolled back to the
+ * savepoint and reported in the state (known = 0, `problem` naming the view
+ * and the error), and neither fails the transaction nor touches what the
+ * checks read. For the same reason its statement is not among
+ * ledger_statements, which every connect prepares and where a missing view
+ * would fail the connection itself: it is prepared on first use on each
+ * connection, inside the savepoint, and reused after that.
+ */
+#define LEDGER_PROGRESS_PERIOD_MS 15000u
+
+struct ledger_progress_figures {
+        uint64_t deposits;            /* relayer.deposits rows */
+        uint64_t deposits_pending;    /* of those, not yet minted */
+        uint64_t batches_created;     /* settlement batches, any status */
+        uint64_t batches_anchored;    /* of those, anchored */
+        uint64_t withdrawals;         /* withdrawals recorded */
+        uint64_t withdrawals_claimed; /* released on the source chain */
+        uint64_t withdrawals_pending; /* not released yet */
+};
+
+struct ledger_progress_state {
+        uint64_t prepared_on; /* dbconn_health.connects when its statement was prepared; 0: not */
+        int attempted;        /* a read was attempted (read_at_ms is set) */
+        uint64_t read_at_ms;  /* monotonic: the latest attempt */
+        int known;            /* that attempt succeeded: `figures` hold */
+        char problem[RWERR_MSG_MAX]; /* why not, when !known */
+        struct ledger_progress_figures figures;
+};
+
+/*
+ * Reads relaywatch.progress now, inside the open snapshot transaction,
+ * under a savepoint (above). 0 with `out` filled, or an error naming the
+ * view, with the transaction as it was before the call (unless the
+ * connection itself failed).
+ */
+int ledger_progress_read(struct dbconn *c, struct ledger_progress_state *st,
+                         struct ledger_progress_figures *out, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/*
+ * Reads the figures into `st` when the last attempt is LEDGER_PROGRESS_PERIOD_MS
+ * old or there was none (`now_ms` on the monotonic clock); otherwise does
+ * nothing. Never fails: the outcome is st->known and st->problem. Returns 1
+ * when it read, 0 when the kept figures were still fresh.
+ */
+int ledger_progress_refresh(struct dbconn *c, struct ledger_progress_state *st, uint64_t now_ms);
+
 #endif

@@ -200,6 +200,26 @@ CREATE OR REPLACE VIEW relaywatch.latest_ids AS
 SELECT (SELECT coalesce(max(o.op_id), 0) FROM relayer.operations o) AS op_id,
        (SELECT coalesce(max(c.cycle_id), 0) FROM relayer.cycle_timings c) AS cycle_id;
 
+-- The bridge's progress in counts, for metrics and the on-call page (never
+-- for a verdict): exactly one row. A pending deposit has no mint yet; a
+-- claimed withdrawal is released on the source chain. The watchdog reads it
+-- at most every 15 s, since it counts whole tables.
+CREATE OR REPLACE VIEW relaywatch.progress AS
+SELECT d.deposits, d.deposits_pending, b.batches_created, b.batches_anchored,
+       w.withdrawals, w.withdrawals_claimed, w.withdrawals_pending
+FROM (SELECT count(*) AS deposits,
+             count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM relayer.mints m
+                                                WHERE m.deposit_id = d.deposit_id))
+                 AS deposits_pending
+      FROM relayer.deposits d) d,
+     (SELECT count(*) AS batches_created,
+             count(*) FILTER (WHERE s.status = 'anchored') AS batches_anchored
+      FROM relayer.settlement_batch s) b,
+     (SELECT count(*) AS withdrawals,
+             count(*) FILTER (WHERE w.status = 'released') AS withdrawals_claimed,
+             count(*) FILTER (WHERE w.status <> 'released') AS withdrawals_pending
+      FROM relayer.withdrawals w) w;
+
 -- Ownership and rights: owned by the read-only contract role, usable only
 -- by the watchdog's reader role.
 DO $$

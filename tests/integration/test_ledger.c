@@ -1593,6 +1593,145 @@ static void cycle_and_latest_null_and_garbage_are_named(void **state)
         dbconn_free(c);
 }
 
+/*
+ * relaywatch.progress on a known fixture: the counts, read under a savepoint
+ * at the end of a snapshot; at most every 15 s; and optional: with the view
+ * dropped (an older contract) the figures are unknown with the reason, and
+ * the snapshot's other reads and its end are untouched.
+ */
+static void contains(const char *hay, const char *needle)
+{
+        if (strstr(hay, needle) == NULL)
+                fail_msg("\"%s\" is not in: %s", needle, hay);
+}
+
+static void progress_fixture(void)
+{
+        int i;
+
+        for (i = 0; i < 5; i++)
+                deposit(2, "1000", 10 + i); /* deposits 1 .. 5 */
+        mint(1, 2, "1000", 20);
+        mint(2, 2, "1000", 21);
+        burn_and_release(1, 2, "7", 60, 1, 70);          /* batch 1 (anchored), released */
+        burn_and_release(2, 2, "8", 61, 1, -1);          /* batch 1, not released */
+        burn_and_release(3, 2, "9", 62, 0, -1);          /* confirmed, in no batch */
+        batch_row(2, 2, "2026-01-01 00:00:00+00", NULL); /* created, not anchored */
+}
+
+static void assert_fixture_figures(const struct ledger_progress_figures *f, uint64_t deposits)
+{
+        assert_int_equal(f->deposits, deposits);
+        assert_int_equal(f->deposits_pending, deposits - 2);
+        assert_int_equal(f->batches_created, 2);
+        assert_int_equal(f->batches_anchored, 1);
+        assert_int_equal(f->withdrawals, 3);
+        assert_int_equal(f->withdrawals_claimed, 1);
+        assert_int_equal(f->withdrawals_pending, 2);
+}
+
+/* A read the checks make, inside the snapshot, still works (the transaction is healthy). */
+static void assert_snapshot_still_reads(struct dbconn *c, const char *sigil_deposited)
+{
+        struct ledger_totals t = {0, NULL};
+        struct rwerr err;
+
+        if (ledger_totals_in_range(c, LEDGER_LOCKED, -1, 100, &t, &err) != RW_OK)
+                fail_msg("a read after relaywatch.progress failed: %s", err.msg);
+        assert_int_equal(t.n, 2);
+        assert_string_equal(t.rows[1].asset, "SIGIL");
+        assert_amount(&t.rows[1].credited, sigil_deposited);
+        ledger_totals_free(&t);
+        assert_int_equal(PQtransactionStatus(dbconn_pg(c)), PQTRANS_INTRANS);
+}
+
+static void progress_is_counted_every_15_s_and_optional(void **state)
+{
+        struct ledger_progress_state st, fresh;
+        struct ledger_progress_figures f;
+        struct dbconn *c = watchdog_conn(), *c2;
+        const uint64_t t0 = 1000000;
+        struct rwerr err;
+
+        (void)state;
+        memset(&st, 0, sizeof st);
+        memset(&fresh, 0, sizeof fresh);
+        progress_fixture();
+
+        /* Read directly, after another read of the snapshot, and then the snapshot goes on. */
+        assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+        assert_snapshot_still_reads(c, "5000");
+        if (ledger_progress_read(c, &st, &f, &err) != RW_OK)
+                fail_msg("%s", err.msg);
+        assert_fixture_figures(&f, 5);
+        assert_snapshot_still_reads(c, "5000");
+        assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+
+        /* Refreshed at most every 15 s: a deposit made meanwhile shows only then. */
+        assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+        assert_int_equal(ledger_progress_refresh(c, &st, t0), 1);
+        assert_true(st.known);
+        assert_string_equal(st.problem, "");
+        assert_fixture_figures(&st.figures, 5);
+        assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+        deposit(2, "1000", 30);
+        assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+        assert_int_equal(ledger_progress_refresh(c, &st, t0 + LEDGER_PROGRESS_PERIOD_MS - 1), 0);
+        assert_fixture_figures(&st.figures, 5);
+        assert_int_equal(ledger_progress_refresh(c, &st, t0 + LEDGER_PROGRESS_PERIOD_MS), 1);
+        assert_true(st.known);
+        assert_fixture_figures(&st.figures, 6);
+        assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+
+        /*
+         * The view dropped under a connection that has its statement prepared,
+         * and on a new connection that must prepare it (an older contract).
+         */
+        admin_exec("DROP VIEW relaywatch.progress");
+        c2 = watchdog_conn();
+        assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+        assert_int_equal(ledger_snapshot_begin(c2, &err), RW_OK);
+        assert_snapshot_still_reads(c, "6000");
+        assert_snapshot_still_reads(c2, "6000");
+        assert_int_equal(ledger_progress_refresh(c, &st, t0 + 2 * LEDGER_PROGRESS_PERIOD_MS), 1);
+        assert_int_equal(ledger_progress_refresh(c2, &fresh, t0), 1);
+        assert_false(st.known);
+        assert_false(fresh.known);
+        print_message("dropped, prepared: %s\ndropped, new connection: %s\n", st.problem,
+                      fresh.problem);
+        contains(st.problem, "relaywatch.progress: reading: ");
+        contains(fresh.problem, "relaywatch.progress: preparing: ");
+        contains(st.problem, "SQLSTATE 42P01");
+        contains(fresh.problem, "SQLSTATE 42P01");
+        contains(fresh.problem, "does not exist");
+        assert_snapshot_still_reads(c, "6000");
+        assert_snapshot_still_reads(c2, "6000");
+        assert_int_equal(ledger_progress_read(c2, &fresh, &f, &err), RW_ERR_INVALID);
+        contains(err.msg, "relaywatch.progress");
+        assert_snapshot_still_reads(c2, "6000");
+        assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+        assert_int_equal(ledger_snapshot_end(c2, &err), RW_OK);
+
+        /* Outside a snapshot there is nothing to read it in. */
+        assert_int_equal(ledger_progress_read(c, &st, &f, &err), RW_ERR_INVALID);
+        contains(err.msg, "no healthy snapshot transaction");
+
+        /* The contract applied again: both connections read it again. */
+        assert_int_equal(restore_contract(NULL), 0);
+        assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+        assert_int_equal(ledger_snapshot_begin(c2, &err), RW_OK);
+        assert_int_equal(ledger_progress_refresh(c, &st, t0 + 3 * LEDGER_PROGRESS_PERIOD_MS), 1);
+        assert_int_equal(ledger_progress_refresh(c2, &fresh, t0 + LEDGER_PROGRESS_PERIOD_MS), 1);
+        if (!st.known || !fresh.known)
+                fail_msg("after the contract came back: %s / %s", st.problem, fresh.problem);
+        assert_fixture_figures(&st.figures, 6);
+        assert_fixture_figures(&fresh.figures, 6);
+        assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+        assert_int_equal(ledger_snapshot_end(c2, &err), RW_OK);
+        dbconn_free(c2);
+        dbconn_free(c);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1619,6 +1758,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(root_rows_null_and_garbage_are_named, reset,
                                                 restore_contract),
                 cmocka_unit_test_setup(operations_and_cycles_follow_their_cursors, reset),
+                cmocka_unit_test_setup_teardown(progress_is_counted_every_15_s_and_optional, reset,
+                                                restore_contract),
                 cmocka_unit_test_setup_teardown(operation_null_and_garbage_are_named, reset,
                                                 restore_contract),
                 cmocka_unit_test_setup_teardown(cycle_and_latest_null_and_garbage_are_named, reset,

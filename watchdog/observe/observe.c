@@ -20,7 +20,8 @@ struct observer {
         struct endpoint_pool *pools[SNAP_NCHAINS];
         int served[SNAP_NCHAINS]; /* endpoint that answered this cycle's heads */
         struct dbconn *db;
-        struct redisconn *redis; /* made at the first cycle that reads a stream */
+        struct redisconn *redis;               /* made at the first cycle that reads a stream */
+        struct ledger_progress_state progress; /* relaywatch.progress, read every 15 s at most */
 };
 
 static const char *const chain_names[SNAP_NCHAINS] = {"source", "execution"};
@@ -199,6 +200,40 @@ static void mark_unindexed(struct snapshot *s)
         }
 }
 
+/*
+ * The bridge's progress figures (metrics only): the last read of the
+ * snapshot transaction, made at most every LEDGER_PROGRESS_PERIOD_MS
+ * (ledger.h says why) and kept in the observer between cycles; a failure
+ * is the figures' own (known = 0 and the problem) and never the snapshot's.
+ * A cycle whose ledger reads failed reports them unknown rather than old.
+ */
+static void read_progress(struct observer *o, struct snapshot *s)
+{
+        struct snap_progress *p = &s->ledger.progress;
+        const struct ledger_progress_figures *f = &o->progress.figures;
+
+        memset(p, 0, sizeof *p);
+        if (!s->ledger.ok) {
+                (void)snprintf(p->problem, sizeof p->problem,
+                               "relaywatch.progress: not read: the ledger's reads failed this "
+                               "cycle");
+                return;
+        }
+        (void)ledger_progress_refresh(o->db, &o->progress, rwclock_mono_ms());
+        p->known = o->progress.known;
+        if (!p->known) {
+                (void)snprintf(p->problem, sizeof p->problem, "%s", o->progress.problem);
+                return;
+        }
+        p->deposits = f->deposits;
+        p->deposits_pending = f->deposits_pending;
+        p->batches_created = f->batches_created;
+        p->batches_anchored = f->batches_anchored;
+        p->withdrawals = f->withdrawals;
+        p->withdrawals_claimed = f->withdrawals_claimed;
+        p->withdrawals_pending = f->withdrawals_pending;
+}
+
 static void read_health(struct observer *o, struct snapshot *s)
 {
         struct dbconn_health dh;
@@ -374,6 +409,7 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
         if (observe_ledger_roots(o->db, s, &step) != RW_OK) {
                 /* recorded in s->ledger as above */
         }
+        read_progress(o, s);
         if (observe_ledger_end(o->db, &step) != RW_OK && s->ledger.ok) {
                 s->ledger.ok = 0;
                 (void)snprintf(s->ledger.error, sizeof s->ledger.error, "%s", step.msg);
