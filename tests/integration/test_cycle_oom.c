@@ -217,7 +217,7 @@ static void read_log(const char *text, struct run *r)
 /* Two cycles of `relaywatch run` with allocation `at` of the first failing (0: none). */
 static void run_two_cycles(const struct fixture *f, long at, struct run *r)
 {
-        struct supervisor_options opt = {f->conf, 2};
+        struct supervisor_options opt = {.config_path = f->conf, .max_cycles = 2};
         char *text = NULL;
         size_t len = 0;
         FILE *log = open_memstream(&text, &len);

@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli_args.h"
@@ -131,4 +132,28 @@ int cli_main(int argc, char **argv, FILE *out, FILE *errout)
         if (cmd == NULL)
                 return cli_usage_error(NULL, errout, "unknown command '%s'", argv[1]);
         return cmd->run(argc - 1, argv + 1, out, errout);
+}
+
+char *cli_status_json(void *config, size_t *len)
+{
+        char a0[] = "status", a1[] = "--json", a2[] = "-c";
+        char *path = strdup(config);
+        char *argv[] = {a0, a1, a2, path, NULL};
+        char *text = NULL;
+        size_t n = 0;
+        FILE *out = open_memstream(&text, &n), *drop = fopen("/dev/null", "w");
+
+        if (path != NULL && out != NULL && drop != NULL)
+                (void)cmd_status(4, argv, out, drop);
+        if (out != NULL)
+                fclose(out);
+        if (drop != NULL)
+                fclose(drop);
+        free(path);
+        if (text != NULL && n == 0) {
+                free(text);
+                return NULL;
+        }
+        *len = n;
+        return text;
 }

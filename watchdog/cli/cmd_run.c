@@ -1,5 +1,7 @@
 #include "cmd_run.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
@@ -15,6 +17,11 @@ static const char help[] =
         "configuration with problems is refused and the running one kept).\n"
         "Logs are JSON lines on stderr; STATE_DIR/status.json is what\n"
         "`relaywatch status` reads.\n"
+        "\n"
+        "With [http] (on by default, 127.0.0.1:9464) it serves /metrics (Prometheus),\n"
+        "/health/live, /health/ready and /health/startup (probes), /status (the JSON\n"
+        "of `relaywatch status --json`), the on-call page at / and the runbooks at\n"
+        "/runbooks/NAME.md.\n"
         "\n"
         "  -c, --config FILE    configuration (default $RELAYWATCH_CONFIG, then\n"
         "                       " CONFIG_DEFAULT_PATH ")\n"
@@ -67,6 +74,8 @@ int cmd_run(int argc, char **argv, FILE *out, FILE *errout)
         if (key == CLI_ARGS_EXIT)
                 return a.exit_code;
         opt.config_path = config_path(config);
+        opt.status_json = cli_status_json;
+        opt.status_ctx = (void *)(uintptr_t)opt.config_path;
         jsonlog_set_output(errout);
         jsonlog_set_min_level(level);
         switch (supervisor_run(&opt)) {

@@ -22,6 +22,7 @@
 #include "cycle_worker.h"
 #include "finding.h"
 #include "halt_control.h"
+#include "http_view.h"
 #include "jsonlog.h"
 #include "observe.h"
 #include "record_queue.h"
@@ -49,12 +50,15 @@ struct supervisor {
         struct alert_tracker *alerts; /* a finding sink of the journal */
         struct audit_trail *audit;    /* the audit log's writer */
         struct witness_mode *witness; /* another watchdog's log witnessed; NULL: none */
+        struct http_view *http;       /* metrics, probes, status and the on-call page */
+        struct http_view_options http_opt;
         struct finding_journal journal;
         struct record_queue *records;
         struct cycle_worker *worker;
         struct cycle_log log;
         struct cycle_report last; /* the last report, for the status file */
         uint64_t reports;
+        uint64_t reports_failed;
 
         struct event_base *base;
         struct event *signal_ev, *report_ev, *tick_ev, *outbox_ev;
@@ -97,6 +101,10 @@ static void write_status(struct supervisor *sv)
                 .failure = rep != NULL && rep->failed ? rep->reason : NULL,
                 .full_sweep = rep != NULL && rep->full_sweep,
                 .cycle_started_unix_ms = rep != NULL ? rep->started_unix_ms : 0,
+                .started_unix_ms = sv->http_opt.started_unix_ms,
+                .cycles = sv->reports,
+                .cycles_failed = sv->reports_failed,
+                .cycle_target_ms = sv->cfg->params.watchdog_cycle_ms,
         };
         cJSON *st = status_file_json(&info), *findings = NULL;
         struct rwerr err;
@@ -115,6 +123,7 @@ static void write_status(struct supervisor *sv)
         }
         if (status_file_write(sv->cfg->state_dir, st, &err) != RW_OK)
                 jsonlog_message(JSONLOG_ERROR, "status_write_failed", NULL, "%s", err.msg);
+        http_view_publish(sv->http, st, halt_control_healthy(sv->hc), tick_ms(sv->cfg), sv->cfg);
         cJSON_Delete(st);
 }
 
@@ -175,10 +184,12 @@ static void take_report(struct supervisor *sv, struct cycle_report *rep)
                 halt_control_observe(sv->hc, &rep->r);
                 observe_alerts(sv, &rep->r);
         }
+        http_view_cycle(sv->http, rep, rwclock_wall_ms());
         cycle_report_release(&sv->last);
         sv->last = *rep;
         memset(rep, 0, sizeof *rep);
         sv->reports++;
+        sv->reports_failed += sv->last.failed != 0;
         write_status(sv);
         arm_outbox_retry(sv);
         notify("STATUS",
@@ -361,7 +372,8 @@ static void reload(struct supervisor *sv)
         halt_control_free(sv->hc);
         sv->hc = hc;
         sv->cfg = cfg;
-        halt_control_set_audit(hc, audit_trail_sink(sv->audit));
+        halt_control_set_audit(hc, http_view_audit_tee(sv->http, audit_trail_sink(sv->audit)));
+        http_view_reconfigure(sv->http, cfg, &sv->http_opt);
         /* what the old sender holds goes to the spool, which the new one reads */
         alert_sender_free(sv->sender, 0);
         sv->sender = start_sender(cfg, audit_trail_sink(sv->audit));
@@ -446,6 +458,7 @@ static int start(struct supervisor *sv, struct rwerr *err)
 {
         static char problems[PROBLEMS_MAX];
         struct cycle_worker_options wo;
+        struct finding_sink metrics_sink;
         struct observer *obs;
 
         sv->cfg = load_config(sv->opt->config_path, problems, sizeof problems, err);
@@ -461,6 +474,17 @@ static int start(struct supervisor *sv, struct rwerr *err)
                 return 2;
         /* the audit log first: the sender, paging and halt control record into it */
         sv->audit = audit_trail_open(sv->cfg, &sv->journal, sv->records);
+        /* the HTTP endpoints count findings and halts from the start */
+        sv->http_opt.status_json = sv->opt->status_json;
+        sv->http_opt.status_ctx = sv->opt->status_ctx;
+        sv->http_opt.started_unix_ms = rwclock_wall_ms();
+        sv->http = http_view_start(sv->cfg, &sv->http_opt);
+        metrics_sink = http_view_finding_sink(sv->http);
+        if (sv->http != NULL && finding_journal_add_sink(&sv->journal, &metrics_sink) != 0) {
+                observer_free(obs);
+                rwerr_set(err, RW_ERR_NOMEM, "no room for the metrics' finding sink");
+                return 1;
+        }
         /* paging listens to the journal before halt control can report anything */
         sv->sender = start_sender(sv->cfg, audit_trail_sink(sv->audit));
         if ((sv->alerts = alert_tracker_new(sv->cfg, sv->sender, err)) == NULL ||
@@ -474,7 +498,7 @@ static int start(struct supervisor *sv, struct rwerr *err)
                 return 2;
         }
         alert_tracker_set_audit(sv->alerts, audit_trail_sink(sv->audit));
-        halt_control_set_audit(sv->hc, audit_trail_sink(sv->audit));
+        halt_control_set_audit(sv->hc, http_view_audit_tee(sv->http, audit_trail_sink(sv->audit)));
         sv->witness = witness_mode_new(sv->cfg, &sv->journal);
         log_start(sv, "start");
         audit_trail_config(sv->audit, "start", sv->opt->config_path);
@@ -516,6 +540,8 @@ static void stop(struct supervisor *sv)
                         event_free(sv->signal_ev);
                 event_base_free(sv->base);
         }
+        http_view_free(sv->http); /* first: its threads read what the others publish */
+        sv->http = NULL;
         halt_control_free(sv->hc);
         alert_sender_free(sv->sender, ALERT_GRACE_MS); /* before the config it borrows */
         sv->sender = NULL;

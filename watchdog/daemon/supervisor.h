@@ -43,11 +43,18 @@
 #ifndef RELAYWATCH_SUPERVISOR_H
 #define RELAYWATCH_SUPERVISOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct supervisor_options {
         const char *config_path; /* as config_path() resolved it */
         uint64_t max_cycles; /* 0: until a signal; else stop after this many (tests, benchmarks) */
+        /*
+         * GET /status (http_server.h): the JSON of `relaywatch status --json`,
+         * made on the HTTP server's own thread; NULL: /status answers 503.
+         */
+        char *(*status_json)(void *ctx, size_t *len);
+        void *status_ctx;
 };
 
 /*

@@ -543,6 +543,16 @@ static socklen_t bind_address(const char *host, unsigned port, struct sockaddr_s
         return 0;
 }
 
+/*
+ * Connections one address may hold: half of them (all of a small limit), so
+ * that one client holding its connections open leaves room for the
+ * kubelet's probes and Prometheus, which come from other addresses.
+ */
+static unsigned int per_ip_limit(unsigned max_connections)
+{
+        return max_connections >= 8 ? max_connections / 2 : max_connections;
+}
+
 struct http_server *http_server_start(const struct http_server_options *opt, struct rwerr *err)
 {
         struct http_server *s = calloc(1, sizeof *s);
@@ -583,13 +593,16 @@ struct http_server *http_server_start(const struct http_server_options *opt, str
                 }
                 s->status_thread_started = 1;
         }
+        /* clang-format off: one option and its value per line */
         s->daemon = MHD_start_daemon(
                 flags, (uint16_t)opt->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
                 on_mhd_log, (void *)NULL, MHD_OPTION_CONNECTION_LIMIT,
-                (unsigned int)opt->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                (unsigned int)opt->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                per_ip_limit(opt->max_connections), MHD_OPTION_CONNECTION_TIMEOUT,
                 (unsigned int)opt->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
                 MHD_OPTION_STRICT_FOR_CLIENT, (int)1, any ? MHD_OPTION_END : MHD_OPTION_SOCK_ADDR,
                 (struct sockaddr *)&ss, MHD_OPTION_END);
+        /* clang-format on */
         if (s->daemon == NULL) {
                 int e = errno;
 

@@ -19,8 +19,9 @@
  * server's (http_server_options.status_json) when a client asks for it and
  * what it has is older than status_max_age_ms; meanwhile the older copy is
  * served. So a slow client, a slow Redis or a thousand idle connections
- * cost the loop nothing: at most max_connections are open, each closed
- * after timeout_s without traffic.
+ * cost the loop nothing: at most max_connections are open (half of them
+ * from any one address, so one client cannot take the probes' room), each
+ * closed after timeout_s without traffic.
  *
  * Only GET and HEAD (405 otherwise); a request with a body is refused
  * (413); unknown paths are 404. With a token, everything but the probes
