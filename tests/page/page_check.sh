@@ -10,6 +10,7 @@
 #   #headline is not empty;
 #   every #assets tr[data-asset] has data-ok="true|false";
 #   every a.runbook links to runbooks/NAME.md (relative, ?token= allowed);
+#   no uncaught exception and no part that failed to render (the console);
 #   when HALTED: the headline says HALTED and names the invariant
 #   (EXPECT_INVARIANT, else the first #halts [data-invariant]), an asset row
 #   exists, an a.runbook links to runbooks/<INVARIANT>.md;
@@ -53,7 +54,7 @@ run_chromium() {
                 --user-data-dir="$tmp/profile-$name" --virtual-time-budget="$budget" "$@" 2>> "$log"
 }
 
-run_chromium dom --dump-dom "$url" > "$out/oncall.dom.html"
+run_chromium dom --enable-logging=stderr --v=0 --dump-dom "$url" > "$out/oncall.dom.html"
 rc=$?
 if [ $rc -ne 0 ] || [ ! -s "$out/oncall.dom.html" ]; then
         echo "FAIL: Chromium could not dump $url (exit $rc); its log: $log" >&2
@@ -79,6 +80,14 @@ fi
 echo "page_check: $url -> $out"
 node "$here/check_dom.mjs" "$out/oncall.dom.html" "$expect" "$invariant"
 rc=$?
+# The page's own errors, from the console of the DOM run: an exception that
+# escaped, or a part of the page that failed to render ("render" ...).
+errors=$(grep -E ':CONSOLE[^]]*\] "(Uncaught|render)' "$log")
+if [ -n "$errors" ]; then
+        echo "FAIL: the page reported errors in its console:"
+        printf '%s\n' "$errors" | sed 's/^[^]]*\] /  /' | head -n 10
+        rc=1
+fi
 if [ $rc -ne 0 ]; then
         echo "page_check: FAILED for $url (DOM: $out/oncall.dom.html, screenshots: $out/*.png)" >&2
         exit 1

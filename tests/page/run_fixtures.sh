@@ -19,32 +19,56 @@ fixtures=$here/fixtures
 mkdir -p "$out"
 failures=()
 
-# check NAME STATE INVARIANT HEADLINE_REGEX STALE
+# check NAME STATE INVARIANT HEADLINE_REGEX STALE: one fixture; its output
+# in OUT_DIR/NAME.log, its exit status in OUT_DIR/NAME.rc
 check() {
-        local name=$1 state=$2 inv=$3 re=$4 stale=$5 dir=$out/$1
+        local name=$1 state=$2 inv=$3 re=$4 stale=$5 dir=$out/$1 rc=0
         mkdir -p "$dir"
-        echo "--- $name: expect $state${inv:+ on $inv}"
-        if ! node "$here/substitute.mjs" "$page" "$fixtures/$name.json" "$dir/oncall.html"; then
-                failures+=("$name (substitution)")
-                return
-        fi
-        if ! PAGE_CHECK_HEADLINE=$re PAGE_CHECK_STALE=$stale \
-                bash "$here/page_check.sh" "file://$dir/oncall.html" "$dir" "$state" $inv; then
-                failures+=("$name")
-        fi
+        {
+                echo "--- $name: expect $state${inv:+ on $inv}"
+                if ! node "$here/substitute.mjs" "$page" "$fixtures/$name.json" "$dir/oncall.html"; then
+                        rc=3
+                elif ! PAGE_CHECK_HEADLINE=$re PAGE_CHECK_STALE=$stale \
+                        bash "$here/page_check.sh" "file://$dir/oncall.html" "$dir" "$state" $inv; then
+                        rc=1
+                fi
+        } > "$out/$name.log" 2>&1
+        echo $rc > "$out/$name.rc"
 }
 
-#     fixture       state    invariant         headline must match                 #stale
-check healthy       RUNNING  ""                "All invariants hold"                hidden
-check halted        HALTED   SUPPLY_MISMATCH   "^RELAYER HALTED: SUPPLY_MISMATCH on .* since [0-9]{2}:[0-9]{2} UTC — acknowledged by relayer" hidden
-check no_cycle      RUNNING  ""                "no cycle completed yet"             hidden
-check older_daemon  RUNNING  ""                "All invariants hold"                hidden
-check redis_down    UNKNOWN  ""                "^CANNOT TELL .*Redis is unreachable" hidden
+# fixture | state | invariant | the headline must match | #stale
+cases=(
+        "healthy|RUNNING||All invariants hold|hidden"
+        "halted|HALTED|SUPPLY_MISMATCH|^RELAYER HALTED: SUPPLY_MISMATCH on .* since [0-9]{2}:[0-9]{2} UTC — acknowledged by relayer|hidden"
+        "no_cycle|RUNNING||no cycle completed yet|hidden"
+        "older_daemon|RUNNING||All invariants hold|hidden"
+        "redis_down|UNKNOWN||^CANNOT TELL .*Redis is unreachable|hidden"
+        "blind|RUNNING||^WATCHDOG BLIND for |hidden"
+        "malformed|UNKNOWN|||"
+)
+running=0
+names=()
+for c in "${cases[@]}"; do
+        IFS='|' read -r name state inv re stale <<< "$c"
+        names+=("$name")
+        check "$name" "$state" "$inv" "$re" "$stale" &
+        running=$((running + 1))
+        if [ $running -ge "${PAGE_CHECK_JOBS:-2}" ]; then wait -n; running=$((running - 1)); fi
+done
+wait
+for name in "${names[@]}"; do
+        cat "$out/$name.log"
+        case "$(cat "$out/$name.rc" 2>/dev/null)" in
+        0) ;;
+        3) failures+=("$name (substitution)") ;;
+        *) failures+=("$name") ;;
+        esac
+done
 
 # Every fixture is in the table above.
 for f in "$fixtures"/*.json; do
         n=$(basename "$f" .json)
-        [ -d "$out/$n" ] || failures+=("$n (a fixture with no expectation in run_fixtures.sh)")
+        [ -f "$out/$n.rc" ] || failures+=("$n (a fixture with no expectation in run_fixtures.sh)")
 done
 
 # The refresh, over HTTP.
