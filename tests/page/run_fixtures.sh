@@ -44,6 +44,7 @@ cases=(
         "older_daemon|RUNNING||All invariants hold|hidden"
         "redis_down|UNKNOWN||^CANNOT TELL .*Redis is unreachable|hidden"
         "blind|RUNNING||^WATCHDOG BLIND for |hidden"
+        "daemon_stopped|RUNNING||^WATCHDOG NOT REPORTING for |visible"
         "malformed|UNKNOWN|||"
 )
 running=0
