@@ -127,14 +127,38 @@ static int add_side(cJSON *parent, const char *key, const struct samount *ledger
         return 0;
 }
 
-static int add_asset(cJSON *assets, const struct snapshot *s, size_t i)
+/*
+ * Whether the SUPPLY_MISMATCH verdict `v` names asset `name` among its
+ * subjects: its evidence lists "asset NAME" for each asset it found
+ * violated, whichever comparison broke (ledger against the chain at the
+ * pinned heights, or the chain's own backing at its tip).
+ */
+static int supply_names(const struct verdict *v, const char *name)
+{
+        const cJSON *subjects, *it;
+        char want[SNAP_NAME_MAX + 8];
+
+        if (v == NULL || v->status != VERDICT_VIOLATED)
+                return 0;
+        subjects = cJSON_GetObjectItemCaseSensitive(v->evidence, "subjects");
+        (void)snprintf(want, sizeof want, "asset %s", name);
+        cJSON_ArrayForEach(it, subjects)
+        {
+                if (cJSON_IsString(it) && strcmp(it->valuestring, want) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+static int add_asset(cJSON *assets, const struct snapshot *s, const struct verdict *supply,
+                     size_t i)
 {
         const struct snap_asset *a = &s->assets[i];
         const struct snap_ledger *l = &s->ledger;
         int known = l->ok && l->assets != NULL && l->assets[i].known;
         char tol[U256_UNITS_SIZE(0)];
         struct samount locked, minted;
-        int in_locked, in_minted;
+        int in_locked, in_minted, violated;
         cJSON *o = cJSON_CreateObject(), *ok;
 
         if (o == NULL || !cJSON_AddItemToArray(assets, o)) {
@@ -155,8 +179,16 @@ static int add_asset(cJSON *assets, const struct snapshot *s, size_t i)
             add_side(o, "minted", known ? &minted : NULL, chain_value(s, SNAP_EXECUTION, i), a,
                      &in_minted) != 0)
                 return -1;
-        /* out of tolerance on either side: false; both known and within: true; else unknown */
-        if (in_locked == 0 || in_minted == 0)
+        /*
+         * violated (SUPPLY_MISMATCH names it: the chain's own backing at the
+         * tip may break while the pinned figures still agree) or out of
+         * tolerance on either side: false; both known and within: true;
+         * else unknown
+         */
+        violated = supply_names(supply, a->name);
+        if (cJSON_AddBoolToObject(o, "violated", violated) == NULL)
+                return -1;
+        if (violated || in_locked == 0 || in_minted == 0)
                 ok = cJSON_CreateFalse();
         else if (in_locked == 1 && in_minted == 1)
                 ok = cJSON_CreateTrue();
@@ -282,7 +314,7 @@ static int add_cycle(cJSON *st, const struct status_file_info *info)
             add_progress(cyc, &s->ledger.progress) != 0)
                 return -1;
         for (i = 0; i < s->nassets && s->assets != NULL; i++)
-                if (add_asset(assets, s, i) != 0)
+                if (add_asset(assets, s, cycle_result_verdict(r, "SUPPLY_MISMATCH"), i) != 0)
                         return -1;
         return 0;
 }
