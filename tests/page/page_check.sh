@@ -29,8 +29,8 @@
 set -uo pipefail
 
 usage() { echo "usage: ${0##*/} URL OUTDIR [EXPECT_STATE [EXPECT_INVARIANT]]" >&2; exit 64; }
-[ $# -ge 2 ] && [ $# -le 4 ] || usage
-case "$1" in -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;; esac
+if [ $# -lt 2 ] || [ $# -gt 4 ]; then usage; fi
 url=$1 out=$2 expect=${3:-} invariant=${4:-}
 case "$expect" in ""|HALTED|RUNNING|UNKNOWN) ;; *) echo "${0##*/}: EXPECT_STATE must be HALTED, RUNNING or UNKNOWN, not $expect" >&2; exit 64 ;; esac
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -29,7 +29,7 @@ check() {
                 if ! node "$here/substitute.mjs" "$page" "$fixtures/$name.json" "$dir/oncall.html"; then
                         rc=3
                 elif ! PAGE_CHECK_HEADLINE=$re PAGE_CHECK_STALE=$stale \
-                        bash "$here/page_check.sh" "file://$dir/oncall.html" "$dir" "$state" $inv; then
+                        bash "$here/page_check.sh" "file://$dir/oncall.html" "$dir" "$state" ${inv:+"$inv"}; then
                         rc=1
                 fi
         } > "$out/$name.log" 2>&1
@@ -77,6 +77,7 @@ token='t0k&en/=+x'
 enc='t0k%26en%2F%3D%2Bx'
 log=$out/serve.log
 coproc SERVER { exec node "$here/serve.mjs" "$page" "$fixtures/healthy.json" "$fixtures/halted.json" "$token" 2> "$log"; }
+# shellcheck disable=SC2153 # SERVER_PID is set by coproc
 server_pid=$SERVER_PID
 trap 'kill "$server_pid" 2>/dev/null' EXIT
 port=
