@@ -15,7 +15,7 @@
 #   PostgreSQL stopped         -> /health/ready 503 once Tier 1 is blind; back after
 #   a Tier 1 violation         -> headless Chromium loads the on-call page: HALTED,
 #                                 the invariant, the asset, the runbook link;
-#                                 screenshots kept in WORK_DIR/artifacts
+#                                 screenshots kept in WORK_DIR-artifacts
 # Needs RELAYWATCH_BIN and RELAYER_SIM_BIN; uses prometheus, promtool, chromium,
 # curl and jq.
 set -u
@@ -35,7 +35,9 @@ trap 'stop_prometheus; if [ "$failed" -gt 0 ]; then "$src/scripts/stack-down" "$
 service() { "$src/scripts/stack-service" "$dir" "$1" "$2" >/dev/null; }
 base=$RELAYWATCH_URL
 base=${base%/}
-art=$dir/artifacts
+# kept after the stack is gone (the stack's own directory is purged on success)
+art=$dir-artifacts
+rm -rf "$art"
 mkdir -p "$art"
 
 # code PATH [CURL ARGS...]: the HTTP status of GET PATH.

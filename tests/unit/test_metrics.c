@@ -465,6 +465,7 @@ static void tier3_measures(void **state)
 static void status_file_figures(void **state)
 {
         struct cycle_result r;
+        size_t i;
         struct status_file_info si = {.watchdog_id = "wd-1",
                                       .interval_ms = 1000,
                                       .healthy = 1,
@@ -504,10 +505,12 @@ static void status_file_figures(void **state)
         assert_string_equal(inv_fixture_str(st, "cycle.assets.0.minted.ledger.units"), "7.25");
         assert_true(cJSON_IsNull(inv_fixture_at(st, "cycle.assets.0.minted.chain")));
         assert_true(cJSON_IsNull(inv_fixture_at(st, "cycle.assets.0.minted.delta")));
+        assert_true(cJSON_IsTrue(inv_fixture_at(st, "cycle.assets.0.violated")));
         /* USDX: locked agrees, minted unknown: ok unknown */
         assert_string_equal(inv_fixture_str(st, "cycle.assets.1.locked.delta.units"), "0");
         assert_string_equal(inv_fixture_str(st, "cycle.assets.1.locked.delta.base"), "0");
         assert_true(cJSON_IsNull(inv_fixture_at(st, "cycle.assets.1.ok")));
+        assert_true(cJSON_IsFalse(inv_fixture_at(st, "cycle.assets.1.violated")));
 
         assert_string_equal(inv_fixture_str(st, "cycle.chains.0.chain"), "source");
         assert_int_equal(inv_fixture_num(st, "cycle.chains.0.chain_id"), 1);
@@ -525,6 +528,19 @@ static void status_file_figures(void **state)
         /* the fields that were there before stay */
         assert_int_equal(inv_fixture_num(st, "cycle.heights.source"), 100);
         assert_string_equal(inv_fixture_str(st, "endpoints.0.endpoint"), "src-a");
+        cJSON_Delete(st);
+
+        /*
+         * SUPPLY_MISMATCH names USDX too (the chain's own backing, at its tip,
+         * broken while the pinned figures agree): USDX is not ok
+         */
+        for (i = 0; i < r.nverdicts; i++)
+                if (strcmp(r.verdicts[i].invariant, "SUPPLY_MISMATCH") == 0)
+                        verdict_add_subject(&r.verdicts[i], "asset USDX");
+        st = status_file_json(&si);
+        assert_non_null(st);
+        assert_true(cJSON_IsTrue(inv_fixture_at(st, "cycle.assets.1.violated")));
+        assert_true(cJSON_IsFalse(inv_fixture_at(st, "cycle.assets.1.ok")));
         cJSON_Delete(st);
 
         /* progress not known: the problem, no figures */
