@@ -40,6 +40,7 @@ check() {
 cases=(
         "healthy|RUNNING||All invariants hold|hidden"
         "halted|HALTED|SUPPLY_MISMATCH|^RELAYER HALTED: SUPPLY_MISMATCH on .* since [0-9]{2}:[0-9]{2} UTC — acknowledged by relayer|hidden"
+        "halted_live|HALTED|SUPPLY_MISMATCH|^RELAYER HALTED: SUPPLY_MISMATCH on SIGIL backing since .* — acknowledged by relayer$|hidden"
         "no_cycle|RUNNING||no cycle completed yet|hidden"
         "older_daemon|RUNNING||All invariants hold|hidden"
         "redis_down|UNKNOWN||^CANNOT TELL .*Redis is unreachable|hidden"
