@@ -504,6 +504,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 /* ------------------------------------------------------------ start and stop */
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
         char msg[512];
 
