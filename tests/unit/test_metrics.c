@@ -123,6 +123,12 @@ static void samples_and_escaping(void **state)
         s = take(&t);
         assert_string_equal(s, "");
         free(s);
+        /* bytes that are not UTF-8 (a cut sequence, a stray byte) become U+FFFD; é stays */
+        l[0].value = "caf\xc3\xa9 \xc3 \xff!";
+        prom_sample(&t, "x", l, 1, 1);
+        s = take(&t);
+        assert_string_equal(s, "x{asset=\"caf\xc3\xa9 \xef\xbf\xbd \xef\xbf\xbd!\"} 1\n");
+        free(s);
 }
 
 static void histogram(void **state)

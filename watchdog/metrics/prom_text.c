@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_strict.h"
+
 #define PROM_INITIAL_CAP 4096
 
 void prom_text_init(struct prom_text *t)
@@ -89,27 +91,35 @@ void prom_text_printf(struct prom_text *t, const char *fmt, ...)
         t->len += (size_t)n;
 }
 
-/* `s` with `\` and newline escaped, and `"` too when `quote` (label values). */
+/*
+ * `s` with `\` and newline escaped, and `"` too when `quote` (label values).
+ * Bytes that are not well-formed UTF-8 become U+FFFD: Prometheus refuses a
+ * whole scrape over one bad label value, and names (an endpoint's, a
+ * subject's) may carry what an outsider wrote.
+ */
 static void append_escaped(struct prom_text *t, const char *s, int quote)
 {
-        const char *run = s;
+        const unsigned char *p = (const unsigned char *)s;
+        size_t left = strlen(s), k;
 
-        for (; *s != '\0'; s++) {
-                const char *esc = NULL;
-
-                if (*s == '\\')
-                        esc = "\\\\";
-                else if (*s == '\n')
-                        esc = "\\n";
-                else if (*s == '"' && quote)
-                        esc = "\\\"";
-                if (esc == NULL)
+        while (left > 0) {
+                if (*p == '\\') {
+                        prom_text_append(t, "\\\\", 2);
+                } else if (*p == '\n') {
+                        prom_text_append(t, "\\n", 2);
+                } else if (*p == '"' && quote) {
+                        prom_text_append(t, "\\\"", 2);
+                } else if ((k = utf8_sequence_len(p, left)) == 0) {
+                        prom_text_append(t, "\xef\xbf\xbd", 3); /* U+FFFD */
+                } else {
+                        prom_text_append(t, (const char *)p, k);
+                        p += k;
+                        left -= k;
                         continue;
-                prom_text_append(t, run, (size_t)(s - run));
-                prom_text_append(t, esc, 2);
-                run = s + 1;
+                }
+                p++;
+                left--;
         }
-        prom_text_append(t, run, (size_t)(s - run));
 }
 
 void prom_family(struct prom_text *t, const char *name, const char *type, const char *help)
