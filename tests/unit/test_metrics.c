@@ -359,7 +359,7 @@ static void render_a_cycle(void **state)
         /* the halt path, alerts, audit from the status object */
         has_line(s, "relaywatch_halts_in_force 3");
         has_line(s, "relaywatch_halts_unacknowledged 2");
-        has_line(s, "relaywatch_outbox_depth 1");
+        has_line(s, "relaywatch_outbox_depth 1"); /* no outbox_waiting: the pending incidents */
         has_line(s, "relaywatch_halt_path_up 1");
         has_line(s, "relaywatch_heartbeat_age_seconds 2");
         has_line(s, "relaywatch_halts_published_total 1");
@@ -377,6 +377,11 @@ static void render_a_cycle(void **state)
         has_line(s, "relaywatch_audit_log_up 1");
         has_line(s, "relaywatch_audit_log_records 321");
         has_line(s, "relaywatch_audit_checkpoint_age_seconds 30");
+        free(s);
+        /* halt control's own count of the outbox, when the status has it */
+        cJSON_AddNumberToObject(cJSON_GetObjectItem(status, "halt_path"), "outbox_waiting", 4);
+        s = render(m, status);
+        has_line(s, "relaywatch_outbox_depth 4");
 
         /* endpoints and chains */
         has_line(s, "relaywatch_rpc_requests_total{chain=\"source\",endpoint=\"src-a\"} 10");

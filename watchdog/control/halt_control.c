@@ -1302,6 +1302,7 @@ int halt_control_status_json(const struct halt_control *hc, cJSON *status)
                 return -1;
         cJSON_AddBoolToObject(path, "ok", hc->path_ok);
         cJSON_AddBoolToObject(path, "state_readable", hc->state_ok);
+        cJSON_AddNumberToObject(path, "outbox_waiting", (double)halt_control_outbox_waiting(hc));
         problems = cJSON_AddArrayToObject(path, "problems");
         for (i = 0; problems != NULL && i < hc->nproblems; i++)
                 cJSON_AddItemToArray(problems, cJSON_CreateString(hc->problems[i]));

@@ -565,7 +565,10 @@ static void render_halts(struct prom_text *t, const struct metrics *m, const cJS
                 gauge(t, NAME("halt_path_up"),
                       "1 when a HALT can be published now (Redis, the stream, the key).",
                       cJSON_IsTrue(item(path, "ok")) ? 1 : 0);
-        if (cJSON_IsArray(incidents))
+        /* the outbox as halt control counts it; older daemons: the incidents not yet out */
+        if (number(path, "outbox_waiting", &at))
+                gauge(t, NAME("outbox_depth"), "HALTs signed and waiting in the disk outbox.", at);
+        else if (cJSON_IsArray(incidents))
                 gauge(t, NAME("outbox_depth"), "HALTs signed and waiting in the disk outbox.",
                       pending);
         if (number(hb, "last_set_at_ms", &at) && at > 0)
