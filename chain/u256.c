@@ -173,6 +173,21 @@ int u256_abs_diff(const struct u256 *a, const struct u256 *b, struct u256 *out)
         return c;
 }
 
+void u256_signed_diff(const struct u256 *a, const struct u256 *b, struct u256_signed *out)
+{
+        out->neg = u256_abs_diff(a, b, &out->mag) < 0;
+}
+
+int u256_signed_sub(const struct u256_signed *a, const struct u256 *b, struct u256_signed *out)
+{
+        if (!a->neg) {
+                u256_signed_diff(&a->mag, b, out);
+                return RW_OK;
+        }
+        out->neg = 1; /* -(|a| + b) */
+        return u256_add(&a->mag, b, &out->mag) == 0 ? RW_OK : RW_ERR_RANGE;
+}
+
 void u256_from_be32(const uint8_t in[U256_BYTES], struct u256 *out)
 {
         struct u256 r;

@@ -74,6 +74,21 @@ int u256_divmod_u64(const struct u256 *a, uint64_t d, struct u256 *quot, uint64_
  */
 int u256_abs_diff(const struct u256 *a, const struct u256 *b, struct u256 *out);
 
+/*
+ * A signed amount, for differences such as a ledger's figure minus the
+ * chain's (a negative zero is never made: zero has neg == 0).
+ */
+struct u256_signed {
+        int neg;
+        struct u256 mag;
+};
+
+/* out = a - b, signed. */
+void u256_signed_diff(const struct u256 *a, const struct u256 *b, struct u256_signed *out);
+
+/* out = a - b for a signed `a`; RW_ERR_RANGE when the magnitude does not fit in 256 bits. */
+int u256_signed_sub(const struct u256_signed *a, const struct u256 *b, struct u256_signed *out);
+
 /* Big-endian 32-byte form, as in an ABI word or a storage slot. */
 void u256_from_be32(const uint8_t in[U256_BYTES], struct u256 *out);
 void u256_to_be32(const struct u256 *a, uint8_t out[U256_BYTES]);

@@ -1693,7 +1693,7 @@ static void progress_is_counted_every_15_s_and_optional(void **state)
         assert_int_equal(ledger_snapshot_begin(c2, &err), RW_OK);
         assert_snapshot_still_reads(c, "6000");
         assert_snapshot_still_reads(c2, "6000");
-        assert_int_equal(ledger_progress_refresh(c, &st, t0 + 2 * LEDGER_PROGRESS_PERIOD_MS), 1);
+        assert_int_equal(ledger_progress_refresh(c, &st, t0 + 2ULL * LEDGER_PROGRESS_PERIOD_MS), 1);
         assert_int_equal(ledger_progress_refresh(c2, &fresh, t0), 1);
         assert_false(st.known);
         assert_false(fresh.known);
@@ -1720,7 +1720,7 @@ static void progress_is_counted_every_15_s_and_optional(void **state)
         assert_int_equal(restore_contract(NULL), 0);
         assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
         assert_int_equal(ledger_snapshot_begin(c2, &err), RW_OK);
-        assert_int_equal(ledger_progress_refresh(c, &st, t0 + 3 * LEDGER_PROGRESS_PERIOD_MS), 1);
+        assert_int_equal(ledger_progress_refresh(c, &st, t0 + 3ULL * LEDGER_PROGRESS_PERIOD_MS), 1);
         assert_int_equal(ledger_progress_refresh(c2, &fresh, t0 + LEDGER_PROGRESS_PERIOD_MS), 1);
         if (!st.known || !fresh.known)
                 fail_msg("after the contract came back: %s / %s", st.problem, fresh.problem);

@@ -225,6 +225,32 @@ static void abs_diff_says_which_side_is_larger(void **state)
         assert_true(u256_is_zero(&d));
 }
 
+static void signed_differences(void **state)
+{
+        struct u256 a = u256_from_u64(7), b = u256_from_u64(10), three = u256_from_u64(3), max;
+        struct u256_signed d, e;
+
+        (void)state;
+        memset(&max, 0xff, sizeof max);
+        u256_signed_diff(&a, &b, &d); /* 7 - 10 = -3 */
+        assert_true(d.neg);
+        assert_true(u256_eq(&d.mag, &three));
+        assert_int_equal(u256_signed_sub(&d, &a, &e), RW_OK); /* -3 - 7 = -10 */
+        assert_true(e.neg);
+        assert_true(u256_eq(&e.mag, &b));
+        u256_signed_diff(&b, &a, &d); /* 10 - 7 = 3 */
+        assert_false(d.neg);
+        assert_int_equal(u256_signed_sub(&d, &b, &e), RW_OK); /* 3 - 10 = -7 */
+        assert_true(e.neg);
+        assert_true(u256_eq(&e.mag, &a));
+        u256_signed_diff(&a, &a, &d); /* zero is never negative */
+        assert_false(d.neg);
+        assert_true(u256_is_zero(&d.mag));
+        d.neg = 1; /* -(2^256 - 1) - 10 does not fit */
+        d.mag = max;
+        assert_int_equal(u256_signed_sub(&d, &b, &e), RW_ERR_RANGE);
+}
+
 static void be32_round_trip(void **state)
 {
         uint8_t be[32], back[32];
@@ -608,6 +634,7 @@ int main(void)
                 cmocka_unit_test(mul_u64),
                 cmocka_unit_test(divmod_u64),
                 cmocka_unit_test(abs_diff_says_which_side_is_larger),
+                cmocka_unit_test(signed_differences),
                 cmocka_unit_test(be32_round_trip),
                 cmocka_unit_test(parse_dec_good),
                 cmocka_unit_test(parse_dec_rejects),

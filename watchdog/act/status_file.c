@@ -51,30 +51,9 @@ static int add_endpoints(cJSON *eps, const struct snapshot *s)
 
 /* ------------------------------------------------------------ assets */
 
-/* A signed amount: ledger minus chain may be negative, and u256 is unsigned. */
-struct samount {
-        int neg;
-        struct u256 mag;
-};
-
-static void samount_sub(const struct u256 *a, const struct u256 *b, struct samount *out)
-{
-        out->neg = u256_abs_diff(a, b, &out->mag) < 0;
-}
-
-/* out = a - b; -1 when it does not fit in 256 bits. */
-static int samount_minus(const struct samount *a, const struct u256 *b, struct samount *out)
-{
-        if (!a->neg) {
-                samount_sub(&a->mag, b, out);
-                return 0;
-        }
-        out->neg = 1;
-        return u256_add(&a->mag, b, &out->mag) == 0 ? 0 : -1;
-}
-
 /* parent[key] = {"base": "-123", "units": "-0.000123"}, or null when a is NULL. */
-static int add_amount(cJSON *parent, const char *key, const struct samount *a, unsigned decimals)
+static int add_amount(cJSON *parent, const char *key, const struct u256_signed *a,
+                      unsigned decimals)
 {
         char dec[U256_DEC_SIZE + 1], units[U256_UNITS_SIZE(0) + 1];
         int neg;
@@ -108,11 +87,12 @@ static const struct u256 *chain_value(const struct snapshot *s, enum snap_chain_
  * parent[key] = {"ledger", "chain", "delta"} for one side; *within is 1
  * when |delta| <= tolerance, 0 when not, -1 when the delta is unknown.
  */
-static int add_side(cJSON *parent, const char *key, const struct samount *ledger,
+static int add_side(cJSON *parent, const char *key, const struct u256_signed *ledger,
                     const struct u256 *chain, const struct snap_asset *a, int *within)
 {
-        struct samount c, d;
-        int have_delta = ledger != NULL && chain != NULL && samount_minus(ledger, chain, &d) == 0;
+        struct u256_signed c, d;
+        int have_delta =
+                ledger != NULL && chain != NULL && u256_signed_sub(ledger, chain, &d) == RW_OK;
         cJSON *o = cJSON_AddObjectToObject(parent, key);
 
         *within = have_delta ? u256_cmp(&d.mag, &a->tolerance) <= 0 : -1;
@@ -157,7 +137,7 @@ static int add_asset(cJSON *assets, const struct snapshot *s, const struct verdi
         const struct snap_ledger *l = &s->ledger;
         int known = l->ok && l->assets != NULL && l->assets[i].known;
         char tol[U256_UNITS_SIZE(0)];
-        struct samount locked, minted;
+        struct u256_signed locked, minted;
         int in_locked, in_minted, violated;
         cJSON *o = cJSON_CreateObject(), *ok;
 
@@ -166,8 +146,8 @@ static int add_asset(cJSON *assets, const struct snapshot *s, const struct verdi
                 return -1;
         }
         if (known) {
-                samount_sub(&l->assets[i].deposited, &l->assets[i].released, &locked);
-                samount_sub(&l->assets[i].minted, &l->assets[i].burnt, &minted);
+                u256_signed_diff(&l->assets[i].deposited, &l->assets[i].released, &locked);
+                u256_signed_diff(&l->assets[i].minted, &l->assets[i].burnt, &minted);
         }
         if (u256_format_units(&a->tolerance, a->decimals, NULL, tol, sizeof tol) == 0)
                 (void)snprintf(tol, sizeof tol, "?");

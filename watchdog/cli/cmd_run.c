@@ -1,7 +1,7 @@
 #include "cmd_run.h"
 
-#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -46,7 +46,8 @@ int cmd_run(int argc, char **argv, FILE *out, FILE *errout)
         const char *config = NULL;
         enum jsonlog_level level = JSONLOG_INFO;
         struct cli_args a;
-        int key;
+        char *status_config; /* GET /status runs `relaywatch status --json -c` this */
+        int key, rc;
 
         memset(&opt, 0, sizeof opt);
         cli_args_init(&a, &cmd_run_command, options, CLI_NOPTIONS(options), argc, argv, out,
@@ -75,10 +76,16 @@ int cmd_run(int argc, char **argv, FILE *out, FILE *errout)
                 return a.exit_code;
         opt.config_path = config_path(config);
         opt.status_json = cli_status_json;
-        opt.status_ctx = (void *)(uintptr_t)opt.config_path;
+        if ((status_config = strdup(opt.config_path)) == NULL) {
+                cli_error(&cmd_run_command, errout, "out of memory");
+                return CLI_EXIT_FAILURE;
+        }
+        opt.status_ctx = status_config;
         jsonlog_set_output(errout);
         jsonlog_set_min_level(level);
-        switch (supervisor_run(&opt)) {
+        rc = supervisor_run(&opt);
+        free(status_config);
+        switch (rc) {
         case 0:
                 return CLI_EXIT_OK;
         case 2:

@@ -149,7 +149,12 @@ static struct blob *status_take(struct http_server *s)
  */
 static void *readonly(const void *p)
 {
-        return (void *)(uintptr_t)p;
+        union {
+                const void *in;
+                void *out;
+        } u = {.in = p};
+
+        return u.out;
 }
 
 static enum MHD_Result queue(struct http_server *s, struct MHD_Connection *c, unsigned code,
@@ -248,7 +253,10 @@ static void json_safe(const char *in, char *out, size_t cap)
         for (i = 0; in[i] != '\0' && n + 1 < cap; i++) {
                 unsigned char ch = (unsigned char)in[i];
 
-                out[n++] = ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f ? '\'' : (char)ch;
+                if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x7f)
+                        out[n++] = '\'';
+                else
+                        out[n++] = in[i];
         }
         out[n] = '\0';
 }
@@ -327,6 +335,9 @@ static unsigned probe(struct http_server *s, const char *which, char *body, size
 
 /* ------------------------------------------------------------ the page and the runbooks */
 
+/* '<' inside a <script>, as JSON may write it (no NUL: it is copied into a larger text) */
+static const char lt_escape[6] = {'\\', 'u', '0', '0', '3', 'c'};
+
 /* The on-call page with the status JSON in it, '<' written as \u003c. */
 static enum MHD_Result answer_page(struct http_server *s, struct MHD_Connection *c)
 {
@@ -348,7 +359,7 @@ static enum MHD_Result answer_page(struct http_server *s, struct MHD_Connection 
                 lt += json[i] == '<';
         head = (size_t)(mark - page->text);
         tail = page->len - head - strlen(PAGE_MARKER);
-        cap = head + jlen + lt * 5 + tail;
+        cap = head + jlen + lt * (sizeof lt_escape - 1) + tail;
         if ((out = malloc(cap + 1)) == NULL) {
                 blob_release(st);
                 return MHD_NO;
@@ -357,8 +368,8 @@ static enum MHD_Result answer_page(struct http_server *s, struct MHD_Connection 
         n = head;
         for (i = 0; i < jlen; i++) {
                 if (json[i] == '<') {
-                        memcpy(out + n, "\\u003c", 6);
-                        n += 6;
+                        memcpy(out + n, lt_escape, sizeof lt_escape);
+                        n += sizeof lt_escape;
                 } else {
                         out[n++] = json[i];
                 }

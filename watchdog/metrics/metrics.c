@@ -217,28 +217,6 @@ static void observe_chains(struct metrics *m, const struct snapshot *s)
         }
 }
 
-/* A signed amount: what the ledger minus the chain needs, u256 being unsigned. */
-struct samount {
-        int neg;
-        struct u256 mag;
-};
-
-static void samount_sub(const struct u256 *a, const struct u256 *b, struct samount *out)
-{
-        out->neg = u256_abs_diff(a, b, &out->mag) < 0;
-}
-
-/* out = a - b; -1 when it does not fit in 256 bits. */
-static int samount_minus(const struct samount *a, const struct u256 *b, struct samount *out)
-{
-        if (!a->neg) {
-                samount_sub(&a->mag, b, out);
-                return 0;
-        }
-        out->neg = 1;
-        return u256_add(&a->mag, b, &out->mag) == 0 ? 0 : -1;
-}
-
 /* `a` base units in tokens of `decimals` decimals, rounded once (through the exact text). */
 static struct fig tokens_of(const struct u256 *a, int neg, unsigned decimals)
 {
@@ -254,7 +232,7 @@ static struct fig tokens_of(const struct u256 *a, int neg, unsigned decimals)
         return f;
 }
 
-static struct fig tokens_signed(const struct samount *a, unsigned decimals)
+static struct fig tokens_signed(const struct u256_signed *a, unsigned decimals)
 {
         return tokens_of(&a->mag, a->neg, decimals);
 }
@@ -270,17 +248,17 @@ static const struct u256 *chain_value(const struct snapshot *s, enum snap_chain_
 }
 
 /* One side (locked or minted): ledger figure `l` (when known) against chain value `cv`. */
-static void side_figures(const struct samount *l, const struct u256 *cv, unsigned decimals,
+static void side_figures(const struct u256_signed *l, const struct u256 *cv, unsigned decimals,
                          struct fig *ledger, struct fig *chain, struct fig *delta)
 {
-        struct samount d;
+        struct u256_signed d;
 
         ledger->known = chain->known = delta->known = 0;
         if (l != NULL)
                 *ledger = tokens_signed(l, decimals);
         if (cv != NULL)
                 *chain = tokens_of(cv, 0, decimals);
-        if (l != NULL && cv != NULL && samount_minus(l, cv, &d) == 0)
+        if (l != NULL && cv != NULL && u256_signed_sub(l, cv, &d) == RW_OK)
                 *delta = tokens_signed(&d, decimals);
 }
 
@@ -303,12 +281,12 @@ static int observe_assets(struct metrics *m, const struct snapshot *s)
                 const struct snap_ledger_asset *la =
                         l->ok && l->assets != NULL && l->assets[i].known ? &l->assets[i] : NULL;
                 struct asset_stat *a = &m->assets[i];
-                struct samount locked, minted;
+                struct u256_signed locked, minted;
 
                 (void)snprintf(a->name, sizeof a->name, "%s", as->name);
                 if (la != NULL) {
-                        samount_sub(&la->deposited, &la->released, &locked);
-                        samount_sub(&la->minted, &la->burnt, &minted);
+                        u256_signed_diff(&la->deposited, &la->released, &locked);
+                        u256_signed_diff(&la->minted, &la->burnt, &minted);
                 }
                 side_figures(la != NULL ? &locked : NULL, chain_value(s, SNAP_SOURCE, i),
                              as->decimals, &a->locked_ledger, &a->locked_chain, &a->locked_delta);
