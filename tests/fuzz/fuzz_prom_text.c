@@ -16,6 +16,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* U+FFFD in UTF-8 */
+static const unsigned char replacement[3] = {0xef, 0xbf, 0xbd};
+
 /* `in` as the renderer should have kept it: each malformed byte as U+FFFD. */
 static size_t expected_value(const unsigned char *in, size_t n, char *out)
 {
@@ -23,8 +26,8 @@ static size_t expected_value(const unsigned char *in, size_t n, char *out)
 
         while (i < n) {
                 if ((k = utf8_sequence_len(in + i, n - i)) == 0) {
-                        memcpy(out + o, "\xef\xbf\xbd", 3);
-                        o += 3;
+                        memcpy(out + o, replacement, sizeof replacement);
+                        o += sizeof replacement;
                         i++;
                 } else {
                         memcpy(out + o, in + i, k);
