@@ -538,6 +538,7 @@ static void exhausted_attempts_go_to_the_spool(void **state)
         struct alert_sender *s;
         cJSON *lines;
         struct fx f;
+        int i;
 
         (void)state;
         fx_open(&f);
@@ -546,7 +547,9 @@ static void exhausted_attempts_go_to_the_spool(void **state)
         s = sender_start(&f.cfg);
         submit(s, "SUPPLY_MISMATCH", FINDING_CRITICAL, ALERT_FIRING, 1);
         assert_reaches(s, "hook", "spooled", 1);
-        assert_int_equal(fake_http_requests(h), 3);
+        /* 3 attempts before the spool (its line says so below); a spool round, every 1 s, may
+         * have tried once more since on a slow machine */
+        assert_true(fake_http_requests(h) >= 3);
         assert_stat(s, "hook", "failing", 1);
         expect_change(s, "hook", 1);
         lines = spool_lines(&f);
@@ -561,7 +564,11 @@ static void exhausted_attempts_go_to_the_spool(void **state)
         /* a new message waits behind the spool, on disk too, and is not tried before it */
         submit(s, "NONCE_DESYNC", FINDING_CRITICAL, ALERT_FIRING, 1);
         assert_reaches(s, "hook", "spooled", 2);
-        assert_int_equal(fake_http_requests(h), 3);
+        lines = log_events(&f, "alert_retry");
+        for (i = 0; i < cJSON_GetArraySize(lines); i++)
+                assert_string_equal(str_field(cJSON_GetArrayItem(lines, i), "name"),
+                                    "SUPPLY_MISMATCH");
+        cJSON_Delete(lines);
         lines = spool_lines(&f);
         assert_int_equal(cJSON_GetArraySize(lines), 2);
         assert_string_equal(spooled_name(lines, 1), "NONCE_DESYNC");
@@ -572,7 +579,7 @@ static void exhausted_attempts_go_to_the_spool(void **state)
         assert_reaches(s, "hook", "delivered", 2);
         lines = log_events(&f, "alert_delivered");
         assert_string_equal(str_field(cJSON_GetArrayItem(lines, 0), "name"), "SUPPLY_MISMATCH");
-        assert_true(num_field(cJSON_GetArrayItem(lines, 0), "attempt") == 4);
+        assert_true(num_field(cJSON_GetArrayItem(lines, 0), "attempt") >= 4);
         assert_string_equal(str_field(cJSON_GetArrayItem(lines, 1), "name"), "NONCE_DESYNC");
         cJSON_Delete(lines);
         assert_stat(s, "hook", "spooled", 0);
