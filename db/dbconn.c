@@ -9,6 +9,11 @@
 #include "conninfo.h"
 #include "rwclock.h"
 
+/* The statements are prepared in one pipeline (setup_pipeline): libpq 14 or later. */
+#ifndef LIBPQ_HAS_PIPELINING
+#error "libpq without pipeline mode (PQenterPipelineMode): libpq 14 or later is required"
+#endif
+
 #define DEFAULT_CONNECT_TIMEOUT_S 5u
 #define DEFAULT_STATEMENT_TIMEOUT_MS 5000u
 #define DEFAULT_FAILURE_THRESHOLD 5u
@@ -193,23 +198,110 @@ static int connect_failed(struct dbconn *c, const char *what, const char *pgmsg,
         return RW_ERR_IO;
 }
 
-/* Runs one command while connecting; 0 or the failure. */
-static int setup_command(struct dbconn *c, PGresult *res, const char *what, struct rwerr *err)
+/*
+ * Reads the result of one command of the setup pipeline, in order: 0 when
+ * it succeeded, otherwise the failure named by `what` with the server's
+ * message (the connection is dropped). Each command's result is followed
+ * by a NULL that ends it.
+ */
+static int pipeline_result(struct dbconn *c, const char *what, struct rwerr *err)
 {
-        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PGresult *res = PQgetResult(c->pg);
+        PGresult *end;
+        int rc;
 
+        if (res == NULL)
+                return connect_failed(c, what, PQerrorMessage(c->pg), err);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                /* The first failure; the commands after it are PGRES_PIPELINE_ABORTED. */
+                rc = connect_failed(c, what,
+                                    PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
+                                                                 : PQerrorMessage(c->pg),
+                                    err);
+                PQclear(res);
+                return rc;
+        }
         PQclear(res);
-        return ok ? RW_OK : connect_failed(c, what, PQerrorMessage(c->pg), err);
+        if ((end = PQgetResult(c->pg)) != NULL) {
+                PQclear(end);
+                return connect_failed(c, what, "more than one result", err);
+        }
+        return RW_OK;
+}
+
+/* The `what` of statement `s` in messages: "preparing statement NAME". */
+static const char *preparing(const struct dbconn_statement *s, char *what, size_t cap)
+{
+        (void)snprintf(what, cap, "preparing statement %s", s->name);
+        return what;
+}
+
+/*
+ * Sets statement_timeout and prepares every statement of every set in one
+ * pipeline: all of them are sent, then one sync, then the results are read
+ * in order, so a connect costs one round trip for its setup however many
+ * statements there are. The first command that fails is the one named
+ * (those after it are only aborted, not tried); the connection is dropped.
+ *
+ * Pipeline mode is libpq 14 or later; the build requires it (Debian 12 has
+ * libpq 15, whose libpq-fe.h declares PQenterPipelineMode and defines
+ * LIBPQ_HAS_PIPELINING, checked at the top of this file), so there is no
+ * path that prepares one statement per round trip.
+ *
+ * The connection stays in blocking mode: the replies are a few bytes per
+ * command (ParseComplete, or one error and then nothing), so the server
+ * never waits for us to read while we are still sending.
+ */
+static int setup_pipeline(struct dbconn *c, const char *setting, struct rwerr *err)
+{
+        char what[96];
+        size_t set, i;
+        PGresult *res;
+
+        if (!PQenterPipelineMode(c->pg))
+                return connect_failed(c, "cannot enter pipeline mode", PQerrorMessage(c->pg), err);
+        if (!PQsendQueryParams(c->pg, setting, 0, NULL, NULL, NULL, NULL, 0))
+                return connect_failed(c, "cannot set statement_timeout", PQerrorMessage(c->pg),
+                                      err);
+        for (set = 0; set < c->nsets; set++) {
+                for (i = 0; i < c->set_sizes[set]; i++) {
+                        const struct dbconn_statement *s = &c->sets[set][i];
+
+                        if (!PQsendPrepare(c->pg, s->name, s->sql, s->nparams, NULL))
+                                return connect_failed(c, preparing(s, what, sizeof what),
+                                                      PQerrorMessage(c->pg), err);
+                }
+        }
+        if (!PQpipelineSync(c->pg))
+                return connect_failed(c, "cannot send the statements", PQerrorMessage(c->pg), err);
+        if (pipeline_result(c, "cannot set statement_timeout", err) != RW_OK)
+                return RW_ERR_IO;
+        for (set = 0; set < c->nsets; set++) {
+                for (i = 0; i < c->set_sizes[set]; i++) {
+                        if (pipeline_result(c, preparing(&c->sets[set][i], what, sizeof what),
+                                            err) != RW_OK)
+                                return RW_ERR_IO;
+                }
+        }
+        res = PQgetResult(c->pg);
+        if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+                PQclear(res);
+                return connect_failed(c, "preparing statements: no end of the pipeline",
+                                      PQerrorMessage(c->pg), err);
+        }
+        PQclear(res);
+        if (!PQexitPipelineMode(c->pg))
+                return connect_failed(c, "cannot leave pipeline mode", PQerrorMessage(c->pg), err);
+        return RW_OK;
 }
 
 static int connect_now(struct dbconn *c, struct rwerr *err)
 {
-        char timeout[16], setting[64], what[96];
+        char timeout[16], setting[64];
         const char *keys[] = {
                 "dbname",          "connect_timeout",     "application_name", "keepalives",
                 "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
         const char *values[] = {c->conninfo, timeout, "relaywatch", "1", "30", "10", "3", NULL};
-        size_t set, i;
 
         (void)snprintf(timeout, sizeof timeout, "%u", c->connect_timeout_s);
         c->pg = PQconnectdbParams(keys, values, 1);
@@ -219,18 +311,8 @@ static int connect_now(struct dbconn *c, struct rwerr *err)
         PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
         (void)snprintf(setting, sizeof setting, "SET statement_timeout = %u",
                        c->statement_timeout_ms);
-        if (setup_command(c, PQexec(c->pg, setting), "cannot set statement_timeout", err) != RW_OK)
+        if (setup_pipeline(c, setting, err) != RW_OK)
                 return RW_ERR_IO;
-        for (set = 0; set < c->nsets; set++) {
-                for (i = 0; i < c->set_sizes[set]; i++) {
-                        const struct dbconn_statement *s = &c->sets[set][i];
-
-                        (void)snprintf(what, sizeof what, "preparing statement %s", s->name);
-                        if (setup_command(c, PQprepare(c->pg, s->name, s->sql, s->nparams, NULL),
-                                          what, err) != RW_OK)
-                                return RW_ERR_IO;
-                }
-        }
         c->health.connected = 1;
         c->health.connects++;
         record_success(c);

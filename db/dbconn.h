@@ -5,7 +5,10 @@
  * completed with what a watchdog needs: connect_timeout, TCP keepalives,
  * statement_timeout and application_name=relaywatch. The statements given
  * in the configuration are prepared after every connect, so queries name
- * them instead of sending SQL text.
+ * them instead of sending SQL text; the SET and all the prepares go in one
+ * libpq pipeline, one round trip however many statements there are. A
+ * statement that cannot be prepared fails the connect with "preparing
+ * statement NAME: <the server's message>", and the connection is not used.
  *
  * When the server goes away, the next dbconn_ensure reconnects, but not
  * before the backoff delay since the last failed attempt has passed (0, 1,

@@ -760,6 +760,147 @@ static void checkpoints_and_cursors_survive_a_restart(void **state)
         dbconn_free(c);
 }
 
+/* Test-only statements prepared beside the ledger's and the state's. */
+static const struct dbconn_statement pipeline_extra[] = {
+        {"p16_add_one", "SELECT $1::int + 1", 1},
+        {"p16_assets", "SELECT count(*) FROM relaywatch.assets", 0},
+};
+
+static const struct dbconn_statement pipeline_broken[] = {
+        {"p16_ok_before", "SELECT 1", 0},
+        {"p16_broken", "SELECT * FROM relaywatch.no_such_view", 0},
+        {"p16_ok_after", "SELECT 2", 0},
+};
+
+static const struct dbconn_statement pipeline_broken_first[] = {
+        {"p16_syntax", "SELEC 1", 0},
+        {"p16_never", "SELECT 1", 0},
+};
+
+/* Whether `name` is among the connection's prepared statements. */
+static int is_prepared(struct dbconn *c, const char *name)
+{
+        const char *params[1] = {name};
+        PGresult *res;
+        int found;
+
+        res = PQexecParams(dbconn_pg(c),
+                           "SELECT count(*) FROM pg_prepared_statements WHERE name = $1", 1, NULL,
+                           params, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                fail_msg("pg_prepared_statements: %s", PQresultErrorMessage(res));
+        found = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
+        PQclear(res);
+        return found;
+}
+
+/*
+ * Every statement of every set is prepared in one pipeline on connect: all
+ * of them exist afterwards, statement_timeout is set, the connection is out
+ * of pipeline mode and queries run (the lazily prepared progress statement
+ * too). A statement that cannot be prepared fails the connect naming it and
+ * the server's message, not a statement after it; the connection is not
+ * used.
+ */
+static void statements_prepare_in_one_pipeline(void **state)
+{
+        struct dbconn_config cfg = {0};
+        struct dbconn_health h;
+        struct ledger_assets assets = {0, NULL};
+        struct ledger_progress_list progress = {0, NULL};
+        const char *params[1] = {"41"};
+        struct dbconn *c;
+        struct rwerr err;
+        PGresult *res;
+        size_t i;
+
+        (void)state;
+        cfg.conninfo = fx_global->watchdog_url;
+        cfg.name = "ledger";
+        cfg.statements = ledger_statements;
+        cfg.nstatements = ledger_nstatements;
+        cfg.statement_timeout_ms = 4321;
+        c = dbconn_new(&cfg, &err);
+        assert_non_null(c);
+        assert_int_equal(dbconn_add_statements(c, state_statements, state_nstatements, &err),
+                         RW_OK);
+        assert_int_equal(dbconn_add_statements(c, pipeline_extra,
+                                               sizeof pipeline_extra / sizeof pipeline_extra[0],
+                                               &err),
+                         RW_OK);
+        if (dbconn_ensure(c, &err) != RW_OK)
+                fail_msg("%s", err.msg);
+        assert_int_equal(PQpipelineStatus(dbconn_pg(c)), PQ_PIPELINE_OFF);
+        for (i = 0; i < ledger_nstatements; i++)
+                if (!is_prepared(c, ledger_statements[i].name))
+                        fail_msg("%s is not prepared", ledger_statements[i].name);
+        for (i = 0; i < state_nstatements; i++)
+                if (!is_prepared(c, state_statements[i].name))
+                        fail_msg("%s is not prepared", state_statements[i].name);
+        assert_true(is_prepared(c, "p16_add_one"));
+        assert_true(is_prepared(c, "p16_assets"));
+        res = dbconn_exec(c, "SHOW statement_timeout", PGRES_TUPLES_OK, &err);
+        assert_non_null(res);
+        assert_string_equal(PQgetvalue(res, 0, 0), "4321ms");
+        PQclear(res);
+        res = dbconn_exec_prepared(c, "p16_add_one", 1, params, PGRES_TUPLES_OK, &err);
+        assert_non_null(res);
+        assert_string_equal(PQgetvalue(res, 0, 0), "42");
+        PQclear(res);
+        res = dbconn_exec_prepared(c, "p16_assets", 0, NULL, PGRES_TUPLES_OK, &err);
+        assert_non_null(res);
+        assert_string_equal(PQgetvalue(res, 0, 0), "2");
+        PQclear(res);
+        assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+        if (ledger_assets(c, &assets, &err) != RW_OK ||
+            ledger_indexed_through(c, &progress, &err) != RW_OK)
+                fail_msg("%s", err.msg);
+        assert_int_equal(assets.n, 2);
+        assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+        ledger_assets_free(&assets);
+        ledger_progress_free(&progress);
+        dbconn_health(c, &h);
+        assert_true(h.connected);
+        assert_int_equal(h.connects, 1);
+        dbconn_free(c);
+
+        /* A broken statement in the middle of a later set: named, and nothing after it. */
+        c = dbconn_new(&cfg, &err);
+        assert_non_null(c);
+        assert_int_equal(dbconn_add_statements(c, pipeline_broken,
+                                               sizeof pipeline_broken / sizeof pipeline_broken[0],
+                                               &err),
+                         RW_OK);
+        assert_int_equal(dbconn_ensure(c, &err), RW_ERR_IO);
+        if (strstr(err.msg, "ledger (postgres://relaywatch@") != err.msg ||
+            strstr(err.msg, ": preparing statement p16_broken: ERROR:  relation "
+                            "\"relaywatch.no_such_view\" does not exist") == NULL ||
+            strstr(err.msg, "p16_ok_after") != NULL || strchr(err.msg, '\n') != NULL)
+                fail_msg("unexpected message: %s", err.msg);
+        assert_null(dbconn_pg(c));
+        dbconn_health(c, &h);
+        assert_false(h.connected);
+        assert_int_equal(h.connects, 0);
+        assert_int_equal(h.failures, 1);
+        assert_string_equal(h.last_error, err.msg);
+        assert_null(dbconn_exec_prepared(c, "ledger_assets", 0, NULL, PGRES_TUPLES_OK, &err));
+        assert_non_null(strstr(err.msg, "not connected"));
+        dbconn_free(c);
+
+        /* A syntax error in the first statement of the only set. */
+        cfg.statements = pipeline_broken_first;
+        cfg.nstatements = sizeof pipeline_broken_first / sizeof pipeline_broken_first[0];
+        c = dbconn_new(&cfg, &err);
+        assert_non_null(c);
+        assert_int_equal(dbconn_ensure(c, &err), RW_ERR_IO);
+        if (strstr(err.msg, ": preparing statement p16_syntax: ERROR:  syntax error at or near "
+                            "\"SELEC\"") == NULL ||
+            strstr(err.msg, "p16_never") != NULL)
+                fail_msg("unexpected message: %s", err.msg);
+        assert_null(dbconn_pg(c));
+        dbconn_free(c);
+}
+
 static void restarted_postgres_is_reconnected(void **state)
 {
         struct dbconn_config cfg = {0};
@@ -1766,6 +1907,7 @@ int main(void)
                                                 restore_contract),
                 cmocka_unit_test_setup(migrations_apply_once_and_refuse_tampering, reset),
                 cmocka_unit_test_setup(checkpoints_and_cursors_survive_a_restart, reset),
+                cmocka_unit_test_setup(statements_prepare_in_one_pipeline, reset),
                 cmocka_unit_test_setup(restarted_postgres_is_reconnected, reset),
         };
 
