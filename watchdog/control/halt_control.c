@@ -765,7 +765,9 @@ static int sync_lifted(struct halt_control *hc, redisContext *ctx)
         for (i = 0; i < hc->state.n;) {
                 struct incident *inc = &hc->state.incidents[i];
 
-                if (inc->phase == INCIDENT_PUBLISHED && !is_open(open, nopen, inc->invariant)) {
+                /* one from the stream is lifted when the stream says so (track_stream) */
+                if (inc->phase == INCIDENT_PUBLISHED && !inc->from_stream &&
+                    !is_open(open, nopen, inc->invariant)) {
                         log_halt(hc, "halt_lifted", JSONLOG_INFO, inc, NULL, -1);
                         report(hc, "HALT_LIFTED", FINDING_INFO, inc->correlation_id, inc->id, NULL,
                                "HALT %s (%s) was lifted by an operator's RESUME", inc->id,
@@ -799,10 +801,22 @@ static void clear_resumed(struct halt_control *hc, redisContext *ctx, const stru
                 redis_failed(hc, rc, &err);
 }
 
+static int watch_stream(struct halt_control *hc, redisContext *ctx, int *read_ok);
+
+static int has_stream_incident(const struct halt_control *hc)
+{
+        size_t i;
+
+        for (i = 0; i < hc->state.n; i++)
+                if (hc->state.incidents[i].from_stream)
+                        return 1;
+        return 0;
+}
+
 void halt_control_observe(struct halt_control *hc, const struct cycle_result *r)
 {
         redisContext *ctx = redis_get(hc);
-        int changed = 0, lifted_known = 0;
+        int changed = 0, lifted_known = 0, stream_known = 0;
         size_t i;
 
         (void)snprintf(hc->last_cid, sizeof hc->last_cid, "%s", r->snapshot.correlation_id);
@@ -814,6 +828,9 @@ void halt_control_observe(struct halt_control *hc, const struct cycle_result *r)
                 lifted_known = rc >= 0;
                 changed |= rc > 0;
         }
+        /* the RESUMEs on the stream up to now, for the incidents that came from it */
+        if (has_stream_incident(hc) && (ctx = redis_get(hc)) != NULL)
+                changed |= watch_stream(hc, ctx, &stream_known);
         for (i = 0; i < hc->state.n;) {
                 struct incident *inc = &hc->state.incidents[i];
                 const struct verdict *v = cycle_result_verdict(r, inc->invariant);
@@ -826,7 +843,8 @@ void halt_control_observe(struct halt_control *hc, const struct cycle_result *r)
                         continue;
                 }
                 /* the effect only when a RESUME cannot have allowed the activity */
-                if (inc->phase == INCIDENT_PUBLISHED && lifted_known)
+                if (inc->phase == INCIDENT_PUBLISHED &&
+                    (inc->from_stream ? stream_known : lifted_known))
                         changed |= check_effect(hc, inc, r);
                 i++;
         }
@@ -1057,6 +1075,185 @@ static void audit_entry(struct halt_control *hc, const char *entry_id,
         cJSON_Delete(c);
 }
 
+/* Queues an accepted RESUME for relaywatch_state.resumes (written by the cycle thread). */
+static void keep_resume(struct halt_control *hc, const char *entry_id,
+                        const struct control_field *fields, size_t nfields)
+{
+        const struct control_field *msg = NULL;
+        char sig[CONTROL_SIG_B64_SIZE] = "";
+        size_t i;
+
+        if (hc->records == NULL)
+                return;
+        for (i = 0; i < nfields; i++) {
+                if (fields[i].name_len == 3 && memcmp(fields[i].name, "msg", 3) == 0)
+                        msg = &fields[i];
+                else if (fields[i].name_len == 3 && memcmp(fields[i].name, "sig", 3) == 0 &&
+                         fields[i].value_len < sizeof sig) {
+                        memcpy(sig, fields[i].value, fields[i].value_len);
+                        sig[fields[i].value_len] = '\0';
+                }
+        }
+        if (msg == NULL || sig[0] == '\0')
+                return; /* cannot happen: an accepted entry has both */
+        if (record_queue_add_resume(hc->records, msg->value, msg->value_len, sig, entry_id,
+                                    rwclock_wall_ms()) != RW_OK)
+                jsonlog_message(JSONLOG_WARN, "state_record_failed", hc->last_cid,
+                                "out of memory queueing the RESUME of entry %s; the stream and "
+                                "the audit log have it",
+                                entry_id);
+}
+
+/* The unix ms of a stream entry id "MS-SEQ"; 0 when it is not one. */
+static int64_t entry_ms(const char *entry_id)
+{
+        char *end = NULL;
+        unsigned long long ms;
+
+        if (entry_id[0] < '0' || entry_id[0] > '9')
+                return 0;
+        ms = strtoull(entry_id, &end, 10);
+        if (end == NULL || *end != '-' || ms > (unsigned long long)INT64_MAX)
+                return 0;
+        return (int64_t)ms;
+}
+
+static int in_force_has(const struct control_in_force *list, size_t n, const char *halt_id)
+{
+        size_t i;
+
+        for (i = 0; i < n; i++)
+                if (strcmp(list[i].halt_id, halt_id) == 0)
+                        return 1;
+        return 0;
+}
+
+/*
+ * Opens an incident for a valid HALT in force that no incident tracks: a
+ * manual halt or another signer's. Nothing is published (it is on the
+ * stream already); the halt goes to relaywatch_state.halts with the time
+ * of its entry. 1 when an incident was opened; 0 when not (now); -1 when
+ * Redis failed.
+ */
+static int adopt_halt(struct halt_control *hc, redisContext *ctx, const struct control_in_force *h)
+{
+        char sig[CONTROL_SIG_B64_SIZE];
+        char *msg = NULL;
+        size_t len = 0;
+        struct control_msg m;
+        struct incident *inc;
+        struct rwerr err;
+        int found = 0, rc;
+
+        /* the exact bytes and signature, for the record */
+        if (h->entry_id[0] != '\0')
+                rc = halt_publish_read_entry(ctx, &hc->keys, h->entry_id, &found, &msg, &len, sig,
+                                             &err);
+        else
+                rc = halt_publish_read_halt_key(ctx, &hc->keys, &found, &msg, &len, sig, &err);
+        if (rc == RW_ERR_IO) {
+                redis_failed(hc, rc, &err);
+                return -1;
+        }
+        if (rc != RW_OK || !found || len != h->msg_len || memcmp(msg, h->msg, len) != 0) {
+                /* trimmed or replaced meanwhile: the stream is read again next tick */
+                free(msg);
+                return 0;
+        }
+        if (control_msg_parse(msg, len, &m, &err) != RW_OK) {
+                free(msg);
+                return 0; /* verified and parsed by the stream state already: cannot happen */
+        }
+        inc = halt_state_add(&hc->state, m.invariant);
+        if (inc == NULL) {
+                jsonlog_message(JSONLOG_ERROR, "halt_not_tracked", hc->last_cid,
+                                "HALT %s (%s) is in force but %d incidents are open already: it "
+                                "is not tracked",
+                                h->halt_id, m.invariant, HALT_STATE_MAX);
+                control_msg_free(&m);
+                free(msg);
+                return 0;
+        }
+        (void)snprintf(inc->id, sizeof inc->id, "%s", h->halt_id);
+        (void)snprintf(inc->entry_id, sizeof inc->entry_id, "%s",
+                       h->entry_id[0] != '\0' ? h->entry_id : CONTROL_FROM_HALT_KEY);
+        (void)snprintf(inc->correlation_id, sizeof inc->correlation_id, "%s", m.correlation_id);
+        (void)snprintf(inc->severity, sizeof inc->severity, "%s", m.severity);
+        (void)snprintf(inc->reason, sizeof inc->reason, "%s", m.reason);
+        (void)snprintf(inc->key_id, sizeof inc->key_id, "%s", h->key_id);
+        inc->phase = INCIDENT_PUBLISHED;
+        inc->ours = 0;
+        inc->from_stream = 1;
+        inc->detected_at_ms = rwclock_wall_ms();
+        inc->published_at_ms = entry_ms(h->entry_id);
+        if (inc->published_at_ms == 0)
+                inc->published_at_ms = m.issued_at_ms;
+        inc->ack_wait_from_mono_ms = rwclock_mono_ms();
+        keep_record(hc, msg, len, sig, inc->published_at_ms);
+        log_halt(hc, "halt_tracked", JSONLOG_WARN, inc,
+                 h->role == CONTROL_ROLE_OPERATOR
+                         ? "a manual HALT (operator key) is in force: tracked like relaywatch's own"
+                         : "a HALT relaywatch did not publish is in force: tracked like its own",
+                 -1);
+        control_msg_free(&m);
+        free(msg);
+        return 1;
+}
+
+/*
+ * The HALTs in force on the stream (as a relayer reads it) against the
+ * incidents: one from the stream that is no longer in force was lifted by
+ * a RESUME and is over; one in force that no incident tracks (by id, or
+ * for its invariant) is adopted. After a restart a tracked one is in the
+ * halt state already, so it is neither opened nor paged again. 1 when the
+ * state changed.
+ */
+static int track_stream(struct halt_control *hc, redisContext *ctx)
+{
+        const struct control_in_force *list = NULL;
+        size_t n = control_state_in_force(hc->stream, &list), i;
+        int changed = 0;
+
+        for (i = 0; i < hc->state.n;) {
+                struct incident *inc = &hc->state.incidents[i];
+
+                if (inc->from_stream && inc->phase == INCIDENT_PUBLISHED &&
+                    !in_force_has(list, n, inc->id)) {
+                        log_halt(hc, "halt_lifted", JSONLOG_INFO, inc, NULL, -1);
+                        report(hc, "HALT_LIFTED", FINDING_INFO, inc->correlation_id, inc->id, NULL,
+                               "HALT %s (%s) was lifted by an operator's RESUME", inc->id,
+                               inc->invariant);
+                        if (inc->not_acked_reported && inc->acked_at_ms == 0)
+                                finding_clear(hc->journal, "HALT_NOT_ACKNOWLEDGED", inc->id,
+                                              inc->correlation_id, "the HALT was lifted");
+                        halt_state_remove(&hc->state, i);
+                        changed = 1;
+                        continue;
+                }
+                i++;
+        }
+        for (i = 0; i < n; i++) {
+                struct control_msg m;
+                struct rwerr err;
+                int tracked, rc;
+
+                if (incident_with_id(&hc->state, list[i].halt_id))
+                        continue;
+                /* one incident per invariant: another for the same is covered by it */
+                if (control_msg_parse(list[i].msg, list[i].msg_len, &m, &err) != RW_OK)
+                        continue;
+                tracked = halt_state_find(&hc->state, m.invariant) != NULL;
+                control_msg_free(&m);
+                if (tracked)
+                        continue;
+                rc = adopt_halt(hc, ctx, &list[i]);
+                if (rc < 0)
+                        break;
+                changed |= rc;
+        }
+        return changed;
+}
+
 static void judged_entry(void *arg, const char *entry_id, const struct control_field *fields,
                          size_t nfields, const struct control_outcome *out)
 {
@@ -1067,6 +1264,13 @@ static void judged_entry(void *arg, const char *entry_id, const struct control_f
         (void)snprintf(hc->stream_last, sizeof hc->stream_last, "%s", entry_id);
         if (out->reject == CONTROL_NO_MEMORY)
                 return;
+        /*
+         * Every RESUME on the stream goes to relaywatch_state.resumes, those
+         * an earlier run saw too: the row is written once (by resume id), and
+         * a restart that lost the queue before it was written loses nothing.
+         */
+        if (out->reject == CONTROL_ACCEPTED && out->type == CONTROL_RESUME && !out->known)
+                keep_resume(hc, entry_id, fields, nfields);
         if (hc->state.stream_cursor[0] != '\0' &&
             halt_publish_entry_id_cmp(entry_id, hc->state.stream_cursor, &cmp, &err) != RW_OK)
                 cmp = 1;
@@ -1109,13 +1313,14 @@ static void judged_halt_key(void *arg, const char *entry_id, const struct contro
  * whole stream is read; entries up to the saved cursor were reported by an
  * earlier run. 1 when the cursor moved (the state is to be saved).
  */
-static int watch_stream(struct halt_control *hc, redisContext *ctx)
+static int watch_stream(struct halt_control *hc, redisContext *ctx, int *read_ok)
 {
         struct control_keys keys;
         struct control_state *scratch;
         struct rwerr err;
-        int rc, present = 0;
+        int rc, present = 0, changed;
 
+        *read_ok = 0;
         if (hc->stream == NULL)
                 return 0;
         if (!hc->stream_loaded) {
@@ -1135,6 +1340,10 @@ static int watch_stream(struct halt_control *hc, redisContext *ctx)
                 redis_failed(hc, rc, &err);
                 return 0;
         }
+        *read_ok = 1;
+        changed = track_stream(hc, ctx);
+        if ((ctx = redis_get(hc)) == NULL)
+                return changed;
         forgery_summary(hc);
         /* the halt key as it is now, judged alone (a fresh state: no history) */
         control_keys_from_keyring(&keys, &hc->ring);
@@ -1147,7 +1356,7 @@ static int watch_stream(struct halt_control *hc, redisContext *ctx)
         }
         if (strcmp(hc->stream_last, "0-0") == 0 ||
             strcmp(hc->stream_last, hc->state.stream_cursor) == 0)
-                return 0;
+                return changed;
         (void)snprintf(hc->state.stream_cursor, sizeof hc->state.stream_cursor, "%s",
                        hc->stream_last);
         return 1;
@@ -1231,7 +1440,7 @@ void halt_control_tick(struct halt_control *hc)
 {
         uint64_t now = rwclock_mono_ms();
         redisContext *ctx;
-        int changed = 0, blind;
+        int changed = 0, blind, stream_ok = 0;
         size_t i;
 
         hc->nproblems = 0;
@@ -1252,7 +1461,7 @@ void halt_control_tick(struct halt_control *hc)
         if ((ctx = redis_get(hc)) != NULL)
                 check_consumers(hc, ctx);
         if ((ctx = redis_get(hc)) != NULL)
-                changed |= watch_stream(hc, ctx);
+                changed |= watch_stream(hc, ctx, &stream_ok);
         if (hc->ring_problem[0] != '\0')
                 add_problem(hc, "%s", hc->ring_problem);
 

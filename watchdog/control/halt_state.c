@@ -97,6 +97,9 @@ cJSON *halt_state_incident_json(const struct incident *inc)
              cJSON_AddStringToObject(o, "reason", inc->reason) != NULL &&
              cJSON_AddStringToObject(o, "phase", incident_phase_name(inc->phase)) != NULL &&
              cJSON_AddBoolToObject(o, "ours", inc->ours) != NULL &&
+             cJSON_AddStringToObject(o, "origin", inc->from_stream ? "stream" : "cycle") != NULL &&
+             (inc->key_id[0] == '\0' ||
+              cJSON_AddStringToObject(o, "key_id", inc->key_id) != NULL) &&
              add_num(o, "detected_at_ms", (double)inc->detected_at_ms) &&
              add_num(o, "published_at_ms", (double)inc->published_at_ms) &&
              add_num(o, "acked_at_ms", (double)inc->acked_at_ms) &&
@@ -196,7 +199,7 @@ static int read_incident(const struct reader *r, struct rwerr *err, const cJSON 
                          struct incident *inc)
 {
         char phase[16];
-        const cJSON *nonces, *n;
+        const cJSON *nonces, *n, *v;
         int rc, i = 0;
 
         memset(inc, 0, sizeof *inc);
@@ -227,6 +230,17 @@ static int read_incident(const struct reader *r, struct rwerr *err, const cJSON 
                 return rc;
         if (inc->invariant[0] == '\0' || inc->id[0] == '\0')
                 return bad(r, err, "invariant and id", "must not be empty");
+        /* origin and key_id came later: a file without them is of incidents from cycles */
+        v = cJSON_GetObjectItemCaseSensitive(o, "origin");
+        if (v != NULL) {
+                if (!cJSON_IsString(v) || v->valuestring == NULL ||
+                    (strcmp(v->valuestring, "cycle") != 0 && strcmp(v->valuestring, "stream") != 0))
+                        return bad(r, err, "origin", "is not cycle or stream");
+                inc->from_stream = strcmp(v->valuestring, "stream") == 0;
+        }
+        if (cJSON_GetObjectItemCaseSensitive(o, "key_id") != NULL &&
+            (rc = get_string(r, err, o, "key_id", inc->key_id, sizeof inc->key_id)) != RW_OK)
+                return rc;
         if (!phase_from_name(phase, &inc->phase))
                 return bad(r, err, "phase", "is not pending, published or resumed");
         nonces = cJSON_GetObjectItemCaseSensitive(o, "baseline_nonces");

@@ -47,12 +47,23 @@ struct incident {
         char severity[16];
         char reason[INVARIANT_SUMMARY_MAX];
         enum incident_phase phase;
-        int ours;                   /* this replica published it */
-        int64_t detected_at_ms;     /* unix ms */
-        int64_t published_at_ms;    /* 0: not yet */
-        int64_t acked_at_ms;        /* 0: not acknowledged yet */
-        int not_acked_reported;     /* HALT_NOT_ACKNOWLEDGED was raised */
-        int not_effective_reported; /* HALT_NOT_EFFECTIVE was raised */
+        int ours; /* this replica published it */
+        /*
+         * Where the incident came from: 0, a verdict of a cycle (ours, or
+         * joined with another replica's HALT for the same invariant); 1, a
+         * valid HALT found in force on the control stream that no incident
+         * of this replica tracked (a manual halt, `relaywatch halt`, or any
+         * other signer's). An incident from the stream is never published:
+         * it is watched (acknowledgement, effect) until a RESUME lifts it.
+         * In the file as "origin": "cycle" or "stream" (absent: "cycle").
+         */
+        int from_stream;
+        char key_id[SIGNING_KEY_ID_SIZE]; /* from the stream: the key that signed it; else "" */
+        int64_t detected_at_ms;           /* unix ms */
+        int64_t published_at_ms;          /* 0: not yet */
+        int64_t acked_at_ms;              /* 0: not acknowledged yet */
+        int not_acked_reported;           /* HALT_NOT_ACKNOWLEDGED was raised */
+        int not_effective_reported;       /* HALT_NOT_EFFECTIVE was raised */
         /* the relayer's activity at the first cycle after the ack */
         int has_baseline;
         uint64_t baseline_nonces[SNAP_NCHAINS]; /* sum of the relayer accounts' nonces */

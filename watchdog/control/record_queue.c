@@ -10,25 +10,30 @@
 #include <sodium.h>
 
 #include "control_msg.h"
+#include "control_state.h"
 #include "jsonlog.h"
 #include "state.h"
+#include "state_resume.h"
 
 enum record_kind {
         RECORD_HALT,
         RECORD_ACKNOWLEDGED,
         RECORD_FINDING,
         RECORD_CHECKPOINT,
+        RECORD_RESUME,
 };
 
 struct record {
         struct record *next;
         enum record_kind kind;
-        /* RECORD_HALT */
+        /* RECORD_HALT, RECORD_RESUME */
         char *msg;
         size_t len;
         char sig[CONTROL_SIG_B64_SIZE];
-        /* RECORD_HALT: published; RECORD_ACKNOWLEDGED: acked */
+        /* RECORD_HALT: published; RECORD_ACKNOWLEDGED: acked; RECORD_RESUME: seen */
         int64_t at_ms;
+        /* RECORD_RESUME: its stream entry */
+        char entry_id[CONTROL_ENTRY_ID_SIZE];
         /* RECORD_ACKNOWLEDGED */
         char halt_id[CONTROL_ID_SIZE];
         /* RECORD_FINDING (its evidence_json owned) */
@@ -174,6 +179,28 @@ int record_queue_add_acknowledged(struct record_queue *q, const char *halt_id, i
         return RW_OK;
 }
 
+int record_queue_add_resume(struct record_queue *q, const char *msg, size_t len, const char *sig,
+                            const char *entry_id, int64_t seen_at_ms)
+{
+        struct record *r;
+
+        if (msg == NULL || sig == NULL || entry_id == NULL)
+                return RW_ERR_INVALID;
+        if ((r = calloc(1, sizeof *r)) == NULL || (r->msg = malloc(len + 1)) == NULL) {
+                free(r);
+                return RW_ERR_NOMEM;
+        }
+        r->kind = RECORD_RESUME;
+        memcpy(r->msg, msg, len);
+        r->msg[len] = '\0';
+        r->len = len;
+        (void)snprintf(r->sig, sizeof r->sig, "%s", sig);
+        (void)snprintf(r->entry_id, sizeof r->entry_id, "%s", entry_id);
+        r->at_ms = seen_at_ms;
+        append(q, r);
+        return RW_OK;
+}
+
 int record_queue_add_checkpoint(struct record_queue *q, const char *origin, uint64_t size,
                                 const unsigned char *root32, const char *note, uint64_t epoch,
                                 const char *key_id, int64_t signed_at_ms)
@@ -260,6 +287,10 @@ static int write_one(const struct record_writer *w, const struct record *r, stru
                                          "checkpoints",
                                          r->checkpoint.size, r->checkpoint.origin);
                 return w->checkpoint(w->ctx, &r->checkpoint, err);
+        case RECORD_RESUME:
+                if (w->resume == NULL)
+                        return RW_OK; /* a writer that takes no RESUMEs: nothing to write */
+                return w->resume(w->ctx, r->msg, r->len, r->sig, r->entry_id, r->at_ms, err);
         }
         return rwerr_set(err, RW_ERR_INVALID, "record of unknown kind %d", (int)r->kind);
 }
@@ -443,10 +474,54 @@ static int db_checkpoint(void *ctx, const struct record_checkpoint *cp, struct r
         return state_audit_checkpoint_put(ctx, &s, err);
 }
 
+/* `forced` of a RESUME's evidence (relaywatch resume writes it); absent: not forced. */
+static int resume_forced(const struct control_msg *m)
+{
+        const cJSON *f = m->evidence != NULL
+                                 ? cJSON_GetObjectItemCaseSensitive(m->evidence, "forced")
+                                 : NULL;
+
+        return cJSON_IsTrue(f);
+}
+
+static int db_resume(void *ctx, const char *msg, size_t len, const char *sig, const char *entry_id,
+                     int64_t seen_at_ms, struct rwerr *err)
+{
+        struct control_msg m;
+        struct state_resume r;
+        int rc;
+
+        if (control_msg_parse(msg, len, &m, err) != RW_OK || m.type != CONTROL_RESUME) {
+                control_msg_free(&m); /* zeroed when the parse failed */
+                /* judged and accepted before it was queued: cannot happen; never retry it */
+                jsonlog_message(JSONLOG_ERROR, "state_record_failed", NULL,
+                                "the RESUME of stream entry %s could not be read again; not "
+                                "recorded (the stream and the audit log have it)",
+                                entry_id);
+                return RW_OK;
+        }
+        memset(&r, 0, sizeof r);
+        r.resume_id = m.id;
+        r.lifts = m.lifts;
+        r.nlifts = m.nlifts;
+        r.key_id = m.key_id;
+        r.reason = m.reason != NULL ? m.reason : "";
+        r.forced = resume_forced(&m);
+        r.msg = msg;
+        r.sig = sig;
+        r.entry_id = entry_id;
+        r.issued_at_ms = m.issued_at_ms;
+        r.seen_at_ms = seen_at_ms;
+        rc = state_resume_record(ctx, &r, NULL, err);
+        control_msg_free(&m);
+        return rc;
+}
+
 int record_queue_flush_db(struct record_queue *q, struct dbconn *db, size_t *written,
                           struct rwerr *err)
 {
-        const struct record_writer w = {db_halt, db_acknowledged, db_finding, db_checkpoint, db};
+        const struct record_writer w = {db_halt, db_acknowledged, db_finding, db_checkpoint,
+                                        db,      db_resume};
 
         return record_queue_flush(q, &w, written, err);
 }

@@ -3,6 +3,9 @@
  * acknowledgements, findings, the audit log's signed checkpoints) on their
  * way to relaywatch_state in the ledger database.
  *
+ * RESUMEs seen on the control stream go to relaywatch_state.resumes
+ * (db/state_resume.h), idempotently by resume id.
+ *
  * The loop's thread adds records as they happen and never waits for the
  * database; the cycle thread, which owns the database connection, writes
  * them between cycles with record_queue_flush. Records are written in the
@@ -66,6 +69,14 @@ struct record_writer {
         int (*finding)(void *ctx, const struct finding_record *f, struct rwerr *err);
         int (*checkpoint)(void *ctx, const struct record_checkpoint *cp, struct rwerr *err);
         void *ctx;
+        /*
+         * A RESUME seen on the stream: its exact signed msg (NUL-terminated),
+         * signature, stream entry id and when it was read (unix ms). Last, so
+         * that writers initialised without it take none: NULL drops RESUME
+         * records (counted as written, nothing sent).
+         */
+        int (*resume)(void *ctx, const char *msg, size_t len, const char *sig, const char *entry_id,
+                      int64_t seen_at_ms, struct rwerr *err);
 };
 
 /* A new empty queue, or NULL when out of memory. Free with record_queue_free (NULL ok). */
@@ -76,6 +87,15 @@ void record_queue_free(struct record_queue *q);
 int record_queue_add_halt(struct record_queue *q, const char *msg, size_t len, const char *sig,
                           int64_t published_at_ms);
 int record_queue_add_acknowledged(struct record_queue *q, const char *halt_id, int64_t acked_at_ms);
+
+/*
+ * A RESUME read from the control stream (accepted: it lifted HALTs in
+ * force): its exact signed msg of `len` bytes, its signature, the entry id
+ * that carried it and when it was read. Copies everything. RW_OK;
+ * RW_ERR_INVALID when msg, sig or entry_id is NULL; RW_ERR_NOMEM.
+ */
+int record_queue_add_resume(struct record_queue *q, const char *msg, size_t len, const char *sig,
+                            const char *entry_id, int64_t seen_at_ms);
 
 /*
  * A checkpoint of the audit log as signed: its origin, tree size, 32-byte
