@@ -1,11 +1,13 @@
 #include "state.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "pgrow.h"
 #include "rwerr.h"
 
@@ -24,6 +26,21 @@ const struct dbconn_statement state_statements[] = {
          "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
          2},
         {"state_cursor_get", "SELECT value FROM relaywatch_state.cursors WHERE name = $1", 1},
+        /* The known-anchors index: roots, hashes and the registry travel as hex, arrays as text. */
+        {"state_anchors_put",
+         "INSERT INTO relaywatch_state.anchors (chain_id, registry, tx_hash, root, batch_number, "
+         "block_number) SELECT $1::bigint, decode($2, 'hex'), decode(substr(u.t, 3), 'hex'), "
+         "decode(substr(u.r, 3), 'hex'), u.b::numeric, u.k::bigint "
+         "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS u(t, r, b, k) "
+         "ON CONFLICT DO NOTHING",
+         6},
+        {"state_anchors_get",
+         "SELECT '0x' || encode(root, 'hex'), batch_number::text, block_number, "
+         "'0x' || encode(tx_hash, 'hex') FROM relaywatch_state.anchors "
+         "WHERE chain_id = $1::bigint AND registry = decode($2, 'hex') "
+         "AND root IN (SELECT decode(substr(u.r, 3), 'hex') FROM unnest($3::text[]) AS u(r)) "
+         "ORDER BY block_number, tx_hash, root, batch_number",
+         3},
         /* Times travel as unix milliseconds and are stored exactly: epoch + N ms. */
         {"state_halt_put",
          "INSERT INTO relaywatch_state.halts (halt_id, invariant, severity, reason, evidence, "
@@ -523,5 +540,247 @@ int state_audit_checkpoint_latest(struct dbconn *c, const char *origin,
         *found = 1;
 out:
         PQclear(res);
+        return rc;
+}
+
+/* ------------------------------------------------------------ cursors, together */
+
+int state_cursors_save(struct dbconn *c, const char *const *names, const int64_t *values, size_t n,
+                       struct rwerr *err)
+{
+        char value[24];
+        const char *put[2] = {NULL, value};
+        size_t i;
+        int rc;
+
+        for (i = 0; i < n; i++)
+                if ((rc = check_text("saving cursors", "name", names[i], STATE_NAME_MAX, err)) !=
+                    RW_OK)
+                        return rc;
+        if ((rc = autocommit_only(c, "saving cursors", err)) != RW_OK ||
+            (rc = dbconn_command(c, "BEGIN", err)) != RW_OK)
+                return rc;
+        for (i = 0, rc = RW_OK; rc == RW_OK && i < n; i++) {
+                put[0] = names[i];
+                (void)snprintf(value, sizeof value, "%" PRId64, values[i]);
+                if ((rc = command(c, "state_cursor_put", 2, put, err)) != RW_OK)
+                        rc = rwerr_prefix(err, rc, "saving cursors");
+        }
+        if (rc == RW_OK)
+                return dbconn_command(c, "COMMIT", err);
+        if (dbconn_pg(c) != NULL) {
+                struct rwerr ignored;
+
+                /* The save failed already; a failed rollback only adds noise. */
+                if (dbconn_command(c, "ROLLBACK", &ignored) != RW_OK)
+                        return rc;
+        }
+        return rc;
+}
+
+/* ------------------------------------------------------------ the known-anchors index */
+
+/* A growing text buffer for the array literals; 0 on success, -1 out of memory. */
+struct textbuf {
+        char *p;
+        size_t len, cap;
+};
+
+static int textbuf_add(struct textbuf *b, const char *s)
+{
+        size_t n = strlen(s);
+
+        if (b->len + n + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 256;
+                char *p;
+
+                while (cap < b->len + n + 1)
+                        cap *= 2;
+                if ((p = realloc(b->p, cap)) == NULL)
+                        return -1;
+                b->p = p;
+                b->cap = cap;
+        }
+        memcpy(b->p + b->len, s, n + 1);
+        b->len += n;
+        return 0;
+}
+
+/* Adds element `s` to the array literal in `b` ("{" first, "," between). */
+static int textbuf_elem(struct textbuf *b, size_t i, const char *s)
+{
+        return textbuf_add(b, i == 0 ? "{" : ",") != 0 || textbuf_add(b, s) != 0 ? -1 : 0;
+}
+
+static int check_key(const char *what, uint64_t chain_id, const uint8_t *registry, char *hex,
+                     size_t cap, struct rwerr *err)
+{
+        if (chain_id > (uint64_t)INT64_MAX)
+                return rwerr_set(err, RW_ERR_RANGE, "%s: chain id %" PRIu64 " is too large", what,
+                                 chain_id);
+        if (registry == NULL)
+                return rwerr_set(err, RW_ERR_INVALID, "%s: no registry address", what);
+        (void)hex_encode(registry, STATE_ADDRESS_BYTES, hex, cap);
+        memmove(hex, hex + 2, strlen(hex + 2) + 1); /* decode() takes no "0x" */
+        return RW_OK;
+}
+
+int state_anchors_add(struct dbconn *c, uint64_t chain_id, const uint8_t *registry,
+                      const struct state_anchor *a, size_t n, struct rwerr *err)
+{
+        char chain[24], reg[HEX_ENCODED_SIZE(STATE_ADDRESS_BYTES)];
+        char tx[HEX_ENCODED_SIZE(32)], root[HEX_ENCODED_SIZE(32)], num[24];
+        size_t done, i;
+        int rc;
+
+        if ((rc = check_key("indexing anchors", chain_id, registry, reg, sizeof reg, err)) !=
+                    RW_OK ||
+            (rc = autocommit_only(c, "indexing anchors", err)) != RW_OK)
+                return rc;
+        for (i = 0; i < n; i++)
+                if (a[i].block_number > (uint64_t)INT64_MAX)
+                        return rwerr_set(err, RW_ERR_RANGE,
+                                         "indexing anchors: block %" PRIu64 " is too large",
+                                         a[i].block_number);
+        (void)snprintf(chain, sizeof chain, "%" PRIu64, chain_id);
+        for (done = 0; done < n; done += STATE_ANCHORS_PER_STATEMENT) {
+                size_t k = n - done < STATE_ANCHORS_PER_STATEMENT ? n - done
+                                                                  : STATE_ANCHORS_PER_STATEMENT;
+                struct textbuf col[4] = {{NULL, 0, 0}};
+                const char *params[6];
+                int oom = 0;
+
+                for (i = 0; i < k && !oom; i++) {
+                        const struct state_anchor *x = &a[done + i];
+
+                        (void)hex_encode(x->tx_hash, 32, tx, sizeof tx);
+                        (void)hex_encode(x->root, 32, root, sizeof root);
+                        oom |= textbuf_elem(&col[0], i, tx) | textbuf_elem(&col[1], i, root);
+                        (void)snprintf(num, sizeof num, "%" PRIu64, x->batch_number);
+                        oom |= textbuf_elem(&col[2], i, num);
+                        (void)snprintf(num, sizeof num, "%" PRIu64, x->block_number);
+                        oom |= textbuf_elem(&col[3], i, num);
+                }
+                for (i = 0; i < 4 && !oom; i++)
+                        oom |= textbuf_add(&col[i], "}");
+                if (oom) {
+                        rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory indexing %zu anchors", k);
+                } else {
+                        params[0] = chain;
+                        params[1] = reg;
+                        for (i = 0; i < 4; i++)
+                                params[2 + i] = col[i].p;
+                        if ((rc = command(c, "state_anchors_put", 6, params, err)) != RW_OK)
+                                rc = rwerr_prefix(err, rc, "indexing anchors");
+                }
+                for (i = 0; i < 4; i++)
+                        free(col[i].p);
+                if (rc != RW_OK)
+                        return rc;
+        }
+        return RW_OK;
+}
+
+/* A decimal uint64 in column `col`. */
+static int row_u64_text(const PGresult *res, int row, int col, const char *what, uint64_t *out,
+                        struct rwerr *err)
+{
+        const char *v = PQgetvalue(res, row, col);
+        char *end = NULL;
+        unsigned long long x;
+
+        if (PQgetisnull(res, row, col) || v[0] < '0' || v[0] > '9')
+                return rwerr_set(err, RW_ERR_PROTOCOL, "%s: column %d is not a whole number", what,
+                                 col + 1);
+        errno = 0;
+        x = strtoull(v, &end, 10);
+        if (errno != 0 || *end != '\0')
+                return rwerr_set(err, RW_ERR_RANGE, "%s: column %d (%.40s) is out of range", what,
+                                 col + 1, v);
+        *out = (uint64_t)x;
+        return RW_OK;
+}
+
+static int lookup_chunk(struct dbconn *c, const char *const params[3], struct state_anchor **out,
+                        size_t *nout, size_t *cap, struct rwerr *err)
+{
+        PGresult *res =
+                dbconn_exec_prepared(c, "state_anchors_get", 3, params, PGRES_TUPLES_OK, err);
+        char what[64];
+        int i, n, rc = RW_OK;
+
+        if (res == NULL)
+                return rwerr_prefix(err, RW_ERR_IO, "reading the known anchors");
+        n = PQntuples(res);
+        for (i = 0; i < n && rc == RW_OK; i++) {
+                struct state_anchor *x;
+                int64_t block = 0;
+
+                if (*nout == *cap) {
+                        size_t ncap = *cap ? *cap * 2 : 16;
+                        struct state_anchor *p = realloc(*out, ncap * sizeof *p);
+
+                        if (p == NULL) {
+                                rc = rwerr_set(err, RW_ERR_NOMEM,
+                                               "out of memory for %zu known anchors", ncap);
+                                break;
+                        }
+                        *out = p;
+                        *cap = ncap;
+                }
+                x = &(*out)[*nout];
+                (void)snprintf(what, sizeof what, "known anchor row %d", i + 1);
+                if ((rc = pgrow_hex(res, i, 0, what, x->root, 32, err)) == RW_OK &&
+                    (rc = row_u64_text(res, i, 1, what, &x->batch_number, err)) == RW_OK &&
+                    (rc = pgrow_i64(res, i, 2, what, 0, INT64_MAX, &block, err)) == RW_OK &&
+                    (rc = pgrow_hex(res, i, 3, what, x->tx_hash, 32, err)) == RW_OK) {
+                        x->block_number = (uint64_t)block;
+                        (*nout)++;
+                }
+        }
+        PQclear(res);
+        return rc;
+}
+
+int state_anchors_lookup(struct dbconn *c, uint64_t chain_id, const uint8_t *registry,
+                         const uint8_t (*roots)[32], size_t nroots, struct state_anchor **out,
+                         size_t *nout, struct rwerr *err)
+{
+        char chain[24], reg[HEX_ENCODED_SIZE(STATE_ADDRESS_BYTES)], root[HEX_ENCODED_SIZE(32)];
+        size_t done, i, cap = 0;
+        int rc;
+
+        *out = NULL;
+        *nout = 0;
+        if ((rc = check_key("reading the known anchors", chain_id, registry, reg, sizeof reg,
+                            err)) != RW_OK)
+                return rc;
+        (void)snprintf(chain, sizeof chain, "%" PRIu64, chain_id);
+        for (done = 0, rc = RW_OK; done < nroots && rc == RW_OK;
+             done += STATE_ANCHORS_PER_STATEMENT) {
+                size_t k = nroots - done < STATE_ANCHORS_PER_STATEMENT
+                                   ? nroots - done
+                                   : STATE_ANCHORS_PER_STATEMENT;
+                struct textbuf list = {NULL, 0, 0};
+                const char *params[3] = {chain, reg, NULL};
+                int oom = 0;
+
+                for (i = 0; i < k && !oom; i++) {
+                        (void)hex_encode(roots[done + i], 32, root, sizeof root);
+                        oom |= textbuf_elem(&list, i, root);
+                }
+                if (oom || textbuf_add(&list, "}") != 0) {
+                        rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory looking up %zu roots", k);
+                } else {
+                        params[2] = list.p;
+                        rc = lookup_chunk(c, params, out, nout, &cap, err);
+                }
+                free(list.p);
+        }
+        if (rc != RW_OK) {
+                free(*out);
+                *out = NULL;
+                *nout = 0;
+        }
         return rc;
 }

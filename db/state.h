@@ -43,6 +43,52 @@ int state_cursor_load(struct dbconn *c, const char *name, int64_t *value, int *f
                       struct rwerr *err) __attribute__((warn_unused_result));
 
 /*
+ * Saves n cursors together, in one transaction of its own (refused inside
+ * an open transaction, RW_ERR_INVALID): all of them or, on a failure,
+ * none. Names are required, at most STATE_NAME_MAX bytes.
+ */
+int state_cursors_save(struct dbconn *c, const char *const *names, const int64_t *values, size_t n,
+                       struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
+ * The known-anchors index (relaywatch_state.anchors, migration 0004): the
+ * RootAnchored events the watchdog has checked, per source chain id and
+ * root registry address (an index filled under another configuration is
+ * never read under this one). An event is identified by (tx hash, root,
+ * batch number).
+ */
+#define STATE_ADDRESS_BYTES 20
+#define STATE_ANCHORS_PER_STATEMENT 1000 /* rows sent, or roots asked for, per statement */
+
+struct state_anchor {
+        uint8_t root[32];
+        uint64_t batch_number;
+        uint64_t block_number; /* at most INT64_MAX */
+        uint8_t tx_hash[32];
+};
+
+/*
+ * Adds `n` events to the index of (chain_id, registry: STATE_ADDRESS_BYTES
+ * bytes), in autocommit (refused inside an open transaction), one statement
+ * per STATE_ANCHORS_PER_STATEMENT events. Idempotent: an event already
+ * indexed is left as it is (its first_seen stays). On a failure the
+ * statements before it stay applied, which is harmless: add them all again.
+ */
+int state_anchors_add(struct dbconn *c, uint64_t chain_id, const uint8_t *registry,
+                      const struct state_anchor *a, size_t n, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/*
+ * Every indexed event of (chain_id, registry) whose root is one of
+ * `roots`, ordered by block. *out is malloc'd (NULL when none): the caller
+ * frees it. May run inside a read-only transaction. On an error *out is
+ * NULL and *nout 0.
+ */
+int state_anchors_lookup(struct dbconn *c, uint64_t chain_id, const uint8_t *registry,
+                         const uint8_t (*roots)[32], size_t nroots, struct state_anchor **out,
+                         size_t *nout, struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
  * Halts and findings (relaywatch_state.halts, relaywatch_state.findings).
  *
  * Each call is one statement in autocommit: it refuses to run inside an

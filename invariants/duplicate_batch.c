@@ -2,7 +2,11 @@
  * DUPLICATE_BATCH: no merkle root or batch number twice in the ledger; no
  * root, and no batch number, anchored twice on the source chain; every root
  * anchored on chain known to the ledger under the same batch number (an
- * unknown root is a forged anchor).
+ * unknown root is a forged anchor). A root is anchored twice when two
+ * events read this cycle hold it, or when an event read this cycle holds a
+ * root the watchdog's known-anchors index (events checked in earlier
+ * cycles, snapshot.h) holds under another event: so an old root anchored
+ * again is caught by the next cycle, incremental or not.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -210,6 +214,103 @@ static void anchored_twice(struct anchor_ref *idx, size_t n, struct findings *f)
         }
 }
 
+static int same_event(const struct snap_anchor *a, const struct snap_anchor *b)
+{
+        return a->batch_id == b->batch_id && memcmp(a->root, b->root, 32) == 0 &&
+               memcmp(a->tx_hash, b->tx_hash, 32) == 0;
+}
+
+static int anchor_by_root(const void *x, const void *y)
+{
+        const struct snap_anchor *a = x, *b = y;
+        int c = memcmp(a->root, b->root, sizeof a->root);
+
+        if (c != 0)
+                return c;
+        if (a->block_number != b->block_number)
+                return a->block_number < b->block_number ? -1 : 1;
+        return memcmp(a->tx_hash, b->tx_hash, sizeof a->tx_hash);
+}
+
+/* The first of `n` anchors sorted by root (anchor_by_root) with `root`. */
+static size_t first_with_root(const struct snap_anchor *v, size_t n, const uint8_t *root)
+{
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (memcmp(v[mid].root, root, 32) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+/*
+ * Roots anchored again across cycles: an event read now whose root the
+ * watchdog's index (s->known_anchors, events checked in earlier cycles)
+ * holds under another event. An indexed event this cycle read as well is
+ * left to anchored_twice, which reports the pair already. `read` is a copy
+ * of the view's anchors and `known` of the index, both sorted by root.
+ */
+static void anchored_again(const struct snap_anchor *read, size_t nread,
+                           const struct snap_anchor *known, size_t nknown, struct findings *f)
+{
+        size_t i, j, k;
+
+        for (i = 0; i < nread; i++) {
+                const struct snap_anchor *a = &read[i];
+
+                if (i > 0 && same_event(&read[i - 1], a))
+                        continue; /* the same event twice in the read: one finding is enough */
+                for (j = first_with_root(known, nknown, a->root);
+                     j < nknown && memcmp(known[j].root, a->root, 32) == 0; j++) {
+                        const struct snap_anchor *old = &known[j], *first, *again;
+                        int also_read = 0;
+
+                        if (same_event(old, a))
+                                continue;
+                        for (k = first_with_root(read, nread, a->root);
+                             k < nread && memcmp(read[k].root, a->root, 32) == 0; k++)
+                                also_read |= same_event(&read[k], old);
+                        if (also_read)
+                                continue;
+                        first = old->block_number <= a->block_number ? old : a;
+                        again = first == old ? a : old;
+                        {
+                                char r[EVIDENCE_HASH_TEXT], t1[EVIDENCE_HASH_TEXT],
+                                        t2[EVIDENCE_HASH_TEXT];
+                                cJSON *o;
+
+                                evidence_hex_text(a->root, 32, r, sizeof r);
+                                evidence_hex_text(first->tx_hash, 32, t1, sizeof t1);
+                                evidence_hex_text(again->tx_hash, 32, t2, sizeof t2);
+                                verdict_add_subject(f->out, "root %s", r);
+                                o = finding(f, "root_anchored_again",
+                                            "root %s anchored again on source: as batch %llu at "
+                                            "block %llu tx %s, and as batch %llu at block %llu "
+                                            "tx %s (checked in an earlier cycle)",
+                                            r, (unsigned long long)again->batch_id,
+                                            (unsigned long long)again->block_number, t2,
+                                            (unsigned long long)first->batch_id,
+                                            (unsigned long long)first->block_number, t1);
+                                f->chain++;
+                                if (o != NULL) {
+                                        cJSON *arr = cJSON_AddArrayToObject(o, "anchors");
+
+                                        anchor_evidence(arr, first);
+                                        anchor_evidence(arr, again);
+                                        evidence_hex(o, "known_tx_hash", old->tx_hash, 32);
+                                        evidence_u64(o, "known_block", old->block_number);
+                                }
+                        }
+                        break; /* one finding per event read */
+                }
+        }
+}
+
 /* Every anchored root known to the ledger, under the anchor's batch number. */
 static void anchors_known(const struct snap_view *src, struct snap_root_known *known, size_t nknown,
                           struct findings *f)
@@ -275,6 +376,8 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
         const struct snap_ledger *l = &s->ledger;
         struct anchor_ref *idx = NULL;
         struct snap_root_known *known = NULL;
+        struct snap_anchor *read = NULL, *index = NULL;
+        size_t nindex = s->known_anchors != NULL ? s->nknown_anchors : 0;
         char why[RWERR_MSG_MAX];
         const struct snap_view *src;
         struct findings f;
@@ -297,6 +400,9 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
         evidence_u64(ev, "anchors_from", s->chains[SNAP_SOURCE].anchors_from);
         evidence_u64(ev, "anchors", src->nanchors);
         evidence_u64(ev, "ledger_batches", l->nbatches);
+        evidence_u64(ev, "known_anchors", nindex);
+        if (s->known_anchors_failed)
+                evidence_str(ev, "known_anchors_error", s->known_anchors_error);
         f.arr = cJSON_AddArrayToObject(ev, "findings");
         if (src->nanchors > 0 && src->anchors == NULL) {
                 verdict_set(out, VERDICT_UNKNOWN, "source endpoint %s: %zu anchors but no list",
@@ -317,21 +423,42 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                 if (l->nroots_known > 0 && l->roots_known != NULL)
                         memcpy(known, l->roots_known, l->nroots_known * sizeof *known);
         }
+        if (src->nanchors > 0 && nindex > 0) {
+                read = malloc(src->nanchors * sizeof *read);
+                index = malloc(nindex * sizeof *index);
+                if (read == NULL || index == NULL) {
+                        verdict_set(out, VERDICT_UNKNOWN,
+                                    "out of memory sorting %zu anchors and %zu known anchors",
+                                    src->nanchors, nindex);
+                        goto cleanup;
+                }
+                memcpy(read, src->anchors, src->nanchors * sizeof *read);
+                memcpy(index, s->known_anchors, nindex * sizeof *index);
+                qsort(read, src->nanchors, sizeof *read, anchor_by_root);
+                qsort(index, nindex, sizeof *index, anchor_by_root);
+        }
 
         ledger_duplicates(l, &f);
         if (src->nanchors > 0) {
                 anchored_twice(idx, src->nanchors, &f);
                 anchors_known(src, known, l->roots_known != NULL ? l->nroots_known : 0, &f);
+                if (read != NULL)
+                        anchored_again(read, src->nanchors, index, nindex, &f);
         }
         evidence_u64(ev, "problems", f.n);
         if (f.n == 0)
                 verdict_set(out, VERDICT_OK,
                             "%zu ledger batches, %zu anchors on source in blocks %llu..%llu: no "
                             "root or batch number twice, every anchored root known to the ledger "
-                            "under its batch number",
+                            "under its batch number%s%s",
                             l->nbatches, src->nanchors,
                             (unsigned long long)s->chains[SNAP_SOURCE].anchors_from + 1,
-                            (unsigned long long)s->chains[SNAP_SOURCE].pinned);
+                            (unsigned long long)s->chains[SNAP_SOURCE].pinned,
+                            s->known_anchors_failed
+                                    ? " (roots anchored in earlier cycles not compared: the "
+                                      "known-anchors index was not read: "
+                                    : "",
+                            s->known_anchors_failed ? "see known_anchors_error)" : "");
         else if (f.n == 1)
                 verdict_set(out, VERDICT_VIOLATED, "%s", f.first);
         else
@@ -344,6 +471,8 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
 cleanup:
         free(idx);
         free(known);
+        free(read);
+        free(index);
 }
 
 const struct invariant duplicate_batch_check = {

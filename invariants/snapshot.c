@@ -126,6 +126,7 @@ void snapshot_free(struct snapshot *s)
                 for (i = 0; i < s->nstreams; i++)
                         free(s->streams[i].groups);
         free(s->streams);
+        free(s->known_anchors);
         memset(s, 0, sizeof *s);
 }
 

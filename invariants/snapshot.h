@@ -293,6 +293,24 @@ struct snapshot {
         struct snap_stream *streams;
         uint64_t previous_cycle_ms; /* the watchdog's own last cycle; 0 unknown */
         uint64_t observe_ms;        /* this cycle's observe step */
+        /*
+         * The watchdog's own index of the RootAnchored events it checked in
+         * earlier cycles (relaywatch_state.anchors), for the roots anchored
+         * in view 0 of the source chain this cycle: every indexed event of
+         * those roots, by block. It may hold this cycle's own events, when a
+         * cycle before read them too (a full sweep reads every event
+         * again): an indexed event is the same event as one read this cycle
+         * when tx hash, root and batch id are equal (two events of one
+         * transaction are always read together). So an old root anchored
+         * again is seen by the cycle that reads the new event, whatever its
+         * window. known_anchors_failed is 1 when the index could not be read
+         * (known_anchors_error says why; the array is then empty); a
+         * snapshot built by hand has none and nothing failed.
+         */
+        int known_anchors_failed;
+        char known_anchors_error[RWERR_MSG_MAX];
+        size_t nknown_anchors;
+        struct snap_anchor *known_anchors;
 };
 
 /*

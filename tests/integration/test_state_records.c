@@ -10,7 +10,10 @@
  * same size is refused (and dropped from the queue, said at CRITICAL); the
  * latest is the largest size; the watchdog's role cannot change or remove
  * one; `relaywatch audit checkpoint` prints the newest note exactly, from
- * the database and from Redis.
+ * the database and from Redis. The known-anchors index: an event added
+ * again is one row, lookups by root stay within their chain id and
+ * registry, run inside a read-only snapshot, and the watchdog's role only
+ * appends; cursors saved together.
  *
  * The run works in a database of its own (created and dropped here) with
  * `relaywatch db migrate`'s SQL applied.
@@ -470,6 +473,122 @@ static void never_inside_an_open_transaction(void **state)
         /* after the snapshot: written, and committed on its own */
         assert_int_equal(state_halt_record(fx->c, &h, &err), RW_OK);
         assert_admin_value(fx, "SELECT count(*) FROM relaywatch_state.halts", "1");
+}
+
+/* ------------------------------------------------------------ cursors and the anchor index */
+
+static int denied(PGconn *pg, const char *sql);
+
+static const uint8_t registry_a[20] = {0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa,
+                                       0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa};
+static const uint8_t registry_b[20] = {0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb,
+                                       0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb};
+
+static struct state_anchor event(uint8_t root, uint64_t batch, uint64_t block, uint8_t tx)
+{
+        struct state_anchor a;
+
+        memset(&a, 0, sizeof a);
+        memset(a.root, root, sizeof a.root);
+        a.batch_number = batch;
+        a.block_number = block;
+        memset(a.tx_hash, tx, sizeof a.tx_hash);
+        return a;
+}
+
+static void anchors_indexed_once_and_found_by_root(void **state)
+{
+        struct fixture *fx = *state;
+        struct state_anchor in[3], *out = NULL;
+        uint8_t roots[2][32];
+        size_t n = 0;
+        struct rwerr err;
+        PGconn *pg;
+
+        assert_admin_value(fx,
+                           "SELECT count(*) FROM (SELECT 1 FROM pg_tables WHERE schemaname = "
+                           "'relaywatch_state' AND tablename = 'anchors') t",
+                           "1");
+        PQclear(PQexec(fx->admin, "TRUNCATE relaywatch_state.anchors"));
+        in[0] = event(0x11, 1, 50, 0xa1);
+        in[1] = event(0x22, 2, 60, 0xa2);
+        in[2] = event(0x11, UINT64_MAX, 70, 0xa3); /* root 0x11 again, a batch id past bigint */
+        assert_int_equal(state_anchors_add(fx->c, 31337, registry_a, in, 3, &err), RW_OK);
+        /* again (a full sweep reads them again), and under another registry */
+        assert_int_equal(state_anchors_add(fx->c, 31337, registry_a, in, 3, &err), RW_OK);
+        assert_int_equal(state_anchors_add(fx->c, 31337, registry_b, in, 1, &err), RW_OK);
+        assert_admin_value(fx, "SELECT count(*) FROM relaywatch_state.anchors", "4");
+
+        memset(roots[0], 0x11, 32);
+        memset(roots[1], 0x33, 32);
+        assert_int_equal(state_anchors_lookup(fx->c, 31337, registry_a, (const uint8_t(*)[32])roots,
+                                              2, &out, &n, &err),
+                         RW_OK);
+        assert_int_equal(n, 2);
+        assert_int_equal(out[0].block_number, 50);
+        assert_int_equal(out[0].batch_number, 1);
+        assert_int_equal(out[0].tx_hash[0], 0xa1);
+        assert_int_equal(out[1].block_number, 70);
+        assert_true(out[1].batch_number == UINT64_MAX);
+        assert_int_equal(out[1].root[31], 0x11);
+        free(out);
+        /* another chain id, another registry: their own */
+        assert_int_equal(state_anchors_lookup(fx->c, 1, registry_a, (const uint8_t(*)[32])roots, 2,
+                                              &out, &n, &err),
+                         RW_OK);
+        assert_int_equal(n, 0);
+        assert_null(out);
+        assert_int_equal(state_anchors_lookup(fx->c, 31337, registry_b, (const uint8_t(*)[32])roots,
+                                              1, &out, &n, &err),
+                         RW_OK);
+        assert_int_equal(n, 1);
+        free(out);
+        /* inside a read-only snapshot: a lookup reads, an add is refused */
+        assert_int_equal(dbconn_command(fx->c,
+                                        "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ "
+                                        "READ ONLY",
+                                        &err),
+                         RW_OK);
+        assert_int_equal(state_anchors_lookup(fx->c, 31337, registry_a, (const uint8_t(*)[32])roots,
+                                              1, &out, &n, &err),
+                         RW_OK);
+        assert_int_equal(n, 2);
+        free(out);
+        assert_int_equal(state_anchors_add(fx->c, 31337, registry_a, in, 1, &err), RW_ERR_INVALID);
+        assert_int_equal(dbconn_command(fx->c, "ROLLBACK", &err), RW_OK);
+        /* the watchdog's role appends only */
+        pg = PQconnectdb(fx->watchdog_url);
+        assert_int_equal(PQstatus(pg), CONNECTION_OK);
+        assert_true(denied(pg, "UPDATE relaywatch_state.anchors SET block_number = 1"));
+        assert_true(denied(pg, "DELETE FROM relaywatch_state.anchors"));
+        PQfinish(pg);
+        PQclear(PQexec(fx->admin, "TRUNCATE relaywatch_state.anchors"));
+}
+
+static void cursors_saved_together(void **state)
+{
+        struct fixture *fx = *state;
+        const char *names[2] = {"batches_after/state-test", "anchors_after/state-test"};
+        int64_t values[2] = {7, 1234}, v = 0;
+        int found = 0;
+        struct rwerr err;
+
+        assert_int_equal(state_cursors_save(fx->c, names, values, 2, &err), RW_OK);
+        values[0] = 8;
+        values[1] = 1300;
+        assert_int_equal(state_cursors_save(fx->c, names, values, 2, &err), RW_OK);
+        assert_int_equal(state_cursor_load(fx->c, names[0], &v, &found, &err), RW_OK);
+        assert_true(found && v == 8);
+        assert_int_equal(state_cursor_load(fx->c, names[1], &v, &found, &err), RW_OK);
+        assert_true(found && v == 1300);
+        /* one name missing: refused before anything is sent, nothing saved */
+        names[1] = "";
+        values[0] = 9;
+        assert_int_equal(state_cursors_save(fx->c, names, values, 2, &err), RW_ERR_INVALID);
+        assert_int_equal(state_cursor_load(fx->c, names[0], &v, &found, &err), RW_OK);
+        assert_true(found && v == 8);
+        PQclear(PQexec(fx->admin,
+                       "DELETE FROM relaywatch_state.cursors WHERE name LIKE '%/state-test'"));
 }
 
 /* ------------------------------------------------------------ audit checkpoints */
@@ -1054,6 +1173,8 @@ int main(void)
                 cmocka_unit_test_setup(findings_are_appended, reset),
                 cmocka_unit_test_setup(bad_input_is_refused_by_name, reset),
                 cmocka_unit_test_setup(never_inside_an_open_transaction, reset),
+                cmocka_unit_test_setup(anchors_indexed_once_and_found_by_root, reset),
+                cmocka_unit_test_setup(cursors_saved_together, reset),
                 cmocka_unit_test_setup(checkpoint_through_the_queue_lands, reset),
                 cmocka_unit_test_setup(same_checkpoint_again_is_nothing_new, reset),
                 cmocka_unit_test_setup(another_root_for_the_same_size_is_refused, reset),

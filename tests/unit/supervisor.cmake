@@ -7,3 +7,12 @@ relaywatch_test(test_halt_state unit unit/test_halt_state.c rw_control PkgConfig
 # also sql/migrations/0003_resumes.sql on a fresh database.
 relaywatch_test(test_halt_tracking integration integration/test_halt_tracking.c
   testsupport watchdog PkgConfig::HIREDIS PkgConfig::SODIUM PkgConfig::CJSON PkgConfig::LIBPQ)
+
+# The incremental cursors persisted across restarts and the known-anchors
+# index (a root anchored again caught by the next incremental cycle), on a
+# stack of its own (the re-anchoring cannot be undone).
+add_test(NAME cursors
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/cursors.sh
+          ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/cursors)
+set_tests_properties(cursors PROPERTIES LABELS integration TIMEOUT 600
+  ENVIRONMENT "RELAYWATCH_BIN=$<TARGET_FILE:relaywatch>;RELAYER_SIM_BIN=$<TARGET_FILE:relayer_sim>")

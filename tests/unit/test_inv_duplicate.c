@@ -1,6 +1,8 @@
 /*
  * Unit tests for DUPLICATE_BATCH: a clean history, each way a root or batch
- * number can appear twice or unknown, and what cannot be evaluated.
+ * number can appear twice or unknown (in one cycle's read, or against the
+ * watchdog's index of anchors checked in earlier cycles), and what cannot
+ * be evaluated.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -302,6 +304,111 @@ static void cannot_evaluate_without_ledger_or_view(void **state)
         NO_SUBJECTS(v);
 }
 
+/* The watchdog's known-anchors index holds `a` (checked in an earlier cycle). */
+static void indexed(struct snapshot *s, struct snap_anchor a)
+{
+        struct snap_anchor *k = realloc(s->known_anchors, (s->nknown_anchors + 1) * sizeof *k);
+
+        assert_non_null(k);
+        s->known_anchors = k;
+        k[s->nknown_anchors++] = a;
+}
+
+/* Only `a` read this cycle: an incremental window of blocks 96..100. */
+static void read_only(struct inv_fx *f, struct snap_anchor a)
+{
+        f->s.chains[SNAP_SOURCE].anchors_from = 95;
+        inv_fixture_anchors(&f->s.chains[SNAP_SOURCE].views[0], &a, 1);
+}
+
+#define TX_44 "0x4444444444444444444444444444444444444444444444444444444444444444"
+
+static void known_root_anchored_again(void **state)
+{
+        struct inv_fx *f = *state;
+        struct verdict *v;
+
+        /* batch 1's root anchored again under its own number, a cycle after batch 1 */
+        indexed(&f->s, anchor(1, 0xaa, 91, 0x11));
+        indexed(&f->s, anchor(2, 0xbb, 93, 0x22));
+        read_only(f, anchor(1, 0xaa, 97, 0x44));
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_string_equal(
+                v->summary,
+                "root " ROOT_A " anchored again on source: as batch 1 at block 97 tx " TX_44
+                ", and as batch 1 at block 91 tx " TX_1 " (checked in an earlier cycle)");
+        assert_int_equal((int)inv_fixture_num(v->evidence, "problems"), 1);
+        assert_int_equal((int)inv_fixture_num(v->evidence, "known_anchors"), 2);
+        assert_string_equal(inv_fixture_str(v->evidence, "findings.0.kind"), "root_anchored_again");
+        /* both anchors, the earlier first */
+        assert_int_equal((int)inv_fixture_num(v->evidence, "findings.0.anchors.0.block"), 91);
+        assert_string_equal(inv_fixture_str(v->evidence, "findings.0.anchors.0.tx_hash"), TX_1);
+        assert_int_equal((int)inv_fixture_num(v->evidence, "findings.0.anchors.1.block"), 97);
+        assert_string_equal(inv_fixture_str(v->evidence, "findings.0.anchors.1.tx_hash"), TX_44);
+        assert_string_equal(inv_fixture_str(v->evidence, "findings.0.anchors.1.root"), ROOT_A);
+        assert_string_equal(inv_fixture_str(v->evidence, "rests_on.0"), "source");
+        SUBJECTS(v, "root " ROOT_A);
+
+        /* under another batch number: the ledger's mismatch and the index's repeat */
+        read_only(f, anchor(999999, 0xaa, 97, 0x44));
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_int_equal((int)inv_fixture_num(v->evidence, "problems"), 2);
+        assert_string_equal(inv_fixture_str(v->evidence, "findings.1.kind"), "root_anchored_again");
+        SUBJECTS(v, "root " ROOT_A);
+}
+
+static void indexed_event_read_again_is_ok(void **state)
+{
+        struct inv_fx *f = *state;
+        struct verdict *v;
+        size_t i;
+
+        /* a full sweep reads the three events the index holds already */
+        for (i = 0; i < 3; i++)
+                indexed(&f->s, f->s.chains[SNAP_SOURCE].views[0].anchors[i]);
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_OK);
+        assert_int_equal((int)inv_fixture_num(v->evidence, "known_anchors"), 3);
+        NO_SUBJECTS(v);
+
+        /* an incremental cycle that reads one of them again (the same tx) */
+        read_only(f, anchor(2, 0xbb, 93, 0x22));
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_OK);
+        NO_SUBJECTS(v);
+}
+
+static void repeat_read_together_is_one_finding(void **state)
+{
+        struct inv_fx *f = *state;
+        struct verdict *v;
+
+        /* both events in this cycle's read and the first in the index: one finding */
+        indexed(&f->s, anchor(1, 0xaa, 91, 0x11));
+        add_anchor(f, anchor(1, 0xaa, 97, 0x44));
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_int_equal((int)inv_fixture_num(v->evidence, "problems"), 1);
+        assert_string_equal(inv_fixture_str(v->evidence, "findings.0.kind"), "root_anchored_twice");
+}
+
+static void unread_index_is_said(void **state)
+{
+        struct inv_fx *f = *state;
+        struct verdict *v;
+
+        f->s.known_anchors_failed = 1;
+        snprintf(f->s.known_anchors_error, sizeof f->s.known_anchors_error,
+                 "relation \"relaywatch_state.anchors\" does not exist");
+        v = run(f);
+        assert_int_equal(v->status, VERDICT_OK);
+        inv_fixture_contains(v->summary, "the known-anchors index was not read");
+        assert_string_equal(inv_fixture_str(v->evidence, "known_anchors_error"),
+                            "relation \"relaywatch_state.anchors\" does not exist");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -319,6 +426,12 @@ int main(void)
                 cmocka_unit_test_setup_teardown(seventeen_forged_anchors, setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(cannot_evaluate_without_ledger_or_view, setup,
                                                 inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(known_root_anchored_again, setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(indexed_event_read_again_is_ok, setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(repeat_read_together_is_one_finding, setup,
+                                                inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(unread_index_is_said, setup, inv_fx_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

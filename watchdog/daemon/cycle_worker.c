@@ -12,12 +12,19 @@
 #include "config.h"
 #include "cycle.h"
 #include "jsonlog.h"
+#include "hex.h"
 #include "observe.h"
 #include "record_queue.h"
 #include "rwclock.h"
+#include "state.h"
 
 #define REPORTS_MAX 4         /* reports waiting for the loop; the worker waits when it is full */
 #define RECORDS_RETRY_MS 5000 /* between flushes of the record queue after one failed */
+/* between saves of the cursors and the anchor index after one failed */
+#define PERSIST_RETRY_MS 5000
+/* checked anchors waiting for the index; beyond, a full sweep adds them again */
+#define PENDING_ANCHORS_MAX 200000
+#define CURSOR_NAME_MAX 192
 
 struct cycle_worker {
         pthread_t thread;
@@ -51,6 +58,14 @@ struct cycle_worker {
         int cursors_valid; /* the incremental window below holds */
         int64_t anchors_after;
         uint64_t batches_after;
+        /* persisted in relaywatch_state between cycles, on the observer's connection */
+        int cursors_dirty; /* save_values differ from what the database holds */
+        /* batches_after, anchors_after as saved; -1, -1: sweep first; INT64_MIN: not known */
+        int64_t save_values[2];
+        uint64_t persist_retry_ms;    /* monotonic: no save before */
+        struct state_anchor *pending; /* checked anchors not in the index yet */
+        size_t npending, cap_pending;
+        int index_unread; /* the last cycle could not read the known-anchors index */
 };
 
 void cycle_report_release(struct cycle_report *rep)
@@ -107,10 +122,21 @@ static int wait_ms(struct cycle_worker *w, uint64_t ms)
 
 /* ------------------------------------------------------------ reload */
 
+static void persist(struct cycle_worker *w, int force);
+static void load_cursors(struct cycle_worker *w);
+
 static void switch_if_reloaded(struct cycle_worker *w)
 {
         struct observer *old_obs = NULL;
+        int pending;
 
+        (void)pthread_mutex_lock(&w->lock);
+        pending = w->pending_obs != NULL && !w->stopping;
+        (void)pthread_mutex_unlock(&w->lock);
+        if (!pending)
+                return;
+        /* what the old configuration checked, saved under its own names, before it goes */
+        persist(w, 1);
         (void)pthread_mutex_lock(&w->lock);
         if (w->pending_obs != NULL && !w->stopping) {
                 old_obs = w->obs;
@@ -123,10 +149,22 @@ static void switch_if_reloaded(struct cycle_worker *w)
         (void)pthread_mutex_unlock(&w->lock);
         if (old_obs == NULL)
                 return;
+        if (w->npending > 0 || w->cursors_dirty)
+                jsonlog_message(JSONLOG_WARN, "cursor_save_dropped", NULL,
+                                "reload: %zu checked anchors not indexed and %s not saved "
+                                "under the old configuration (a full sweep indexes what it "
+                                "reads)",
+                                w->npending, w->cursors_dirty ? "the cursors" : "no cursor");
+        w->npending = 0;
+        w->cursors_dirty = 0;
+        w->persist_retry_ms = 0;
+        w->save_values[0] = INT64_MIN; /* the new names' values: not known yet */
+        w->save_values[1] = INT64_MIN;
         observer_free(old_obs);
-        w->cursors_valid = 0; /* the new config may watch something else: sweep */
+        w->cursors_valid = 0; /* the new config may watch something else: its own cursors */
         memset(w->head_known, 0, sizeof w->head_known);
         w->last_start_ms = 0;
+        load_cursors(w);
 }
 
 /* ------------------------------------------------------------ records */
@@ -146,6 +184,191 @@ static void flush_records(struct cycle_worker *w)
                                 record_queue_waiting(w->records), RECORDS_RETRY_MS / 1000);
                 w->records_retry_ms = now + RECORDS_RETRY_MS;
         }
+}
+
+/* ------------------------------------------------------------ cursors and the anchor index */
+
+/*
+ * The names the cursors are saved under, keyed by what they are positions
+ * in: the source chain's id, the root registry's address and the deploy
+ * block (where a sweep starts). A cursor saved under another configuration
+ * has other names and is never read under this one.
+ */
+static void cursor_names(const struct config *c, char batches[CURSOR_NAME_MAX],
+                         char anchors[CURSOR_NAME_MAX])
+{
+        const struct config_chain *src = &c->chains[SNAP_SOURCE];
+        char reg[HEX_ENCODED_SIZE(20)];
+        char key[CURSOR_NAME_MAX - 32];
+
+        (void)hex_encode(src->root_registry, sizeof src->root_registry, reg, sizeof reg);
+        (void)snprintf(key, sizeof key, "source=%llu/registry=%s/deploy=%llu",
+                       (unsigned long long)src->chain_id, reg,
+                       (unsigned long long)src->deploy_block);
+        (void)snprintf(batches, CURSOR_NAME_MAX, "batches_after/%s", key);
+        (void)snprintf(anchors, CURSOR_NAME_MAX, "anchors_after/%s", key);
+}
+
+/*
+ * At start and after a reload: the cursors the last good cycle under this
+ * configuration saved, so the first cycle is incremental. A full sweep is
+ * then due full_sweep_s after now. Anything else (none saved, a failed
+ * read, values that cannot be, or saved as "sweep first") leaves a full
+ * sweep first, with a log line saying why.
+ */
+static void load_cursors(struct cycle_worker *w)
+{
+        char names[2][CURSOR_NAME_MAX];
+        int64_t v[2] = {-1, -1};
+        int found[2] = {0, 0};
+        struct rwerr err;
+        int64_t floor;
+        size_t i;
+
+        cursor_names(w->cfg, names[0], names[1]);
+        for (i = 0; i < 2; i++) {
+                if ((i == 0 && dbconn_ensure(observer_db(w->obs), &err) != RW_OK) ||
+                    state_cursor_load(observer_db(w->obs), names[i], &v[i], &found[i], &err) !=
+                            RW_OK) {
+                        jsonlog_message(JSONLOG_WARN, "cursors_unread", NULL,
+                                        "cannot read the saved cursors (%s): a full sweep first",
+                                        err.msg);
+                        return;
+                }
+        }
+        if (found[0] && found[1]) {
+                w->save_values[0] = v[0]; /* what the database holds */
+                w->save_values[1] = v[1];
+        }
+        if (!found[0] || !found[1]) {
+                jsonlog_message(JSONLOG_INFO, "cursors_not_found", NULL,
+                                "no cursors saved under %s (a first start, or cursors saved "
+                                "under another chain, registry or deploy block, which are "
+                                "ignored): a full sweep first",
+                                strchr(names[0], '/') + 1);
+                return;
+        }
+        floor = w->cfg->chains[SNAP_SOURCE].deploy_block > 0
+                        ? (int64_t)(w->cfg->chains[SNAP_SOURCE].deploy_block - 1)
+                        : 0;
+        if (v[0] == -1 && v[1] == -1) {
+                jsonlog_message(JSONLOG_INFO, "cursors_not_found", NULL,
+                                "the saved cursors say a Tier 1 check was violated in the last "
+                                "cycle saved: a full sweep first");
+                return;
+        }
+        if (v[0] < 0 || v[1] < floor) {
+                jsonlog_message(JSONLOG_WARN, "cursors_ignored", NULL,
+                                "saved cursors ignored: batch %lld, source block %lld (before "
+                                "the deploy block's %lld): a full sweep first",
+                                (long long)v[0], (long long)v[1], (long long)floor);
+                return;
+        }
+        w->batches_after = (uint64_t)v[0];
+        w->anchors_after = v[1];
+        w->cursors_valid = 1;
+        w->save_values[0] = v[0];
+        w->save_values[1] = v[1];
+        if (w->last_full_ms == 0)
+                w->last_full_ms = rwclock_mono_ms(); /* the next sweep: full_sweep_s from now */
+        jsonlog_message(JSONLOG_INFO, "cursors_loaded", NULL,
+                        "saved cursors loaded: batches after %lld, anchors after source block "
+                        "%lld; the first cycle is incremental, a full sweep in %llu s",
+                        (long long)v[0], (long long)v[1], (unsigned long long)w->cfg->full_sweep_s);
+}
+
+/* After a cycle in which every Tier 1 check passed: its anchors, for the index. */
+static void note_anchors(struct cycle_worker *w, const struct snapshot *s)
+{
+        const struct snap_chain *src = &s->chains[SNAP_SOURCE];
+        const struct snap_view *v = &src->views[0];
+        size_t i;
+
+        if (src->nviews == 0 || v->nanchors == 0 || v->anchors == NULL)
+                return;
+        if (w->npending + v->nanchors > PENDING_ANCHORS_MAX) {
+                jsonlog_message(JSONLOG_WARN, "anchor_index_dropped", NULL,
+                                "%zu checked anchors wait for the index already; %zu more are "
+                                "not kept (a full sweep indexes what it reads)",
+                                w->npending, v->nanchors);
+                return;
+        }
+        if (w->npending + v->nanchors > w->cap_pending) {
+                size_t cap = (w->npending + v->nanchors) * 2;
+                struct state_anchor *p = realloc(w->pending, cap * sizeof *p);
+
+                if (p == NULL) {
+                        jsonlog_message(JSONLOG_WARN, "anchor_index_dropped", NULL,
+                                        "out of memory keeping %zu checked anchors for the index",
+                                        v->nanchors);
+                        return;
+                }
+                w->pending = p;
+                w->cap_pending = cap;
+        }
+        for (i = 0; i < v->nanchors; i++) {
+                struct state_anchor *a = &w->pending[w->npending++];
+
+                memcpy(a->root, v->anchors[i].root, sizeof a->root);
+                a->batch_number = v->anchors[i].batch_id;
+                a->block_number = v->anchors[i].block_number;
+                memcpy(a->tx_hash, v->anchors[i].tx_hash, sizeof a->tx_hash);
+        }
+}
+
+/*
+ * Between cycles, on the cycle thread's own connection (like the record
+ * queue): the checked anchors into the index, then the cursors. The
+ * cursors are saved only once the anchors before them are indexed, so a
+ * restart never reads past an anchor the index lacks. A failure is logged
+ * and tried again after PERSIST_RETRY_MS (at once when `force`); nothing
+ * here fails or delays a cycle beyond the statement timeout.
+ */
+static void persist(struct cycle_worker *w, int force)
+{
+        const struct config_chain *src = &w->cfg->chains[SNAP_SOURCE];
+        struct dbconn *db = observer_db(w->obs);
+        uint64_t now = rwclock_mono_ms();
+        struct rwerr err;
+
+        if ((w->npending == 0 && !w->cursors_dirty) || (!force && now < w->persist_retry_ms))
+                return;
+        if (dbconn_ensure(db, &err) != RW_OK) {
+                jsonlog_message(JSONLOG_WARN, "cursor_save_failed", NULL,
+                                "%s (%zu checked anchors and %s wait; tried again in %d s)",
+                                err.msg, w->npending,
+                                w->cursors_dirty ? "the cursors" : "no cursor",
+                                PERSIST_RETRY_MS / 1000);
+                w->persist_retry_ms = now + PERSIST_RETRY_MS;
+                return;
+        }
+        if (w->npending > 0) {
+                if (state_anchors_add(db, src->chain_id, src->root_registry, w->pending,
+                                      w->npending, &err) != RW_OK) {
+                        jsonlog_message(JSONLOG_WARN, "anchor_index_failed", NULL,
+                                        "%s (%zu checked anchors wait; cursors not saved; tried "
+                                        "again in %d s)",
+                                        err.msg, w->npending, PERSIST_RETRY_MS / 1000);
+                        w->persist_retry_ms = now + PERSIST_RETRY_MS;
+                        return;
+                }
+                w->npending = 0;
+        }
+        if (w->cursors_dirty) {
+                char names[2][CURSOR_NAME_MAX];
+                const char *n[2] = {names[0], names[1]};
+
+                cursor_names(w->cfg, names[0], names[1]);
+                if (state_cursors_save(db, n, w->save_values, 2, &err) != RW_OK) {
+                        jsonlog_message(JSONLOG_WARN, "cursor_save_failed", NULL,
+                                        "%s (the cursors stay in memory; tried again in %d s)",
+                                        err.msg, PERSIST_RETRY_MS / 1000);
+                        w->persist_retry_ms = now + PERSIST_RETRY_MS;
+                        return;
+                }
+                w->cursors_dirty = 0;
+        }
+        w->persist_retry_ms = 0;
 }
 
 /* ------------------------------------------------------------ when */
@@ -233,8 +456,21 @@ static void advance_cursors(struct cycle_worker *w, const struct cycle_result *r
         size_t i;
 
         if (r->tier1 != VERDICT_OK || !s->ledger.ok || !src->ok || src->nviews == 0) {
-                if (r->tier1 != VERDICT_OK)
+                if (r->tier1 != VERDICT_OK) {
                         w->cursors_valid = 0; /* read everything again until it passes */
+                        /*
+                         * A violation: after a restart too (a full sweep also reads
+                         * what lies before the cursors). Could-not-evaluate (a stop
+                         * cuts a cycle short so) leaves the saved cursors: a restart
+                         * reads everything after them again.
+                         */
+                        if (r->tier1 == VERDICT_VIOLATED &&
+                            (w->save_values[0] != -1 || w->save_values[1] != -1)) {
+                                w->save_values[0] = -1;
+                                w->save_values[1] = -1;
+                                w->cursors_dirty = 1;
+                        }
+                }
                 return;
         }
         v = &src->views[0];
@@ -246,6 +482,29 @@ static void advance_cursors(struct cycle_worker *w, const struct cycle_result *r
         w->batches_after = through;
         w->anchors_after = (int64_t)src->pinned;
         w->cursors_valid = 1;
+        note_anchors(w, s);
+        if (through <= (uint64_t)INT64_MAX && src->pinned <= (uint64_t)INT64_MAX &&
+            (w->save_values[0] != (int64_t)through || w->save_values[1] != (int64_t)src->pinned)) {
+                w->save_values[0] = (int64_t)through;
+                w->save_values[1] = (int64_t)src->pinned;
+                w->cursors_dirty = 1;
+        }
+}
+
+/* A known-anchors index that cannot be read is said once, and once when it can again. */
+static void log_index_read(struct cycle_worker *w, const struct snapshot *s)
+{
+        if (s->known_anchors_failed && !w->index_unread)
+                jsonlog_message(JSONLOG_WARN, "anchor_index_unread", s->correlation_id,
+                                "the known-anchors index could not be read (%s): a root "
+                                "anchored again in an earlier cycle's range is caught at the "
+                                "next full sweep only (is migration 0004 applied? relaywatch "
+                                "db migrate)",
+                                s->known_anchors_error);
+        else if (!s->known_anchors_failed && w->index_unread)
+                jsonlog_message(JSONLOG_INFO, "anchor_index_read", s->correlation_id,
+                                "the known-anchors index is read again");
+        w->index_unread = s->known_anchors_failed;
 }
 
 /* The configured prefix before the cycle's correlation id ("rw-<32 hex>"). */
@@ -289,6 +548,7 @@ static void run_cycle(struct cycle_worker *w, struct cycle_report *rep)
                 if (rep->full_sweep && rep->r.tier1 == VERDICT_OK)
                         w->last_full_ms = now;
                 advance_cursors(w, &rep->r);
+                log_index_read(w, &rep->r.snapshot);
                 w->previous_cycle_ms = rep->r.duration_ms;
         }
         if (rep->r.snapshot.correlation_id[0] != '\0')
@@ -324,18 +584,25 @@ static void *worker_main(void *arg)
         struct cycle_report rep;
 
         (void)pthread_setname_np(pthread_self(), "rw-cycle"); /* top -H, gdb, the tests */
+        w->save_values[0] = INT64_MIN; /* what the database holds: not known yet */
+        w->save_values[1] = INT64_MIN;
+        if (!stopping(w))
+                load_cursors(w);
         while (!stopping(w)) {
                 switch_if_reloaded(w);
                 flush_records(w);
+                persist(w, 0);
                 if (!wait_for_cycle(w))
                         continue; /* a stop or a reload */
                 run_cycle(w, &rep);
                 if (!post(w, &rep))
                         break;
+                persist(w, 0); /* right after the cycle: a restart then resumes from it */
                 if (w->max_cycles > 0 && w->cycles >= w->max_cycles)
                         break;
         }
         flush_records(w);
+        persist(w, 1);
         (void)pthread_mutex_lock(&w->lock);
         w->done = 1;
         (void)pthread_cond_broadcast(&w->finished);
@@ -489,6 +756,7 @@ int cycle_worker_stop(struct cycle_worker *w, uint64_t grace_ms, struct config *
                 cycle_report_release(&w->reports[(w->first + i) % REPORTS_MAX]);
         observer_free(w->obs);
         observer_free(w->pending_obs);
+        free(w->pending);
         config_free(w->pending_cfg);
         config_free(w->retired_cfg);
         *last_cfg = w->cfg;

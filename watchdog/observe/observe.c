@@ -414,6 +414,9 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
                 s->ledger.ok = 0;
                 (void)snprintf(s->ledger.error, sizeof s->ledger.error, "%s", step.msg);
         }
+        /* beside the snapshot, in autocommit: a failure cannot spoil the ledger's reads */
+        if ((rc = observe_ledger_known_anchors(o->db, o->cfg, s, err)) != RW_OK)
+                return rc;
         read_health(o, s);
         if ((rc = read_streams(o, s, err)) != RW_OK)
                 return rc;

@@ -15,7 +15,9 @@
  *   5. read view 0 of each chain at its pinned height, through the endpoint
  *      that served the head;
  *   6. look up the anchored roots in the ledger, close the transaction;
- *   7. endpoint and connection health, and the relayer's Redis streams.
+ *   7. look up the same roots in the watchdog's known-anchors index
+ *      (relaywatch_state.anchors, in autocommit: earlier anchors of them);
+ *   8. endpoint and connection health, and the relayer's Redis streams.
  * Whatever fails is recorded in the snapshot (chain, view, ledger or stream
  * not ok, with the reason), so the checks can say what they could not
  * evaluate; the observer never gives up on the whole cycle for one failure.

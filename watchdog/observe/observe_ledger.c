@@ -9,6 +9,7 @@
 
 #include "ledger.h"
 #include "rwclock.h"
+#include "state.h"
 
 #define DEFAULT_MAX_BATCHES 100000u
 #define DEFAULT_RECENT_ROWS 100u
@@ -504,4 +505,55 @@ int observe_ledger_roots(struct dbconn *c, struct snapshot *s, struct rwerr *err
 int observe_ledger_end(struct dbconn *c, struct rwerr *err)
 {
         return ledger_snapshot_end(c, err);
+}
+
+int observe_ledger_known_anchors(struct dbconn *c, const struct config *cfg, struct snapshot *s,
+                                 struct rwerr *err)
+{
+        const struct snap_chain *src = &s->chains[SNAP_SOURCE];
+        const struct snap_view *v = &src->views[0];
+        struct state_anchor *rows = NULL;
+        uint8_t(*roots)[32];
+        struct snap_anchor *known;
+        struct rwerr step = {{0}};
+        size_t i, nrows = 0;
+        int rc;
+
+        if (!s->ledger.ok || src->nviews == 0 || v->nanchors == 0 || v->anchors == NULL)
+                return RW_OK;
+        if ((roots = malloc(v->nanchors * sizeof *roots)) == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu roots", v->nanchors);
+        for (i = 0; i < v->nanchors; i++)
+                memcpy(roots[i], v->anchors[i].root, sizeof roots[i]);
+        rc = state_anchors_lookup(c, cfg->chains[SNAP_SOURCE].chain_id,
+                                  cfg->chains[SNAP_SOURCE].root_registry,
+                                  (const uint8_t(*)[32])roots, v->nanchors, &rows, &nrows, &step);
+        free(roots);
+        if (rc == RW_ERR_NOMEM) {
+                *err = step;
+                return rc;
+        }
+        if (rc != RW_OK) {
+                s->known_anchors_failed = 1;
+                (void)snprintf(s->known_anchors_error, sizeof s->known_anchors_error, "%s",
+                               step.msg);
+                return RW_OK;
+        }
+        if (nrows == 0)
+                return RW_OK;
+        if ((known = calloc(nrows, sizeof *known)) == NULL) {
+                free(rows);
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu known anchors", nrows);
+        }
+        for (i = 0; i < nrows; i++) {
+                known[i].batch_id = rows[i].batch_number;
+                memcpy(known[i].root, rows[i].root, sizeof known[i].root);
+                known[i].block_number = rows[i].block_number;
+                memcpy(known[i].tx_hash, rows[i].tx_hash, sizeof known[i].tx_hash);
+        }
+        free(rows);
+        free(s->known_anchors);
+        s->known_anchors = known;
+        s->nknown_anchors = nrows;
+        return RW_OK;
 }

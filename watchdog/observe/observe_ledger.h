@@ -43,6 +43,17 @@ int observe_ledger_read(struct dbconn *c, const struct observe_window *w, struct
 int observe_ledger_roots(struct dbconn *c, struct snapshot *s, struct rwerr *err)
         __attribute__((warn_unused_result));
 
+/*
+ * The watchdog's known-anchors index (db/state.h) for the roots anchored in
+ * view 0 of the source chain, into s->known_anchors: one query, in
+ * autocommit (call it after observe_ledger_end; it never writes). Skipped
+ * when the ledger's reads failed or nothing was anchored. A failed read is
+ * recorded (s->known_anchors_failed and the reason), not returned: RW_OK,
+ * or RW_ERR_NOMEM.
+ */
+int observe_ledger_known_anchors(struct dbconn *c, const struct config *cfg, struct snapshot *s,
+                                 struct rwerr *err) __attribute__((warn_unused_result));
+
 /* Ends the transaction (rolls back after a failure). */
 int observe_ledger_end(struct dbconn *c, struct rwerr *err) __attribute__((warn_unused_result));
 
