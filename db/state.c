@@ -100,6 +100,25 @@ static int command(struct dbconn *c, const char *name, int nparams, const char *
         return RW_OK;
 }
 
+/*
+ * Ends the transaction a save began: COMMIT when `rc` is RW_OK (its
+ * failure is the result), else ROLLBACK and `rc` (the save failed already;
+ * a failed rollback only adds noise).
+ */
+static int end_transaction(struct dbconn *c, int rc, struct rwerr *err)
+{
+        struct rwerr ignored;
+
+        if (rc == RW_OK)
+                return dbconn_command(c, "COMMIT", err);
+        if (dbconn_pg(c) != NULL) {
+                int rolled_back = dbconn_command(c, "ROLLBACK", &ignored);
+
+                (void)rolled_back;
+        }
+        return rc;
+}
+
 int state_checkpoint_save(struct dbconn *c, enum ledger_side side,
                           const struct ledger_totals *totals, uint64_t through_block,
                           struct rwerr *err)
@@ -120,16 +139,7 @@ int state_checkpoint_save(struct dbconn *c, enum ledger_side side,
                 u256_format_dec(&totals->rows[i].debited, debited, sizeof debited);
                 rc = command(c, "state_checkpoint_put", 5, put, err);
         }
-        if (rc == RW_OK)
-                return dbconn_command(c, "COMMIT", err);
-        if (dbconn_pg(c) != NULL) {
-                struct rwerr ignored;
-
-                /* The save failed already; a failed rollback only adds noise. */
-                if (dbconn_command(c, "ROLLBACK", &ignored) != RW_OK)
-                        return rc;
-        }
-        return rc;
+        return end_transaction(c, rc, err);
 }
 
 int state_checkpoint_load(struct dbconn *c, enum ledger_side side, struct ledger_totals *out,
@@ -566,16 +576,7 @@ int state_cursors_save(struct dbconn *c, const char *const *names, const int64_t
                 if ((rc = command(c, "state_cursor_put", 2, put, err)) != RW_OK)
                         rc = rwerr_prefix(err, rc, "saving cursors");
         }
-        if (rc == RW_OK)
-                return dbconn_command(c, "COMMIT", err);
-        if (dbconn_pg(c) != NULL) {
-                struct rwerr ignored;
-
-                /* The save failed already; a failed rollback only adds noise. */
-                if (dbconn_command(c, "ROLLBACK", &ignored) != RW_OK)
-                        return rc;
-        }
-        return rc;
+        return end_transaction(c, rc, err);
 }
 
 /* ------------------------------------------------------------ the known-anchors index */
