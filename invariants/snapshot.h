@@ -83,6 +83,11 @@ struct snap_view {
         uint8_t (*anchored_roots)[32];
         struct snap_anchor *anchors;
         size_t nanchors;
+        unsigned multicall_calls;     /* aggregate3 calls answered (observe_chain.h) */
+        unsigned multicall_fallbacks; /* reads made again as single calls */
+        /* why this endpoint's reads are one call each though a Multicall3
+         * is configured (it failed as a whole, retried later); "" otherwise */
+        char multicall_problem[RWERR_MSG_MAX];
 };
 
 /* Health of one endpoint, for RPC_TIMEOUT and the RPC success rate. */

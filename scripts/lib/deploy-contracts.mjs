@@ -16,6 +16,9 @@
 // 3. Source chain: SigilToken(deployer, 1e24), RootRegistry(relayer),
 //    Lockbox(registry), then 10,000 SIGIL to each user.
 //    Execution chain: BridgedToken(minter = relayer).
+//    Both chains: Multicall3, whose code is then copied (anvil_setCode) to
+//    the address the contract has on public chains (MULTICALL3_ADDRESS),
+//    unless something is there already.
 // 4. Reads the state back with eth_call and exits 1 on any mismatch.
 // 5. Writes --out atomically as KEY=value lines, with the first block of each
 //    deployment and the block at which the verified state holds (*_READY_BLOCK).
@@ -38,6 +41,7 @@ const RECEIPT_TIMEOUT_MS = 30_000;
 const SIGIL_DECIMALS = 18n;
 const SIGIL_INITIAL_SUPPLY = 1_000_000n * 10n ** SIGIL_DECIMALS; // 10^24
 const USER_GRANT = 10_000n * 10n ** SIGIL_DECIMALS; // 10^22
+const MULTICALL3_ADDRESS = "0xca11bde05977b3631167028862be2a173976ca11";
 
 function die(msg) {
   process.stderr.write(`deploy-contracts: ${msg}\n`);
@@ -195,6 +199,32 @@ async function callAddress(url, to, contract, signature) {
   return "0x" + v.toString(16).padStart(40, "0");
 }
 
+// Deploys Multicall3 and copies its code to MULTICALL3_ADDRESS when that is empty.
+async function placeMulticall3(url, from, contract, chain) {
+  const there = await rpc(url, "eth_getCode", [MULTICALL3_ADDRESS, "latest"]);
+  if (there && there !== "0x") {
+    log(`Multicall3 already on ${chain} chain at ${MULTICALL3_ADDRESS}`);
+    return;
+  }
+  const { addr } = await deploy(url, from, contract, "Multicall3", chain);
+  const code = await rpc(url, "eth_getCode", [addr, "latest"]);
+  await rpc(url, "anvil_setCode", [MULTICALL3_ADDRESS, code]);
+  await rpc(url, "evm_mine"); // the code counts from this block on
+  log(`Multicall3's code placed on ${chain} chain at ${MULTICALL3_ADDRESS}`);
+}
+
+// aggregate3 of one call with a one-word result, through MULTICALL3_ADDRESS.
+async function aggregate3Uint(url, multicall, target, data) {
+  const bytes = data.replace(/^0x/, "");
+  const padded = bytes.padEnd(Math.ceil(bytes.length / 64) * 64, "0");
+  const args = encUint(32) + encUint(1) + encUint(32) + encAddress(target) + encUint(1) + encUint(96) + encUint(bytes.length / 2) + padded;
+  const out = await rpc(url, "eth_call", [{ to: MULTICALL3_ADDRESS, data: calldata(multicall, "aggregate3((address,bool,bytes)[])", args) }, "latest"]);
+  // (offset, length, offset of result 0, success, offset of returnData, its length, the word)
+  const words = out.replace(/^0x/, "").match(/.{64}/g) || [];
+  if (words.length < 7 || BigInt("0x" + words[3]) !== 1n || BigInt("0x" + words[5]) !== 32n) throw new Error(`aggregate3 on ${url} returned ${out}`);
+  return BigInt("0x" + words[6]);
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -202,14 +232,14 @@ async function main() {
 
   let t0 = performance.now();
   const contracts = compile(args.contracts);
-  for (const n of ["SigilToken", "RootRegistry", "Lockbox", "BridgedToken"]) {
+  for (const n of ["SigilToken", "RootRegistry", "Lockbox", "BridgedToken", "Multicall3"]) {
     if (!contracts[n]) die(`contract ${n} not found in ${args.contracts}`);
   }
   if (args.artifacts) writeArtifacts(args.artifacts, contracts);
   log(`compiled ${Object.keys(contracts).length} contracts in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
   t0 = performance.now();
 
-  const { SigilToken, RootRegistry, Lockbox, BridgedToken } = contracts;
+  const { SigilToken, RootRegistry, Lockbox, BridgedToken, Multicall3 } = contracts;
   const src = args.sourceRpc;
   const exe = args.execRpc;
 
@@ -237,6 +267,9 @@ async function main() {
   // Execution chain.
   const bridged = await deploy(exe, deployer, BridgedToken, "BridgedToken", "exec", encAddress(relayer));
 
+  // Multicall3 on both chains, after the bridge's contracts so their addresses stay the same.
+  for (const [url, chain] of [[src, "source"], [exe, "exec"]]) await placeMulticall3(url, deployer, Multicall3, chain);
+
   // Verify.
   const checks = [
     ["SIGIL totalSupply", await callUint(src, sigil.addr, SigilToken, "totalSupply()"), SIGIL_INITIAL_SUPPLY],
@@ -247,6 +280,8 @@ async function main() {
     ["lockbox.registry()", await callAddress(src, lockbox.addr, Lockbox, "registry()"), registry.addr],
     ["bridged.minter()", await callAddress(exe, bridged.addr, BridgedToken, "minter()"), relayer],
     ["bridged totalSupply", await callUint(exe, bridged.addr, BridgedToken, "totalSupply()"), 0n],
+    ["aggregate3(SIGIL totalSupply())", await aggregate3Uint(src, Multicall3, sigil.addr, calldata(SigilToken, "totalSupply()")), SIGIL_INITIAL_SUPPLY],
+    ["aggregate3(bridged totalSupply())", await aggregate3Uint(exe, Multicall3, bridged.addr, calldata(BridgedToken, "totalSupply()")), 0n],
   ];
   const bad = checks.filter(([, got, want]) => got !== want);
   for (const [what, got, want] of bad) log(`verification failed: ${what} = ${got}, expected ${want}`);

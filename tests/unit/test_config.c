@@ -404,7 +404,7 @@ static void unknown_key(void **state)
         expect_problem(VALID "chain = 2\n",
                        "test.conf:17: [chain execution] unknown key 'chain' (known: chain_id, "
                        "endpoints, confirmations, finalized, quorum, log_chunk_blocks, "
-                       "timeout_ms, hedge_ms, deploy_block)");
+                       "timeout_ms, hedge_ms, deploy_block, multicall3)");
         expect_problem(VALID "lockbox = " A_LOCKBOX "\n",
                        "test.conf:17: [chain execution] lockbox belongs in [chain source]: the "
                        "lockbox and the root registry live on the source chain");
@@ -613,6 +613,40 @@ static void quorum_above_endpoints(void **state)
                             "lockbox = " A_LOCKBOX "\nroot_registry = " A_REGISTRY "\n" EXEC,
                        "test.conf:11: [chain source] quorum: 3 is more than the 2 endpoints "
                        "configured");
+}
+
+/* multicall3: the standard address by default, another address, or off. */
+static void multicall3_key(void **state)
+{
+        static const uint8_t standard[20] = {0xca, 0x11, 0xbd, 0xe0, 0x59, 0x77, 0xb3,
+                                             0x63, 0x11, 0x67, 0x02, 0x88, 0x62, 0xbe,
+                                             0x2a, 0x17, 0x39, 0x76, 0xca, 0x11};
+        static const uint8_t off[20];
+        struct load l;
+
+        (void)state;
+        l = load_text(VALID);
+        assert_non_null(l.cfg);
+        assert_memory_equal(l.cfg->chains[SNAP_SOURCE].multicall3, standard, 20);
+        assert_memory_equal(l.cfg->chains[SNAP_EXECUTION].multicall3, standard, 20);
+        load_free(&l);
+        l = load_text(VALID "multicall3 = off\n");
+        assert_string_equal(l.problems, "");
+        assert_non_null(l.cfg);
+        assert_memory_equal(l.cfg->chains[SNAP_EXECUTION].multicall3, off, 20);
+        assert_memory_equal(l.cfg->chains[SNAP_SOURCE].multicall3, standard, 20);
+        load_free(&l);
+        l = load_text(VALID "multicall3 = " A_LOCKBOX "\n");
+        assert_string_equal(l.problems, "");
+        assert_non_null(l.cfg);
+        assert_memory_equal(l.cfg->chains[SNAP_EXECUTION].multicall3,
+                            l.cfg->chains[SNAP_SOURCE].lockbox, 20);
+        load_free(&l);
+        expect_problem(VALID "multicall3 = no\n",
+                       "test.conf:17: [chain execution] multicall3: 'no' is neither an address "
+                       "(0x and 40 hex digits) nor off");
+        expect_problem(VALID "multicall3 = 0x0000000000000000000000000000000000000000\n",
+                       "test.conf:17: [chain execution] multicall3 is the zero address");
 }
 
 /* hedge_ms: 0 (automatic) or 10 to 2000, per chain. */
@@ -1979,6 +2013,7 @@ int main(void)
                 cmocka_unit_test(missing_chain),
                 cmocka_unit_test(quorum_above_endpoints),
                 cmocka_unit_test(hedge_ms_bounds),
+                cmocka_unit_test(multicall3_key),
                 cmocka_unit_test(unset_env_var),
                 cmocka_unit_test(bad_url_scheme),
                 cmocka_unit_test(other_problems),

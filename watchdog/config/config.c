@@ -41,6 +41,7 @@
 #include "conninfo.h"
 #include "endpoint_pool.h"
 #include "finding.h"
+#include "multicall.h"
 #include "rpc.h"
 #include "rwerr.h"
 #include "u256.h"
@@ -81,6 +82,7 @@ enum key_type {
         KEY_LONG,        /* long in min..max */
         KEY_BOOL,        /* int: true/false/yes/no/1/0 */
         KEY_ADDRESS,     /* uint8_t[20], not zero */
+        KEY_ADDRESS_OFF, /* uint8_t[20], not zero, or "off" (all zero) */
         KEY_ADDRESSES,   /* uint8_t[max][20] and a size_t count */
         KEY_AMOUNT,      /* char *: kept as text until the decimals are known */
         KEY_MODE,        /* enum invariant_mode */
@@ -163,6 +165,7 @@ static const struct key_def chain_keys[] = {
         {"lockbox", KEY_ADDRESS, KEY_REQUIRED | KEY_SOURCE_ONLY, CHAIN(lockbox), 0, 0, 0},
         {"root_registry", KEY_ADDRESS, KEY_REQUIRED | KEY_SOURCE_ONLY, CHAIN(root_registry), 0, 0,
          0},
+        {"multicall3", KEY_ADDRESS_OFF, 0, CHAIN(multicall3), 0, 0, 0},
 };
 #define CHAIN_KEY_QUORUM 4
 #define CHAIN_KEY_HEDGE 7
@@ -1720,6 +1723,22 @@ static bool set_value(struct loader *ld, const struct section *sec, const struct
                 return set_number(ld, sec, kd, v);
         case KEY_BOOL:
                 return set_bool(ld, sec, kd, v);
+        case KEY_ADDRESS_OFF: {
+                uint8_t *out = (uint8_t *)sec->target + kd->offset;
+                struct rwerr err;
+
+                if (strcmp(v, "off") == 0) {
+                        memset(out, 0, ABI_ADDRESS_BYTES);
+                        return true;
+                }
+                if (abi_address_parse(v, strlen(v), out, &err) != RW_OK) {
+                        problem(ld, ld->line,
+                                "%s %s: '%s' is neither an address (0x and 40 hex digits) nor off",
+                                sec->label, kd->name, shown(v, strlen(v), buf));
+                        return false;
+                }
+                return parse_address(ld, sec, kd->name, v, strlen(v), out);
+        }
         case KEY_ADDRESS:
                 return parse_address(ld, sec, kd->name, v, strlen(v),
                                      (uint8_t *)sec->target + kd->offset);
@@ -2584,6 +2603,7 @@ static void finish(struct loader *ld)
 
 static void config_defaults(struct config *c)
 {
+        struct rwerr ignored; /* the constant parses */
         int role;
 
         c->statement_timeout_ms = 5000;
@@ -2591,6 +2611,9 @@ static void config_defaults(struct config *c)
         for (role = 0; role < SNAP_NCHAINS; role++) {
                 c->chains[role].log_chunk_blocks = 2000;
                 c->chains[role].timeout_ms = 10000;
+                if (abi_address_parse(MULTICALL3_ADDRESS, strlen(MULTICALL3_ADDRESS),
+                                      c->chains[role].multicall3, &ignored) != RW_OK)
+                        memset(c->chains[role].multicall3, 0, ABI_ADDRESS_BYTES); /* off */
         }
         invariant_params_defaults(&c->params); /* the documented thresholds */
         c->rpc_failure_threshold = 3;

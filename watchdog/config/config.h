@@ -83,6 +83,10 @@ struct config_chain {
         uint64_t deploy_block;                 /* first block to scan for events; default 0 */
         uint8_t lockbox[20];                   /* source only, required there */
         uint8_t root_registry[20];             /* source only, required there */
+        /* Multicall3 for the per-asset and per-batch reads; all zero: "off"
+         * (one eth_call each). Default MULTICALL3_ADDRESS; where no contract
+         * answers there, the reads fall back to one call each. */
+        uint8_t multicall3[20];
 };
 
 enum config_run_mode {

@@ -66,6 +66,7 @@ struct cycle_worker {
         struct state_anchor *pending; /* checked anchors not in the index yet */
         size_t npending, cap_pending;
         int index_unread; /* the last cycle could not read the known-anchors index */
+        int multicall_unused[SNAP_NCHAINS]; /* the last cycle's reads went one call each */
 };
 
 void cycle_report_release(struct cycle_report *rep)
@@ -507,6 +508,35 @@ static void log_index_read(struct cycle_worker *w, const struct snapshot *s)
         w->index_unread = s->known_anchors_failed;
 }
 
+/* A chain whose Multicall3 stopped (or started again) answering is said once. */
+static void log_multicall(struct cycle_worker *w, const struct snapshot *s)
+{
+        size_t role;
+
+        for (role = 0; role < SNAP_NCHAINS; role++) {
+                const struct snap_chain *ch = &s->chains[role];
+                int unused = ch->nviews > 0 && ch->views[0].multicall_problem[0] != '\0';
+
+                if (ch->nviews == 0 || unused == w->multicall_unused[role])
+                        continue;
+                if (unused)
+                        jsonlog_message(JSONLOG_WARN, "multicall_unused", s->correlation_id,
+                                        "%s chain, %s: reads go one eth_call each (slower, same "
+                                        "values) and Multicall3 is tried again in 10 minutes: %s "
+                                        "(set multicall3 = off in [chain %s] if the chain has "
+                                        "none)",
+                                        snap_chain_role_name((enum snap_chain_role)role),
+                                        ch->views[0].endpoint, ch->views[0].multicall_problem,
+                                        snap_chain_role_name((enum snap_chain_role)role));
+                else
+                        jsonlog_message(JSONLOG_INFO, "multicall_used", s->correlation_id,
+                                        "%s chain, %s: reads go through Multicall3 again",
+                                        snap_chain_role_name((enum snap_chain_role)role),
+                                        ch->views[0].endpoint);
+                w->multicall_unused[role] = unused;
+        }
+}
+
 /* The configured prefix before the cycle's correlation id ("rw-<32 hex>"). */
 static void prefix_correlation_id(const struct config *c, struct snapshot *s)
 {
@@ -549,6 +579,7 @@ static void run_cycle(struct cycle_worker *w, struct cycle_report *rep)
                         w->last_full_ms = now;
                 advance_cursors(w, &rep->r);
                 log_index_read(w, &rep->r.snapshot);
+                log_multicall(w, &rep->r.snapshot);
                 w->previous_cycle_ms = rep->r.duration_ms;
         }
         if (rep->r.snapshot.correlation_id[0] != '\0')

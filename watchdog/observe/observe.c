@@ -22,6 +22,8 @@ struct observer {
         struct dbconn *db;
         struct redisconn *redis;               /* made at the first cycle that reads a stream */
         struct ledger_progress_state progress; /* relaywatch.progress, read every 15 s at most */
+        /* per endpoint: whether its Multicall3 answers (observe_chain.h) */
+        struct multicall_memo multicall[SNAP_NCHAINS][CONFIG_ENDPOINTS_MAX];
 };
 
 static const char *const chain_names[SNAP_NCHAINS] = {"source", "execution"};
@@ -314,9 +316,11 @@ static void *view_job_run(void *arg)
 {
         struct view_job *j = arg;
         struct rwerr ignored = {{0}};
+        struct multicall_memo *memo =
+                j->endpoint < CONFIG_ENDPOINTS_MAX ? &j->o->multicall[j->role][j->endpoint] : NULL;
 
         if (observe_chain_view(j->o->pools[j->role], j->endpoint, j->o->cfg, j->role, j->s, j->v,
-                               &ignored) != RW_OK) {
+                               memo, &ignored) != RW_OK) {
                 /* recorded in the view: v->ok is 0 and v->error says why */
         }
         return NULL;

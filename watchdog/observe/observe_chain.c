@@ -8,11 +8,21 @@
 
 #include "abi.h"
 #include "hex.h"
+#include "multicall.h"
 #include "rpc.h"
+#include "rwclock.h"
 
 /* Requests per JSON-RPC batch: well under RPC_BATCH_MAX and provider caps. */
 #define OBSERVE_BATCH_REQUESTS 500
 #define ROOT_ANCHORED_EVENT "RootAnchored(uint256,bytes32,address)"
+/*
+ * Reads per aggregate3: about 5 million gas for 500 balanceOf calls, well
+ * under the eth_call gas caps of common nodes (anvil's block gas limit,
+ * geth's 50 million).
+ */
+#define MULTICALL_GROUP 500
+/* After aggregate3 failed as a whole on an endpoint: one call per read for this long. */
+#define MULTICALL_RETRY_MS (10u * 60u * 1000u)
 
 /* ------------------------------------------------------------------ heads */
 
@@ -94,12 +104,15 @@ enum req_kind {
         REQ_NONCE_PENDING,
         REQ_ROOT,
         REQ_LOGS,
+        REQ_MULTI, /* `count` reads of kind `sub` from `index` on, in one aggregate3 */
 };
 
 struct req {
         enum req_kind kind;
-        size_t index;      /* asset, account or batch */
+        size_t index;      /* asset, account or batch; REQ_MULTI: the first */
         uint64_t from, to; /* REQ_LOGS: blocks from..to inclusive */
+        enum req_kind sub; /* REQ_MULTI: REQ_TOKEN, REQ_TOKEN_TIP or REQ_ROOT */
+        size_t count;      /* REQ_MULTI */
 };
 
 struct req_queue {
@@ -131,6 +144,7 @@ struct view_reads {
         struct snap_view *v;
         struct rpc_block at; /* the pinned block */
         size_t anchors_cap;
+        struct multicall_memo *memo; /* NULL: one call per read */
 };
 
 static cJSON *call_params(const uint8_t to[ABI_ADDRESS_BYTES], const struct abi_call *call,
@@ -145,13 +159,66 @@ static cJSON *call_params(const uint8_t to[ABI_ADDRESS_BYTES], const struct abi_
         return rpc_params_eth_call(addr, data, at);
 }
 
+/*
+ * The contract and calldata of a single-word read (REQ_TOKEN, REQ_TOKEN_TIP,
+ * REQ_ROOT) of item `index`, and the block it is read at.
+ */
+static int word_read(const struct view_reads *r, enum req_kind kind, size_t index,
+                     struct multicall_call *out, struct rpc_block *at, struct rwerr *err)
+{
+        int rc = RW_OK;
+
+        *at = r->at;
+        if (kind == REQ_ROOT) {
+                abi_call_init(&out->call, "roots(uint256)");
+                rc = abi_call_add_u64(&out->call, r->s->ledger.batches[index].batch_number);
+                memcpy(out->target, r->cc->root_registry, ABI_ADDRESS_BYTES);
+        } else if (r->role == SNAP_SOURCE) {
+                abi_call_init(&out->call, "balanceOf(address)");
+                rc = abi_call_add_address(&out->call, r->cc->lockbox);
+                memcpy(out->target, r->s->assets[index].source_token, ABI_ADDRESS_BYTES);
+        } else {
+                abi_call_init(&out->call, "totalSupply()");
+                memcpy(out->target, r->s->assets[index].bridged_token, ABI_ADDRESS_BYTES);
+        }
+        if (kind == REQ_TOKEN_TIP)
+                at->number = r->s->chains[r->role].tip;
+        return rc != RW_OK ? rwerr_set(err, rc, "could not encode a call") : RW_OK;
+}
+
+/* The eth_call params of aggregate3 over the reads of `q` (REQ_MULTI) into *params. */
+static int multi_params(const struct view_reads *r, const struct req *q, cJSON **params,
+                        struct rwerr *err)
+{
+        struct multicall_call *calls = calloc(q->count, sizeof *calls);
+        struct rpc_block at = r->at;
+        char addr[ABI_ADDRESS_TEXT_SIZE];
+        char *data = NULL;
+        size_t i;
+        int rc = RW_OK;
+
+        *params = NULL;
+        if (calls == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu calls", q->count);
+        for (i = 0; i < q->count && rc == RW_OK; i++)
+                rc = word_read(r, q->sub, q->index + i, &calls[i], &at, err);
+        if (rc == RW_OK && (data = multicall_encode(calls, q->count, err)) == NULL)
+                rc = RW_ERR_NOMEM; /* or a count out of range: plan_reads keeps to the bounds */
+        if (rc == RW_OK) {
+                abi_address_format(r->cc->multicall3, addr);
+                if ((*params = rpc_params_eth_call(addr, data, &at)) == NULL)
+                        rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory for a request");
+        }
+        free(data);
+        free(calls);
+        return rc;
+}
+
 static int add_request(struct view_reads *r, struct rpc_batch *b, const struct req *q,
                        struct rwerr *err)
 {
         char text[ABI_ADDRESS_TEXT_SIZE];
         char topic[HEX_ENCODED_SIZE(ABI_WORD_BYTES)];
-        struct abi_call call;
-        const struct snap_asset *a;
         cJSON *params = NULL;
         const char *method = "eth_call";
         int rc = RW_OK;
@@ -172,22 +239,20 @@ static int add_request(struct view_reads *r, struct rpc_batch *b, const struct r
                 method = "eth_getBlockByNumber";
                 break;
         case REQ_TOKEN:
-        case REQ_TOKEN_TIP: {
-                struct rpc_block tip = {NULL, r->s->chains[r->role].tip};
-                const struct rpc_block *at = q->kind == REQ_TOKEN ? &r->at : &tip;
+        case REQ_TOKEN_TIP:
+        case REQ_ROOT: {
+                struct multicall_call mc;
+                struct rpc_block at;
 
-                a = &r->s->assets[q->index];
-                if (r->role == SNAP_SOURCE) {
-                        abi_call_init(&call, "balanceOf(address)");
-                        rc = abi_call_add_address(&call, r->cc->lockbox);
-                        if (rc == RW_OK)
-                                params = call_params(a->source_token, &call, at);
-                } else {
-                        abi_call_init(&call, "totalSupply()");
-                        params = call_params(a->bridged_token, &call, at);
-                }
+                if ((rc = word_read(r, q->kind, q->index, &mc, &at, err)) != RW_OK)
+                        return rc;
+                params = call_params(mc.target, &mc.call, &at);
                 break;
         }
+        case REQ_MULTI:
+                if ((rc = multi_params(r, q, &params, err)) != RW_OK)
+                        return rc;
+                break;
         case REQ_NONCE_LATEST:
         case REQ_NONCE_PENDING: {
                 struct rpc_block pending = {"pending", 0};
@@ -199,12 +264,6 @@ static int add_request(struct view_reads *r, struct rpc_batch *b, const struct r
                 method = "eth_getTransactionCount";
                 break;
         }
-        case REQ_ROOT:
-                abi_call_init(&call, "roots(uint256)");
-                rc = abi_call_add_u64(&call, r->s->ledger.batches[q->index].batch_number);
-                if (rc == RW_OK)
-                        params = call_params(r->cc->root_registry, &call, &r->at);
-                break;
         case REQ_LOGS: {
                 uint8_t t0[ABI_WORD_BYTES];
 
@@ -322,6 +381,79 @@ static int read_block_hash(struct view_reads *r, const struct rpc_batch *b, size
         return RW_OK;
 }
 
+/* Stores the one-word result of read (kind, index): REQ_TOKEN, REQ_TOKEN_TIP or REQ_ROOT. */
+static void store_word(struct view_reads *r, enum req_kind kind, size_t index,
+                       const uint8_t word[ABI_WORD_BYTES])
+{
+        if (kind == REQ_ROOT)
+                memcpy(r->v->anchored_roots[index], word, ABI_WORD_BYTES);
+        else
+                u256_from_be32(word, kind == REQ_TOKEN ? &r->v->token_values[index]
+                                                       : &r->v->tip_values[index]);
+}
+
+static int multicall_usable(const struct view_reads *r)
+{
+        static const uint8_t off[ABI_ADDRESS_BYTES];
+
+        return r->memo != NULL && memcmp(r->cc->multicall3, off, sizeof off) != 0 &&
+               (r->memo->retry_ms == 0 || rwclock_mono_ms() >= r->memo->retry_ms);
+}
+
+/*
+ * The reply to an aggregate3 (REQ_MULTI `q`, index `i` of `b`): each read
+ * that returned one word is stored; every other read is queued again as a
+ * call of its own, whose reply then says what is wrong in the words of a
+ * plain eth_call. When the aggregate failed as a whole (no Multicall3 at
+ * the address, the node refused it, a reply that does not decode), all its
+ * reads are queued again and the endpoint makes one call per read for
+ * MULTICALL_RETRY_MS. So the values are those of single calls either way.
+ */
+static int read_multi(struct view_reads *r, const struct rpc_batch *b, size_t i,
+                      const struct req *q, struct req_queue *queue, struct rwerr *err)
+{
+        const struct rpc_error *e = rpc_batch_error(b, i);
+        struct multicall_result *res = calloc(q->count, sizeof *res);
+        struct rwerr why = {{0}};
+        const char *hex = NULL;
+        uint8_t *buf = NULL;
+        size_t k;
+        int rc = RW_OK, whole;
+
+        if (res == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu results", q->count);
+        if (e != NULL)
+                whole = rwerr_set(&why, RW_ERR_REMOTE, "%s", e->message);
+        else if ((whole = rpc_batch_hex(b, i, &hex, &why)) == RW_OK)
+                whole = multicall_decode(hex, strlen(hex), q->count, res, &buf, &why);
+        if (whole == RW_ERR_NOMEM) {
+                *err = why;
+                rc = RW_ERR_NOMEM;
+                goto done;
+        }
+        if (whole != RW_OK) {
+                r->memo->retry_ms = rwclock_mono_ms() + MULTICALL_RETRY_MS;
+                (void)rwerr_prefix(&why, whole, "aggregate3 at the configured multicall3 address");
+                memcpy(r->memo->problem, why.msg, sizeof r->memo->problem);
+        } else {
+                r->v->multicall_calls++;
+        }
+        for (k = 0; k < q->count && rc == RW_OK; k++) {
+                struct req single = {q->sub, q->index + k, 0, 0, REQ_BLOCK, 0};
+
+                if (whole == RW_OK && res[k].success && res[k].len == ABI_WORD_BYTES) {
+                        store_word(r, q->sub, q->index + k, res[k].data);
+                        continue;
+                }
+                r->v->multicall_fallbacks++;
+                rc = queue_push(queue, single, err);
+        }
+done:
+        free(buf);
+        free(res);
+        return rc;
+}
+
 /* Reads the reply to request `q` (index `i` of `b`); may queue halves of a refused log range. */
 static int read_reply(struct view_reads *r, const struct rpc_batch *b, size_t i,
                       const struct req *q, struct req_queue *queue, struct rwerr *err)
@@ -351,12 +483,14 @@ static int read_reply(struct view_reads *r, const struct rpc_batch *b, size_t i,
                                              err)) != RW_OK)
                         return rwerr_prefix(err, rc, "roots(batch)");
                 return RW_OK;
+        case REQ_MULTI:
+                return read_multi(r, b, i, q, queue, err);
         case REQ_LOGS:
                 if (rpc_batch_error(b, i) != NULL && is_range_limit(rpc_batch_error(b, i)) &&
                     q->to > q->from) {
                         uint64_t mid = q->from + (q->to - q->from) / 2;
-                        struct req lo = {REQ_LOGS, 0, q->from, mid};
-                        struct req hi = {REQ_LOGS, 0, mid + 1, q->to};
+                        struct req lo = {REQ_LOGS, 0, q->from, mid, REQ_BLOCK, 0};
+                        struct req hi = {REQ_LOGS, 0, mid + 1, q->to, REQ_BLOCK, 0};
 
                         if ((rc = queue_push(queue, lo, err)) != RW_OK)
                                 return rc;
@@ -371,42 +505,51 @@ static int read_reply(struct view_reads *r, const struct rpc_batch *b, size_t i,
         return rwerr_set(err, RW_ERR_INVALID, "unknown request kind");
 }
 
+/* The `n` single-word reads of `kind`: in aggregate3s of MULTICALL_GROUP where usable. */
+static int push_word_reads(struct view_reads *r, struct req_queue *q, enum req_kind kind, size_t n,
+                           struct rwerr *err)
+{
+        int multi = multicall_usable(r);
+        size_t i, step = multi ? MULTICALL_GROUP : 1;
+        int rc = RW_OK;
+
+        for (i = 0; i < n && rc == RW_OK; i += step) {
+                size_t count = n - i < step ? n - i : step;
+                struct req req = {multi ? REQ_MULTI : kind, i, 0, 0, kind, count};
+
+                rc = queue_push(q, req, err);
+        }
+        return rc;
+}
+
 static int plan_reads(struct view_reads *r, struct req_queue *q, struct rwerr *err)
 {
         const struct snap_chain *ch = &r->s->chains[r->role];
-        struct req req = {REQ_BLOCK, 0, 0, 0};
+        struct req req = {REQ_BLOCK, 0, 0, 0, REQ_BLOCK, 0};
         size_t i;
         int rc;
 
         if ((rc = queue_push(q, req, err)) != RW_OK)
                 return rc;
-        for (i = 0; i < r->s->nassets; i++) {
-                req = (struct req){REQ_TOKEN, i, 0, 0};
-                if ((rc = queue_push(q, req, err)) != RW_OK)
-                        return rc;
-                if (r->v->tip_values == NULL)
-                        continue;
-                req = (struct req){REQ_TOKEN_TIP, i, 0, 0};
-                if ((rc = queue_push(q, req, err)) != RW_OK)
-                        return rc;
-        }
+        if ((rc = push_word_reads(r, q, REQ_TOKEN, r->s->nassets, err)) != RW_OK)
+                return rc;
+        if (r->v->tip_values != NULL &&
+            (rc = push_word_reads(r, q, REQ_TOKEN_TIP, r->s->nassets, err)) != RW_OK)
+                return rc;
         for (i = 0; i < r->s->naccounts; i++) {
                 if (r->s->accounts[i].chain != r->role)
                         continue;
-                req = (struct req){REQ_NONCE_LATEST, i, 0, 0};
+                req = (struct req){REQ_NONCE_LATEST, i, 0, 0, REQ_BLOCK, 0};
                 if ((rc = queue_push(q, req, err)) != RW_OK)
                         return rc;
-                req = (struct req){REQ_NONCE_PENDING, i, 0, 0};
+                req = (struct req){REQ_NONCE_PENDING, i, 0, 0, REQ_BLOCK, 0};
                 if ((rc = queue_push(q, req, err)) != RW_OK)
                         return rc;
         }
         if (r->role != SNAP_SOURCE)
                 return RW_OK;
-        for (i = 0; i < r->s->ledger.nbatches; i++) {
-                req = (struct req){REQ_ROOT, i, 0, 0};
-                if ((rc = queue_push(q, req, err)) != RW_OK)
-                        return rc;
-        }
+        if ((rc = push_word_reads(r, q, REQ_ROOT, r->s->ledger.nbatches, err)) != RW_OK)
+                return rc;
         if (ch->pinned > ch->anchors_from) {
                 uint64_t from = ch->anchors_from + 1;
                 uint64_t chunk = r->cc->log_chunk_blocks ? r->cc->log_chunk_blocks : 2000;
@@ -414,7 +557,7 @@ static int plan_reads(struct view_reads *r, struct req_queue *q, struct rwerr *e
                 while (from <= ch->pinned) {
                         uint64_t to = ch->pinned - from + 1 > chunk ? from + chunk - 1 : ch->pinned;
 
-                        req = (struct req){REQ_LOGS, 0, from, to};
+                        req = (struct req){REQ_LOGS, 0, from, to, REQ_BLOCK, 0};
                         if ((rc = queue_push(q, req, err)) != RW_OK)
                                 return rc;
                         from = to + 1;
@@ -425,9 +568,9 @@ static int plan_reads(struct view_reads *r, struct req_queue *q, struct rwerr *e
 
 int observe_chain_view(struct endpoint_pool *pool, size_t endpoint, const struct config *cfg,
                        enum snap_chain_role role, struct snapshot *s, struct snap_view *v,
-                       struct rwerr *err)
+                       struct multicall_memo *memo, struct rwerr *err)
 {
-        struct view_reads r = {cfg, &cfg->chains[role], role, s, v, {NULL, 0}, 0};
+        struct view_reads r = {cfg, &cfg->chains[role], role, s, v, {NULL, 0}, 0, memo};
         struct req_queue q = {NULL, 0, 0, 0};
         struct endpoint_health h;
         int rc;
@@ -464,6 +607,8 @@ int observe_chain_view(struct endpoint_pool *pool, size_t endpoint, const struct
         }
         v->ok = 1;
 done:
+        if (memo != NULL && memo->retry_ms != 0 && !multicall_usable(&r))
+                memcpy(v->multicall_problem, memo->problem, sizeof v->multicall_problem);
         free(q.items);
         if (rc != RW_OK) {
                 rwerr_prefix(err, rc, v->endpoint);

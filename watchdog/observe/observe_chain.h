@@ -12,6 +12,12 @@
  * the root registry for every ledger batch and the RootAnchored events in
  * chunked eth_getLogs ranges that split in two when a provider refuses a
  * range as too large. A view holds what one endpoint said, never a mix.
+ *
+ * Where the chain's configuration names a Multicall3 (the default address
+ * unless "off"), the per-asset and per-batch single-word reads go as
+ * aggregate3 calls of up to 500 reads each at the same block, and any read
+ * the aggregate did not answer with one word is made again on its own: the
+ * values are those of one call per read either way.
  */
 #ifndef RELAYWATCH_OBSERVE_CHAIN_H
 #define RELAYWATCH_OBSERVE_CHAIN_H
@@ -29,12 +35,25 @@ int observe_chain_heads(struct endpoint_pool *pool, const struct config_chain *c
                         struct rwerr *err) __attribute__((warn_unused_result));
 
 /*
+ * What the reads learnt of one endpoint's Multicall3, kept by the caller
+ * between cycles (zeroed at first): after an aggregate3 failed as a whole
+ * (no contract at the address, a node that refused it, a reply that does
+ * not decode), that endpoint's reads make one call each until retry_ms.
+ */
+struct multicall_memo {
+        uint64_t retry_ms;           /* monotonic ms; 0: aggregate3 is used */
+        char problem[RWERR_MSG_MAX]; /* why not, while retry_ms is set */
+};
+
+/*
  * Reads view `v` of chain `role` at s->chains[role].pinned through endpoint
  * `endpoint` of the pool. The view's arrays must be allocated
- * (snapshot_alloc_view). Sets v->ok, or v->error and returns the error.
+ * (snapshot_alloc_view). `memo` is the endpoint's (updated here; NULL: one
+ * call per read). Sets v->ok, or v->error and returns the error.
  */
 int observe_chain_view(struct endpoint_pool *pool, size_t endpoint, const struct config *cfg,
                        enum snap_chain_role role, struct snapshot *s, struct snap_view *v,
-                       struct rwerr *err) __attribute__((warn_unused_result));
+                       struct multicall_memo *memo, struct rwerr *err)
+        __attribute__((warn_unused_result));
 
 #endif
