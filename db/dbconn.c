@@ -394,6 +394,32 @@ int dbconn_command(struct dbconn *c, const char *sql, struct rwerr *err)
         return RW_OK;
 }
 
+int dbconn_with_savepoint(struct dbconn *c, const char *name,
+                          int (*fn)(struct dbconn *c, void *arg, struct rwerr *err), void *arg,
+                          struct rwerr *err)
+{
+        char sql[128];
+        struct rwerr ignored;
+        int rc;
+
+        if (c->pg == NULL || PQtransactionStatus(c->pg) != PQTRANS_INTRANS)
+                return fn(c, arg, err);
+        (void)snprintf(sql, sizeof sql, "SAVEPOINT %s", name);
+        if (dbconn_command(c, sql, err) != RW_OK)
+                return rwerr_prefix(err, RW_ERR_IO, "making a savepoint");
+        if ((rc = fn(c, arg, err)) != RW_OK) {
+                (void)snprintf(sql, sizeof sql, "ROLLBACK TO SAVEPOINT %s", name);
+                if (c->pg != NULL && dbconn_command(c, sql, &ignored) != RW_OK) {
+                        /* the connection died: the transaction's end deals with it */
+                }
+                return rc;
+        }
+        (void)snprintf(sql, sizeof sql, "RELEASE SAVEPOINT %s", name);
+        if (dbconn_command(c, sql, err) != RW_OK)
+                return rwerr_prefix(err, RW_ERR_IO, "releasing a savepoint");
+        return RW_OK;
+}
+
 PGconn *dbconn_pg(struct dbconn *c)
 {
         return c->pg;

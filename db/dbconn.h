@@ -99,6 +99,17 @@ PGresult *dbconn_exec(struct dbconn *c, const char *sql, ExecStatusType expect, 
 int dbconn_command(struct dbconn *c, const char *sql, struct rwerr *err)
         __attribute__((warn_unused_result));
 
+/*
+ * Runs fn(c, arg, err) under SAVEPOINT `name` (an SQL identifier) when a
+ * transaction is open, rolled back to it when fn fails, so that one failed
+ * read does not end the transaction's other reads; as it is when no
+ * transaction is open. Returns fn's result, or RW_ERR_IO (err filled) when
+ * the savepoint cannot be made or released.
+ */
+int dbconn_with_savepoint(struct dbconn *c, const char *name,
+                          int (*fn)(struct dbconn *c, void *arg, struct rwerr *err), void *arg,
+                          struct rwerr *err) __attribute__((warn_unused_result));
+
 /* The libpq connection, or NULL when not connected. Owned by `c`. */
 PGconn *dbconn_pg(struct dbconn *c);
 

@@ -12,6 +12,7 @@ void cycle_result_release(struct cycle_result *r)
         for (i = 0; r->verdicts != NULL && i < r->nverdicts; i++)
                 verdict_release(&r->verdicts[i]);
         free(r->verdicts);
+        free(r->new_anchors);
         snapshot_free(&r->snapshot);
         memset(r, 0, sizeof *r);
 }

@@ -12,7 +12,11 @@
 #include <stdint.h>
 
 #include "invariant.h"
+#include "pages.h"
 #include "snapshot.h"
+
+/* Events a cycle hands on for the known-anchors index, at most (beyond: the next sweep's). */
+#define CYCLE_NEW_ANCHORS_MAX 200000
 
 struct cycle_result {
         struct snapshot snapshot;
@@ -22,6 +26,19 @@ struct cycle_result {
         enum verdict_status tier1; /* enforce-mode Tier 1 combined */
         uint64_t observed_mono_ms; /* when the cycle began (monotonic), set by its runner */
         uint64_t duration_ms;      /* the whole cycle */
+        /* the history's pages (pages.h): the snapshot holds the last one only */
+        struct page_totals pages;
+        /*
+         * The batch cursor the history supports: the last batch of the
+         * unbroken run of batches from the window's cursor on whose root
+         * view 0 of the source chain read anchored (the cursor itself when
+         * the first batch read is not anchored yet).
+         */
+        uint64_t anchored_through;
+        /* view 0's events the known-anchors index lacks, for the caller to add */
+        struct snap_anchor *new_anchors;
+        size_t nnew_anchors;
+        size_t new_anchors_dropped; /* beyond CYCLE_NEW_ANCHORS_MAX or memory */
 };
 
 /* Frees the verdicts' evidence, the verdicts and the snapshot, and zeroes `r`. Accepts NULL. */

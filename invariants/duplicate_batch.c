@@ -398,6 +398,7 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                 return;
         }
         evidence_u64(ev, "anchors_from", s->chains[SNAP_SOURCE].anchors_from);
+        evidence_u64(ev, "anchors_to", s->chains[SNAP_SOURCE].anchors_to);
         evidence_u64(ev, "anchors", src->nanchors);
         evidence_u64(ev, "ledger_batches", l->nbatches);
         evidence_u64(ev, "known_anchors", nindex);
@@ -453,7 +454,7 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                             "under its batch number%s%s",
                             l->nbatches, src->nanchors,
                             (unsigned long long)s->chains[SNAP_SOURCE].anchors_from + 1,
-                            (unsigned long long)s->chains[SNAP_SOURCE].pinned,
+                            (unsigned long long)s->chains[SNAP_SOURCE].anchors_to,
                             s->known_anchors_failed
                                     ? " (roots anchored in earlier cycles not compared: the "
                                       "known-anchors index was not read: "
@@ -480,4 +481,5 @@ const struct invariant duplicate_batch_check = {
         .tier = VERDICT_TIER_HALT,
         .weighs_views = 1,
         .evaluate = evaluate,
+        .reads_history = 1,
 };

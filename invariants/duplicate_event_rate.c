@@ -104,4 +104,6 @@ const struct invariant duplicate_event_rate_check = {
         .tier = VERDICT_TIER_TRACK,
         .weighs_views = 0,
         .evaluate = evaluate,
+        .reads_history = 1,
+        .worse_value = 1,
 };

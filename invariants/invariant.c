@@ -514,20 +514,18 @@ static void endpoint_disagreement(const struct verdict *v, size_t n, struct verd
  * evaluated again (after a confirmation) carries the time of the
  * evaluation it reports, not a sum.
  */
-void invariants_evaluate(const struct snapshot *s, const struct invariant_params *p,
-                         struct verdict *out)
+/* Every check, or only those that read history, into out[0 .. invariant_count-1]. */
+static void evaluate_checks(const struct snapshot *s, const struct invariant_params *p,
+                            struct verdict *out, int history_only)
 {
-        struct invariant_params defaults;
         size_t i, none[SNAP_NCHAINS] = {0};
         uint64_t t0;
 
-        if (p == NULL) {
-                invariant_params_defaults(&defaults);
-                p = &defaults;
-        }
         for (i = 0; i < invariant_count; i++) {
                 const struct invariant *inv = invariant_table[i];
 
+                if (history_only && !inv->reads_history)
+                        continue;
                 t0 = rwclock_mono_us();
                 if (inv->weighs_views) {
                         evaluate_weighed(inv, s, p, &out[i]);
@@ -537,10 +535,48 @@ void invariants_evaluate(const struct snapshot *s, const struct invariant_params
                 }
                 out[i].eval_us = rwclock_mono_us() - t0;
         }
-        t0 = rwclock_mono_us();
+}
+
+void invariants_evaluate_disagreement(const struct invariant_params *p, struct verdict *out)
+{
+        struct invariant_params defaults;
+        uint64_t t0 = rwclock_mono_us();
+
+        if (p == NULL) {
+                invariant_params_defaults(&defaults);
+                p = &defaults;
+        }
+        verdict_release(&out[invariant_count]);
         verdict_start(&out[invariant_count], ENDPOINT_DISAGREEMENT, VERDICT_TIER_ALERT, p);
         endpoint_disagreement(out, invariant_count, &out[invariant_count]);
         out[invariant_count].eval_us = rwclock_mono_us() - t0;
+}
+
+void invariants_evaluate(const struct snapshot *s, const struct invariant_params *p,
+                         struct verdict *out)
+{
+        struct invariant_params defaults;
+
+        if (p == NULL) {
+                invariant_params_defaults(&defaults);
+                p = &defaults;
+        }
+        evaluate_checks(s, p, out, 0);
+        memset(&out[invariant_count], 0, sizeof out[invariant_count]);
+        invariants_evaluate_disagreement(p, out);
+}
+
+void invariants_evaluate_history(const struct snapshot *s, const struct invariant_params *p,
+                                 struct verdict *out)
+{
+        struct invariant_params defaults;
+
+        if (p == NULL) {
+                invariant_params_defaults(&defaults);
+                p = &defaults;
+        }
+        memset(out, 0, (invariant_count + 1) * sizeof *out);
+        evaluate_checks(s, p, out, 1);
 }
 
 int invariants_need_confirmation(const struct verdict *v, size_t n)

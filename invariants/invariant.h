@@ -118,6 +118,13 @@ struct invariant {
         enum verdict_tier tier;
         int weighs_views; /* Tier 1 over chain values: evaluated per view */
         invariant_fn evaluate;
+        /*
+         * Reads the history a cycle reads in pages (ledger batches, leaves,
+         * withdrawals, roots, anchors): evaluated on every page (pages.h).
+         */
+        int reads_history;
+        /* A Tier 3 value's bad direction across pages: 1 higher, -1 lower, 0 none. */
+        int worse_value;
 };
 
 /* Every check, Tier 1 first, then Tier 2, then Tier 3. */
@@ -134,6 +141,20 @@ const struct invariant *invariant_find(const char *name);
  */
 void invariants_evaluate(const struct snapshot *s, const struct invariant_params *p,
                          struct verdict *out);
+
+/*
+ * Like invariants_evaluate for the checks that read history
+ * (reads_history) only, for a page of history after the first; out[i] of
+ * every other check, and out[invariant_count], are left zeroed.
+ */
+void invariants_evaluate_history(const struct snapshot *s, const struct invariant_params *p,
+                                 struct verdict *out);
+
+/*
+ * Evaluates ENDPOINT_DISAGREEMENT (out[invariant_count]) again from
+ * out[0 .. invariant_count-1], after pages were merged into them.
+ */
+void invariants_evaluate_disagreement(const struct invariant_params *p, struct verdict *out);
 
 /* Some verdict asks for confirmation through other endpoints. */
 int invariants_need_confirmation(const struct verdict *v, size_t n);

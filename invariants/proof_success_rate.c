@@ -60,4 +60,6 @@ const struct invariant proof_success_rate_check = {
         .tier = VERDICT_TIER_TRACK,
         .weighs_views = 0,
         .evaluate = evaluate,
+        .reads_history = 1,
+        .worse_value = -1,
 };

@@ -350,4 +350,5 @@ const struct invariant proof_verification_fail_check = {
         .tier = VERDICT_TIER_HALT,
         .weighs_views = 1,
         .evaluate = evaluate,
+        .reads_history = 1,
 };

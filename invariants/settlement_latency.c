@@ -64,4 +64,6 @@ const struct invariant settlement_latency_check = {
         .tier = VERDICT_TIER_TRACK,
         .weighs_views = 0,
         .evaluate = evaluate,
+        .reads_history = 1,
+        .worse_value = 1,
 };

@@ -103,6 +103,34 @@ int snapshot_alloc_view(struct snapshot *s, enum snap_chain_role chain, struct s
         return RW_OK;
 }
 
+void snapshot_free_history(struct snapshot *s)
+{
+        struct snap_ledger *l = &s->ledger;
+        size_t i;
+
+        free(l->batches);
+        free(l->leaves);
+        free(l->withdrawals);
+        free(l->roots_known);
+        l->batches = NULL;
+        l->leaves = NULL;
+        l->withdrawals = NULL;
+        l->roots_known = NULL;
+        l->nbatches = l->nleaves = l->nwithdrawals = l->nroots_known = 0;
+        free(s->known_anchors);
+        s->known_anchors = NULL;
+        s->nknown_anchors = 0;
+        for (i = 0; i < SNAP_VIEWS_MAX; i++) {
+                struct snap_view *v = &s->chains[SNAP_SOURCE].views[i];
+
+                free(v->anchored_roots);
+                free(v->anchors);
+                v->anchored_roots = NULL;
+                v->anchors = NULL;
+                v->nanchors = 0;
+        }
+}
+
 void snapshot_free(struct snapshot *s)
 {
         size_t c, i;

@@ -65,6 +65,7 @@ struct snap_anchor {
  */
 struct snap_view {
         char endpoint[SNAP_ENDPOINT_MAX]; /* redacted name */
+        size_t endpoint_index;            /* in the chain's configured endpoints */
         int ok;                           /* every read below succeeded */
         char error[RWERR_MSG_MAX];        /* why not, when !ok */
         uint8_t block_hash[32];           /* of the pinned block */
@@ -119,7 +120,10 @@ struct snap_chain {
          * drained its lockbox, must not hide it by freezing the pinned
          * height. */
         uint64_t tip;
-        uint64_t anchors_from; /* source: events read in anchors_from < b <= pinned */
+        /* source: events read in anchors_from < b <= anchors_to, one page of
+         * them; anchors_to is pinned on the last page */
+        uint64_t anchors_from;
+        uint64_t anchors_to;
         size_t nviews;
         struct snap_view views[SNAP_VIEWS_MAX];
         /* Tier 2/3 inputs from the endpoint pool */
@@ -242,8 +246,13 @@ struct snap_ledger {
         unsigned consecutive_failures; /* failed connects or dead connections in a row */
         char connection_reason[RWERR_MSG_MAX];
         struct snap_ledger_asset *assets; /* per asset */
-        /* batches after the batch cursor, with their leaves and withdrawals */
+        /*
+         * batches after the batch cursor, with their leaves and withdrawals:
+         * one page of them (the cycle reads history in pages, pages.h);
+         * more_batches is 1 when the page is full, so more may follow
+         */
         uint64_t batches_after;
+        int more_batches;
         size_t nbatches;
         struct snap_batch *batches;
         size_t nleaves;
@@ -330,6 +339,13 @@ int snapshot_alloc_assets_accounts(struct snapshot *s, size_t nassets, size_t na
         __attribute__((warn_unused_result));
 int snapshot_alloc_view(struct snapshot *s, enum snap_chain_role chain, struct snap_view *v)
         __attribute__((warn_unused_result));
+
+/*
+ * Frees one page of history (pages.h): the ledger's batches, leaves,
+ * withdrawals and roots_known, the known anchors, and every source view's
+ * anchored_roots and anchors, and zeroes their counts; the rest stays.
+ */
+void snapshot_free_history(struct snapshot *s);
 
 /* Frees every array the snapshot holds and zeroes it. Accepts NULL. */
 void snapshot_free(struct snapshot *s);

@@ -619,7 +619,7 @@ static void part_share(const cJSON *content, struct trail *tr, const struct cycl
         struct cycle_result good;
         struct config *cfg = NULL;
         struct observer *obs = NULL;
-        struct observe_window w = {-1, 0, 0, -1, -1, 0, 0};
+        struct observe_window w = {-1, 0, 0, -1, -1, 0, 0, 0};
         struct rwerr err;
         uint64_t prev = 0, t0;
         long i;

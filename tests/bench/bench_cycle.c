@@ -24,7 +24,7 @@ static int cmp_u64(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-        struct observe_window w = {-1, 0, 0, -1, -1, 0, 0};
+        struct observe_window w = {-1, 0, 0, -1, -1, 0, 0, 0};
         struct rwerr err = {{0}};
         struct config *cfg;
         struct observer *obs;

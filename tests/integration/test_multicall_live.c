@@ -164,6 +164,7 @@ static void snapshot_for(struct snapshot *s, const uint8_t (*tokens)[ABI_ADDRESS
         s->chains[SNAP_SOURCE].tip = fx.head;
         /* no anchors to read: the view's logs are not what this test compares */
         s->chains[SNAP_SOURCE].anchors_from = fx.head - 1;
+        s->chains[SNAP_SOURCE].anchors_to = fx.head - 1;
         assert_int_equal(snapshot_alloc_view(s, SNAP_SOURCE, &s->chains[SNAP_SOURCE].views[0]),
                          RW_OK);
         s->chains[SNAP_SOURCE].nviews = 1;

@@ -61,6 +61,7 @@ void inv_fixture_snapshot(struct snapshot *s, size_t nassets, size_t naccounts)
                 ch->indexed_through = ch->pinned;
                 ch->tip = ch->pinned;
                 ch->anchors_from = c == SNAP_SOURCE ? 90 : 0;
+                ch->anchors_to = ch->pinned;
                 ch->nviews = 1;
                 set_view(&ch->views[0], c == SNAP_SOURCE ? "src-a" : "exe-a", (uint8_t)(0xb0 + c));
                 assert_int_equal(snapshot_alloc_view(s, (enum snap_chain_role)c, &ch->views[0]),

@@ -20,3 +20,4 @@ relaywatch_test(test_inv_tier3     unit unit/test_inv_tier3.c inv_fixture)
 relaywatch_test(test_inv_proof     unit unit/test_inv_proof.c inv_fixture testsupport)
 relaywatch_test_fixture(test_inv_proof merkle_vectors
   "MERKLE_VECTORS=${CMAKE_CURRENT_BINARY_DIR}/merkle-vectors.json")
+relaywatch_test(test_inv_pages     unit unit/test_inv_pages.c inv_fixture)

@@ -16,3 +16,12 @@ add_test(NAME cursors
           ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/cursors)
 set_tests_properties(cursors PROPERTIES LABELS integration TIMEOUT 600
   ENVIRONMENT "RELAYWATCH_BIN=$<TARGET_FILE:relaywatch>;RELAYER_SIM_BIN=$<TARGET_FILE:relayer_sim>")
+
+# The history read in pages at the same heights: every batch read, a broken
+# proof on a later page and a root anchored again pages apart caught, on a
+# stack of its own (the re-anchoring cannot be undone).
+add_test(NAME paged_history
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/paged_history.sh
+          ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR}/paged_history)
+set_tests_properties(paged_history PROPERTIES LABELS integration TIMEOUT 600
+  ENVIRONMENT "RELAYWATCH_BIN=$<TARGET_FILE:relaywatch>;RELAYER_SIM_BIN=$<TARGET_FILE:relayer_sim>")

@@ -1162,6 +1162,7 @@ static void run_and_control_defaults(void **state)
         assert_int_equal(c->interval_ms, 5000);
         assert_int_equal(c->poll_ms, 100);
         assert_int_equal(c->full_sweep_s, 300);
+        assert_int_equal(c->page_batches, 256);
         assert_int_equal(c->blind_limit_ms, 60000);
         assert_false(c->control_present);
         assert_string_equal(c->control_stream, "relayer:control");
@@ -1186,6 +1187,7 @@ static void control_section(void **state)
                       "poll_ms = 50\n"
                       "interval_ms = 2000\n"
                       "full_sweep_s = 0\n"
+                      "page_batches = 1\n"
                       "[redis]\n"
                       "url = redis://127.0.0.1:6379/0\n"
                       "[control]\n"
@@ -1202,6 +1204,7 @@ static void control_section(void **state)
         assert_int_equal(c->poll_ms, 50);
         assert_int_equal(c->interval_ms, 2000);
         assert_int_equal(c->full_sweep_s, 0);
+        assert_int_equal(c->page_batches, 1);
         assert_true(c->control_present);
         assert_string_equal(c->control_stream, "bridge:control");
         assert_string_equal(c->signing_key, "/etc/relaywatch/watchdog.key");

@@ -138,6 +138,7 @@ static const struct key_def watchdog_keys[] = {
         {"poll_ms", KEY_U64, 0, CFG(poll_ms), 0, 10, 60000},
         {"full_sweep_s", KEY_U64, 0, CFG(full_sweep_s), 0, 0, 604800},
         {"blind_limit_ms", KEY_U64, 0, CFG(blind_limit_ms), 0, 1000, 86400000},
+        {"page_batches", KEY_UNSIGNED, 0, CFG(page_batches), 0, 1, 100000},
 };
 
 static const struct key_def database_keys[] = {
@@ -2607,6 +2608,7 @@ static void config_defaults(struct config *c)
         int role;
 
         c->statement_timeout_ms = 5000;
+        c->page_batches = 256; /* OBSERVE_PAGE_BATCHES */
         c->db_failure_threshold = 5;
         for (role = 0; role < SNAP_NCHAINS; role++) {
                 c->chains[role].log_chunk_blocks = 2000;

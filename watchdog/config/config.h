@@ -167,6 +167,7 @@ struct config {
         uint64_t interval_ms;          /* interval mode: between cycle starts; default 5000 */
         uint64_t poll_ms;              /* block mode: eth_blockNumber poll; default 100 */
         uint64_t full_sweep_s;         /* a full sweep at least this often; default 300 */
+        unsigned page_batches;         /* ledger batches per page of history; default 256 */
         uint64_t blind_limit_ms; /* no Tier 1 evaluation this long: alert, no heartbeat; 60000 */
         /* [database] */
         char *database_url;            /* required; holds a password: never print */

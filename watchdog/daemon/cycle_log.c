@@ -17,6 +17,9 @@ static void log_cycle_line(const struct cycle_result *r, int full)
         cJSON_AddStringToObject(line, "tier1", verdict_status_name(r->tier1));
         cJSON_AddNumberToObject(line, "duration_ms", (double)r->duration_ms);
         cJSON_AddBoolToObject(line, "full_sweep", full);
+        cJSON_AddNumberToObject(line, "pages", (double)r->pages.pages);
+        cJSON_AddNumberToObject(line, "batches", (double)r->pages.batches);
+        cJSON_AddNumberToObject(line, "anchors", (double)r->pages.anchors);
         heights = cJSON_AddObjectToObject(line, "heights");
         for (role = 0; heights != NULL && role < SNAP_NCHAINS; role++)
                 cJSON_AddNumberToObject(heights, snap_chain_role_name((enum snap_chain_role)role),

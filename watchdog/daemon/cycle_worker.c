@@ -278,42 +278,49 @@ static void load_cursors(struct cycle_worker *w)
                         (long long)v[0], (long long)v[1], (unsigned long long)w->cfg->full_sweep_s);
 }
 
-/* After a cycle in which every Tier 1 check passed: its anchors, for the index. */
-static void note_anchors(struct cycle_worker *w, const struct snapshot *s)
+/*
+ * After a cycle in which every Tier 1 check passed: its events the index
+ * lacks (the cycle's pages already left out those it holds), for the index.
+ */
+static void note_anchors(struct cycle_worker *w, const struct cycle_result *r)
 {
-        const struct snap_chain *src = &s->chains[SNAP_SOURCE];
-        const struct snap_view *v = &src->views[0];
-        size_t i;
+        size_t i, n = r->nnew_anchors;
 
-        if (src->nviews == 0 || v->nanchors == 0 || v->anchors == NULL)
+        if (r->new_anchors_dropped > 0)
+                jsonlog_message(JSONLOG_WARN, "anchor_index_dropped", r->snapshot.correlation_id,
+                                "%zu checked anchors of this cycle are not kept for the index "
+                                "(past %d in one cycle, or out of memory): the next full sweep "
+                                "reads them again",
+                                r->new_anchors_dropped, CYCLE_NEW_ANCHORS_MAX);
+        if (n == 0)
                 return;
-        if (w->npending + v->nanchors > PENDING_ANCHORS_MAX) {
+        if (w->npending + n > PENDING_ANCHORS_MAX) {
                 jsonlog_message(JSONLOG_WARN, "anchor_index_dropped", NULL,
                                 "%zu checked anchors wait for the index already; %zu more are "
                                 "not kept (a full sweep indexes what it reads)",
-                                w->npending, v->nanchors);
+                                w->npending, n);
                 return;
         }
-        if (w->npending + v->nanchors > w->cap_pending) {
-                size_t cap = (w->npending + v->nanchors) * 2;
+        if (w->npending + n > w->cap_pending) {
+                size_t cap = (w->npending + n) * 2;
                 struct state_anchor *p = realloc(w->pending, cap * sizeof *p);
 
                 if (p == NULL) {
                         jsonlog_message(JSONLOG_WARN, "anchor_index_dropped", NULL,
                                         "out of memory keeping %zu checked anchors for the index",
-                                        v->nanchors);
+                                        n);
                         return;
                 }
                 w->pending = p;
                 w->cap_pending = cap;
         }
-        for (i = 0; i < v->nanchors; i++) {
+        for (i = 0; i < n; i++) {
                 struct state_anchor *a = &w->pending[w->npending++];
 
-                memcpy(a->root, v->anchors[i].root, sizeof a->root);
-                a->batch_number = v->anchors[i].batch_id;
-                a->block_number = v->anchors[i].block_number;
-                memcpy(a->tx_hash, v->anchors[i].tx_hash, sizeof a->tx_hash);
+                memcpy(a->root, r->new_anchors[i].root, sizeof a->root);
+                a->batch_number = r->new_anchors[i].batch_id;
+                a->block_number = r->new_anchors[i].block_number;
+                memcpy(a->tx_hash, r->new_anchors[i].tx_hash, sizeof a->tx_hash);
         }
 }
 
@@ -431,6 +438,7 @@ static int choose_window(struct cycle_worker *w, uint64_t now, struct observe_wi
                    now - w->last_full_ms >= w->cfg->full_sweep_s * 1000u;
 
         memset(win, 0, sizeof *win);
+        win->max_batches = w->cfg->page_batches;
         win->anchors_after = -1;
         win->ops_after = -1;
         win->cycles_after = -1;
@@ -444,17 +452,15 @@ static int choose_window(struct cycle_worker *w, uint64_t now, struct observe_wi
 /*
  * After a cycle in which every Tier 1 check passed: anchors are checked
  * through the source chain's pinned block; batches through the last one
- * of the unbroken run of anchored batches (a batch not anchored yet must
- * be read again once it is).
+ * of the unbroken run of anchored batches (r->anchored_through, over all
+ * the cycle's pages: a batch not anchored yet must be read again once it
+ * is).
  */
 static void advance_cursors(struct cycle_worker *w, const struct cycle_result *r)
 {
         const struct snapshot *s = &r->snapshot;
         const struct snap_chain *src = &s->chains[SNAP_SOURCE];
-        const struct snap_view *v;
-        static const uint8_t zero[32];
-        uint64_t through = w->cursors_valid ? w->batches_after : 0;
-        size_t i;
+        uint64_t through = r->anchored_through;
 
         if (r->tier1 != VERDICT_OK || !s->ledger.ok || !src->ok || src->nviews == 0) {
                 if (r->tier1 != VERDICT_OK) {
@@ -474,16 +480,10 @@ static void advance_cursors(struct cycle_worker *w, const struct cycle_result *r
                 }
                 return;
         }
-        v = &src->views[0];
-        for (i = 0; i < s->ledger.nbatches; i++) {
-                if (v->anchored_roots == NULL || memcmp(v->anchored_roots[i], zero, 32) == 0)
-                        break;
-                through = s->ledger.batches[i].batch_number;
-        }
         w->batches_after = through;
         w->anchors_after = (int64_t)src->pinned;
         w->cursors_valid = 1;
-        note_anchors(w, s);
+        note_anchors(w, r);
         if (through <= (uint64_t)INT64_MAX && src->pinned <= (uint64_t)INT64_MAX &&
             (w->save_values[0] != (int64_t)through || w->save_values[1] != (int64_t)src->pinned)) {
                 w->save_values[0] = (int64_t)through;

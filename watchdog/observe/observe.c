@@ -24,6 +24,10 @@ struct observer {
         struct ledger_progress_state progress; /* relaywatch.progress, read every 15 s at most */
         /* per endpoint: whether its Multicall3 answers (observe_chain.h) */
         struct multicall_memo multicall[SNAP_NCHAINS][CONFIG_ENDPOINTS_MAX];
+        /* history in pages (pages.h): the snapshot transaction stays open between them */
+        int pages_open;
+        unsigned page_batches;
+        uint64_t page_blocks;
 };
 
 static const char *const chain_names[SNAP_NCHAINS] = {"source", "execution"};
@@ -159,10 +163,17 @@ static void chain_failed(struct snap_chain *ch, const struct rwerr *err)
         (void)snprintf(ch->error, sizeof ch->error, "%s", err->msg);
 }
 
+/* The end of the page of events that starts after `from`: at most page_blocks on, at most pinned. */
+static uint64_t page_end(const struct observer *o, uint64_t from, uint64_t pinned)
+{
+        return pinned > from && pinned - from > o->page_blocks ? from + o->page_blocks : pinned;
+}
+
 /* min(head - confirmations or finalized, what the ledger has indexed). */
-static void pin(struct snapshot *s, const struct config *cfg, const struct observe_window *w,
+static void pin(struct observer *o, struct snapshot *s, const struct observe_window *w,
                 enum snap_chain_role role)
 {
+        const struct config *cfg = o->cfg;
         struct snap_chain *ch = &s->chains[role];
         uint64_t base;
 
@@ -179,6 +190,7 @@ static void pin(struct snapshot *s, const struct config *cfg, const struct obser
         else
                 ch->anchors_from =
                         cfg->chains[role].deploy_block > 0 ? cfg->chains[role].deploy_block - 1 : 0;
+        ch->anchors_to = page_end(o, ch->anchors_from, ch->pinned);
 }
 
 /* A ledger that has recorded nothing of a chain cannot be compared with it. */
@@ -319,6 +331,7 @@ static void *view_job_run(void *arg)
         struct multicall_memo *memo =
                 j->endpoint < CONFIG_ENDPOINTS_MAX ? &j->o->multicall[j->role][j->endpoint] : NULL;
 
+        j->v->endpoint_index = j->endpoint;
         if (observe_chain_view(j->o->pools[j->role], j->endpoint, j->o->cfg, j->role, j->s, j->v,
                                memo, &ignored) != RW_OK) {
                 /* recorded in the view: v->ok is 0 and v->error says why */
@@ -349,6 +362,30 @@ static void run_view_jobs(struct view_job *jobs, size_t n)
         }
 }
 
+/* More history to read at the same heights: the ledger's page was full, or events are left. */
+static int history_left(const struct snapshot *s)
+{
+        const struct snap_chain *src = &s->chains[SNAP_SOURCE];
+
+        if (!s->ledger.ok || !src->ok || src->nviews == 0)
+                return 0; /* the history checks cannot pass this cycle: nothing more to read */
+        return s->ledger.more_batches || src->anchors_to < src->pinned;
+}
+
+/* Ends the snapshot transaction; a failure to end it is the ledger's. */
+static void end_pages(struct observer *o, struct snapshot *s)
+{
+        struct rwerr step = {{0}};
+
+        if (!o->pages_open)
+                return;
+        o->pages_open = 0;
+        if (observe_ledger_end(o->db, &step) != RW_OK && s != NULL && s->ledger.ok) {
+                s->ledger.ok = 0;
+                (void)snprintf(s->ledger.error, sizeof s->ledger.error, "%s", step.msg);
+        }
+}
+
 int observer_observe(struct observer *o, const struct observe_window *w, struct snapshot *s,
                      struct rwerr *err)
 {
@@ -360,6 +397,13 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
         int rc;
 
         s->taken_ms = rwclock_wall_ms();
+        o->page_batches = w->max_batches ? w->max_batches : OBSERVE_PAGE_BATCHES;
+        o->page_blocks = w->page_blocks;
+        if (o->page_blocks == 0) {
+                uint64_t chunk = o->cfg->chains[SNAP_SOURCE].log_chunk_blocks;
+
+                o->page_blocks = OBSERVE_PAGE_LOG_CHUNKS * (chunk ? chunk : 2000);
+        }
         if ((rc = fill_config(o->cfg, s, err)) != RW_OK)
                 return rc;
         for (i = 0; i < SNAP_NCHAINS; i++) {
@@ -382,10 +426,11 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
                                        st.reason);
                 }
         }
+        o->pages_open = 1; /* from here, a transaction may be open: observer_end_pages */
         if (observe_ledger_begin(o->db, o->cfg, s, &step) != RW_OK)
                 s->ledger.ok = 0; /* the reason is in s->ledger.error */
         for (i = 0; i < SNAP_NCHAINS; i++)
-                pin(s, o->cfg, w, (enum snap_chain_role)i);
+                pin(o, s, w, (enum snap_chain_role)i);
         if (s->ledger.ok && observe_ledger_read(o->db, w, s, &step) != RW_OK) {
                 /* recorded: s->ledger.ok is 0 and s->ledger.error says why */
         }
@@ -413,19 +458,86 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
         if (observe_ledger_roots(o->db, s, &step) != RW_OK) {
                 /* recorded in s->ledger as above */
         }
-        read_progress(o, s);
-        if (observe_ledger_end(o->db, &step) != RW_OK && s->ledger.ok) {
-                s->ledger.ok = 0;
-                (void)snprintf(s->ledger.error, sizeof s->ledger.error, "%s", step.msg);
-        }
-        /* beside the snapshot, in autocommit: a failure cannot spoil the ledger's reads */
+        /* under a savepoint: a failure cannot spoil the ledger's reads */
         if ((rc = observe_ledger_known_anchors(o->db, o->cfg, s, err)) != RW_OK)
                 return rc;
+        read_progress(o, s);
+        if (!history_left(s))
+                end_pages(o, s);
         read_health(o, s);
         if ((rc = read_streams(o, s, err)) != RW_OK)
                 return rc;
         s->observe_ms = rwclock_mono_ms() - started;
         return RW_OK;
+}
+
+/* The source view's history for this page through its own endpoint; a failure is the chain's. */
+static int read_view_history(struct observer *o, struct snapshot *s, struct snap_view *v,
+                             struct rwerr *err)
+{
+        struct snap_chain *src = &s->chains[SNAP_SOURCE];
+        size_t e = v->endpoint_index;
+        struct rwerr step = {{0}};
+
+        if (s->ledger.nbatches > 0 &&
+            (v->anchored_roots = calloc(s->ledger.nbatches, sizeof *v->anchored_roots)) == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu roots",
+                                 s->ledger.nbatches);
+        if (observe_chain_history(o->pools[SNAP_SOURCE], e, o->cfg, s, v,
+                                  e < CONFIG_ENDPOINTS_MAX ? &o->multicall[SNAP_SOURCE][e] : NULL,
+                                  &step) != RW_OK &&
+            src->ok) {
+                src->ok = 0;
+                memcpy(src->error, v->error, sizeof src->error);
+        }
+        return RW_OK;
+}
+
+int observer_next_page(struct observer *o, struct snapshot *s, int *more, struct rwerr *err)
+{
+        struct snap_chain *src = &s->chains[SNAP_SOURCE];
+        struct snap_ledger *l = &s->ledger;
+        struct rwerr step = {{0}};
+        uint64_t after;
+        int batches_left;
+        size_t k;
+        int rc;
+
+        *more = 0;
+        if (!o->pages_open)
+                return RW_OK;
+        if (!history_left(s)) {
+                end_pages(o, s);
+                return RW_OK;
+        }
+        batches_left = l->more_batches;
+        after = l->nbatches > 0 ? l->batches[l->nbatches - 1].batch_number : l->batches_after;
+        snapshot_free_history(s);
+        l->more_batches = 0;
+        l->batches_after = after;
+        if (batches_left && observe_ledger_page(o->db, after, o->page_batches, s, &step) != RW_OK) {
+                /* recorded: s->ledger.ok is 0 and s->ledger.error says why */
+        }
+        src->anchors_from = src->anchors_to;
+        src->anchors_to = page_end(o, src->anchors_from, src->pinned);
+        for (k = 0; k < src->nviews; k++) {
+                if ((rc = read_view_history(o, s, &src->views[k], err)) != RW_OK)
+                        return rc;
+        }
+        if (observe_ledger_roots(o->db, s, &step) != RW_OK) {
+                /* recorded in s->ledger */
+        }
+        if ((rc = observe_ledger_known_anchors(o->db, o->cfg, s, err)) != RW_OK)
+                return rc;
+        *more = 1;
+        if (!history_left(s))
+                end_pages(o, s);
+        return RW_OK;
+}
+
+void observer_end_pages(struct observer *o)
+{
+        end_pages(o, NULL);
 }
 
 int observer_confirm(struct observer *o, struct snapshot *s, struct rwerr *err)

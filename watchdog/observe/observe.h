@@ -48,6 +48,25 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
                      struct rwerr *err) __attribute__((warn_unused_result));
 
 /*
+ * The history of a cycle comes in pages (pages.h): observer_observe reads
+ * the first (at most max_batches ledger batches and page_blocks source
+ * blocks of events) and, when more is left, keeps the ledger's snapshot
+ * transaction open. observer_next_page then frees the page's history in
+ * `s` and reads the next at the same pinned heights and in the same
+ * transaction: the ledger batches after the last one read, with their
+ * leaves and withdrawals, and through every source view's own endpoint
+ * their roots and the next block range of events, then what the ledger and
+ * the known-anchors index hold of those events' roots. *more is 1 when a
+ * page was read (failures are recorded in `s`, as observer_observe does),
+ * 0 when the history is done (the transaction then ends). An error return
+ * is out of memory only. observer_end_pages ends the transaction whatever
+ * is left (call it after the last page, or to give up, on every path).
+ */
+int observer_next_page(struct observer *o, struct snapshot *s, int *more, struct rwerr *err)
+        __attribute__((warn_unused_result));
+void observer_end_pages(struct observer *o);
+
+/*
  * For every chain with fewer views than its quorum, reads the same values
  * at the same pinned height through each of its other endpoints, adding a
  * view per endpoint. Same error contract as observer_observe.

@@ -145,6 +145,7 @@ struct view_reads {
         struct rpc_block at; /* the pinned block */
         size_t anchors_cap;
         struct multicall_memo *memo; /* NULL: one call per read */
+        int history_only;            /* a later page: the roots and anchors only */
 };
 
 static cJSON *call_params(const uint8_t to[ABI_ADDRESS_BYTES], const struct abi_call *call,
@@ -529,6 +530,8 @@ static int plan_reads(struct view_reads *r, struct req_queue *q, struct rwerr *e
         size_t i;
         int rc;
 
+        if (r->history_only)
+                goto history;
         if ((rc = queue_push(q, req, err)) != RW_OK)
                 return rc;
         if ((rc = push_word_reads(r, q, REQ_TOKEN, r->s->nassets, err)) != RW_OK)
@@ -546,16 +549,17 @@ static int plan_reads(struct view_reads *r, struct req_queue *q, struct rwerr *e
                 if ((rc = queue_push(q, req, err)) != RW_OK)
                         return rc;
         }
+history:
         if (r->role != SNAP_SOURCE)
                 return RW_OK;
         if ((rc = push_word_reads(r, q, REQ_ROOT, r->s->ledger.nbatches, err)) != RW_OK)
                 return rc;
-        if (ch->pinned > ch->anchors_from) {
-                uint64_t from = ch->anchors_from + 1;
+        if (ch->anchors_to > ch->anchors_from) {
+                uint64_t from = ch->anchors_from + 1, last = ch->anchors_to;
                 uint64_t chunk = r->cc->log_chunk_blocks ? r->cc->log_chunk_blocks : 2000;
 
-                while (from <= ch->pinned) {
-                        uint64_t to = ch->pinned - from + 1 > chunk ? from + chunk - 1 : ch->pinned;
+                while (from <= last) {
+                        uint64_t to = last - from + 1 > chunk ? from + chunk - 1 : last;
 
                         req = (struct req){REQ_LOGS, 0, from, to, REQ_BLOCK, 0};
                         if ((rc = queue_push(q, req, err)) != RW_OK)
@@ -566,11 +570,13 @@ static int plan_reads(struct view_reads *r, struct req_queue *q, struct rwerr *e
         return RW_OK;
 }
 
-int observe_chain_view(struct endpoint_pool *pool, size_t endpoint, const struct config *cfg,
-                       enum snap_chain_role role, struct snapshot *s, struct snap_view *v,
-                       struct multicall_memo *memo, struct rwerr *err)
+static int read_view(struct endpoint_pool *pool, size_t endpoint, struct view_reads r,
+                     struct rwerr *err)
 {
-        struct view_reads r = {cfg, &cfg->chains[role], role, s, v, {NULL, 0}, 0, memo};
+        struct snap_view *v = r.v;
+        struct multicall_memo *memo = r.memo;
+        enum snap_chain_role role = r.role;
+        struct snapshot *s = r.s;
         struct req_queue q = {NULL, 0, 0, 0};
         struct endpoint_health h;
         int rc;
@@ -615,4 +621,23 @@ done:
                 (void)snprintf(v->error, sizeof v->error, "%s", err->msg);
         }
         return rc;
+}
+
+int observe_chain_view(struct endpoint_pool *pool, size_t endpoint, const struct config *cfg,
+                       enum snap_chain_role role, struct snapshot *s, struct snap_view *v,
+                       struct multicall_memo *memo, struct rwerr *err)
+{
+        struct view_reads r = {cfg, &cfg->chains[role], role, s, v, {NULL, 0}, 0, memo, 0};
+
+        return read_view(pool, endpoint, r, err);
+}
+
+int observe_chain_history(struct endpoint_pool *pool, size_t endpoint, const struct config *cfg,
+                          struct snapshot *s, struct snap_view *v, struct multicall_memo *memo,
+                          struct rwerr *err)
+{
+        struct view_reads r = {
+                cfg, &cfg->chains[SNAP_SOURCE], SNAP_SOURCE, s, v, {NULL, 0}, 0, memo, 1};
+
+        return read_view(pool, endpoint, r, err);
 }

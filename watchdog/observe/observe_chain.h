@@ -9,8 +9,8 @@
  * totalSupply (execution) at the pinned height and, when it differs, at
  * the chain's tip, per relayer account of the chain the nonce at the tip
  * and pending, and on the source chain roots(batch) of
- * the root registry for every ledger batch and the RootAnchored events in
- * chunked eth_getLogs ranges that split in two when a provider refuses a
+ * the root registry for every ledger batch of the page and the RootAnchored
+ * events of the page's block range in chunked eth_getLogs ranges that split in two when a provider refuses a
  * range as too large. A view holds what one endpoint said, never a mix.
  *
  * Where the chain's configuration names a Multicall3 (the default address
@@ -55,5 +55,17 @@ int observe_chain_view(struct endpoint_pool *pool, size_t endpoint, const struct
                        enum snap_chain_role role, struct snapshot *s, struct snap_view *v,
                        struct multicall_memo *memo, struct rwerr *err)
         __attribute__((warn_unused_result));
+
+/*
+ * A later page of history (pages.h) for view `v` of the source chain, at
+ * the same pinned height: roots(batch) for s->ledger's batches of this
+ * page into v->anchored_roots (allocated for them by the caller), and the
+ * RootAnchored events in anchors_from < b <= anchors_to into v->anchors
+ * (freed before). The view's other values stay as they were. Same contract
+ * as observe_chain_view otherwise.
+ */
+int observe_chain_history(struct endpoint_pool *pool, size_t endpoint, const struct config *cfg,
+                          struct snapshot *s, struct snap_view *v, struct multicall_memo *memo,
+                          struct rwerr *err) __attribute__((warn_unused_result));
 
 #endif

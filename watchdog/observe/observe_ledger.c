@@ -11,7 +11,6 @@
 #include "rwclock.h"
 #include "state.h"
 
-#define DEFAULT_MAX_BATCHES 100000u
 #define DEFAULT_RECENT_ROWS 100u
 #define DEFAULT_RECENT_BLOCKS 10u
 
@@ -51,6 +50,9 @@ int observe_ledger_begin(struct dbconn *c, const struct config *cfg, struct snap
         int rc;
 
         s->ledger.ok = 0;
+        /* a transaction an earlier cycle left open (it never should) is not this snapshot */
+        if ((rc = ledger_snapshot_end(c, err)) != RW_OK)
+                return ledger_failed(s, rc, err);
         if ((rc = dbconn_ensure(c, err)) != RW_OK || (rc = ledger_snapshot_begin(c, err)) != RW_OK)
                 return ledger_failed(s, rc, err);
         t = mono_ms_precise();
@@ -233,35 +235,37 @@ static int read_all_totals(struct dbconn *c, const struct observe_window *w, str
         return RW_OK;
 }
 
-static int read_batches(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
+/* One page of history: the batches after `after`, with their leaves and withdrawals. */
+static int read_batches(struct dbconn *c, uint64_t after, unsigned max_batches, struct snapshot *s,
                         struct rwerr *err)
 {
         struct snap_ledger *l = &s->ledger;
         struct ledger_batches b = {0, NULL};
         struct ledger_leaves leaves = {0, NULL};
         struct ledger_withdrawals wd = {0, NULL};
+        unsigned limit = max_batches ? max_batches : OBSERVE_PAGE_BATCHES;
         uint64_t last;
         double t = mono_ms_precise();
         size_t i;
         int rc;
 
-        l->batches_after = w->batches_after;
-        if ((rc = ledger_batches_after(c, w->batches_after,
-                                       w->max_batches ? w->max_batches : DEFAULT_MAX_BATCHES, &b,
-                                       err)) != RW_OK)
+        l->batches_after = after;
+        l->more_batches = 0;
+        if ((rc = ledger_batches_after(c, after, limit, &b, err)) != RW_OK)
                 return rc;
         timed(s, "batches_after", t);
         if (b.n == 0) {
                 ledger_batches_free(&b);
                 return RW_OK;
         }
+        l->more_batches = b.n >= limit;
         last = b.rows[b.n - 1].batch_number;
         t = mono_ms_precise();
-        if ((rc = ledger_leaves_in_batches(c, w->batches_after, last, &leaves, err)) != RW_OK)
+        if ((rc = ledger_leaves_in_batches(c, after, last, &leaves, err)) != RW_OK)
                 goto done;
         timed(s, "leaves_in_batches", t);
         t = mono_ms_precise();
-        if ((rc = ledger_withdrawals_in_batches(c, w->batches_after, last, &wd, err)) != RW_OK)
+        if ((rc = ledger_withdrawals_in_batches(c, after, last, &wd, err)) != RW_OK)
                 goto done;
         timed(s, "withdrawals_in_batches", t);
         l->batches = calloc(b.n, sizeof *l->batches);
@@ -455,9 +459,21 @@ int observe_ledger_read(struct dbconn *c, const struct observe_window *w, struct
                 return rwerr_set(err, RW_ERR_INVALID, "%s", s->ledger.error);
         if ((rc = read_assets(c, s, err)) != RW_OK ||
             (rc = read_all_totals(c, w, s, err)) != RW_OK ||
-            (rc = read_batches(c, w, s, err)) != RW_OK ||
+            (rc = read_batches(c, w->batches_after, w->max_batches, s, err)) != RW_OK ||
             (rc = read_duplicates(c, s, err)) != RW_OK || (rc = read_nonces(c, s, err)) != RW_OK ||
             (rc = read_operations(c, w, s, err)) != RW_OK)
+                return ledger_failed(s, rc, err);
+        return RW_OK;
+}
+
+int observe_ledger_page(struct dbconn *c, uint64_t after, unsigned max_batches, struct snapshot *s,
+                        struct rwerr *err)
+{
+        int rc;
+
+        if (!s->ledger.ok)
+                return rwerr_set(err, RW_ERR_INVALID, "%s", s->ledger.error);
+        if ((rc = read_batches(c, after, max_batches, s, err)) != RW_OK)
                 return ledger_failed(s, rc, err);
         return RW_OK;
 }
@@ -507,6 +523,23 @@ int observe_ledger_end(struct dbconn *c, struct rwerr *err)
         return ledger_snapshot_end(c, err);
 }
 
+struct anchors_lookup {
+        const struct config *cfg;
+        const uint8_t (*roots)[32];
+        size_t nroots;
+        struct state_anchor *rows; /* out */
+        size_t nrows;
+};
+
+static int lookup_anchors(struct dbconn *c, void *arg, struct rwerr *err)
+{
+        struct anchors_lookup *l = arg;
+        const struct config_chain *src = &l->cfg->chains[SNAP_SOURCE];
+
+        return state_anchors_lookup(c, src->chain_id, src->root_registry, l->roots, l->nroots,
+                                    &l->rows, &l->nrows, err);
+}
+
 int observe_ledger_known_anchors(struct dbconn *c, const struct config *cfg, struct snapshot *s,
                                  struct rwerr *err)
 {
@@ -516,6 +549,7 @@ int observe_ledger_known_anchors(struct dbconn *c, const struct config *cfg, str
         uint8_t(*roots)[32];
         struct snap_anchor *known;
         struct rwerr step = {{0}};
+        struct anchors_lookup lookup;
         size_t i, nrows = 0;
         int rc;
 
@@ -525,9 +559,10 @@ int observe_ledger_known_anchors(struct dbconn *c, const struct config *cfg, str
                 return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu roots", v->nanchors);
         for (i = 0; i < v->nanchors; i++)
                 memcpy(roots[i], v->anchors[i].root, sizeof roots[i]);
-        rc = state_anchors_lookup(c, cfg->chains[SNAP_SOURCE].chain_id,
-                                  cfg->chains[SNAP_SOURCE].root_registry,
-                                  (const uint8_t(*)[32])roots, v->nanchors, &rows, &nrows, &step);
+        lookup = (struct anchors_lookup){cfg, (const uint8_t(*)[32])roots, v->nanchors, NULL, 0};
+        rc = dbconn_with_savepoint(c, "known_anchors", lookup_anchors, &lookup, &step);
+        rows = lookup.rows;
+        nrows = lookup.nrows;
         free(roots);
         if (rc == RW_ERR_NOMEM) {
                 *err = step;

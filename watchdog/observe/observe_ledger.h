@@ -24,12 +24,17 @@ struct observe_window {
         int64_t anchors_after;  /* source block cursor for RootAnchored events; -1: from the
                                    configured deploy_block */
         uint64_t batches_after; /* batch cursor: 0 reads every batch */
-        unsigned max_batches;   /* 0: 100000 */
+        unsigned max_batches;   /* batches per page of history (pages.h); 0: 256 */
         int64_t ops_after;      /* operations cursor; -1: the latest `recent_rows` */
         int64_t cycles_after;   /* relayer cycle cursor; -1: the latest `recent_rows` */
         unsigned recent_rows;   /* 0: 100 */
         unsigned recent_blocks; /* blocks of movement kept as "in flight"; 0: 10 */
+        uint64_t page_blocks;   /* source blocks of RootAnchored events per page; 0: 4
+                                   log_chunk_blocks ranges */
 };
+
+#define OBSERVE_PAGE_BATCHES 256u
+#define OBSERVE_PAGE_LOG_CHUNKS 4u
 
 /* Opens the snapshot transaction and fills chains[].indexed_through / ledger_indexed. */
 int observe_ledger_begin(struct dbconn *c, const struct config *cfg, struct snapshot *s,
@@ -39,14 +44,25 @@ int observe_ledger_begin(struct dbconn *c, const struct config *cfg, struct snap
 int observe_ledger_read(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
                         struct rwerr *err) __attribute__((warn_unused_result));
 
+/*
+ * The next page of history from the ledger, in the same transaction: the
+ * (at most) `max_batches` batches after `after`, with their leaves and
+ * withdrawals, into s->ledger (whose history arrays must be free:
+ * snapshot_free_history). A failure is the ledger's (s->ledger.ok 0).
+ */
+int observe_ledger_page(struct dbconn *c, uint64_t after, unsigned max_batches, struct snapshot *s,
+                        struct rwerr *err) __attribute__((warn_unused_result));
+
 /* What the ledger knows of the roots anchored in view 0 of the source chain. */
 int observe_ledger_roots(struct dbconn *c, struct snapshot *s, struct rwerr *err)
         __attribute__((warn_unused_result));
 
 /*
  * The watchdog's known-anchors index (db/state.h) for the roots anchored in
- * view 0 of the source chain, into s->known_anchors: one query, in
- * autocommit (call it after observe_ledger_end; it never writes). Skipped
+ * view 0 of the source chain, into s->known_anchors: one query, inside the
+ * snapshot transaction under a savepoint (a failure cannot spoil the
+ * ledger's reads; it never writes), or in autocommit when no transaction
+ * is open. Skipped
  * when the ledger's reads failed or nothing was anchored. A failed read is
  * recorded (s->known_anchors_failed and the reason), not returned: RW_OK,
  * or RW_ERR_NOMEM.
