@@ -322,6 +322,7 @@ struct view_job {
         size_t endpoint;
         struct snapshot *s;
         struct snap_view *v;
+        int state_only; /* the history comes after the ledger's batches (observe_chain.h) */
 };
 
 static void *view_job_run(void *arg)
@@ -330,36 +331,76 @@ static void *view_job_run(void *arg)
         struct rwerr ignored = {{0}};
         struct multicall_memo *memo =
                 j->endpoint < CONFIG_ENDPOINTS_MAX ? &j->o->multicall[j->role][j->endpoint] : NULL;
+        int rc;
 
         j->v->endpoint_index = j->endpoint;
-        if (observe_chain_view(j->o->pools[j->role], j->endpoint, j->o->cfg, j->role, j->s, j->v,
-                               memo, &ignored) != RW_OK) {
+        if (j->state_only)
+                rc = observe_chain_state(j->o->pools[j->role], j->endpoint, j->o->cfg, j->role,
+                                         j->s, j->v, memo, &ignored);
+        else
+                rc = observe_chain_view(j->o->pools[j->role], j->endpoint, j->o->cfg, j->role, j->s,
+                                        j->v, memo, &ignored);
+        if (rc != RW_OK) {
                 /* recorded in the view: v->ok is 0 and v->error says why */
         }
         return NULL;
 }
 
 /*
- * Reads the views of `jobs` side by side, one thread per job beyond the
- * first (the chains are separate endpoints; the wait for one need not
- * delay the other). Each job writes only its own view.
+ * The views' reads run on threads of their own (the chains are separate
+ * endpoints, and the ledger is read meanwhile on the caller's thread); a
+ * job whose thread could not start is read in view_jobs_join. Each job
+ * writes only its own view.
  */
-static void run_view_jobs(struct view_job *jobs, size_t n)
+struct view_threads {
+        pthread_t thread[SNAP_NCHAINS];
+        int started[SNAP_NCHAINS];
+};
+
+static void view_jobs_start(struct view_job *jobs, size_t n, struct view_threads *t)
 {
-        pthread_t threads[SNAP_NCHAINS];
-        int started[SNAP_NCHAINS] = {0};
         size_t i;
 
-        for (i = 1; i < n; i++)
-                started[i] = pthread_create(&threads[i], NULL, view_job_run, &jobs[i]) == 0;
-        if (n > 0)
-                (void)view_job_run(&jobs[0]);
-        for (i = 1; i < n; i++) {
-                if (started[i])
-                        (void)pthread_join(threads[i], NULL);
+        for (i = 0; i < n; i++)
+                t->started[i] = pthread_create(&t->thread[i], NULL, view_job_run, &jobs[i]) == 0;
+}
+
+static void view_jobs_join(struct view_job *jobs, size_t n, struct view_threads *t)
+{
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+                if (t->started[i])
+                        (void)pthread_join(t->thread[i], NULL);
                 else
                         (void)view_job_run(&jobs[i]); /* no thread: read it here */
         }
+}
+
+/* The source view's history for this page through its own endpoint; a failure is the chain's. */
+static int read_view_history(struct observer *o, struct snapshot *s, struct snap_view *v,
+                             struct rwerr *err)
+{
+        struct snap_chain *src = &s->chains[SNAP_SOURCE];
+        size_t e = v->endpoint_index;
+        struct rwerr step = {{0}};
+
+        if (!v->ok)
+                return RW_OK; /* its state failed: nothing of it is believed */
+        free(v->anchored_roots);
+        v->anchored_roots = NULL;
+        if (s->ledger.nbatches > 0 &&
+            (v->anchored_roots = calloc(s->ledger.nbatches, sizeof *v->anchored_roots)) == NULL)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu roots",
+                                 s->ledger.nbatches);
+        if (observe_chain_history(o->pools[SNAP_SOURCE], e, o->cfg, s, v,
+                                  e < CONFIG_ENDPOINTS_MAX ? &o->multicall[SNAP_SOURCE][e] : NULL,
+                                  &step) != RW_OK &&
+            src->ok) {
+                src->ok = 0;
+                memcpy(src->error, v->error, sizeof src->error);
+        }
+        return RW_OK;
 }
 
 /* More history to read at the same heights: the ledger's page was full, or events are left. */
@@ -386,11 +427,25 @@ static void end_pages(struct observer *o, struct snapshot *s)
         }
 }
 
+/* Connects the ledger (a fresh process, or after a drop) while the heads are read. */
+static void *connect_ledger(void *arg)
+{
+        struct rwerr ignored;
+
+        if (dbconn_ensure(arg, &ignored) != RW_OK) {
+                /* observe_ledger_begin tries (or waits out the backoff) and says why */
+        }
+        return NULL;
+}
+
 int observer_observe(struct observer *o, const struct observe_window *w, struct snapshot *s,
                      struct rwerr *err)
 {
         static const enum snap_chain_role head_order[SNAP_NCHAINS] = {SNAP_EXECUTION, SNAP_SOURCE};
         struct view_job jobs[SNAP_NCHAINS];
+        struct view_threads threads;
+        pthread_t connector;
+        int connecting;
         struct rwerr step = {{0}};
         uint64_t started = rwclock_mono_ms();
         size_t i, njobs;
@@ -406,6 +461,9 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
         }
         if ((rc = fill_config(o->cfg, s, err)) != RW_OK)
                 return rc;
+        /* no snapshot is taken here: the transaction begins after the heads are read */
+        connecting = dbconn_pg(o->db) == NULL &&
+                     pthread_create(&connector, NULL, connect_ledger, o->db) == 0;
         for (i = 0; i < SNAP_NCHAINS; i++) {
                 enum snap_chain_role role = head_order[i];
                 struct snap_chain *ch = &s->chains[role];
@@ -426,15 +484,14 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
                                        st.reason);
                 }
         }
+        if (connecting)
+                (void)pthread_join(connector, NULL);
         o->pages_open = 1; /* from here, a transaction may be open: observer_end_pages */
         if (observe_ledger_begin(o->db, o->cfg, s, &step) != RW_OK)
                 s->ledger.ok = 0; /* the reason is in s->ledger.error */
         for (i = 0; i < SNAP_NCHAINS; i++)
                 pin(o, s, w, (enum snap_chain_role)i);
-        if (s->ledger.ok && observe_ledger_read(o->db, w, s, &step) != RW_OK) {
-                /* recorded: s->ledger.ok is 0 and s->ledger.error says why */
-        }
-        mark_unindexed(s);
+        /* the chains' state at the pinned heights, while the ledger is read here */
         njobs = 0;
         for (i = 0; i < SNAP_NCHAINS; i++) {
                 struct snap_view *v;
@@ -443,10 +500,19 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
                         continue;
                 if ((v = add_view(s, (enum snap_chain_role)i, err)) == NULL)
                         return RW_ERR_NOMEM;
-                jobs[njobs++] =
-                        (struct view_job){o, (enum snap_chain_role)i, (size_t)o->served[i], s, v};
+                jobs[njobs++] = (struct view_job){
+                        o, (enum snap_chain_role)i, (size_t)o->served[i], s, v, 1};
         }
-        run_view_jobs(jobs, njobs);
+        view_jobs_start(jobs, njobs, &threads);
+        if (s->ledger.ok && observe_ledger_read(o->db, w, s, &step) != RW_OK) {
+                /* recorded: s->ledger.ok is 0 and s->ledger.error says why */
+        }
+        view_jobs_join(jobs, njobs, &threads);
+        mark_unindexed(s);
+        /* the first page of history, now that the ledger's batches are known */
+        if (s->chains[SNAP_SOURCE].nviews > 0 &&
+            (rc = read_view_history(o, s, &s->chains[SNAP_SOURCE].views[0], err)) != RW_OK)
+                return rc;
         for (i = 0; i < njobs; i++) {
                 struct snap_chain *ch = &s->chains[jobs[i].role];
 
@@ -468,28 +534,6 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
         if ((rc = read_streams(o, s, err)) != RW_OK)
                 return rc;
         s->observe_ms = rwclock_mono_ms() - started;
-        return RW_OK;
-}
-
-/* The source view's history for this page through its own endpoint; a failure is the chain's. */
-static int read_view_history(struct observer *o, struct snapshot *s, struct snap_view *v,
-                             struct rwerr *err)
-{
-        struct snap_chain *src = &s->chains[SNAP_SOURCE];
-        size_t e = v->endpoint_index;
-        struct rwerr step = {{0}};
-
-        if (s->ledger.nbatches > 0 &&
-            (v->anchored_roots = calloc(s->ledger.nbatches, sizeof *v->anchored_roots)) == NULL)
-                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu roots",
-                                 s->ledger.nbatches);
-        if (observe_chain_history(o->pools[SNAP_SOURCE], e, o->cfg, s, v,
-                                  e < CONFIG_ENDPOINTS_MAX ? &o->multicall[SNAP_SOURCE][e] : NULL,
-                                  &step) != RW_OK &&
-            src->ok) {
-                src->ok = 0;
-                memcpy(src->error, v->error, sizeof src->error);
-        }
         return RW_OK;
 }
 
@@ -551,7 +595,7 @@ int observer_confirm(struct observer *o, struct snapshot *s, struct rwerr *err)
                 if (!ch->ok || o->served[role] < 0 || ch->nviews >= o->cfg->chains[role].quorum)
                         continue;
                 for (j = 0; j < n && ch->nviews < SNAP_VIEWS_MAX; j++) {
-                        struct view_job job = {o, (enum snap_chain_role)role, j, s, NULL};
+                        struct view_job job = {o, (enum snap_chain_role)role, j, s, NULL, 0};
 
                         if ((int)j == o->served[role])
                                 continue;

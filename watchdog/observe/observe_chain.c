@@ -135,6 +135,13 @@ static int queue_push(struct req_queue *q, struct req r, struct rwerr *err)
         return RW_OK;
 }
 
+/* A whole view, its state at the heights (block, tokens, nonces), or its history. */
+enum view_part {
+        VIEW_ALL,
+        VIEW_STATE,
+        VIEW_HISTORY,
+};
+
 /* What one view's reads need, shared by the request builders and the readers. */
 struct view_reads {
         const struct config *cfg;
@@ -145,7 +152,7 @@ struct view_reads {
         struct rpc_block at; /* the pinned block */
         size_t anchors_cap;
         struct multicall_memo *memo; /* NULL: one call per read */
-        int history_only;            /* a later page: the roots and anchors only */
+        enum view_part part;         /* what of the view to read */
 };
 
 static cJSON *call_params(const uint8_t to[ABI_ADDRESS_BYTES], const struct abi_call *call,
@@ -530,7 +537,7 @@ static int plan_reads(struct view_reads *r, struct req_queue *q, struct rwerr *e
         size_t i;
         int rc;
 
-        if (r->history_only)
+        if (r->part == VIEW_HISTORY)
                 goto history;
         if ((rc = queue_push(q, req, err)) != RW_OK)
                 return rc;
@@ -550,7 +557,7 @@ static int plan_reads(struct view_reads *r, struct req_queue *q, struct rwerr *e
                         return rc;
         }
 history:
-        if (r->role != SNAP_SOURCE)
+        if (r->role != SNAP_SOURCE || r->part == VIEW_STATE)
                 return RW_OK;
         if ((rc = push_word_reads(r, q, REQ_ROOT, r->s->ledger.nbatches, err)) != RW_OK)
                 return rc;
@@ -627,7 +634,16 @@ int observe_chain_view(struct endpoint_pool *pool, size_t endpoint, const struct
                        enum snap_chain_role role, struct snapshot *s, struct snap_view *v,
                        struct multicall_memo *memo, struct rwerr *err)
 {
-        struct view_reads r = {cfg, &cfg->chains[role], role, s, v, {NULL, 0}, 0, memo, 0};
+        struct view_reads r = {cfg, &cfg->chains[role], role, s, v, {NULL, 0}, 0, memo, VIEW_ALL};
+
+        return read_view(pool, endpoint, r, err);
+}
+
+int observe_chain_state(struct endpoint_pool *pool, size_t endpoint, const struct config *cfg,
+                        enum snap_chain_role role, struct snapshot *s, struct snap_view *v,
+                        struct multicall_memo *memo, struct rwerr *err)
+{
+        struct view_reads r = {cfg, &cfg->chains[role], role, s, v, {NULL, 0}, 0, memo, VIEW_STATE};
 
         return read_view(pool, endpoint, r, err);
 }
@@ -637,7 +653,8 @@ int observe_chain_history(struct endpoint_pool *pool, size_t endpoint, const str
                           struct rwerr *err)
 {
         struct view_reads r = {
-                cfg, &cfg->chains[SNAP_SOURCE], SNAP_SOURCE, s, v, {NULL, 0}, 0, memo, 1};
+                cfg,         &cfg->chains[SNAP_SOURCE], SNAP_SOURCE, s, v, {NULL, 0}, 0, memo,
+                VIEW_HISTORY};
 
         return read_view(pool, endpoint, r, err);
 }

@@ -57,12 +57,24 @@ int observe_chain_view(struct endpoint_pool *pool, size_t endpoint, const struct
         __attribute__((warn_unused_result));
 
 /*
- * A later page of history (pages.h) for view `v` of the source chain, at
+ * The view's state only: the pinned block's hash, the per-asset values and
+ * the nonces, none of its history (the first page's comes after with
+ * observe_chain_history, once the ledger's batches are read: the two
+ * together read what observe_chain_view reads). Same contract otherwise.
+ */
+int observe_chain_state(struct endpoint_pool *pool, size_t endpoint, const struct config *cfg,
+                        enum snap_chain_role role, struct snapshot *s, struct snap_view *v,
+                        struct multicall_memo *memo, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/*
+ * A page of history (pages.h) for view `v` of the source chain, at
  * the same pinned height: roots(batch) for s->ledger's batches of this
  * page into v->anchored_roots (allocated for them by the caller), and the
  * RootAnchored events in anchors_from < b <= anchors_to into v->anchors
- * (freed before). The view's other values stay as they were. Same contract
- * as observe_chain_view otherwise.
+ * (freed before). The view's other values stay as they were; v->ok is
+ * whether these reads succeeded. Same contract as observe_chain_view
+ * otherwise.
  */
 int observe_chain_history(struct endpoint_pool *pool, size_t endpoint, const struct config *cfg,
                           struct snapshot *s, struct snap_view *v, struct multicall_memo *memo,
