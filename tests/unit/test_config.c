@@ -548,6 +548,54 @@ static void duplicate_asset(void **state)
                        "(line 4)");
 }
 
+/* VALID and `n` more assets A1..An with tokens of their own, then `tail`; malloc'd. */
+static char *many_assets(size_t n, const char *tail)
+{
+        size_t cap = strlen(VALID) + n * 160 + strlen(tail) + 1, len, i;
+        char *text = malloc(cap);
+
+        assert_non_null(text);
+        len = (size_t)snprintf(text, cap, "%s", VALID);
+        for (i = 1; i <= n; i++)
+                len += (size_t)snprintf(text + len, cap - len,
+                                        "[asset A%zu]\nsource_token = 0x5a%038zx\n"
+                                        "bridged_token = 0xba%038zx\ndecimals = 18\n",
+                                        i, i, i);
+        (void)snprintf(text + len, cap - len, "%s", tail);
+        return text;
+}
+
+/* Ten thousand assets load; a duplicate among them is found against the first of its kind. */
+static void ten_thousand_assets(void **state)
+{
+        char *text = many_assets(10000, "");
+        struct load l = load_text(text);
+
+        (void)state;
+        assert_string_equal(l.problems, "");
+        assert_non_null(l.cfg);
+        assert_int_equal(l.cfg->nassets, 10001);
+        assert_string_equal(l.cfg->assets[10000].name, "A10000");
+        load_free(&l);
+        free(text);
+        /* VALID has 16 lines, each asset 4: A5000 starts at line 16 + 4 * 4999 + 1 */
+        text = many_assets(10000, "[asset A5000]\n");
+        l = load_text(text);
+        assert_null(l.cfg);
+        assert_string_equal(l.problems, "test.conf:40017: duplicate asset [asset A5000] (first at "
+                                        "line 20013)\n");
+        load_free(&l);
+        free(text);
+        text = many_assets(10000, "[asset Z]\nsource_token = 0x5a00000000000000000000000000000000"
+                                  "001f40\nbridged_token = " A_OTHER "\ndecimals = 18\n");
+        l = load_text(text);
+        assert_null(l.cfg);
+        assert_string_equal(l.problems, "test.conf:40018: [asset Z] source_token: the same token "
+                                        "as [asset A8000] (line 32014)\n");
+        load_free(&l);
+        free(text);
+}
+
 static void asset_names(void **state)
 {
         char text[2048];
@@ -2017,6 +2065,7 @@ int main(void)
                 cmocka_unit_test(quorum_above_endpoints),
                 cmocka_unit_test(hedge_ms_bounds),
                 cmocka_unit_test(multicall3_key),
+                cmocka_unit_test(ten_thousand_assets),
                 cmocka_unit_test(unset_env_var),
                 cmocka_unit_test(bad_url_scheme),
                 cmocka_unit_test(other_problems),

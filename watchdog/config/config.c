@@ -46,11 +46,11 @@
 #include "rwerr.h"
 #include "u256.h"
 
-#define CONFIG_FILE_MAX ((size_t)1 << 20) /* bytes in a config file */
-#define CONFIG_LINE_MAX 8192              /* characters in one line */
-#define CONFIG_VALUE_MAX 8192             /* characters in a value once ${...} are expanded */
-#define CONFIG_PROBLEMS_MAX 100           /* problems listed; the rest are counted */
-#define CONFIG_ASSETS_MAX 4096            /* a bridge with more assets splits them over watchdogs */
+#define CONFIG_FILE_MAX ((size_t)16 << 20) /* bytes in a config file */
+#define CONFIG_LINE_MAX 8192               /* characters in one line */
+#define CONFIG_VALUE_MAX 8192              /* characters in a value once ${...} are expanded */
+#define CONFIG_PROBLEMS_MAX 100            /* problems listed; the rest are counted */
+#define CONFIG_ASSETS_MAX 100000 /* a bridge with more assets splits them over watchdogs */
 #define CONFIG_STREAMS_MAX 64
 #define CONFIG_ENV_NAME_MAX 128
 #define CONFIG_PATH_MAX 4096
@@ -401,6 +401,89 @@ struct problem {
         char *msg;
 };
 
+/*
+ * Entries of the loader by a byte key, for duplicate checks in linear time
+ * (a bridge may name many thousands of assets). Keys are borrowed: they
+ * live in the entries.
+ */
+struct key_slot {
+        const uint8_t *key; /* NULL: empty */
+        size_t len;
+        size_t entry;
+};
+
+struct key_index {
+        struct key_slot *slot;
+        size_t cap; /* a power of two, above twice n */
+        size_t n;
+};
+
+static uint64_t key_hash(const uint8_t *key, size_t len)
+{
+        uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+        size_t i;
+
+        for (i = 0; i < len; i++)
+                h = (h ^ key[i]) * 0x100000001b3ull;
+        return h;
+}
+
+static struct key_slot *key_slot_for(const struct key_index *ix, const uint8_t *key, size_t len)
+{
+        size_t i = (size_t)key_hash(key, len) & (ix->cap - 1);
+
+        while (ix->slot[i].key != NULL &&
+               (ix->slot[i].len != len || memcmp(ix->slot[i].key, key, len) != 0))
+                i = (i + 1) & (ix->cap - 1);
+        return &ix->slot[i];
+}
+
+static int key_index_grow(struct key_index *ix)
+{
+        size_t old_cap = ix->cap, cap = old_cap ? old_cap * 2 : 64, i;
+        struct key_slot *old = ix->slot, *slot = calloc(cap, sizeof *slot);
+
+        if (slot == NULL)
+                return RW_ERR_NOMEM;
+        ix->slot = slot;
+        ix->cap = cap;
+        for (i = 0; i < old_cap; i++) {
+                if (old[i].key != NULL)
+                        *key_slot_for(ix, old[i].key, old[i].len) = old[i];
+        }
+        free(old);
+        return RW_OK;
+}
+
+/*
+ * The entry `key` was first added with into *first (1), or adds it for
+ * `entry` (0). RW_ERR_NOMEM when the index cannot grow.
+ */
+static int key_index_first(struct key_index *ix, const uint8_t *key, size_t len, size_t entry,
+                           size_t *first)
+{
+        struct key_slot *s;
+
+        if ((ix->n + 1) * 2 > ix->cap && key_index_grow(ix) != RW_OK)
+                return RW_ERR_NOMEM;
+        s = key_slot_for(ix, key, len);
+        if (s->key != NULL) {
+                *first = s->entry;
+                return 1;
+        }
+        s->key = key;
+        s->len = len;
+        s->entry = entry;
+        ix->n++;
+        return 0;
+}
+
+static void key_index_free(struct key_index *ix)
+{
+        free(ix->slot);
+        memset(ix, 0, sizeof *ix);
+}
+
 struct loader {
         const char *name; /* the file, in messages */
         struct config *cfg;
@@ -419,8 +502,10 @@ struct loader {
         struct section watchdog, database, redis, relayer, thresholds, control, alerting, audit,
                 http;
         struct section chains[SNAP_NCHAINS];
-        struct named_asset *assets[CONFIG_ASSETS_MAX];
-        size_t nassets;
+        struct named_asset **assets;
+        size_t nassets, cap_assets;
+        /* the assets by name, source token and bridged token (duplicate checks) */
+        struct key_index asset_names, asset_tokens[2];
         struct named_mode *modes[CONFIG_MODES_MAX];
         size_t nmodes;
         struct named_stream *streams[CONFIG_STREAMS_MAX];
@@ -598,18 +683,23 @@ static struct section *begin_asset(struct loader *ld, const struct section_def *
                                    const char *name)
 {
         struct named_asset *na;
-        size_t i;
+        size_t first;
+        int dup;
 
-        for (i = 0; i < ld->nassets; i++) {
-                if (strcmp(ld->assets[i]->d.a.name, name) == 0) {
-                        problem(ld, ld->line, "duplicate asset [asset %s] (first at line %u)", name,
-                                ld->assets[i]->sec.line);
-                        return NULL;
-                }
-        }
         if (ld->nassets >= CONFIG_ASSETS_MAX) {
                 problem(ld, ld->line, "more than %d [asset NAME] sections", CONFIG_ASSETS_MAX);
                 return NULL;
+        }
+        if (ld->nassets == ld->cap_assets) {
+                size_t cap = ld->cap_assets ? ld->cap_assets * 2 : 64;
+                struct named_asset **grown = realloc(ld->assets, cap * sizeof *grown);
+
+                if (grown == NULL) {
+                        ld->nomem = true;
+                        return NULL;
+                }
+                ld->assets = grown;
+                ld->cap_assets = cap;
         }
         na = calloc(1, sizeof *na);
         if (na == NULL) {
@@ -617,6 +707,17 @@ static struct section *begin_asset(struct loader *ld, const struct section_def *
                 return NULL;
         }
         (void)snprintf(na->d.a.name, sizeof na->d.a.name, "%s", name);
+        dup = key_index_first(&ld->asset_names, (const uint8_t *)na->d.a.name, strlen(na->d.a.name),
+                              ld->nassets, &first);
+        if (dup != 0) {
+                if (dup == 1)
+                        problem(ld, ld->line, "duplicate asset [asset %s] (first at line %u)", name,
+                                ld->assets[first]->sec.line);
+                else
+                        ld->nomem = true;
+                free(na);
+                return NULL;
+        }
         section_init(&na->sec, def, ld->line, name, &na->d);
         ld->assets[ld->nassets++] = na;
         return &na->sec;
@@ -2069,21 +2170,23 @@ static void check_token_reuse(struct loader *ld, size_t i, size_t k)
 {
         struct named_asset *a = ld->assets[i];
         const uint8_t *mine = k == ASSET_KEY_SOURCE ? a->d.a.source_token : a->d.a.bridged_token;
+        struct key_index *ix = &ld->asset_tokens[k == ASSET_KEY_SOURCE ? 0 : 1];
+        struct named_asset *b;
         size_t j;
+        int dup;
 
         if (!a->sec.ok[k])
                 return;
-        for (j = 0; j < i; j++) {
-                struct named_asset *b = ld->assets[j];
-                const uint8_t *theirs =
-                        k == ASSET_KEY_SOURCE ? b->d.a.source_token : b->d.a.bridged_token;
-
-                if (b->sec.ok[k] && memcmp(mine, theirs, ABI_ADDRESS_BYTES) == 0) {
-                        problem(ld, a->sec.seen[k], "%s %s: the same token as %s (line %u)",
-                                a->sec.label, asset_keys[k].name, b->sec.label, b->sec.seen[k]);
-                        return;
-                }
+        dup = key_index_first(ix, mine, ABI_ADDRESS_BYTES, i, &j);
+        if (dup < 0) {
+                ld->nomem = true;
+                return;
         }
+        if (dup == 0)
+                return;
+        b = ld->assets[j];
+        problem(ld, a->sec.seen[k], "%s %s: the same token as %s (line %u)", a->sec.label,
+                asset_keys[k].name, b->sec.label, b->sec.seen[k]);
 }
 
 static void check_assets(struct loader *ld)
@@ -2684,6 +2787,10 @@ static void loader_free(struct loader *ld)
                 free(ld->assets[i]->d.tolerance);
                 free(ld->assets[i]);
         }
+        free(ld->assets);
+        key_index_free(&ld->asset_names);
+        key_index_free(&ld->asset_tokens[0]);
+        key_index_free(&ld->asset_tokens[1]);
         for (i = 0; i < ld->nmodes; i++)
                 free(ld->modes[i]);
         for (i = 0; i < ld->nstreams; i++)
