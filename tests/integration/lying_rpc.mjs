@@ -5,8 +5,9 @@
 // listens on 127.0.0.1:PORT (0 or absent: a free port), forwards every
 // request (single or batch) to UPSTREAM_URL, and rewrites the result of every
 // eth_call whose data starts with the balanceOf(address) selector 0x70a08231
-// to 32 tokens (32 * 10^18, one 32-byte word). Everything else passes
-// through untouched. A bridge was once paused because one bad RPC read said
+// to 32 tokens (32 * 10^18, one 32-byte word), and inside every Multicall3
+// aggregate3 call (selector 0x82ad56cb) the returnData of each balanceOf
+// among its calls the same way. Everything else passes through untouched. A bridge was once paused because one bad RPC read said
 // its lockbox held 32 tokens instead of 700 thousand.
 //
 // Prints "listening on PORT" on stdout once it accepts connections, and one
@@ -14,6 +15,7 @@
 import http from 'node:http';
 
 const BALANCE_OF = '0x70a08231';
+const AGGREGATE3 = '0x82ad56cb';
 const LIE = '0x' + (32n * 10n ** 18n).toString(16).padStart(64, '0');
 
 const [upstream, portArg] = process.argv.slice(2);
@@ -40,16 +42,67 @@ function callData(req) {
         return typeof data === 'string' ? data.toLowerCase() : '';
 }
 
-// Replaces the result of each response whose request was a balanceOf call.
+// ABI words of hex `h` (no 0x): the word at byte `at` as a Number.
+const wordAt = (h, at) => Number(BigInt('0x' + h.slice(2 * at, 2 * at + 64)));
+
+// The indexes of the balanceOf calls in aggregate3 calldata `data`.
+function balanceOfCalls(data) {
+        const h = data.slice(2 + 8); // past 0x and the selector
+        const base = wordAt(h, 0) + 32;
+        const n = wordAt(h, base - 32);
+        const found = [];
+        for (let i = 0; i < n; i++) {
+                const tuple = base + wordAt(h, base + 32 * i);
+                const cd = tuple + wordAt(h, tuple + 64);
+                const len = wordAt(h, cd);
+                if (len >= 4 && '0x' + h.slice(2 * (cd + 32), 2 * (cd + 36)) === BALANCE_OF)
+                        found.push(i);
+        }
+        return found;
+}
+
+// aggregate3's result `hex` with the returnData of results `which` replaced by the lie.
+function lieInAggregate(hex, which) {
+        const h = hex.slice(2);
+        const base = wordAt(h, 0) + 32;
+        let out = h;
+        for (const i of which) {
+                const tuple = base + wordAt(h, base + 32 * i);
+                const rd = tuple + wordAt(h, tuple + 32);
+                if (wordAt(h, tuple) !== 1 || wordAt(h, rd) !== 32)
+                        continue;
+                out = out.slice(0, 2 * (rd + 32)) + LIE.slice(2) + out.slice(2 * (rd + 64));
+                lies++;
+        }
+        return '0x' + out;
+}
+
+// Replaces the result of each response whose request was a balanceOf call,
+// and the balanceOf results inside each aggregate3.
 function rewrite(requests, responses) {
         const lying = new Set();
-        for (const r of requests)
-                if (callData(r).startsWith(BALANCE_OF) && r.id !== undefined)
+        const aggregates = new Map();
+        for (const r of requests) {
+                const data = callData(r);
+                if (r.id === undefined)
+                        continue;
+                if (data.startsWith(BALANCE_OF))
                         lying.add(JSON.stringify(r.id));
+                else if (data.startsWith(AGGREGATE3))
+                        aggregates.set(JSON.stringify(r.id), balanceOfCalls(data));
+        }
         for (const resp of responses) {
                 if (resp === null || typeof resp !== 'object' || !('result' in resp))
                         continue;
-                if (!lying.has(JSON.stringify(resp.id)))
+                const id = JSON.stringify(resp.id);
+                if (aggregates.has(id) && typeof resp.result === 'string' && resp.result.length > 2) {
+                        const before = lies;
+                        resp.result = lieInAggregate(resp.result, aggregates.get(id));
+                        if (lies > before)
+                                process.stderr.write(`lying_rpc: balanceOf answered with 32 tokens, ${lies - before} inside aggregate3 (lie ${lies})\n`);
+                        continue;
+                }
+                if (!lying.has(id))
                         continue;
                 resp.result = LIE;
                 lies++;
