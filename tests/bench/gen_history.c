@@ -519,7 +519,7 @@ static void load_asset_ids(struct gen *g)
 
                 if (a < 1 || a > g->nassets)
                         die("relayer.assets holds %s, which this generator did not make", sym);
-                g->asset_id[a] = atoi(PQgetvalue(r, i, 0));
+                g->asset_id[a] = (int)strtol(PQgetvalue(r, i, 0), NULL, 10);
         }
         PQclear(r);
 }
