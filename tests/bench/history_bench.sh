@@ -95,7 +95,7 @@ for n in $sizes; do
                 tries=$((tries + 1))
                 [ -n "$limit" ] && [ "$limit" -lt "$configured" ] && [ "$tries" -le 10 ] ||
                         { head -n 5 "$work/check-config.out" >&2; die "check-config refuses $conf"; }
-                echo "NOTE: check-config refuses $configured [asset] sections: $(sed -n '1s/^[^:]*: //p' "$work/check-config.out" | cut -c1-160); trying $limit"
+                echo "NOTE: check-config refuses $configured [asset] sections: $(grep -m 1 -E 'more than|larger than' "$work/check-config.out" | sed 's/^[^:]*: //' | cut -c1-160); trying $limit"
                 configured=$limit
                 config "$conf" "$configured"
         done
