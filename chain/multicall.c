@@ -6,7 +6,7 @@
 #include "hex.h"
 #include "rwerr.h"
 
-#define WORD ABI_WORD_BYTES
+#define WORD ((size_t)ABI_WORD_BYTES)
 
 /* `n` rounded up to a whole number of words. */
 static size_t padded(size_t n)
@@ -138,7 +138,7 @@ int multicall_decode(const char *hex, size_t hexlen, size_t n, struct multicall_
                      uint8_t **buf, struct rwerr *err)
 {
         uint8_t *data;
-        size_t len = 0, array, count, base, i, off;
+        size_t len = 0, array = 0, count = 0, base, i, off;
         int rc;
 
         *buf = NULL;

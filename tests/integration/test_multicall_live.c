@@ -117,8 +117,11 @@ static int setup(void **state)
         must(stack_env_copy("RELAYWATCH_CONFIG", path, sizeof path, &err), &err);
         must(stack_env_copy("SIGIL_ADDRESS", token, sizeof token, &err), &err);
         must(abi_address_parse(token, strlen(token), tok, &err), &err);
-        if ((fx.cfg = config_load(path, stderr, &err)) == NULL)
-                fail_msg("%s", err.msg);
+        fx.cfg = config_load(path, stderr, &err);
+        if (fx.cfg == NULL) {
+                print_error("%s\n", err.msg);
+                return -1;
+        }
         place_tokens(token, fx.cfg->chains[SNAP_SOURCE].lockbox);
         rc.url = fx.cfg->chains[SNAP_SOURCE].endpoints[0];
         rc.name = "source[0]";

@@ -151,16 +151,16 @@ static void refuses_malformed_replies(void **state)
         s[strlen(s) - 64] = '\0'; /* the second result's word is cut off */
         refuse(s, 2, "runs past");
         free(s);
-        s = patched(64 * 5 - 1, '2'); /* result 0's success flag: 2 */
+        s = patched((size_t)64 * 5 - 1, '2'); /* result 0's success flag: 2 */
         refuse(s, 2, "success flag");
         free(s);
-        s = patched(64 * 2, 'f'); /* result 0's offset: a huge number */
+        s = patched((size_t)64 * 2, 'f'); /* result 0's offset: a huge number */
         refuse(s, 2, "too large");
         free(s);
-        s = patched(64 * 2 + 61, '1'); /* result 0's offset: 0x140, the reply's end */
+        s = patched((size_t)64 * 2 + 61, '1'); /* result 0's offset: 0x140, the reply's end */
         refuse(s, 2, "past its end");
         free(s);
-        s = patched(64 * 1 - 1, '1'); /* the array offset: 0x21, its length word misread */
+        s = patched((size_t)64 * 1 - 1, '1'); /* the array offset: 0x21, its length word misread */
         refuse(s, 2, "array length");
         free(s);
 }

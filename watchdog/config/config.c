@@ -692,7 +692,8 @@ static struct section *begin_asset(struct loader *ld, const struct section_def *
         }
         if (ld->nassets == ld->cap_assets) {
                 size_t cap = ld->cap_assets ? ld->cap_assets * 2 : 64;
-                struct named_asset **grown = realloc(ld->assets, cap * sizeof *grown);
+                struct named_asset **grown =
+                        realloc(ld->assets, cap * sizeof(struct named_asset *));
 
                 if (grown == NULL) {
                         ld->nomem = true;

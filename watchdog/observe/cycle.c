@@ -43,16 +43,17 @@ static void keep_new_anchors(struct cycle_result *out, const struct snap_view *v
 
         if (v->nanchors == 0 || v->anchors == NULL)
                 return;
-        if (n > 0 && (known = malloc(n * sizeof *known)) != NULL) {
+        if (n > 0 && (known = malloc(n * sizeof(const struct snap_anchor *))) != NULL) {
                 for (i = 0; i < n; i++)
                         known[i] = &s->known_anchors[i];
-                qsort(known, n, sizeof *known, by_event);
+                qsort(known, n, sizeof(const struct snap_anchor *), by_event);
         }
         for (i = 0; i < v->nanchors; i++) {
                 const struct snap_anchor *a = &v->anchors[i];
                 struct snap_anchor *grown;
 
-                if (known != NULL && bsearch(&a, known, n, sizeof *known, by_event) != NULL)
+                if (known != NULL &&
+                    bsearch(&a, known, n, sizeof(const struct snap_anchor *), by_event) != NULL)
                         continue; /* indexed already */
                 if (out->nnew_anchors >= CYCLE_NEW_ANCHORS_MAX) {
                         out->new_anchors_dropped++;

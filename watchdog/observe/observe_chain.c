@@ -22,7 +22,7 @@
  */
 #define MULTICALL_GROUP 500
 /* After aggregate3 failed as a whole on an endpoint: one call per read for this long. */
-#define MULTICALL_RETRY_MS (10u * 60u * 1000u)
+#define MULTICALL_RETRY_MS ((uint64_t)10 * 60 * 1000)
 
 /* ------------------------------------------------------------------ heads */
 
