@@ -12,8 +12,14 @@
 #include "rpc.h"
 #include "rwclock.h"
 
-/* Requests per JSON-RPC batch: well under RPC_BATCH_MAX and provider caps. */
+/*
+ * Requests per JSON-RPC batch, well under RPC_BATCH_MAX and provider caps,
+ * and reads: an aggregate3 counts as the reads it carries, so a batch stays
+ * under about 500 kB (anvil refuses a body over 2 MB, hosted providers
+ * less).
+ */
 #define OBSERVE_BATCH_REQUESTS 500
+#define OBSERVE_BATCH_READS 1000
 #define ROOT_ANCHORED_EVENT "RootAnchored(uint256,bytes32,address)"
 /*
  * Reads per aggregate3: about 5 million gas for 500 balanceOf calls, well
@@ -596,13 +602,19 @@ static int read_view(struct endpoint_pool *pool, size_t endpoint, struct view_re
                 goto done;
         while (q.next < q.n) {
                 struct rpc_batch *b = rpc_batch_new();
-                size_t first = q.next, count = 0, i;
+                size_t first = q.next, count = 0, reads, i;
 
                 if (b == NULL) {
                         rc = rwerr_set(err, RW_ERR_NOMEM, "out of memory for a batch");
                         goto done;
                 }
-                for (; q.next < q.n && count < OBSERVE_BATCH_REQUESTS; q.next++, count++) {
+                for (reads = 0; q.next < q.n && count < OBSERVE_BATCH_REQUESTS; q.next++, count++) {
+                        const struct req *next = &q.items[q.next];
+                        size_t weight = next->kind == REQ_MULTI ? next->count : 1;
+
+                        if (count > 0 && reads + weight > OBSERVE_BATCH_READS)
+                                break;
+                        reads += weight;
                         if ((rc = add_request(&r, b, &q.items[q.next], err)) != RW_OK)
                                 break;
                 }
