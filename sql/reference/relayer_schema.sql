@@ -123,6 +123,9 @@ CREATE TABLE relayer.withdrawal_proofs (
     batch_number  bigint NOT NULL REFERENCES relayer.settlement_batch,
     proof         bytea NOT NULL CHECK (length(proof) % 32 = 0)
 );
+-- withdrawals_in_batches reads a page of batches at a time: without this a
+-- full sweep scans every proof once per page.
+CREATE INDEX withdrawal_proofs_by_batch ON relayer.withdrawal_proofs (batch_number);
 
 -- Every transaction the relayer sends, with its nonce and gas estimate.
 CREATE TABLE relayer.operations (
