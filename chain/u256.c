@@ -6,7 +6,7 @@
 #include "rwerr.h"
 
 #define U256_LIMBS 4
-#define U256_POW10_19 10000000000000000000ULL /* the largest power of ten in a uint64_t */
+#define U256_POW10_9 1000000000u /* the largest power of ten below 2^32: the fast divisor */
 #define U256_DEC_DIGITS_MAX 78
 #define U256_HEX_DIGITS_MAX 64
 
@@ -122,6 +122,24 @@ int u256_mul_u64(const struct u256 *a, uint64_t m, struct u256 *out)
         return RW_OK;
 }
 
+/* *quot = a / d, returns a % d, for 0 < d < 2^32: eight 64-by-32-bit
+ * divisions, most significant half-limb first. */
+static uint64_t u256_div_u32(const struct u256 *a, uint32_t d, struct u256 *quot)
+{
+        struct u256 q = {{0, 0, 0, 0}};
+        uint64_t r = 0;
+        int i;
+
+        for (i = 7; i >= 0; i--) {
+                uint64_t cur = (r << 32) | ((a->limb[i / 2] >> (32 * (i % 2))) & 0xffffffffu);
+
+                q.limb[i / 2] |= (cur / d) << (32 * (i % 2));
+                r = cur % d;
+        }
+        *quot = q;
+        return r;
+}
+
 /* *quot = a / d, returns a % d; d is not 0. */
 static uint64_t u256_div_small(const struct u256 *a, uint64_t d, struct u256 *quot)
 {
@@ -129,6 +147,8 @@ static uint64_t u256_div_small(const struct u256 *a, uint64_t d, struct u256 *qu
         uint64_t r = 0;
         int bit;
 
+        if (d <= 0xffffffffu)
+                return u256_div_u32(a, (uint32_t)d, quot);
         /* Schoolbook binary long division: 256 shift-and-subtract steps. */
         for (bit = 255; bit >= 0; bit--) {
                 uint64_t top = r >> 63;
@@ -424,15 +444,15 @@ static size_t u256_too_small(char *buf, size_t cap)
 /* Writes the decimal digits of a (no NUL) into digits[U256_DEC_DIGITS_MAX]; returns the count. */
 static size_t u256_dec_digits(const struct u256 *a, char digits[U256_DEC_DIGITS_MAX])
 {
-        char rev[U256_DEC_DIGITS_MAX + 19];
+        char rev[U256_DEC_DIGITS_MAX + 9];
         struct u256 v = *a;
         size_t n = 0, i;
 
         do {
-                uint64_t r = u256_div_small(&v, U256_POW10_19, &v);
+                uint64_t r = u256_div_u32(&v, U256_POW10_9, &v);
 
-                /* Every chunk but the most significant is exactly 19 digits. */
-                for (i = 0; i < 19 && (r != 0 || !u256_is_zero(&v)); i++) {
+                /* Every chunk but the most significant is exactly 9 digits. */
+                for (i = 0; i < 9 && (r != 0 || !u256_is_zero(&v)); i++) {
                         rev[n++] = (char)('0' + r % 10);
                         r /= 10;
                 }

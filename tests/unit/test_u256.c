@@ -592,6 +592,32 @@ static uint64_t next_rand(uint64_t *s)
         return *s;
 }
 
+/* q * d + r == a and r < d, for random values and divisors on both sides
+ * of 2^32 (below it the division works in 32-bit halves, above it bit by bit). */
+static void divmod_u64_multiplies_back(void **state)
+{
+        uint64_t seed = 0x243f6a8885a308d3ULL;
+        int i;
+
+        (void)state;
+        for (i = 0; i < 4000; i++) {
+                struct u256 a, q, back, r;
+                uint64_t d = next_rand(&seed) >> (next_rand(&seed) % 64), rem;
+                int j;
+
+                if (d == 0)
+                        d = 1;
+                for (j = 0; j < 4; j++)
+                        a.limb[j] = next_rand(&seed);
+                assert_int_equal(u256_divmod_u64(&a, d, &q, &rem), RW_OK);
+                assert_true(rem < d);
+                r = u256_from_u64(rem);
+                assert_int_equal(u256_mul_u64(&q, d, &back), RW_OK);
+                assert_int_equal(u256_add(&back, &r, &back), RW_OK);
+                assert_true(u256_eq(&back, &a));
+        }
+}
+
 static void round_trips(void **state)
 {
         uint64_t seed = 0x9e3779b97f4a7c15ULL;
@@ -645,6 +671,7 @@ int main(void)
                 cmocka_unit_test(format_dec_and_hex),
                 cmocka_unit_test(format_units),
                 cmocka_unit_test(round_trips),
+                cmocka_unit_test(divmod_u64_multiplies_back),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
