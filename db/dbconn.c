@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "conninfo.h"
+#include "dbconn_ahead.h"
 #include "rwclock.h"
 
 /* The statements are prepared in one pipeline (setup_pipeline): libpq 14 or later. */
@@ -32,6 +33,7 @@ struct dbconn {
         size_t set_sizes[DBCONN_MAX_STATEMENT_SETS];
         size_t nsets;
         PGconn *pg;
+        struct ahead *ahead; /* statements sent ahead on pg (dbconn_send_ahead) */
         uint64_t last_failure_ms;
         struct dbconn_health health;
 };
@@ -95,7 +97,8 @@ struct dbconn *dbconn_new(const struct dbconn_config *cfg, struct rwerr *err)
                        c->name, where);
         c->conninfo = strdup(cfg->conninfo);
         c->password = password_of(cfg->conninfo);
-        if (c->conninfo == NULL) {
+        c->ahead = ahead_new();
+        if (c->conninfo == NULL || c->ahead == NULL) {
                 rwerr_set(err, RW_ERR_NOMEM, "out of memory");
                 dbconn_free(c);
                 return NULL;
@@ -127,6 +130,7 @@ int dbconn_add_statements(struct dbconn *c, const struct dbconn_statement *state
                 /* Already connected: prepare them on the next connect. */
                 PQfinish(c->pg);
                 c->pg = NULL;
+                ahead_forget(c->ahead);
                 c->health.connected = 0;
         }
         return RW_OK;
@@ -146,6 +150,7 @@ void dbconn_free(struct dbconn *c)
                 return;
         if (c->pg != NULL)
                 PQfinish(c->pg);
+        ahead_free(c->ahead);
         wipe_free(c->conninfo);
         wipe_free(c->password);
         free(c);
@@ -176,6 +181,7 @@ static void drop(struct dbconn *c, const struct rwerr *err)
                 PQfinish(c->pg);
                 c->pg = NULL;
         }
+        ahead_forget(c->ahead);
         record_failure(c, err);
 }
 
@@ -364,23 +370,81 @@ static PGresult *check_result(struct dbconn *c, PGresult *res, ExecStatusType ex
         return NULL;
 }
 
+/*
+ * Before a command of our own: the results of statements sent ahead that
+ * are still due are read and dropped, and pipeline mode left. RW_OK, or
+ * RW_ERR_IO with the connection dropped when it failed on the way.
+ */
+static int settle(struct dbconn *c, struct rwerr *err)
+{
+        struct rwerr e;
+
+        if (c->pg == NULL)
+                return rwerr_set(err, RW_ERR_IO, "%s: not connected", c->health.description);
+        if (ahead_settle(c->ahead, c->pg) == 0)
+                return RW_OK;
+        set_pg_error(c, RW_ERR_IO, "reading the results of statements sent ahead",
+                     PQerrorMessage(c->pg), &e);
+        drop(c, &e);
+        if (err != NULL)
+                *err = e;
+        return RW_ERR_IO;
+}
+
+int dbconn_send_ahead(struct dbconn *c, const struct ahead_query *q, size_t n, struct rwerr *err)
+{
+        struct rwerr e;
+        int rc;
+
+        if (settle(c, err) != RW_OK)
+                return RW_ERR_IO;
+        if ((rc = ahead_send(c->ahead, c->pg, q, n)) == 0)
+                return RW_OK;
+        if (rc == AHEAD_OUT_OF_BOUNDS)
+                return rwerr_set(err, RW_ERR_RANGE,
+                                 "%s: %zu statements to send ahead: at most %d, each with at most "
+                                 "%d parameters of at most %d bytes",
+                                 c->health.description, n, AHEAD_MAX, AHEAD_PARAMS_MAX,
+                                 AHEAD_PARAM_SIZE - 1);
+        set_pg_error(c, RW_ERR_IO, "sending statements ahead", PQerrorMessage(c->pg), &e);
+        (void)settle(c, NULL); /* drops the connection unless it is still good */
+        if (err != NULL)
+                *err = e;
+        return RW_ERR_IO;
+}
+
 PGresult *dbconn_exec_prepared(struct dbconn *c, const char *name, int nparams,
                                const char *const *params, ExecStatusType expect, struct rwerr *err)
 {
+        PGresult *res = NULL;
+        struct rwerr e;
+
         if (c->pg == NULL) {
                 rwerr_set(err, RW_ERR_IO, "%s: not connected", c->health.description);
                 return NULL;
         }
+        switch (ahead_take(c->ahead, c->pg, name, nparams, params, &res)) {
+        case AHEAD_TAKEN:
+                return check_result(c, res, expect, name, err);
+        case AHEAD_BROKEN:
+                set_pg_error(c, RW_ERR_IO, name, PQerrorMessage(c->pg), &e);
+                drop(c, &e);
+                if (err != NULL)
+                        *err = e;
+                return NULL;
+        case AHEAD_NONE:
+                break;
+        }
+        if (settle(c, err) != RW_OK)
+                return NULL;
         return check_result(c, PQexecPrepared(c->pg, name, nparams, params, NULL, NULL, 0), expect,
                             name, err);
 }
 
 PGresult *dbconn_exec(struct dbconn *c, const char *sql, ExecStatusType expect, struct rwerr *err)
 {
-        if (c->pg == NULL) {
-                rwerr_set(err, RW_ERR_IO, "%s: not connected", c->health.description);
+        if (settle(c, err) != RW_OK)
                 return NULL;
-        }
         return check_result(c, PQexec(c->pg, sql), expect, sql, err);
 }
 
@@ -402,6 +466,8 @@ int dbconn_with_savepoint(struct dbconn *c, const char *name,
         struct rwerr ignored;
         int rc;
 
+        if (c->pg != NULL && settle(c, err) != RW_OK)
+                return RW_ERR_IO;
         if (c->pg == NULL || PQtransactionStatus(c->pg) != PQTRANS_INTRANS)
                 return fn(c, arg, err);
         (void)snprintf(sql, sizeof sql, "SAVEPOINT %s", name);
@@ -422,10 +488,13 @@ int dbconn_with_savepoint(struct dbconn *c, const char *name,
 
 PGconn *dbconn_pg(struct dbconn *c)
 {
+        if (c->pg != NULL && settle(c, NULL) != RW_OK)
+                return NULL;
         return c->pg;
 }
 
 void dbconn_health(const struct dbconn *c, struct dbconn_health *out)
 {
         *out = c->health;
+        ahead_counts(c->ahead, &out->sent_ahead, &out->sent_ahead_unused);
 }

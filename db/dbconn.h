@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dbconn_ahead.h"
 #include "rwerr.h"
 
 struct dbconn;
@@ -57,6 +58,8 @@ struct dbconn_health {
         uint64_t connects;              /* successful connects, reconnects included */
         uint64_t failures;              /* failed connects and connections found dead */
         char last_error[RWERR_MSG_MAX]; /* "" after a success */
+        uint64_t sent_ahead;            /* statements sent ahead (dbconn_send_ahead) */
+        uint64_t sent_ahead_unused;     /* of which no caller took the result */
 };
 
 /*
@@ -95,6 +98,22 @@ PGresult *dbconn_exec_prepared(struct dbconn *c, const char *name, int nparams,
                                const char *const *params, ExecStatusType expect, struct rwerr *err);
 PGresult *dbconn_exec(struct dbconn *c, const char *sql, ExecStatusType expect, struct rwerr *err);
 
+/*
+ * Sends `n` prepared statements that only read (1 .. AHEAD_MAX, each
+ * with at most AHEAD_PARAMS_MAX parameters) in one libpq pipeline, without
+ * waiting for their results (dbconn_ahead.h says how). The
+ * dbconn_exec_prepared call with the same name and the same parameters
+ * then takes its statement's result instead of running it, in any order;
+ * any other command on the connection (dbconn_exec, a statement not sent
+ * ahead, dbconn_pg, a savepoint) first drops the results not yet taken.
+ * So callers that do not know of it are served all the same, and a
+ * result is never taken across a command that could have changed it.
+ * RW_OK, or an error (then the statements run one by one when asked for;
+ * the connection is dropped if it failed).
+ */
+int dbconn_send_ahead(struct dbconn *c, const struct ahead_query *q, size_t n, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
 /* Runs SQL that returns no rows (BEGIN, COMMIT, SET ...); 0 or RW_ERR_IO. */
 int dbconn_command(struct dbconn *c, const char *sql, struct rwerr *err)
         __attribute__((warn_unused_result));
@@ -110,7 +129,10 @@ int dbconn_with_savepoint(struct dbconn *c, const char *name,
                           int (*fn)(struct dbconn *c, void *arg, struct rwerr *err), void *arg,
                           struct rwerr *err) __attribute__((warn_unused_result));
 
-/* The libpq connection, or NULL when not connected. Owned by `c`. */
+/*
+ * The libpq connection, or NULL when not connected. Owned by `c`. Statements
+ * sent ahead and not yet taken are dropped first (dbconn_send_ahead).
+ */
 PGconn *dbconn_pg(struct dbconn *c);
 
 void dbconn_health(const struct dbconn *c, struct dbconn_health *out);

@@ -220,6 +220,147 @@ static int read_rows(struct dbconn *c, const char *name, int nparams, const char
         return RW_OK;
 }
 
+/* ---------------------------------------------------------------- reads described ahead */
+
+static void describe(struct ledger_read *r, const char *statement, int nparams)
+{
+        memset(r, 0, sizeof *r);
+        r->statement = statement;
+        r->nparams = nparams;
+}
+
+/* A read with a bigint argument and a row limit (batches, operations, cycle timings). */
+static int describe_after(struct ledger_read *r, const char *statement, const char *fn,
+                          const char *arg, uint64_t after, unsigned max_rows, struct rwerr *err)
+{
+        describe(r, statement, 2);
+        format_limit(r->params[1], sizeof r->params[1], max_rows);
+        return format_bigint(r->params[0], sizeof r->params[0], after, fn, arg, err);
+}
+
+/* A read of the batches in (after, through] (leaves, withdrawals). */
+static int describe_batch_range(struct ledger_read *r, const char *statement, const char *fn,
+                                uint64_t after, uint64_t through, struct rwerr *err)
+{
+        int rc;
+
+        describe(r, statement, 2);
+        if ((rc = format_bigint(r->params[0], sizeof r->params[0], after, fn, "after_batch",
+                                err)) != RW_OK)
+                return rc;
+        return format_bigint(r->params[1], sizeof r->params[1], through, fn, "through_batch", err);
+}
+
+static void read_params(const struct ledger_read *r, const char *params[LEDGER_READ_PARAMS])
+{
+        int i;
+
+        for (i = 0; i < LEDGER_READ_PARAMS; i++)
+                params[i] = r->params[i];
+}
+
+/* read_rows of a described read. */
+static int read_described(struct dbconn *c, const struct ledger_read *r, size_t size,
+                          row_reader read, const void *ctx, void **rows, size_t *n,
+                          struct rwerr *err)
+{
+        const char *params[LEDGER_READ_PARAMS];
+
+        read_params(r, params);
+        return read_rows(c, r->statement, r->nparams, params, size, read, ctx, rows, n, err);
+}
+
+void ledger_read_assets(struct ledger_read *r)
+{
+        describe(r, "ledger_assets", 0);
+}
+
+void ledger_read_duplicates(struct ledger_read *r)
+{
+        describe(r, "ledger_duplicate_batches", 0);
+}
+
+void ledger_read_nonces(struct ledger_read *r)
+{
+        describe(r, "ledger_expected_nonces", 0);
+}
+
+void ledger_read_latest_ids(struct ledger_read *r)
+{
+        describe(r, "ledger_latest_ids", 0);
+}
+
+void ledger_read_pending_operations(struct ledger_read *r)
+{
+        describe(r, "ledger_pending_operations", 0);
+}
+
+int ledger_read_totals(struct ledger_read *r, enum ledger_side side, int64_t after_block,
+                       uint64_t through_block, struct rwerr *err)
+{
+        const char *fn = side == LEDGER_LOCKED ? "locked_in_range" : "minted_in_range";
+
+        describe(r, side == LEDGER_LOCKED ? "ledger_locked_in_range" : "ledger_minted_in_range", 2);
+        if (through_block > INT64_MAX || after_block < -1 || after_block > (int64_t)through_block)
+                return rwerr_set(err, RW_ERR_RANGE,
+                                 "%s: bad block range (%" PRId64 ", %" PRIu64 "]", fn, after_block,
+                                 through_block);
+        (void)snprintf(r->params[0], sizeof r->params[0], "%" PRId64, after_block);
+        (void)snprintf(r->params[1], sizeof r->params[1], "%" PRIu64, through_block);
+        return RW_OK;
+}
+
+int ledger_read_batches(struct ledger_read *r, uint64_t after_batch, unsigned max_rows,
+                        struct rwerr *err)
+{
+        return describe_after(r, "ledger_batches_after", "batches_after", "after_batch",
+                              after_batch, max_rows, err);
+}
+
+int ledger_read_leaves(struct ledger_read *r, uint64_t after_batch, uint64_t through_batch,
+                       struct rwerr *err)
+{
+        return describe_batch_range(r, "ledger_leaves_in_batches", "leaves_in_batches", after_batch,
+                                    through_batch, err);
+}
+
+int ledger_read_withdrawals(struct ledger_read *r, uint64_t after_batch, uint64_t through_batch,
+                            struct rwerr *err)
+{
+        return describe_batch_range(r, "ledger_withdrawals_in_batches", "withdrawals_in_batches",
+                                    after_batch, through_batch, err);
+}
+
+int ledger_read_operations(struct ledger_read *r, uint64_t after_op, unsigned max_rows,
+                           struct rwerr *err)
+{
+        return describe_after(r, "ledger_operations_after", "operations_after", "after_op",
+                              after_op, max_rows, err);
+}
+
+int ledger_read_cycle_timings(struct ledger_read *r, uint64_t after_cycle, unsigned max_rows,
+                              struct rwerr *err)
+{
+        return describe_after(r, "ledger_cycle_timings_after", "cycle_timings_after", "after_cycle",
+                              after_cycle, max_rows, err);
+}
+
+int ledger_send_ahead(struct dbconn *c, const struct ledger_read *r, size_t n, struct rwerr *err)
+{
+        struct ahead_query q[AHEAD_MAX];
+        const char *params[AHEAD_MAX][LEDGER_READ_PARAMS];
+        size_t i;
+
+        if (n > AHEAD_MAX)
+                return rwerr_set(err, RW_ERR_RANGE, "%zu ledger reads to send ahead: at most %d", n,
+                                 AHEAD_MAX);
+        for (i = 0; i < n; i++) {
+                read_params(&r[i], params[i]);
+                q[i] = (struct ahead_query){r[i].statement, r[i].nparams, params[i]};
+        }
+        return dbconn_send_ahead(c, q, n, err);
+}
+
 static int read_total(const PGresult *res, int i, void *row, const void *ctx, struct rwerr *err)
 {
         struct ledger_total *t = row;
@@ -239,21 +380,14 @@ static int read_total(const PGresult *res, int i, void *row, const void *ctx, st
 int ledger_totals_in_range(struct dbconn *c, enum ledger_side side, int64_t after_block,
                            uint64_t through_block, struct ledger_totals *out, struct rwerr *err)
 {
-        const char *name =
-                side == LEDGER_LOCKED ? "ledger_locked_in_range" : "ledger_minted_in_range";
         const char *fn = side == LEDGER_LOCKED ? "locked_in_range" : "minted_in_range";
-        char after[24], through[24];
-        const char *params[2] = {after, through};
+        struct ledger_read r;
         void *rows = NULL;
+        int rc;
 
-        if (through_block > INT64_MAX || after_block < -1 || after_block > (int64_t)through_block)
-                return rwerr_set(err, RW_ERR_RANGE,
-                                 "%s: bad block range (%" PRId64 ", %" PRIu64 "]", fn, after_block,
-                                 through_block);
-        (void)snprintf(after, sizeof after, "%" PRId64, after_block);
-        (void)snprintf(through, sizeof through, "%" PRIu64, through_block);
-        if (read_rows(c, name, 2, params, sizeof *out->rows, read_total, fn, &rows, &out->n, err) !=
-            RW_OK)
+        if ((rc = ledger_read_totals(&r, side, after_block, through_block, err)) != RW_OK)
+                return rc;
+        if (read_described(c, &r, sizeof *out->rows, read_total, fn, &rows, &out->n, err) != RW_OK)
                 return RW_ERR_IO;
         out->rows = rows;
         return RW_OK;
@@ -348,17 +482,14 @@ static int read_batch(const PGresult *res, int i, void *row, const void *ctx, st
 int ledger_batches_after(struct dbconn *c, uint64_t after_batch, unsigned max_rows,
                          struct ledger_batches *out, struct rwerr *err)
 {
-        char after[24], limit[16];
-        const char *params[2] = {after, limit};
+        struct ledger_read r;
         void *rows = NULL;
         int rc;
 
-        if ((rc = format_bigint(after, sizeof after, after_batch, "batches_after", "after_batch",
-                                err)) != RW_OK)
+        if ((rc = ledger_read_batches(&r, after_batch, max_rows, err)) != RW_OK)
                 return rc;
-        format_limit(limit, sizeof limit, max_rows);
-        rc = read_rows(c, "ledger_batches_after", 2, params, sizeof *out->rows, read_batch,
-                       &after_batch, &rows, &out->n, err);
+        rc = read_described(c, &r, sizeof *out->rows, read_batch, &after_batch, &rows, &out->n,
+                            err);
         if (rc == RW_OK)
                 out->rows = rows;
         return rc;
@@ -452,18 +583,13 @@ int ledger_leaves_in_batches(struct dbconn *c, uint64_t after_batch, uint64_t th
                              struct ledger_leaves *out, struct rwerr *err)
 {
         struct leaf_query q = {1, 0, after_batch, through_batch};
-        char after[24], through[24];
-        const char *params[2] = {after, through};
+        struct ledger_read r;
         void *rows = NULL;
         int rc;
 
-        if ((rc = format_bigint(after, sizeof after, after_batch, "leaves_in_batches",
-                                "after_batch", err)) != RW_OK ||
-            (rc = format_bigint(through, sizeof through, through_batch, "leaves_in_batches",
-                                "through_batch", err)) != RW_OK)
+        if ((rc = ledger_read_leaves(&r, after_batch, through_batch, err)) != RW_OK)
                 return rc;
-        rc = read_rows(c, "ledger_leaves_in_batches", 2, params, sizeof *out->rows, read_leaf, &q,
-                       &rows, &out->n, err);
+        rc = read_described(c, &r, sizeof *out->rows, read_leaf, &q, &rows, &out->n, err);
         if (rc == RW_OK)
                 out->rows = rows;
         return rc;
@@ -518,18 +644,13 @@ static int read_withdrawal(const PGresult *res, int i, void *row, const void *ct
 int ledger_withdrawals_in_batches(struct dbconn *c, uint64_t after_batch, uint64_t through_batch,
                                   struct ledger_withdrawals *out, struct rwerr *err)
 {
-        char after[24], through[24];
-        const char *params[2] = {after, through};
+        struct ledger_read r;
         void *rows = NULL;
         int rc;
 
-        if ((rc = format_bigint(after, sizeof after, after_batch, "withdrawals_in_batches",
-                                "after_batch", err)) != RW_OK ||
-            (rc = format_bigint(through, sizeof through, through_batch, "withdrawals_in_batches",
-                                "through_batch", err)) != RW_OK)
+        if ((rc = ledger_read_withdrawals(&r, after_batch, through_batch, err)) != RW_OK)
                 return rc;
-        rc = read_rows(c, "ledger_withdrawals_in_batches", 2, params, sizeof *out->rows,
-                       read_withdrawal, NULL, &rows, &out->n, err);
+        rc = read_described(c, &r, sizeof *out->rows, read_withdrawal, NULL, &rows, &out->n, err);
         if (rc == RW_OK)
                 out->rows = rows;
         return rc;
@@ -564,9 +685,12 @@ static int read_nonce(const PGresult *res, int i, void *row, const void *ctx, st
 
 int ledger_expected_nonces(struct dbconn *c, struct ledger_nonces *out, struct rwerr *err)
 {
+        struct ledger_read r;
         void *rows = NULL;
-        int rc = read_rows(c, "ledger_expected_nonces", 0, NULL, sizeof *out->rows, read_nonce,
-                           NULL, &rows, &out->n, err);
+        int rc;
+
+        ledger_read_nonces(&r);
+        rc = read_described(c, &r, sizeof *out->rows, read_nonce, NULL, &rows, &out->n, err);
 
         if (rc == RW_OK)
                 out->rows = rows;
@@ -584,9 +708,13 @@ void ledger_nonces_free(struct ledger_nonces *n)
 
 int ledger_pending_operations(struct dbconn *c, uint64_t *pending, struct rwerr *err)
 {
-        PGresult *res = query(c, "ledger_pending_operations", 0, NULL, err);
+        struct ledger_read r;
+        PGresult *res;
         int64_t v = 0;
         int rc;
+
+        ledger_read_pending_operations(&r);
+        res = query(c, r.statement, 0, NULL, err);
 
         if (res == NULL)
                 return RW_ERR_IO;
@@ -619,9 +747,12 @@ static int read_asset(const PGresult *res, int i, void *row, const void *ctx, st
 
 int ledger_assets(struct dbconn *c, struct ledger_assets *out, struct rwerr *err)
 {
+        struct ledger_read r;
         void *rows = NULL;
-        int rc = read_rows(c, "ledger_assets", 0, NULL, sizeof *out->rows, read_asset, NULL, &rows,
-                           &out->n, err);
+        int rc;
+
+        ledger_read_assets(&r);
+        rc = read_described(c, &r, sizeof *out->rows, read_asset, NULL, &rows, &out->n, err);
 
         if (rc == RW_OK)
                 out->rows = rows;
@@ -662,9 +793,12 @@ static int read_duplicate(const PGresult *res, int i, void *row, const void *ctx
 
 int ledger_duplicate_batches(struct dbconn *c, struct ledger_duplicates *out, struct rwerr *err)
 {
+        struct ledger_read r;
         void *rows = NULL;
-        int rc = read_rows(c, "ledger_duplicate_batches", 0, NULL, sizeof *out->rows,
-                           read_duplicate, NULL, &rows, &out->n, err);
+        int rc;
+
+        ledger_read_duplicates(&r);
+        rc = read_described(c, &r, sizeof *out->rows, read_duplicate, NULL, &rows, &out->n, err);
 
         if (rc == RW_OK)
                 out->rows = rows;
@@ -820,17 +954,14 @@ static int read_operation(const PGresult *res, int i, void *row, const void *ctx
 int ledger_operations_after(struct dbconn *c, uint64_t after_op, unsigned max_rows,
                             struct ledger_operations *out, struct rwerr *err)
 {
-        char after[24], limit[16];
-        const char *params[2] = {after, limit};
+        struct ledger_read r;
         void *rows = NULL;
         int rc;
 
-        if ((rc = format_bigint(after, sizeof after, after_op, "operations_after", "after_op",
-                                err)) != RW_OK)
+        if ((rc = ledger_read_operations(&r, after_op, max_rows, err)) != RW_OK)
                 return rc;
-        format_limit(limit, sizeof limit, max_rows);
-        rc = read_rows(c, "ledger_operations_after", 2, params, sizeof *out->rows, read_operation,
-                       &after_op, &rows, &out->n, err);
+        rc = read_described(c, &r, sizeof *out->rows, read_operation, &after_op, &rows, &out->n,
+                            err);
         if (rc == RW_OK)
                 out->rows = rows;
         return rc;
@@ -872,17 +1003,14 @@ static int read_cycle(const PGresult *res, int i, void *row, const void *ctx, st
 int ledger_cycle_timings_after(struct dbconn *c, uint64_t after_cycle, unsigned max_rows,
                                struct ledger_cycles *out, struct rwerr *err)
 {
-        char after[24], limit[16];
-        const char *params[2] = {after, limit};
+        struct ledger_read r;
         void *rows = NULL;
         int rc;
 
-        if ((rc = format_bigint(after, sizeof after, after_cycle, "cycle_timings_after",
-                                "after_cycle", err)) != RW_OK)
+        if ((rc = ledger_read_cycle_timings(&r, after_cycle, max_rows, err)) != RW_OK)
                 return rc;
-        format_limit(limit, sizeof limit, max_rows);
-        rc = read_rows(c, "ledger_cycle_timings_after", 2, params, sizeof *out->rows, read_cycle,
-                       &after_cycle, &rows, &out->n, err);
+        rc = read_described(c, &r, sizeof *out->rows, read_cycle, &after_cycle, &rows, &out->n,
+                            err);
         if (rc == RW_OK)
                 out->rows = rows;
         return rc;
@@ -899,9 +1027,13 @@ void ledger_cycles_free(struct ledger_cycles *c)
 
 int ledger_latest_ids(struct dbconn *c, uint64_t *op_id, uint64_t *cycle_id, struct rwerr *err)
 {
-        PGresult *res = query(c, "ledger_latest_ids", 0, NULL, err);
+        struct ledger_read r;
+        PGresult *res;
         int64_t op = 0, cycle = 0;
         int rc;
+
+        ledger_read_latest_ids(&r);
+        res = query(c, r.statement, 0, NULL, err);
 
         if (res == NULL)
                 return RW_ERR_IO;

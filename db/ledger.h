@@ -37,6 +37,50 @@ enum ledger_side {
 /* "locked" or "minted". */
 const char *ledger_side_name(enum ledger_side side);
 
+/*
+ * A read described before it runs, so that several go to the server at
+ * once (ledger_send_ahead) and the ledger_* call that follows with the same
+ * arguments takes its result instead of asking again (dbconn_send_ahead
+ * says how; a described read that is never asked for costs only its run).
+ * The ledger_read_* functions fill one with the statement and parameters
+ * the matching ledger_* function sends, checking the arguments as it does.
+ */
+#define LEDGER_READ_PARAMS 2
+
+struct ledger_read {
+        const char *statement;
+        int nparams;
+        char params[LEDGER_READ_PARAMS][24];
+};
+
+void ledger_read_assets(struct ledger_read *r);             /* ledger_assets */
+void ledger_read_duplicates(struct ledger_read *r);         /* ledger_duplicate_batches */
+void ledger_read_nonces(struct ledger_read *r);             /* ledger_expected_nonces */
+void ledger_read_latest_ids(struct ledger_read *r);         /* ledger_latest_ids */
+void ledger_read_pending_operations(struct ledger_read *r); /* ledger_pending_operations */
+int ledger_read_totals(struct ledger_read *r, enum ledger_side side, int64_t after_block,
+                       uint64_t through_block, struct rwerr *err)
+        __attribute__((warn_unused_result)); /* ledger_totals_in_range */
+int ledger_read_batches(struct ledger_read *r, uint64_t after_batch, unsigned max_rows,
+                        struct rwerr *err)
+        __attribute__((warn_unused_result)); /* ledger_batches_after */
+int ledger_read_leaves(struct ledger_read *r, uint64_t after_batch, uint64_t through_batch,
+                       struct rwerr *err)
+        __attribute__((warn_unused_result)); /* ledger_leaves_in_batches */
+int ledger_read_withdrawals(struct ledger_read *r, uint64_t after_batch, uint64_t through_batch,
+                            struct rwerr *err)
+        __attribute__((warn_unused_result)); /* ledger_withdrawals_in_batches */
+int ledger_read_operations(struct ledger_read *r, uint64_t after_op, unsigned max_rows,
+                           struct rwerr *err)
+        __attribute__((warn_unused_result)); /* ledger_operations_after */
+int ledger_read_cycle_timings(struct ledger_read *r, uint64_t after_cycle, unsigned max_rows,
+                              struct rwerr *err)
+        __attribute__((warn_unused_result)); /* ledger_cycle_timings_after */
+
+/* Sends `n` described reads (at most AHEAD_MAX) ahead; RW_OK or an error (dbconn_send_ahead). */
+int ledger_send_ahead(struct dbconn *c, const struct ledger_read *r, size_t n, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
 int ledger_snapshot_begin(struct dbconn *c, struct rwerr *err) __attribute__((warn_unused_result));
 /* Commits the snapshot; after a failed read call it anyway to roll back. */
 int ledger_snapshot_end(struct dbconn *c, struct rwerr *err) __attribute__((warn_unused_result));

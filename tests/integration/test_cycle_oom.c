@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "cycle.h"
+#include "dbconn.h"
 #include "fileio.h"
 #include "jsonlog.h"
 #include "rwerr.h"
@@ -53,6 +54,8 @@ static long fail_at;    /* the allocation of the first cycle that fails; 0: none
 static long counted;    /* allocations of the first cycle so far */
 static int cycle_calls; /* cycle_run calls in this supervisor run */
 static int failed_one;  /* the failure was injected */
+/* the ledger connection's reads sent ahead, after the last cycle of a run without failures */
+static uint64_t sent_ahead, sent_ahead_unused;
 
 static int fail_now(void)
 {
@@ -91,6 +94,13 @@ int __wrap_cycle_run(struct observer *o, const struct invariant_params *params,
         in_first_cycle = __atomic_add_fetch(&cycle_calls, 1, __ATOMIC_SEQ_CST) == 1;
         rc = __real_cycle_run(o, params, w, previous_cycle_ms, out, err);
         in_first_cycle = 0;
+        if (fail_at == 0) {
+                struct dbconn_health h;
+
+                dbconn_health(observer_db(o), &h);
+                sent_ahead = h.sent_ahead;
+                sent_ahead_unused = h.sent_ahead_unused;
+        }
         return rc;
 }
 
@@ -252,6 +262,9 @@ static void an_allocation_failure_costs_one_cycle(void **state)
         assert_string_equal(r.first, "ok");
         allocations = counted;
         assert_true(allocations > 10);
+        /* the cycles sent their ledger reads ahead, and took every result they sent for */
+        assert_true(sent_ahead >= 20);
+        assert_int_equal(sent_ahead_unused, 0);
         step = allocations / SAMPLES > 0 ? allocations / SAMPLES : 1;
         for (at = 1; at <= allocations; at += step) {
                 run_two_cycles(f, at, &r);

@@ -910,6 +910,163 @@ static void statements_prepare_in_one_pipeline(void **state)
         dbconn_free(c);
 }
 
+/* Totals as "ASSET credited debited" lines, to compare two reads whole. */
+static void totals_text(const struct ledger_totals *t, char *out, size_t cap)
+{
+        size_t i, len = 0;
+
+        out[0] = '\0';
+        for (i = 0; i < t->n && len < cap; i++) {
+                char cr[U256_DEC_SIZE], db[U256_DEC_SIZE];
+
+                u256_format_dec(&t->rows[i].credited, cr, sizeof cr);
+                u256_format_dec(&t->rows[i].debited, db, sizeof db);
+                len += (size_t)snprintf(out + len, cap - len, "%s %s %s\n", t->rows[i].asset, cr,
+                                        db);
+        }
+}
+
+static void totals_now(struct dbconn *c, enum ledger_side side, int64_t after, uint64_t through,
+                       char *out, size_t cap)
+{
+        struct ledger_totals t;
+
+        totals_at(c, side, after, through, &t);
+        totals_text(&t, out, cap);
+        ledger_totals_free(&t);
+}
+
+static void send_ahead(struct dbconn *c, const struct ledger_read *r, size_t n)
+{
+        struct rwerr err;
+
+        if (ledger_send_ahead(c, r, n, &err) != RW_OK)
+                fail_msg("%s", err.msg);
+}
+
+/*
+ * Reads sent ahead in one pipeline give the results the same reads give
+ * one by one, taken in any order; a command not sent ahead drops what is
+ * left (and the read runs again when asked); a statement that fails fails
+ * alone; a connection cut while results are due is reported and dropped.
+ */
+static void reads_sent_ahead_are_taken_in_any_order(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        char locked[512], minted[512], got[512];
+        struct ledger_read r[3];
+        struct ledger_assets a = {0, NULL};
+        struct dbconn_health h;
+        struct rwerr err;
+        uint64_t op = 0, cycle = 0;
+        PGresult *res;
+        int pid;
+
+        (void)state;
+        deposit(2, "1000000000000000000", 10);
+        deposit(1, "7", 30);
+        mint(1, 2, "1000000000000000000", 11);
+        totals_now(c, LEDGER_LOCKED, -1, 30, locked, sizeof locked);
+        totals_now(c, LEDGER_MINTED, -1, 40, minted, sizeof minted);
+        assert_non_null(strstr(locked, "SIGIL 1000000000000000000 0"));
+
+        /* Three ahead, taken last first. */
+        ledger_read_assets(&r[0]);
+        assert_int_equal(ledger_read_totals(&r[1], LEDGER_LOCKED, -1, 30, &err), RW_OK);
+        assert_int_equal(ledger_read_totals(&r[2], LEDGER_MINTED, -1, 40, &err), RW_OK);
+        send_ahead(c, r, 3);
+        totals_now(c, LEDGER_MINTED, -1, 40, got, sizeof got);
+        assert_string_equal(got, minted);
+        assert_int_equal(ledger_assets(c, &a, &err), RW_OK);
+        assert_int_equal(a.n, 2);
+        assert_string_equal(a.rows[1].asset, "SIGIL");
+        ledger_assets_free(&a);
+        totals_now(c, LEDGER_LOCKED, -1, 30, got, sizeof got);
+        assert_string_equal(got, locked);
+        dbconn_health(c, &h);
+        assert_int_equal(h.sent_ahead, 3);
+        assert_int_equal(h.sent_ahead_unused, 0);
+
+        /* Other parameters are another read: it runs on its own and drops the rest. */
+        send_ahead(c, r + 1, 2);
+        totals_now(c, LEDGER_LOCKED, -1, 9, got, sizeof got);
+        assert_non_null(strstr(got, "SIGIL 0 0"));
+        totals_now(c, LEDGER_LOCKED, -1, 30, got, sizeof got);
+        assert_string_equal(got, locked);
+        totals_now(c, LEDGER_MINTED, -1, 40, got, sizeof got);
+        assert_string_equal(got, minted);
+        dbconn_health(c, &h);
+        assert_int_equal(h.sent_ahead, 5);
+        assert_int_equal(h.sent_ahead_unused, 2);
+
+        /* A statement the server refuses fails alone; the one after it is still served. */
+        {
+                const char *bad[2] = {"not-a-number", "10"};
+                struct ahead_query q[2] = {{"ledger_batches_after", 2, bad},
+                                           {"ledger_latest_ids", 0, NULL}};
+
+                assert_int_equal(dbconn_send_ahead(c, q, 2, &err), RW_OK);
+                res = dbconn_exec_prepared(c, "ledger_batches_after", 2, bad, PGRES_TUPLES_OK,
+                                           &err);
+                assert_null(res);
+                assert_non_null(strstr(err.msg, "ledger_batches_after"));
+                assert_non_null(strstr(err.msg, "not-a-number"));
+                assert_int_equal(ledger_latest_ids(c, &op, &cycle, &err), RW_OK);
+                dbconn_health(c, &h);
+                assert_true(h.connected);
+                assert_int_equal(h.sent_ahead_unused, 2);
+        }
+
+        /* Too many, or a parameter too long, is refused before anything is sent. */
+        {
+                const char *long_param[1] = {"123456789012345678901234567890123"};
+                struct ahead_query q[1] = {{"ledger_batch_leaves", 1, long_param}};
+
+                assert_int_equal(dbconn_send_ahead(c, q, 1, &err), RW_ERR_RANGE);
+                assert_non_null(strstr(err.msg, "statements to send ahead"));
+                assert_int_equal(dbconn_send_ahead(c, q, AHEAD_MAX + 1, &err), RW_ERR_RANGE);
+        }
+
+        /*
+         * The connection cut while results are due (the reads wait on a lock
+         * the fixture holds, so none has answered yet): the read fails, the
+         * connection is dropped, and the next ensure reconnects.
+         */
+        pid = PQbackendPID(dbconn_pg(c));
+        admin_exec("BEGIN");
+        admin_exec("LOCK TABLE relayer.assets IN ACCESS EXCLUSIVE MODE");
+        send_ahead(c, r, 3);
+        {
+                char sql[256];
+                int waited;
+
+                snprintf(sql, sizeof sql,
+                         "SELECT 1 FROM pg_stat_activity WHERE pid = %d AND wait_event_type = "
+                         "'Lock'",
+                         pid);
+                for (waited = 0; waited < 100; waited++) {
+                        PGresult *w = PQexec(fx_global->admin, sql);
+                        int blocked = PQntuples(w) == 1;
+
+                        PQclear(w);
+                        if (blocked)
+                                break;
+                        nanosleep(&(struct timespec){0, 20000000L}, NULL);
+                }
+                assert_true(waited < 100);
+                snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", pid);
+                admin_exec(sql);
+        }
+        admin_exec("COMMIT");
+        assert_int_equal(ledger_assets(c, &a, &err), RW_ERR_IO);
+        dbconn_health(c, &h);
+        assert_false(h.connected);
+        assert_int_equal(dbconn_ensure(c, &err), RW_OK);
+        totals_now(c, LEDGER_LOCKED, -1, 30, got, sizeof got);
+        assert_string_equal(got, locked);
+        dbconn_free(c);
+}
+
 static void restarted_postgres_is_reconnected(void **state)
 {
         struct dbconn_config cfg = {0};
@@ -1917,6 +2074,7 @@ int main(void)
                 cmocka_unit_test_setup(migrations_apply_once_and_refuse_tampering, reset),
                 cmocka_unit_test_setup(checkpoints_and_cursors_survive_a_restart, reset),
                 cmocka_unit_test_setup(statements_prepare_in_one_pipeline, reset),
+                cmocka_unit_test_setup(reads_sent_ahead_are_taken_in_any_order, reset),
                 cmocka_unit_test_setup(restarted_postgres_is_reconnected, reset),
         };
 

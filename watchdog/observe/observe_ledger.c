@@ -215,28 +215,83 @@ static int read_totals(struct dbconn *c, struct snapshot *s, enum ledger_side si
         return RW_OK;
 }
 
+/* The four totals a cycle reads: both sides through the pinned heights, and their recent blocks. */
+struct totals_read {
+        enum ledger_side side;
+        int64_t after; /* -1: from the first block */
+        uint64_t through;
+        int recent;
+};
+
+static uint64_t recent_blocks(const struct observe_window *w)
+{
+        return w->recent_blocks ? w->recent_blocks : DEFAULT_RECENT_BLOCKS;
+}
+
+static void plan_totals(const struct observe_window *w, const struct snapshot *s,
+                        struct totals_read plan[4])
+{
+        uint64_t recent = recent_blocks(w);
+        uint64_t src = s->chains[SNAP_SOURCE].pinned, exe = s->chains[SNAP_EXECUTION].pinned;
+
+        plan[0] = (struct totals_read){LEDGER_LOCKED, -1, src, 0};
+        plan[1] = (struct totals_read){LEDGER_MINTED, -1, exe, 0};
+        plan[2] = (struct totals_read){LEDGER_LOCKED, src > recent ? (int64_t)(src - recent) : -1,
+                                       src, 1};
+        plan[3] = (struct totals_read){LEDGER_MINTED, exe > recent ? (int64_t)(exe - recent) : -1,
+                                       exe, 1};
+}
+
 static int read_all_totals(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
                            struct rwerr *err)
 {
-        uint64_t recent = w->recent_blocks ? w->recent_blocks : DEFAULT_RECENT_BLOCKS;
-        uint64_t src = s->chains[SNAP_SOURCE].pinned, exe = s->chains[SNAP_EXECUTION].pinned;
+        struct totals_read plan[4];
         size_t i;
         int rc;
 
-        if ((rc = read_totals(c, s, LEDGER_LOCKED, -1, src, 0, err)) != RW_OK ||
-            (rc = read_totals(c, s, LEDGER_MINTED, -1, exe, 0, err)) != RW_OK ||
-            (rc = read_totals(c, s, LEDGER_LOCKED, src > recent ? (int64_t)(src - recent) : -1, src,
-                              1, err)) != RW_OK ||
-            (rc = read_totals(c, s, LEDGER_MINTED, exe > recent ? (int64_t)(exe - recent) : -1, exe,
-                              1, err)) != RW_OK)
-                return rc;
+        plan_totals(w, s, plan);
+        for (i = 0; i < 4; i++) {
+                if ((rc = read_totals(c, s, plan[i].side, plan[i].after, plan[i].through,
+                                      plan[i].recent, err)) != RW_OK)
+                        return rc;
+        }
         for (i = 0; i < s->nassets; i++)
-                s->ledger.assets[i].recent_blocks = recent;
+                s->ledger.assets[i].recent_blocks = recent_blocks(w);
         return RW_OK;
 }
 
-/* One page of history: the batches after `after`, with their leaves and withdrawals. */
-static int read_batches(struct dbconn *c, uint64_t after, unsigned max_batches, struct snapshot *s,
+/*
+ * Sends ahead the leaves and withdrawals of the batches in (after, last]
+ * (none when last is 0: no batches), and `more` reads with them. A failure
+ * to send is no failure: the reads then run one by one when asked for.
+ */
+static void send_page_reads(struct dbconn *c, uint64_t after, uint64_t last,
+                            const struct ledger_read *more, size_t nmore)
+{
+        struct ledger_read r[AHEAD_MAX];
+        struct rwerr ignored;
+        size_t n = 0, i;
+
+        if (last > after) {
+                if (ledger_read_leaves(&r[n], after, last, &ignored) == RW_OK)
+                        n++;
+                if (ledger_read_withdrawals(&r[n], after, last, &ignored) == RW_OK)
+                        n++;
+        }
+        for (i = 0; i < nmore && n < AHEAD_MAX; i++)
+                r[n++] = more[i];
+        if (n > 0 && ledger_send_ahead(c, r, n, &ignored) != RW_OK) {
+                /* asked for one by one */
+        }
+}
+
+/*
+ * One page of history: the batches after `after`, with their leaves and
+ * withdrawals, these two sent ahead together with `more` (nmore reads the
+ * caller asks for next) as soon as the page's last batch is known.
+ */
+static int read_batches(struct dbconn *c, uint64_t after, unsigned max_batches,
+                        const struct ledger_read *more, size_t nmore, struct snapshot *s,
                         struct rwerr *err)
 {
         struct snap_ledger *l = &s->ledger;
@@ -254,12 +309,13 @@ static int read_batches(struct dbconn *c, uint64_t after, unsigned max_batches, 
         if ((rc = ledger_batches_after(c, after, limit, &b, err)) != RW_OK)
                 return rc;
         timed(s, "batches_after", t);
+        last = b.n > 0 ? b.rows[b.n - 1].batch_number : 0;
+        send_page_reads(c, after, last, more, nmore);
         if (b.n == 0) {
                 ledger_batches_free(&b);
                 return RW_OK;
         }
         l->more_batches = b.n >= limit;
-        last = b.rows[b.n - 1].batch_number;
         t = mono_ms_precise();
         if ((rc = ledger_leaves_in_batches(c, after, last, &leaves, err)) != RW_OK)
                 goto done;
@@ -389,34 +445,64 @@ static uint64_t start_after(int64_t cursor, uint64_t latest, unsigned recent)
         return latest > recent ? latest - recent : 0;
 }
 
-static int read_operations(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
-                           struct rwerr *err)
+/* Where the operations and cycle timings start: after the window's cursors, or the recent rows. */
+struct operations_from {
+        uint64_t ops_after, cycles_after;
+        unsigned max_rows;
+};
+
+/* The latest ids (for where the operations start) and the pending operations. */
+static int read_latest(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
+                       struct operations_from *from, struct rwerr *err)
 {
         unsigned recent = w->recent_rows ? w->recent_rows : DEFAULT_RECENT_ROWS;
-        struct ledger_operations ops = {0, NULL};
-        struct ledger_cycles cyc = {0, NULL};
         uint64_t latest_op = 0, latest_cycle = 0;
         double t = mono_ms_precise();
-        size_t i;
         int rc;
 
         if ((rc = ledger_latest_ids(c, &latest_op, &latest_cycle, err)) != RW_OK)
                 return rc;
         timed(s, "latest_ids", t);
+        from->ops_after = start_after(w->ops_after, latest_op, recent);
+        from->cycles_after = start_after(w->cycles_after, latest_cycle, recent);
+        from->max_rows = recent * 10;
         t = mono_ms_precise();
-        if ((rc = ledger_operations_after(c, start_after(w->ops_after, latest_op, recent),
-                                          recent * 10, &ops, err)) != RW_OK)
+        if ((rc = ledger_pending_operations(c, &s->ledger.pending_operations, err)) != RW_OK)
+                return rc;
+        timed(s, "pending_operations", t);
+        return RW_OK;
+}
+
+/* The two reads of read_operations, described to go ahead with a page's (read_batches). */
+static size_t describe_operations(const struct operations_from *from, struct ledger_read r[2])
+{
+        struct rwerr ignored;
+        size_t n = 0;
+
+        if (ledger_read_operations(&r[n], from->ops_after, from->max_rows, &ignored) == RW_OK)
+                n++;
+        if (ledger_read_cycle_timings(&r[n], from->cycles_after, from->max_rows, &ignored) == RW_OK)
+                n++;
+        return n;
+}
+
+static int read_operations(struct dbconn *c, const struct operations_from *from, struct snapshot *s,
+                           struct rwerr *err)
+{
+        struct ledger_operations ops = {0, NULL};
+        struct ledger_cycles cyc = {0, NULL};
+        double t = mono_ms_precise();
+        size_t i;
+        int rc;
+
+        if ((rc = ledger_operations_after(c, from->ops_after, from->max_rows, &ops, err)) != RW_OK)
                 return rc;
         timed(s, "operations_after", t);
         t = mono_ms_precise();
-        if ((rc = ledger_cycle_timings_after(c, start_after(w->cycles_after, latest_cycle, recent),
-                                             recent * 10, &cyc, err)) != RW_OK)
+        if ((rc = ledger_cycle_timings_after(c, from->cycles_after, from->max_rows, &cyc, err)) !=
+            RW_OK)
                 goto done;
         timed(s, "cycle_timings_after", t);
-        t = mono_ms_precise();
-        if ((rc = ledger_pending_operations(c, &s->ledger.pending_operations, err)) != RW_OK)
-                goto done;
-        timed(s, "pending_operations", t);
         s->ledger.operations = calloc(ops.n ? ops.n : 1, sizeof *s->ledger.operations);
         s->ledger.cycles = calloc(cyc.n ? cyc.n : 1, sizeof *s->ledger.cycles);
         if (s->ledger.operations == NULL || s->ledger.cycles == NULL) {
@@ -450,18 +536,58 @@ done:
         return rc;
 }
 
+/*
+ * The snapshot's first reads, every one of whose arguments is known once
+ * the heights are pinned, sent ahead together in the order they are asked
+ * for below; a failure to send them is no failure (one by one then).
+ */
+static void send_first_reads(struct dbconn *c, const struct observe_window *w,
+                             const struct snapshot *s)
+{
+        struct ledger_read r[10];
+        struct totals_read plan[4];
+        struct rwerr ignored;
+        size_t n = 0, i;
+
+        ledger_read_assets(&r[n++]);
+        plan_totals(w, s, plan);
+        for (i = 0; i < 4; i++) {
+                if (ledger_read_totals(&r[n], plan[i].side, plan[i].after, plan[i].through,
+                                       &ignored) == RW_OK)
+                        n++;
+        }
+        ledger_read_duplicates(&r[n++]);
+        ledger_read_nonces(&r[n++]);
+        ledger_read_latest_ids(&r[n++]);
+        ledger_read_pending_operations(&r[n++]);
+        if (ledger_read_batches(&r[n], w->batches_after,
+                                w->max_batches ? w->max_batches : OBSERVE_PAGE_BATCHES,
+                                &ignored) == RW_OK)
+                n++;
+        if (ledger_send_ahead(c, r, n, &ignored) != RW_OK) {
+                /* asked for one by one */
+        }
+}
+
 int observe_ledger_read(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
                         struct rwerr *err)
 {
+        struct operations_from from;
+        struct ledger_read ops[2];
+        size_t nops;
         int rc;
 
         if (!s->ledger.ok)
                 return rwerr_set(err, RW_ERR_INVALID, "%s", s->ledger.error);
+        send_first_reads(c, w, s);
         if ((rc = read_assets(c, s, err)) != RW_OK ||
             (rc = read_all_totals(c, w, s, err)) != RW_OK ||
-            (rc = read_batches(c, w->batches_after, w->max_batches, s, err)) != RW_OK ||
             (rc = read_duplicates(c, s, err)) != RW_OK || (rc = read_nonces(c, s, err)) != RW_OK ||
-            (rc = read_operations(c, w, s, err)) != RW_OK)
+            (rc = read_latest(c, w, s, &from, err)) != RW_OK)
+                return ledger_failed(s, rc, err);
+        nops = describe_operations(&from, ops);
+        if ((rc = read_batches(c, w->batches_after, w->max_batches, ops, nops, s, err)) != RW_OK ||
+            (rc = read_operations(c, &from, s, err)) != RW_OK)
                 return ledger_failed(s, rc, err);
         return RW_OK;
 }
@@ -473,7 +599,7 @@ int observe_ledger_page(struct dbconn *c, uint64_t after, unsigned max_batches, 
 
         if (!s->ledger.ok)
                 return rwerr_set(err, RW_ERR_INVALID, "%s", s->ledger.error);
-        if ((rc = read_batches(c, after, max_batches, s, err)) != RW_OK)
+        if ((rc = read_batches(c, after, max_batches, NULL, 0, s, err)) != RW_OK)
                 return ledger_failed(s, rc, err);
         return RW_OK;
 }
