@@ -61,4 +61,21 @@ int totals_tracker_advance(struct totals_tracker *t, struct dbconn *c, uint64_t 
                            uint64_t now_ms, struct totals_result *out, struct rwerr *err)
         __attribute__((warn_unused_result));
 
+/*
+ * Makes the next advance sum the whole ledger and compare it with the
+ * running totals (a history change then comes back as for a seed): for a
+ * cycle whose figures disagree with the chains, so that a verdict never
+ * rests on running totals that missed a row. Nothing before the first
+ * advance or seed.
+ */
+void totals_tracker_recount(struct totals_tracker *t);
+
+/*
+ * The reads (ledger_read_totals) the next totals_tracker_advance to
+ * `through_block` at `now_ms` makes, in the order it makes them, to send
+ * them ahead (ledger_send_ahead): 0, 1 or 2 of them.
+ */
+size_t totals_tracker_reads(const struct totals_tracker *t, uint64_t through_block, uint64_t now_ms,
+                            struct ledger_read r[2]);
+
 #endif

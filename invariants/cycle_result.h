@@ -23,6 +23,7 @@ struct cycle_result {
         struct verdict *verdicts; /* invariant_count + 1 (ENDPOINT_DISAGREEMENT last) */
         size_t nverdicts;
         int confirmed;             /* other endpoints were read to confirm a violation */
+        int totals_recounted;      /* evaluated again on a full sum of the ledger's totals */
         enum verdict_status tier1; /* enforce-mode Tier 1 combined */
         uint64_t observed_mono_ms; /* when the cycle began (monotonic), set by its runner */
         uint64_t duration_ms;      /* the whole cycle */

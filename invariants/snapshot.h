@@ -270,6 +270,14 @@ struct snap_ledger {
         size_t ncycles;
         struct snap_cycle_timing *cycles;
         uint64_t pending_operations;
+        /*
+         * The totals since the first block came from running totals (only the
+         * blocks after those counted before were read: db/totals.h), and how
+         * many assets' running totals a full sum of this cycle contradicted
+         * (rows at or below blocks already counted were written or changed).
+         */
+        int totals_running;
+        size_t totals_changed;
         size_t nqueries;
         struct snap_query_time queries[SNAP_QUERIES_MAX];
         struct snap_progress progress;

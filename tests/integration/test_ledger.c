@@ -25,6 +25,7 @@
 #include "dbconn.h"
 #include "ledger.h"
 #include "migrate.h"
+#include "observe_ledger.h"
 #include "rwerr.h"
 #include "sql_embedded.h"
 #include "stack_env.h"
@@ -1067,6 +1068,110 @@ static void reads_sent_ahead_are_taken_in_any_order(void **state)
         dbconn_free(c);
 }
 
+/* One cycle's ledger reads, at these heights, with these running totals, into a new snapshot. */
+static void observe_at(struct dbconn *c, const struct observe_totals *totals, uint64_t source,
+                       uint64_t execution, int recount, struct snapshot *s)
+{
+        struct observe_window w = {-1, 0, 0, -1, -1, 0, 0, 0};
+        struct rwerr err;
+
+        memset(s, 0, sizeof *s);
+        assert_int_equal(snapshot_alloc_assets_accounts(s, 2, 0), RW_OK);
+        snprintf(s->assets[0].name, sizeof s->assets[0].name, "BIG");
+        snprintf(s->assets[1].name, sizeof s->assets[1].name, "SIGIL");
+        s->chains[SNAP_SOURCE].pinned = source;
+        s->chains[SNAP_EXECUTION].pinned = execution;
+        assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
+        s->ledger.ok = 1;
+        if (observe_ledger_read(c, &w, totals, s, &err) != RW_OK)
+                fail_msg("%s", err.msg);
+        if (recount && observe_ledger_recount(c, totals, s, &err) != RW_OK)
+                fail_msg("%s", err.msg);
+        assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+}
+
+/*
+ * The cycle's totals since the first block come from running totals: a
+ * row written late at a block already counted is missed until a full sum
+ * (a recount, or the schedule), which puts it in and says how many assets
+ * changed; the running totals take the full figures from then on. Every
+ * read the trackers make is the one they described to be sent ahead.
+ */
+static void running_totals_miss_a_late_row_until_a_full_sum(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        struct observe_totals t = {{totals_tracker_new(LEDGER_LOCKED, 60000),
+                                    totals_tracker_new(LEDGER_MINTED, 60000)},
+                                   1000};
+        struct dbconn_health h;
+        struct snapshot s;
+
+        (void)state;
+        assert_non_null(t.side[0]);
+        assert_non_null(t.side[1]);
+        deposit(2, "100", 10);
+        deposit(1, "7", 20);
+        mint(1, 2, "100", 11);
+
+        /* the first cycle sums in full */
+        observe_at(c, &t, 30, 30, 0, &s);
+        assert_false(s.ledger.totals_running);
+        assert_amount(&s.ledger.assets[1].deposited, "100");
+        assert_amount(&s.ledger.assets[1].minted, "100");
+        snapshot_free(&s);
+
+        /* a deposit at a new block is counted; one written late at block 25 is not */
+        deposit(2, "1", 33);
+        deposit(2, "5", 25);
+        t.now_ms += 1000;
+        observe_at(c, &t, 35, 35, 0, &s);
+        assert_true(s.ledger.totals_running);
+        assert_amount(&s.ledger.assets[1].deposited, "101");
+        assert_int_equal(s.ledger.totals_changed, 0);
+        snapshot_free(&s);
+
+        /* a recount (a cycle not ok on running totals) sums in full and says what changed */
+        t.now_ms += 1000;
+        observe_at(c, &t, 35, 35, 1, &s);
+        assert_false(s.ledger.totals_running);
+        assert_amount(&s.ledger.assets[1].deposited, "106");
+        assert_amount(&s.ledger.assets[0].deposited, "7");
+        assert_int_equal(s.ledger.totals_changed, 1);
+        snapshot_free(&s);
+
+        /* the running totals carry the full figures on */
+        deposit(1, "3", 40);
+        t.now_ms += 1000;
+        observe_at(c, &t, 40, 40, 0, &s);
+        assert_true(s.ledger.totals_running);
+        assert_amount(&s.ledger.assets[1].deposited, "106");
+        assert_amount(&s.ledger.assets[0].deposited, "10");
+        snapshot_free(&s);
+
+        /* a full sum on schedule (60 s on) compares too: the late row is found without a recount */
+        deposit(2, "2", 38);
+        t.now_ms += 60000;
+        observe_at(c, &t, 45, 45, 0, &s);
+        assert_false(s.ledger.totals_running);
+        assert_amount(&s.ledger.assets[1].deposited, "108");
+        assert_int_equal(s.ledger.totals_changed, 1);
+        snapshot_free(&s);
+
+        /* heights that go back are summed in full */
+        t.now_ms += 1000;
+        observe_at(c, &t, 20, 20, 0, &s);
+        assert_false(s.ledger.totals_running);
+        assert_amount(&s.ledger.assets[1].deposited, "100");
+        snapshot_free(&s);
+
+        dbconn_health(c, &h);
+        assert_true(h.sent_ahead > 0);
+        assert_int_equal(h.sent_ahead_unused, 0);
+        totals_tracker_free(t.side[0]);
+        totals_tracker_free(t.side[1]);
+        dbconn_free(c);
+}
+
 static void restarted_postgres_is_reconnected(void **state)
 {
         struct dbconn_config cfg = {0};
@@ -2075,6 +2180,7 @@ int main(void)
                 cmocka_unit_test_setup(checkpoints_and_cursors_survive_a_restart, reset),
                 cmocka_unit_test_setup(statements_prepare_in_one_pipeline, reset),
                 cmocka_unit_test_setup(reads_sent_ahead_are_taken_in_any_order, reset),
+                cmocka_unit_test_setup(running_totals_miss_a_late_row_until_a_full_sum, reset),
                 cmocka_unit_test_setup(restarted_postgres_is_reconnected, reset),
         };
 

@@ -20,6 +20,9 @@ static void log_cycle_line(const struct cycle_result *r, int full)
         cJSON_AddNumberToObject(line, "pages", (double)r->pages.pages);
         cJSON_AddNumberToObject(line, "batches", (double)r->pages.batches);
         cJSON_AddNumberToObject(line, "anchors", (double)r->pages.anchors);
+        cJSON_AddStringToObject(line, "totals", s->ledger.totals_running ? "running" : "summed");
+        if (r->totals_recounted)
+                cJSON_AddBoolToObject(line, "totals_recounted", 1);
         heights = cJSON_AddObjectToObject(line, "heights");
         for (role = 0; heights != NULL && role < SNAP_NCHAINS; role++)
                 cJSON_AddNumberToObject(heights, snap_chain_role_name((enum snap_chain_role)role),
@@ -55,6 +58,12 @@ void cycle_log_result(struct cycle_log *log, const struct cycle_result *r, int f
         size_t i;
 
         log_cycle_line(r, full);
+        if (r->snapshot.ledger.totals_changed > 0)
+                jsonlog_message(JSONLOG_WARN, "ledger_totals_changed", cid,
+                                "%zu assets' ledger totals summed in full differ from the running "
+                                "totals: rows at or below blocks already counted were written, "
+                                "changed or deleted since (the verdicts use the full sums)",
+                                r->snapshot.ledger.totals_changed);
         for (i = 0; i < r->nverdicts; i++) {
                 const struct verdict *v = &r->verdicts[i];
 

@@ -98,6 +98,27 @@ static void account_page(struct cycle_result *out, int *unbroken)
                 keep_new_anchors(out, v);
 }
 
+/*
+ * A cycle whose totals came from running totals and whose Tier 1 verdicts
+ * show a violation is evaluated again on a full sum of the ledger (same
+ * heights, same transaction): a row the relayer wrote late at a block
+ * already counted must not raise a false halt.
+ */
+static void recount_if_not_ok(struct observer *o, const struct invariant_params *params,
+                              struct cycle_result *out)
+{
+        size_t i;
+
+        if (!out->snapshot.ledger.totals_running ||
+            invariants_tier1_status(out->verdicts, out->nverdicts) != VERDICT_VIOLATED)
+                return;
+        observer_recount_totals(o, &out->snapshot);
+        for (i = 0; i < out->nverdicts; i++)
+                verdict_release(&out->verdicts[i]);
+        invariants_evaluate(&out->snapshot, params, out->verdicts);
+        out->totals_recounted = 1;
+}
+
 /* Confirms through the other endpoints when a verdict of `v` asks for it, and evaluates again. */
 static int confirm(struct observer *o, const struct invariant_params *params,
                    struct cycle_result *out, struct verdict *v, int history_only, struct rwerr *err)
@@ -171,6 +192,7 @@ int cycle_run(struct observer *o, const struct invariant_params *params,
         if ((rc = observer_observe(o, w, &out->snapshot, err)) != RW_OK)
                 goto done;
         invariants_evaluate(&out->snapshot, params, out->verdicts);
+        recount_if_not_ok(o, params, out);
         if ((rc = confirm(o, params, out, out->verdicts, 0, err)) != RW_OK)
                 goto done;
         account_page(out, &unbroken);

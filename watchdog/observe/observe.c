@@ -28,6 +28,8 @@ struct observer {
         int pages_open;
         unsigned page_batches;
         uint64_t page_blocks;
+        /* the ledger's running totals, locked and minted (db/totals.h) */
+        struct totals_tracker *totals[2];
 };
 
 static const char *const chain_names[SNAP_NCHAINS] = {"source", "execution"};
@@ -82,6 +84,15 @@ struct observer *observer_new(const struct config *cfg, struct rwerr *err)
         dc.failure_threshold = cfg->db_failure_threshold;
         dc.statements = ledger_statements;
         dc.nstatements = ledger_nstatements;
+        /* a full sum of the ledger's totals at least as often as a full sweep */
+        for (role = 0; role < 2; role++) {
+                if ((o->totals[role] = totals_tracker_new(
+                             (enum ledger_side)role,
+                             (cfg->full_sweep_s ? cfg->full_sweep_s : 300) * 1000)) == NULL) {
+                        rwerr_set(err, RW_ERR_NOMEM, "out of memory for the ledger's totals");
+                        goto fail;
+                }
+        }
         if ((o->db = dbconn_new(&dc, err)) == NULL ||
             dbconn_add_statements(o->db, state_statements, state_nstatements, err) != RW_OK)
                 goto fail;
@@ -101,6 +112,8 @@ void observer_free(struct observer *o)
                 endpoint_pool_free(o->pools[role]);
         dbconn_free(o->db);
         redisconn_free(o->redis);
+        totals_tracker_free(o->totals[0]);
+        totals_tracker_free(o->totals[1]);
         free(o);
 }
 
@@ -427,6 +440,14 @@ static void end_pages(struct observer *o, struct snapshot *s)
         }
 }
 
+/* The running totals as the ledger's reads take them, now. */
+static struct observe_totals running_totals(struct observer *o)
+{
+        struct observe_totals t = {{o->totals[0], o->totals[1]}, rwclock_mono_ms()};
+
+        return t;
+}
+
 /* Connects the ledger (a fresh process, or after a drop) while the heads are read. */
 static void *connect_ledger(void *arg)
 {
@@ -444,6 +465,7 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
         static const enum snap_chain_role head_order[SNAP_NCHAINS] = {SNAP_EXECUTION, SNAP_SOURCE};
         struct view_job jobs[SNAP_NCHAINS];
         struct view_threads threads;
+        struct observe_totals totals;
         pthread_t connector;
         int connecting;
         struct rwerr step = {{0}};
@@ -504,7 +526,8 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
                         o, (enum snap_chain_role)i, (size_t)o->served[i], s, v, 1};
         }
         view_jobs_start(jobs, njobs, &threads);
-        if (s->ledger.ok && observe_ledger_read(o->db, w, s, &step) != RW_OK) {
+        totals = running_totals(o);
+        if (s->ledger.ok && observe_ledger_read(o->db, w, &totals, s, &step) != RW_OK) {
                 /* recorded: s->ledger.ok is 0 and s->ledger.error says why */
         }
         view_jobs_join(jobs, njobs, &threads);
@@ -582,6 +605,16 @@ int observer_next_page(struct observer *o, struct snapshot *s, int *more, struct
 void observer_end_pages(struct observer *o)
 {
         end_pages(o, NULL);
+}
+
+void observer_recount_totals(struct observer *o, struct snapshot *s)
+{
+        struct observe_totals t = running_totals(o);
+        struct rwerr step = {{0}};
+
+        if (observe_ledger_recount(o->db, &t, s, &step) != RW_OK) {
+                /* recorded: s->ledger.ok is 0 and s->ledger.error says why */
+        }
 }
 
 int observer_confirm(struct observer *o, struct snapshot *s, struct rwerr *err)

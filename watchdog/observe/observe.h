@@ -67,6 +67,16 @@ int observer_next_page(struct observer *o, struct snapshot *s, int *more, struct
 void observer_end_pages(struct observer *o);
 
 /*
+ * When the snapshot's totals since the first block came from the running
+ * totals the observer keeps between cycles (s->ledger.totals_running), sums
+ * the whole ledger again at the same heights in the same transaction and
+ * puts those figures in the snapshot (observe_ledger_recount): the caller
+ * evaluates again before it believes a verdict that is not ok. A failure is
+ * recorded in s->ledger (ok 0, error).
+ */
+void observer_recount_totals(struct observer *o, struct snapshot *s);
+
+/*
  * For every chain with fewer views than its quorum, reads the same values
  * at the same pinned height through each of its other endpoints, adding a
  * view per endpoint. Same error contract as observer_observe.

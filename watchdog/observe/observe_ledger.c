@@ -168,31 +168,20 @@ static int read_assets(struct dbconn *c, struct snapshot *s, struct rwerr *err)
         return RW_OK;
 }
 
-/* Credited and debited of `side` in (after, through] into the asset fields chosen by `recent`. */
-static int read_totals(struct dbconn *c, struct snapshot *s, enum ledger_side side, int64_t after,
-                       uint64_t through, int recent, struct rwerr *err)
+/* Credited and debited of `side` from `t` into the asset fields chosen by `recent`. */
+static int apply_totals(struct snapshot *s, enum ledger_side side, int recent,
+                        const struct ledger_totals *t, struct rwerr *err)
 {
-        struct ledger_totals t = {0, NULL};
         struct name_index *idx;
-        double started = mono_ms_precise();
         size_t i;
-        int rc;
 
-        if ((rc = ledger_totals_in_range(c, side, after, through, &t, err)) != RW_OK)
-                return rc;
-        timed(s,
-              side == LEDGER_LOCKED ? (recent ? "locked_recent" : "locked_in_range")
-                                    : (recent ? "minted_recent" : "minted_in_range"),
-              started);
-        idx = name_index_new(t.rows, t.n, sizeof *t.rows, offsetof(struct ledger_total, asset));
-        if (idx == NULL && t.n > 0) {
-                ledger_totals_free(&t);
-                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu totals", t.n);
-        }
+        idx = name_index_new(t->rows, t->n, sizeof *t->rows, offsetof(struct ledger_total, asset));
+        if (idx == NULL && t->n > 0)
+                return rwerr_set(err, RW_ERR_NOMEM, "out of memory for %zu totals", t->n);
         for (i = 0; i < s->nassets; i++) {
                 struct snap_ledger_asset *l = &s->ledger.assets[i];
-                long row = name_index_find(idx, t.n, s->assets[i].name);
-                const struct ledger_total *r = row >= 0 ? &t.rows[row] : NULL;
+                long row = name_index_find(idx, t->n, s->assets[i].name);
+                const struct ledger_total *r = row >= 0 ? &t->rows[row] : NULL;
                 struct u256 zero = {{0, 0, 0, 0}};
                 struct u256 credited = r ? r->credited : zero, debited = r ? r->debited : zero;
 
@@ -211,8 +200,52 @@ static int read_totals(struct dbconn *c, struct snapshot *s, enum ledger_side si
                 }
         }
         free(idx);
-        ledger_totals_free(&t);
         return RW_OK;
+}
+
+static const char *totals_query_name(enum ledger_side side, int recent)
+{
+        return side == LEDGER_LOCKED ? (recent ? "locked_recent" : "locked_in_range")
+                                     : (recent ? "minted_recent" : "minted_in_range");
+}
+
+/* Credited and debited of `side` in (after, through] into the asset fields chosen by `recent`. */
+static int read_totals(struct dbconn *c, struct snapshot *s, enum ledger_side side, int64_t after,
+                       uint64_t through, int recent, struct rwerr *err)
+{
+        struct ledger_totals t = {0, NULL};
+        double started = mono_ms_precise();
+        int rc;
+
+        if ((rc = ledger_totals_in_range(c, side, after, through, &t, err)) != RW_OK)
+                return rc;
+        timed(s, totals_query_name(side, recent), started);
+        rc = apply_totals(s, side, recent, &t, err);
+        ledger_totals_free(&t);
+        return rc;
+}
+
+/*
+ * The totals of `side` since the first block through `through`, from its
+ * running totals: only the blocks after those it covered are read, unless
+ * a full sum is due (totals.h). Assets whose running totals a full sum
+ * contradicted are counted in s->ledger.totals_changed.
+ */
+static int advance_totals(struct dbconn *c, struct snapshot *s, struct totals_tracker *t,
+                          enum ledger_side side, uint64_t through, uint64_t now_ms,
+                          struct rwerr *err)
+{
+        struct totals_result r;
+        double started = mono_ms_precise();
+        int rc;
+
+        if ((rc = totals_tracker_advance(t, c, through, now_ms, &r, err)) != RW_OK)
+                return rc;
+        timed(s, totals_query_name(side, 0), started);
+        if (!r.full_recompute)
+                s->ledger.totals_running = 1;
+        s->ledger.totals_changed += r.nchanges;
+        return apply_totals(s, side, 0, r.totals, err);
 }
 
 /* The four totals a cycle reads: both sides through the pinned heights, and their recent blocks. */
@@ -242,7 +275,8 @@ static void plan_totals(const struct observe_window *w, const struct snapshot *s
                                        exe, 1};
 }
 
-static int read_all_totals(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
+static int read_all_totals(struct dbconn *c, const struct observe_window *w,
+                           const struct observe_totals *totals, struct snapshot *s,
                            struct rwerr *err)
 {
         struct totals_read plan[4];
@@ -250,13 +284,44 @@ static int read_all_totals(struct dbconn *c, const struct observe_window *w, str
         int rc;
 
         plan_totals(w, s, plan);
+        s->ledger.totals_running = 0;
+        s->ledger.totals_changed = 0;
         for (i = 0; i < 4; i++) {
-                if ((rc = read_totals(c, s, plan[i].side, plan[i].after, plan[i].through,
-                                      plan[i].recent, err)) != RW_OK)
+                struct totals_tracker *t =
+                        totals != NULL && !plan[i].recent ? totals->side[plan[i].side] : NULL;
+
+                if (t != NULL)
+                        rc = advance_totals(c, s, t, plan[i].side, plan[i].through, totals->now_ms,
+                                            err);
+                else
+                        rc = read_totals(c, s, plan[i].side, plan[i].after, plan[i].through,
+                                         plan[i].recent, err);
+                if (rc != RW_OK)
                         return rc;
         }
         for (i = 0; i < s->nassets; i++)
                 s->ledger.assets[i].recent_blocks = recent_blocks(w);
+        return RW_OK;
+}
+
+int observe_ledger_recount(struct dbconn *c, const struct observe_totals *totals,
+                           struct snapshot *s, struct rwerr *err)
+{
+        enum ledger_side side;
+        int rc;
+
+        if (!s->ledger.ok || !s->ledger.totals_running)
+                return RW_OK;
+        for (side = LEDGER_LOCKED; side <= LEDGER_MINTED; side++) {
+                uint64_t through =
+                        s->chains[side == LEDGER_LOCKED ? SNAP_SOURCE : SNAP_EXECUTION].pinned;
+
+                totals_tracker_recount(totals->side[side]);
+                if ((rc = advance_totals(c, s, totals->side[side], side, through, totals->now_ms,
+                                         err)) != RW_OK)
+                        return ledger_failed(s, rc, err);
+        }
+        s->ledger.totals_running = 0; /* summed in full just now */
         return RW_OK;
 }
 
@@ -542,9 +607,9 @@ done:
  * for below; a failure to send them is no failure (one by one then).
  */
 static void send_first_reads(struct dbconn *c, const struct observe_window *w,
-                             const struct snapshot *s)
+                             const struct observe_totals *totals, const struct snapshot *s)
 {
-        struct ledger_read r[10];
+        struct ledger_read r[AHEAD_MAX];
         struct totals_read plan[4];
         struct rwerr ignored;
         size_t n = 0, i;
@@ -552,8 +617,13 @@ static void send_first_reads(struct dbconn *c, const struct observe_window *w,
         ledger_read_assets(&r[n++]);
         plan_totals(w, s, plan);
         for (i = 0; i < 4; i++) {
-                if (ledger_read_totals(&r[n], plan[i].side, plan[i].after, plan[i].through,
-                                       &ignored) == RW_OK)
+                struct totals_tracker *t =
+                        totals != NULL && !plan[i].recent ? totals->side[plan[i].side] : NULL;
+
+                if (t != NULL)
+                        n += totals_tracker_reads(t, plan[i].through, totals->now_ms, &r[n]);
+                else if (ledger_read_totals(&r[n], plan[i].side, plan[i].after, plan[i].through,
+                                            &ignored) == RW_OK)
                         n++;
         }
         ledger_read_duplicates(&r[n++]);
@@ -569,8 +639,8 @@ static void send_first_reads(struct dbconn *c, const struct observe_window *w,
         }
 }
 
-int observe_ledger_read(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
-                        struct rwerr *err)
+int observe_ledger_read(struct dbconn *c, const struct observe_window *w,
+                        const struct observe_totals *totals, struct snapshot *s, struct rwerr *err)
 {
         struct operations_from from;
         struct ledger_read ops[2];
@@ -579,9 +649,9 @@ int observe_ledger_read(struct dbconn *c, const struct observe_window *w, struct
 
         if (!s->ledger.ok)
                 return rwerr_set(err, RW_ERR_INVALID, "%s", s->ledger.error);
-        send_first_reads(c, w, s);
+        send_first_reads(c, w, totals, s);
         if ((rc = read_assets(c, s, err)) != RW_OK ||
-            (rc = read_all_totals(c, w, s, err)) != RW_OK ||
+            (rc = read_all_totals(c, w, totals, s, err)) != RW_OK ||
             (rc = read_duplicates(c, s, err)) != RW_OK || (rc = read_nonces(c, s, err)) != RW_OK ||
             (rc = read_latest(c, w, s, &from, err)) != RW_OK)
                 return ledger_failed(s, rc, err);

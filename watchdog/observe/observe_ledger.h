@@ -18,6 +18,7 @@
 #include "config.h"
 #include "dbconn.h"
 #include "snapshot.h"
+#include "totals.h"
 
 /* Where the incremental reads of a cycle start. */
 struct observe_window {
@@ -40,9 +41,37 @@ struct observe_window {
 int observe_ledger_begin(struct dbconn *c, const struct config *cfg, struct snapshot *s,
                          struct rwerr *err) __attribute__((warn_unused_result));
 
-/* Everything else, at s->chains[].pinned. */
-int observe_ledger_read(struct dbconn *c, const struct observe_window *w, struct snapshot *s,
-                        struct rwerr *err) __attribute__((warn_unused_result));
+/*
+ * The ledger's totals since its first block, kept between cycles
+ * (db/totals.h): each cycle reads only the blocks after those already
+ * counted, and sums the whole ledger again when a full sum is due or
+ * observe_ledger_recount asks for it.
+ */
+struct observe_totals {
+        struct totals_tracker *side[2]; /* by enum ledger_side */
+        uint64_t now_ms;                /* monotonic, for the trackers' schedule */
+};
+
+/*
+ * Everything else, at s->chains[].pinned; the totals since the first block
+ * from `totals` (s->ledger.totals_running says whether they came from
+ * running totals), or summed in full when `totals` is NULL.
+ */
+int observe_ledger_read(struct dbconn *c, const struct observe_window *w,
+                        const struct observe_totals *totals, struct snapshot *s, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/*
+ * When this cycle's totals came from running totals: sums the whole ledger
+ * again at the same heights, in the same transaction, into the snapshot,
+ * and counts in s->ledger.totals_changed the assets whose running totals
+ * it contradicts. For a cycle whose verdicts are not all ok: no verdict
+ * rests on running totals that may have missed a row written late at a
+ * block already counted. A failure is the ledger's (s->ledger.ok 0).
+ */
+int observe_ledger_recount(struct dbconn *c, const struct observe_totals *totals,
+                           struct snapshot *s, struct rwerr *err)
+        __attribute__((warn_unused_result));
 
 /*
  * The next page of history from the ledger, in the same transaction: the
