@@ -27,25 +27,26 @@ own_stack
 . "$src/scripts/lib/common.sh"
 . "$src/scripts/lib/violations.sh"
 
-bad_pids=()
 rw_pid=
 teardown() {
         local pid
         [ -n "$rw_pid" ] && kill -KILL "$rw_pid" 2>/dev/null
-        for pid in "${bad_pids[@]}"; do
-                kill "$pid" 2>/dev/null
-        done
+        # bad() runs in a command substitution's subshell: its pids are in a file
+        if [ -f "$dir/bad_rpc.pids" ]; then
+                while read -r pid; do kill "$pid" 2>/dev/null; done < "$dir/bad_rpc.pids"
+        fi
         if [ "$failed" -gt 0 ]; then "$src/scripts/stack-down" "$dir" >/dev/null 2>&1; else stack_teardown; fi
 }
 trap teardown EXIT
 
 ms_now() { date +%s%3N; }
 
-# bad MODE UPSTREAM: starts a bad provider; prints its URL.
+# bad MODE UPSTREAM: starts a bad provider; prints its URL. Called as $(bad ...),
+# in a subshell: the pid goes to a file for teardown to stop it.
 bad() {
         local out=$dir/bad-$1-$RANDOM.out port
         node "$src/tests/integration/bad_rpc.mjs" "$1" "$2" >"$out" 2>>"$dir/logs/bad_rpc.log" &
-        bad_pids+=($!)
+        echo $! >> "$dir/bad_rpc.pids"
         for _ in $(seq 50); do
                 port=$(sed -n 's/^listening on //p' "$out")
                 [ -n "$port" ] && { echo "http://127.0.0.1:$port"; return 0; }
