@@ -1,5 +1,6 @@
 #include "dbconn_ahead.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,10 +90,10 @@ int ahead_send(struct ahead *a, PGconn *pg, const struct ahead_query *q, size_t 
                 struct ahead_entry *e = &a->entries[i];
 
                 memset(e, 0, sizeof *e);
-                (void)strcpy(e->name, q[i].name);
+                (void)snprintf(e->name, sizeof e->name, "%s", q[i].name); /* fits: checked */
                 e->nparams = q[i].nparams;
                 for (j = 0; j < q[i].nparams; j++)
-                        (void)strcpy(e->params[j], q[i].params[j]);
+                        (void)snprintf(e->params[j], sizeof e->params[j], "%s", q[i].params[j]);
                 if (!PQsendQueryPrepared(pg, q[i].name, q[i].nparams, q[i].params, NULL, NULL, 0) ||
                     !PQpipelineSync(pg)) {
                         a->n = i; /* those before it were sent: ahead_settle reads them */

@@ -250,9 +250,9 @@ static int advance_totals(struct dbconn *c, struct snapshot *s, struct totals_tr
 
 /* The four totals a cycle reads: both sides through the pinned heights, and their recent blocks. */
 struct totals_read {
-        enum ledger_side side;
         int64_t after; /* -1: from the first block */
         uint64_t through;
+        enum ledger_side side;
         int recent;
 };
 
@@ -267,12 +267,12 @@ static void plan_totals(const struct observe_window *w, const struct snapshot *s
         uint64_t recent = recent_blocks(w);
         uint64_t src = s->chains[SNAP_SOURCE].pinned, exe = s->chains[SNAP_EXECUTION].pinned;
 
-        plan[0] = (struct totals_read){LEDGER_LOCKED, -1, src, 0};
-        plan[1] = (struct totals_read){LEDGER_MINTED, -1, exe, 0};
-        plan[2] = (struct totals_read){LEDGER_LOCKED, src > recent ? (int64_t)(src - recent) : -1,
-                                       src, 1};
-        plan[3] = (struct totals_read){LEDGER_MINTED, exe > recent ? (int64_t)(exe - recent) : -1,
-                                       exe, 1};
+        plan[0] = (struct totals_read){-1, src, LEDGER_LOCKED, 0};
+        plan[1] = (struct totals_read){-1, exe, LEDGER_MINTED, 0};
+        plan[2] = (struct totals_read){src > recent ? (int64_t)(src - recent) : -1, src,
+                                       LEDGER_LOCKED, 1};
+        plan[3] = (struct totals_read){exe > recent ? (int64_t)(exe - recent) : -1, exe,
+                                       LEDGER_MINTED, 1};
 }
 
 static int read_all_totals(struct dbconn *c, const struct observe_window *w,
