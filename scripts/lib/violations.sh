@@ -5,7 +5,7 @@
 #   inject_mint / undo_mint        1000 bSIGIL minted outside the bridge   SUPPLY_MISMATCH
 #   inject_drain / undo_drain      the lockbox's SIGIL balance taken away  SUPPLY_MISMATCH
 #   inject_proof / undo_proof      a withdrawal proof altered in the ledger PROOF_VERIFICATION_FAIL
-#   inject_nonce / undo_nonce      the relayer's nonce moved by 3          NONCE_DESYNC
+#   inject_nonce / undo_nonce      the relayer's nonce 3 past all it sent NONCE_DESYNC
 #                                  (stop the relayer first: wait_settled)
 #   inject_duplicate               a known root anchored again as batch    DUPLICATE_BATCH
 #                                  999999 (cannot be undone)
@@ -100,11 +100,21 @@ wait_settled() {
                 sleep 0.5
         done
 }
+# The jump goes 3 past the highest of the chain's latest and pending nonces
+# and the ledger's next nonce, so a relayer caught sending (or recording a
+# send) at the moment of the injection cannot land the chain's nonce at or
+# below the ledger's: the chain is then ahead of the ledger, always.
 inject_nonce() {
-        local n
+        local n top p l
         n=$(nonce_of latest)
+        p=$(nonce_of pending)
+        l=$(sql "SELECT coalesce(max(n.next_nonce), 0) FROM relayer.nonce_state n
+                 JOIN relayer.chains c USING (chain_id)
+                 WHERE c.role = 'execution' AND n.account = decode('${RELAYER_ADDRESS#0x}', 'hex')")
+        top=$((n > p ? n : p))
+        top=$((top > l ? top : l))
         echo "$n" >"$STACK_DIR/nonce"
-        rpc "$EXEC_RPC_URL" anvil_setNonce "$RELAYER_ADDRESS" "$(printf '0x%x' $((n + 3)))" >/dev/null
+        rpc "$EXEC_RPC_URL" anvil_setNonce "$RELAYER_ADDRESS" "$(printf '0x%x' $((top + 3)))" >/dev/null
 }
 undo_nonce() {
         rpc "$EXEC_RPC_URL" anvil_setNonce "$RELAYER_ADDRESS" "$(cat "$STACK_DIR/nonce")" >/dev/null &&
