@@ -253,6 +253,13 @@ struct snap_ledger {
          */
         uint64_t batches_after;
         int more_batches;
+        /*
+         * 1: `duplicates` are this page's only (an incremental cycle): a root
+         * of one of its batches that the ledger also holds under another
+         * batch, or a batch number twice among them. 0: the whole ledger's
+         * (relaywatch.duplicate_batches, read with a full sweep's first page).
+         */
+        int duplicates_in_page;
         size_t nbatches;
         struct snap_batch *batches;
         size_t nleaves;

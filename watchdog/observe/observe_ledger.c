@@ -626,7 +626,8 @@ static void send_first_reads(struct dbconn *c, const struct observe_window *w,
                                             &ignored) == RW_OK)
                         n++;
         }
-        ledger_read_duplicates(&r[n++]);
+        if (w->batches_after == 0)
+                ledger_read_duplicates(&r[n++]);
         ledger_read_nonces(&r[n++]);
         ledger_read_latest_ids(&r[n++]);
         ledger_read_pending_operations(&r[n++]);
@@ -650,9 +651,11 @@ int observe_ledger_read(struct dbconn *c, const struct observe_window *w,
         if (!s->ledger.ok)
                 return rwerr_set(err, RW_ERR_INVALID, "%s", s->ledger.error);
         send_first_reads(c, w, totals, s);
+        s->ledger.duplicates_in_page = w->batches_after > 0;
         if ((rc = read_assets(c, s, err)) != RW_OK ||
             (rc = read_all_totals(c, w, totals, s, err)) != RW_OK ||
-            (rc = read_duplicates(c, s, err)) != RW_OK || (rc = read_nonces(c, s, err)) != RW_OK ||
+            (!s->ledger.duplicates_in_page && (rc = read_duplicates(c, s, err)) != RW_OK) ||
+            (rc = read_nonces(c, s, err)) != RW_OK ||
             (rc = read_latest(c, w, s, &from, err)) != RW_OK)
                 return ledger_failed(s, rc, err);
         nops = describe_operations(&from, ops);
@@ -674,30 +677,176 @@ int observe_ledger_page(struct dbconn *c, uint64_t after, unsigned max_batches, 
         return RW_OK;
 }
 
-int observe_ledger_roots(struct dbconn *c, struct snapshot *s, struct rwerr *err)
+/*
+ * The roots to ask the ledger about: those anchored in view 0 (when it was
+ * read), then, when duplicates are found by page, those of the page's batches.
+ */
+static uint8_t (*roots_to_look_up(const struct snapshot *s, size_t *n))[32]
 {
         const struct snap_view *v = &s->chains[SNAP_SOURCE].views[0];
-        struct ledger_root_batches r = {0, NULL};
-        uint8_t(*roots)[32] = NULL;
-        double t;
+        const struct snap_ledger *l = &s->ledger;
+        size_t nanchors = s->chains[SNAP_SOURCE].nviews > 0 && v->ok ? v->nanchors : 0;
+        size_t nbatches = l->duplicates_in_page ? l->nbatches : 0, i;
+        uint8_t(*roots)[32];
+
+        *n = nanchors + nbatches;
+        if (*n == 0 || (roots = calloc(*n, sizeof *roots)) == NULL)
+                return NULL;
+        for (i = 0; i < nanchors; i++)
+                memcpy(roots[i], v->anchors[i].root, 32);
+        for (i = 0; i < nbatches; i++)
+                memcpy(roots[nanchors + i], l->batches[i].merkle_root, 32);
+        return roots;
+}
+
+static int root_batch_order(const void *x, const void *y)
+{
+        const struct ledger_root_batch *a = x, *b = y;
+        int c = memcmp(a->merkle_root, b->merkle_root, 32);
+
+        if (c != 0)
+                return c;
+        return a->batch_number < b->batch_number ? -1 : (a->batch_number > b->batch_number);
+}
+
+/*
+ * Batch numbers listed as PostgreSQL writes an array, "{1,2,3}"; a list
+ * too long for its buffer ends ",...}".
+ */
+struct batch_list {
+        char *out;
+        size_t size, len;
+        int cut;
+};
+
+static void batch_list_start(struct batch_list *b, char *out, size_t size)
+{
+        *b = (struct batch_list){out, size, 1, 0};
+        (void)snprintf(out, size, "{");
+}
+
+static void batch_list_add(struct batch_list *b, uint64_t number)
+{
+        char item[24];
+        int w = snprintf(item, sizeof item, "%s%" PRIu64, b->len > 1 ? "," : "", number);
+
+        if (b->cut || w < 0 || b->len + (size_t)w + sizeof ",...}" > b->size) {
+                b->cut = 1;
+                return;
+        }
+        memcpy(b->out + b->len, item, (size_t)w + 1);
+        b->len += (size_t)w;
+}
+
+static void batch_list_end(struct batch_list *b)
+{
+        (void)snprintf(b->out + b->len, b->size - b->len, "%s", b->cut ? ",...}" : "}");
+}
+
+static struct snap_duplicate *add_duplicate(struct snap_ledger *l, size_t *cap)
+{
+        if (l->nduplicates == *cap) {
+                size_t ncap = *cap ? *cap * 2 : 4;
+                struct snap_duplicate *d = realloc(l->duplicates, ncap * sizeof *d);
+
+                if (d == NULL)
+                        return NULL;
+                l->duplicates = d;
+                *cap = ncap;
+        }
+        memset(&l->duplicates[l->nduplicates], 0, sizeof *l->duplicates);
+        return &l->duplicates[l->nduplicates++];
+}
+
+/* 1 when one of the page's batches holds `root`. */
+static int page_holds_root(const struct snap_ledger *l, const uint8_t root[32])
+{
         size_t i;
+
+        for (i = 0; i < l->nbatches; i++)
+                if (memcmp(l->batches[i].merkle_root, root, 32) == 0)
+                        return 1;
+        return 0;
+}
+
+/*
+ * The page's duplicates, as relaywatch.duplicate_batches lists them: each
+ * root of the page's batches held by more than one batch (`r` sorted by
+ * root then batch number), then each batch number twice among the page's
+ * batches (listed in order). Replaces the last page's.
+ */
+static int page_duplicates(struct snap_ledger *l, const struct ledger_root_batches *r,
+                           struct rwerr *err)
+{
+        struct batch_list list;
+        struct snap_duplicate *d;
+        size_t cap = 0, i, j, k;
+
+        free(l->duplicates);
+        l->duplicates = NULL;
+        l->nduplicates = 0;
+        for (i = 0; i < r->n; i = j) {
+                const uint8_t *root = r->rows[i].merkle_root;
+
+                for (j = i + 1; j < r->n && memcmp(r->rows[j].merkle_root, root, 32) == 0; j++)
+                        ;
+                if (j - i < 2 || !page_holds_root(l, root))
+                        continue;
+                if ((d = add_duplicate(l, &cap)) == NULL)
+                        goto nomem;
+                d->is_root = 1;
+                (void)snprintf(d->value, sizeof d->value, "0x");
+                for (k = 0; k < 32; k++)
+                        (void)snprintf(d->value + 2 + 2 * k, 3, "%02x", root[k]);
+                batch_list_start(&list, d->batch_numbers, sizeof d->batch_numbers);
+                for (k = i; k < j; k++)
+                        batch_list_add(&list, r->rows[k].batch_number);
+                batch_list_end(&list);
+        }
+        for (i = 0; i < l->nbatches; i = j) {
+                uint64_t b = l->batches[i].batch_number;
+
+                for (j = i + 1; j < l->nbatches && l->batches[j].batch_number == b; j++)
+                        ;
+                if (j - i < 2)
+                        continue;
+                if ((d = add_duplicate(l, &cap)) == NULL)
+                        goto nomem;
+                (void)snprintf(d->value, sizeof d->value, "%" PRIu64, b);
+                batch_list_start(&list, d->batch_numbers, sizeof d->batch_numbers);
+                for (k = i; k < j; k++)
+                        batch_list_add(&list, b);
+                batch_list_end(&list);
+        }
+        return RW_OK;
+nomem:
+        return rwerr_set(err, RW_ERR_NOMEM, "out of memory for the page's duplicates");
+}
+
+int observe_ledger_roots(struct dbconn *c, struct snapshot *s, struct rwerr *err)
+{
+        struct ledger_root_batches r = {0, NULL};
+        uint8_t(*roots)[32];
+        size_t nroots, i;
+        double t;
         int rc;
 
-        if (!s->ledger.ok || s->chains[SNAP_SOURCE].nviews == 0 || !v->ok || v->nanchors == 0)
+        if (!s->ledger.ok)
                 return RW_OK;
-        roots = calloc(v->nanchors, sizeof *roots);
-        if (roots == NULL)
+        roots = roots_to_look_up(s, &nroots);
+        if (roots == NULL && nroots > 0)
                 return ledger_failed(s, rwerr_set(err, RW_ERR_NOMEM, "out of memory for roots"),
                                      err);
-        for (i = 0; i < v->nanchors; i++)
-                memcpy(roots[i], v->anchors[i].root, 32);
-        t = mono_ms_precise();
-        rc = ledger_batches_with_roots(c, (const uint8_t(*)[32])roots, v->nanchors, &r, err);
-        free(roots);
-        if (rc != RW_OK)
-                return ledger_failed(s, rc, err);
-        timed(s, "batches_with_roots", t);
+        if (nroots > 0) {
+                t = mono_ms_precise();
+                rc = ledger_batches_with_roots(c, (const uint8_t(*)[32])roots, nroots, &r, err);
+                free(roots);
+                if (rc != RW_OK)
+                        return ledger_failed(s, rc, err);
+                timed(s, "batches_with_roots", t);
+        }
         if (r.n > 0) {
+                qsort(r.rows, r.n, sizeof *r.rows, root_batch_order);
                 s->ledger.roots_known = calloc(r.n, sizeof *s->ledger.roots_known);
                 if (s->ledger.roots_known == NULL) {
                         ledger_root_batches_free(&r);
@@ -710,8 +859,9 @@ int observe_ledger_roots(struct dbconn *c, struct snapshot *s, struct rwerr *err
                 s->ledger.roots_known[i].batch_number = r.rows[i].batch_number;
         }
         s->ledger.nroots_known = r.n;
+        rc = s->ledger.duplicates_in_page ? page_duplicates(&s->ledger, &r, err) : RW_OK;
         ledger_root_batches_free(&r);
-        return RW_OK;
+        return rc == RW_OK ? RW_OK : ledger_failed(s, rc, err);
 }
 
 int observe_ledger_end(struct dbconn *c, struct rwerr *err)

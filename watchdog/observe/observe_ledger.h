@@ -24,7 +24,7 @@
 struct observe_window {
         int64_t anchors_after;  /* source block cursor for RootAnchored events; -1: from the
                                    configured deploy_block */
-        uint64_t batches_after; /* batch cursor: 0 reads every batch */
+        uint64_t batches_after; /* batch cursor: 0 reads every batch (a full sweep) */
         unsigned max_batches;   /* batches per page of history (pages.h); 0: 256 */
         int64_t ops_after;      /* operations cursor; -1: the latest `recent_rows` */
         int64_t cycles_after;   /* relayer cycle cursor; -1: the latest `recent_rows` */
@@ -82,7 +82,14 @@ int observe_ledger_recount(struct dbconn *c, const struct observe_totals *totals
 int observe_ledger_page(struct dbconn *c, uint64_t after, unsigned max_batches, struct snapshot *s,
                         struct rwerr *err) __attribute__((warn_unused_result));
 
-/* What the ledger knows of the roots anchored in view 0 of the source chain. */
+/*
+ * What the ledger knows of the roots anchored in view 0 of the source chain
+ * (s->ledger.roots_known) and, in an incremental cycle, of the roots of the
+ * page's batches: one query for both. From the second come the page's
+ * duplicates (s->ledger.duplicates, replacing the last page's), so an
+ * incremental cycle never groups the whole ledger's batches; a full sweep
+ * reads relaywatch.duplicate_batches instead (observe_ledger_read).
+ */
 int observe_ledger_roots(struct dbconn *c, struct snapshot *s, struct rwerr *err)
         __attribute__((warn_unused_result));
 
