@@ -314,15 +314,16 @@ int ledger_pending_operations(struct dbconn *c, uint64_t *pending, struct rwerr 
  * the on-call page, never for a verdict.
  *
  * Counting every deposit and withdrawal is a scan of tables that grow for
- * ever: on a ledger of a million rows it costs tens of milliseconds, too
- * much for every cycle. So the figures are read at most every
+ * ever: on a ledger of a million rows it takes seconds, far too much for
+ * every cycle. So the figures are read at most every
  * LEDGER_PROGRESS_PERIOD_MS and kept in a struct ledger_progress_state that
- * the ledger's reader (the observer) owns; each snapshot gets the latest
- * figures, up to that old.
+ * their reader owns; each snapshot gets the latest figures, up to that old.
+ * The watchdog reads them on a thread and connection of their own
+ * (watchdog/observe/progress_reader.h), never in the cycle's snapshot.
  *
- * The read is the last of the snapshot transaction and runs under a
- * SAVEPOINT: a contract older than the view (SQLSTATE 42P01), missing
- * rights or any other failure of this one read is rolled back to the
+ * The read runs inside an open transaction, under a SAVEPOINT: a contract
+ * older than the view (SQLSTATE 42P01), missing rights or any other
+ * failure of this one read is rolled back to the
  * savepoint and reported in the state (known = 0, `problem` naming the view
  * and the error), and neither fails the transaction nor touches what the
  * checks read. For the same reason its statement is not among

@@ -11,6 +11,7 @@
 #include "ledger.h"
 #include "observe_chain.h"
 #include "observe_streams.h"
+#include "progress_reader.h"
 #include "redisconn.h"
 #include "state.h"
 #include "rwclock.h"
@@ -20,8 +21,8 @@ struct observer {
         struct endpoint_pool *pools[SNAP_NCHAINS];
         int served[SNAP_NCHAINS]; /* endpoint that answered this cycle's heads */
         struct dbconn *db;
-        struct redisconn *redis;               /* made at the first cycle that reads a stream */
-        struct ledger_progress_state progress; /* relaywatch.progress, read every 15 s at most */
+        struct redisconn *redis;          /* made at the first cycle that reads a stream */
+        struct progress_reader *progress; /* relaywatch.progress, off the cycle's path */
         /* per endpoint: whether its Multicall3 answers (observe_chain.h) */
         struct multicall_memo multicall[SNAP_NCHAINS][CONFIG_ENDPOINTS_MAX];
         /* history in pages (pages.h): the snapshot transaction stays open between them */
@@ -94,7 +95,8 @@ struct observer *observer_new(const struct config *cfg, struct rwerr *err)
                 }
         }
         if ((o->db = dbconn_new(&dc, err)) == NULL ||
-            dbconn_add_statements(o->db, state_statements, state_nstatements, err) != RW_OK)
+            dbconn_add_statements(o->db, state_statements, state_nstatements, err) != RW_OK ||
+            (o->progress = progress_reader_new(&dc, err)) == NULL)
                 goto fail;
         return o;
 fail:
@@ -110,6 +112,7 @@ void observer_free(struct observer *o)
                 return;
         for (role = 0; role < SNAP_NCHAINS; role++)
                 endpoint_pool_free(o->pools[role]);
+        progress_reader_free(o->progress);
         dbconn_free(o->db);
         redisconn_free(o->redis);
         totals_tracker_free(o->totals[0]);
@@ -228,16 +231,16 @@ static void mark_unindexed(struct snapshot *s)
 }
 
 /*
- * The bridge's progress figures (metrics only): the last read of the
- * snapshot transaction, made at most every LEDGER_PROGRESS_PERIOD_MS
- * (ledger.h says why) and kept in the observer between cycles; a failure
- * is the figures' own (known = 0 and the problem) and never the snapshot's.
- * A cycle whose ledger reads failed reports them unknown rather than old.
+ * The bridge's progress figures (metrics only): the latest the progress
+ * reader has (progress_reader.h says why they are read apart from the
+ * cycle). A cycle whose ledger reads failed reports them unknown rather
+ * than old.
  */
 static void read_progress(struct observer *o, struct snapshot *s)
 {
         struct snap_progress *p = &s->ledger.progress;
-        const struct ledger_progress_figures *f = &o->progress.figures;
+        struct ledger_progress_state st;
+        const struct ledger_progress_figures *f = &st.figures;
 
         memset(p, 0, sizeof *p);
         if (!s->ledger.ok) {
@@ -246,10 +249,17 @@ static void read_progress(struct observer *o, struct snapshot *s)
                                "cycle");
                 return;
         }
-        (void)ledger_progress_refresh(o->db, &o->progress, rwclock_mono_ms());
-        p->known = o->progress.known;
+        progress_reader_latest(o->progress, &st);
+        p->known = st.attempted && st.known;
+        if (!st.attempted) {
+                (void)snprintf(p->problem, sizeof p->problem,
+                               "relaywatch.progress: not read yet (read every %u s on a "
+                               "connection of its own)",
+                               LEDGER_PROGRESS_PERIOD_MS / 1000);
+                return;
+        }
         if (!p->known) {
-                (void)snprintf(p->problem, sizeof p->problem, "%s", o->progress.problem);
+                (void)snprintf(p->problem, sizeof p->problem, "%s", st.problem);
                 return;
         }
         p->deposits = f->deposits;
