@@ -26,6 +26,7 @@
 #include "ledger.h"
 #include "migrate.h"
 #include "observe_ledger.h"
+#include "progress_reader.h"
 #include "rwerr.h"
 #include "sql_embedded.h"
 #include "stack_env.h"
@@ -1069,10 +1070,14 @@ static void reads_sent_ahead_are_taken_in_any_order(void **state)
 }
 
 /* One cycle's ledger reads, at these heights, with these running totals, into a new snapshot. */
-static void observe_at(struct dbconn *c, const struct observe_totals *totals, uint64_t source,
-                       uint64_t execution, int recount, struct snapshot *s)
+/*
+ * One cycle's ledger reads with window `w` at the given pinned heights, the
+ * roots looked up as the cycle does after them, then a recount when asked.
+ */
+static void observe_window_at(struct dbconn *c, const struct observe_window *w,
+                              const struct observe_totals *totals, uint64_t source,
+                              uint64_t execution, int recount, struct snapshot *s)
 {
-        struct observe_window w = {-1, 0, 0, -1, -1, 0, 0, 0};
         struct rwerr err;
 
         memset(s, 0, sizeof *s);
@@ -1083,11 +1088,21 @@ static void observe_at(struct dbconn *c, const struct observe_totals *totals, ui
         s->chains[SNAP_EXECUTION].pinned = execution;
         assert_int_equal(ledger_snapshot_begin(c, &err), RW_OK);
         s->ledger.ok = 1;
-        if (observe_ledger_read(c, &w, totals, s, &err) != RW_OK)
+        if (observe_ledger_read(c, w, totals, s, &err) != RW_OK ||
+            observe_ledger_roots(c, s, &err) != RW_OK)
                 fail_msg("%s", err.msg);
         if (recount && observe_ledger_recount(c, totals, s, &err) != RW_OK)
                 fail_msg("%s", err.msg);
         assert_int_equal(ledger_snapshot_end(c, &err), RW_OK);
+}
+
+/* observe_window_at for a full sweep's window. */
+static void observe_at(struct dbconn *c, const struct observe_totals *totals, uint64_t source,
+                       uint64_t execution, int recount, struct snapshot *s)
+{
+        struct observe_window w = {-1, 0, 0, -1, -1, 0, 0, 0};
+
+        observe_window_at(c, &w, totals, source, execution, recount, s);
 }
 
 /*
@@ -1658,6 +1673,72 @@ static void duplicate_batches_are_listed(void **state)
         dbconn_free(c);
 }
 
+/* The duplicates an observation of the ledger with batch cursor `after` lists, as text. */
+static void duplicates_seen(struct dbconn *c, uint64_t after, char *out, size_t size)
+{
+        struct observe_window w = {-1, after, 0, -1, -1, 0, 0, 0};
+        struct snapshot s;
+        size_t i, len = 0;
+
+        observe_window_at(c, &w, NULL, 30, 30, 0, &s);
+        assert_true(s.ledger.ok);
+        assert_int_equal(s.ledger.duplicates_in_page, after > 0);
+        out[0] = '\0';
+        for (i = 0; i < s.ledger.nduplicates; i++)
+                len += (size_t)snprintf(out + len, size - len, "%s%s %s", i ? "; " : "",
+                                        s.ledger.duplicates[i].value,
+                                        s.ledger.duplicates[i].batch_numbers);
+        snapshot_free(&s);
+}
+
+/*
+ * An incremental cycle (a batch cursor) never groups the whole ledger's
+ * batches: the duplicates it lists are those of the batches after the
+ * cursor, found with the roots it looks up anyway (a new batch holding an
+ * old root, a batch number twice among the new). One wholly behind the
+ * cursor waits for the full sweep, which lists every one.
+ */
+static void an_incremental_cycle_lists_the_new_batches_duplicates(void **state)
+{
+        struct dbconn *c = watchdog_conn();
+        char seen[1024], want[1024], r1[80], r2[80];
+
+        (void)state;
+        admin_exec("ALTER TABLE relayer.settlement_batch DROP CONSTRAINT "
+                   "settlement_batch_merkle_root_key");
+        admin_exec("ALTER TABLE relayer.settlement_batch DROP CONSTRAINT settlement_batch_pkey "
+                   "CASCADE");
+        batch_row(1, 1, "2024-01-01 00:00:00+00", NULL);
+        batch_row(2, 2, "2024-01-01 00:00:00+00", NULL);
+        batch_row(3, 2, "2024-01-01 00:00:00+00", NULL); /* behind the cursor */
+        batch_row(4, 4, "2024-01-01 00:00:00+00", NULL);
+        batch_row(5, 5, "2024-01-01 00:00:00+00", NULL);
+        snprintf(r1, sizeof r1, "0xa%063x", 1);
+        snprintf(r2, sizeof r2, "0xa%063x", 2);
+
+        /* nothing after the cursor: nothing listed, and nothing to look up */
+        duplicates_seen(c, 5, seen, sizeof seen);
+        assert_string_equal(seen, "");
+
+        batch_row(6, 1, "2024-01-01 00:00:00+00", NULL); /* an old root again */
+        batch_row(7, 70, "2024-01-01 00:00:00+00", NULL);
+        batch_row(7, 71, "2024-01-01 00:00:00+00", NULL); /* batch 7 twice */
+        batch_row(8, 8, "2024-01-01 00:00:00+00", NULL);
+        duplicates_seen(c, 5, seen, sizeof seen);
+        snprintf(want, sizeof want, "%s {1,6}; 7 {7,7}", r1);
+        assert_string_equal(seen, want);
+
+        /* past them: clean again */
+        duplicates_seen(c, 7, seen, sizeof seen);
+        assert_string_equal(seen, "");
+
+        /* the full sweep lists all three (the view's order: batch numbers first) */
+        duplicates_seen(c, 0, seen, sizeof seen);
+        snprintf(want, sizeof want, "7 {7,7}; %s {1,6}; %s {2,3}", r1, r2);
+        assert_string_equal(seen, want);
+        dbconn_free(c);
+}
+
 /* Puts back the constraints duplicate_batches_are_listed dropped. */
 static int restore_batch_constraints(void **state)
 {
@@ -2057,6 +2138,59 @@ static void assert_snapshot_still_reads(struct dbconn *c, const char *sigil_depo
         assert_int_equal(PQtransactionStatus(dbconn_pg(c)), PQTRANS_INTRANS);
 }
 
+/* The reader's first finished attempt (it reads at once when started), waiting 20 s at most. */
+static void reader_first(const char *conninfo, struct ledger_progress_state *st)
+{
+        struct dbconn_config cfg = {0};
+        struct progress_reader *r;
+        struct rwerr err;
+        int i;
+
+        cfg.conninfo = conninfo;
+        cfg.name = "ledger";
+        cfg.statements = ledger_statements; /* the reader prepares none of these */
+        cfg.nstatements = ledger_nstatements;
+        if ((r = progress_reader_new(&cfg, &err)) == NULL)
+                fail_msg("%s", err.msg);
+        for (i = 0; i < 200; i++) {
+                progress_reader_latest(r, st);
+                if (st->attempted)
+                        break;
+                nanosleep(&(struct timespec){0, 100000000L}, NULL);
+        }
+        progress_reader_free(r); /* it sleeps 15 s now: stopping must wake it */
+        if (!st->attempted)
+                fail_msg("the progress reader made no attempt in 20 s");
+}
+
+/*
+ * The progress figures are read on a connection and a thread of their own,
+ * so the view's cost never lengthens a cycle: the same figures as read in
+ * the snapshot; a contract without the view, or no database at all, is the
+ * figures' own problem, named.
+ */
+static void progress_is_read_off_the_cycles_path(void **state)
+{
+        struct ledger_progress_state st;
+
+        (void)state;
+        progress_fixture();
+        reader_first(fx_global->watchdog_url, &st);
+        if (!st.known)
+                fail_msg("%s", st.problem);
+        assert_fixture_figures(&st.figures, 5);
+
+        admin_exec("DROP VIEW relaywatch.progress");
+        reader_first(fx_global->watchdog_url, &st);
+        assert_false(st.known);
+        contains(st.problem, "relaywatch.progress: preparing: ");
+        contains(st.problem, "SQLSTATE 42P01");
+
+        reader_first("postgresql://relaywatch@127.0.0.1:1/nothing?connect_timeout=2", &st);
+        assert_false(st.known);
+        contains(st.problem, "relaywatch.progress: not read");
+}
+
 static void progress_is_counted_every_15_s_and_optional(void **state)
 {
         struct ledger_progress_state st, fresh;
@@ -2170,6 +2304,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(root_rows_null_and_garbage_are_named, reset,
                                                 restore_contract),
                 cmocka_unit_test_setup(operations_and_cycles_follow_their_cursors, reset),
+                cmocka_unit_test_setup_teardown(progress_is_read_off_the_cycles_path, reset,
+                                                restore_contract),
                 cmocka_unit_test_setup_teardown(progress_is_counted_every_15_s_and_optional, reset,
                                                 restore_contract),
                 cmocka_unit_test_setup_teardown(operation_null_and_garbage_are_named, reset,
@@ -2181,6 +2317,9 @@ int main(void)
                 cmocka_unit_test_setup(statements_prepare_in_one_pipeline, reset),
                 cmocka_unit_test_setup(reads_sent_ahead_are_taken_in_any_order, reset),
                 cmocka_unit_test_setup(running_totals_miss_a_late_row_until_a_full_sum, reset),
+                cmocka_unit_test_setup_teardown(
+                        an_incremental_cycle_lists_the_new_batches_duplicates, reset,
+                        restore_batch_constraints),
                 cmocka_unit_test_setup(restarted_postgres_is_reconnected, reset),
         };
 
