@@ -12,15 +12,18 @@
 #include "rwerr.h"
 
 const struct dbconn_statement state_statements[] = {
-        {"state_checkpoint_clear", "DELETE FROM relaywatch_state.checkpoints WHERE side = $1", 1},
+        {"state_checkpoint_clear",
+         "DELETE FROM relaywatch_state.checkpoints WHERE scope = $1 AND side = $2", 2},
+        /* every asset in one statement: names and figures travel as text arrays */
         {"state_checkpoint_put",
-         "INSERT INTO relaywatch_state.checkpoints (asset, side, credited, debited, through_block) "
-         "VALUES ($1, $2, $3::numeric, $4::numeric, $5::bigint)",
-         5},
+         "INSERT INTO relaywatch_state.checkpoints (scope, side, asset, credited, debited, "
+         "through_block) SELECT $1, $2, u.a, u.c::numeric, u.d::numeric, $3::bigint "
+         "FROM unnest($4::text[], $5::text[], $6::text[]) AS u(a, c, d)",
+         6},
         {"state_checkpoint_get",
          "SELECT asset, credited, debited, through_block FROM relaywatch_state.checkpoints "
-         "WHERE side = $1 ORDER BY asset",
-         1},
+         "WHERE scope = $1 AND side = $2 ORDER BY asset",
+         2},
         {"state_cursor_put",
          "INSERT INTO relaywatch_state.cursors (name, value) VALUES ($1, $2::bigint) "
          "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
@@ -119,35 +122,109 @@ static int end_transaction(struct dbconn *c, int rc, struct rwerr *err)
         return rc;
 }
 
-int state_checkpoint_save(struct dbconn *c, enum ledger_side side,
+struct textbuf {
+        char *p;
+        size_t len, cap;
+};
+
+static int textbuf_add(struct textbuf *b, const char *s)
+{
+        size_t n = strlen(s);
+
+        if (b->len + n + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 256;
+                char *p;
+
+                while (cap < b->len + n + 1)
+                        cap *= 2;
+                if ((p = realloc(b->p, cap)) == NULL)
+                        return -1;
+                b->p = p;
+                b->cap = cap;
+        }
+        memcpy(b->p + b->len, s, n + 1);
+        b->len += n;
+        return 0;
+}
+
+/* Adds element `s` to the array literal in `b` ("{" first, "," between). */
+static int textbuf_elem(struct textbuf *b, size_t i, const char *s)
+{
+        return textbuf_add(b, i == 0 ? "{" : ",") != 0 || textbuf_add(b, s) != 0 ? -1 : 0;
+}
+
+/* textbuf_elem for any text: double-quoted, with '"' and '\\' escaped. */
+static int textbuf_quoted_elem(struct textbuf *b, size_t i, const char *s)
+{
+        char one[3] = {0, 0, 0};
+
+        if (textbuf_add(b, i == 0 ? "{\"" : ",\"") != 0)
+                return -1;
+        for (; *s != '\0'; s++) {
+                one[0] = *s == '"' || *s == '\\' ? '\\' : *s;
+                one[1] = *s == '"' || *s == '\\' ? *s : '\0';
+                if (textbuf_add(b, one) != 0)
+                        return -1;
+        }
+        return textbuf_add(b, "\"");
+}
+
+int state_checkpoint_save(struct dbconn *c, const char *scope, enum ledger_side side,
                           const struct ledger_totals *totals, uint64_t through_block,
                           struct rwerr *err)
 {
         const char *side_name = ledger_side_name(side);
         char credited[U256_DEC_SIZE], debited[U256_DEC_SIZE], block[24];
-        const char *put[5] = {NULL, side_name, credited, debited, block};
+        const char *clear[2] = {scope, side_name};
+        struct textbuf col[3] = {{NULL, 0, 0}};
+        const char *put[6];
         size_t i;
-        int rc;
+        int rc, oom = 0;
 
+        if (through_block > (uint64_t)INT64_MAX)
+                return rwerr_set(err, RW_ERR_RANGE, "%s checkpoint: block %" PRIu64 " is too large",
+                                 side_name, through_block);
         (void)snprintf(block, sizeof block, "%" PRIu64, through_block);
-        if ((rc = dbconn_command(c, "BEGIN", err)) != RW_OK)
-                return rc;
-        rc = command(c, "state_checkpoint_clear", 1, &side_name, err);
-        for (i = 0; rc == RW_OK && i < totals->n; i++) {
-                put[0] = totals->rows[i].asset;
+        for (i = 0; i < totals->n && !oom; i++) {
                 u256_format_dec(&totals->rows[i].credited, credited, sizeof credited);
                 u256_format_dec(&totals->rows[i].debited, debited, sizeof debited);
-                rc = command(c, "state_checkpoint_put", 5, put, err);
+                oom |= textbuf_quoted_elem(&col[0], i, totals->rows[i].asset) |
+                       textbuf_elem(&col[1], i, credited) | textbuf_elem(&col[2], i, debited);
         }
-        return end_transaction(c, rc, err);
+        for (i = 0; i < 3 && !oom; i++)
+                oom |= textbuf_add(&col[i], totals->n > 0 ? "}" : "{}");
+        if (oom) {
+                rc = rwerr_set(err, RW_ERR_NOMEM,
+                               "out of memory saving the %s checkpoint of %zu "
+                               "assets",
+                               side_name, totals->n);
+                goto done;
+        }
+        put[0] = scope;
+        put[1] = side_name;
+        put[2] = block;
+        for (i = 0; i < 3; i++)
+                put[3 + i] = col[i].p;
+        if ((rc = dbconn_command(c, "BEGIN", err)) != RW_OK)
+                goto done;
+        rc = command(c, "state_checkpoint_clear", 2, clear, err);
+        if (rc == RW_OK)
+                rc = command(c, "state_checkpoint_put", 6, put, err);
+        rc = end_transaction(c, rc, err);
+done:
+        for (i = 0; i < 3; i++)
+                free(col[i].p);
+        return rc;
 }
 
-int state_checkpoint_load(struct dbconn *c, enum ledger_side side, struct ledger_totals *out,
-                          uint64_t *through_block, int *found, struct rwerr *err)
+int state_checkpoint_load(struct dbconn *c, const char *scope, enum ledger_side side,
+                          struct ledger_totals *out, uint64_t *through_block, int *found,
+                          struct rwerr *err)
 {
         const char *side_name = ledger_side_name(side);
-        PGresult *res = dbconn_exec_prepared(c, "state_checkpoint_get", 1, &side_name,
-                                             PGRES_TUPLES_OK, err);
+        const char *get[2] = {scope, side_name};
+        PGresult *res =
+                dbconn_exec_prepared(c, "state_checkpoint_get", 2, get, PGRES_TUPLES_OK, err);
         struct ledger_total *rows;
         int64_t block = 0, first = 0;
         char what[96];
@@ -582,37 +659,6 @@ int state_cursors_save(struct dbconn *c, const char *const *names, const int64_t
 /* ------------------------------------------------------------ the known-anchors index */
 
 /* A growing text buffer for the array literals; 0 on success, -1 out of memory. */
-struct textbuf {
-        char *p;
-        size_t len, cap;
-};
-
-static int textbuf_add(struct textbuf *b, const char *s)
-{
-        size_t n = strlen(s);
-
-        if (b->len + n + 1 > b->cap) {
-                size_t cap = b->cap ? b->cap : 256;
-                char *p;
-
-                while (cap < b->len + n + 1)
-                        cap *= 2;
-                if ((p = realloc(b->p, cap)) == NULL)
-                        return -1;
-                b->p = p;
-                b->cap = cap;
-        }
-        memcpy(b->p + b->len, s, n + 1);
-        b->len += n;
-        return 0;
-}
-
-/* Adds element `s` to the array literal in `b` ("{" first, "," between). */
-static int textbuf_elem(struct textbuf *b, size_t i, const char *s)
-{
-        return textbuf_add(b, i == 0 ? "{" : ",") != 0 || textbuf_add(b, s) != 0 ? -1 : 0;
-}
-
 static int check_key(const char *what, uint64_t chain_id, const uint8_t *registry, char *hex,
                      size_t cap, struct rwerr *err)
 {

@@ -21,19 +21,26 @@
 extern const struct dbconn_statement state_statements[];
 extern const size_t state_nstatements;
 
-/* Replaces the checkpoint of `side` with `totals` through `through_block`, atomically. */
-int state_checkpoint_save(struct dbconn *c, enum ledger_side side,
+/*
+ * The running totals' checkpoints (relaywatch_state.checkpoints), one per
+ * `scope` and side: the scope names the chain whose blocks the side's
+ * totals run through ("source=<chain id>" for locked, "execution=<chain id>"
+ * for minted), so a configuration watching another chain never reads them.
+ */
+
+/* Replaces the checkpoint of (`scope`, `side`) with `totals` through `through_block`, atomically. */
+int state_checkpoint_save(struct dbconn *c, const char *scope, enum ledger_side side,
                           const struct ledger_totals *totals, uint64_t through_block,
                           struct rwerr *err) __attribute__((warn_unused_result));
 
 /*
- * Loads the checkpoint of `side`: *found = 0 when there is none. On success
- * with *found the caller frees `out` with ledger_totals_free. All assets of a
- * checkpoint share one block; rows that disagree are an error.
+ * Loads the checkpoint of (`scope`, `side`): *found = 0 when there is none.
+ * On success with *found the caller frees `out` with ledger_totals_free. All
+ * assets of a checkpoint share one block; rows that disagree are an error.
  */
-int state_checkpoint_load(struct dbconn *c, enum ledger_side side, struct ledger_totals *out,
-                          uint64_t *through_block, int *found, struct rwerr *err)
-        __attribute__((warn_unused_result));
+int state_checkpoint_load(struct dbconn *c, const char *scope, enum ledger_side side,
+                          struct ledger_totals *out, uint64_t *through_block, int *found,
+                          struct rwerr *err) __attribute__((warn_unused_result));
 
 int state_cursor_save(struct dbconn *c, const char *name, int64_t value, struct rwerr *err)
         __attribute__((warn_unused_result));

@@ -716,8 +716,8 @@ static void migrations_apply_once_and_refuse_tampering(void **state)
 static void checkpoints_and_cursors_survive_a_restart(void **state)
 {
         struct dbconn *c = watchdog_conn();
-        struct ledger_total rows[2] = {{"BIG", {{0}}, {{0}}}, {"SIGIL", {{0}}, {{0}}}};
-        struct ledger_totals saved = {2, rows}, loaded = {0, NULL};
+        struct ledger_total rows[2] = {{"BIG \"x\" \\ {y}", {{0}}, {{0}}}, {"SIGIL", {{0}}, {{0}}}};
+        struct ledger_totals saved = {2, rows}, loaded = {0, NULL}, none = {0, NULL};
         uint64_t block = 0;
         int64_t cursor = -1;
         int found = -1;
@@ -727,13 +727,23 @@ static void checkpoints_and_cursors_survive_a_restart(void **state)
         assert_int_equal(dbconn_add_statements(c, state_statements, state_nstatements, &err),
                          RW_OK);
         assert_int_equal(dbconn_ensure(c, &err), RW_OK);
-        assert_int_equal(state_checkpoint_load(c, LEDGER_LOCKED, &loaded, &block, &found, &err),
-                         RW_OK);
+        assert_int_equal(
+                state_checkpoint_load(c, "source=1", LEDGER_LOCKED, &loaded, &block, &found, &err),
+                RW_OK);
         assert_int_equal(found, 0);
         assert_int_equal(u256_parse_dec(TWO_200, strlen(TWO_200), &rows[1].credited, &err), RW_OK);
         rows[1].debited = u256_from_u64(12345);
         rows[0].credited = u256_from_u64(7);
-        assert_int_equal(state_checkpoint_save(c, LEDGER_LOCKED, &saved, 777, &err), RW_OK);
+        /* saved twice: the second replaces the first */
+        saved.n = 1;
+        assert_int_equal(state_checkpoint_save(c, "source=1", LEDGER_LOCKED, &saved, 700, &err),
+                         RW_OK);
+        saved.n = 2;
+        assert_int_equal(state_checkpoint_save(c, "source=1", LEDGER_LOCKED, &saved, 777, &err),
+                         RW_OK);
+        /* another chain's, and an empty one, are their own */
+        assert_int_equal(state_checkpoint_save(c, "source=2", LEDGER_LOCKED, &none, 5, &err),
+                         RW_OK);
         assert_int_equal(state_cursor_save(c, "batches", 42, &err), RW_OK);
         assert_int_equal(state_cursor_save(c, "batches", 43, &err), RW_OK);
         dbconn_free(c);
@@ -743,18 +753,25 @@ static void checkpoints_and_cursors_survive_a_restart(void **state)
         assert_int_equal(dbconn_add_statements(c, state_statements, state_nstatements, &err),
                          RW_OK);
         assert_int_equal(dbconn_ensure(c, &err), RW_OK);
-        assert_int_equal(state_checkpoint_load(c, LEDGER_LOCKED, &loaded, &block, &found, &err),
-                         RW_OK);
+        assert_int_equal(
+                state_checkpoint_load(c, "source=1", LEDGER_LOCKED, &loaded, &block, &found, &err),
+                RW_OK);
         assert_int_equal(found, 1);
         assert_int_equal(block, 777);
         assert_int_equal(loaded.n, 2);
+        assert_string_equal(loaded.rows[0].asset, "BIG \"x\" \\ {y}");
         assert_string_equal(loaded.rows[1].asset, "SIGIL");
         assert_amount(&loaded.rows[1].credited, TWO_200);
         assert_amount(&loaded.rows[1].debited, "12345");
         assert_amount(&loaded.rows[0].credited, "7");
         ledger_totals_free(&loaded);
-        assert_int_equal(state_checkpoint_load(c, LEDGER_MINTED, &loaded, &block, &found, &err),
-                         RW_OK);
+        assert_int_equal(
+                state_checkpoint_load(c, "source=1", LEDGER_MINTED, &loaded, &block, &found, &err),
+                RW_OK);
+        assert_int_equal(found, 0);
+        assert_int_equal(
+                state_checkpoint_load(c, "source=3", LEDGER_LOCKED, &loaded, &block, &found, &err),
+                RW_OK);
         assert_int_equal(found, 0);
         assert_int_equal(state_cursor_load(c, "batches", &cursor, &found, &err), RW_OK);
         assert_int_equal(found, 1);
