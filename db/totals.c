@@ -212,6 +212,16 @@ static int recompute(struct totals_tracker *t, struct dbconn *c, uint64_t throug
         return rc;
 }
 
+int totals_tracker_current(const struct totals_tracker *t, const struct ledger_totals **totals,
+                           uint64_t *through_block)
+{
+        if (!t->have || t->verify)
+                return 0;
+        *totals = &t->running;
+        *through_block = t->through;
+        return 1;
+}
+
 void totals_tracker_recount(struct totals_tracker *t)
 {
         if (t->have)

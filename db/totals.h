@@ -62,6 +62,15 @@ int totals_tracker_advance(struct totals_tracker *t, struct dbconn *c, uint64_t 
         __attribute__((warn_unused_result));
 
 /*
+ * The running totals and the block they run through, when the tracker has
+ * them and they need no check (not new, not seeded and not waiting for a
+ * recount): 1, with *totals borrowed until the next advance, seed or free;
+ * else 0.
+ */
+int totals_tracker_current(const struct totals_tracker *t, const struct ledger_totals **totals,
+                           uint64_t *through_block);
+
+/*
  * Makes the next advance sum the whole ledger and compare it with the
  * running totals (a history change then comes back as for a seed): for a
  * cycle whose figures disagree with the chains, so that a verdict never

@@ -9,6 +9,9 @@
 #        deploy block) and the anchors it checked are in relaywatch_state.anchors
 #   a restart                         -> the cursors are loaded and the first
 #        cycle is incremental (full_sweep false), and ok
+#   the totals' checkpoints           -> saved under each side's chain, loaded at
+#        a restart; a deposit moved past the checkpoint's block while no
+#        watchdog ran -> ledger_totals_changed at the first cycle, tier 1 ok
 #   a restart with another deploy block -> the saved cursors are not read: a
 #        full sweep first
 #   a known root anchored again       -> the next incremental cycle (a restart
@@ -78,6 +81,33 @@ run_cycles 1
 check "restart: cursors_loaded" logged cursors_loaded
 check "  the first cycle after the restart is incremental and ok" \
         cycles_are '.full_sweep == false and .tier1 == "ok"'
+
+# --- the running totals' checkpoints: saved after a passing cycle that summed in full,
+# under the chain each side counts blocks on, and loaded at a restart
+src_id=$(sql "SELECT chain_id FROM relayer.chains WHERE role = 'source'")
+exe_id=$(sql "SELECT chain_id FROM relayer.chains WHERE role = 'execution'")
+check "  the running totals' checkpoints are saved, locked under the source chain" \
+        test "$(state_sql "SELECT count(*) FROM relaywatch_state.checkpoints WHERE scope = 'source=$src_id' AND side = 'locked'")" -ge 1
+check "  and minted under the execution chain" \
+        test "$(state_sql "SELECT count(*) FROM relaywatch_state.checkpoints WHERE scope = 'execution=$exe_id' AND side = 'minted'")" -ge 1
+loaded_both() { [ "$(jq -s '[.[] | select(.event == "totals_checkpoint_loaded")] | length' "$log")" = 2 ]; }
+check "  the restart loaded both (totals_checkpoint_loaded)" loaded_both
+check "  and no history change was reported" eval '! logged ledger_totals_changed'
+
+# --- history changed while no watchdog ran: a deposit already counted moved past the
+# checkpoint's block (no total changes at the head, so no check fails): the first
+# cycle after the restart sums in full, compares with the checkpoint, and says so
+through=$(state_sql "SELECT max(through_block) FROM relaywatch_state.checkpoints WHERE scope = 'source=$src_id'")
+moved=$(sql "SELECT deposit_id FROM relayer.deposits WHERE block_number <= $through ORDER BY deposit_id LIMIT 1")
+moved_from=$(sql "SELECT block_number FROM relayer.deposits WHERE deposit_id = $moved")
+head_past() { [ "$(rpc "$SOURCE_RPC_URL" eth_blockNumber | tr -d '"' | xargs printf '%d')" -ge $((through + 10)) ]; }
+check "  (a deposit at or below block $through to move, and the source head 10 blocks past it)" \
+        eval 'test -n "$moved" && wait_for 60 head_past'
+sql "UPDATE relayer.deposits SET block_number = $((through + 1)) WHERE deposit_id = $moved"
+run_cycles 1
+check "history changed while down: ledger_totals_changed at the first cycle" logged ledger_totals_changed
+check "  and its verdicts stand on the full sums (tier 1 ok)" cycles_are '.tier1 == "ok" and .totals == "summed"'
+sql "UPDATE relayer.deposits SET block_number = $moved_from WHERE deposit_id = $moved"
 
 # --- another configuration (the source's deploy block): its own cursors, none yet
 conf3=$dir/relaywatch-cursors-other.conf

@@ -66,6 +66,14 @@ struct cycle_worker {
         struct state_anchor *pending; /* checked anchors not in the index yet */
         size_t npending, cap_pending;
         int index_unread; /* the last cycle could not read the known-anchors index */
+        /*
+         * The running totals of the last cycle that summed them in full and
+         * passed every Tier 1 check, per side, waiting to be saved as the
+         * checkpoints (totals_dirty); copies, since later cycles move on.
+         */
+        int totals_dirty;
+        struct ledger_totals save_totals[2];
+        uint64_t save_through[2];
         int multicall_unused[SNAP_NCHAINS]; /* the last cycle's reads went one call each */
 };
 
@@ -125,6 +133,8 @@ static int wait_ms(struct cycle_worker *w, uint64_t ms)
 
 static void persist(struct cycle_worker *w, int force);
 static void load_cursors(struct cycle_worker *w);
+static void load_checkpoints(struct cycle_worker *w);
+static void drop_saved_totals(struct cycle_worker *w);
 
 static void switch_if_reloaded(struct cycle_worker *w)
 {
@@ -156,6 +166,11 @@ static void switch_if_reloaded(struct cycle_worker *w)
                                 "under the old configuration (a full sweep indexes what it "
                                 "reads)",
                                 w->npending, w->cursors_dirty ? "the cursors" : "no cursor");
+        if (w->totals_dirty)
+                jsonlog_message(JSONLOG_WARN, "totals_checkpoint_dropped", NULL,
+                                "reload: the running totals' checkpoints were not saved under "
+                                "the old configuration");
+        drop_saved_totals(w);
         w->npending = 0;
         w->cursors_dirty = 0;
         w->persist_retry_ms = 0;
@@ -166,6 +181,7 @@ static void switch_if_reloaded(struct cycle_worker *w)
         memset(w->head_known, 0, sizeof w->head_known);
         w->last_start_ms = 0;
         load_cursors(w);
+        load_checkpoints(w);
 }
 
 /* ------------------------------------------------------------ records */
@@ -278,6 +294,136 @@ static void load_cursors(struct cycle_worker *w)
                         (long long)v[0], (long long)v[1], (unsigned long long)w->cfg->full_sweep_s);
 }
 
+/* ------------------------------------------------------------ the running totals' checkpoints */
+
+static const char *const side_names[2] = {"locked", "minted"};
+
+/*
+ * What a side's checkpoint is saved under: the chain whose blocks its
+ * totals run through (locked: the source chain; minted: the execution
+ * chain). A checkpoint saved while watching another chain is never read.
+ */
+static void checkpoint_scope(const struct config *c, enum ledger_side side, char *out, size_t size)
+{
+        enum snap_chain_role role = side == LEDGER_LOCKED ? SNAP_SOURCE : SNAP_EXECUTION;
+
+        (void)snprintf(out, size, "%s=%llu", role == SNAP_SOURCE ? "source" : "execution",
+                       (unsigned long long)c->chains[role].chain_id);
+}
+
+static void drop_saved_totals(struct cycle_worker *w)
+{
+        ledger_totals_free(&w->save_totals[0]);
+        ledger_totals_free(&w->save_totals[1]);
+        w->totals_dirty = 0;
+}
+
+/*
+ * At start and after a reload, with the cursors: the checkpoints saved
+ * under this configuration's chains seed the running totals. The first
+ * cycle sums the whole ledger whatever happens; seeded, it also compares,
+ * so rows at blocks already counted that were written, changed or deleted
+ * while no watchdog ran are reported (ledger_totals_changed).
+ */
+static void load_checkpoints(struct cycle_worker *w)
+{
+        char scope[64];
+        struct rwerr err;
+        int side;
+
+        for (side = 0; side < 2; side++) {
+                struct ledger_totals t = {0, NULL};
+                uint64_t through = 0;
+                int found = 0;
+
+                checkpoint_scope(w->cfg, (enum ledger_side)side, scope, sizeof scope);
+                if (state_checkpoint_load(observer_db(w->obs), scope, (enum ledger_side)side, &t,
+                                          &through, &found, &err) != RW_OK) {
+                        jsonlog_message(JSONLOG_WARN, "totals_checkpoint_unread", NULL,
+                                        "cannot read the %s totals' checkpoint under %s (%s): the "
+                                        "first cycle sums them in full with nothing to compare",
+                                        side_names[side], scope, err.msg);
+                        continue;
+                }
+                if (!found) {
+                        jsonlog_message(JSONLOG_INFO, "totals_checkpoint_not_found", NULL,
+                                        "no %s totals' checkpoint saved under %s: the first "
+                                        "cycle sums them in full with nothing to compare",
+                                        side_names[side], scope);
+                        continue;
+                }
+                if (observer_seed_totals(w->obs, (enum ledger_side)side, &t, through, &err) !=
+                    RW_OK)
+                        jsonlog_message(JSONLOG_WARN, "totals_checkpoint_unread", NULL,
+                                        "the %s totals' checkpoint under %s not used: %s",
+                                        side_names[side], scope, err.msg);
+                else
+                        jsonlog_message(JSONLOG_INFO, "totals_checkpoint_loaded", NULL,
+                                        "the %s totals' checkpoint under %s loaded: %zu assets "
+                                        "through block %llu; the first cycle sums in full and "
+                                        "compares",
+                                        side_names[side], scope, t.n, (unsigned long long)through);
+                ledger_totals_free(&t);
+        }
+}
+
+/*
+ * After a cycle in which every Tier 1 check passed and whose totals were
+ * summed in full (the first, then at least every full_sweep_s): copies of
+ * its totals, to be saved as the checkpoints. A cycle on running totals
+ * saves nothing: a checkpoint only ever holds full sums the chains agreed
+ * with.
+ */
+static void note_totals(struct cycle_worker *w, const struct cycle_result *r)
+{
+        struct ledger_totals copy[2] = {{0, NULL}, {0, NULL}};
+        uint64_t through[2];
+        int side;
+
+        if (!r->snapshot.ledger.ok || r->snapshot.ledger.totals_running)
+                return;
+        for (side = 0; side < 2; side++) {
+                const struct ledger_totals *t;
+
+                if (!observer_totals(w->obs, (enum ledger_side)side, &t, &through[side]) ||
+                    (copy[side].rows = malloc((t->n ? t->n : 1) * sizeof *t->rows)) == NULL) {
+                        ledger_totals_free(&copy[0]);
+                        return;
+                }
+                if (t->n > 0)
+                        memcpy(copy[side].rows, t->rows, t->n * sizeof *t->rows);
+                copy[side].n = t->n;
+        }
+        drop_saved_totals(w);
+        for (side = 0; side < 2; side++) {
+                w->save_totals[side] = copy[side];
+                w->save_through[side] = through[side];
+        }
+        w->totals_dirty = 1;
+}
+
+/* Saves the checkpoints note_totals kept; RW_OK with nothing left to save. */
+static int save_checkpoints(struct cycle_worker *w, struct dbconn *db, struct rwerr *err)
+{
+        char scope[64];
+        int side, rc;
+
+        for (side = 0; side < 2; side++) {
+                checkpoint_scope(w->cfg, (enum ledger_side)side, scope, sizeof scope);
+                if ((rc = state_checkpoint_save(db, scope, (enum ledger_side)side,
+                                                &w->save_totals[side], w->save_through[side],
+                                                err)) != RW_OK)
+                        return rc;
+        }
+        jsonlog_message(JSONLOG_DEBUG, "totals_checkpoint_saved", NULL,
+                        "running totals saved: locked through block %llu, minted through block "
+                        "%llu, %zu assets",
+                        (unsigned long long)w->save_through[0],
+                        (unsigned long long)w->save_through[1], w->save_totals[0].n);
+        drop_saved_totals(w);
+        return RW_OK;
+}
+
 /*
  * After a cycle in which every Tier 1 check passed: its events the index
  * lacks (the cycle's pages already left out those it holds), for the index.
@@ -339,7 +485,8 @@ static void persist(struct cycle_worker *w, int force)
         uint64_t now = rwclock_mono_ms();
         struct rwerr err;
 
-        if ((w->npending == 0 && !w->cursors_dirty) || (!force && now < w->persist_retry_ms))
+        if ((w->npending == 0 && !w->cursors_dirty && !w->totals_dirty) ||
+            (!force && now < w->persist_retry_ms))
                 return;
         if (dbconn_ensure(db, &err) != RW_OK) {
                 jsonlog_message(JSONLOG_WARN, "cursor_save_failed", NULL,
@@ -375,6 +522,14 @@ static void persist(struct cycle_worker *w, int force)
                         return;
                 }
                 w->cursors_dirty = 0;
+        }
+        if (w->totals_dirty && save_checkpoints(w, db, &err) != RW_OK) {
+                jsonlog_message(JSONLOG_WARN, "totals_checkpoint_save_failed", NULL,
+                                "%s (the running totals' checkpoints stay in memory; tried again "
+                                "in %d s)",
+                                err.msg, PERSIST_RETRY_MS / 1000);
+                w->persist_retry_ms = now + PERSIST_RETRY_MS;
+                return;
         }
         w->persist_retry_ms = 0;
 }
@@ -484,6 +639,7 @@ static void advance_cursors(struct cycle_worker *w, const struct cycle_result *r
         w->anchors_after = (int64_t)src->pinned;
         w->cursors_valid = 1;
         note_anchors(w, r);
+        note_totals(w, r);
         if (through <= (uint64_t)INT64_MAX && src->pinned <= (uint64_t)INT64_MAX &&
             (w->save_values[0] != (int64_t)through || w->save_values[1] != (int64_t)src->pinned)) {
                 w->save_values[0] = (int64_t)through;
@@ -617,8 +773,10 @@ static void *worker_main(void *arg)
         (void)pthread_setname_np(pthread_self(), "rw-cycle"); /* top -H, gdb, the tests */
         w->save_values[0] = INT64_MIN; /* what the database holds: not known yet */
         w->save_values[1] = INT64_MIN;
-        if (!stopping(w))
+        if (!stopping(w)) {
                 load_cursors(w);
+                load_checkpoints(w);
+        }
         while (!stopping(w)) {
                 switch_if_reloaded(w);
                 flush_records(w);
@@ -788,6 +946,7 @@ int cycle_worker_stop(struct cycle_worker *w, uint64_t grace_ms, struct config *
         observer_free(w->obs);
         observer_free(w->pending_obs);
         free(w->pending);
+        drop_saved_totals(w);
         config_free(w->pending_cfg);
         config_free(w->retired_cfg);
         *last_cfg = w->cfg;

@@ -627,6 +627,19 @@ void observer_recount_totals(struct observer *o, struct snapshot *s)
         }
 }
 
+int observer_totals(struct observer *o, enum ledger_side side, const struct ledger_totals **totals,
+                    uint64_t *through_block)
+{
+        return totals_tracker_current(o->totals[side], totals, through_block);
+}
+
+int observer_seed_totals(struct observer *o, enum ledger_side side,
+                         const struct ledger_totals *saved, uint64_t through_block,
+                         struct rwerr *err)
+{
+        return totals_tracker_seed(o->totals[side], saved, through_block, err);
+}
+
 int observer_confirm(struct observer *o, struct snapshot *s, struct rwerr *err)
 {
         size_t role, j;

@@ -77,6 +77,24 @@ void observer_end_pages(struct observer *o);
 void observer_recount_totals(struct observer *o, struct snapshot *s);
 
 /*
+ * The running totals of `side` as the last cycle left them and the block
+ * they run through: 1 with *totals borrowed until the next cycle, seed or
+ * observer_free; 0 when there are none that stand (none yet, or waiting
+ * for a full sum to check them).
+ */
+int observer_totals(struct observer *o, enum ledger_side side, const struct ledger_totals **totals,
+                    uint64_t *through_block);
+
+/*
+ * Seeds the running totals of `side` with a saved checkpoint (a copy is
+ * taken): the next cycle still sums the whole ledger, and compares, so a
+ * history changed while nobody watched shows as ledger_totals_changed.
+ */
+int observer_seed_totals(struct observer *o, enum ledger_side side,
+                         const struct ledger_totals *saved, uint64_t through_block,
+                         struct rwerr *err) __attribute__((warn_unused_result));
+
+/*
  * For every chain with fewer views than its quorum, reads the same values
  * at the same pinned height through each of its other endpoints, adding a
  * view per endpoint. Same error contract as observer_observe.
