@@ -38,7 +38,8 @@ int main(int argc, char **argv)
                 return 64;
         }
         if ((cfg = config_load(argv[1], stderr, &err)) == NULL ||
-            (obs = observer_new(cfg, &err)) == NULL) {
+            (obs = observer_new(cfg, &err)) == NULL ||
+            observer_track_progress(obs, &err) != RW_OK) { /* as relaywatch run does */
                 fprintf(stderr, "bench_cycle: %s\n", err.msg);
                 config_free(cfg);
                 return 1;

@@ -64,6 +64,10 @@ locked_shown() {
                 grep -q '^relaywatch_bridge_locked_tokens{asset="SIGIL",view="chain"} [1-9]' "$art/metrics.txt"
 }
 check "/metrics has the bridge's figures: SIGIL locked, once deposits are in" wait_for 60 locked_shown
+# progress_shown: the progress figures, which relaywatch run reads on a connection of
+# its own every 15 s, reach /metrics.
+progress_shown() { curl -s "$base/metrics" | grep -q '^relaywatch_bridge_deposits_indexed [1-9]'; }
+check "  and the bridge's progress (deposits indexed), read beside the cycles" wait_for 40 progress_shown
 check "  promtool check metrics finds nothing in it" \
         bash -c "promtool check metrics < '$art/metrics.txt' > '$art/promtool.txt' 2>&1 && [ ! -s '$art/promtool.txt' ]"
 check "/status is the JSON of relaywatch status --json" \

@@ -357,7 +357,8 @@ static void reload(struct supervisor *sv)
 
         notify("RELOADING=1", sdnotify_reloading(&err), &err);
         cfg = load_config(sv->opt->config_path, problems, sizeof problems, &err);
-        if (cfg != NULL && (obs = observer_new(cfg, &err)) != NULL)
+        if (cfg != NULL && (obs = observer_new(cfg, &err)) != NULL &&
+            observer_track_progress(obs, &err) == RW_OK)
                 hc = halt_control_new(cfg, &sv->journal, sv->records, &err);
         if (hc == NULL) {
                 log_refused("reload_refused", sv->opt->config_path, err.msg, problems,
@@ -472,6 +473,10 @@ static int start(struct supervisor *sv, struct rwerr *err)
         }
         if ((obs = observer_new(sv->cfg, err)) == NULL)
                 return 2;
+        if (observer_track_progress(obs, err) != RW_OK) {
+                observer_free(obs);
+                return 2;
+        }
         /* the audit log first: the sender, paging and halt control record into it */
         sv->audit = audit_trail_open(sv->cfg, &sv->journal, sv->records);
         /* the HTTP endpoints count findings and halts from the start */

@@ -22,7 +22,8 @@ struct observer {
         int served[SNAP_NCHAINS]; /* endpoint that answered this cycle's heads */
         struct dbconn *db;
         struct redisconn *redis;          /* made at the first cycle that reads a stream */
-        struct progress_reader *progress; /* relaywatch.progress, off the cycle's path */
+        struct progress_reader *progress; /* relaywatch.progress, off the cycle's path; NULL:
+                                             not tracked (observer_track_progress) */
         /* per endpoint: whether its Multicall3 answers (observe_chain.h) */
         struct multicall_memo multicall[SNAP_NCHAINS][CONFIG_ENDPOINTS_MAX];
         /* history in pages (pages.h): the snapshot transaction stays open between them */
@@ -95,8 +96,7 @@ struct observer *observer_new(const struct config *cfg, struct rwerr *err)
                 }
         }
         if ((o->db = dbconn_new(&dc, err)) == NULL ||
-            dbconn_add_statements(o->db, state_statements, state_nstatements, err) != RW_OK ||
-            (o->progress = progress_reader_new(&dc, err)) == NULL)
+            dbconn_add_statements(o->db, state_statements, state_nstatements, err) != RW_OK)
                 goto fail;
         return o;
 fail:
@@ -247,6 +247,12 @@ static void read_progress(struct observer *o, struct snapshot *s)
                 (void)snprintf(p->problem, sizeof p->problem,
                                "relaywatch.progress: not read: the ledger's reads failed this "
                                "cycle");
+                return;
+        }
+        if (o->progress == NULL) {
+                (void)snprintf(p->problem, sizeof p->problem,
+                               "relaywatch.progress: not read by this command (relaywatch run "
+                               "reads it)");
                 return;
         }
         progress_reader_latest(o->progress, &st);
@@ -625,6 +631,19 @@ void observer_recount_totals(struct observer *o, struct snapshot *s)
         if (observe_ledger_recount(o->db, &t, s, &step) != RW_OK) {
                 /* recorded: s->ledger.ok is 0 and s->ledger.error says why */
         }
+}
+
+int observer_track_progress(struct observer *o, struct rwerr *err)
+{
+        struct dbconn_config dc;
+
+        if (o->progress != NULL)
+                return RW_OK;
+        memset(&dc, 0, sizeof dc);
+        dc.conninfo = o->cfg->database_url;
+        dc.name = "ledger progress";
+        dc.failure_threshold = o->cfg->db_failure_threshold;
+        return (o->progress = progress_reader_new(&dc, err)) != NULL ? RW_OK : RW_ERR_NOMEM;
 }
 
 int observer_totals(struct observer *o, enum ledger_side side, const struct ledger_totals **totals,

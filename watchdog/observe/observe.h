@@ -77,6 +77,16 @@ void observer_end_pages(struct observer *o);
 void observer_recount_totals(struct observer *o, struct snapshot *s);
 
 /*
+ * Makes the cycles report the bridge's progress figures (metrics only),
+ * read on a thread and connection of their own (progress_reader.h) that
+ * start with the next cycle: for `relaywatch run`. Without it a snapshot
+ * says they were not read, and a one-shot command (validate) opens no
+ * second connection.
+ */
+int observer_track_progress(struct observer *o, struct rwerr *err)
+        __attribute__((warn_unused_result));
+
+/*
  * The running totals of `side` as the last cycle left them and the block
  * they run through: 1 with *totals borrowed until the next cycle, seed or
  * observer_free; 0 when there are none that stand (none yet, or waiting
