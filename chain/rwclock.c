@@ -28,6 +28,19 @@ uint64_t rwclock_mono_us(void)
         return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+struct timespec rwclock_mono_deadline(uint64_t ms)
+{
+        struct timespec until = read_clock(CLOCK_MONOTONIC);
+
+        until.tv_sec += (time_t)(ms / 1000);
+        until.tv_nsec += (long)(ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+        }
+        return until;
+}
+
 int64_t rwclock_wall_ms(void)
 {
         struct timespec ts = read_clock(CLOCK_REALTIME);

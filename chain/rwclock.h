@@ -11,6 +11,7 @@
 #define RELAYWATCH_RWCLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 struct rwerr;
 
@@ -20,6 +21,12 @@ struct rwerr;
 /* Milliseconds and microseconds on CLOCK_MONOTONIC (since an arbitrary start). */
 uint64_t rwclock_mono_ms(void);
 uint64_t rwclock_mono_us(void);
+
+/*
+ * The CLOCK_MONOTONIC time `ms` from now, as pthread_cond_timedwait takes
+ * it (for a condition variable whose clock attribute is CLOCK_MONOTONIC).
+ */
+struct timespec rwclock_mono_deadline(uint64_t ms);
 
 /* The wall clock in Unix milliseconds: for timestamps only, never for durations. */
 int64_t rwclock_wall_ms(void);

@@ -104,13 +104,7 @@ static int wait_locked(struct cycle_worker *w, uint64_t ms)
 
         if (w->stopping || w->pending_obs != NULL)
                 return 1;
-        (void)clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += (time_t)(ms / 1000);
-        until.tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-        }
+        until = rwclock_mono_deadline(ms);
         while (!w->stopping && w->pending_obs == NULL) {
                 if (pthread_cond_timedwait(&w->wake, &w->lock, &until) == ETIMEDOUT)
                         break;
@@ -912,13 +906,7 @@ static int wait_finished_locked(struct cycle_worker *w, uint64_t grace_ms)
 {
         struct timespec until;
 
-        (void)clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += (time_t)(grace_ms / 1000);
-        until.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-        }
+        until = rwclock_mono_deadline(grace_ms);
         while (!w->done) {
                 if (pthread_cond_timedwait(&w->finished, &w->lock, &until) == ETIMEDOUT)
                         break;

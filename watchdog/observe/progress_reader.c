@@ -55,13 +55,7 @@ static int wait_or_stop(struct progress_reader *r, uint64_t ms)
 {
         struct timespec until;
 
-        (void)clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += (time_t)(ms / 1000);
-        until.tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-        }
+        until = rwclock_mono_deadline(ms);
         while (!r->stopping)
                 if (pthread_cond_timedwait(&r->wake, &r->lock, &until) == ETIMEDOUT)
                         break;
