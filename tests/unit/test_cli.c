@@ -127,6 +127,71 @@ static void extra_arguments_are_refused(void **state)
         cli_run_free(&r);
 }
 
+/* relaywatch runbook: the list, one runbook by any spelling of its name, and the mistakes. */
+static void runbooks_are_printed_and_listed(void **state)
+{
+        char *list[] = {"relaywatch", "runbook"};
+        char *one[] = {"relaywatch", "runbook", "supply_mismatch.md"};
+        char *unknown[] = {"relaywatch", "runbook", "NO_SUCH_ALERT"};
+        char *bad[] = {"relaywatch", "runbook", "../etc/passwd"};
+        struct cli_run r;
+
+        (void)state;
+        r = cli_run(2, list);
+        assert_int_equal(r.code, CLI_EXIT_OK);
+        assert_non_null(strstr(r.out, "SUPPLY_MISMATCH\n"));
+        assert_non_null(strstr(r.out, "HALT_NOT_ACKNOWLEDGED\n"));
+        assert_null(strstr(r.out, "README"));
+        cli_run_free(&r);
+        r = cli_run(3, one);
+        assert_int_equal(r.code, CLI_EXIT_OK);
+        assert_true(strncmp(r.out, "# SUPPLY_MISMATCH", 17) == 0);
+        cli_run_free(&r);
+        r = cli_run(3, unknown);
+        assert_int_equal(r.code, CLI_EXIT_FAILURE);
+        assert_non_null(strstr(r.err, "no runbook for 'NO_SUCH_ALERT'"));
+        assert_non_null(strstr(r.err, "\nNONCE_DESYNC\n"));
+        cli_run_free(&r);
+        r = cli_run(3, bad);
+        assert_int_equal(r.code, CLI_EXIT_USAGE);
+        assert_non_null(strstr(r.err, "'../etc/passwd' is not an alert name"));
+        cli_run_free(&r);
+}
+
+/*
+ * RELAYWATCH_PARSE_ONLY: a command line that parses does nothing and
+ * exits 0 (validate would fail on the missing file); one that does not is
+ * refused as always, before or after a positional word.
+ */
+static void parse_only_stops_after_the_command_line(void **state)
+{
+        char *validate[] = {"relaywatch", "validate", "-c", "/nonexistent/relaywatch.conf"};
+        char *wrong[] = {"relaywatch", "validate", "--jsn"};
+        char *word[] = {"relaywatch", "silence", "expire", "ID", "-c", "/nonexistent"};
+        char *word_wrong[] = {"relaywatch", "silence", "expire", "ID", "--bogus"};
+        struct cli_run r;
+
+        (void)state;
+        assert_int_equal(setenv("RELAYWATCH_PARSE_ONLY", "1", 1), 0);
+        r = cli_run(4, validate);
+        assert_int_equal(r.code, CLI_EXIT_OK);
+        assert_string_equal(r.err, "");
+        cli_run_free(&r);
+        r = cli_run(3, wrong);
+        assert_int_equal(r.code, CLI_EXIT_USAGE);
+        cli_run_free(&r);
+        r = cli_run(6, word);
+        assert_int_equal(r.code, CLI_EXIT_OK);
+        cli_run_free(&r);
+        r = cli_run(5, word_wrong);
+        assert_int_equal(r.code, CLI_EXIT_USAGE);
+        cli_run_free(&r);
+        assert_int_equal(unsetenv("RELAYWATCH_PARSE_ONLY"), 0);
+        r = cli_run(4, validate);
+        assert_int_not_equal(r.code, CLI_EXIT_OK);
+        cli_run_free(&r);
+}
+
 static void validate_usage_and_missing_config(void **state)
 {
         char *help[] = {"relaywatch", "validate", "--help"};
@@ -1093,6 +1158,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(help_lists_commands),
+                cmocka_unit_test(runbooks_are_printed_and_listed),
+                cmocka_unit_test(parse_only_stops_after_the_command_line),
                 cmocka_unit_test(version_flag_and_command_agree),
                 cmocka_unit_test(no_arguments_is_a_usage_error),
                 cmocka_unit_test(unknown_command_is_named),

@@ -14,6 +14,7 @@
 #include "cmd_report.h"
 #include "cmd_resume.h"
 #include "cmd_run.h"
+#include "cmd_runbook.h"
 #include "cmd_silence.h"
 #include "cmd_status.h"
 #include "cmd_validate.h"
@@ -36,6 +37,7 @@ static const struct cli_command *const cli_commands[] = {
         &cmd_resume_command,  &cmd_validate_command, &cmd_check_config_command,
         &cmd_control_command, &cmd_keygen_command,   &cmd_silence_command,
         &cmd_report_command,  &cmd_alert_command,    &cmd_audit_command,
+        &cmd_runbook_command,
 };
 
 #define CLI_NCOMMANDS (sizeof cli_commands / sizeof cli_commands[0])

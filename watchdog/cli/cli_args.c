@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -145,6 +146,19 @@ static const char *value_noun(const char *value, char *buf, size_t cap)
         return buf;
 }
 
+/*
+ * With RELAYWATCH_PARSE_ONLY in the environment, a command line whose
+ * options parse ends there: status 0 and nothing done. The runbooks' test
+ * checks every command line a runbook shows with it.
+ */
+static int parsed(struct cli_args *a, int opt)
+{
+        if (opt != CLI_ARGS_END || getenv("RELAYWATCH_PARSE_ONLY") == NULL)
+                return opt;
+        a->exit_code = CLI_EXIT_OK;
+        return CLI_ARGS_EXIT;
+}
+
 /* After the last option: what follows must be at most max_positional arguments. */
 static int finish(struct cli_args *a)
 {
@@ -190,7 +204,7 @@ int cli_args_next(struct cli_args *a)
         a->value = NULL;
         c = getopt_long(a->argc, a->argv, a->shortopts, a->longopts, NULL);
         if (c == -1)
-                return finish(a);
+                return a->around_word ? finish(a) : parsed(a, finish(a));
         if (c == HELP_KEY) {
                 cli_print_help(a->cmd, a->out);
                 a->exit_code = CLI_EXIT_OK;
@@ -221,11 +235,12 @@ int cli_args_next_around_word(struct cli_args *a)
 {
         int opt;
 
+        a->around_word = 1;
         for (;;) {
                 a->max_positional = (size_t)a->argc; /* the words are judged here */
                 opt = cli_args_next(a);
                 if (opt != CLI_ARGS_END || a->next >= a->argc)
-                        return opt;
+                        return parsed(a, opt);
                 if (a->word != NULL)
                         return refuse(a, "unexpected argument '%s'", a->argv[a->next]);
                 a->word = a->argv[a->next];

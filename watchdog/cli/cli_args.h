@@ -92,6 +92,7 @@ struct cli_args {
         char **argv;
         FILE *out, *errout;
         int started;
+        int around_word; /* parsing for cli_args_next_around_word */
         char typed_buf[64];
         unsigned char given[CLI_OPTIONS_MAX];
         struct option longopts[CLI_OPTIONS_MAX + 2];
