@@ -161,8 +161,13 @@ static int textbuf_quoted_elem(struct textbuf *b, size_t i, const char *s)
         if (textbuf_add(b, i == 0 ? "{\"" : ",\"") != 0)
                 return -1;
         for (; *s != '\0'; s++) {
-                one[0] = *s == '"' || *s == '\\' ? '\\' : *s;
-                one[1] = *s == '"' || *s == '\\' ? *s : '\0';
+                if (*s == '"' || *s == '\\') {
+                        one[0] = '\\';
+                        one[1] = *s;
+                } else {
+                        one[0] = *s;
+                        one[1] = '\0';
+                }
                 if (textbuf_add(b, one) != 0)
                         return -1;
         }

@@ -80,7 +80,7 @@ static void arm_cancel(struct progress_reader *r)
  */
 static void read_once(struct progress_reader *r, struct ledger_progress_state *st)
 {
-        struct ledger_progress_figures f;
+        struct ledger_progress_figures f = {0};
         struct rwerr err, ignored;
         int rc, connected;
 
