@@ -199,6 +199,23 @@ static void correlation_id_is_left_out_when_null(void **state)
         cJSON_Delete(j);
 }
 
+/* A line links its runbook as runbooks/NAME.md; a NULL line is no crash. */
+static void a_line_links_its_runbook(void **state)
+{
+        struct capture *c = *state;
+        cJSON *line = jsonlog_begin(JSONLOG_CRITICAL, "verdict", "cid-1");
+        cJSON *j;
+
+        jsonlog_add_runbook(line, "SUPPLY_MISMATCH");
+        jsonlog_emit(line);
+        jsonlog_add_runbook(NULL, "SUPPLY_MISMATCH");
+        collect(c);
+        assert_int_equal(c->nlines, 1);
+        j = parse_line(c, 0);
+        assert_string_equal(string_field(j, "runbook"), "runbooks/SUPPLY_MISMATCH.md");
+        cJSON_Delete(j);
+}
+
 static void levels_below_the_minimum_are_dropped(void **state)
 {
         static const char *const names[] = {"debug", "info", "warn", "error", "critical"};
@@ -365,6 +382,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(long_message_is_cut_and_long_line_replaced, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(threads_never_interleave, setup, teardown),
+                cmocka_unit_test_setup_teardown(a_line_links_its_runbook, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

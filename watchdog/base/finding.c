@@ -84,15 +84,12 @@ int finding_journal_add_sink(struct finding_journal *j, const struct finding_sin
 static void log_finding(const struct finding *f)
 {
         cJSON *line = jsonlog_begin(log_level(f->severity), "finding", f->correlation_id);
-        char runbook[96];
-
         if (line == NULL)
                 return;
         cJSON_AddStringToObject(line, "kind", f->kind);
         cJSON_AddStringToObject(line, "severity", finding_severity_name(f->severity));
         cJSON_AddStringToObject(line, "summary", f->summary);
-        if (snprintf(runbook, sizeof runbook, "runbooks/%s.md", f->kind) < (int)sizeof runbook)
-                cJSON_AddStringToObject(line, "runbook", runbook);
+        jsonlog_add_runbook(line, f->kind);
         if (f->halt_id != NULL)
                 cJSON_AddStringToObject(line, "halt_id", f->halt_id);
         if (f->subject != NULL && f->subject[0] != '\0')

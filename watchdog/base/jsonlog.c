@@ -181,6 +181,14 @@ static void write_line(const char *text, size_t len)
         (void)pthread_mutex_unlock(&jsonlog_lock);
 }
 
+void jsonlog_add_runbook(struct cJSON *line, const char *name)
+{
+        char path[96];
+
+        if (line != NULL && snprintf(path, sizeof path, "runbooks/%s.md", name) < (int)sizeof path)
+                cJSON_AddStringToObject(line, "runbook", path);
+}
+
 void jsonlog_emit(struct cJSON *line)
 {
         char *text, *small;

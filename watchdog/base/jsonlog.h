@@ -73,6 +73,12 @@ int jsonlog_enabled(enum jsonlog_level level);
 struct cJSON *jsonlog_begin(enum jsonlog_level level, const char *event,
                             const char *correlation_id);
 
+/*
+ * Adds "runbook": "runbooks/NAME.md", the runbook of alert or check NAME
+ * (relaywatch runbook NAME prints it), to `line` (NULL is allowed).
+ */
+void jsonlog_add_runbook(struct cJSON *line, const char *name);
+
 /* Prints `line` as one line, flushes, and frees it (takes ownership). NULL is allowed. */
 void jsonlog_emit(struct cJSON *line);
 

@@ -306,6 +306,8 @@ static void log_halt(struct halt_control *hc, const char *event, enum jsonlog_le
         if (detail != NULL)
                 cJSON_AddStringToObject(line, "detail", detail);
         cJSON_AddStringToObject(line, "reason", inc->reason);
+        if (strcmp(inc->invariant, HALT_PUBLISH_MANUAL) != 0)
+                jsonlog_add_runbook(line, inc->invariant);
         jsonlog_emit(line);
 }
 

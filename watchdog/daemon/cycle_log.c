@@ -46,6 +46,7 @@ static void log_verdict(const struct verdict *v, const char *cid)
         cJSON_AddStringToObject(line, "status", verdict_status_name(v->status));
         cJSON_AddStringToObject(line, "mode", invariant_mode_name(v->mode));
         cJSON_AddStringToObject(line, "summary", v->summary);
+        jsonlog_add_runbook(line, v->invariant);
         if (v->evidence != NULL)
                 cJSON_AddItemToObject(line, "evidence", cJSON_Duplicate(v->evidence, 1));
         jsonlog_emit(line);
