@@ -116,6 +116,12 @@ go_checks() {
                 "$TLOGCHECK" log --vkey "$(audit_vkey)" "$(audit_dir)" >/dev/null
 }
 audit_recorded() { grep -q "\"kind\":\"$1\"" "$(audit_dir)"/audit-*.jsonl; }
+# the first record of KIND, proved under the last checkpoint through the configuration
+audit_provable() {
+        local seq
+        seq=$(grep -h "\"kind\":\"$1\"" "$(audit_dir)"/audit-*.jsonl | head -n 1 | jq -r .seq)
+        rw audit prove -c "$conf" --index "$seq" --json | jq -e --argjson s "$seq" '.index == $s and (.proof | length > 0)' >/dev/null
+}
 
 # A full round: inject, a verified HALT, the relayer stops and acknowledges,
 # resume refused, mend, resume accepted, the relayer works again.
@@ -133,6 +139,7 @@ halt_round() {
                 check "  and by Go's sumdb note and tlog (tlogcheck)" go_checks "$inv"
         fi
         check "  the audit log records the halt" audit_recorded halt_published
+        check "  relaywatch audit prove -c proves its record" wait_for 20 audit_provable halt_published
         check "  and its acknowledgement" audit_recorded halt_acknowledged
         check "  relaywatch status shows the acknowledgement of every relayer group" status_acked "$inv"
         check "  and it took effect: no operation while halted" stands_still

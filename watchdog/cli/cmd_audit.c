@@ -115,6 +115,7 @@ struct audit_opts {
         int have_index, have_from, have_to;
         char **files;              /* positional LOGFILEs, borrowed from argv */
         char pubkey_default[4200]; /* DIR/audit.key.pub, when --pubkey is not given */
+        char config_dir[4096];     /* [audit] dir of -c FILE: outlives the loaded config */
         size_t nfiles;
 };
 
@@ -132,7 +133,13 @@ static int gather(struct audit_opts *o, struct cli_setup *s, char ***paths, size
         if (o->dir == NULL && o->config != NULL) {
                 if (cli_setup_config(s, o->config) != RW_OK)
                         return CLI_EXIT_USAGE;
-                o->dir = s->cfg->audit_dir;
+                /* a copy: the configuration is released before a second gather (prove) */
+                if ((size_t)snprintf(o->config_dir, sizeof o->config_dir, "%s",
+                                     s->cfg->audit_dir) >= sizeof o->config_dir) {
+                        fprintf(errout, "relaywatch %s: [audit] dir is too long\n", o->cmd->name);
+                        return CLI_EXIT_FAILURE;
+                }
+                o->dir = o->config_dir;
         }
         if (o->dir != NULL)
                 snprintf(dir_used, cap, "%s", o->dir);
