@@ -5,7 +5,8 @@
 #   finding reported or cleared as "X", an alert given `.kind = "X"`) has
 #   runbooks/X.md, a row in runbooks/README.md, and `relaywatch runbook X`
 #   prints exactly that file (the copy compiled into the binary); every
-#   runbook is some alert's;
+#   runbook is some alert's, and says its severity and response and its
+#   timeline;
 #   every `relaywatch ...` command line in a runbook's code blocks parses
 #   (RELAYWATCH_PARSE_ONLY: the command and its options are known, nothing
 #   runs);
@@ -56,6 +57,9 @@ for f in "$src"/runbooks/*.md; do
         n=$(basename "$f" .md)
         [ "$n" = README ] && continue
         echo "$names" | grep -qx "$n" || bad "runbooks/$n.md: no alert of that name in the code"
+        for part in "Severity and response." "Timeline."; do
+                grep -qF "**$part**" "$f" || bad "runbooks/$n.md: no **$part** paragraph"
+        done
 done
 
 # --- every relaywatch command line in a code block parses
