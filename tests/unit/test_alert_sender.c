@@ -482,6 +482,14 @@ static void hung_receiver_delays_nobody(void **state)
         assert_stat(s, "hung", "in_flight", 1);
         assert_stat(s, "hung", "delivered", 0);
         assert_stat(s, "hung", "retried", 0);
+        /*
+         * Only once the hung receiver has read the request is it sure to hang
+         * it: "in flight" is the sender's side, and a request read after the
+         * switch below would be answered at once (seen under ASan in CI).
+         */
+        for (int i = 0; i < 200 && fake_http_requests(hung) == 0; i++)
+                nanosleep(&(struct timespec){0, 10000000L}, NULL);
+        assert_int_equal(fake_http_requests(hung), 1);
         fake_http_set(hung, FAKE_HTTP_REPLY, 200, "{}");
         assert_reaches(s, "hung", "delivered", 1);
         assert_true(rwclock_mono_ms() - t0 >= 1400); /* the first attempt ran to its timeout */
