@@ -1,8 +1,14 @@
 /*
  * RPC_TIMEOUT: an endpoint pool reported consecutive failures or a call
- * slower than allowed (the pool decides; this check reports it with the
- * health of every endpoint of the chain).
+ * slower than allowed during the cycle (the pool decides), or an endpoint
+ * is still benched for it: its circuit breaker open or half-open, or it is
+ * refused for serving another chain. The cycle's reads went elsewhere, so
+ * nothing else would say that a provider is down until it answers again.
+ * Reported with the health of every endpoint of the chain.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include <cjson/cJSON.h>
 
 #include "checks.h"
@@ -28,10 +34,25 @@ static void endpoints_evidence(const struct snap_chain *ch, cJSON *parent)
         }
 }
 
+/* The first endpoint of `ch` not in service, or NULL. */
+static const struct snap_endpoint_health *benched(const struct snap_chain *ch)
+{
+        size_t i;
+
+        for (i = 0; i < ch->nendpoints && i < SNAP_VIEWS_MAX; i++) {
+                const char *b = ch->endpoints[i].breaker;
+
+                if (b != NULL && strcmp(b, "closed") != 0)
+                        return &ch->endpoints[i];
+        }
+        return NULL;
+}
+
 static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                      const struct invariant_params *p, struct verdict *out)
 {
         cJSON *ev = verdict_evidence(out);
+        char reasons[SNAP_NCHAINS][RWERR_MSG_MAX];
         size_t c, nbad = 0, first = 0;
 
         (void)view;
@@ -41,12 +62,21 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
                 const char *role = snap_chain_role_name((enum snap_chain_role)c);
                 cJSON *o = cJSON_AddObjectToObject(ev, role);
 
+                const struct snap_endpoint_health *out_of_service = benched(ch);
+
                 evidence_u64(o, "chain_id", ch->chain_id);
                 cJSON_AddBoolToObject(o, "timeout", ch->rpc_timeout != 0);
                 if (ch->rpc_timeout)
-                        evidence_str(o, "reason", ch->rpc_timeout_reason);
+                        (void)snprintf(reasons[c], sizeof reasons[c], "%s", ch->rpc_timeout_reason);
+                else if (out_of_service != NULL)
+                        (void)snprintf(reasons[c], sizeof reasons[c],
+                                       "%s is out of service (breaker %s) after %llu failures",
+                                       out_of_service->endpoint, out_of_service->breaker,
+                                       (unsigned long long)out_of_service->failures);
+                if (ch->rpc_timeout || out_of_service != NULL)
+                        evidence_str(o, "reason", reasons[c]);
                 endpoints_evidence(ch, o);
-                if (!ch->rpc_timeout)
+                if (!ch->rpc_timeout && out_of_service == NULL)
                         continue;
                 verdict_add_subject(out, "chain %s", role);
                 if (nbad++ == 0)
@@ -57,8 +87,7 @@ static void evaluate(const struct snapshot *s, const size_t view[SNAP_NCHAINS],
         else
                 verdict_set(out, VERDICT_VIOLATED, "%s%s chain: %s",
                             nbad > 1 ? "both chains time out; " : "",
-                            snap_chain_role_name((enum snap_chain_role)first),
-                            s->chains[first].rpc_timeout_reason);
+                            snap_chain_role_name((enum snap_chain_role)first), reasons[first]);
 }
 
 const struct invariant rpc_timeout_check = {

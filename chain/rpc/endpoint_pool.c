@@ -69,6 +69,9 @@ struct endpoint_pool {
         size_t n;
         struct endpoint endpoints[ENDPOINT_POOL_MAX];
         struct endpoint_pool_status status;
+        /* RPC_TIMEOUT raised by any send since endpoint_pool_take_rpc_timeout */
+        int timeout_untaken;
+        char timeout_untaken_reason[RWERR_MSG_MAX];
 };
 
 /* One send: the endpoints it may try, in order, and how far it got. */
@@ -241,6 +244,17 @@ void endpoint_pool_last_status(const struct endpoint_pool *p, struct endpoint_po
         *out = p->status;
 }
 
+int endpoint_pool_take_rpc_timeout(struct endpoint_pool *p, char *reason, size_t size)
+{
+        int raised = p->timeout_untaken;
+
+        if (size > 0)
+                (void)snprintf(reason, size, "%s", raised ? p->timeout_untaken_reason : "");
+        p->timeout_untaken = 0;
+        p->timeout_untaken_reason[0] = '\0';
+        return raised;
+}
+
 /* ---------------------------------------------------------------- hedge delay */
 
 static size_t latency_class_of(size_t nrequests)
@@ -318,6 +332,11 @@ static void raise_rpc_timeout(struct endpoint_pool *p, const char *fmt, ...)
         va_start(ap, fmt);
         (void)vsnprintf(p->status.reason, sizeof p->status.reason, fmt, ap);
         va_end(ap);
+        if (!p->timeout_untaken) {
+                p->timeout_untaken = 1;
+                (void)snprintf(p->timeout_untaken_reason, sizeof p->timeout_untaken_reason, "%s",
+                               p->status.reason);
+        }
 }
 
 /*

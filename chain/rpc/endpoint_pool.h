@@ -206,6 +206,15 @@ size_t endpoint_pool_size(const struct endpoint_pool *p);
 void endpoint_pool_health(const struct endpoint_pool *p, size_t index, struct endpoint_health *out);
 void endpoint_pool_last_status(const struct endpoint_pool *p, struct endpoint_pool_status *out);
 
+/*
+ * 1 when any send since the last call raised the RPC_TIMEOUT condition,
+ * with the first reason copied to `reason` (`size` bytes, NUL-terminated);
+ * 0 otherwise. Clears it: a cycle takes what all of its reads saw, not only
+ * its last send's (a hung endpoint is often only found out, by its third
+ * lost race, in a later read than the heads).
+ */
+int endpoint_pool_take_rpc_timeout(struct endpoint_pool *p, char *reason, size_t size);
+
 /* "closed", "open", "half-open", "refused". */
 const char *endpoint_breaker_name(enum endpoint_breaker b);
 

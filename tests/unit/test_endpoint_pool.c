@@ -351,6 +351,34 @@ static void hung_primary_raises_rpc_timeout_on_its_third_failure(void **state)
         second_and_third_failures(fx);
 }
 
+/*
+ * A cycle reads its heads first and its balances later: RPC_TIMEOUT raised by
+ * any of its sends is taken once, with the first reason, even when the sends
+ * after it were clean.
+ */
+static void rpc_timeout_of_any_send_is_taken_once(void **state)
+{
+        struct fixture *fx = *state;
+        struct pool_opts o = {.timeout_ms = LONG_TIMEOUT_MS, .hedge_ms = 100};
+        char reason[RWERR_MSG_MAX];
+
+        pool_of_two(fx, &o);
+        assert_int_equal(send_ok(fx), 0);
+        assert_false(endpoint_pool_take_rpc_timeout(fx->pool, reason, sizeof reason));
+        assert_string_equal(reason, "");
+        fake_http_set(fx->servers[0], FAKE_HTTP_HANG, 200, NULL);
+        assert_int_equal(send_ok(fx), 1);
+        second_and_third_failures(fx);
+        /* the primary now backs off: the next send is clean, served by the secondary */
+        assert_int_equal(send_ok(fx), 1);
+        assert_false(status(fx).rpc_timeout);
+        assert_true(endpoint_pool_take_rpc_timeout(fx->pool, reason, sizeof reason));
+        assert_non_null(strstr(reason, "primary ("));
+        assert_non_null(strstr(reason, "failed 3 times in a row"));
+        assert_false(endpoint_pool_take_rpc_timeout(fx->pool, reason, sizeof reason));
+        assert_string_equal(reason, "");
+}
+
 static void two_hung_endpoints_are_hedged_in_turn(void **state)
 {
         struct fixture *fx = *state;
@@ -991,6 +1019,7 @@ int main(void)
                 T(interrupt_ends_a_send_at_once_and_blames_nobody),
                 T(hung_primary_is_not_asked_again_while_it_backs_off),
                 T(hung_primary_raises_rpc_timeout_on_its_third_failure),
+                T(rpc_timeout_of_any_send_is_taken_once),
                 T(two_hung_endpoints_are_hedged_in_turn),
                 T(fast_failures_fail_over_without_the_hedge_wait),
                 T(slow_primary_that_answers_first_keeps_its_record),

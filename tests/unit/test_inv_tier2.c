@@ -65,6 +65,33 @@ static void rpc_timeout(void **state)
         SUBJECTS(v, "chain source", "chain execution");
 }
 
+/* An endpoint resting after its failures, or refused, keeps RPC_TIMEOUT up between them. */
+static void rpc_timeout_while_an_endpoint_is_out_of_service(void **state)
+{
+        struct inv_fx *f = *state;
+        struct snap_chain *src = &f->s.chains[SNAP_SOURCE];
+        struct verdict *v;
+
+        src->endpoints[0].failures = 4;
+        src->endpoints[0].breaker = "open";
+        v = run(f, "RPC_TIMEOUT");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_non_null(strstr(v->summary, "source chain: "));
+        assert_non_null(strstr(v->summary, " is out of service (breaker open) after 4 failures"));
+        assert_non_null(strstr(inv_fixture_str(v->evidence, "source.reason"), "breaker open"));
+        assert_false(cJSON_IsTrue(inv_fixture_at(v->evidence, "source.timeout")));
+        SUBJECTS(v, "chain source");
+
+        src->endpoints[0].breaker = "refused";
+        v = run(f, "RPC_TIMEOUT");
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_non_null(strstr(v->summary, "(breaker refused)"));
+
+        src->endpoints[0].breaker = "closed"; /* its probe answered */
+        v = run(f, "RPC_TIMEOUT");
+        assert_int_equal(v->status, VERDICT_OK);
+}
+
 static void db_connection_lost(void **state)
 {
         struct inv_fx *f = *state;
@@ -330,6 +357,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(rpc_timeout, inv_fx_setup, inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(rpc_timeout_while_an_endpoint_is_out_of_service,
+                                                inv_fx_setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(db_connection_lost, inv_fx_setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(high_latency, inv_fx_setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(gas_estimate_miss, inv_fx_setup, inv_fx_teardown),

@@ -872,9 +872,15 @@ static void print_cycle(const struct view *v, FILE *out)
         cJSON_ArrayForEach(ep, eps)
         {
                 int ok = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ep, "ok"));
+                const char *breaker = json_str(ep, "breaker");
+                /* the chain reads fine, but this endpoint is resting or refused */
+                int benched = breaker[0] != '\0' && strcmp(breaker, "closed") != 0;
 
-                fprintf(out, "  %-9s %s %s%s\n", json_str(ep, "chain"), json_str(ep, "endpoint"),
-                        ok ? "ok" : "FAILING: ", ok ? "" : json_str(ep, "error"));
+                fprintf(out, "  %-9s %s %s%s%s\n", json_str(ep, "chain"), json_str(ep, "endpoint"),
+                        !ok       ? "FAILING: "
+                        : benched ? "breaker "
+                                  : "ok",
+                        !ok ? json_str(ep, "error") : "", ok && benched ? breaker : "");
         }
         findings = cJSON_GetObjectItemCaseSensitive(v->status, "findings");
         if (cJSON_GetArraySize(findings) > 0)

@@ -513,14 +513,6 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
                 } else {
                         ch->ok = 1;
                 }
-                {
-                        struct endpoint_pool_status st;
-
-                        endpoint_pool_last_status(o->pools[role], &st);
-                        ch->rpc_timeout = st.rpc_timeout;
-                        (void)snprintf(ch->rpc_timeout_reason, sizeof ch->rpc_timeout_reason, "%s",
-                                       st.reason);
-                }
         }
         if (connecting)
                 (void)pthread_join(connector, NULL);
@@ -572,6 +564,14 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
         read_health(o, s);
         if ((rc = read_streams(o, s, err)) != RW_OK)
                 return rc;
+        /* RPC_TIMEOUT as any read of the cycle (or of the last one's pages and
+         * confirmations, after it was taken) saw it: the heads, the views */
+        for (i = 0; i < SNAP_NCHAINS; i++) {
+                struct snap_chain *ch = &s->chains[i];
+
+                ch->rpc_timeout = endpoint_pool_take_rpc_timeout(
+                        o->pools[i], ch->rpc_timeout_reason, sizeof ch->rpc_timeout_reason);
+        }
         s->observe_ms = rwclock_mono_ms() - started;
         return RW_OK;
 }
