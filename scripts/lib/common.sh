@@ -78,3 +78,26 @@ start_relaywatch() {
         sleep 1
         alive "$pid" || { say "relaywatch run exited at start; see $dir/logs/relaywatch.log"; return 1; }
 }
+
+# Starts the fault-injecting RPC proxy NAME (rpc-source, rpc-exec) of the
+# stack in DIR in front of the upstream and on the port recorded in
+# DIR/run/NAME.upstream and DIR/run/NAME.port (0: a free one, then
+# recorded), in pass mode, and waits until it listens. Its log goes to
+# DIR/logs/NAME.log. Switch its mode with scripts/stack-service.
+start_rpc_fault() {
+        local dir=$1 name=$2 port pid i
+        port=$(cat "$dir/run/$name.port" 2>/dev/null || echo 0)
+        : > "$dir/run/$name.out"
+        setsid node "$RELAYWATCH_ROOT/tests/support/rpc_fault.mjs" pass "$(cat "$dir/run/$name.upstream")" "$port" \
+                > "$dir/run/$name.out" 2>> "$dir/logs/$name.log" < /dev/null &
+        pid=$!
+        echo "$pid" > "$dir/run/$name.pid"
+        for i in $(seq 1 100); do
+                port=$(sed -n 's/^listening on //p' "$dir/run/$name.out")
+                [ -n "$port" ] && { echo "$port" > "$dir/run/$name.port"; return 0; }
+                alive "$pid" || break
+                sleep 0.05
+        done
+        say "the RPC proxy $name did not start; see $dir/logs/$name.log"
+        return 1
+}

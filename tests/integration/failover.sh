@@ -2,7 +2,7 @@
 # failover.sh SOURCE_DIR WORK_DIR
 #
 # One bad RPC provider costs relaywatch a hedge delay, never its heartbeat
-# or a halt. On a local stack of its own, with tests/integration/bad_rpc.mjs
+# or a halt. On a local stack of its own, with tests/support/rpc_fault.mjs
 # in front of the source chain's anvil as the FIRST endpoint and anvil
 # itself as the second:
 #   1. for each way a provider goes bad (hang, garbage, truncate,
@@ -45,14 +45,14 @@ ms_now() { date +%s%3N; }
 # in a subshell: the pid goes to a file for teardown to stop it.
 bad() {
         local out=$dir/bad-$1-$RANDOM.out port
-        node "$src/tests/integration/bad_rpc.mjs" "$1" "$2" >"$out" 2>>"$dir/logs/bad_rpc.log" &
+        node "$src/tests/support/rpc_fault.mjs" "$1" "$2" >"$out" 2>>"$dir/logs/bad_rpc.log" &
         echo $! >> "$dir/bad_rpc.pids"
         for _ in $(seq 50); do
                 port=$(sed -n 's/^listening on //p' "$out")
                 [ -n "$port" ] && { echo "http://127.0.0.1:$port"; return 0; }
                 sleep 0.1
         done
-        echo "bad_rpc $1 did not start" >&2
+        echo "rpc_fault $1 did not start" >&2
         return 1
 }
 

@@ -4,7 +4,7 @@
 # `relaywatch validate` on a local stack of its own, with the relayer
 # simulator running, when endpoints lie, when it is blind, and for the Tier 2
 # alerts:
-#   1. one lying endpoint cannot halt a bridge: lying_rpc.mjs answers every
+#   1. one lying endpoint cannot halt a bridge: rpc_fault.mjs lie answers every
 #      balanceOf with 32 tokens
 #      a. liar, anvil; quorum 2   -> exit 2, SUPPLY_MISMATCH could-not-evaluate,
 #                                    ENDPOINT_DISAGREEMENT names both endpoints
@@ -79,11 +79,11 @@ conf_with() {
         echo "$file"
 }
 
-# start_liar NAME VAR: starts lying_rpc.mjs in front of the source chain and,
+# start_liar NAME VAR: starts rpc_fault.mjs lie in front of the source chain and,
 # once it listens, sets VAR to its URL.
 start_liar() {
         local log=$dir/$1 port="" i
-        node "$src/tests/integration/lying_rpc.mjs" "$SOURCE_RPC_URL" >"$log.out" 2>"$log.err" &
+        node "$src/tests/support/rpc_fault.mjs" lie "$SOURCE_RPC_URL" >"$log.out" 2>"$log.err" &
         liar_pids+=($!)
         for i in $(seq 1 100); do
                 port=$(sed -n 's/^listening on //p' "$log.out")
@@ -101,7 +101,7 @@ check "normal traffic, the stack's configuration: valid (exit 0)" until_code 0 2
 # ------------------------------------------------------------ 1. one liar
 liar="" liar2=""
 if ! start_liar liar1 liar || ! start_liar liar2 liar2; then
-        echo "lying_rpc.mjs did not start:" >&2
+        echo "rpc_fault.mjs lie did not start:" >&2
         cat "$dir"/liar*.err >&2
         exit 1
 fi
