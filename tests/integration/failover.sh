@@ -13,7 +13,9 @@
 #      the heartbeat never lapses (sampled 4 times a second for 20 s), and a
 #      Tier 1 violation on the execution chain (bSIGIL minted outside the
 #      bridge) is halted no slower than with both endpoints healthy (within
-#      2.5 s of that baseline, measured side by side)
+#      2.5 s of that baseline, measured side by side); and so with three
+#      source endpoints and quorum 2 (the violation confirmed through the
+#      two that answer, not after the hung one's 10 s timeout)
 #   3. `relaywatch run` whose only source endpoint hangs, with a 10 s RPC
 #      timeout: SIGTERM ends the process within 1 s
 # Needs RELAYWATCH_BIN and RELAYER_SIM_BIN; uses node, redis-cli and jq.
@@ -162,7 +164,17 @@ hung_ms=$(halt_latency fo-hung2 "$c_hung2")
 check "run, hung first source endpoint: halted too (${hung_ms:-?} ms)" [ -n "$hung_ms" ]
 no_slower() { [ -n "$hung_ms" ] && [ -n "$good_ms" ] && [ "$hung_ms" -le $((good_ms + 2500)) ]; }
 check "  no slower than healthy + 2.5 s (${hung_ms:-?} vs ${good_ms:-?} ms)" no_slower
-echo "detection-to-halt: healthy ${good_ms:-?} ms, hung first source endpoint ${hung_ms:-?} ms"
+# three source endpoints, two to agree, the hung one first: the violation is
+# confirmed through the two that answer, never waiting out the hung one's
+# 10 s timeout
+sleep 2
+c_hung3=$(config fo-hung3 "$hung, $SOURCE_RPC_URL, $SOURCE_RPC_URL/?second" \
+        "$EXEC_RPC_URL, $EXEC_RPC_URL/?second" quorum=2 timeout_ms=10000)
+hung3_ms=$(halt_latency fo-hung3 "$c_hung3")
+check "run, hung first of three source endpoints, quorum 2: halted (${hung3_ms:-?} ms)" [ -n "$hung3_ms" ]
+no_slower3() { [ -n "$hung3_ms" ] && [ -n "$good_ms" ] && [ "$hung3_ms" -le $((good_ms + 2500)) ]; }
+check "  no slower than healthy + 2.5 s, not the hung one's timeout (${hung3_ms:-?} vs ${good_ms:-?} ms)" no_slower3
+echo "detection-to-halt: healthy ${good_ms:-?} ms, hung first source endpoint ${hung_ms:-?} ms, hung first of three ${hung3_ms:-?} ms"
 
 # --- 3. SIGTERM while a read hangs on the only source endpoint
 c_only=$(config fo-only "$hung" "$EXEC_RPC_URL" timeout_ms=10000)

@@ -119,24 +119,39 @@ static void recount_if_not_ok(struct observer *o, const struct invariant_params 
         out->totals_recounted = 1;
 }
 
-/* Confirms through the other endpoints when a verdict of `v` asks for it, and evaluates again. */
+static size_t views_read(const struct snapshot *s)
+{
+        size_t c, n = 0;
+
+        for (c = 0; c < SNAP_NCHAINS; c++)
+                n += s->chains[c].nviews;
+        return n;
+}
+
+/* Confirms through the other endpoints while a verdict of `v` asks for it, and evaluates again. */
 static int confirm(struct observer *o, const struct invariant_params *params,
                    struct cycle_result *out, struct verdict *v, int history_only, struct rwerr *err)
 {
         size_t i;
         int rc;
 
-        if (!invariants_need_confirmation(v, invariant_count))
-                return RW_OK;
-        if ((rc = observer_confirm(o, &out->snapshot, err)) != RW_OK)
-                return rc;
-        for (i = 0; i <= invariant_count; i++)
-                verdict_release(&v[i]);
-        if (history_only)
-                invariants_evaluate_history(&out->snapshot, params, v);
-        else
-                invariants_evaluate(&out->snapshot, params, v);
-        out->confirmed = 1;
+        /* each round reads only as many endpoints as a quorum needs; views
+         * that disagree or fail ask for the next ones */
+        while (invariants_need_confirmation(v, invariant_count)) {
+                size_t before = views_read(&out->snapshot);
+
+                if ((rc = observer_confirm(o, &out->snapshot, err)) != RW_OK)
+                        return rc;
+                if (views_read(&out->snapshot) == before)
+                        break; /* no endpoint left to ask */
+                for (i = 0; i <= invariant_count; i++)
+                        verdict_release(&v[i]);
+                if (history_only)
+                        invariants_evaluate_history(&out->snapshot, params, v);
+                else
+                        invariants_evaluate(&out->snapshot, params, v);
+                out->confirmed = 1;
+        }
         return RW_OK;
 }
 

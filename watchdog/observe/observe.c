@@ -19,7 +19,8 @@
 struct observer {
         const struct config *cfg;
         struct endpoint_pool *pools[SNAP_NCHAINS];
-        int served[SNAP_NCHAINS]; /* endpoint that answered this cycle's heads */
+        int served[SNAP_NCHAINS];     /* endpoint that answered this cycle's heads */
+        uint32_t asked[SNAP_NCHAINS]; /* endpoints (bits) read at this cycle's heights */
         struct dbconn *db;
         struct redisconn *redis;          /* made at the first cycle that reads a stream */
         struct progress_reader *progress; /* relaywatch.progress, off the cycle's path; NULL:
@@ -507,6 +508,7 @@ int observer_observe(struct observer *o, const struct observe_window *w, struct 
                 struct snap_chain *ch = &s->chains[role];
 
                 o->served[role] = -1;
+                o->asked[role] = 0;
                 if (observe_chain_heads(o->pools[role], &o->cfg->chains[role], role, s,
                                         &o->served[role], &step) != RW_OK) {
                         chain_failed(ch, &step);
@@ -659,23 +661,66 @@ int observer_seed_totals(struct observer *o, enum ledger_side side,
         return totals_tracker_seed(o->totals[side], saved, through_block, err);
 }
 
+static size_t ok_views(const struct snap_chain *ch)
+{
+        size_t k, n = 0;
+
+        for (k = 0; k < ch->nviews; k++)
+                n += ch->views[k].ok != 0;
+        return n;
+}
+
+/*
+ * The endpoints of `role` not read yet at this cycle's heights, in the
+ * order to ask them: those in service (breaker closed) first, then by the
+ * fewest failures in a row, then as configured. A hung or dead endpoint is
+ * asked last, so it costs its timeout only when the quorum needs it.
+ */
+static size_t confirm_order(struct observer *o, enum snap_chain_role role, size_t *order)
+{
+        size_t n = endpoint_pool_size(o->pools[role]), m = 0, i, j;
+        struct endpoint_health h[SNAP_VIEWS_MAX];
+
+        for (i = 0; i < n && i < SNAP_VIEWS_MAX; i++) {
+                if ((int)i == o->served[role] || (o->asked[role] & (1u << i)))
+                        continue;
+                endpoint_pool_health(o->pools[role], i, &h[i]);
+                for (j = m; j > 0; j--) { /* insertion: stable, n is small */
+                        const struct endpoint_health *a = &h[order[j - 1]], *b = &h[i];
+                        int a_out = a->breaker != ENDPOINT_CLOSED,
+                            b_out = b->breaker != ENDPOINT_CLOSED;
+
+                        if (a_out < b_out ||
+                            (a_out == b_out && a->consecutive_failures <= b->consecutive_failures))
+                                break;
+                        order[j] = order[j - 1];
+                }
+                order[j] = i;
+                m++;
+        }
+        return m;
+}
+
 int observer_confirm(struct observer *o, struct snapshot *s, struct rwerr *err)
 {
-        size_t role, j;
+        size_t role, k;
 
         for (role = 0; role < SNAP_NCHAINS; role++) {
                 struct snap_chain *ch = &s->chains[role];
-                size_t n = endpoint_pool_size(o->pools[role]);
+                size_t n = endpoint_pool_size(o->pools[role]), m;
+                size_t quorum = o->cfg->chains[role].quorum < n ? o->cfg->chains[role].quorum : n;
+                size_t order[SNAP_VIEWS_MAX];
 
-                if (!ch->ok || o->served[role] < 0 || ch->nviews >= o->cfg->chains[role].quorum)
+                if (!ch->ok || o->served[role] < 0 || ok_views(ch) >= quorum)
                         continue;
-                for (j = 0; j < n && ch->nviews < SNAP_VIEWS_MAX; j++) {
-                        struct view_job job = {o, (enum snap_chain_role)role, j, s, NULL, 0};
+                m = confirm_order(o, (enum snap_chain_role)role, order);
+                /* only as many as the quorum needs: the checks ask again if views disagree */
+                for (k = 0; k < m && ok_views(ch) < quorum && ch->nviews < SNAP_VIEWS_MAX; k++) {
+                        struct view_job job = {o, (enum snap_chain_role)role, order[k], s, NULL, 0};
 
-                        if ((int)j == o->served[role])
-                                continue;
                         if ((job.v = add_view(s, (enum snap_chain_role)role, err)) == NULL)
                                 return RW_ERR_NOMEM;
+                        o->asked[role] |= 1u << order[k];
                         (void)view_job_run(&job);
                 }
         }

@@ -105,9 +105,14 @@ int observer_seed_totals(struct observer *o, enum ledger_side side,
                          struct rwerr *err) __attribute__((warn_unused_result));
 
 /*
- * For every chain with fewer views than its quorum, reads the same values
- * at the same pinned height through each of its other endpoints, adding a
- * view per endpoint. Same error contract as observer_observe.
+ * For every chain with fewer views that answered than its quorum, reads
+ * the same values at the same pinned height through its endpoints not read
+ * yet this cycle, adding a view per endpoint, until the quorum has answered
+ * or none is left: those in service first, so a hung endpoint costs its
+ * timeout only when the quorum cannot do without it. Call it again while
+ * the checks still need confirmation (views that disagree); it adds no
+ * view once every endpoint was read. Same error contract as
+ * observer_observe.
  */
 int observer_confirm(struct observer *o, struct snapshot *s, struct rwerr *err)
         __attribute__((warn_unused_result));
