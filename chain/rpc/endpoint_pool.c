@@ -31,8 +31,9 @@ struct endpoint {
         struct rpc_client *client;
         struct rpc_batch *chain_query; /* eth_chainId, asked before it serves */
         int chain_verified;
-        uint64_t opened_at_ms;  /* pool clock: its breaker opened */
-        uint64_t not_before_ms; /* pool clock: the end of its backoff; 0: none */
+        uint64_t verified_at_ms; /* pool clock: its chain id last checked */
+        uint64_t opened_at_ms;   /* pool clock: its breaker opened */
+        uint64_t not_before_ms;  /* pool clock: the end of its backoff; 0: none */
         /* The attempt under way during a send (real clock). */
         enum attempt_phase phase;
         int hedge;
@@ -493,6 +494,9 @@ static int exchange_start(struct race *r, struct endpoint *e, struct rwerr *why)
 {
         int rc;
 
+        if (e->chain_verified &&
+            pool_now(r->p) - e->verified_at_ms >= ENDPOINT_POOL_CHAIN_RECHECK_MS)
+                e->chain_verified = 0; /* a provider can be moved to another network */
         if (!e->chain_verified) {
                 rc = rpc_multi_start(r->p->multi, e->client, e->chain_query, why);
                 e->phase = CHECKING;
@@ -544,6 +548,7 @@ static void exchange_done(struct race *r, struct endpoint *e, int rc, struct rwe
                 }
                 if (rc == RW_OK) {
                         e->chain_verified = 1;
+                        e->verified_at_ms = pool_now(p);
                         if ((rc = exchange_start(r, e, why)) == RW_OK)
                                 return;
                 }

@@ -5,7 +5,9 @@
  * the endpoints' timeouts.
  *
  * An attempt on an endpoint is its eth_chainId check when one is due (before
- * it serves for the first time and again after its breaker opened; an
+ * it serves for the first time, again after its breaker opened, and once
+ * ENDPOINT_POOL_CHAIN_RECHECK_MS (pool clock) have passed since the last
+ * one, so a provider moved to another network mid-run is found out; an
  * endpoint on another chain is refused for good) followed by the batch.
  *
  * endpoint_pool_send() starts an attempt on the most preferred usable
@@ -91,6 +93,8 @@ struct endpoint_pool;
 #define ENDPOINT_POOL_BACKOFF_MAX 8
 
 /* The automatic hedge delay (see above) and the bounds of a configured one. */
+/* How long an endpoint's chain id, once checked, is taken on trust. */
+#define ENDPOINT_POOL_CHAIN_RECHECK_MS 60000u
 #define ENDPOINT_POOL_HEDGE_FACTOR 3
 #define ENDPOINT_POOL_HEDGE_WINDOW 16
 #define ENDPOINT_POOL_HEDGE_MIN_MS 200u

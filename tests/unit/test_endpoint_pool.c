@@ -804,6 +804,23 @@ static void endpoint_back_on_another_chain_is_refused(void **state)
         assert_non_null(strstr(health(fx, 0).last_error, "serves chain id 5"));
 }
 
+/* A healthy endpoint moved to another network mid-run: refused once its check is due again. */
+static void endpoint_moved_to_another_chain_is_refused_at_its_recheck(void **state)
+{
+        struct fixture *fx = *state;
+
+        pool_of_two(fx, NULL);
+        assert_int_equal(send_ok(fx), 0);
+        fake_http_set_chain_id(fx->servers[0], 5);
+        fx->clock.now += ENDPOINT_POOL_CHAIN_RECHECK_MS - 1;
+        assert_int_equal(send_ok(fx), 0); /* its check is not due yet */
+        assert_int_equal(health(fx, 0).breaker, ENDPOINT_CLOSED);
+        fx->clock.now += 1;
+        assert_int_equal(send_ok(fx), 1);
+        assert_int_equal(health(fx, 0).breaker, ENDPOINT_REFUSED);
+        assert_non_null(strstr(health(fx, 0).last_error, "serves chain id 5"));
+}
+
 /* ------------------------------------------------------------ blind */
 
 static void all_down_names_every_endpoint_and_does_not_spin(void **state)
@@ -1032,6 +1049,7 @@ int main(void)
                 T(failed_probe_rests_again),
                 T(wrong_chain_endpoint_is_refused),
                 T(endpoint_back_on_another_chain_is_refused),
+                T(endpoint_moved_to_another_chain_is_refused_at_its_recheck),
                 T(all_down_names_every_endpoint_and_does_not_spin),
                 T(blind_probe_asks_the_first_to_be_ready),
                 T(polling_dead_endpoints_every_100_ms_does_not_spin),
