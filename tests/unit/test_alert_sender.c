@@ -864,8 +864,8 @@ struct redis_proc {
         char url[64];
 };
 
-/* A redis-server of our own on a free loopback port; 0 when it cannot be had. */
-static int redis_start(struct redis_proc *r)
+/* A redis-server of our own on loopback port `on` (0: a free one); 0 when it cannot be had. */
+static int redis_start_on(struct redis_proc *r, uint16_t on)
 {
         char port[8];
         int i;
@@ -874,7 +874,7 @@ static int redis_start(struct redis_proc *r)
         if (access("/usr/bin/redis-server", X_OK) != 0 &&
             access("/usr/local/bin/redis-server", X_OK) != 0)
                 return 0;
-        if ((r->port = test_free_port()) == 0)
+        if ((r->port = on != 0 ? on : test_free_port()) == 0)
                 return 0;
         (void)snprintf(port, sizeof port, "%u", (unsigned)r->port);
         (void)snprintf(r->url, sizeof r->url, "redis://127.0.0.1:%u", (unsigned)r->port);
@@ -898,6 +898,11 @@ static int redis_start(struct redis_proc *r)
                 sleep_ms(10);
         }
         return 0;
+}
+
+static int redis_start(struct redis_proc *r)
+{
+        return redis_start_on(r, 0);
 }
 
 static void redis_stop(struct redis_proc *r)
@@ -996,6 +1001,93 @@ static void two_replicas_page_once(void **state)
         fake_http_stop(h2);
         fx_close(&f1);
         fx_close(&f2);
+}
+
+/* Redis back after an outage, with its data (as written `age_ms` ago): KEY = VALUE. */
+static void redis_back_with(struct redis_proc *rp, const char *key, const char *value,
+                            long long age_ms)
+{
+        uint16_t port = rp->port;
+        redisContext *c;
+        redisReply *r;
+
+        assert_true(redis_start_on(rp, port));
+        c = redisConnect("127.0.0.1", port);
+        assert_true(c != NULL && c->err == 0);
+        r = redisCommand(c, "SET %s %s PX %lld", key, value, 604800000LL - age_ms);
+        assert_true(r != NULL && r->type == REDIS_REPLY_STATUS);
+        freeReplyObject(r);
+        redisFree(c);
+}
+
+/*
+ * An opening or a resolve sent while Redis was away leaves the claim of the
+ * incident before it in Redis. Neither may cost a page: the resolve of an
+ * opening sent unclaimed goes out (the "resolved" there is older than the
+ * opening), and an unclaimed resolve is recorded once Redis is back, so the
+ * key's next opening is not taken for the old one still firing.
+ */
+static void claims_left_by_an_outage_cost_no_page(void **state)
+{
+        struct fake_http *h = fake_http_start(1);
+        struct alert_sender *s;
+        struct redis_proc rp;
+        char key[256];
+        struct alert a;
+        struct fx f;
+
+        (void)state;
+        if (!redis_start(&rp)) {
+                redis_stop(&rp);
+                fake_http_stop(h);
+                print_message("no redis-server could be started here: the claim test is "
+                              "skipped\n");
+                skip();
+        }
+        fx_open(&f);
+        fake_http_set(h, FAKE_HTTP_REPLY, 200, "{}");
+        fx_route(&f, "hook", RECEIVER_WEBHOOK, fake_http_url(h), 0);
+        f.cfg.redis_url = rp.url;
+        s = sender_start(&f.cfg);
+        make_alert(&a, "SUPPLY_MISMATCH", FINDING_CRITICAL, ALERT_FIRING, 1);
+        (void)snprintf(key, sizeof key, "test:alert:%s", a.dedup_key);
+
+        /* incident 1, claimed; incident 2 opens while Redis is away */
+        a.opened_ms = rwclock_wall_ms();
+        assert_int_equal(alert_sender_submit(s, &a, NULL), RW_OK);
+        a.state = ALERT_RESOLVED;
+        assert_int_equal(alert_sender_submit(s, &a, NULL), RW_OK);
+        assert_reaches(s, "hook", "delivered", 2);
+        redis_stop(&rp);
+        make_alert(&a, "SUPPLY_MISMATCH", FINDING_CRITICAL, ALERT_FIRING, 2);
+        a.opened_ms = rwclock_wall_ms();
+        assert_int_equal(alert_sender_submit(s, &a, NULL), RW_OK);
+        assert_reaches(s, "hook", "delivered", 3);
+        redis_back_with(&rp, key, "resolved:1", 60000);
+        a.state = ALERT_RESOLVED;
+        assert_int_equal(alert_sender_submit(s, &a, NULL), RW_OK);
+        assert_reaches(s, "hook", "delivered", 4); /* incident 2's resolve went out */
+
+        /* incident 3 opens, claimed; its resolve is sent while Redis is away */
+        make_alert(&a, "SUPPLY_MISMATCH", FINDING_CRITICAL, ALERT_FIRING, 3);
+        a.opened_ms = rwclock_wall_ms();
+        assert_int_equal(alert_sender_submit(s, &a, NULL), RW_OK);
+        assert_reaches(s, "hook", "delivered", 5);
+        redis_stop(&rp);
+        a.state = ALERT_RESOLVED;
+        assert_int_equal(alert_sender_submit(s, &a, NULL), RW_OK);
+        assert_reaches(s, "hook", "delivered", 6);
+        redis_back_with(&rp, key, "firing:3", 60000);
+        make_alert(&a, "SUPPLY_MISMATCH", FINDING_CRITICAL, ALERT_FIRING, 4);
+        a.opened_ms = rwclock_wall_ms();
+        assert_int_equal(alert_sender_submit(s, &a, NULL), RW_OK);
+        assert_reaches(s, "hook", "delivered", 7); /* incident 4 paged */
+        assert_int_equal(log_count(&f, "alert_claimed_elsewhere"), 0);
+
+        alert_sender_free(s, 1000);
+        redis_stop(&rp);
+        fake_http_stop(h);
+        fx_close(&f);
 }
 
 static void redis_down_still_delivers(void **state)
@@ -1289,6 +1381,7 @@ int main(void)
                 cmocka_unit_test(routing_by_severity_report_and_name),
                 cmocka_unit_test(two_replicas_page_once),
                 cmocka_unit_test(redis_down_still_delivers),
+                cmocka_unit_test(claims_left_by_an_outage_cost_no_page),
                 cmocka_unit_test(send_once_outcomes),
                 cmocka_unit_test(email_over_plain_smtp_to_loopback),
         };

@@ -40,6 +40,7 @@
 #define CHANGES_MAX ((size_t)4 * CONFIG_ROUTES_MAX) /* failure changes not taken yet */
 #define CLAIM_TTL_MS 604800000ULL                   /* 7 days */
 #define CLAIM_KEY_MAX 512
+#define CLAIM_DEBTS_MAX 64 /* resolves sent without a claim, recorded once Redis is back */
 #define CLAIM_DEFAULT_PREFIX "relayer:control:alert:" /* config's default, for hand-made configs */
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 300000
@@ -108,6 +109,15 @@ struct alert_sender {
         size_t nroutes;
         struct alert_spool spool; /* the messages it lists are the routes' */
         int claim_down; /* claims failed and that was logged; logged again when they work */
+        /* resolves sent while Redis could not be asked: their claims are
+         * written first thing once it can, so the key's next opening is not
+         * taken for the old one still firing */
+        struct claim_debt {
+                char key[CLAIM_KEY_MAX];
+                uint64_t seq;
+                uint64_t sent_mono_ms;
+        } debts[CLAIM_DEBTS_MAX];
+        size_t ndebts;
 };
 
 static void delivery_free(struct delivery *d)
@@ -356,21 +366,40 @@ static int load_spool(struct alert_sender *s, struct rwerr *err)
 /* ================================================================ claims */
 
 /*
- * KEYS[1] the claim, ARGV[1] "open" or "resolve", ARGV[2] the opening
- * number (kept in the value for people reading Redis; replicas number
- * their openings apart, so it decides nothing), ARGV[3] the TTL in ms.
- * An alert that is firing is not opened again, one that is resolved is
- * not resolved again, whichever replica did it. 1: won (send), 0: lost
- * (another replica sent it).
+ * KEYS[1] the claim, ARGV[1] "open", "resolve" or "repair", ARGV[2] the
+ * opening number (kept in the value for people reading Redis; replicas
+ * number their openings apart, so it decides nothing), ARGV[3] the TTL in
+ * ms, ARGV[4] how long ago (ms, on this replica's clock) the alert opened
+ * (open, resolve) or its unclaimed resolve was sent (repair). The key's age
+ * is the TTL less its PTTL, on Redis's clock, so the two compare.
+ *   open     an alert that is firing is not opened again, whichever
+ *            replica did it
+ *   resolve  one resolved since this replica opened it is not resolved
+ *            again; a "resolved" older than that is an earlier incident's
+ *            (this opening was sent while Redis could not be asked), and
+ *            the resolve goes out: a page must never stay open for it
+ *   repair   records a resolve sent while Redis could not be asked, unless
+ *            the key was opened again since
+ * 1: won (send; repair: recorded), 0: lost (another replica sent it).
  */
 static const char claim_script[] =
         "local v = redis.call('GET', KEYS[1])\n"
+        "local since = -1\n"
+        "if v then\n"
+        "  local pttl = redis.call('PTTL', KEYS[1])\n"
+        "  if pttl >= 0 then since = tonumber(ARGV[3]) - pttl end\n"
+        "end\n"
+        "local recent = since >= 0 and since <= tonumber(ARGV[4])\n"
         "if ARGV[1] == 'open' then\n"
         "  if v and string.sub(v, 1, 7) == 'firing:' then return 0 end\n"
         "  redis.call('SET', KEYS[1], 'firing:' .. ARGV[2], 'PX', ARGV[3])\n"
         "  return 1\n"
         "end\n"
-        "if v and string.sub(v, 1, 9) == 'resolved:' then return 0 end\n"
+        "if ARGV[1] == 'repair' then\n"
+        "  if v and string.sub(v, 1, 7) == 'firing:' and recent then return 0 end\n"
+        "elseif v and string.sub(v, 1, 9) == 'resolved:' and recent then\n"
+        "  return 0\n"
+        "end\n"
         "redis.call('SET', KEYS[1], 'resolved:' .. ARGV[2], 'PX', ARGV[3])\n"
         "return 1\n";
 
@@ -405,22 +434,20 @@ static void claim_worked(struct alert_sender *s)
                         "alert claims work again: replicas page once");
 }
 
-/* Runs the claim script for `a` on the link's connection. */
-static enum claim claim_run(struct alert_sender *s, redisContext *ctx, const struct alert *a)
+/* Runs the claim script: MODE for KEY, SEQ, AGE_MS (see claim_script). */
+static enum claim claim_eval(struct alert_sender *s, redisContext *ctx, const char *key,
+                             const char *mode, uint64_t seq_no, uint64_t age_ms)
 {
-        char key[CLAIM_KEY_MAX], seq[24], ttl[24];
+        char seq[24], ttl[24], age[24];
         struct rwerr err;
         redisReply *reply;
         enum claim out = CLAIM_UNKNOWN;
 
-        if (snprintf(key, sizeof key, "%s%s", s->claim_prefix, a->dedup_key) >= (int)sizeof key) {
-                claim_failed(s, "the claim key is too long");
-                return CLAIM_UNKNOWN;
-        }
-        (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)a->seq);
+        (void)snprintf(seq, sizeof seq, "%llu", (unsigned long long)seq_no);
         (void)snprintf(ttl, sizeof ttl, "%llu", CLAIM_TTL_MS);
-        reply = redisCommand(ctx, "EVAL %s 1 %s %s %s %s", claim_script, key,
-                             a->state == ALERT_RESOLVED ? "resolve" : "open", seq, ttl);
+        (void)snprintf(age, sizeof age, "%llu", (unsigned long long)age_ms);
+        reply = redisCommand(ctx, "EVAL %s 1 %s %s %s %s %s", claim_script, key, mode, seq, ttl,
+                             age);
         if (reply == NULL) {
                 (void)rwerr_set(&err, RW_ERR_IO, "claim: %s", ctx->errstr);
                 (void)redisconn_failed(s->redis, RW_ERR_IO, &err);
@@ -442,16 +469,71 @@ static enum claim claim_run(struct alert_sender *s, redisContext *ctx, const str
         return out;
 }
 
+static int claim_key(const struct alert_sender *s, const struct alert *a, char key[CLAIM_KEY_MAX])
+{
+        return snprintf(key, CLAIM_KEY_MAX, "%s%s", s->claim_prefix, a->dedup_key) < CLAIM_KEY_MAX;
+}
+
+/* A resolve of `a` went out without a claim: recorded once Redis answers. */
+static void claim_owed(struct alert_sender *s, const struct alert *a)
+{
+        struct claim_debt *d;
+
+        if (s->ndebts == CLAIM_DEBTS_MAX) {
+                jsonlog_message(JSONLOG_WARN, "alert_claim_debt_dropped", NULL,
+                                "%d resolves were sent without a claim while Redis was away; the "
+                                "oldest is forgotten: if its alert opens again, a second replica "
+                                "may not page it",
+                                CLAIM_DEBTS_MAX);
+                memmove(&s->debts[0], &s->debts[1], (CLAIM_DEBTS_MAX - 1) * sizeof s->debts[0]);
+                s->ndebts--;
+        }
+        d = &s->debts[s->ndebts];
+        if (!claim_key(s, a, d->key))
+                return;
+        d->seq = a->seq;
+        d->sent_mono_ms = rwclock_mono_ms();
+        s->ndebts++;
+}
+
+/* Records the owed resolves, oldest first, while Redis answers. */
+static void settle_debts(struct alert_sender *s, redisContext *ctx)
+{
+        size_t done = 0;
+
+        while (done < s->ndebts) {
+                const struct claim_debt *d = &s->debts[done];
+
+                if (claim_eval(s, ctx, d->key, "repair", d->seq,
+                               rwclock_mono_ms() - d->sent_mono_ms) == CLAIM_UNKNOWN)
+                        break;
+                done++;
+        }
+        memmove(&s->debts[0], &s->debts[done], (s->ndebts - done) * sizeof s->debts[0]);
+        s->ndebts -= done;
+}
+
 /* Claims an opening or a resolve between replicas (bounded by redis_timeout_ms). */
 static enum claim claim(struct alert_sender *s, const struct alert *a)
 {
+        char key[CLAIM_KEY_MAX];
+        int64_t age = rwclock_wall_ms() - a->opened_ms;
         redisContext *ctx;
 
+        if (!claim_key(s, a, key)) {
+                claim_failed(s, "the claim key is too long");
+                return CLAIM_UNKNOWN;
+        }
         if ((ctx = redisconn_get(s->redis)) == NULL) {
                 claim_failed(s, redisconn_problem(s->redis));
                 return CLAIM_UNKNOWN;
         }
-        return claim_run(s, ctx, a);
+        settle_debts(s, ctx);
+        if (s->ndebts > 0 || (ctx = redisconn_get(s->redis)) == NULL)
+                return CLAIM_UNKNOWN; /* Redis went away again */
+        /* a wall clock stepped back makes the age 0: a resolve then goes out, twice at worst */
+        return claim_eval(s, ctx, key, a->state == ALERT_RESOLVED ? "resolve" : "open", a->seq,
+                          age > 0 ? (uint64_t)age : 0);
 }
 
 /* ================================================================ intake and routing */
@@ -503,12 +585,13 @@ static void route_enqueue(struct alert_sender *s, struct route *r, struct delive
 static void route_event(struct alert_sender *s, const struct intake *in)
 {
         size_t i, n = 0;
+        enum claim c = CLAIM_WON;
 
         for (i = 0; i < s->nroutes; i++)
                 n += route_wants(s->routes[i].cfg, in);
         if (n == 0)
                 return;
-        if (needs_claim(&in->alert) && claim(s, &in->alert) == CLAIM_LOST) {
+        if (needs_claim(&in->alert) && (c = claim(s, &in->alert)) == CLAIM_LOST) {
                 cJSON *line = jsonlog_begin(
                         JSONLOG_INFO, "alert_claimed_elsewhere",
                         in->alert.correlation_id[0] != '\0' ? in->alert.correlation_id : NULL);
@@ -520,6 +603,8 @@ static void route_event(struct alert_sender *s, const struct intake *in)
                 jsonlog_emit(line);
                 return;
         }
+        if (c == CLAIM_UNKNOWN && in->alert.state == ALERT_RESOLVED)
+                claim_owed(s, &in->alert);
         for (i = 0; i < s->nroutes; i++) {
                 struct route *r = &s->routes[i];
                 struct delivery *d;
