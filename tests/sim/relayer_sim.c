@@ -1223,7 +1223,8 @@ struct sim_step {
 };
 
 /*
- * A halted relayer sends nothing and signs nothing, but keeps indexing: the
+ * A halted relayer sends nothing and signs nothing, but settles what it
+ * left open (receipts, read) and keeps indexing: the
  * ledger then keeps up with the chains, so once an operator has mended what
  * broke, `relaywatch resume` can validate the fix at current heights. (A
  * relayer that stopped indexing too would freeze the watchdog's pinned
@@ -1231,7 +1232,7 @@ struct sim_step {
  * settled what an earlier run left open.
  */
 static const struct sim_step steps[] = {
-        {"resume", step_resume, true, false},
+        {"resume", step_resume, true, true},
         {"deposit", step_user_deposit, false, false},
         {"index_source", step_index_source, true, true},
         {"mint", step_mint, true, false},
@@ -1260,8 +1261,16 @@ static void run_cycle(struct sim *s)
         for (i = 0; i < sizeof steps / sizeof steps[0] && !stop_requested; i++) {
                 if (steps[i].relay ? !relay : !s->opt.users)
                         continue;
-                /* Halted: the relayer's sending steps wait; indexing and the users go on. */
-                if (steps[i].relay && !control_may_run(s, 0) && !(steps[i].reads && s->settled))
+                /*
+                 * Halted: the relayer's sending steps wait; the users go on,
+                 * and so does indexing once the resume step (which reads
+                 * receipts and the chain, and sends nothing) has settled what
+                 * was left open: a mint whose receipt could not be recorded
+                 * (the ledger was down) must be recorded before indexing
+                 * passes its block, halted or not.
+                 */
+                if (steps[i].relay && !control_may_run(s, 0) &&
+                    !(steps[i].reads && (s->settled || steps[i].run == step_resume)))
                         continue;
                 if (i == 0)
                         s->settled = false; /* set again when the resume step succeeds */
