@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # demo_story.sh SOURCE_DIR WORK_DIR: the README's first command, telling the
-# whole story by itself (scripts/demo --inject supply --no-wait), on a stack
-# of its own in WORK_DIR/stack: the violation, the signed HALT, the relayer's
-# acknowledgement, the page at the PagerDuty stand-in, the audit record
+# whole story by itself (scripts/demo --inject KIND --no-wait), each on a
+# stack of its own in WORK_DIR/KIND: for each Tier 1 violation (supply,
+# proof, nonce, duplicate), the signed HALT, the relayer's
+# acknowledgement, one page at the PagerDuty stand-in, the audit record
 # proved under a signed checkpoint, the mend, validate, resume, and the page
-# resolved; then Redis, then PostgreSQL, stopped and started again
-# (--inject redis-down, db-down): the page, no HALT, the resolve.
+# resolved (duplicate cannot be mended: it ends halted); then Redis and
+# PostgreSQL stopped and started again, and relaywatch's first source
+# endpoint hung and mended (--inject redis-down, db-down, rpc-hang): the
+# page, no HALT, the resolve.
 # scripts/demo stops with an error at any step that does not happen, so its
 # exit status is the verdict; the steps are also looked for in its output.
 # After each, scripts/stack-down must leave nothing running, the pager
@@ -19,6 +22,8 @@ mkdir -p "$work"
 dir=$work/stack
 out=$work/demo.out
 failures=0
+# a free port for each stack's HTTP endpoints: stacks of other tests may start at the same moment
+export STACK_HTTP_PORT=0
 ok() { echo "ok      $*"; }
 bad() { echo "FAIL    $*"; failures=$((failures + 1)); }
 
@@ -36,34 +41,53 @@ stopped() {
                 bad "  still running after stack-down:$left"
 }
 
-# --- a Tier 1 violation, the whole story
-dir=$work/supply
-out=$work/supply.out
-DEMO_NO_BUILD=1 timeout 600 scripts/demo --no-wait --inject supply "$dir" > "$out" 2>&1
-rc=$?
-[ $rc -eq 0 ] && ok "scripts/demo --inject supply ran every step (exit 0)" ||
-        bad "scripts/demo --inject supply: exit $rc (its output: $out)"
-for step in "1/9 the violation" "2/9 relaywatch sees it" "3/9 the relayer reads it" "4/9 the page" \
-        "5/9 the audit record" "6/9 the mend" "7/9 relaywatch validate" "8/9 relaywatch resume" \
-        "9/9 the relayer runs again"; do
-        grep -qF -- "---- $step" "$out" && ok "  step $step" || bad "  step $step not reached"
+# --- each Tier 1 violation, the whole story (a root anchored twice cannot
+# be mended: that story ends at its audit record, the bridge left halted)
+for kind in supply proof nonce duplicate; do
+        dir=$work/$kind
+        out=$work/$kind.out
+        DEMO_NO_BUILD=1 timeout 600 scripts/demo --no-wait --inject "$kind" "$dir" > "$out" 2>&1
+        rc=$?
+        [ $rc -eq 0 ] && ok "scripts/demo --inject $kind ran every step (exit 0)" ||
+                bad "scripts/demo --inject $kind: exit $rc (its output: $out)"
+        steps=("1/9 the violation" "2/9 relaywatch sees it" "3/9 the relayer reads it" "4/9 the page"
+                "5/9 the audit record")
+        [ "$kind" = duplicate ] || steps+=("6/9 the mend" "7/9 relaywatch validate" "8/9 relaywatch resume"
+                "9/9 the relayer runs again")
+        for step in "${steps[@]}"; do
+                grep -qF -- "---- $step" "$out" && ok "  step $step" || bad "  step $step not reached"
+        done
+        grep -q "PAGE trigger  CRITICAL" "$out" && ok "  the page was shown" || bad "  no page shown"
+        grep -q "^AUDIT LOG INTACT" "$out" && ok "  the audit log verified" || bad "  no AUDIT LOG INTACT"
+        if [ "$kind" != duplicate ]; then
+                grep -q "PAGE resolve" "$out" && ok "  its resolve was shown" || bad "  no resolve shown"
+                grep -q "^RESUME published" "$out" && ok "  the RESUME was published" || bad "  no RESUME published"
+        fi
+        # every page the stand-in got had the documented payload
+        if jq -se 'length > 0 and all(.[]; .valid)' "$dir/pager/pages.jsonl" > /dev/null 2>&1; then
+                ok "  every page's payload was valid"
+        else
+                bad "  a page with an invalid payload (or none): $dir/pager/pages.jsonl"
+        fi
+        # one trigger for the violation's alert (its updates, such as a re-page
+        # while the HALT waits for its acknowledgement, are not pages): none
+        # again after the resume
+        case "$kind" in
+        supply) inv=SUPPLY_MISMATCH ;; proof) inv=PROOF_VERIFICATION_FAIL ;;
+        nonce) inv=NONCE_DESYNC ;; duplicate) inv=DUPLICATE_BATCH ;;
+        esac
+        n=$(jq -s --arg a "$inv" '[.[] | select(.kind == "pagerduty" and .body.event_action == "trigger"
+                and .body.payload.custom_details.update != true
+                and ((.body.dedup_key // "") | . == $a or startswith($a + "/")))] | length' \
+                "$dir/pager/pages.jsonl")
+        [ "$n" = 1 ] && ok "  exactly one page for $inv" || bad "  $n pages for $inv"
+        n=$(grep -c '"event":"halt_published"' "$dir/logs/relaywatch.log")
+        [ "$n" = 1 ] && ok "  exactly one HALT (none again after the resume)" || bad "  $n HALTs published"
+        stopped "$dir"
 done
-grep -q "PAGE trigger  CRITICAL" "$out" && ok "  the page was shown" || bad "  no page shown"
-grep -q "PAGE resolve" "$out" && ok "  its resolve was shown" || bad "  no resolve shown"
-grep -q "^AUDIT LOG INTACT" "$out" && ok "  the audit log verified" || bad "  no AUDIT LOG INTACT"
-grep -q "^RESUME published" "$out" && ok "  the RESUME was published" || bad "  no RESUME published"
-# every page the stand-in got had the documented payload
-if jq -se 'length > 0 and all(.[]; .valid)' "$dir/pager/pages.jsonl" > /dev/null 2>&1; then
-        ok "  every page's payload was valid"
-else
-        bad "  a page with an invalid payload (or none): $dir/pager/pages.jsonl"
-fi
-n=$(grep -c '"event":"halt_published"' "$dir/logs/relaywatch.log")
-[ "$n" = 1 ] && ok "  exactly one HALT (none again after the resume)" || bad "  $n HALTs published"
-stopped "$dir"
 
 # --- a service gone and back: a page, no HALT, the resolve
-for kind in redis-down db-down; do
+for kind in redis-down db-down rpc-hang; do
         dir=$work/$kind
         out=$work/$kind.out
         DEMO_NO_BUILD=1 timeout 600 scripts/demo --no-wait --inject "$kind" "$dir" > "$out" 2>&1

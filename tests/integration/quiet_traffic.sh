@@ -20,7 +20,7 @@ ok() { echo "ok      $*"; }
 bad() { echo "FAIL    $*"; failures=$((failures + 1)); }
 
 cd "$src" || exit 1
-if ! DEMO_NO_BUILD=1 timeout 300 scripts/demo --no-wait "$dir" > "$work/demo.out" 2>&1; then
+if ! STACK_HTTP_PORT=0 DEMO_NO_BUILD=1 timeout 300 scripts/demo --no-wait "$dir" > "$work/demo.out" 2>&1; then
         cat "$work/demo.out"
         "$src/scripts/stack-down" "$dir" > /dev/null 2>&1
         echo "quiet_traffic: the stack did not come up"
