@@ -140,9 +140,9 @@ enum endpoint_breaker {
 struct endpoint_health {
         const char *name; /* redacted, owned by the pool */
         enum endpoint_breaker breaker;
+        unsigned consecutive_failures;
         uint64_t exchanges; /* attempts */
         uint64_t failures;
-        unsigned consecutive_failures;
         uint64_t slow_exchanges;
         uint64_t last_duration_ms;      /* of its latest attempt */
         char last_error[RWERR_MSG_MAX]; /* "" when the last attempt succeeded */
