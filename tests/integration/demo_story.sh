@@ -43,13 +43,20 @@ stopped() {
 
 # --- each Tier 1 violation, the whole story (a root anchored twice cannot
 # be mended: that story ends at its audit record, the bridge left halted)
-for kind in supply proof nonce duplicate; do
-        dir=$work/$kind
-        out=$work/$kind.out
-        DEMO_NO_BUILD=1 timeout 600 scripts/demo --no-wait --inject "$kind" "$dir" > "$out" 2>&1
+# demo KIND WHAT: scripts/demo --inject KIND on a stack of its own in
+# $work/KIND (sets dir and out); ok WHAT when it ran every step
+demo() {
+        local rc
+        dir=$work/$1
+        out=$work/$1.out
+        DEMO_NO_BUILD=1 timeout 600 scripts/demo --no-wait --inject "$1" "$dir" > "$out" 2>&1
         rc=$?
-        [ $rc -eq 0 ] && ok "scripts/demo --inject $kind ran every step (exit 0)" ||
-                bad "scripts/demo --inject $kind: exit $rc (its output: $out)"
+        [ $rc -eq 0 ] && ok "scripts/demo --inject $1: $2 (exit 0)" ||
+                bad "scripts/demo --inject $1: exit $rc (its output: $out)"
+}
+
+for kind in supply proof nonce duplicate; do
+        demo "$kind" "ran every step"
         steps=("1/9 the violation" "2/9 relaywatch sees it" "3/9 the relayer reads it" "4/9 the page"
                 "5/9 the audit record")
         [ "$kind" = duplicate ] || steps+=("6/9 the mend" "7/9 relaywatch validate" "8/9 relaywatch resume"
@@ -88,12 +95,7 @@ done
 
 # --- a service gone and back: a page, no HALT, the resolve
 for kind in redis-down db-down rpc-hang; do
-        dir=$work/$kind
-        out=$work/$kind.out
-        DEMO_NO_BUILD=1 timeout 600 scripts/demo --no-wait --inject "$kind" "$dir" > "$out" 2>&1
-        rc=$?
-        [ $rc -eq 0 ] && ok "scripts/demo --inject $kind: paged and resolved (exit 0)" ||
-                bad "scripts/demo --inject $kind: exit $rc (its output: $out)"
+        demo "$kind" "paged and resolved"
         grep -q "^demo: no HALT was published" "$out" && ok "  no HALT for it" || bad "  a HALT, or no word on it"
         stopped "$dir"
 done
