@@ -408,7 +408,7 @@ static int send_op(struct sim *s, struct sim_chain *c, enum sim_op_kind kind, in
  * reverted. *confirmed says which.
  */
 static int settle_op(struct sim *s, const struct sim_op *op, struct sim_receipt *r, bool *confirmed,
-                     struct rwerr *err)
+                     long wait_ms, struct rwerr *err)
 {
         struct sim_chain *c = chain_of(s, op->chain_id);
         int rc;
@@ -416,7 +416,7 @@ static int settle_op(struct sim *s, const struct sim_op *op, struct sim_receipt 
         if (c == NULL)
                 return rwerr_set(err, RW_ERR_INVALID, "operation %lld is on unknown chain %llu",
                                  (long long)op->op_id, (unsigned long long)op->chain_id);
-        if ((rc = sim_chain_wait_receipt(c, op->tx_hash, SIM_RECEIPT_TIMEOUT_MS, r, err)) != RW_OK)
+        if ((rc = sim_chain_wait_receipt(c, op->tx_hash, wait_ms, r, err)) != RW_OK)
                 return rc;
         if (r->success) {
                 *confirmed = true;
@@ -452,7 +452,7 @@ static bool settle_keeping_first_error(struct sim *s, const struct sim_op *op,
 {
         struct rwerr settle_err;
         bool confirmed = false;
-        int settle_rc = settle_op(s, op, r, &confirmed, &settle_err);
+        int settle_rc = settle_op(s, op, r, &confirmed, SIM_RECEIPT_TIMEOUT_MS, &settle_err);
 
         if (settle_rc != RW_OK) {
                 if (*rc >= 0) {
@@ -623,34 +623,58 @@ static int resume_pending(struct sim *s, struct sim_op *op, struct rwerr *err)
         }
         memcpy(op->tx_hash, log.tx_hash, SIM_HASH_BYTES);
         op->sent = true;
-        if ((rc = settle_op(s, op, &r, &confirmed, err)) != RW_OK)
+        if ((rc = settle_op(s, op, &r, &confirmed, SIM_RECEIPT_TIMEOUT_MS, err)) != RW_OK)
                 return rc;
         log_recovered(s, op, &r, confirmed, "found on chain");
         return RW_OK;
 }
 
+static int settle_open(struct sim *s, long wait_ms, struct rwerr *err);
+
 /* Settles every operation a previous cycle or run left open. */
 static int step_resume(struct sim *s, struct rwerr *err)
 {
+        return settle_open(s, SIM_RECEIPT_TIMEOUT_MS, err);
+}
+
+/* Halted: records the receipts already there, waiting for none; a failure is only logged. */
+static void settle_while_halted(struct sim *s)
+{
+        struct rwerr err;
+
+        if (settle_open(s, 0, &err) != RW_OK)
+                log_error(s, "settle_while_halted", &err);
+}
+
+/*
+ * Settles every open operation, each receipt awaited at most `wait_ms`: in
+ * order, stopping at the first failure; with 0 (halted: nothing is sent, so
+ * order does not matter) every one is tried, and the first failure returned.
+ */
+static int settle_open(struct sim *s, long wait_ms, struct rwerr *err)
+{
         struct sim_op *ops = NULL;
         size_t i, n = 0;
-        int rc;
+        int rc, first = RW_OK;
+        struct rwerr one;
 
         if ((rc = sim_ledger_open_ops(s->ledger, &ops, &n, err)) != RW_OK)
                 return rc;
-        for (i = 0; i < n && rc == RW_OK; i++) {
+        for (i = 0; i < n && (first == RW_OK || wait_ms == 0); i++) {
                 struct sim_receipt r;
                 bool confirmed = false;
 
-                if (!ops[i].sent) {
-                        rc = resume_pending(s, &ops[i], err);
-                        continue;
-                }
-                if ((rc = settle_op(s, &ops[i], &r, &confirmed, err)) == RW_OK)
+                if (!ops[i].sent)
+                        rc = resume_pending(s, &ops[i], &one);
+                else if ((rc = settle_op(s, &ops[i], &r, &confirmed, wait_ms, &one)) == RW_OK)
                         log_recovered(s, &ops[i], &r, confirmed, "receipt");
+                if (rc != RW_OK && first == RW_OK) {
+                        first = rc;
+                        *err = one;
+                }
         }
         free(ops);
-        return rc;
+        return first;
 }
 
 /* ---------------------------------------------------------------- users */
@@ -1087,7 +1111,9 @@ static int step_anchor(struct sim *s, struct rwerr *err)
                              &cd, &op, err);
                 if (rc <= 0)
                         continue;
-                if ((rc = settle_op(s, &op, &r, &confirmed, err)) != RW_OK || !confirmed)
+                if ((rc = settle_op(s, &op, &r, &confirmed, SIM_RECEIPT_TIMEOUT_MS, err)) !=
+                            RW_OK ||
+                    !confirmed)
                         continue;
                 s->n.anchors++;
                 log_begin(&l, s, "info", "anchor");
@@ -1232,7 +1258,7 @@ struct sim_step {
  * settled what an earlier run left open.
  */
 static const struct sim_step steps[] = {
-        {"resume", step_resume, true, true},
+        {"resume", step_resume, true, false},
         {"deposit", step_user_deposit, false, false},
         {"index_source", step_index_source, true, true},
         {"mint", step_mint, true, false},
@@ -1262,16 +1288,20 @@ static void run_cycle(struct sim *s)
                 if (steps[i].relay ? !relay : !s->opt.users)
                         continue;
                 /*
-                 * Halted: the relayer's sending steps wait; the users go on,
-                 * and so does indexing once the resume step (which reads
-                 * receipts and the chain, and sends nothing) has settled what
-                 * was left open: a mint whose receipt could not be recorded
-                 * (the ledger was down) must be recorded before indexing
-                 * passes its block, halted or not.
+                 * Halted: the relayer's sending steps wait; indexing and the
+                 * users go on. What the relayer left open is settled first
+                 * where its receipt is already there (a mint whose receipt
+                 * the ledger could not take when it was down), without
+                 * waiting for the others: a transaction the HALT caught
+                 * unminable must not stop the indexing an operator's
+                 * validate needs.
                  */
-                if (steps[i].relay && !control_may_run(s, 0) &&
-                    !(steps[i].reads && (s->settled || steps[i].run == step_resume)))
-                        continue;
+                if (steps[i].relay && !control_may_run(s, 0)) {
+                        if (steps[i].run == step_resume)
+                                settle_while_halted(s);
+                        if (!(steps[i].reads && s->settled))
+                                continue;
+                }
                 if (i == 0)
                         s->settled = false; /* set again when the resume step succeeds */
                 relayed = relayed || (steps[i].relay && !steps[i].reads);
