@@ -385,6 +385,47 @@ static void finding_open_and_clear(void **state)
         assert_int_equal(sent[1].state, ALERT_RESOLVED);
 }
 
+/*
+ * The process that opened HALT_PATH_DOWN died with it open: the new one
+ * never saw it go down, so it never clears it. Loaded, it resolves after
+ * the flap window unless the new process reports it again.
+ */
+static void halt_path_down_open_at_a_restart_resolves_unless_reported(void **state)
+{
+        struct fixture *f = *state;
+        struct finding fd;
+
+        memset(&fd, 0, sizeof fd);
+        fd.kind = "HALT_PATH_DOWN";
+        fd.severity = FINDING_CRITICAL;
+        fd.summary = "redis down";
+        fd.correlation_id = "rw-1";
+        alert_tracker_sink(f->t, &fd);
+        assert_int_equal(nsent, 1);
+
+        /* restarted, and the path is still down: reported again, not resolved */
+        alert_tracker_free(f->t);
+        f->t = alert_tracker_new(&f->cfg, f->fake_sender, NULL);
+        assert_non_null(f->t);
+        alert_tracker_sink(f->t, &fd);
+        advance(60000);
+        alert_tracker_tick(f->t);
+        assert_int_equal(nsent, 1);
+
+        /* restarted again, with the path up: nothing reports it, it resolves */
+        alert_tracker_free(f->t);
+        f->t = alert_tracker_new(&f->cfg, f->fake_sender, NULL);
+        assert_non_null(f->t);
+        advance(59000);
+        alert_tracker_tick(f->t);
+        assert_int_equal(nsent, 1); /* not before the flap window */
+        advance(1000);
+        alert_tracker_tick(f->t);
+        assert_int_equal(nsent, 2);
+        assert_int_equal(sent[1].state, ALERT_RESOLVED);
+        assert_string_equal(sent[1].dedup_key, "HALT_PATH_DOWN");
+}
+
 /* A silence holds the page, not the tracking; its end sends what still stands. */
 static void silence_holds_the_page(void **state)
 {
@@ -578,6 +619,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(once_per_subject, setup, teardown),
                 cmocka_unit_test_setup_teardown(flapping_does_not_repage, setup, teardown),
                 cmocka_unit_test_setup_teardown(restart_does_not_repage, setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        halt_path_down_open_at_a_restart_resolves_unless_reported, setup, teardown),
                 cmocka_unit_test_setup_teardown(tier1_resolves_after_the_halt, setup, teardown),
                 cmocka_unit_test_setup_teardown(halt_not_acknowledged_repages, setup, teardown),
                 cmocka_unit_test_setup_teardown(finding_open_and_clear, setup, teardown),

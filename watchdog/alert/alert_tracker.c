@@ -235,6 +235,17 @@ static void set_aside(const struct alert_tracker *t, const char *path, const cha
         (void)t;
 }
 
+static void begin_clearing(struct tracked *x, uint64_t now);
+
+/*
+ * Findings halt control judges again on every tick from the start (the
+ * halt path, the heartbeat's blindness): the only proof they still stand.
+ */
+static int rejudged_at_start(const char *name)
+{
+        return strcmp(name, "HALT_PATH_DOWN") == 0 || strcmp(name, "WATCHDOG_BLIND") == 0;
+}
+
 static int load_one(struct alert_tracker *t, const cJSON *o, struct rwerr *err)
 {
         struct tracked x;
@@ -258,6 +269,11 @@ static int load_one(struct alert_tracker *t, const cJSON *o, struct rwerr *err)
         for (size_t k = 0; k < CONFIG_ROUTES_MAX; k++)
                 x.last_resend_mono[k] = x.last_sent_mono;
         x.halt_in_force = x.a.halt_id[0] != '\0';
+        /* a condition the new process judges on its first ticks: reported
+         * again while it stands, else resolved after the flap window (the
+         * process that opened it, and would have cleared it, is gone) */
+        if (rejudged_at_start(x.a.name))
+                begin_clearing(&x, rwclock_mono_ms());
         t->items[t->n++] = x;
         return RW_OK;
 }
