@@ -359,17 +359,23 @@ static void halt_not_acknowledged_repages(void **state)
         assert_int_equal(nsent, 3);
 }
 
+/* HALT_PATH_DOWN, as halt control reports it with Redis down. */
+static void halt_path_down(struct finding *fd)
+{
+        memset(fd, 0, sizeof *fd);
+        fd->kind = "HALT_PATH_DOWN";
+        fd->severity = FINDING_CRITICAL;
+        fd->summary = "redis down";
+        fd->correlation_id = "rw-1";
+}
+
 /* A finding opens its own alert and resolves when cleared. */
 static void finding_open_and_clear(void **state)
 {
         struct fixture *f = *state;
         struct finding fd;
 
-        memset(&fd, 0, sizeof fd);
-        fd.kind = "HALT_PATH_DOWN";
-        fd.severity = FINDING_CRITICAL;
-        fd.summary = "redis down";
-        fd.correlation_id = "rw-1";
+        halt_path_down(&fd);
         alert_tracker_sink(f->t, &fd);
         alert_tracker_sink(f->t, &fd); /* the reminder: same alert */
         assert_int_equal(nsent, 1);
@@ -395,11 +401,7 @@ static void halt_path_down_open_at_a_restart_resolves_unless_reported(void **sta
         struct fixture *f = *state;
         struct finding fd;
 
-        memset(&fd, 0, sizeof fd);
-        fd.kind = "HALT_PATH_DOWN";
-        fd.severity = FINDING_CRITICAL;
-        fd.summary = "redis down";
-        fd.correlation_id = "rw-1";
+        halt_path_down(&fd);
         alert_tracker_sink(f->t, &fd);
         assert_int_equal(nsent, 1);
 
