@@ -307,6 +307,33 @@ static cJSON *views_evidence(const struct snapshot *s, const struct verdict *pas
         return arr;
 }
 
+/*
+ * Of the violated passes, the one whose summary the most others repeat
+ * word for word (ties: the earliest, `first`). Endpoints that answer
+ * honestly read the same figures; one that lies stands alone, and a real
+ * violation seen through every view must not be paged in the liar's words.
+ */
+static size_t most_repeated(const struct verdict *passes, const enum verdict_status *status,
+                            size_t npasses, size_t first)
+{
+        size_t k, j, best = first, best_n = 0;
+
+        for (k = 0; k < npasses; k++) {
+                size_t n = 0;
+
+                if (status[k] != VERDICT_VIOLATED)
+                        continue;
+                for (j = 0; j < npasses; j++)
+                        n += j != k && status[j] == VERDICT_VIOLATED &&
+                             strcmp(passes[j].summary, passes[k].summary) == 0;
+                if (n > best_n) {
+                        best = k;
+                        best_n = n;
+                }
+        }
+        return best;
+}
+
 struct quorum_state {
         unsigned short_of; /* chains whose agreeing views are fewer than the quorum */
         unsigned can_ask;  /* of those, chains with endpoints not read yet */
@@ -389,6 +416,8 @@ static void evaluate_weighed(const struct invariant *inv, const struct snapshot 
                 }
         }
         views = views_evidence(s, passes, npasses, mask);
+        if (nviolated > 1)
+                chosen = most_repeated(passes, status, npasses, chosen);
 
         /* The result is the pass it reports, evidence and all. */
         *out = passes[chosen];

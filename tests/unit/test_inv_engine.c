@@ -208,6 +208,29 @@ static void quorum_two_two_views_agree_violated(void **state)
         assert_int_equal(invariants_tier1_status(f->out, invariant_count + 1), VERDICT_VIOLATED);
 }
 
+/*
+ * Three endpoints, quorum 2, every view violated, but view 0 in figures of
+ * its own (a provider lying about the lockbox while the bridge really
+ * broke): the verdict is reported in the words the other two agree on.
+ */
+static void quorum_reports_the_figures_most_views_agree_on(void **state)
+{
+        struct inv_fx *f = *state;
+        struct verdict *v;
+
+        f->p.quorum[SNAP_SOURCE] = 2;
+        f->p.endpoints[SNAP_SOURCE] = 3;
+        break_lockbox(&f->s.chains[SNAP_SOURCE].views[0]);
+        inv_fixture_add_view(&f->s, SNAP_SOURCE, "src-b");
+        inv_fixture_add_view(&f->s, SNAP_SOURCE, "src-c");
+        f->s.chains[SNAP_SOURCE].views[0].token_values[0] = u256_from_u64(32);
+        v = run(f, SUPPLY);
+        assert_int_equal(v->status, VERDICT_VIOLATED);
+        assert_string_equal(v->summary, inv_fixture_str(v->evidence, "views.1.summary"));
+        assert_string_equal(v->summary, inv_fixture_str(v->evidence, "views.2.summary"));
+        assert_string_not_equal(v->summary, inv_fixture_str(v->evidence, "views.0.summary"));
+}
+
 static void quorum_two_views_disagree(void **state)
 {
         struct inv_fx *f = *state;
@@ -429,6 +452,8 @@ int main(void)
                                                 inv_fx_setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(quorum_two_two_views_agree_violated, inv_fx_setup,
                                                 inv_fx_teardown),
+                cmocka_unit_test_setup_teardown(quorum_reports_the_figures_most_views_agree_on,
+                                                inv_fx_setup, inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(quorum_two_views_disagree, inv_fx_setup,
                                                 inv_fx_teardown),
                 cmocka_unit_test_setup_teardown(endpoint_disagreement_names_each_check,
