@@ -323,9 +323,11 @@ static size_t most_repeated(const struct verdict *passes, const enum verdict_sta
 
                 if (status[k] != VERDICT_VIOLATED)
                         continue;
-                for (j = 0; j < npasses; j++)
-                        n += j != k && status[j] == VERDICT_VIOLATED &&
-                             strcmp(passes[j].summary, passes[k].summary) == 0;
+                for (j = 0; j < npasses; j++) {
+                        if (j != k && status[j] == VERDICT_VIOLATED &&
+                            strcmp(passes[j].summary, passes[k].summary) == 0)
+                                n++;
+                }
                 if (n > best_n) {
                         best = k;
                         best_n = n;
